@@ -1,0 +1,92 @@
+"""Who may see and do what: the one place that decides.
+
+Views, the REST API, websockets, selectors and admin all ask this module; none of
+them repeats a role check of its own.
+
+- Admin: everything in their organisation, numbers, users, templates, settings.
+- Supervisor: every conversation of the organisation, assignment, reports.
+- Agent: conversations assigned to them, and unassigned ones of their teams
+  (a conversation routed to one of their teams, or arriving on one of their
+  teams' numbers); no reports, no settings.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from .models import Team, User
+
+
+def is_member(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active and user.organization_id)
+
+
+def team_ids(user) -> list[int]:
+    return list(Team.objects.filter(members=user).values_list("id", flat=True))
+
+
+def team_number_ids(user) -> list[int]:
+    return list(Team.numbers.through.objects.filter(team__members=user).values_list("whatsappnumber_id", flat=True))
+
+
+def conversation_filter(user, prefix: str = "") -> Q:
+    """A Q for the conversations `user` may see; `prefix` reaches them through a relation
+    (e.g. "conversation__" on messages)."""
+    if not is_member(user):
+        return Q(pk__in=[])
+    org = Q(**{f"{prefix}organization_id": user.organization_id})
+    if user.role in (User.Role.ADMIN, User.Role.SUPERVISOR):
+        return org
+    unassigned_of_my_teams = Q(**{f"{prefix}assignee__isnull": True}) & (
+        Q(**{f"{prefix}team_id__in": team_ids(user)})
+        | Q(**{f"{prefix}team__isnull": True, f"{prefix}number_id__in": team_number_ids(user)})
+    )
+    return org & (Q(**{f"{prefix}assignee_id": user.id}) | unassigned_of_my_teams)
+
+
+def can_view_conversation(user, conversation) -> bool:
+    if not is_member(user) or conversation.organization_id != user.organization_id:
+        return False
+    if user.role in (User.Role.ADMIN, User.Role.SUPERVISOR):
+        return True
+    if conversation.assignee_id == user.id:
+        return True
+    if conversation.assignee_id is not None:
+        return False
+    if conversation.team_id is not None:
+        return conversation.team_id in team_ids(user)
+    return conversation.number_id in team_number_ids(user)
+
+
+def can_act_on_conversation(user, conversation) -> bool:
+    """Reply, note, label, change status: whoever may see the conversation."""
+    return can_view_conversation(user, conversation)
+
+
+def can_assign(user, conversation, assignee=None, team=None) -> bool:
+    """Supervisors and admins assign anyone of the organisation. An agent may take
+    an unassigned conversation they can see, or hand their own back (assignee None)."""
+    if not can_view_conversation(user, conversation):
+        return False
+    for target in (assignee, team):
+        if target is not None and target.organization_id != user.organization_id:
+            return False
+    if user.is_supervisor_or_admin:
+        return True
+    if assignee is None:
+        return conversation.assignee_id == user.id and team is None
+    return assignee.id == user.id and conversation.assignee_id in (None, user.id)
+
+
+def can_view_reports(user) -> bool:
+    return is_member(user) and user.is_supervisor_or_admin
+
+
+def can_manage_settings(user) -> bool:
+    return is_member(user) and user.role == User.Role.ADMIN
+
+
+def can_use_integration_api(user) -> bool:
+    """Business systems authenticate with a token of an admin (or a dedicated
+    integration user with the admin role)."""
+    return can_manage_settings(user)

@@ -1,0 +1,110 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+DEFAULT_OPT_OUT_KEYWORDS = ["STOP", "SAIR", "CANCELAR", "REMOVER", "PARAR", "UNSUBSCRIBE"]
+DEFAULT_OPT_IN_KEYWORDS = ["START", "VOLTAR"]
+
+
+def default_opt_out_keywords():
+    return list(DEFAULT_OPT_OUT_KEYWORDS)
+
+
+def default_opt_in_keywords():
+    return list(DEFAULT_OPT_IN_KEYWORDS)
+
+
+class Organization(models.Model):
+    """A tenant. Every customer-data row belongs to exactly one organisation."""
+
+    class ResolvedPolicy(models.TextChoices):
+        REOPEN = "reopen", _("Reopen the resolved conversation")
+        NEW = "new", _("Start a new conversation")
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    timezone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    opt_out_keywords = models.JSONField(_("opt-out keywords"), default=default_opt_out_keywords, blank=True)
+    opt_in_keywords = models.JSONField(_("opt-in keywords"), default=default_opt_in_keywords, blank=True)
+    on_message_to_resolved = models.CharField(
+        _("when a customer writes to a resolved conversation"),
+        max_length=10,
+        choices=ResolvedPolicy.choices,
+        default=ResolvedPolicy.REOPEN,
+    )
+    mark_read_on_open = models.BooleanField(_("mark customer messages read when an agent opens them"), default=True)
+    keep_revoked_content = models.BooleanField(
+        _("keep the content of messages the customer deleted (for audit)"), default=False
+    )
+    media_retention_days = models.PositiveIntegerField(
+        _("media retention (days)"), null=True, blank=True, help_text=_("Empty keeps media forever.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class User(AbstractUser):
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("Admin")
+        SUPERVISOR = "supervisor", _("Supervisor")
+        AGENT = "agent", _("Agent")
+
+    class Availability(models.TextChoices):
+        ONLINE = "online", _("Online")
+        AWAY = "away", _("Away")
+        OFFLINE = "offline", _("Offline")
+
+    # Null only for platform superusers, who administer every organisation.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="users"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.AGENT)
+    availability = models.CharField(
+        _("availability"), max_length=10, choices=Availability.choices, default=Availability.OFFLINE
+    )
+    display_name = models.CharField(_("display name"), max_length=150, blank=True)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        indexes = [models.Index(fields=["organization", "role"])]
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+    @property
+    def is_org_admin(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+    @property
+    def is_supervisor_or_admin(self) -> bool:
+        return self.role in (self.Role.ADMIN, self.Role.SUPERVISOR)
+
+
+class Team(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(_("name"), max_length=120)
+    members = models.ManyToManyField(User, related_name="teams", blank=True)
+    numbers = models.ManyToManyField(
+        "whatsapp.WhatsAppNumber",
+        related_name="teams",
+        blank=True,
+        help_text=_("Agents of the team see the unassigned conversations of these numbers."),
+    )
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="team_unique_name_per_org")]
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

@@ -1,0 +1,84 @@
+import pytest
+
+from apps.accounts import access
+from apps.accounts.tests.factories import AdminFactory, SupervisorFactory, TeamFactory, UserFactory
+from apps.conversations.models import Conversation
+from apps.conversations.tests.factories import ConversationFactory
+from apps.whatsapp.tests.factories import WhatsAppNumberFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world():
+    """Two organisations; in the first, two teams on two numbers and their agents."""
+    number_a = WhatsAppNumberFactory()
+    org = number_a.organization
+    number_b = WhatsAppNumberFactory(organization=org)
+    agent_a = UserFactory(organization=org)
+    agent_b = UserFactory(organization=org)
+    team_a = TeamFactory(organization=org, members=[agent_a], numbers=[number_a])
+    team_b = TeamFactory(organization=org, members=[agent_b], numbers=[number_b])
+    other = ConversationFactory()  # another organisation
+    convs = {
+        "mine": ConversationFactory(organization=org, number=number_a, assignee=agent_a),
+        "colleague": ConversationFactory(organization=org, number=number_a, assignee=agent_b),
+        "unassigned_my_number": ConversationFactory(organization=org, number=number_a),
+        "unassigned_other_number": ConversationFactory(organization=org, number=number_b),
+        "routed_to_my_team": ConversationFactory(organization=org, number=number_b, team=team_a),
+        "routed_to_other_team": ConversationFactory(organization=org, number=number_a, team=team_b),
+        "other_org": other,
+    }
+    return {
+        "org": org,
+        "agent_a": agent_a,
+        "admin": AdminFactory(organization=org),
+        "supervisor": SupervisorFactory(organization=org),
+        "convs": convs,
+    }
+
+
+def visible(user):
+    return set(Conversation.objects.filter(access.conversation_filter(user)).values_list("pk", flat=True))
+
+
+def test_agent_sees_own_and_unassigned_of_their_teams(world):
+    convs = world["convs"]
+    expected = {convs[k].pk for k in ("mine", "unassigned_my_number", "routed_to_my_team")}
+    assert visible(world["agent_a"]) == expected
+    for name, conv in convs.items():
+        assert access.can_view_conversation(world["agent_a"], conv) == (conv.pk in expected), name
+
+
+@pytest.mark.parametrize("role", ["admin", "supervisor"])
+def test_admin_and_supervisor_see_their_whole_organisation_only(world, role):
+    user = world[role]
+    expected = {c.pk for k, c in world["convs"].items() if k != "other_org"}
+    assert visible(user) == expected
+    assert not access.can_view_conversation(user, world["convs"]["other_org"])
+
+
+def test_inactive_or_organisationless_users_see_nothing(world):
+    agent = world["agent_a"]
+    agent.is_active = False
+    agent.save()
+    assert visible(agent) == set()
+    assert not access.can_view_conversation(agent, world["convs"]["mine"])
+
+
+def test_assignment_rights(world):
+    agent, supervisor, convs = world["agent_a"], world["supervisor"], world["convs"]
+    assert access.can_assign(agent, convs["unassigned_my_number"], assignee=agent)
+    assert not access.can_assign(agent, convs["unassigned_my_number"], assignee=supervisor)
+    assert not access.can_assign(agent, convs["colleague"], assignee=agent)
+    assert access.can_assign(agent, convs["mine"], assignee=None)
+    assert access.can_assign(supervisor, convs["colleague"], assignee=agent)
+    outsider = UserFactory()
+    assert not access.can_assign(supervisor, convs["colleague"], assignee=outsider)
+
+
+def test_reports_and_settings_rights(world):
+    assert not access.can_view_reports(world["agent_a"])
+    assert access.can_view_reports(world["supervisor"])
+    assert not access.can_manage_settings(world["supervisor"])
+    assert access.can_manage_settings(world["admin"])

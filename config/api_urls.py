@@ -1,0 +1,9 @@
+"""Every REST endpoint, under /api/v1/. Each app contributes its own api.py routes."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("apps.accounts.api_urls")),
+    path("", include("apps.conversations.api_urls")),
+    path("", include("apps.messaging.api_urls")),
+]

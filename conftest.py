@@ -1,0 +1,29 @@
+"""Root fixtures. Tasks run inline on commit (TASK_RUNNER=eager) unless a test
+starts a real worker; every external peer is real and local (see tests/peers)."""
+
+import os
+
+# Before Django's settings load: tests run tasks inline unless told otherwise.
+os.environ.setdefault("TASK_RUNNER", "eager")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def published():
+    """The live events published during the test, as (event, data, groups)."""
+    from apps.realtime import publish
+
+    events = []
+
+    def listener(event_type, data, groups):
+        events.append((event_type, data, groups))
+
+    publish._listeners.append(listener)
+    yield events
+    publish._listeners.remove(listener)
