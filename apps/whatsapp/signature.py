@@ -1,0 +1,83 @@
+"""Meta's webhook signature: X-Hub-Signature-256 = "sha256=" + HMAC-SHA256(app secret, raw body).
+
+`sign_body` builds the header value (the simulator and the tests sign with it);
+`verify_signature` checks a header against one or more candidate secrets in
+constant time. The secrets of the active numbers are decrypted once and cached in
+the process for a short time, so a burst of deliveries costs no query each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+from collections.abc import Iterable
+
+from django.conf import settings
+
+PREFIX = "sha256="
+HEADER = "HTTP_X_HUB_SIGNATURE_256"
+# How long the decrypted set of app secrets is reused before it is read again.
+SECRETS_TTL_SECONDS = 30.0
+
+
+def sign_body(body: bytes, secret: str) -> str:
+    """The X-Hub-Signature-256 header value Meta would send for `body`."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return PREFIX + digest
+
+
+# The short alias used by the test helpers.
+sign = sign_body
+
+
+def verify_signature(body: bytes, header: str | None, secrets: Iterable[str]) -> bool:
+    """True when `header` is the signature of `body` under any of `secrets`."""
+    if not header or not header.startswith(PREFIX):
+        return False
+    given = header[len(PREFIX):].strip().lower()
+    if len(given) != 64:
+        return False
+    for secret in secrets:
+        if not secret:
+            continue
+        expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        if hmac.compare_digest(expected, given):
+            return True
+    return False
+
+
+_cache_lock = threading.Lock()
+_cache: tuple[float, tuple[str, ...]] | None = None
+
+
+def app_secrets() -> tuple[str, ...]:
+    """Every secret a genuine delivery may be signed with: settings.META_APP_SECRET
+    and the app secrets of the active numbers (decrypted), cached briefly."""
+    global _cache
+    now = time.monotonic()
+    cached = _cache
+    if cached is not None and now - cached[0] < SECRETS_TTL_SECONDS:
+        return cached[1]
+    from .models import WhatsAppNumber
+
+    found: list[str] = []
+    if settings.META_APP_SECRET:
+        found.append(settings.META_APP_SECRET)
+    for secret in WhatsAppNumber.objects.filter(is_active=True).exclude(app_secret="").values_list(
+        "app_secret", flat=True
+    ):
+        if secret and secret not in found:
+            found.append(secret)
+    secrets = tuple(found)
+    with _cache_lock:
+        _cache = (now, secrets)
+    return secrets
+
+
+def clear_secrets_cache() -> None:
+    """Forget the cached secrets (after a number's secret changes; tests)."""
+    global _cache
+    with _cache_lock:
+        _cache = None
