@@ -1,0 +1,285 @@
+"""The Graph API client: the one module that talks to Meta (or the simulator).
+
+One pooled `requests.Session` per process, explicit timeouts on every call, the
+base URL and version read from settings (GRAPH_API_BASE, GRAPH_API_VERSION). Every
+failure is raised as `GraphAPIError`, which says whether a retry can help
+(`retryable`, with Meta's Retry-After in `retry_after`) and whether the number's
+token is the problem (`token_error`: the organisation's admins are alerted).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+
+from . import errors
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "whatsapp-inbox/1.0 (+https://github.com/)"
+
+_session: requests.Session | None = None
+_session_lock = threading.Lock()
+
+
+def _http() -> requests.Session:
+    """The process-wide pooled session (thread-safe enough for our use: one pool,
+    no cookies, headers passed per request)."""
+    global _session
+    with _session_lock:
+        if _session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=20, pool_maxsize=50)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+            session.headers["User-Agent"] = USER_AGENT
+            _session = session
+        return _session
+
+
+class GraphAPIError(Exception):
+    """A failed Graph API call, with Meta's error fields and what it means for a retry."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        subcode: int | None = None,
+        title: str = "",
+        details: str = "",
+        fbtrace_id: str = "",
+        http_status: int | None = None,
+        retryable: bool | None = None,
+        retry_after: float | None = None,
+        token_error: bool | None = None,
+    ):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.subcode = subcode
+        self.title = title or errors.describe(code)
+        self.details = details
+        self.fbtrace_id = fbtrace_id
+        self.http_status = http_status
+        kind = errors.classify(code, http_status=http_status)
+        self.retryable = (kind is errors.Kind.TRANSIENT) if retryable is None else retryable
+        self.token_error = (kind is errors.Kind.TOKEN) if token_error is None else token_error
+        self.retry_after = retry_after
+
+    def __str__(self):
+        return f"({self.code}) {self.message}" if self.code is not None else self.message
+
+    def as_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "subcode": self.subcode,
+            "title": self.title,
+            "message": self.message,
+            "details": self.details,
+            "fbtrace_id": self.fbtrace_id,
+            "http_status": self.http_status,
+            "retryable": self.retryable,
+            "token_error": self.token_error,
+        }
+
+    @classmethod
+    def from_response(cls, response: requests.Response) -> GraphAPIError:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        error = body.get("error") if isinstance(body, dict) else None
+        retry_after = _retry_after(response)
+        if not isinstance(error, dict):
+            return cls(
+                f"HTTP {response.status_code} from the Graph API",
+                http_status=response.status_code,
+                retry_after=retry_after,
+            )
+        code = _int_or_none(error.get("code"))
+        error_data = error.get("error_data") or {}
+        details = error_data.get("details", "") if isinstance(error_data, dict) else str(error_data)
+        transient = None
+        if error.get("is_transient") is True:
+            transient = True
+        return cls(
+            str(error.get("message") or f"HTTP {response.status_code}"),
+            code=code,
+            subcode=_int_or_none(error.get("error_subcode")),
+            title=str(error.get("error_user_title") or error.get("title") or ""),
+            details=str(details or ""),
+            fbtrace_id=str(error.get("fbtrace_id") or ""),
+            http_status=response.status_code,
+            retryable=transient,
+            retry_after=retry_after,
+        )
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def graph_url(path: str) -> str:
+    base = settings.GRAPH_API_BASE.rstrip("/")
+    return f"{base}/{settings.GRAPH_API_VERSION}/{path.lstrip('/')}"
+
+
+class GraphClient:
+    """The Graph API as seen by one WhatsApp number (its token, its phone number id)."""
+
+    def __init__(self, number):
+        self.number = number
+        self.token = number.access_token or ""
+        self.timeout = settings.GRAPH_API_TIMEOUT
+
+    # -- plumbing ---------------------------------------------------------------------
+    def _headers(self) -> dict:
+        return {"Authorization": f"Bearer {self.token}", "User-Agent": USER_AGENT}
+
+    def _request(self, method: str, path_or_url: str, **kwargs) -> dict:
+        url = path_or_url if path_or_url.startswith(("http://", "https://")) else graph_url(path_or_url)
+        try:
+            response = _http().request(method, url, headers=self._headers(), timeout=self.timeout, **kwargs)
+        except requests.Timeout as exc:
+            raise GraphAPIError(f"Timed out calling the Graph API: {exc}", retryable=True) from exc
+        except requests.RequestException as exc:
+            raise GraphAPIError(f"Could not reach the Graph API: {exc}", retryable=True) from exc
+        if response.status_code >= 400:
+            error = GraphAPIError.from_response(response)
+            if error.token_error:
+                token_error_report(number=self.number, error=error)
+            raise error
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise GraphAPIError(
+                "The Graph API answered with something that is not JSON",
+                http_status=response.status_code,
+                retryable=True,
+            ) from exc
+        return data if isinstance(data, dict) else {"data": data}
+
+    # -- messages ---------------------------------------------------------------------
+    def send_message(self, payload: dict) -> dict:
+        """POST /{phone-number-id}/messages; `payload` without messaging_product is completed."""
+        body = {"messaging_product": "whatsapp", **payload}
+        return self._request("POST", f"{self.number.phone_number_id}/messages", json=body)
+
+    def mark_read(self, wamid: str, typing: bool = False) -> dict:
+        body = {"messaging_product": "whatsapp", "status": "read", "message_id": wamid}
+        if typing:
+            body["typing_indicator"] = {"type": "text"}
+        return self._request("POST", f"{self.number.phone_number_id}/messages", json=body)
+
+    # -- media ------------------------------------------------------------------------
+    def upload_media(self, fileobj, *, mime_type: str, filename: str) -> str:
+        data = self._request(
+            "POST",
+            f"{self.number.phone_number_id}/media",
+            data={"messaging_product": "whatsapp", "type": mime_type},
+            files={"file": (filename, fileobj, mime_type)},
+        )
+        media_id = data.get("id")
+        if not media_id:
+            raise GraphAPIError("The media upload answer has no id", retryable=False)
+        return str(media_id)
+
+    def get_media(self, media_id: str) -> dict:
+        data = self._request("GET", str(media_id))
+        return {
+            "url": data.get("url", ""),
+            "mime_type": data.get("mime_type", ""),
+            "sha256": data.get("sha256", ""),
+            "file_size": data.get("file_size"),
+            "id": data.get("id", str(media_id)),
+        }
+
+    def download_media(self, url: str) -> requests.Response:
+        """Stream the file at Meta's short-lived media URL. The caller closes the
+        response. Redirects are not followed (the token must not leak elsewhere)."""
+        try:
+            response = _http().get(
+                url, headers=self._headers(), timeout=self.timeout, stream=True, allow_redirects=False
+            )
+        except requests.Timeout as exc:
+            raise GraphAPIError(f"Timed out downloading media: {exc}", retryable=True) from exc
+        except requests.RequestException as exc:
+            raise GraphAPIError(f"Could not download media: {exc}", retryable=True) from exc
+        if response.status_code >= 400:
+            error = GraphAPIError.from_response(response)
+            response.close()
+            if error.token_error:
+                token_error_report(number=self.number, error=error)
+            raise error
+        return response
+
+    def delete_media(self, media_id: str) -> dict:
+        return self._request("DELETE", str(media_id))
+
+    # -- templates --------------------------------------------------------------------
+    def list_templates(self, waba_id: str, **params) -> Iterator[dict]:
+        """Every template of the WABA, following paging.next until it is absent."""
+        data = self._request("GET", f"{waba_id}/message_templates", params=params or None)
+        while True:
+            yield from data.get("data", [])
+            next_url = (data.get("paging") or {}).get("next")
+            if not next_url:
+                return
+            data = self._request("GET", next_url)
+
+    def create_template(self, waba_id: str, payload: dict) -> dict:
+        return self._request("POST", f"{waba_id}/message_templates", json=payload)
+
+
+def client_for(number) -> GraphClient:
+    return GraphClient(number)
+
+
+def token_error_report(*, number, error: GraphAPIError) -> None:
+    """Record that `number`'s access token was refused and alert its organisation's
+    admins (a stored notice on the number, an audit log entry, a live event)."""
+    from django.utils import timezone
+
+    from apps.conversations.models import AuditLogEntry
+    from apps.realtime import groups
+    from apps.realtime.publish import publish
+    from apps.whatsapp.models import WhatsAppNumber
+
+    if number is None or number.pk is None:
+        return
+    now = timezone.now()
+    text = f"({error.code}) {error.message}"
+    try:
+        WhatsAppNumber.objects.filter(pk=number.pk).update(token_error=text, token_error_at=now)
+        number.token_error, number.token_error_at = text, now
+        AuditLogEntry.objects.create(
+            organization_id=number.organization_id,
+            action="number.token_error",
+            data={"number_id": number.pk, "code": error.code, "message": error.message},
+        )
+        publish(
+            "number.token_error",
+            {"number_id": number.pk, "name": str(number), "code": error.code, "message": error.message, "at": now},
+            groups=[groups.org_supervisors(number.organization_id)],
+        )
+    except Exception:  # the alert must never hide the original error
+        logger.exception("could not record the token error of number %s", number.pk)
