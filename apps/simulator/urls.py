@@ -1,3 +1,15 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import graph, views
+
+app_name = "simulator"
+
+urlpatterns = [
+    path("", views.phone, name="phone"),
+    path("control/", views.control, name="control"),
+    path("phone/<int:number_id>/send/", views.phone_send, name="phone-send"),
+    path("phone/<int:number_id>/<str:customer>/thread/", views.phone_thread, name="phone-thread"),
+    path("graph/media-download/<str:media_id>/", graph.media_download, name="media-download"),
+    path("graph/<str:version>/<str:object_id>/<str:edge_name>", graph.edge, name="graph-edge"),
+    path("graph/<str:version>/<str:object_id>", graph.node, name="graph-node"),
+]

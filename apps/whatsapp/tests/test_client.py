@@ -1,0 +1,117 @@
+"""The client against the simulator, over real HTTP (live_server)."""
+
+import io
+
+import pytest
+
+from apps.conversations.models import AuditLogEntry
+from apps.simulator.models import SimulatedMessage, SimulatedTemplate, SimulatorConfig
+from apps.whatsapp.client import GraphAPIError, client_for
+from apps.whatsapp.tests.factories import WhatsAppNumberFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def graph(live_server, settings):
+    settings.GRAPH_API_BASE = f"{live_server.url}/simulator/graph"
+    settings.GRAPH_API_TIMEOUT = 10
+    SimulatorConfig.objects.update_or_create(pk=1, defaults={"send_status_webhooks": False, "status_delay": 0})
+    return live_server
+
+
+@pytest.fixture
+def number(graph):
+    return WhatsAppNumberFactory()
+
+
+def test_send_message_returns_the_wamid_and_the_simulator_stores_it(number):
+    answer = client_for(number).send_message({"to": "5511999990000", "type": "text", "text": {"body": "Hi"}})
+    wamid = answer["messages"][0]["id"]
+    stored = SimulatedMessage.objects.get(wamid=wamid)
+    assert (stored.customer, stored.type, stored.payload["text"]) == ("5511999990000", "text", {"body": "Hi"})
+    assert answer["contacts"] == [{"input": "5511999990000", "wa_id": "5511999990000"}]
+
+
+def test_mark_read_with_typing(number):
+    assert client_for(number).mark_read("wamid.X", typing=True) == {"success": True}
+
+
+def test_a_meta_error_is_raised_with_its_fields(number):
+    with pytest.raises(GraphAPIError) as caught:
+        client_for(number).send_message({"to": "5511999990000", "type": "text", "text": {"body": "x" * 4097}})
+    error = caught.value
+    assert (error.code, error.http_status, error.retryable, error.token_error) == (100, 400, False, False)
+    assert "4096" in error.details
+    assert error.fbtrace_id.startswith("SIM")
+
+
+def test_injected_rate_limit_is_retryable_with_retry_after(number):
+    SimulatorConfig.objects.filter(pk=1).update(fail_code=130429, fail_count=1, retry_after=3)
+    with pytest.raises(GraphAPIError) as caught:
+        client_for(number).send_message({"to": "5511999990000", "type": "text", "text": {"body": "a"}})
+    assert (caught.value.code, caught.value.retryable, caught.value.retry_after) == (130429, True, 3.0)
+    # The next request succeeds: the failure was for one request only.
+    assert client_for(number).send_message({"to": "5511999990000", "type": "text", "text": {"body": "a"}})["messages"]
+
+
+def test_a_5xx_is_retryable(number):
+    SimulatorConfig.objects.filter(pk=1).update(error_5xx_rate=1.0)
+    with pytest.raises(GraphAPIError) as caught:
+        client_for(number).mark_read("wamid.X")
+    assert (caught.value.http_status, caught.value.retryable) == (500, True)
+
+
+def test_a_refused_token_alerts_the_admins(number, published):
+    client = client_for(number)
+    client.token = "an-expired-token"
+    with pytest.raises(GraphAPIError) as caught:
+        client.send_message({"to": "5511999990000", "type": "text", "text": {"body": "a"}})
+    assert (caught.value.code, caught.value.token_error, caught.value.retryable) == (190, True, False)
+    number.refresh_from_db()
+    assert number.token_error.startswith("(190)")
+    assert number.token_error_at is not None
+    assert AuditLogEntry.objects.filter(organization=number.organization, action="number.token_error").count() == 1
+    assert [e[0] for e in published] == ["number.token_error"]
+    assert published[0][2] == [f"org.{number.organization_id}.supervisors"]
+
+
+def test_a_network_error_is_retryable(settings, number):
+    settings.GRAPH_API_BASE = "http://127.0.0.1:9/graph"
+    with pytest.raises(GraphAPIError) as caught:
+        client_for(number).mark_read("wamid.X")
+    assert caught.value.retryable is True
+
+
+def test_media_upload_get_download_delete(number):
+    client = client_for(number)
+    media_id = client.upload_media(io.BytesIO(b"\x89PNG fake"), mime_type="image/png", filename="a.png")
+    info = client.get_media(media_id)
+    assert (info["id"], info["mime_type"], info["file_size"]) == (media_id, "image/png", 9)
+    response = client.download_media(info["url"])
+    assert response.content == b"\x89PNG fake"
+    client.delete_media(media_id)
+    with pytest.raises(GraphAPIError) as caught:
+        client.get_media(media_id)
+    assert caught.value.code == 100
+
+
+def test_list_templates_follows_paging(number):
+    for i in range(5):
+        SimulatedTemplate.objects.create(meta_id=str(i), waba_id=number.waba_id, name=f"t_{i}", language="en",
+                                         category="UTILITY")
+    names = [t["name"] for t in client_for(number).list_templates(number.waba_id, limit=2)]
+    assert names == ["t_0", "t_1", "t_2", "t_3", "t_4"]
+
+
+def test_create_template(number):
+    answer = client_for(number).create_template(
+        number.waba_id,
+        {"name": "order_ready", "language": "en_US", "category": "UTILITY",
+         "components": [{"type": "BODY", "text": "Ready {{1}}"}]},
+    )
+    assert answer["status"] == "APPROVED"
+    with pytest.raises(GraphAPIError) as caught:
+        client_for(number).create_template(number.waba_id, {"name": "Bad Name", "language": "en", "category": "UTILITY",
+                                                            "components": []})
+    assert caught.value.code == 100
