@@ -30,6 +30,18 @@ class Media(models.Model):
     thumbnail = models.FileField(upload_to=media_upload_to, max_length=500, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     error = models.TextField(blank=True)
+    # What the file is sent or shown as: image, video, audio, document or sticker.
+    kind = models.CharField(max_length=10, blank=True)
+    animated = models.BooleanField(default=False)
+    uploaded_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # An uploaded file's id at Meta (meta_media_id) lives 30 days, for the number
+    # that uploaded it.
+    meta_uploaded_at = models.DateTimeField(null=True, blank=True)
+    meta_upload_number = models.ForeignKey(
+        "whatsapp.WhatsAppNumber", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     stored_at = models.DateTimeField(null=True, blank=True)
 

@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+app_name = "media"
+
+urlpatterns = [
+    path("m/<int:media_id>/", views.media_open, name="open"),
+    path("m/<int:media_id>/thumbnail/", views.media_thumbnail, name="thumbnail"),
+    path("<str:token>/", views.media_serve, name="serve"),
+]
