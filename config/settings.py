@@ -205,6 +205,10 @@ AWS_QUERYSTRING_AUTH = True
 AWS_QUERYSTRING_EXPIRE = int(env("MEDIA_URL_TTL", "300"))
 AWS_S3_FILE_OVERWRITE = False
 MEDIA_URL_TTL = AWS_QUERYSTRING_EXPIRE
+# Inbound media is downloaded only from Meta's hosts ("*." matches subdomains).
+MEDIA_DOWNLOAD_ALLOWED_HOSTS = env_list(
+    "MEDIA_DOWNLOAD_ALLOWED_HOSTS", "lookaside.fbsbx.com,*.fbcdn.net,*.whatsapp.net"
+)
 
 STORAGES = {
     "default": (
@@ -262,7 +266,9 @@ CELERY_TASK_ROUTES = {
     "messaging.send_message": {"queue": "outbound"},
     "media.*": {"queue": "media"},
 }
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    "media-retention": {"task": "media.expire_retained_media", "schedule": 3600.0},
+}
 CELERY_TIMEZONE = "UTC"
 
 # --- Meta / Graph API ---------------------------------------------------------------
