@@ -120,6 +120,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A fresh checkout has no var/ yet: SQLite creates the file, not its folder.
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL lets the background task thread write while requests read.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
@@ -268,6 +270,7 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE = {
     "media-retention": {"task": "media.expire_retained_media", "schedule": 3600.0},
+    "messaging-sweep-pending": {"task": "messaging.sweep_pending", "schedule": 60.0},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -279,6 +282,15 @@ GRAPH_API_VERSION = env("GRAPH_API_VERSION", "v23.0")
 GRAPH_API_BASE = env("GRAPH_API_BASE", f"{SITE_URL}/simulator/graph").rstrip("/")
 SIMULATOR_ENABLED = env_bool("SIMULATOR_ENABLED", env("GRAPH_API_BASE") is None)
 GRAPH_API_TIMEOUT = float(env("GRAPH_API_TIMEOUT", "20"))
+# Sending: retries of transient errors (exponential backoff with jitter from the base
+# delay), and the pair rate to one customer (Meta: about one message every 6 s,
+# short bursts allowed).
+SEND_MAX_ATTEMPTS = int(env("SEND_MAX_ATTEMPTS", "6"))
+SEND_RETRY_BASE_DELAY = float(env("SEND_RETRY_BASE_DELAY", "2"))
+SEND_PAIR_RATE_PER_SECOND = float(env("SEND_PAIR_RATE_PER_SECOND", str(1 / 6)))
+SEND_PAIR_BURST = int(env("SEND_PAIR_BURST", "10"))
+# Benchmarks only: expose a bare JSON view at /bench/floor/ as the floor.
+BENCH_FLOOR_VIEW = env_bool("BENCH_FLOOR_VIEW", False)
 WEBHOOK_MAX_BODY_BYTES = int(env("WEBHOOK_MAX_BODY_BYTES", str(3 * 1024 * 1024)))
 
 # --- OpenAI-compatible bot ----------------------------------------------------------
