@@ -1,0 +1,393 @@
+"""The one send use-case, whichever door the request came in by (inbox, API, bot).
+
+`message_send` validates against Meta's limits, the 24-hour window and the
+contact's opt-outs before anything is stored; then, in one transaction, stores the
+message as pending, announces it, and enqueues the send task on commit. The
+request never waits for Meta: the task (apps/messaging/tasks.py) does the call.
+"""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.conversations.services import contact_get_or_create, conversation_get_or_open, conversation_publish
+from apps.core.tasks import enqueue
+from apps.realtime import groups
+from apps.realtime.publish import publish
+
+from ..models import Author, Direction, Message, Status
+from ..serializers import MessageSerializer
+from ..validation import MEDIA_KINDS, SendError, build_payload, preview_text, template_placeholders
+
+PREVIEW_MAX = 200
+
+
+def _approved_templates(conversation) -> list[dict]:
+    from apps.message_templates.models import MessageTemplate
+
+    templates = MessageTemplate.objects.filter(
+        organization_id=conversation.organization_id, status=MessageTemplate.Status.APPROVED
+    )
+    if conversation.number.waba_id:
+        templates = templates.filter(waba_id=conversation.number.waba_id)
+    return [{"name": t.name, "language": t.language, "category": t.category} for t in templates.order_by("name")]
+
+
+def template_validate(*, organization_id: int, number, payload: dict):
+    """Check a template send against the stored template; return (template, Meta's
+    template object). Extend here for more component kinds.
+
+    Input: {name, language, parameters: [..] (positional body) or {name: value}
+    (named body), header_parameters?: [..] (text header) or header?: {type, link|id}
+    (media header), buttons?: [{index, sub_type, parameters}]}.
+    """
+    from apps.message_templates.models import MessageTemplate
+
+    name = payload.get("name")
+    language = payload.get("language")
+    if isinstance(language, dict):
+        language = language.get("code")
+    if not name:
+        raise SendError("template.name", "required", _("template.name is required."))
+    if not language:
+        raise SendError("template.language", "required", _("template.language is required."))
+    templates = MessageTemplate.objects.filter(organization_id=organization_id, name=name, language=language)
+    if number.waba_id:
+        templates = templates.filter(waba_id=number.waba_id)
+    template = templates.first()
+    if template is None:
+        raise SendError("template.name", "not_found", _("No template %(name)s in %(language)s.") % {"name": name, "language": language})
+    if template.status != MessageTemplate.Status.APPROVED:
+        raise SendError(
+            "template.name", "not_approved",
+            _("Template %(name)s is %(status)s: only approved templates can be sent.") % {"name": name, "status": template.status},
+        )
+    components = {str(c.get("type", "")).upper(): c for c in template.components or [] if isinstance(c, dict)}
+    named = template.parameter_format == MessageTemplate.ParameterFormat.NAMED
+    send_components: list[dict] = []
+
+    header = components.get("HEADER")
+    if header is not None:
+        header_format = str(header.get("format", "TEXT")).upper()
+        if header_format == "TEXT":
+            wanted = template_placeholders(header.get("text", ""))
+            given = payload.get("header_parameters") or []
+            if not isinstance(given, list) or len(given) != len(wanted):
+                raise SendError(
+                    "template.header_parameters", "count",
+                    _("The header takes %(n)d parameter(s).") % {"n": len(wanted)},
+                )
+            if wanted:
+                send_components.append({"type": "header", "parameters": [
+                    {"type": "text", "text": str(v), **({"parameter_name": k} if named else {})}
+                    for k, v in zip(wanted, given)
+                ]})
+        elif header_format in ("IMAGE", "VIDEO", "DOCUMENT"):
+            kind = header_format.lower()
+            media = payload.get("header")
+            if not isinstance(media, dict) or not (media.get("link") or media.get("id")):
+                raise SendError("template.header", "required", _("This template's header needs a %(kind)s (link or id).") % {"kind": kind})
+            send_components.append({"type": "header", "parameters": [
+                {"type": kind, kind: {k: media[k] for k in ("link", "id", "filename") if media.get(k)}}
+            ]})
+
+    body = components.get("BODY", {})
+    wanted = template_placeholders(body.get("text", ""))
+    given = payload.get("parameters") or ([] if not named else {})
+    if named:
+        if not isinstance(given, dict) or set(given) != set(wanted):
+            raise SendError(
+                "template.parameters", "names",
+                _("The body takes the named parameters: %(names)s.") % {"names": ", ".join(wanted) or "-"},
+            )
+        values = [(k, given[k]) for k in wanted]
+    else:
+        if not isinstance(given, list) or len(given) != len(wanted):
+            raise SendError(
+                "template.parameters", "count",
+                _("The body takes %(n)d parameter(s), %(given)d given.") % {"n": len(wanted), "given": len(given) if isinstance(given, list) else 0},
+            )
+        values = list(zip(wanted, given))
+    for key, value in values:
+        if not isinstance(value, (str, int, float)) or str(value).strip() == "":
+            raise SendError(f"template.parameters.{key}", "invalid", _("Every parameter needs a text value."))
+    if values:
+        send_components.append({"type": "body", "parameters": [
+            {"type": "text", "text": str(v), **({"parameter_name": k} if named else {})} for k, v in values
+        ]})
+
+    for index, button in enumerate(payload.get("buttons") or []):
+        if not isinstance(button, dict) or button.get("sub_type") not in ("quick_reply", "url", "copy_code"):
+            raise SendError(f"template.buttons[{index}]", "invalid", _("A button has a sub_type: quick_reply, url or copy_code."))
+        send_components.append({
+            "type": "button", "sub_type": button["sub_type"], "index": str(button.get("index", index)),
+            "parameters": button.get("parameters") or [],
+        })
+
+    content = {"name": template.name, "language": {"code": template.language}}
+    if send_components:
+        content["components"] = send_components
+    rendered = body.get("text", "")
+    for key, value in values:
+        rendered = rendered.replace("{{%s}}" % key, str(value))
+    return template, content, rendered
+
+
+def _check_recipient(conversation, *, kind: str, template=None) -> None:
+    contact = conversation.contact
+    if contact.opted_out:
+        raise SendError(
+            "to", "opted_out",
+            _("%(contact)s opted out of messages from this business (%(reason)s); nothing is sent.")
+            % {"contact": contact.display_name, "reason": contact.opt_out_reason or _("no reason given")},
+        )
+    if template is not None and template.category == "MARKETING" and contact.marketing_opted_out:
+        raise SendError(
+            "template.name", "marketing_opted_out",
+            _("%(contact)s stopped marketing messages; send a utility template or wait for them to write.")
+            % {"contact": contact.display_name},
+        )
+    if kind != "template" and not conversation.window_open():
+        raise SendError(
+            "type", "window_closed",
+            _("More than 24 hours since the customer last wrote: only an approved template can be sent."),
+            extra={"templates": _approved_templates(conversation)},
+        )
+
+
+def _resolve_media(organization_id: int, kind: str, payload: dict, content: dict):
+    """Our Media row named by payload["media"] (its Meta id, when uploaded already)."""
+    from apps.media.models import Media
+
+    media_pk = payload.get("media")
+    if not media_pk:
+        return None
+    media = Media.objects.filter(pk=media_pk, organization_id=organization_id).first()
+    if media is None:
+        raise SendError(f"{kind}.media", "not_found", _("No such media file."))
+    if media.message_id is not None:
+        raise SendError(f"{kind}.media", "in_use", _("This media file belongs to another message."))
+    if not media.meta_media_id and not media.file:
+        raise SendError(f"{kind}.media", "invalid", _("This media file has no content."))
+    content.pop("id", None)
+    if media.meta_media_id:
+        content["id"] = media.meta_media_id
+    if kind == "document" and "filename" not in content and media.filename:
+        content["filename"] = media.filename
+    return media
+
+
+def message_send(
+    *,
+    conversation,
+    author=None,
+    author_type: str = Author.AGENT,
+    kind: str,
+    payload: dict,
+    reply_to: Message | None = None,
+    idempotency_key: str = "",
+) -> Message:
+    """Validate, store as pending, publish, and enqueue the send. Raises SendError."""
+    from ..tasks import send_message
+
+    organization_id = conversation.organization_id
+    if idempotency_key:
+        if len(idempotency_key) > 128:
+            raise SendError("idempotency_key", "too_long", _("idempotency_key is at most 128 characters."))
+        existing = Message.objects.filter(organization_id=organization_id, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+
+    content = build_payload(kind, payload)
+    template = None
+    rendered = ""
+    if kind == "template":
+        template, content, rendered = template_validate(
+            organization_id=organization_id, number=conversation.number, payload=payload
+        )
+    _check_recipient(conversation, kind=kind, template=template)
+
+    media = _resolve_media(organization_id, kind, payload, content) if kind in MEDIA_KINDS else None
+    target = None
+    if kind == "reaction":
+        target = payload.get("message")
+        target = Message.objects.filter(pk=target, conversation=conversation).first() if target else None
+        if target is None or not target.wamid:
+            raise SendError("reaction.message", "not_found", _("React to a message of this conversation that reached WhatsApp."))
+        content = {"message_id": target.wamid, "emoji": content["emoji"]}
+    if reply_to is not None:
+        if reply_to.conversation_id != conversation.pk or not reply_to.wamid:
+            raise SendError("reply_to", "invalid", _("Reply to a message of this conversation that reached WhatsApp."))
+
+    text = rendered if kind == "template" else preview_text(kind, content)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                organization_id=organization_id,
+                conversation=conversation,
+                number_id=conversation.number_id,
+                direction=Direction.OUTBOUND,
+                author_type=author_type,
+                author=author,
+                type=kind,
+                content=content,
+                text=text,
+                reply_to=reply_to,
+                reply_to_wamid=reply_to.wamid if reply_to is not None else "",
+                status=Status.PENDING,
+                timestamp=now,
+                idempotency_key=idempotency_key,
+            )
+            if media is not None:
+                type(media).objects.filter(pk=media.pk, message__isnull=True).update(message=message)
+            _conversation_touch(conversation, message=message, now=now)
+            publish("message.created", MessageSerializer(message).data, groups=groups.conversation_groups(conversation))
+            enqueue(send_message, message.pk)
+    except IntegrityError:
+        if idempotency_key:  # a concurrent request with the same key won
+            return Message.objects.get(organization_id=organization_id, idempotency_key=idempotency_key)
+        raise
+    return message
+
+
+def _conversation_touch(conversation, *, message: Message, now) -> None:
+    from apps.conversations.models import Conversation
+
+    preview = (message.text or message.get_type_display())[:PREVIEW_MAX]
+    changes = {"last_message_at": now, "last_message_preview": preview}
+    if message.author_type == Author.AGENT and conversation.first_response_at is None:
+        changes["first_response_at"] = now
+    Conversation.objects.filter(pk=conversation.pk).update(**changes)
+    for field, value in changes.items():
+        setattr(conversation, field, value)
+    conversation_publish(conversation)
+
+
+def message_send_to_phone(
+    *,
+    organization,
+    number,
+    to: str,
+    author=None,
+    author_type: str = Author.INTEGRATION,
+    kind: str,
+    payload: dict,
+    reply_to_id: int | None = None,
+    idempotency_key: str = "",
+) -> Message:
+    """The integration API's door: a phone and a number instead of a conversation.
+    Contact and conversation are created when new."""
+    wa_id = "".join(ch for ch in str(to) if ch.isdigit())
+    if not 8 <= len(wa_id) <= 15:
+        raise SendError("to", "invalid", _("to must be a phone number in international format (8 to 15 digits)."))
+    if number.organization_id != organization.pk:
+        raise SendError("number", "not_found", _("No such number."))
+    if idempotency_key:
+        existing = Message.objects.filter(organization_id=organization.pk, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    # Validate the content before creating anyone, so a refusal leaves no trace.
+    build_payload(kind, payload)
+    # One transaction: a send refused later (window, template, opt-out) leaves no
+    # new contact or conversation behind.
+    with transaction.atomic():
+        contact = contact_get_or_create(organization=organization, wa_id=wa_id)
+        conversation, _created = conversation_get_or_open(contact=contact, number=number)
+        reply_to = None
+        if reply_to_id:
+            reply_to = Message.objects.filter(pk=reply_to_id, conversation=conversation).first()
+            if reply_to is None:
+                raise SendError("reply_to", "not_found", _("No such message in this conversation."))
+        return message_send(
+            conversation=conversation, author=author, author_type=author_type, kind=kind, payload=payload,
+            reply_to=reply_to, idempotency_key=idempotency_key,
+        )
+
+
+def message_retry(*, message: Message, user) -> Message:
+    """The agent's retry of a failed outbound message, where a retry can help
+    (transient and token errors, an interrupted send, media errors, ...)."""
+    from apps.accounts import access
+    from apps.whatsapp.errors import RETRY_CAN_HELP_CODES
+
+    from ..tasks import INTERRUPTED_TITLE, send_message
+
+    if user is not None and not access.can_act_on_conversation(user, message.conversation):
+        raise SendError("message", "forbidden", _("You cannot act on this conversation."))
+    if message.direction != Direction.OUTBOUND or message.status != Status.FAILED or message.wamid:
+        raise SendError("message", "not_failed", _("Only a failed message that never reached WhatsApp can be retried."))
+    if message.error_code is not None and message.error_code not in RETRY_CAN_HELP_CODES:
+        raise SendError(
+            "message", "retry_cannot_help",
+            _("WhatsApp refused this message (%(code)s: %(title)s); sending it again would fail the same way.")
+            % {"code": message.error_code, "title": message.error_title},
+        )
+    if message.error_code is None and message.error_title not in (INTERRUPTED_TITLE, "Send error", "No message id", ""):
+        raise SendError("message", "retry_cannot_help", _("This message cannot be retried."))
+    with transaction.atomic():
+        updated = Message.objects.filter(pk=message.pk, status=Status.FAILED, wamid__isnull=True).update(
+            status=Status.PENDING, failed_at=None, error_code=None, error_title="", error_message="",
+            error_details="", send_started_at=None, next_attempt_at=None, send_attempts=0,
+        )
+        if not updated:
+            raise SendError("message", "not_failed", _("This message is no longer failed."))
+        message.refresh_from_db()
+        publish("message.updated", MessageSerializer(message).data, groups=groups.conversation_groups(message.conversation))
+        enqueue(send_message, message.pk)
+    return message
+
+
+def conversation_mark_read(*, conversation, user) -> int:
+    """The agent opened the conversation: reset its unread count and, when the
+    organisation wants it, tell Meta the customer's unread messages were read
+    (one receipt for the latest marks the earlier ones read too). Returns the
+    number of messages marked."""
+    from apps.accounts import access
+    from apps.conversations.models import Conversation
+
+    from ..tasks import mark_read
+
+    if not access.can_view_conversation(user, conversation):
+        raise SendError("conversation", "forbidden", _("You cannot see this conversation."))
+    unread = Message.objects.filter(
+        conversation=conversation, direction=Direction.INBOUND, read_at__isnull=True
+    ).exclude(wamid__isnull=True)
+    latest = unread.order_by("-timestamp", "-id").first()
+    with transaction.atomic():
+        count = unread.update(read_at=timezone.now())
+        changed = Conversation.objects.filter(pk=conversation.pk, unread_count__gt=0).update(unread_count=0)
+        conversation.unread_count = 0
+        if changed:
+            conversation_publish(conversation)
+        if latest is not None and conversation.organization.mark_read_on_open:
+            enqueue(mark_read, conversation.number_id, latest.wamid)
+    return count
+
+
+TYPING_THROTTLE_SECONDS = 20
+
+
+def typing_indicator_send(*, conversation, user) -> bool:
+    """Show the customer that an agent is typing (at most once per ~20 s per
+    conversation, through the read receipt of their latest message). True when sent."""
+    from django.core.cache import cache
+
+    from apps.accounts import access
+
+    from ..tasks import mark_read
+
+    if not access.can_act_on_conversation(user, conversation):
+        raise SendError("conversation", "forbidden", _("You cannot act on this conversation."))
+    latest = (
+        Message.objects.filter(conversation=conversation, direction=Direction.INBOUND)
+        .exclude(wamid__isnull=True).order_by("-timestamp", "-id").first()
+    )
+    if latest is None or not conversation.window_open():
+        return False
+    if not cache.add(f"typing:{conversation.pk}", 1, timeout=TYPING_THROTTLE_SECONDS):
+        return False
+    enqueue(mark_read, conversation.number_id, latest.wamid, typing=True)
+    return True

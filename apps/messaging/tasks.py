@@ -1,0 +1,224 @@
+"""Messaging tasks: send one message, sweep messages that never started, mark read.
+
+Thin: each task takes ids and calls the sending code in apps.messaging.services.
+
+Never two sends of one message. Before the call to Meta the attempt is claimed with
+one conditional UPDATE (send_started_at set, send_attempts + 1, only if no attempt
+is in flight and no wamid is stored); after the call the wamid is stored. Hence:
+- a task delivered twice (acks_late redelivery, the sweeper, a retry) finds the
+  claim or the wamid and does nothing;
+- a task re-run after its worker died between claiming and storing the answer
+  cannot know whether Meta accepted the message. It is NOT resent: once the claim
+  is older than the call's timeout, the message is marked failed with the reason
+  "interrupted" and the agent decides (the retry action resends it on purpose).
+- A transient error answered by Meta means Meta did not accept the message: the
+  claim is released and the send retried with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from apps.core.tasks import dispatch
+from apps.realtime import groups
+from apps.realtime.publish import publish
+
+from . import ratelimit
+from .models import Direction, Message, Status
+from .serializers import MessageSerializer
+
+logger = logging.getLogger(__name__)
+
+# A rate-limit wait shorter than this is slept in the worker; a longer one is a
+# re-dispatch with a countdown (no attempt is counted for either).
+MAX_INLINE_WAIT = 0.5
+SWEEP_AFTER = timedelta(minutes=1)
+INTERRUPTED_TITLE = "Send interrupted"
+
+
+def _publish_updated(message: Message) -> None:
+    publish("message.updated", MessageSerializer(message).data, groups=groups.conversation_groups(message.conversation))
+
+
+def _backoff(attempt: int, retry_after: float | None) -> float:
+    base = settings.SEND_RETRY_BASE_DELAY
+    delay = base * (2 ** max(attempt - 1, 0))
+    delay = min(delay, 300.0) * random.uniform(0.8, 1.2)
+    return max(delay, retry_after or 0.0)
+
+
+def _fail(message_id: int, *, code=None, title: str = "", text: str = "", details: str = "") -> None:
+    with transaction.atomic():
+        updated = Message.objects.filter(pk=message_id, status=Status.PENDING, wamid__isnull=True).update(
+            status=Status.FAILED, failed_at=timezone.now(), error_code=code, error_title=title[:255],
+            error_message=text, error_details=details, send_started_at=None, next_attempt_at=None,
+        )
+        if updated:
+            message = Message.objects.select_related("conversation").get(pk=message_id)
+            _publish_updated(message)
+
+
+def _rate_limit_wait(message: Message) -> float:
+    wait = ratelimit.send_wait(message.number, message.conversation.contact.wa_id)
+    if wait and (wait <= MAX_INLINE_WAIT or settings.TASK_RUNNER == "eager"):
+        time.sleep(wait)
+        return 0.0
+    return wait
+
+
+def _upload_media_if_needed(message: Message, client) -> None:
+    """A media message whose file is not on Meta yet: upload it first (idempotent:
+    the Meta id is stored on the Media row and in the message's content)."""
+    if message.type not in ("image", "video", "audio", "document", "sticker"):
+        return
+    content = message.content or {}
+    if content.get("id") or content.get("link"):
+        return
+    from apps.media.models import Media
+
+    media = Media.objects.filter(message=message).first()
+    if media is None:
+        return
+    if not media.meta_media_id:
+        with media.file.open("rb") as handle:
+            media_id = client.upload_media(handle, mime_type=media.mime_type, filename=media.filename or "file")
+        Media.objects.filter(pk=media.pk).update(meta_media_id=media_id)
+        media.meta_media_id = media_id
+    content = {**content, "id": media.meta_media_id}
+    Message.objects.filter(pk=message.pk).update(content=content)
+    message.content = content
+
+
+def meta_payload(message: Message) -> dict:
+    """The body of POST /messages for `message`."""
+    payload = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": message.conversation.contact.wa_id,
+        "type": message.type,
+        message.type: message.content.get("contacts") if message.type == "contacts" else message.content,
+    }
+    if message.reply_to_wamid:
+        payload["context"] = {"message_id": message.reply_to_wamid}
+    return payload
+
+
+@shared_task(name="messaging.send_message", acks_late=True, ignore_result=True)
+def send_message(message_id: int) -> str:
+    """Send one pending outbound message to Meta. Safe to run twice."""
+    from apps.whatsapp.client import GraphAPIError, client_for
+
+    from .services.statuses import status_apply_pending
+
+    message = (
+        Message.objects.select_related("number", "conversation__contact").filter(pk=message_id).first()
+    )
+    if message is None or message.direction != Direction.OUTBOUND:
+        return "missing"
+    if message.wamid or message.status != Status.PENDING:
+        return "done"
+    if message.send_started_at is not None:
+        # Another run holds the claim, or a worker died holding it (see the module doc).
+        stale = message.send_started_at < timezone.now() - timedelta(seconds=settings.GRAPH_API_TIMEOUT + 30)
+        if stale:
+            _fail(
+                message.pk, title=INTERRUPTED_TITLE,
+                text="The send was interrupted after the request to WhatsApp started; it may or may not have "
+                     "been delivered. Check with the customer before retrying.",
+            )
+            return "interrupted"
+        return "in_flight"
+
+    wait = _rate_limit_wait(message)
+    if wait:
+        dispatch(send_message, message.pk, countdown=wait)
+        return "throttled"
+
+    claimed = Message.objects.filter(
+        pk=message.pk, status=Status.PENDING, wamid__isnull=True, send_started_at__isnull=True
+    ).update(send_started_at=timezone.now(), send_attempts=F("send_attempts") + 1, next_attempt_at=None)
+    if not claimed:
+        return "in_flight"
+    attempt = message.send_attempts + 1
+
+    client = client_for(message.number)
+    try:
+        _upload_media_if_needed(message, client)
+        answer = client.send_message(meta_payload(message))
+    except GraphAPIError as error:
+        if error.retryable and attempt < settings.SEND_MAX_ATTEMPTS:
+            delay = _backoff(attempt, error.retry_after)
+            Message.objects.filter(pk=message.pk, wamid__isnull=True).update(
+                send_started_at=None, next_attempt_at=timezone.now() + timedelta(seconds=delay)
+            )
+            logger.info("message %s: transient error %s, retry %d in %.1fs", message.pk, error.code, attempt, delay)
+            dispatch(send_message, message.pk, countdown=delay)
+            return "retry"
+        _fail(message.pk, code=error.code, title=error.title or "", text=error.message, details=error.details)
+        return "failed"
+    except Exception as exc:  # a bug or a storage error: do not leave the claim dangling
+        _fail(message.pk, title="Send error", text=str(exc)[:1000])
+        raise
+
+    wamid = ((answer.get("messages") or [{}])[0]).get("id")
+    if not wamid:
+        _fail(message.pk, title="No message id", text="WhatsApp accepted the request but returned no message id.")
+        return "failed"
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk, wamid__isnull=True).update(
+            wamid=wamid, status=Status.SENT, sent_at=timezone.now(),
+        )
+        message.refresh_from_db()
+        status_apply_pending(message=message)
+        message = Message.objects.select_related("conversation").get(pk=message.pk)
+        _publish_updated(message)
+    return "sent"
+
+
+@shared_task(name="messaging.sweep_pending", ignore_result=True)
+def sweep_pending() -> int:
+    """Re-enqueue pending outbound messages that never started (their task was
+    lost) and whose retry time, if any, has passed."""
+    now = timezone.now()
+    ids = list(
+        Message.objects.filter(
+            direction=Direction.OUTBOUND, status=Status.PENDING, wamid__isnull=True, send_started_at__isnull=True,
+            created_at__lt=now - SWEEP_AFTER,
+        ).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=now - SWEEP_AFTER))
+        .values_list("pk", flat=True)[:1000]
+    )
+    # Claims older than any call's timeout: the worker died mid-send; the task
+    # marks them interrupted (never resends them blindly).
+    stale = now - timedelta(seconds=settings.GRAPH_API_TIMEOUT + 30)
+    ids += list(
+        Message.objects.filter(
+            direction=Direction.OUTBOUND, status=Status.PENDING, wamid__isnull=True, send_started_at__lt=stale
+        ).values_list("pk", flat=True)[:1000]
+    )
+    for message_id in ids:
+        dispatch(send_message, message_id)
+    return len(ids)
+
+
+@shared_task(name="messaging.mark_read", acks_late=True, ignore_result=True)
+def mark_read(number_id: int, wamid: str, typing: bool = False) -> None:
+    """Tell Meta the customer's message `wamid` was read (and optionally show typing)."""
+    from apps.whatsapp.client import GraphAPIError, client_for
+    from apps.whatsapp.models import WhatsAppNumber
+
+    number = WhatsAppNumber.objects.filter(pk=number_id).first()
+    if number is None:
+        return
+    try:
+        client_for(number).mark_read(wamid, typing=typing)
+    except GraphAPIError as error:  # a read receipt is best effort
+        logger.info("mark read of %s failed: %s", wamid, error)
