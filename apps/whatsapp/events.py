@@ -1,0 +1,99 @@
+"""Typed events parsed from Meta's webhook JSON (see parser.py).
+
+Each item of a delivery (a message, a status, a template notice...) becomes one
+event. `path` tells where in the delivery it was ("entry[0].changes[1].messages[2]")
+so an error on one item can be reported without losing the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Event:
+    path: str
+    waba_id: str
+    raw: dict
+
+
+@dataclass(frozen=True)
+class NumberEvent(Event):
+    """An event about one business number (messages, statuses, preferences)."""
+
+    phone_number_id: str
+    display_phone_number: str
+
+
+@dataclass(frozen=True)
+class InboundMessage(NumberEvent):
+    wamid: str
+    from_wa_id: str
+    profile_name: str
+    timestamp: datetime
+    # Meta's type as sent ("text", "image", "edit", "some_future_type"...).
+    type: str
+    # The type's own object (`message[type]`), or {} when the type carries none.
+    content: dict
+    # Reply and forwarding context.
+    reply_to_wamid: str = ""
+    forwarded: bool = False
+    frequently_forwarded: bool = False
+    referred_product: dict | None = None
+    referral: dict | None = None
+    errors: list | None = None
+
+
+@dataclass(frozen=True)
+class StatusUpdate(NumberEvent):
+    wamid: str
+    status: str
+    timestamp: datetime
+    recipient_id: str = ""
+    conversation: dict | None = None
+    pricing: dict | None = None
+    errors: list | None = None
+
+
+@dataclass(frozen=True)
+class UserPreference(NumberEvent):
+    wa_id: str
+    category: str
+    value: str
+    timestamp: datetime | None
+
+
+@dataclass(frozen=True)
+class ValueErrors(NumberEvent):
+    """Errors Meta attached to a change instead of messages (`value.errors`)."""
+
+    errors: list
+
+
+@dataclass(frozen=True)
+class TemplateUpdate(Event):
+    """message_template_status_update, message_template_quality_update, template_category_update."""
+
+    field: str
+    value: dict
+    entry_time: int | None = None
+
+
+@dataclass(frozen=True)
+class AccountNotice(Event):
+    """phone_number_quality_update, account_update and other account-level fields."""
+
+    field: str
+    event: str
+    value: dict
+    entry_time: int | None = None
+    display_phone_number: str = ""
+
+
+@dataclass(frozen=True)
+class Malformed(Event):
+    """An item that does not have the shape Meta documents: kept, never retried."""
+
+    reason: str = ""
+    extra: dict = field(default_factory=dict)

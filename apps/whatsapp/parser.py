@@ -1,0 +1,198 @@
+"""Meta's webhook JSON → typed events. A pure function: no database, no settings.
+
+Every entry, every change and every item of a change is visited; an item whose
+shape is wrong becomes a `Malformed` event instead of stopping the rest.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from .events import (
+    AccountNotice,
+    Event,
+    InboundMessage,
+    Malformed,
+    StatusUpdate,
+    TemplateUpdate,
+    UserPreference,
+    ValueErrors,
+)
+
+OBJECT = "whatsapp_business_account"
+TEMPLATE_FIELDS = {"message_template_status_update", "message_template_quality_update", "template_category_update"}
+ACCOUNT_FIELDS = {
+    "phone_number_quality_update",
+    "account_update",
+    "account_alerts",
+    "account_review_update",
+    "business_capability_update",
+    "phone_number_name_update",
+    "security",
+}
+
+
+class ParseError(ValueError):
+    """The delivery as a whole is not a WhatsApp Business Account webhook."""
+
+
+def parse_timestamp(value) -> datetime | None:
+    """Meta's epoch seconds (a string or a number) as an aware UTC datetime."""
+    try:
+        return datetime.fromtimestamp(int(str(value).strip()), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _str(value) -> str:
+    return "" if value is None else str(value)
+
+
+def parse_webhook(payload) -> list[Event]:
+    """All events of one delivery, in the order Meta listed them."""
+    if not isinstance(payload, dict):
+        raise ParseError("the body is not a JSON object")
+    if payload.get("object") != OBJECT:
+        raise ParseError(f"object is {payload.get('object')!r}, not {OBJECT!r}")
+    events: list[Event] = []
+    for e, entry in enumerate(_list(payload.get("entry"))):
+        if not isinstance(entry, dict):
+            events.append(Malformed(path=f"entry[{e}]", waba_id="", raw={"entry": entry}, reason="entry is not an object"))
+            continue
+        waba_id = _str(entry.get("id"))
+        for c, change in enumerate(_list(entry.get("changes"))):
+            path = f"entry[{e}].changes[{c}]"
+            if not isinstance(change, dict) or not isinstance(change.get("value"), dict):
+                events.append(Malformed(path=path, waba_id=waba_id, raw={"change": change}, reason="change has no value"))
+                continue
+            events.extend(parse_change(change, waba_id=waba_id, entry_time=entry.get("time"), path=path))
+    return events
+
+
+def parse_change(change: dict, *, waba_id: str, entry_time=None, path: str = "") -> list[Event]:
+    field = _str(change.get("field"))
+    value = change["value"]
+    if field == "messages":
+        return _parse_messages_value(value, waba_id=waba_id, path=path)
+    if field == "user_preferences":
+        # Some deliveries carry user_preferences under field "messages"; both are handled
+        # by _parse_messages_value, this is the dedicated field.
+        return _parse_messages_value(value, waba_id=waba_id, path=path)
+    if field in TEMPLATE_FIELDS:
+        return [TemplateUpdate(path=path, waba_id=waba_id, raw=change, field=field, value=value, entry_time=entry_time)]
+    return [
+        AccountNotice(
+            path=path,
+            waba_id=waba_id,
+            raw=change,
+            field=field,
+            event=_str(value.get("event")),
+            value=value,
+            entry_time=entry_time,
+            display_phone_number=_str(value.get("display_phone_number")),
+        )
+    ]
+
+
+def _parse_messages_value(value: dict, *, waba_id: str, path: str) -> list[Event]:
+    metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+    number = {
+        "waba_id": waba_id,
+        "phone_number_id": _str(metadata.get("phone_number_id")),
+        "display_phone_number": _str(metadata.get("display_phone_number")),
+    }
+    profiles = {}
+    for contact in _list(value.get("contacts")):
+        if isinstance(contact, dict) and contact.get("wa_id"):
+            profile = contact.get("profile") if isinstance(contact.get("profile"), dict) else {}
+            profiles[_str(contact["wa_id"])] = _str(profile.get("name"))
+    events: list[Event] = []
+    for i, message in enumerate(_list(value.get("messages"))):
+        events.append(parse_message(message, profiles=profiles, path=f"{path}.messages[{i}]", **number))
+    for i, status in enumerate(_list(value.get("statuses"))):
+        events.append(parse_status(status, path=f"{path}.statuses[{i}]", **number))
+    for i, pref in enumerate(_list(value.get("user_preferences"))):
+        events.append(_parse_preference(pref, path=f"{path}.user_preferences[{i}]", **number))
+    errors = _list(value.get("errors"))
+    if errors:
+        events.append(ValueErrors(path=f"{path}.errors", raw=value, errors=errors, **number))
+    return events
+
+
+def parse_message(message, *, profiles: dict, path: str, waba_id: str, phone_number_id: str,
+                  display_phone_number: str) -> Event:
+    number = {"waba_id": waba_id, "phone_number_id": phone_number_id, "display_phone_number": display_phone_number}
+    if not isinstance(message, dict):
+        return Malformed(path=path, waba_id=waba_id, raw={"message": message}, reason="message is not an object")
+    wamid, sender = _str(message.get("id")), _str(message.get("from"))
+    timestamp = parse_timestamp(message.get("timestamp"))
+    if not wamid or not sender or timestamp is None:
+        return Malformed(path=path, waba_id=waba_id, raw=message, reason="message lacks id, from or timestamp",
+                         extra={"phone_number_id": phone_number_id})
+    kind = _str(message.get("type")) or "unknown"
+    content = message.get(kind)
+    if kind == "contacts":
+        content = {"contacts": _list(content)}
+    elif not isinstance(content, dict):
+        content = {}
+    context = message.get("context") if isinstance(message.get("context"), dict) else {}
+    return InboundMessage(
+        path=path,
+        raw=message,
+        wamid=wamid,
+        from_wa_id=sender,
+        profile_name=profiles.get(sender, ""),
+        timestamp=timestamp,
+        type=kind,
+        content=content,
+        reply_to_wamid=_str(context.get("id")),
+        forwarded=bool(context.get("forwarded")),
+        frequently_forwarded=bool(context.get("frequently_forwarded")),
+        referred_product=context.get("referred_product") if isinstance(context.get("referred_product"), dict) else None,
+        referral=message.get("referral") if isinstance(message.get("referral"), dict) else None,
+        errors=_list(message.get("errors")) or None,
+        **number,
+    )
+
+
+def parse_status(status, *, path: str, waba_id: str, phone_number_id: str, display_phone_number: str) -> Event:
+    number = {"waba_id": waba_id, "phone_number_id": phone_number_id, "display_phone_number": display_phone_number}
+    if not isinstance(status, dict):
+        return Malformed(path=path, waba_id=waba_id, raw={"status": status}, reason="status is not an object")
+    wamid, state = _str(status.get("id")), _str(status.get("status")).lower()
+    timestamp = parse_timestamp(status.get("timestamp"))
+    if not wamid or not state or timestamp is None:
+        return Malformed(path=path, waba_id=waba_id, raw=status, reason="status lacks id, status or timestamp",
+                         extra={"phone_number_id": phone_number_id})
+    return StatusUpdate(
+        path=path,
+        raw=status,
+        wamid=wamid,
+        status=state,
+        timestamp=timestamp,
+        recipient_id=_str(status.get("recipient_id")),
+        conversation=status.get("conversation") if isinstance(status.get("conversation"), dict) else None,
+        pricing=status.get("pricing") if isinstance(status.get("pricing"), dict) else None,
+        errors=_list(status.get("errors")) or None,
+        **number,
+    )
+
+
+def _parse_preference(pref, *, path: str, waba_id: str, phone_number_id: str, display_phone_number: str) -> Event:
+    if not isinstance(pref, dict) or not pref.get("wa_id") or not pref.get("value"):
+        return Malformed(path=path, waba_id=waba_id, raw={"preference": pref}, reason="preference lacks wa_id or value")
+    return UserPreference(
+        path=path,
+        raw=pref,
+        waba_id=waba_id,
+        phone_number_id=phone_number_id,
+        display_phone_number=display_phone_number,
+        wa_id=_str(pref["wa_id"]),
+        category=_str(pref.get("category")),
+        value=_str(pref["value"]).lower(),
+        timestamp=parse_timestamp(pref.get("timestamp")),
+    )

@@ -1,0 +1,293 @@
+"""Use-cases of the Meta boundary: store a webhook delivery, process it, replay it.
+
+The view stores a delivery with one INSERT and enqueues `process_webhook_event`;
+the task calls `webhook_event_process`, which parses the body (a pure function,
+parser.py), routes every item to its number and organisation, and hands each item
+to its use-case inside a savepoint of its own, so one bad item never loses the
+others. Processing is idempotent, so Meta's retries and our replays change nothing
+twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import events as ev
+from .models import AccountEvent, Provider, WebhookEvent, WhatsAppNumber
+from .parser import ParseError, parse_webhook
+
+logger = logging.getLogger(__name__)
+
+# What is kept of a body we could not authenticate.
+UNAUTHENTICATED_BODY_LIMIT = 64 * 1024
+# Processing attempts before an event becomes a dead letter (replay brings it back).
+MAX_ATTEMPTS = 8
+KEPT_HEADERS = ("CONTENT_TYPE", "CONTENT_LENGTH", "HTTP_USER_AGENT", "HTTP_X_HUB_SIGNATURE_256", "HTTP_X_FORWARDED_FOR")
+
+
+def retry_delay(attempts: int) -> int:
+    """Seconds before the next attempt: 30 s, 1, 2, 4 ... minutes, at most an hour."""
+    return min(3600, 30 * 2 ** max(0, attempts - 1))
+
+
+def request_headers(meta: dict) -> dict:
+    return {key: str(meta[key])[:512] for key in KEPT_HEADERS if meta.get(key)}
+
+
+# --- Receiving --------------------------------------------------------------------------
+
+
+def webhook_reject(*, body: bytes, headers: dict, remote_addr: str | None, signature: str, reason: str,
+                   authenticated: bool = False) -> WebhookEvent:
+    """Keep a refused delivery for admins: counted, never processed."""
+    if not authenticated:
+        body = body[:UNAUTHENTICATED_BODY_LIMIT]
+    return WebhookEvent.objects.create(
+        provider=Provider.META,
+        body=body,
+        headers=headers,
+        remote_addr=remote_addr or None,
+        signature=signature,
+        status=WebhookEvent.Status.REJECTED,
+        reason=reason,
+    )
+
+
+def webhook_accept(*, body: bytes, headers: dict, remote_addr: str | None) -> WebhookEvent:
+    """Store an authenticated delivery and have it processed once this commits."""
+    from apps.core.tasks import enqueue
+
+    from .tasks import process_webhook_event
+
+    event = WebhookEvent.objects.create(
+        provider=Provider.META,
+        body=body,
+        headers=headers,
+        remote_addr=remote_addr or None,
+        signature=WebhookEvent.Signature.VALID,
+    )
+    enqueue(process_webhook_event, event.pk)
+    return event
+
+
+# --- Processing ---------------------------------------------------------------------------
+
+
+class _Run:
+    """What processing one delivery found, item by item."""
+
+    def __init__(self, event: WebhookEvent):
+        self.event = event
+        self.routed = 0
+        self.unrouted: list[str] = []
+        self.notes: list[str] = []
+        self.errors: list[str] = []
+        self.numbers: dict[str, WhatsAppNumber] = {}
+        self.by_waba: dict[str, list[WhatsAppNumber]] = {}
+
+    def route(self, number: WhatsAppNumber | None, item: ev.Event, what: str) -> bool:
+        if number is None:
+            self.unrouted.append(f"{item.path}: {what}")
+            return False
+        self.routed += 1
+        if self.event.number_id is None:
+            self.event.number = number
+            self.event.organization_id = number.organization_id
+        return True
+
+
+def webhook_event_process(*, event_id: int) -> WebhookEvent | None:
+    """Process one stored delivery. Safe to run twice: a processed event is left
+    alone, and every item is idempotent on Meta's ids."""
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.select_for_update().filter(pk=event_id).first()
+            if event is None or event.status not in (WebhookEvent.Status.RECEIVED, WebhookEvent.Status.FAILED):
+                return event
+            event.attempts += 1
+            _process(event)
+            event.processed_at = timezone.now()
+            event.save(update_fields=["status", "reason", "error", "attempts", "processed_at", "number",
+                                      "organization"])
+            return event
+    except Exception as exc:  # the whole run failed (database gone, a bug): retry later
+        logger.exception("webhook event %s failed", event_id)
+        event = WebhookEvent.objects.filter(pk=event_id).first()
+        if event is None:
+            return None
+        event.attempts += 1
+        event.status = WebhookEvent.Status.DEAD if event.attempts >= MAX_ATTEMPTS else WebhookEvent.Status.FAILED
+        event.error = f"{type(exc).__name__}: {exc}"[:10000]
+        event.processed_at = timezone.now()
+        event.save(update_fields=["status", "error", "attempts", "processed_at"])
+        return event
+
+
+def _process(event: WebhookEvent) -> None:
+    try:
+        items = parse_webhook(json.loads(bytes(event.body)))
+    except (ValueError, ParseError) as exc:  # cannot get better by retrying
+        event.status, event.reason, event.error = WebhookEvent.Status.DEAD, f"unparsable: {exc}", ""
+        return
+    run = _Run(event)
+    phone_ids = {item.phone_number_id for item in items if isinstance(item, ev.NumberEvent)}
+    wabas = {item.waba_id for item in items if not isinstance(item, ev.NumberEvent) and item.waba_id}
+    if phone_ids or wabas:
+        from django.db.models import Q
+
+        for number in WhatsAppNumber.objects.filter(
+            Q(phone_number_id__in=phone_ids) | Q(waba_id__in=wabas)
+        ).select_related("organization"):
+            run.numbers[number.phone_number_id] = number
+            run.by_waba.setdefault(number.waba_id, []).append(number)
+    for item in items:
+        try:
+            with transaction.atomic():
+                _handle(run, item)
+        except Exception as exc:
+            logger.exception("webhook event %s: %s failed", event.pk, item.path)
+            run.errors.append(f"{item.path}: {type(exc).__name__}: {exc}")
+    notes = list(run.notes)
+    if run.unrouted:
+        notes.append("unknown number: " + "; ".join(run.unrouted))
+    event.reason = "\n".join(notes)[:10000]
+    event.error = "\n".join(run.errors)[:10000]
+    if run.errors:
+        event.status = WebhookEvent.Status.DEAD if event.attempts >= MAX_ATTEMPTS else WebhookEvent.Status.FAILED
+    elif run.unrouted and not run.routed:
+        event.status = WebhookEvent.Status.UNROUTED
+    else:
+        event.status = WebhookEvent.Status.PROCESSED
+
+
+def _handle(run: _Run, item: ev.Event) -> None:
+    from apps.conversations import services as conversation_services
+    from apps.messaging.services import inbound, statuses
+
+    if isinstance(item, ev.Malformed):
+        run.notes.append(f"{item.path}: {item.reason}")
+        return
+    if isinstance(item, ev.NumberEvent):
+        number = run.numbers.get(item.phone_number_id)
+        if not run.route(number, item, item.phone_number_id or "no phone_number_id"):
+            return
+        if isinstance(item, ev.InboundMessage):
+            inbound.message_receive(number=number, event=item)
+        elif isinstance(item, ev.StatusUpdate):
+            outcome = statuses.status_apply(number=number, update=item)
+            if outcome == "pending":
+                run.notes.append(f"{item.path}: status {item.status} waits for message {item.wamid}")
+        elif isinstance(item, ev.UserPreference):
+            if item.category in ("marketing_messages", "") and item.value in ("stop", "resume"):
+                conversation_services.contact_marketing_preference_set(
+                    organization=number.organization,
+                    wa_id=item.wa_id,
+                    opted_out=item.value == "stop",
+                    at=item.timestamp or timezone.now(),
+                )
+            else:
+                run.notes.append(f"{item.path}: preference {item.category}={item.value} not handled")
+        elif isinstance(item, ev.ValueErrors):
+            _account_event_store(run, item, number=number, field="errors",
+                                 event=str((item.errors[0] or {}).get("code", "")) if item.errors else "",
+                                 value={"errors": item.errors}, entry_time=None)
+        return
+    if isinstance(item, ev.TemplateUpdate):
+        numbers = run.by_waba.get(item.waba_id) or []
+        if not run.route(numbers[0] if numbers else None, item, f"WABA {item.waba_id}"):
+            return
+        from apps.message_templates.services import template_apply_webhook
+
+        seen = set()
+        for number in numbers:  # a WABA shared by several organisations' numbers is unusual; apply to each
+            if number.organization_id in seen:
+                continue
+            seen.add(number.organization_id)
+            if template_apply_webhook(organization=number.organization, waba_id=item.waba_id, field=item.field,
+                                      value=item.value) is None:
+                run.notes.append(f"{item.path}: template {item.value.get('message_template_id')} not known")
+        return
+    if isinstance(item, ev.AccountNotice):
+        numbers = run.by_waba.get(item.waba_id) or []
+        number = _number_by_display(numbers, item.display_phone_number)
+        organization_number = number or (numbers[0] if numbers else None)
+        run.route(organization_number, item, f"WABA {item.waba_id}")
+        created = _account_event_store(run, item, number=number, field=item.field, event=item.event,
+                                       value=item.value, entry_time=item.entry_time,
+                                       organization_id=organization_number.organization_id
+                                       if organization_number else None)
+        if created and number is not None and item.field == "phone_number_quality_update":
+            _number_quality_update(number, item.value)
+
+
+def _number_by_display(numbers: list[WhatsAppNumber], display: str) -> WhatsAppNumber | None:
+    digits = re.sub(r"\D", "", display or "")
+    if not digits:
+        return numbers[0] if len(numbers) == 1 else None
+    for number in numbers:
+        if re.sub(r"\D", "", number.display_phone_number) == digits:
+            return number
+    return None
+
+
+def _account_event_store(run: _Run, item: ev.Event, *, number, field: str, event: str, value: dict, entry_time,
+                         organization_id=None) -> bool:
+    """Store an account notice once: Meta's redelivery and our replay find the same key."""
+    key = hashlib.sha256(
+        json.dumps({"waba": item.waba_id, "field": field, "time": entry_time, "value": value}, sort_keys=True,
+                   default=str).encode()
+    ).hexdigest()
+    if AccountEvent.objects.filter(waba_id=item.waba_id, field=field, payload__key=key).exists():
+        return False
+    AccountEvent.objects.create(
+        organization_id=organization_id if organization_id is not None else (number.organization_id if number else None),
+        number=number,
+        waba_id=item.waba_id,
+        field=field[:64],
+        event=event[:64],
+        payload={"key": key, "time": entry_time, "value": value},
+        webhook_event=run.event,
+    )
+    return True
+
+
+def _number_quality_update(number: WhatsAppNumber, value: dict) -> None:
+    changes = {}
+    limit = value.get("current_limit")
+    if limit:
+        changes["messaging_limit"] = str(limit)[:40]
+    quality = value.get("quality_rating") or value.get("new_quality_score")
+    if not quality and str(value.get("event", "")).upper() in ("FLAGGED", "UNFLAGGED"):
+        quality = str(value["event"]).upper()
+    if quality:
+        changes["quality_rating"] = str(quality)[:20]
+    if changes:
+        WhatsAppNumber.objects.filter(pk=number.pk).update(**changes)
+
+
+# --- Replay ---------------------------------------------------------------------------------
+
+
+def webhook_events_replay(*, events) -> int:
+    """Process stored deliveries again (a queryset or ids): dead letters, failures,
+    or a whole time range. Rejected deliveries are never replayed. Returns how many
+    were queued."""
+    from apps.core.tasks import enqueue
+
+    from .tasks import process_webhook_event
+
+    if not hasattr(events, "model"):
+        events = WebhookEvent.objects.filter(pk__in=list(events))
+    ids = list(events.exclude(status=WebhookEvent.Status.REJECTED).order_by("received_at", "id")
+               .values_list("id", flat=True))
+    with transaction.atomic():
+        WebhookEvent.objects.filter(pk__in=ids).update(status=WebhookEvent.Status.RECEIVED, attempts=0, error="")
+        for event_id in ids:
+            enqueue(process_webhook_event, event_id)
+    return len(ids)
