@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("apps.accounts.api_urls")),
     path("", include("apps.conversations.api_urls")),
     path("", include("apps.messaging.api_urls")),
+    path("", include("apps.media.api_urls")),
 ]

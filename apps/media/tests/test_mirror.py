@@ -1,0 +1,174 @@
+"""Mirroring customers' files: the task against a local stand-in for Meta's media hosts."""
+
+import hashlib
+import base64
+
+import pytest
+from PIL import Image
+
+from apps.core.tasks import dispatch
+from apps.media import tasks
+from apps.media.models import Media
+from apps.media.tests.conftest import jpeg_bytes
+from apps.media.tests.factories import MediaFactory
+from apps.messaging.tests.factories import MessageFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def reload(media):
+    return Media.objects.get(pk=media.pk)
+
+
+def test_mirror_stores_the_file_with_its_thumbnail_and_announces_it(fake_meta, published):
+    body = jpeg_bytes()
+    media = MediaFactory(sha256=base64.b64encode(hashlib.sha256(body).digest()).decode())
+    fake_meta.media(media.meta_media_id, body)
+
+    dispatch(tasks.mirror_media, media.pk)
+
+    media = reload(media)
+    assert (media.state, media.size, media.kind, media.error) == ("stored", len(body), "image", "")
+    assert media.file.name == f"media/{media.organization_id}/{media.message_id}/image-{media.pk}.jpg"
+    with media.file.open("rb") as stored:
+        assert stored.read() == body
+    with media.thumbnail.open("rb") as thumb, Image.open(thumb) as image:
+        assert (image.format, image.size) == ("JPEG", (320, 240))
+    download_headers = [h for path, h in fake_meta.requests if path.startswith("/files/")][0]
+    assert download_headers["Authorization"] == "Bearer EAAG-test-access-token-0123456789"
+    assert download_headers["User-Agent"].startswith("whatsapp-inbox/")
+    assert [(event, data["id"], data["media"]["state"]) for event, data, _ in published] == [
+        ("message.updated", media.message_id, "stored")
+    ]
+    assert published[0][1]["media"]["url"] == f"/media/m/{media.pk}/"
+    assert published[0][1]["media"]["thumbnail_url"] == f"/media/m/{media.pk}/thumbnail/"
+
+
+def test_mirror_keeps_a_documents_sanitised_filename(fake_meta):
+    message = MessageFactory(type="document", text="", content={})
+    media = MediaFactory(message=message, mime_type="application/pdf", filename="../../Fatura março?.pdf")
+    fake_meta.media(media.meta_media_id, b"%PDF-1.7 hello", mime_type="application/pdf")
+
+    dispatch(tasks.mirror_media, media.pk)
+
+    media = reload(media)
+    assert media.state == "stored"
+    assert media.file.name == f"media/{media.organization_id}/{media.message_id}/Fatura_marco_.pdf"
+    assert media.thumbnail.name == ""
+
+
+def test_mirror_twice_keeps_one_file(fake_meta, published):
+    body = jpeg_bytes()
+    media = MediaFactory()
+    fake_meta.media(media.meta_media_id, body)
+    dispatch(tasks.mirror_media, media.pk)
+    first = reload(media)
+
+    dispatch(tasks.mirror_media, media.pk)
+
+    assert reload(media).file.name == first.file.name
+    assert len([p for p, _ in fake_meta.requests if p.startswith("/files/")]) == 1
+    assert len(published) == 1
+
+
+def _assert_failed(media, reason, published):
+    media = reload(media)
+    assert (media.state, media.file.name, media.size) == ("failed", "", None)
+    assert media.error == reason
+    assert [(event, data["media"]["state"], data["media"]["error"]) for event, data, _ in published] == [
+        ("message.updated", "failed", reason)
+    ]
+
+
+def test_hash_mismatch_fails_and_keeps_nothing(fake_meta, published, settings):
+    media = MediaFactory(sha256=hashlib.sha256(b"something else").hexdigest())
+    fake_meta.media(media.meta_media_id, jpeg_bytes(), sha256="")
+    dispatch(tasks.mirror_media, media.pk)
+    _assert_failed(media, "The downloaded file does not match its checksum (SHA-256); it was not kept.", published)
+    assert not (settings.MEDIA_ROOT / "media").exists()
+
+
+def test_oversize_file_fails_on_the_announced_size(fake_meta, published):
+    message = MessageFactory(type="sticker", text="", content={})
+    media = MediaFactory(message=message, mime_type="image/webp")
+    fake_meta.media(media.meta_media_id, b"RIFF" + b"\0" * (600 * 1024), mime_type="image/webp")
+    dispatch(tasks.mirror_media, media.pk)
+    _assert_failed(media, "The file is 614404 bytes, above the 512000-byte limit for sticker.", published)
+    assert [p for p, _ in fake_meta.requests if p.startswith("/files/")] == []
+
+
+def test_oversize_body_is_refused_while_streaming(fake_meta, published):
+    """Meta announces a small size but the body is larger: the download stops at the limit."""
+    message = MessageFactory(type="sticker", text="", content={})
+    media = MediaFactory(message=message, mime_type="image/webp")
+    body = b"RIFF" + b"\0" * (600 * 1024)
+    fake_meta.media(media.meta_media_id, body, mime_type="image/webp", file_size=1000)
+    fake_meta.routes[f"/files/{media.meta_media_id}"] = (200, {"Content-Length": "1000"}, b"x" * 1000)
+    fake_meta.routes[f"/files/{media.meta_media_id}"] = (200, {"Transfer-Encoding": "identity"}, body)
+    dispatch(tasks.mirror_media, media.pk)
+    _assert_failed(media, "The file is 614404 bytes, above the limit of 512000 bytes.", published)
+
+
+def test_expired_url_404_fails(fake_meta, published):
+    media = MediaFactory()
+    fake_meta.media(media.meta_media_id, jpeg_bytes())
+    fake_meta.routes[f"/files/{media.meta_media_id}"] = (404, {}, b"")
+    dispatch(tasks.mirror_media, media.pk)
+    _assert_failed(media, "The file is no longer available at Meta (expired or deleted).", published)
+
+
+def test_unknown_media_id_fails(fake_meta, published):
+    media = MediaFactory()
+    fake_meta.routes[f"/graph/v23.0/{media.meta_media_id}"] = (
+        400, {"Content-Type": "application/json"},
+        b'{"error": {"code": 100, "message": "Object does not exist"}}',
+    )
+    dispatch(tasks.mirror_media, media.pk)
+    _assert_failed(media, "Meta no longer has this file (expired or deleted): (100) Object does not exist", published)
+
+
+def test_redirect_to_another_host_is_refused(fake_meta, published):
+    media = MediaFactory()
+    fake_meta.media(media.meta_media_id, jpeg_bytes())
+    fake_meta.routes[f"/files/{media.meta_media_id}"] = (302, {"Location": "https://files.example.com/x.jpg"}, b"")
+    dispatch(tasks.mirror_media, media.pk)
+    _assert_failed(
+        media, "Refused to download from files.example.com: not one of Meta's media hosts.", published
+    )
+
+
+def test_redirect_to_a_private_address_is_refused(fake_meta, published, settings):
+    settings.MEDIA_DOWNLOAD_ALLOWED_HOSTS = [*settings.MEDIA_DOWNLOAD_ALLOWED_HOSTS, "localhost"]
+    media = MediaFactory()
+    fake_meta.media(media.meta_media_id, jpeg_bytes())
+    port = fake_meta.url.rsplit(":", 1)[1]
+    fake_meta.routes[f"/files/{media.meta_media_id}"] = (
+        302, {"Location": f"https://localhost:{port}/files/other"}, b""
+    )
+    dispatch(tasks.mirror_media, media.pk)
+    _assert_failed(media, "Refused to download from localhost: it resolves to a private address.", published)
+    assert [p for p, _ in fake_meta.requests if p == "/files/other"] == []
+
+
+def test_a_url_off_metas_hosts_is_refused_without_the_simulator(fake_meta, published, settings):
+    settings.SIMULATOR_ENABLED = False
+    media = MediaFactory()
+    fake_meta.media(media.meta_media_id, jpeg_bytes())
+    dispatch(tasks.mirror_media, media.pk)
+    _assert_failed(media, "Refused to download from a non-HTTPS address (http).", published)
+
+
+def test_transient_failures_retry_then_give_up_with_a_reason(fake_meta, published):
+    media = MediaFactory()
+    fake_meta.media(media.meta_media_id, jpeg_bytes())
+    fake_meta.routes[f"/files/{media.meta_media_id}"] = (503, {}, b"")
+
+    dispatch(tasks.mirror_media, media.pk)
+
+    downloads = [p for p, _ in fake_meta.requests if p.startswith("/files/")]
+    assert len(downloads) == tasks.MAX_RETRIES + 1
+    _assert_failed(
+        media,
+        f"Could not download the file after {tasks.MAX_RETRIES + 1} attempts: HTTP 503 from the Graph API",
+        published,
+    )
