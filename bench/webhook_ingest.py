@@ -1,0 +1,335 @@
+#!/usr/bin/env python
+"""Webhook ingestion benchmark.
+
+Runs the production HTTP configuration (gunicorn serving config.wsgi, as in the
+Procfile) on PostgreSQL and Redis, pinned to one core, and loads it from the
+other core over loopback with signed webhook POSTs (a mix of messages and
+statuses). Prints, measured in the same run:
+
+1. peak acknowledgements/s and p50/p99 latency (wrk), for the webhook and for a
+   bare JSON view on the same server (the floor);
+2. p50/p99 acknowledgement latency at a constant 300 webhooks/s;
+3. a burst at twice that rate with the inbound worker running: errors and losses;
+4. the end-to-end processing rate: a backlog of message webhooks drained by the
+   inbound worker (POST stored -> message row).
+
+Usage: python bench/webhook_ingest.py [--quick]
+Needs PostgreSQL on 127.0.0.1:5432 (user postgres), Redis on 127.0.0.1:6379, wrk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PY = sys.executable
+BIN = Path(PY).parent
+SECRET = "bench-app-secret"
+PHONE_NUMBER_ID = "990000000000001"
+DB_NAME = "inbox_bench"
+ENV = {
+    **os.environ,
+    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
+    "REDIS_URL": "redis://127.0.0.1:6379/12",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/13",
+    "SECRET_KEY": "bench-secret-key-" + "x" * 40,
+    "FIELD_ENCRYPTION_KEY": "bXktYmVuY2gta2V5LW15LWJlbmNoLWtleS0xMjM0NTY=",
+    "DEBUG": "false",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "META_APP_SECRET": SECRET,
+    "BENCH_FLOOR_VIEW": "true",
+    "GRAPH_API_BASE": "http://127.0.0.1:9/unused",
+    "LOG_LEVEL": "WARNING",
+    "TASK_RUNNER": "celery",
+    "DJANGO_SETTINGS_MODULE": "config.settings",
+}
+os.environ.update(ENV)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, cwd=ROOT, env=ENV, check=True, **kw)
+
+
+def prepare_database():
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+    run([PY, "manage.py", "migrate", "--noinput", "-v0"])
+    import redis
+
+    for db in (12, 13):
+        redis.Redis.from_url(f"redis://127.0.0.1:6379/{db}").flushdb()
+    import django
+
+    django.setup()
+    from apps.accounts.models import Organization
+    from apps.whatsapp.models import WhatsAppNumber
+
+    org = Organization.objects.create(name="Bench", slug="bench")
+    WhatsAppNumber.objects.create(
+        organization=org, phone_number_id=PHONE_NUMBER_ID, waba_id="990000000000002",
+        display_phone_number="15550001111", app_secret=SECRET, access_token="bench-token",
+    )
+
+
+def message_payload(i: int, ts: int) -> dict:
+    wa_id = f"55119{i % 5000:08d}"
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "990000000000002", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550001111", "phone_number_id": PHONE_NUMBER_ID},
+            "contacts": [{"profile": {"name": f"Customer {i % 5000}"}, "wa_id": wa_id}],
+            "messages": [{"from": wa_id, "id": f"wamid.BENCH{i:010d}", "timestamp": str(ts), "type": "text",
+                          "text": {"body": f"Hello, this is message number {i}, where is my order?"}}],
+        }}]}],
+    }
+
+
+def status_payload(i: int, ts: int) -> dict:
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "990000000000002", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550001111", "phone_number_id": PHONE_NUMBER_ID},
+            "statuses": [{"id": f"wamid.OUT{i:010d}", "status": random.choice(["sent", "delivered", "read"]),
+                          "timestamp": str(ts), "recipient_id": f"55119{i % 5000:08d}",
+                          "conversation": {"id": f"conv{i % 5000}", "origin": {"type": "service"}},
+                          "pricing": {"billable": True, "pricing_model": "CBP", "category": "service"}}],
+        }}]}],
+    }
+
+
+def signed_bodies(start: int, count: int, status_share: float = 0.3) -> list[tuple[str, bytes, bool]]:
+    from apps.whatsapp.signature import sign_body
+
+    ts = int(time.time())
+    out = []
+    for i in range(start, start + count):
+        is_status = random.random() < status_share
+        body = json.dumps(status_payload(i, ts) if is_status else message_payload(i, ts)).encode()
+        out.append((sign_body(body, SECRET), body, not is_status))
+    return out
+
+
+class Server:
+    def __init__(self, port: int):
+        self.port = port
+        cmd = ["taskset", "-c", "0", str(BIN / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}",
+               "-c", "config/gunicorn.conf.py"]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start: " + self.proc.stderr.read().decode()[-2000:])
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
+class Worker:
+    def __init__(self):
+        cmd = ["taskset", "-c", "0", str(BIN / "celery"), "-A", "config", "worker", "-Q", "inbound",
+               "-c", "2", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def wrk(url: str, bodies_file: str, seconds: int) -> dict:
+    out = subprocess.run(
+        ["taskset", "-c", "1", "wrk", "-t", "1", "-c", "16", "-d", f"{seconds}s", "--latency",
+         "-s", str(ROOT / "bench" / "wrk_post.lua"), url],
+        env={**ENV, "BODIES": bodies_file}, capture_output=True, text=True, check=True,
+    ).stdout
+    figures = {"raw": out}
+    for line in out.splitlines():
+        parts = line.split()
+        if line.startswith("Requests/sec:"):
+            figures["rps"] = float(parts[1])
+        elif parts[:1] == ["50%"]:
+            figures["p50"] = parts[1]
+        elif parts[:1] == ["99%"]:
+            figures["p99"] = parts[1]
+        elif "Non-2xx" in line:
+            figures["non2xx"] = int(parts[-1])
+    return figures
+
+
+async def constant_rate(port: int, items, rate: float, connections: int = 32) -> dict:
+    """Send `items` at `rate`/s; latency from each request's scheduled time."""
+    queue: asyncio.Queue = asyncio.Queue()
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    start = time.perf_counter() + 0.2
+
+    async def producer():
+        for n, item in enumerate(items):
+            delay = start + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            queue.put_nowait((start + n / rate, item))
+        for _ in range(connections):
+            queue.put_nowait(None)
+
+    async def client():
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while (job := await queue.get()) is not None:
+            scheduled, (sig, body, _) = job
+            head = (f"POST /webhooks/whatsapp/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    f"X-Hub-Signature-256: {sig}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+            writer.write(head + body)
+            await writer.drain()
+            status_line = await reader.readline()
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            code = int(status_line.split()[1])
+            statuses[code] = statuses.get(code, 0) + 1
+            latencies.append(time.perf_counter() - scheduled)
+        writer.close()
+
+    began = time.perf_counter()
+    await asyncio.gather(producer(), *(client() for _ in range(connections)))
+    elapsed = time.perf_counter() - began
+    latencies.sort()
+    return {
+        "sent": len(latencies), "seconds": elapsed, "statuses": statuses,
+        "p50_ms": 1000 * latencies[len(latencies) // 2],
+        "p99_ms": 1000 * latencies[int(len(latencies) * 0.99) - 1],
+        "max_ms": 1000 * latencies[-1],
+    }
+
+
+def counts() -> dict:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT status, count(*) FROM whatsapp_webhookevent GROUP BY status")
+        events = dict(cur.fetchall())
+        cur.execute("SELECT count(*), count(DISTINCT wamid) FROM messaging_message WHERE direction = 'in'")
+        messages, distinct = cur.fetchone()
+    return {"events": events, "messages": messages, "distinct_wamids": distinct}
+
+
+def wait_processed(expected_messages: int, timeout: float) -> float:
+    began = time.perf_counter()
+    while time.perf_counter() - began < timeout:
+        c = counts()
+        if c["messages"] >= expected_messages and c["events"].get("received", 0) == 0:
+            return time.perf_counter() - began
+        time.sleep(0.25)
+    return float("nan")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short runs (a smoke test of the benchmark)")
+    args = parser.parse_args()
+    peak_seconds, steady_seconds, burst_seconds, backlog = (3, 5, 5, 1000) if args.quick else (15, 20, 60, 10000)
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    random.seed(7)
+    prepare_database()
+    port = free_port()
+    server = Server(port)
+    tmp = tempfile.mkdtemp()
+    try:
+        # 1. Peak acknowledgement rate, worker stopped (only the acknowledgement is measured).
+        peak_bodies = signed_bodies(0, 20000)
+        bodies_file = os.path.join(tmp, "bodies.tsv")
+        with open(bodies_file, "w") as fh:
+            for sig, body, _ in peak_bodies:
+                fh.write(f"{sig}\t{body.decode()}\n")
+        floor = wrk(f"http://127.0.0.1:{port}/bench/floor/", bodies_file, peak_seconds)
+        hook = wrk(f"http://127.0.0.1:{port}/webhooks/whatsapp/", bodies_file, peak_seconds)
+        print(f"peak, floor (bare JSON view): {floor['rps']:.0f} req/s  p50 {floor['p50']}  p99 {floor['p99']}")
+        print(f"peak, webhook acknowledged:  {hook['rps']:.0f} req/s  p50 {hook['p50']}  p99 {hook['p99']}"
+              f"  non-2xx {hook.get('non2xx', 0)}  ({hook['rps'] / floor['rps']:.0%} of the floor; target >= 50%)")
+
+        # 2. Constant 300/s, acknowledgement latency (worker stopped).
+        steady = asyncio.run(constant_rate(port, signed_bodies(100000, 300 * steady_seconds), 300))
+        print(f"steady 300/s for {steady_seconds}s: p50 {steady['p50_ms']:.1f} ms  p99 {steady['p99_ms']:.1f} ms"
+              f"  max {steady['max_ms']:.1f} ms  statuses {steady['statuses']}  (target p99 < 50 ms)")
+
+        # Clear the backlog before the burst, so only the burst is counted.
+        from django.db import connection
+
+        with connection.cursor() as cur:
+            cur.execute("TRUNCATE whatsapp_webhookevent, messaging_message, messaging_pendingstatus CASCADE")
+        import redis
+
+        redis.Redis.from_url(ENV["CELERY_BROKER_URL"]).flushdb()
+
+        # 3. Burst at 600/s with the worker running: nothing lost, no error.
+        worker = Worker()
+        try:
+            burst_items = signed_bodies(200000, 600 * burst_seconds)
+            burst = asyncio.run(constant_rate(port, burst_items, 600))
+            expected = sum(1 for item in burst_items if item[2])
+            drain = wait_processed(expected, timeout=600)
+            c = counts()
+            lost = expected - c["distinct_wamids"]
+            errors = sum(n for code, n in burst["statuses"].items() if code != 200)
+            print(f"burst 600/s for {burst_seconds}s with the worker: sent {burst['sent']}  non-200 {errors}"
+                  f"  p99 {burst['p99_ms']:.1f} ms  events {c['events']}  messages {c['messages']}/{expected}"
+                  f"  lost {lost}  (processing finished {drain:.1f}s after the burst)")
+        finally:
+            worker.stop()
+
+        # 4. End-to-end processing rate: a backlog posted with no worker, then drained.
+        with connection.cursor() as cur:
+            cur.execute("TRUNCATE whatsapp_webhookevent, messaging_message, messaging_pendingstatus CASCADE")
+        redis.Redis.from_url(ENV["CELERY_BROKER_URL"]).flushdb()
+        backlog_items = signed_bodies(400000, backlog, status_share=0.0)
+        asyncio.run(constant_rate(port, backlog_items, 2000))
+        began = time.perf_counter()
+        worker = Worker()
+        try:
+            drained = wait_processed(backlog, timeout=900)
+        finally:
+            worker.stop()
+        total = time.perf_counter() - began
+        print(f"end to end: {backlog} inbound messages processed in {drained:.1f}s (incl. worker start)"
+              f" = {backlog / drained:.0f} messages/s  (target >= 500/s)")
+    finally:
+        server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,18 @@
+"""gunicorn settings for the HTTP process (web in the Procfile and docker-compose).
+
+Threads let one worker keep several keep-alive connections (Meta reuses them)
+and overlap database round trips; override with GUNICORN_WORKERS/THREADS.
+"""
+
+import multiprocessing
+import os
+
+workers = int(os.environ.get("GUNICORN_WORKERS", max(2, multiprocessing.cpu_count())))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
+keepalive = 75
+timeout = 30
+graceful_timeout = 20
+accesslog = None
+max_requests = 20000
+max_requests_jitter = 2000
