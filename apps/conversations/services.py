@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
 
 from apps.realtime import groups
 from apps.realtime.publish import publish
 
-from .models import Contact, Conversation
+from .models import AuditLogEntry, Contact, Conversation
 from .serializers import ConversationSerializer
 
 
@@ -52,3 +56,378 @@ def conversation_get_or_open(*, contact: Contact, number, bot_active: bool = Fal
 def conversation_publish(conversation: Conversation, *, event: str = "conversation.updated") -> None:
     """Announce the conversation's current state to everyone who may see it."""
     publish(event, ConversationSerializer(conversation).data, groups=groups.conversation_groups(conversation))
+
+
+def conversation_for_inbound(*, contact: Contact, number) -> tuple[Conversation, str]:
+    """The conversation a customer's new message belongs to, and what happened to
+    it: "existing", "created" or "reopened".
+
+    A message to a resolved conversation reopens the latest one or starts a new
+    one, as the organisation chose (`on_message_to_resolved`).
+    """
+    active = Conversation.objects.filter(contact=contact, number=number).exclude(status=Conversation.Status.RESOLVED)
+    conversation = active.first()
+    if conversation is not None:
+        return conversation, "existing"
+    organization = contact.organization
+    if organization.on_message_to_resolved == organization.ResolvedPolicy.REOPEN:
+        resolved = (
+            Conversation.objects.filter(contact=contact, number=number, status=Conversation.Status.RESOLVED)
+            .order_by("-resolved_at", "-id")
+            .first()
+        )
+        if resolved is not None:
+            try:
+                with transaction.atomic():
+                    reopened = Conversation.objects.filter(
+                        pk=resolved.pk, status=Conversation.Status.RESOLVED
+                    ).update(status=Conversation.Status.OPEN, resolved_at=None, snoozed_until=None)
+            except IntegrityError:  # a concurrent message opened another one meanwhile
+                return active.get(), "existing"
+            resolved.refresh_from_db()
+            if reopened:
+                AuditLogEntry.objects.create(
+                    organization_id=resolved.organization_id,
+                    conversation=resolved,
+                    action="conversation.reopened",
+                    data={"reason": "customer_message"},
+                )
+            return resolved, "reopened" if reopened else "existing"
+    conversation, created = conversation_get_or_open(contact=contact, number=number)
+    return conversation, "created" if created else "existing"
+
+
+def conversation_record_inbound(*, conversation: Conversation, timestamp, preview: str, count_unread: bool = True) -> None:
+    """Account for a customer's message in one UPDATE: the 24-hour window, the
+    unread count, and the last activity (only when this message is the newest, so a
+    late delivery never moves the preview back)."""
+    newer = Q(last_message_at__isnull=True) | Q(last_message_at__lt=timestamp)
+    newer_customer = Q(last_customer_message_at__isnull=True) | Q(last_customer_message_at__lt=timestamp)
+    changes = {
+        "last_message_at": Case(When(newer, then=Value(timestamp)), default=F("last_message_at")),
+        "last_message_preview": Case(When(newer, then=Value(preview[:200])), default=F("last_message_preview")),
+        "last_customer_message_at": Case(
+            When(newer_customer, then=Value(timestamp)), default=F("last_customer_message_at")
+        ),
+        "updated_at": timezone.now(),
+    }
+    if count_unread:
+        changes["unread_count"] = F("unread_count") + 1
+    Conversation.objects.filter(pk=conversation.pk).update(**changes)
+
+
+def _normalise_keyword(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.split()).strip(" .!").upper()
+
+
+def opt_keyword_match(*, organization, text: str) -> str | None:
+    """"out" when `text` is one of the organisation's opt-out keywords, "in" for an
+    opt-in keyword, None otherwise. Accents, case and surrounding space are ignored;
+    the whole message must be the keyword."""
+    normalised = _normalise_keyword(text)
+    if not normalised or len(normalised) > 40:
+        return None
+    if normalised in {_normalise_keyword(k) for k in (organization.opt_out_keywords or [])}:
+        return "out"
+    if normalised in {_normalise_keyword(k) for k in (organization.opt_in_keywords or [])}:
+        return "in"
+    return None
+
+
+def contact_opt_out(*, contact: Contact, reason: str, at=None, conversation: Conversation | None = None,
+                    actor=None) -> bool:
+    """Stop everything the business sends to `contact` (but what the law and Meta
+    allow). Returns False when the contact had already opted out."""
+    at = at or timezone.now()
+    changed = Contact.objects.filter(pk=contact.pk, opted_out=False).update(
+        opted_out=True, opted_out_at=at, opt_out_reason=reason[:200], updated_at=timezone.now()
+    )
+    if changed:
+        contact.opted_out, contact.opted_out_at, contact.opt_out_reason = True, at, reason[:200]
+        AuditLogEntry.objects.create(
+            organization_id=contact.organization_id,
+            actor=actor,
+            conversation=conversation,
+            action="contact.opted_out",
+            data={"contact_id": contact.pk, "reason": reason[:200]},
+        )
+    return bool(changed)
+
+
+def contact_opt_in(*, contact: Contact, reason: str, conversation: Conversation | None = None, actor=None) -> bool:
+    """Clear an opt-out. Returns False when the contact had not opted out."""
+    changed = Contact.objects.filter(pk=contact.pk, opted_out=True).update(
+        opted_out=False, opted_out_at=None, opt_out_reason="", updated_at=timezone.now()
+    )
+    if changed:
+        contact.opted_out, contact.opted_out_at, contact.opt_out_reason = False, None, ""
+        AuditLogEntry.objects.create(
+            organization_id=contact.organization_id,
+            actor=actor,
+            conversation=conversation,
+            action="contact.opted_in",
+            data={"contact_id": contact.pk, "reason": reason[:200]},
+        )
+    return bool(changed)
+
+
+def contact_marketing_preference_set(*, organization, wa_id: str, opted_out: bool, at) -> Contact | None:
+    """Meta's user_preferences: the customer stopped or resumed marketing messages
+    in WhatsApp itself. A late, older notice never overrides a newer one."""
+    contact = Contact.objects.filter(organization=organization, wa_id=wa_id).first()
+    if contact is None:
+        contact = contact_get_or_create(organization=organization, wa_id=wa_id)
+    newer = Q(marketing_opted_out_at__isnull=True) | Q(marketing_opted_out_at__lte=at)
+    changed = Contact.objects.filter(newer, pk=contact.pk).exclude(
+        marketing_opted_out=opted_out, marketing_opted_out_at=at
+    ).update(marketing_opted_out=opted_out, marketing_opted_out_at=at, updated_at=timezone.now())
+    if changed:
+        contact.marketing_opted_out, contact.marketing_opted_out_at = opted_out, at
+        AuditLogEntry.objects.create(
+            organization_id=contact.organization_id,
+            action="contact.marketing_stopped" if opted_out else "contact.marketing_resumed",
+            data={"contact_id": contact.pk, "source": "user_preferences"},
+        )
+    return contact
+
+
+# --- Agents' and supervisors' use-cases (the inbox and the REST API call these) ----
+# Each one checks the actor's right through apps.accounts.access, writes an audit
+# entry and publishes the new state to everyone who may see it.
+
+from django.core.exceptions import PermissionDenied, ValidationError  # noqa: E402
+
+from apps.accounts import access  # noqa: E402
+
+from .models import Label, Note  # noqa: E402
+from .serializers import ContactSerializer, NoteSerializer  # noqa: E402
+
+CONTACT_ATTRIBUTES_MAX_KEYS = 50
+CONTACT_ATTRIBUTE_VALUE_MAX = 1000
+
+
+def _audit(*, conversation: Conversation | None, actor, action: str, data: dict, organization_id=None) -> None:
+    AuditLogEntry.objects.create(
+        organization_id=organization_id or conversation.organization_id,
+        actor=actor if getattr(actor, "pk", None) else None,
+        conversation=conversation,
+        action=action,
+        data=data,
+    )
+
+
+def _publish_conversation(conversation: Conversation, *, also_to: list[str] = ()) -> None:
+    """conversation.updated to the groups that see it now and to those that saw it before
+    (an agent who lost it must hear so, to drop it from their list)."""
+    publish(
+        "conversation.updated",
+        ConversationSerializer(conversation).data,
+        groups=[*also_to, *groups.conversation_groups(conversation)],
+    )
+
+
+def _require_act(actor, conversation: Conversation) -> None:
+    if not access.can_act_on_conversation(actor, conversation):
+        raise PermissionDenied("You may not act on this conversation.")
+
+
+def conversation_assign(*, conversation: Conversation, actor, assignee=None, team=None, set_team: bool = False
+                        ) -> Conversation:
+    """Give the conversation to `assignee` (None: unassign) and, when `set_team`, to `team`.
+
+    Assignee and team must be of the conversation's organisation, and the assignee
+    active; who may assign whom is decided by access.can_assign.
+    """
+    for target in (assignee, team):
+        if target is not None and target.organization_id != conversation.organization_id:
+            raise ValidationError("Unknown user or team.")
+    if assignee is not None and not assignee.is_active:
+        raise ValidationError("This user is deactivated.")
+    if not access.can_assign(actor, conversation, assignee=assignee, team=team if set_team else None):
+        raise PermissionDenied("You may not assign this conversation.")
+    before_groups = groups.conversation_groups(conversation)
+    before = {"assignee_id": conversation.assignee_id, "team_id": conversation.team_id}
+    conversation.assignee = assignee
+    fields = ["assignee", "updated_at"]
+    if set_team:
+        conversation.team = team
+        fields.append("team")
+    with transaction.atomic():
+        conversation.save(update_fields=fields)
+        _audit(
+            conversation=conversation,
+            actor=actor,
+            action="conversation.assigned",
+            data={"from": before, "to": {"assignee_id": conversation.assignee_id, "team_id": conversation.team_id}},
+        )
+        _publish_conversation(conversation, also_to=before_groups)
+    return conversation
+
+
+def conversation_set_status(*, conversation: Conversation, actor, status: str, snoozed_until=None) -> Conversation:
+    """Open, pending, snoozed (until a time in the future) or resolved."""
+    _require_act(actor, conversation)
+    if status not in Conversation.Status.values:
+        raise ValidationError("Unknown status.")
+    now = timezone.now()
+    if status == Conversation.Status.SNOOZED:
+        if snoozed_until is None or snoozed_until <= now:
+            raise ValidationError("A snoozed conversation needs a time in the future.")
+    else:
+        snoozed_until = None
+    previous = conversation.status
+    conversation.status = status
+    conversation.snoozed_until = snoozed_until
+    if status == Conversation.Status.RESOLVED:
+        conversation.resolved_at = conversation.resolved_at if previous == status else now
+    else:
+        conversation.resolved_at = None
+    try:
+        with transaction.atomic():
+            conversation.save(update_fields=["status", "snoozed_until", "resolved_at", "updated_at"])
+            _audit(
+                conversation=conversation,
+                actor=actor,
+                action="conversation.status_changed",
+                data={"from": previous, "to": status, "snoozed_until": snoozed_until.isoformat() if snoozed_until else None},
+            )
+            _publish_conversation(conversation)
+    except IntegrityError:
+        conversation.refresh_from_db()
+        raise ValidationError("The contact has another active conversation on this number.") from None
+    return conversation
+
+
+def conversation_set_labels(*, conversation: Conversation, actor, label_ids) -> Conversation:
+    """Replace the conversation's labels. Every label must be of its organisation."""
+    _require_act(actor, conversation)
+    wanted = set(label_ids)
+    labels = list(Label.objects.filter(organization_id=conversation.organization_id, pk__in=wanted))
+    if len(labels) != len(wanted):
+        raise ValidationError("Unknown label.")
+    before = sorted(conversation.labels.values_list("pk", flat=True))
+    with transaction.atomic():
+        conversation.labels.set(labels)
+        Conversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now())
+        _audit(
+            conversation=conversation,
+            actor=actor,
+            action="conversation.labels_changed",
+            data={"from": before, "to": sorted(wanted)},
+        )
+        _publish_conversation(conversation)
+    return conversation
+
+
+def conversation_set_priority(*, conversation: Conversation, actor, priority: int) -> Conversation:
+    _require_act(actor, conversation)
+    if priority not in Conversation.Priority.values:
+        raise ValidationError("Unknown priority.")
+    previous = conversation.priority
+    conversation.priority = priority
+    with transaction.atomic():
+        conversation.save(update_fields=["priority", "updated_at"])
+        _audit(
+            conversation=conversation,
+            actor=actor,
+            action="conversation.priority_changed",
+            data={"from": previous, "to": priority},
+        )
+        _publish_conversation(conversation)
+    return conversation
+
+
+def conversation_set_bot(*, conversation: Conversation, actor, active: bool) -> Conversation:
+    """Turn the bot on or off for this conversation (off: a human takes over)."""
+    _require_act(actor, conversation)
+    conversation.bot_active = bool(active)
+    with transaction.atomic():
+        conversation.save(update_fields=["bot_active", "updated_at"])
+        _audit(
+            conversation=conversation,
+            actor=actor,
+            action="conversation.bot_enabled" if active else "conversation.bot_disabled",
+            data={},
+        )
+        _publish_conversation(conversation)
+    return conversation
+
+
+def note_create(*, conversation: Conversation, author, body: str) -> Note:
+    """A private note, seen by whoever may see the conversation."""
+    _require_act(author, conversation)
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError("A note cannot be empty.")
+    if len(body) > 10000:
+        raise ValidationError("A note is at most 10000 characters.")
+    with transaction.atomic():
+        note = Note.objects.create(
+            organization_id=conversation.organization_id, conversation=conversation, author=author, body=body
+        )
+        _audit(conversation=conversation, actor=author, action="note.created", data={"note_id": note.pk})
+        publish("note.created", NoteSerializer(note).data, groups=groups.conversation_groups(conversation))
+    return note
+
+
+def _contact_groups(contact: Contact) -> list[str]:
+    found = [groups.org_supervisors(contact.organization_id)]
+    for conversation in Conversation.objects.filter(contact=contact).exclude(status=Conversation.Status.RESOLVED):
+        found.extend(groups.conversation_groups(conversation))
+    return found
+
+
+def _publish_contact(contact: Contact) -> None:
+    publish("contact.updated", ContactSerializer(contact).data, groups=_contact_groups(contact))
+
+
+def contact_update(*, contact: Contact, actor, name: str | None = None, attributes: dict | None = None) -> Contact:
+    """Change the name the business gives the contact and its free attributes."""
+    if not access.can_edit_contact(actor, contact):
+        raise PermissionDenied("You may not change this contact.")
+    changed = {}
+    if name is not None:
+        name = name.strip()
+        if len(name) > 200:
+            raise ValidationError("A name is at most 200 characters.")
+        changed["name"] = name
+    if attributes is not None:
+        if not isinstance(attributes, dict) or len(attributes) > CONTACT_ATTRIBUTES_MAX_KEYS:
+            raise ValidationError(f"Attributes are an object of at most {CONTACT_ATTRIBUTES_MAX_KEYS} keys.")
+        for key, value in attributes.items():
+            if not isinstance(value, (str, int, float, bool)) and value is not None:
+                raise ValidationError("Attribute values are text, numbers, true/false or null.")
+            if len(str(key)) > 100 or len(str(value)) > CONTACT_ATTRIBUTE_VALUE_MAX:
+                raise ValidationError("An attribute is too long.")
+        changed["attributes"] = attributes
+    if not changed:
+        return contact
+    for field, value in changed.items():
+        setattr(contact, field, value)
+    with transaction.atomic():
+        contact.save(update_fields=[*changed, "updated_at"])
+        _audit(
+            conversation=None,
+            organization_id=contact.organization_id,
+            actor=actor,
+            action="contact.updated",
+            data={"contact_id": contact.pk, "fields": sorted(changed)},
+        )
+        _publish_contact(contact)
+    return contact
+
+
+def contact_set_opt_out(*, contact: Contact, actor, opted_out: bool, reason: str = "") -> Contact:
+    """An agent records (or clears) the contact's opt-out of everything the business sends."""
+    if not access.can_edit_contact(actor, contact):
+        raise PermissionDenied("You may not change this contact.")
+    with transaction.atomic():
+        if opted_out:
+            changed = contact_opt_out(contact=contact, reason=reason or "set by an agent", actor=actor)
+        else:
+            changed = contact_opt_in(contact=contact, reason=reason or "set by an agent", actor=actor)
+        if changed:
+            _publish_contact(contact)
+    return contact

@@ -1,9 +1,128 @@
-"""Delivery statuses of outbound messages."""
+"""Delivery statuses of outbound messages (Meta's status webhooks).
+
+A status only moves forward (STATUS_RANK): the move is one conditional UPDATE, so
+two workers applying "read" and a late "delivered" at once cannot step back. The
+time of every state is kept even when the state itself does not change (a
+"delivered" after "read" still fills delivered_at). A status for a wamid we do not
+know yet waits as a PendingStatus until the sending code stores that wamid.
+"""
 
 from __future__ import annotations
+
+import json
+import logging
+
+from django.db import IntegrityError, transaction
+
+
+from ..models import STATUS_RANK, Direction, Message, PendingStatus, Status
+
+logger = logging.getLogger(__name__)
+
+TIME_FIELDS = {
+    Status.SENT: "sent_at",
+    Status.DELIVERED: "delivered_at",
+    Status.READ: "read_at",
+    Status.PLAYED: "played_at",
+    Status.FAILED: "failed_at",
+}
+
+
+def _error_fields(errors: list | None) -> dict:
+    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    details = first.get("error_data", {}).get("details") if isinstance(first.get("error_data"), dict) else None
+    try:
+        code = int(first.get("code")) if first.get("code") is not None else None
+    except (TypeError, ValueError):
+        code = None
+    return {
+        "error_code": code,
+        "error_title": str(first.get("title") or "")[:255],
+        "error_message": str(first.get("message") or ""),
+        "error_details": str(details or (json.dumps(errors) if errors and not first else "")),
+    }
+
+
+def status_apply(*, number, update) -> str:
+    """Apply one status (apps.whatsapp.events.StatusUpdate) to the outbound message
+    (number, wamid). Returns "applied", "duplicate", "pending" or "ignored"."""
+    state = update.status
+    if state not in TIME_FIELDS:
+        logger.info("ignoring unknown status %r for %s", state, update.wamid)
+        return "ignored"
+    rank = STATUS_RANK[state]
+    lower = [s for s, r in STATUS_RANK.items() if r < rank]
+    time_field = TIME_FIELDS[state]
+    target = Message.objects.filter(number=number, wamid=update.wamid, direction=Direction.OUTBOUND)
+
+    forward = {"status": state, time_field: update.timestamp}
+    if update.pricing:
+        forward["pricing"] = update.pricing
+    if update.conversation:
+        forward["meta_conversation"] = update.conversation
+    if state == Status.FAILED:
+        forward.update(_error_fields(update.errors))
+    changed = target.filter(status__in=lower).update(**forward)
+    if not changed:
+        # Behind the current state: keep the time of this state, and Meta's billing
+        # information if we had none, without moving the state back.
+        late = {time_field: update.timestamp}
+        changed = target.filter(**{f"{time_field}__isnull": True}).update(**late)
+        if update.pricing:
+            target.filter(pricing__isnull=True).update(pricing=update.pricing)
+        if update.conversation:
+            target.filter(meta_conversation__isnull=True).update(meta_conversation=update.conversation)
+    if changed:
+        message = target.select_related("conversation").first()
+        from .inbound import message_publish
+
+        message_publish(message, event="message.updated")
+        return "applied"
+    if target.exists():
+        return "duplicate"
+    _pending_store(number=number, update=update)
+    return "pending"
+
+
+def _pending_store(*, number, update) -> None:
+    try:
+        with transaction.atomic():
+            PendingStatus.objects.create(
+                organization_id=number.organization_id,
+                number=number,
+                wamid=update.wamid,
+                status=update.status,
+                payload={**update.raw, "_phone_number_id": update.phone_number_id, "_waba_id": update.waba_id},
+            )
+    except IntegrityError:  # the same status for the same unknown message, again
+        pass
 
 
 def status_apply_pending(*, message) -> None:
     """Apply statuses that arrived before `message` had its wamid (call after the
     wamid is stored, in the same transaction)."""
-    raise NotImplementedError
+    if not message.wamid:
+        return
+    from apps.whatsapp.events import StatusUpdate
+    from apps.whatsapp.parser import parse_status
+
+    waiting = list(PendingStatus.objects.filter(number_id=message.number_id, wamid=message.wamid))
+    if not waiting:
+        return
+    waiting.sort(key=lambda p: STATUS_RANK.get(p.status, 0))
+    for pending in waiting:
+        payload = {k: v for k, v in pending.payload.items() if not k.startswith("_")}
+        update = parse_status(
+            payload,
+            path="pending",
+            waba_id=pending.payload.get("_waba_id", ""),
+            phone_number_id=pending.payload.get("_phone_number_id", ""),
+            display_phone_number="",
+        )
+        if isinstance(update, StatusUpdate):
+            status_apply(number=message.number, update=update)
+    PendingStatus.objects.filter(pk__in=[p.pk for p in waiting]).delete()
+    message.refresh_from_db()
+
+
+

@@ -52,3 +52,14 @@ def run_on_commit(django_capture_on_commit_callbacks):
             return func(*args, **kwargs)
 
     return run
+
+
+@pytest.fixture
+def mirrored(monkeypatch):
+    """The media ids handed to the mirror task (the download itself is the media app's)."""
+    from apps.media import tasks as media_tasks
+
+    calls = []
+    monkeypatch.setattr(media_tasks.mirror_media, "apply", lambda args=(), kwargs=None, **_: calls.append(args[0]))
+    monkeypatch.setattr(media_tasks.mirror_media, "apply_async", lambda args=(), kwargs=None, **_: calls.append(args[0]))
+    return calls

@@ -1,0 +1,350 @@
+"""Store what customers send, from parsed webhook events (apps.whatsapp.events).
+
+Idempotent on Meta's ids: a message is inserted under the (number, wamid) unique
+constraint inside a savepoint, and a duplicate delivery (Meta's retry, our replay)
+changes nothing — no second row, no second unread count, no second event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from apps.conversations import services as conversation_services
+from apps.core.tasks import enqueue
+from apps.realtime import groups
+from apps.realtime.publish import publish
+
+from ..models import Author, Direction, Message, MessageType, Reaction, Status
+from ..serializers import MessageSerializer
+
+logger = logging.getLogger(__name__)
+
+# Meta's types that map one to one onto ours.
+DIRECT_TYPES = {
+    "text": MessageType.TEXT,
+    "image": MessageType.IMAGE,
+    "video": MessageType.VIDEO,
+    "audio": MessageType.AUDIO,
+    "document": MessageType.DOCUMENT,
+    "sticker": MessageType.STICKER,
+    "location": MessageType.LOCATION,
+    "contacts": MessageType.CONTACTS,
+    "interactive": MessageType.INTERACTIVE,
+    "button": MessageType.BUTTON,
+    "order": MessageType.ORDER,
+    "system": MessageType.SYSTEM,
+    "request_welcome": MessageType.REQUEST_WELCOME,
+    "unsupported": MessageType.UNSUPPORTED,
+}
+MEDIA_KINDS = {"image", "video", "audio", "document", "sticker"}
+
+PREVIEW_LABELS = {
+    MessageType.IMAGE: _("Photo"),
+    MessageType.VIDEO: _("Video"),
+    MessageType.AUDIO: _("Audio"),
+    MessageType.DOCUMENT: _("Document"),
+    MessageType.STICKER: _("Sticker"),
+    MessageType.LOCATION: _("Location"),
+    MessageType.CONTACTS: _("Contact card"),
+    MessageType.ORDER: _("Order"),
+    MessageType.REQUEST_WELCOME: _("Opened the chat"),
+    MessageType.UNSUPPORTED: _("Unsupported message"),
+}
+
+
+@dataclass
+class InboundResult:
+    message: Message | None
+    created: bool
+
+
+# --- Content -----------------------------------------------------------------------
+
+
+def message_content(kind: str, content: dict, raw: dict) -> tuple[str, dict, str]:
+    """Our (type, content, text) for Meta's message type `kind` and its object."""
+    message_type = DIRECT_TYPES.get(kind)
+    if message_type is None:  # a type Meta added after this code: keep it raw
+        return MessageType.UNSUPPORTED, {"original_type": kind, "message": raw}, ""
+    content = dict(content)
+    if message_type == MessageType.INTERACTIVE:
+        nfm = content.get("nfm_reply")
+        if isinstance(nfm, dict) and isinstance(nfm.get("response_json"), str):
+            try:
+                content["nfm_reply"] = {**nfm, "response": json.loads(nfm["response_json"])}
+            except ValueError:
+                pass
+    if message_type == MessageType.UNSUPPORTED:
+        content = {**content, "original_type": kind, "message": raw}
+    return message_type, content, message_text(message_type, content)
+
+
+def message_text(message_type: str, content: dict) -> str:
+    """The searchable text of a message: body, caption, title, names..."""
+    if message_type == MessageType.TEXT:
+        return str(content.get("body", ""))
+    if message_type in (MessageType.IMAGE, MessageType.VIDEO):
+        return str(content.get("caption", ""))
+    if message_type == MessageType.DOCUMENT:
+        return " ".join(p for p in (str(content.get("caption", "")), str(content.get("filename", ""))) if p)
+    if message_type == MessageType.LOCATION:
+        return " ".join(str(content[k]) for k in ("name", "address") if content.get(k))
+    if message_type == MessageType.CONTACTS:
+        names = []
+        for card in content.get("contacts", []):
+            if isinstance(card, dict):
+                name = card.get("name") or {}
+                names.append(str(name.get("formatted_name") or name.get("first_name") or ""))
+        return ", ".join(n for n in names if n)
+    if message_type == MessageType.INTERACTIVE:
+        kind = content.get("type", "")
+        reply = content.get(kind) if isinstance(content.get(kind), dict) else {}
+        parts = [reply.get("title"), reply.get("description"), reply.get("body")]
+        return " — ".join(str(p) for p in parts if p)
+    if message_type == MessageType.BUTTON:
+        return str(content.get("text") or content.get("payload") or "")
+    if message_type in (MessageType.ORDER, MessageType.SYSTEM):
+        return str(content.get("text") or content.get("body") or "")
+    return ""
+
+
+def message_preview(message: Message) -> str:
+    if message.status == Status.DELETED:
+        return str(_("This message was deleted"))
+    if message.text:
+        return message.text
+    if message.type == MessageType.AUDIO and message.content.get("voice"):
+        return str(_("Voice message"))
+    return str(PREVIEW_LABELS.get(message.type, message.get_type_display()))
+
+
+# --- Publishing ----------------------------------------------------------------------
+
+
+def message_publish(message: Message, *, event: str) -> None:
+    conversation = message.conversation
+    publish(event, MessageSerializer(message).data, groups=groups.conversation_groups(conversation))
+
+
+# --- Use-cases ---------------------------------------------------------------------
+
+
+def message_receive(*, number, event) -> InboundResult:
+    """Store one customer message (apps.whatsapp.events.InboundMessage) on `number`."""
+    if event.type == "reaction":
+        reaction_receive(number=number, event=event)
+        return InboundResult(message=None, created=False)
+    if event.type == "edit":
+        return message_edit_receive(number=number, event=event)
+    if event.type == "revoke":
+        message_revoke_receive(number=number, event=event)
+        return InboundResult(message=None, created=False)
+    organization = number.organization
+    # Fast path for Meta's retries and our replays; the unique constraint below is the
+    # authority when two deliveries race.
+    existing = Message.objects.filter(number=number, wamid=event.wamid).first()
+    if existing is not None:
+        return InboundResult(message=existing, created=False)
+    message_type, content, text = message_content(event.type, event.content, event.raw)
+    return _message_store(
+        number=number, organization=organization, event=event, message_type=message_type, content=content, text=text
+    )
+
+
+def _message_store(*, number, organization, event, message_type, content, text, wamid=None) -> InboundResult:
+    if event.referred_product:
+        content = {**content, "referred_product": event.referred_product}
+    contact = conversation_services.contact_get_or_create(
+        organization=organization, wa_id=event.from_wa_id, profile_name=event.profile_name or None
+    )
+    try:
+        with transaction.atomic():
+            conversation, how = conversation_services.conversation_for_inbound(contact=contact, number=number)
+            reply_to_id = None
+            if event.reply_to_wamid:
+                reply_to_id = (
+                    Message.objects.filter(number=number, wamid=event.reply_to_wamid).values_list("id", flat=True).first()
+                )
+            message = Message.objects.create(
+                organization=organization,
+                conversation=conversation,
+                number=number,
+                wamid=wamid or event.wamid,
+                direction=Direction.INBOUND,
+                author_type=Author.CUSTOMER,
+                type=message_type,
+                content=content,
+                text=text,
+                reply_to_id=reply_to_id,
+                reply_to_wamid=event.reply_to_wamid,
+                forwarded=event.forwarded,
+                frequently_forwarded=event.frequently_forwarded,
+                referral=event.referral,
+                errors=event.errors,
+                status=Status.RECEIVED,
+                timestamp=event.timestamp,
+            )
+    except IntegrityError:
+        # The same wamid stored by a concurrent delivery: that one did the work.
+        return InboundResult(message=Message.objects.filter(number=number, wamid=wamid or event.wamid).first(),
+                             created=False)
+    message.conversation = conversation
+    conversation_services.conversation_record_inbound(
+        conversation=conversation, timestamp=event.timestamp, preview=message_preview(message)
+    )
+    # Reactions that arrived before their message.
+    Reaction.objects.filter(number=number, target_wamid=message.wamid, message__isnull=True).update(message=message)
+    if message_type in MEDIA_KINDS:
+        _media_create(message=message, content=content)
+    if message_type == MessageType.TEXT:
+        _opt_keywords(contact=contact, conversation=conversation, message=message)
+    conversation.refresh_from_db()
+    message_publish(message, event="message.created")
+    conversation_services.conversation_publish(
+        conversation, event="conversation.created" if how == "created" else "conversation.updated"
+    )
+    return InboundResult(message=message, created=True)
+
+
+def _media_create(*, message: Message, content: dict) -> None:
+    from apps.media.models import Media
+
+    media = Media.objects.create(
+        organization_id=message.organization_id,
+        message=message,
+        meta_media_id=str(content.get("id", ""))[:128],
+        mime_type=str(content.get("mime_type", ""))[:128],
+        sha256=str(content.get("sha256", ""))[:128],
+        filename=str(content.get("filename", ""))[:255],
+        state=Media.State.PENDING,
+    )
+    try:
+        from apps.media.tasks import mirror_media
+    except ImportError:  # the media app's tasks are optional in a partial install
+        logger.warning("apps.media.tasks.mirror_media is unavailable; media %s stays pending", media.pk)
+        return
+    enqueue(mirror_media, media.id)
+
+
+def _opt_keywords(*, contact, conversation, message: Message) -> None:
+    organization = conversation.organization
+    match = conversation_services.opt_keyword_match(organization=organization, text=message.text)
+    if match == "out":
+        conversation_services.contact_opt_out(
+            contact=contact, reason=f"keyword: {message.text.strip()}", at=message.timestamp, conversation=conversation
+        )
+    elif match == "in":
+        conversation_services.contact_opt_in(
+            contact=contact, reason=f"keyword: {message.text.strip()}", conversation=conversation
+        )
+
+
+def reaction_receive(*, number, event) -> Reaction | None:
+    """A customer's reaction: added, changed, or removed (an empty emoji). Kept per
+    (number, target, reactor); an older reaction never overwrites a newer one."""
+    target = str(event.content.get("message_id", ""))
+    if not target:
+        return None
+    emoji = str(event.content.get("emoji") or "")
+    message = Message.objects.filter(number=number, wamid=target).select_related("conversation").first()
+    reaction = Reaction.objects.filter(number=number, target_wamid=target, reactor=event.from_wa_id).first()
+    changed = False
+    if reaction is None:
+        if not emoji:
+            return None  # removing a reaction we never saw
+        try:
+            with transaction.atomic():
+                reaction = Reaction.objects.create(
+                    organization_id=number.organization_id,
+                    number=number,
+                    target_wamid=target,
+                    message=message,
+                    direction=Direction.INBOUND,
+                    reactor=event.from_wa_id,
+                    emoji=emoji[:32],
+                    reacted_at=event.timestamp,
+                )
+                changed = True
+        except IntegrityError:
+            reaction = Reaction.objects.get(number=number, target_wamid=target, reactor=event.from_wa_id)
+    if not changed:
+        newer = Reaction.objects.filter(pk=reaction.pk, reacted_at__lt=event.timestamp)
+        if emoji:
+            changed = bool(newer.update(emoji=emoji[:32], reacted_at=event.timestamp))
+        else:
+            changed = bool(newer.delete()[0])
+    if changed and message is not None:
+        message_publish(message, event="message.updated")
+    return reaction
+
+
+def message_edit_receive(*, number, event) -> InboundResult:
+    """The customer edited a message: the original takes the new content, its
+    previous content is kept in edit_history. Applying the same edit twice, or an
+    older edit after a newer one, changes nothing."""
+    original_wamid = str(event.content.get("original_message_id", ""))
+    new = event.content.get("message") if isinstance(event.content.get("message"), dict) else {}
+    kind = str(new.get("type") or "text")
+    kind_content = new.get(kind) if isinstance(new.get(kind), dict) else {}
+    message_type, content, text = message_content(kind, kind_content, new)
+    with transaction.atomic():
+        original = (
+            Message.objects.select_for_update().filter(number=number, wamid=original_wamid).first()
+            if original_wamid else None
+        )
+        if original is None:
+            # The original is unknown (not received, or sent before we were connected):
+            # keep the edited text as a message of its own rather than lose it.
+            if Message.objects.filter(number=number, wamid=event.wamid).exists():
+                return InboundResult(message=None, created=False)
+            content = {**content, "edit_of": original_wamid}
+            return _message_store(
+                number=number, organization=number.organization, event=event, message_type=message_type,
+                content=content, text=text,
+            )
+        if any(entry.get("wamid") == event.wamid for entry in original.edit_history):
+            return InboundResult(message=original, created=False)
+        if original.edited_at is not None and original.edited_at > event.timestamp:
+            # An older edit arriving late: history only.
+            original.edit_history = [*original.edit_history, {
+                "wamid": event.wamid, "content": content, "text": text, "edited_at": event.timestamp.isoformat(),
+            }]
+            original.save(update_fields=["edit_history"])
+            return InboundResult(message=original, created=False)
+        original.edit_history = [*original.edit_history, {
+            "wamid": event.wamid,
+            "content": original.content,
+            "text": original.text,
+            "edited_at": (original.edited_at or original.timestamp).isoformat(),
+        }]
+        original.content, original.text, original.edited_at = content, text, event.timestamp
+        original.save(update_fields=["edit_history", "content", "text", "edited_at"])
+    message_publish(original, event="message.updated")
+    return InboundResult(message=original, created=False)
+
+
+def message_revoke_receive(*, number, event) -> Message | None:
+    """The customer deleted a message for everyone: shown as deleted; its content is
+    kept only when the organisation keeps revoked content for audit."""
+    original_wamid = str(event.content.get("original_message_id", ""))
+    if not original_wamid:
+        return None
+    keep = number.organization.keep_revoked_content
+    changes = {"status": Status.DELETED, "deleted_at": event.timestamp}
+    if not keep:
+        changes.update(content={}, text="", edit_history=[])
+    updated = Message.objects.filter(
+        ~Q(status=Status.DELETED), number=number, wamid=original_wamid, direction=Direction.INBOUND
+    ).update(**changes)
+    if not updated:
+        return None
+    message = Message.objects.select_related("conversation").get(number=number, wamid=original_wamid)
+    message_publish(message, event="message.updated")
+    return message
+
