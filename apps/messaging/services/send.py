@@ -201,6 +201,8 @@ def message_send(
             return existing
 
     content = build_payload(kind, payload)
+    if kind == "contacts":  # stored as an object like every other type
+        content = {"contacts": content}
     template = None
     rendered = ""
     if kind == "template":

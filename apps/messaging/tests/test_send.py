@@ -1,0 +1,242 @@
+"""The send use-case end to end: validation, storage, the task and the simulator over HTTP."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.accounts.tests.factories import AdminFactory
+from apps.conversations.tests.factories import ConversationFactory
+from apps.message_templates.tests.factories import MessageTemplateFactory
+from apps.messaging.models import Message, Status
+from apps.messaging.services.send import message_retry, message_send
+from apps.messaging.tests.factories import MessageFactory
+from apps.messaging.validation import SendError
+from apps.simulator.models import SimulatedMedia, SimulatedMessage
+from apps.simulator.testing import inject, simulator  # noqa: F401
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def conversation(simulator):
+    return ConversationFactory()
+
+
+def send(conversation, kind, payload, **kwargs):
+    return message_send(conversation=conversation, author=None, author_type="agent", kind=kind, payload=payload, **kwargs)
+
+
+def sent_payload(message):
+    message.refresh_from_db()
+    assert message.status == Status.SENT, (message.error_code, message.error_message)
+    return SimulatedMessage.objects.get(wamid=message.wamid).payload
+
+
+CASES = [
+    ("text", {"body": "Hello"}, {"body": "Hello", "preview_url": False}),
+    ("image", {"link": "https://x.test/a.jpg", "caption": "Look"}, {"link": "https://x.test/a.jpg", "caption": "Look"}),
+    ("video", {"link": "https://x.test/a.mp4"}, {"link": "https://x.test/a.mp4"}),
+    ("audio", {"link": "https://x.test/a.ogg"}, {"link": "https://x.test/a.ogg"}),
+    ("document", {"link": "https://x.test/a.pdf", "filename": "a.pdf"}, {"link": "https://x.test/a.pdf", "filename": "a.pdf"}),
+    ("sticker", {"link": "https://x.test/a.webp"}, {"link": "https://x.test/a.webp"}),
+    ("location", {"latitude": -23.5, "longitude": -46.6, "name": "Office"}, {"latitude": -23.5, "longitude": -46.6, "name": "Office"}),
+    ("interactive", {"type": "button", "body": "Pick", "buttons": [{"id": "y", "title": "Yes"}]},
+     {"type": "button", "body": {"text": "Pick"}, "action": {"buttons": [{"type": "reply", "reply": {"id": "y", "title": "Yes"}}]}}),
+    ("interactive", {"type": "list", "body": "Pick", "button": "Menu", "sections": [{"rows": [{"id": "a", "title": "A"}]}]},
+     {"type": "list", "body": {"text": "Pick"}, "action": {"button": "Menu", "sections": [{"rows": [{"id": "a", "title": "A"}]}]}}),
+    ("interactive", {"type": "cta_url", "body": "Site", "display_text": "Open", "url": "https://x.test"},
+     {"type": "cta_url", "body": {"text": "Site"}, "action": {"name": "cta_url", "parameters": {"display_text": "Open", "url": "https://x.test"}}}),
+]
+
+
+@pytest.mark.parametrize(("kind", "payload", "expected"), CASES)
+def test_every_type_reaches_the_simulator(conversation, published, kind, payload, expected):
+    message = send(conversation, kind, payload)
+    body = sent_payload(message)
+    assert body[kind] == expected
+    assert (body["to"], body["type"], body["messaging_product"]) == (conversation.contact.wa_id, kind, "whatsapp")
+    assert [e[0] for e in published] == ["conversation.updated", "message.created", "message.updated"]
+    assert published[1][1]["status"] == "pending"
+    assert published[2][1]["status"] == "sent"
+    message.refresh_from_db()
+    assert (message.send_attempts, message.direction, message.sent_at is not None) == (1, "out", True)
+
+
+def test_contacts_are_sent_as_a_list(conversation):
+    card = {"name": {"formatted_name": "Ann Lee", "first_name": "Ann"}, "phones": [{"phone": "+15550001"}]}
+    message = send(conversation, "contacts", {"contacts": [card]})
+    assert sent_payload(message)["contacts"] == [card]
+
+
+def test_reaction_and_reply_to(conversation):
+    inbound = MessageFactory(conversation=conversation)
+    reaction = send(conversation, "reaction", {"message": inbound.pk, "emoji": "👍"})
+    assert sent_payload(reaction)["reaction"] == {"message_id": inbound.wamid, "emoji": "👍"}
+    removal = send(conversation, "reaction", {"message": inbound.pk, "emoji": ""})
+    assert sent_payload(removal)["reaction"] == {"message_id": inbound.wamid, "emoji": ""}
+    reply = send(conversation, "text", {"body": "Sure"}, reply_to=inbound)
+    assert sent_payload(reply)["context"] == {"message_id": inbound.wamid}
+
+
+def test_uploaded_media_is_sent_by_id(conversation):
+    from django.core.files.base import ContentFile
+
+    from apps.media.models import Media
+
+    media = Media.objects.create(organization=conversation.organization, mime_type="image/png", filename="p.png")
+    media.file.save("p.png", ContentFile(b"\x89PNG data"), save=True)
+    message = send(conversation, "image", {"media": media.pk, "caption": "Pic"})
+    body = sent_payload(message)
+    media.refresh_from_db()
+    assert body["image"] == {"id": media.meta_media_id, "caption": "Pic"}
+    assert bytes(SimulatedMedia.objects.get(media_id=media.meta_media_id).content) == b"\x89PNG data"
+    assert media.message_id == message.pk
+
+
+def test_template_validated_and_sent(conversation):
+    template = MessageTemplateFactory(organization=conversation.organization, waba_id=conversation.number.waba_id)
+    message = send(conversation, "template", {"name": template.name, "language": "en_US", "parameters": ["Ann", "42"]})
+    assert sent_payload(message)["template"] == {
+        "name": template.name, "language": {"code": "en_US"},
+        "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ann"}, {"type": "text", "text": "42"}]}],
+    }
+    assert message.text == "Hello Ann, your order 42 has shipped."
+
+
+@pytest.mark.parametrize(("change", "payload", "code"), [
+    ({}, {"parameters": ["Ann"]}, "count"),
+    ({"status": "PAUSED"}, {"parameters": ["Ann", "1"]}, "not_approved"),
+    ({}, {"name": "missing", "parameters": []}, "not_found"),
+])
+def test_template_refusals_store_nothing(conversation, change, payload, code):
+    template = MessageTemplateFactory(organization=conversation.organization, waba_id=conversation.number.waba_id, **change)
+    with pytest.raises(SendError) as caught:
+        send(conversation, "template", {"name": template.name, "language": "en_US", **payload})
+    assert caught.value.code == code
+    assert Message.objects.count() == 0
+
+
+def test_outside_the_window_only_templates(conversation):
+    conversation.last_customer_message_at = timezone.now() - timedelta(hours=24, seconds=1)
+    conversation.save()
+    template = MessageTemplateFactory(organization=conversation.organization, waba_id=conversation.number.waba_id)
+    with pytest.raises(SendError) as caught:
+        send(conversation, "text", {"body": "Hi"})
+    assert (caught.value.field, caught.value.code) == ("type", "window_closed")
+    assert caught.value.extra["templates"] == [{"name": template.name, "language": "en_US", "category": "UTILITY"}]
+    assert Message.objects.count() == 0
+    message = send(conversation, "template", {"name": template.name, "language": "en_US", "parameters": ["A", "B"]})
+    assert sent_payload(message)["type"] == "template"
+
+
+def test_opted_out_contacts_receive_nothing(conversation):
+    conversation.contact.opted_out = True
+    conversation.contact.opt_out_reason = "STOP"
+    conversation.contact.save()
+    with pytest.raises(SendError) as caught:
+        send(conversation, "text", {"body": "Hi"})
+    assert caught.value.code == "opted_out"
+    assert "STOP" in caught.value.message
+    assert Message.objects.count() == 0
+
+
+def test_marketing_templates_skip_marketing_opt_outs(conversation):
+    conversation.contact.marketing_opted_out = True
+    conversation.contact.save()
+    template = MessageTemplateFactory(organization=conversation.organization, waba_id=conversation.number.waba_id,
+                                      category="MARKETING")
+    with pytest.raises(SendError) as caught:
+        send(conversation, "template", {"name": template.name, "language": "en_US", "parameters": ["A", "B"]})
+    assert caught.value.code == "marketing_opted_out"
+    assert Message.objects.count() == 0
+
+
+def test_transient_errors_are_retried_then_succeed(conversation):
+    inject(fail_code=131000, fail_count=2)
+    message = send(conversation, "text", {"body": "Hi"})
+    sent_payload(message)
+    assert message.send_attempts == 3
+    assert SimulatedMessage.objects.count() == 1
+
+
+def test_transient_errors_give_up_after_the_limit(conversation, settings):
+    settings.SEND_MAX_ATTEMPTS = 3
+    inject(error_5xx_rate=1.0)
+    message = send(conversation, "text", {"body": "Hi"})
+    message.refresh_from_db()
+    assert (message.status, message.send_attempts, message.error_code) == ("failed", 3, 2)
+
+
+def test_terminal_errors_are_shown(conversation, published):
+    inject(fail_code=131026, fail_count=1)
+    message = send(conversation, "text", {"body": "Hi"})
+    message.refresh_from_db()
+    assert (message.status, message.error_code, message.send_attempts) == ("failed", 131026, 1)
+    assert message.error_title == "Message undeliverable"
+    assert message.error_details == "Simulated error 131026"
+    assert published[-1][0] == "message.updated"
+    assert published[-1][1]["error_code"] == 131026
+
+
+def test_a_task_executed_twice_sends_once(conversation):
+    from apps.messaging.tasks import send_message
+
+    message = send(conversation, "text", {"body": "Hi"})
+    assert send_message.apply(args=[message.pk]).get() == "done"
+    assert SimulatedMessage.objects.count() == 1
+
+
+def unsent(monkeypatch, conversation, body):
+    """A message stored as pending whose task was lost."""
+    monkeypatch.setattr("apps.messaging.services.send.enqueue", lambda *args, **kwargs: None)
+    message = send(conversation, "text", {"body": body})
+    monkeypatch.undo()
+    return message
+
+
+def test_a_claim_in_flight_is_not_sent_again_and_a_stale_one_is_marked(conversation, monkeypatch):
+    from apps.messaging.tasks import send_message
+
+    message = unsent(monkeypatch, conversation, "Hi")
+    Message.objects.filter(pk=message.pk).update(send_started_at=timezone.now(), send_attempts=1)
+    assert send_message.apply(args=[message.pk]).get() == "in_flight"
+    Message.objects.filter(pk=message.pk).update(send_started_at=timezone.now() - timedelta(minutes=5))
+    assert send_message.apply(args=[message.pk]).get() == "interrupted"
+    message.refresh_from_db()
+    assert (message.status, message.error_title) == ("failed", "Send interrupted")
+    assert SimulatedMessage.objects.count() == 0
+    admin = AdminFactory(organization=conversation.organization)
+    message_retry(message=message, user=admin)
+    message.refresh_from_db()
+    assert message.status == "sent"
+    assert SimulatedMessage.objects.count() == 1
+
+
+def test_retry_refused_where_it_cannot_help(conversation):
+    inject(fail_code=131047, fail_count=1)
+    message = send(conversation, "text", {"body": "Hi"})
+    message.refresh_from_db()
+    with pytest.raises(SendError) as caught:
+        message_retry(message=message, user=AdminFactory(organization=conversation.organization))
+    assert caught.value.code == "retry_cannot_help"
+    message.refresh_from_db()
+    assert message.status == "failed"
+
+
+def test_sweeper_reenqueues_messages_that_never_started(conversation, monkeypatch):
+    from apps.messaging.tasks import sweep_pending
+
+    message = unsent(monkeypatch, conversation, "Lost")
+    assert sweep_pending.apply().get() == 0
+    Message.objects.filter(pk=message.pk).update(created_at=timezone.now() - timedelta(minutes=2))
+    assert sweep_pending.apply().get() == 1
+    message.refresh_from_db()
+    assert message.status == "sent"
+
+
+def test_idempotency_key_returns_the_same_message(conversation):
+    first = send(conversation, "text", {"body": "Hi"}, idempotency_key="k1")
+    second = send(conversation, "text", {"body": "Hi"}, idempotency_key="k1")
+    assert first.pk == second.pk
+    assert SimulatedMessage.objects.count() == 1
