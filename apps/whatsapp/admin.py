@@ -1,0 +1,126 @@
+"""Admin of the Meta boundary: numbers (secrets never shown), the webhook log with
+replay, and account notices."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from apps.core.admin import OrganizationScopedAdminMixin, ReadOnlyAdminMixin, masked
+
+from . import services
+from .models import AccountEvent, WebhookEvent, WhatsAppNumber
+from .signature import clear_secrets_cache
+
+SECRET_FIELDS = ("access_token", "app_secret")
+
+
+class WhatsAppNumberForm(forms.ModelForm):
+    """Secrets are write-only: the form never renders them, and an empty field keeps
+    the stored value."""
+
+    access_token = forms.CharField(
+        label=_("access token"), required=False, strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("Leave empty to keep the current token."),
+    )
+    app_secret = forms.CharField(
+        label=_("app secret"), required=False, strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("Leave empty to keep the current secret."),
+    )
+
+    class Meta:
+        model = WhatsAppNumber
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in SECRET_FIELDS:
+            self.initial[name] = ""
+            current = getattr(self.instance, name, "") if self.instance.pk else ""
+            if current:
+                self.fields[name].help_text = _("Stored: %(masked)s. Leave empty to keep it.") % {
+                    "masked": masked(current)
+                }
+
+    def _post_clean(self):
+        # Keep the stored secret when the field was left empty.
+        for name in SECRET_FIELDS:
+            if not self.cleaned_data.get(name) and self.instance.pk:
+                self.cleaned_data[name] = getattr(self.instance, name)
+        super()._post_clean()
+
+
+@admin.register(WhatsAppNumber)
+class WhatsAppNumberAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
+    form = WhatsAppNumberForm
+    list_display = ["__str__", "display_phone_number", "phone_number_id", "provider", "organization", "is_active",
+                    "quality_rating", "messaging_limit", "masked_access_token", "masked_app_secret"]
+    list_filter = ["provider", "is_active", "quality_rating", "organization"]
+    search_fields = ["name", "display_phone_number", "phone_number_id", "waba_id"]
+    readonly_fields = ["quality_rating", "messaging_limit", "token_error_at", "token_error", "created_at"]
+
+    @admin.display(description=_("access token"))
+    def masked_access_token(self, obj):
+        return masked(obj.access_token)
+
+    @admin.display(description=_("app secret"))
+    def masked_app_secret(self, obj):
+        return masked(obj.app_secret)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        clear_secrets_cache()
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdminMixin, OrganizationScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "received_at", "provider", "status", "signature", "number", "attempts", "short_reason"]
+    list_filter = ["status", "signature", "provider", "organization"]
+    search_fields = ["reason", "error"]
+    date_hierarchy = "received_at"
+    list_select_related = ["number"]
+    actions = ["replay"]
+    fields = ["provider", "organization", "number", "status", "signature", "attempts", "received_at",
+              "processed_at", "reason", "error", "remote_addr", "headers", "decoded_body"]
+    readonly_fields = fields
+
+    @admin.display(description=_("reason"))
+    def short_reason(self, obj):
+        text = obj.error or obj.reason
+        return text[:80] + ("…" if len(text) > 80 else "")
+
+    @admin.display(description=_("body"))
+    def decoded_body(self, obj):
+        raw = bytes(obj.body or b"")
+        text = raw.decode("utf-8", errors="replace")
+        try:
+            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+        except ValueError:
+            pass
+        return format_html('<pre style="white-space: pre-wrap; max-height: 40em; overflow: auto">{}</pre>', text)
+
+    @admin.action(description=_("Replay the selected webhook events"))
+    def replay(self, request, queryset):
+        count = services.webhook_events_replay(events=queryset)
+        self.message_user(
+            request,
+            ngettext("%(count)d event queued for processing.", "%(count)d events queued for processing.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+
+@admin.register(AccountEvent)
+class AccountEventAdmin(ReadOnlyAdminMixin, OrganizationScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "field", "event", "waba_id", "number", "organization"]
+    list_filter = ["field", "event", "organization"]
+    search_fields = ["waba_id", "event"]
+    fields = ["organization", "number", "waba_id", "field", "event", "payload", "webhook_event", "created_at"]
+    readonly_fields = fields
