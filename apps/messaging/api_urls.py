@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import api
+
+urlpatterns = [
+    path("messages/", api.MessageCreateView.as_view(), name="api-message-send"),
+    path("messages/<int:pk>/", api.MessageDetailView.as_view(), name="api-message-detail"),
+]
