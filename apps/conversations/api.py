@@ -42,10 +42,12 @@ class _IdOrKeyword(serializers.CharField):
 
     def __init__(self, *, keywords, **kwargs):
         self.keywords = keywords
-        super().__init__(max_length=20, **kwargs)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data).strip().lower()
+        if len(value) > 20:
+            raise serializers.ValidationError("Too long.")
         if value in self.keywords:
             return value
         if value.isdigit() and 0 < int(value) < 2**63:
