@@ -1,0 +1,107 @@
+"""Delivery statuses: monotonic, idempotent, waiting for their message."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from apps.messaging.models import PendingStatus, Status
+from apps.messaging.services.statuses import status_apply, status_apply_pending
+from apps.messaging.tests.factories import OutboundMessageFactory
+from apps.whatsapp.parser import parse_status
+
+pytestmark = pytest.mark.django_db
+
+
+def update(wamid, state, ts, **extra):
+    item = {"id": wamid, "status": state, "timestamp": str(ts), "recipient_id": "5511999990001", **extra}
+    return parse_status(item, path="t", waba_id="w", phone_number_id="p", display_phone_number="")
+
+
+def at(ts):
+    return datetime.fromtimestamp(ts, tz=UTC)
+
+
+@pytest.fixture
+def sent():
+    return OutboundMessageFactory(wamid="wamid.S1", status=Status.SENT, sent_at=at(100))
+
+
+def test_forward_moves_apply(sent, published, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert status_apply(number=sent.number, update=update("wamid.S1", "delivered", 110)) == "applied"
+        assert status_apply(number=sent.number, update=update("wamid.S1", "read", 120)) == "applied"
+    sent.refresh_from_db()
+    assert (sent.status, sent.delivered_at, sent.read_at) == (Status.READ, at(110), at(120))
+    assert [e[0] for e in published] == ["message.updated", "message.updated"]
+    assert published[-1][1]["status"] == "read"
+
+
+def test_a_late_status_fills_its_time_but_never_steps_back(sent):
+    status_apply(number=sent.number, update=update("wamid.S1", "read", 120))
+    assert status_apply(number=sent.number, update=update("wamid.S1", "delivered", 110)) == "applied"
+    sent.refresh_from_db()
+    assert (sent.status, sent.delivered_at, sent.read_at) == (Status.READ, at(110), at(120))
+
+
+def test_the_same_status_twice_changes_nothing(sent, published, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        status_apply(number=sent.number, update=update("wamid.S1", "delivered", 110))
+    assert len(published) == 1
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert status_apply(number=sent.number, update=update("wamid.S1", "delivered", 110)) == "duplicate"
+        assert status_apply(number=sent.number, update=update("wamid.S1", "sent", 100)) == "duplicate"
+    assert callbacks == []
+    assert len(published) == 1
+
+
+def test_failed_keeps_the_error(sent):
+    errors = [{"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable",
+               "error_data": {"details": "Receiver is incapable of receiving this message"}}]
+    status_apply(number=sent.number, update=update("wamid.S1", "failed", 130, errors=errors))
+    sent.refresh_from_db()
+    assert (sent.status, sent.failed_at, sent.error_code, sent.error_title) == (
+        Status.FAILED, at(130), 131026, "Message undeliverable")
+    assert sent.error_details == "Receiver is incapable of receiving this message"
+
+
+def test_pricing_and_conversation_are_kept(sent):
+    pricing = {"billable": True, "pricing_model": "PMP", "category": "utility"}
+    conversation = {"id": "c1", "origin": {"type": "utility"}}
+    status_apply(number=sent.number, update=update("wamid.S1", "delivered", 110, pricing=pricing,
+                                                   conversation=conversation))
+    sent.refresh_from_db()
+    assert (sent.pricing, sent.meta_conversation) == (pricing, conversation)
+
+
+def test_a_status_of_another_number_is_not_applied(sent):
+    other = OutboundMessageFactory(status=Status.SENT).number
+    assert status_apply(number=other, update=update("wamid.S1", "read", 120)) == "pending"
+    sent.refresh_from_db()
+    assert sent.status == Status.SENT
+
+
+def test_unknown_status_is_ignored(sent):
+    assert status_apply(number=sent.number, update=update("wamid.S1", "warning", 120)) == "ignored"
+    assert PendingStatus.objects.count() == 0
+
+
+def test_pending_statuses_apply_in_order_when_the_wamid_is_stored(published):
+    message = OutboundMessageFactory(status=Status.PENDING, wamid=None)
+    number = message.number
+    for state, ts in (("read", 120), ("sent", 100), ("delivered", 110), ("read", 120)):
+        assert status_apply(number=number, update=update("wamid.LATER", state, ts)) == "pending"
+    assert PendingStatus.objects.count() == 3
+    message.wamid = "wamid.LATER"
+    message.save(update_fields=["wamid"])
+    status_apply_pending(message=message)
+    assert (message.status, message.sent_at, message.delivered_at, message.read_at) == (
+        Status.READ, at(100), at(110), at(120))
+    assert PendingStatus.objects.count() == 0
+
+
+def test_status_apply_pending_without_waiting_statuses_does_nothing(django_assert_num_queries):
+    message = OutboundMessageFactory(status=Status.SENT, wamid="wamid.X")
+    with django_assert_num_queries(1):
+        status_apply_pending(message=message)
+    message.refresh_from_db()
+    assert message.status == Status.SENT
