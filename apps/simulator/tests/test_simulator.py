@@ -1,0 +1,97 @@
+"""The simulator's own behaviour: signed webhooks from a background thread, the
+control API, the customer phone page."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from apps.accounts.tests.factories import AdminFactory, UserFactory
+from apps.simulator.models import SimulatedMessage, SimulatorConfig
+from apps.simulator.testing import simulator  # noqa: F401
+from apps.whatsapp.client import client_for
+from apps.whatsapp.signature import sign_body
+from apps.whatsapp.tests.factories import WhatsAppNumberFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def receiver(settings):
+    """A local HTTP server standing in for our webhook URL; yields the received posts."""
+    received = []
+    done = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((body, self.headers.get("X-Hub-Signature-256")))
+            self.send_response(200)
+            self.end_headers()
+            if len(received) >= 3:
+                done.set()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.SIMULATOR_WEBHOOK_URL = f"http://127.0.0.1:{server.server_port}/webhooks/whatsapp/"
+    yield received, done
+    server.shutdown()
+
+
+def test_statuses_are_sent_signed_after_the_answer(simulator, receiver):
+    received, done = receiver
+    SimulatorConfig.objects.filter(pk=1).update(send_status_webhooks=True, status_delay=0)
+    number = WhatsAppNumberFactory(app_secret="s3cret")
+    wamid = client_for(number).send_message({"to": "5511999990000", "type": "text", "text": {"body": "Hi"}})["messages"][0]["id"]
+    assert done.wait(10)
+    statuses = []
+    for body, signature in received:
+        assert signature == sign_body(body, "s3cret")
+        item = json.loads(body)["entry"][0]["changes"][0]["value"]["statuses"][0]
+        statuses.append((item["id"], item["status"], item["recipient_id"]))
+    assert statuses == [(wamid, "sent", "5511999990000"), (wamid, "delivered", "5511999990000"),
+                        (wamid, "read", "5511999990000")]
+
+
+def test_control_api_changes_failure_injection(simulator, client):
+    client.force_login(AdminFactory())
+    response = client.post("/simulator/control/", {"fail_code": 131026, "fail_count": 2}, content_type="application/json")
+    assert response.status_code == 200
+    assert (response.json()["fail_code"], response.json()["fail_count"]) == (131026, 2)
+    assert client.post("/simulator/control/", {"nope": 1}, content_type="application/json").status_code == 400
+
+
+def test_control_api_is_refused_to_agents(simulator, client):
+    client.force_login(UserFactory())
+    response = client.post("/simulator/control/", {"fail_count": 5}, content_type="application/json")
+    assert response.status_code == 403
+    assert SimulatorConfig.objects.get(pk=1).fail_count == 0
+
+
+def test_customer_phone_sends_a_signed_message_webhook(simulator, receiver, client):
+    received, _done = receiver
+    admin = AdminFactory()
+    number = WhatsAppNumberFactory(organization=admin.organization, app_secret="s3cret")
+    client.force_login(admin)
+    page = client.get(f"/simulator/?number={number.pk}&phone=5511988887777")
+    assert page.status_code == 200
+    response = client.post(f"/simulator/phone/{number.pk}/send/", {"phone": "5511988887777", "type": "text", "body": "Hello"})
+    assert response.status_code == 302
+    stored = SimulatedMessage.objects.get(direction="in")
+    for _ in range(100):
+        if received:
+            break
+        threading.Event().wait(0.05)
+    body, signature = received[0]
+    assert signature == sign_body(body, "s3cret")
+    message = json.loads(body)["entry"][0]["changes"][0]["value"]["messages"][0]
+    assert (message["from"], message["id"], message["text"]) == ("5511988887777", stored.wamid, {"body": "Hello"})
+
+
+def test_the_phone_page_needs_a_login(client, simulator):
+    assert client.get("/simulator/").status_code == 302
