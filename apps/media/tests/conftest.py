@@ -80,6 +80,8 @@ class FakeMeta:
 def _eager_tasks(settings):
     # Settings are read before the root conftest sets TASK_RUNNER; make it explicit.
     settings.TASK_RUNNER = "eager"
+    # Factories set passwords; the production hasher is slow by design.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
