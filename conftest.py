@@ -10,7 +10,10 @@ import pytest  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def _media_root(settings, tmp_path):
+def _test_settings(settings, tmp_path):
+    # Settings may have been read before this module set the environment (pytest-django
+    # loads them early), so the test defaults are also forced here.
+    settings.TASK_RUNNER = "eager"
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
