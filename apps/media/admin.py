@@ -1,15 +1,14 @@
 from django.contrib import admin
 
-from apps.core.admin import OrganizationScopedAdminMixin, ReadOnlyAdminMixin
-
 from .models import Media
 
 
 @admin.register(Media)
-class MediaAdmin(ReadOnlyAdminMixin, OrganizationScopedAdminMixin, admin.ModelAdmin):
-    """Files are mirrored and uploaded by the media tasks; admin shows their state."""
+class MediaAdmin(admin.ModelAdmin):
+    list_display = ["id", "organization", "kind", "mime_type", "size", "state", "stored_at"]
+    list_filter = ["state", "kind"]
+    search_fields = ["meta_media_id", "filename", "sha256"]
+    readonly_fields = [f.name for f in Media._meta.fields]
 
-    list_display = ["id", "filename", "mime_type", "size", "state", "created_at", "stored_at"]
-    list_filter = ["state", "mime_type", "organization"]
-    search_fields = ["filename", "meta_media_id", "sha256"]
-    raw_id_fields = ["message"]
+    def has_add_permission(self, request):
+        return False

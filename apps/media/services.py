@@ -152,6 +152,7 @@ def media_mirror(*, media_id: int) -> Media | None:
                 reason=_("The downloaded file does not match its checksum (SHA-256); it was not kept."),
             )
         mime_type = detect.base_mime(media.mime_type or info.get("mime_type") or fetched.content_type)
+        animated = kind == detect.STICKER and detect.detect(fetched.file).animated
         name = _storage_name(media, kind, mime_type)
         media.file.save(name, File(fetched.file, name=name), save=False)
         thumbnail_name = ""
@@ -169,6 +170,7 @@ def media_mirror(*, media_id: int) -> Media | None:
             sha256=media.sha256 or fetched.sha256_hex,
             mime_type=media.mime_type or mime_type,
             kind=kind,
+            animated=animated,
             stored_at=now,
             error="",
         )

@@ -172,3 +172,20 @@ def test_transient_failures_retry_then_give_up_with_a_reason(fake_meta, publishe
         f"Could not download the file after {tasks.MAX_RETRIES + 1} attempts: HTTP 503 from the Graph API",
         published,
     )
+
+
+def test_an_animated_sticker_is_recognised(fake_meta):
+    import io
+
+    frames = [Image.new("RGB", (64, 64), c) for c in ((255, 0, 0), (0, 255, 0))]
+    out = io.BytesIO()
+    frames[0].save(out, format="WEBP", save_all=True, append_images=frames[1:], duration=100)
+    message = MessageFactory(type="sticker", text="", content={})
+    media = MediaFactory(message=message, mime_type="image/webp")
+    fake_meta.media(media.meta_media_id, out.getvalue(), mime_type="image/webp")
+
+    dispatch(tasks.mirror_media, media.pk)
+
+    media = reload(media)
+    assert (media.state, media.kind, media.animated, media.thumbnail.name) == ("stored", "sticker", True, "")
+    assert media.file.name.endswith(f"/sticker-{media.pk}.webp")

@@ -88,3 +88,38 @@ def test_upload_to_meta_through_the_simulator_and_cache(simulator, s3_storage):
     assert (media.meta_media_id, media.state, media.meta_upload_number_id) == (meta_id, "uploaded", number.pk)
     assert services.media_upload_to_meta(media=media, number=number) == meta_id
     assert SimulatedMedia.objects.count() == 1
+
+
+def test_an_upload_older_than_metas_lifetime_is_uploaded_again(simulator):
+    from datetime import timedelta
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from apps.whatsapp.tests.factories import WhatsAppNumberFactory
+
+    admin = AdminFactory()
+    number = WhatsAppNumberFactory(organization=admin.organization)
+    media = services.media_upload_create(
+        organization=admin.organization, uploaded_file=SimpleUploadedFile("a.pdf", b"%PDF-1.7\n"), user=admin
+    )
+    first = services.media_upload_to_meta(media=media, number=number)
+    Media.objects.filter(pk=media.pk).update(meta_uploaded_at=timezone.now() - timedelta(days=29, minutes=1))
+    media = Media.objects.get(pk=media.pk)
+
+    second = services.media_upload_to_meta(media=media, number=number)
+
+    assert second != first
+    assert Media.objects.get(pk=media.pk).meta_media_id == second
+    assert sorted(SimulatedMedia.objects.values_list("media_id", flat=True)) == sorted([first, second])
+
+
+def test_an_expired_file_cannot_be_uploaded(simulator):
+    from apps.media.tests.factories import UploadFactory
+    from apps.whatsapp.tests.factories import WhatsAppNumberFactory
+
+    media = UploadFactory(state="expired", file="")
+    number = WhatsAppNumberFactory(organization=media.organization)
+    with pytest.raises(services.MediaUnavailable):
+        services.media_upload_to_meta(media=media, number=number)
+    assert SimulatedMedia.objects.count() == 0
