@@ -1,14 +1,14 @@
 from django.contrib import admin
 
+from apps.core.admin import OrganizationScopedAdminMixin, ReadOnlyAdminMixin
+
 from .models import Media
 
 
 @admin.register(Media)
-class MediaAdmin(admin.ModelAdmin):
-    list_display = ["id", "organization", "kind", "mime_type", "size", "state", "stored_at"]
-    list_filter = ["state", "kind"]
-    search_fields = ["meta_media_id", "filename", "sha256"]
-    readonly_fields = [f.name for f in Media._meta.fields]
+class MediaAdmin(ReadOnlyAdminMixin, OrganizationScopedAdminMixin, admin.ModelAdmin):
+    """Files are written by the product only (mirror, upload, retention)."""
 
-    def has_add_permission(self, request):
-        return False
+    list_display = ["id", "organization", "kind", "mime_type", "size", "state", "stored_at"]
+    list_filter = ["state", "kind", "organization"]
+    search_fields = ["meta_media_id", "filename", "sha256"]
