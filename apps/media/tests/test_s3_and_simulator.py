@@ -22,7 +22,11 @@ def simulator(live_server, settings):
     settings.SIMULATOR_ENABLED = True
     settings.GRAPH_API_TIMEOUT = 10
     SimulatorConfig.objects.update_or_create(pk=1, defaults={"send_status_webhooks": False, "status_delay": 0})
-    return live_server
+    yield live_server
+    # Drop kept-alive connections, so the server's threads release their database connections.
+    from apps.whatsapp import client as graph_client
+
+    graph_client._http().close()
 
 
 def test_mirror_through_the_simulator_into_s3(simulator, s3_storage, published):
