@@ -15,6 +15,8 @@ def _test_settings(settings, tmp_path):
     # loads them early), so the test defaults are also forced here.
     settings.TASK_RUNNER = "eager"
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Password hashing is deliberately slow; tests need it correct, not slow.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
