@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from apps.media.serializers import MediaSerializer
+
 from .models import Message, Reaction
 
 
@@ -14,6 +16,7 @@ class ReactionSerializer(serializers.ModelSerializer):
 class MessageSerializer(serializers.ModelSerializer):
     author_name = serializers.SerializerMethodField()
     reactions = ReactionSerializer(many=True, read_only=True)
+    media = MediaSerializer(read_only=True)
 
     class Meta:
         model = Message
@@ -21,7 +24,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "id", "conversation_id", "wamid", "direction", "author_type", "author_id", "author_name", "type",
             "content", "text", "reply_to_id", "forwarded", "frequently_forwarded", "referral", "status",
             "timestamp", "sent_at", "delivered_at", "read_at", "played_at", "failed_at", "deleted_at", "edited_at",
-            "error_code", "error_title", "error_message", "error_details", "reactions",
+            "error_code", "error_title", "error_message", "error_details", "reactions", "media",
         ]
         read_only_fields = fields
 

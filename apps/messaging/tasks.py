@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.media.services import MediaUnavailable, media_upload_to_meta
 from apps.core.tasks import dispatch
 from apps.realtime import groups
 from apps.realtime.publish import publish
@@ -76,26 +77,22 @@ def _rate_limit_wait(message: Message) -> float:
 
 
 def _upload_media_if_needed(message: Message, client) -> None:
-    """A media message whose file is not on Meta yet: upload it first (idempotent:
-    the Meta id is stored on the Media row and in the message's content)."""
+    """A media message sent from our own file: make sure Meta has it (uploaded ids
+    live 30 days; apps.media reuses a fresh one and uploads again otherwise) and
+    put the id in the message's content."""
     if message.type not in ("image", "video", "audio", "document", "sticker"):
-        return
-    content = message.content or {}
-    if content.get("id") or content.get("link"):
         return
     from apps.media.models import Media
 
     media = Media.objects.filter(message=message).first()
     if media is None:
-        return
-    if not media.meta_media_id:
-        with media.file.open("rb") as handle:
-            media_id = client.upload_media(handle, mime_type=media.mime_type, filename=media.filename or "file")
-        Media.objects.filter(pk=media.pk).update(meta_media_id=media_id)
-        media.meta_media_id = media_id
-    content = {**content, "id": media.meta_media_id}
-    Message.objects.filter(pk=message.pk).update(content=content)
-    message.content = content
+        return  # sent by Meta id or by link
+    media_id = media_upload_to_meta(media=media, number=message.number)
+    content = {**(message.content or {}), "id": media_id}
+    content.pop("link", None)
+    if content != message.content:
+        Message.objects.filter(pk=message.pk).update(content=content)
+        message.content = content
 
 
 def meta_payload(message: Message) -> dict:
@@ -164,6 +161,9 @@ def send_message(message_id: int) -> str:
             dispatch(send_message, message.pk, countdown=delay)
             return "retry"
         _fail(message.pk, code=error.code, title=error.title or "", text=error.message, details=error.details)
+        return "failed"
+    except MediaUnavailable as exc:  # the file expired or was deleted before it went out
+        _fail(message.pk, title="Media unavailable", text=str(exc))
         return "failed"
     except Exception as exc:  # a bug or a storage error: do not leave the claim dangling
         _fail(message.pk, title="Send error", text=str(exc)[:1000])

@@ -171,9 +171,8 @@ def _resolve_media(organization_id: int, kind: str, payload: dict, content: dict
         raise SendError(f"{kind}.media", "in_use", _("This media file belongs to another message."))
     if not media.meta_media_id and not media.file:
         raise SendError(f"{kind}.media", "invalid", _("This media file has no content."))
+    # The Meta id is settled by the send task: an uploaded id may be stale by then.
     content.pop("id", None)
-    if media.meta_media_id:
-        content["id"] = media.meta_media_id
     if kind == "document" and "filename" not in content and media.filename:
         content["filename"] = media.filename
     return media

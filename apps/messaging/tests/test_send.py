@@ -84,7 +84,9 @@ def test_uploaded_media_is_sent_by_id(conversation):
 
     from apps.media.models import Media
 
-    media = Media.objects.create(organization=conversation.organization, mime_type="image/png", filename="p.png")
+    media = Media.objects.create(
+        organization=conversation.organization, mime_type="image/png", filename="p.png", state=Media.State.STORED
+    )
     media.file.save("p.png", ContentFile(b"\x89PNG data"), save=True)
     message = send(conversation, "image", {"media": media.pk, "caption": "Pic"})
     body = sent_payload(message)
@@ -92,6 +94,23 @@ def test_uploaded_media_is_sent_by_id(conversation):
     assert body["image"] == {"id": media.meta_media_id, "caption": "Pic"}
     assert bytes(SimulatedMedia.objects.get(media_id=media.meta_media_id).content) == b"\x89PNG data"
     assert media.message_id == message.pk
+
+
+def test_media_gone_before_sending_fails_the_message_with_the_reason(conversation):
+    from django.core.files.base import ContentFile
+
+    from apps.media.models import Media
+
+    media = Media.objects.create(
+        organization=conversation.organization, mime_type="image/png", filename="p.png", state=Media.State.STORED
+    )
+    media.file.save("p.png", ContentFile(b"\x89PNG data"), save=True)
+    Media.objects.filter(pk=media.pk).update(state=Media.State.EXPIRED)
+    message = send(conversation, "image", {"media": media.pk})
+    message.refresh_from_db()
+    assert (message.status, message.error_title) == ("failed", "Media unavailable")
+    assert message.error_message == "The file is no longer stored (Expired (retention))."
+    assert not SimulatedMedia.objects.exists()
 
 
 def test_template_validated_and_sent(conversation):
