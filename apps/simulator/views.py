@@ -7,7 +7,7 @@ import json
 import random
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -101,7 +101,7 @@ def phone_send(request, number_id):
         raise Http404
     customer = "".join(c for c in request.POST.get("phone", "") if c.isdigit())
     if not customer:
-        raise PermissionDenied(_("A phone number is needed."))
+        raise BadRequest(_("A phone number is needed."))
     kind = request.POST.get("type", "text")
     context = None
     if kind == "text":
@@ -109,7 +109,7 @@ def phone_send(request, number_id):
     elif kind == "image":
         upload = request.FILES.get("file")
         if upload is None:
-            raise PermissionDenied(_("Choose a picture."))
+            raise BadRequest(_("Choose a picture."))
         data = upload.read()
         media = SimulatedMedia.objects.create(
             media_id=str(random.randint(10**14, 10**15 - 1)), phone_number_id=number.phone_number_id,
@@ -123,13 +123,13 @@ def phone_send(request, number_id):
         try:
             content = {"latitude": float(request.POST.get("latitude")), "longitude": float(request.POST.get("longitude"))}
         except (TypeError, ValueError):
-            raise PermissionDenied(_("Latitude and longitude are needed."))
+            raise BadRequest(_("Latitude and longitude are needed."))
         if request.POST.get("body"):
             content["name"] = request.POST["body"][:200]
     elif kind in ("button", "reaction"):
         target = SimulatedMessage.objects.filter(wamid=request.POST.get("target", "")).first()
         if target is None:
-            raise PermissionDenied(_("Pick a message of the business."))
+            raise BadRequest(_("Pick a message of the business."))
         if kind == "reaction":
             content = {"message_id": target.wamid, "emoji": request.POST.get("body", "👍")[:8]}
         else:
@@ -140,7 +140,7 @@ def phone_send(request, number_id):
             content = {"type": "button_reply", "button_reply": {"id": reply["id"], "title": reply["title"]}}
             context = {"from": number.display_phone_number, "id": target.wamid}
     else:
-        raise PermissionDenied(_("Unknown message type."))
+        raise BadRequest(_("Unknown message type."))
     wamid = webhooks.new_wamid()
     SimulatedMessage.objects.create(
         phone_number_id=number.phone_number_id, customer=customer, direction=SimulatedMessage.Direction.FROM_CUSTOMER,

@@ -91,7 +91,21 @@ def test_customer_phone_sends_a_signed_message_webhook(simulator, receiver, clie
     assert signature == sign_body(body, "s3cret")
     message = json.loads(body)["entry"][0]["changes"][0]["value"]["messages"][0]
     assert (message["from"], message["id"], message["text"]) == ("5511988887777", stored.wamid, {"body": "Hello"})
+    # The customer's own thread shows what they wrote.
+    thread = client.get(f"/simulator/?number={number.pk}&phone=5511988887777")
+    assert thread.status_code == 200
+    assert "Hello" in thread.content.decode()
 
 
 def test_the_phone_page_needs_a_login(client, simulator):
     assert client.get("/simulator/").status_code == 302
+
+
+def test_the_phone_refuses_incomplete_input_with_400(simulator, client):
+    admin = AdminFactory()
+    number = WhatsAppNumberFactory(organization=admin.organization)
+    client.force_login(admin)
+    assert client.post(f"/simulator/phone/{number.pk}/send/", {"phone": "", "type": "text"}).status_code == 400
+    location = {"phone": "5511988887777", "type": "location", "latitude": "x"}
+    assert client.post(f"/simulator/phone/{number.pk}/send/", location).status_code == 400
+    assert not SimulatedMessage.objects.exists()
