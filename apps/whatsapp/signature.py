@@ -20,6 +20,10 @@ PREFIX = "sha256="
 HEADER = "HTTP_X_HUB_SIGNATURE_256"
 # How long the decrypted set of app secrets is reused before it is read again.
 SECRETS_TTL_SECONDS = 30.0
+# A signature that matches none of the cached secrets re-reads them (a number may
+# have just been added), but not more often than this: forged deliveries cannot
+# turn into one query each.
+SECRETS_MIN_REFRESH_SECONDS = 1.0
 
 
 def sign_body(body: bytes, secret: str) -> str:
@@ -52,13 +56,13 @@ _cache_lock = threading.Lock()
 _cache: tuple[float, tuple[str, ...]] | None = None
 
 
-def app_secrets() -> tuple[str, ...]:
+def app_secrets(*, max_age: float = SECRETS_TTL_SECONDS) -> tuple[str, ...]:
     """Every secret a genuine delivery may be signed with: settings.META_APP_SECRET
     and the app secrets of the active numbers (decrypted), cached briefly."""
     global _cache
     now = time.monotonic()
     cached = _cache
-    if cached is not None and now - cached[0] < SECRETS_TTL_SECONDS:
+    if cached is not None and now - cached[0] < max_age:
         return cached[1]
     from .models import WhatsAppNumber
 
@@ -74,6 +78,19 @@ def app_secrets() -> tuple[str, ...]:
     with _cache_lock:
         _cache = (now, secrets)
     return secrets
+
+
+def verify_delivery(body: bytes, header: str | None) -> bool:
+    """Check a delivery against the app secrets, re-reading them at most once a
+    second when the cached set does not match."""
+    if not header:
+        return False
+    if verify_signature(body, header, app_secrets()):
+        return True
+    cached = _cache
+    if cached is not None and time.monotonic() - cached[0] < SECRETS_MIN_REFRESH_SECONDS:
+        return False
+    return verify_signature(body, header, app_secrets(max_age=SECRETS_MIN_REFRESH_SECONDS))
 
 
 def clear_secrets_cache() -> None:

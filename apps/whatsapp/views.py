@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from . import services
 from .models import WebhookEvent, WhatsAppNumber
 from .parser import OBJECT
-from .signature import HEADER, app_secrets, verify_signature
+from .signature import HEADER, verify_delivery
 
 
 def _verify_token_ok(token: str) -> bool:
@@ -61,7 +61,7 @@ def whatsapp_webhook(request):
         services.webhook_reject(body=body, headers=headers, remote_addr=remote, signature=Signature.MISSING,
                                 reason="X-Hub-Signature-256 missing")
         return _refuse(401, "signature missing")
-    if not verify_signature(body, header, app_secrets()):
+    if not verify_delivery(body, header):
         services.webhook_reject(body=body, headers=headers, remote_addr=remote, signature=Signature.INVALID,
                                 reason="X-Hub-Signature-256 does not match")
         return _refuse(401, "signature invalid")

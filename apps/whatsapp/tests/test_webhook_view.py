@@ -167,3 +167,29 @@ def test_view_does_one_insert_and_no_other_query_before_the_task(client, number,
             response = post_webhook(client, load_fixture("text.json"))
     assert response.status_code == 200
     assert len(calls) == 1
+
+
+def test_a_number_added_after_the_cache_was_filled_is_accepted(deliver, number, monkeypatch):
+    from apps.whatsapp import signature
+    from apps.whatsapp.tests.factories import WhatsAppNumberFactory
+
+    clock = [1000.0]
+    monkeypatch.setattr(signature.time, "monotonic", lambda: clock[0])
+    signature.app_secrets()
+    new = WhatsAppNumberFactory(app_secret="brand-new-secret", phone_number_id="106540352242999")
+    clock[0] += 0.5  # within the refresh floor: not re-read yet
+    assert deliver(load_fixture("text.json"), secret="brand-new-secret").status_code == 401
+    clock[0] += 1.0
+    assert deliver(load_fixture("text.json"), secret="brand-new-secret").status_code == 200
+    assert new.app_secret in signature.app_secrets()
+
+
+def test_forged_deliveries_reread_secrets_at_most_once_a_second(client, number, monkeypatch,
+                                                                django_assert_num_queries):
+    from apps.whatsapp import signature
+
+    monkeypatch.setattr(signature.time, "monotonic", lambda: 5000.0)
+    signature.app_secrets()
+    with django_assert_num_queries(3):  # three rejected INSERTs, no secret reads
+        for _ in range(3):
+            assert post_webhook(client, load_fixture("text.json"), secret="forged").status_code == 401
