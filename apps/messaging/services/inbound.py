@@ -203,7 +203,7 @@ def _message_store(*, number, organization, event, message_type, content, text, 
     if message_type in MEDIA_KINDS:
         _media_create(message=message, content=content)
     if message_type == MessageType.TEXT:
-        _opt_keywords(contact=contact, conversation=conversation, message=message)
+        _opt_keywords(organization=organization, contact=contact, conversation=conversation, message=message)
     conversation.refresh_from_db()
     message_publish(message, event="message.created")
     conversation_services.conversation_publish(
@@ -232,8 +232,7 @@ def _media_create(*, message: Message, content: dict) -> None:
     enqueue(mirror_media, media.id)
 
 
-def _opt_keywords(*, contact, conversation, message: Message) -> None:
-    organization = conversation.organization
+def _opt_keywords(*, organization, contact, conversation, message: Message) -> None:
     match = conversation_services.opt_keyword_match(organization=organization, text=message.text)
     if match == "out":
         conversation_services.contact_opt_out(
