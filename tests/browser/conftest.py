@@ -41,7 +41,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in
+# the test thread while it lives, which later async_to_sync() calls refuse.
+@pytest.fixture(scope="module")
 def chromium():
     path = chromium_path()
     if path is None:
