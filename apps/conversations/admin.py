@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin import OrganizationScopedAdminMixin, ReadOnlyAdminMixin
@@ -12,6 +12,24 @@ class ContactAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
     list_filter = ["opted_out", "marketing_opted_out", "organization"]
     search_fields = ["name", "profile_name", "phone", "wa_id"]
     readonly_fields = ["wa_id", "profile_name", "opted_out_at", "marketing_opted_out", "marketing_opted_out_at"]
+    actions = ["delete_media_files"]
+
+    @admin.action(description=_("Delete the contacts' media files (on their request)"))
+    def delete_media_files(self, request, queryset):
+        from django.core.exceptions import PermissionDenied
+
+        from apps.media.services import contact_media_delete
+
+        deleted = 0
+        for contact in queryset:
+            try:
+                deleted += contact_media_delete(contact=contact, user=request.user)
+            except PermissionDenied:
+                self.message_user(
+                    request, _("Only an admin of the contact's organisation may delete their files."), messages.ERROR
+                )
+                return
+        self.message_user(request, _("%(count)d media files deleted.") % {"count": deleted}, messages.SUCCESS)
 
 
 @admin.register(Label)

@@ -79,3 +79,19 @@ def test_the_command_deletes_on_request(capsys):
     assert Media.objects.get(pk=media.pk).state == "deleted"
     with pytest.raises(CommandError):
         call_command("delete_contact_media", "999999", "--by", admin.username)
+
+
+def test_the_contact_admin_action_deletes_their_files(client, settings):
+    conversation = ConversationFactory()
+    media = stored(conversation)
+    admin = AdminFactory(organization=conversation.organization, is_staff=True)
+    client.force_login(admin)
+    response = client.post(
+        "/admin/conversations/contact/",
+        {"action": "delete_media_files", "_selected_action": [conversation.contact_id]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "1 media files deleted." in response.content.decode()
+    assert Media.objects.get(pk=media.pk).state == "deleted"
+    assert not (settings.MEDIA_ROOT / media.file.name).exists()
