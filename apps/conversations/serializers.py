@@ -2,16 +2,18 @@
 
 from rest_framework import serializers
 
+from apps.core.serializers import CachedFieldsMixin
+
 from .models import Contact, Conversation, Label, Note
 
 
-class LabelSerializer(serializers.ModelSerializer):
+class LabelSerializer(CachedFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = Label
         fields = ["id", "name", "color"]
 
 
-class ContactSerializer(serializers.ModelSerializer):
+class ContactSerializer(CachedFieldsMixin, serializers.ModelSerializer):
     display_name = serializers.CharField(read_only=True)
 
     class Meta:
@@ -23,7 +25,7 @@ class ContactSerializer(serializers.ModelSerializer):
         read_only_fields = ["wa_id", "profile_name", "opted_out_at", "marketing_opted_out", "created_at"]
 
 
-class ConversationSerializer(serializers.ModelSerializer):
+class ConversationSerializer(CachedFieldsMixin, serializers.ModelSerializer):
     contact = ContactSerializer(read_only=True)
     labels = LabelSerializer(many=True, read_only=True)
     assignee_name = serializers.SerializerMethodField()
@@ -42,7 +44,7 @@ class ConversationSerializer(serializers.ModelSerializer):
         return obj.assignee.name if obj.assignee_id and obj.assignee else None
 
 
-class NoteSerializer(serializers.ModelSerializer):
+class NoteSerializer(CachedFieldsMixin, serializers.ModelSerializer):
     author_name = serializers.SerializerMethodField()
 
     class Meta:

@@ -6,10 +6,12 @@ short-lived signed link; a raw storage URL never leaves the server."""
 from django.urls import reverse
 from rest_framework import serializers
 
+from apps.core.serializers import CachedFieldsMixin
+
 from .models import Media
 
 
-class MediaSerializer(serializers.ModelSerializer):
+class MediaSerializer(CachedFieldsMixin, serializers.ModelSerializer):
     state_label = serializers.CharField(source="get_state_display", read_only=True)
     url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()

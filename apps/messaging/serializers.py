@@ -2,18 +2,20 @@
 
 from rest_framework import serializers
 
+from apps.core.serializers import CachedFieldsMixin
+
 from apps.media.serializers import MediaSerializer
 
 from .models import Message, Reaction
 
 
-class ReactionSerializer(serializers.ModelSerializer):
+class ReactionSerializer(CachedFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = Reaction
         fields = ["direction", "reactor", "emoji", "reacted_at"]
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(CachedFieldsMixin, serializers.ModelSerializer):
     author_name = serializers.SerializerMethodField()
     reactions = ReactionSerializer(many=True, read_only=True)
     media = MediaSerializer(read_only=True)
