@@ -141,33 +141,30 @@ def contact_opt_out(*, contact: Contact, reason: str, at=None, conversation: Con
     """Stop everything the business sends to `contact` (but what the law and Meta
     allow). Returns False when the contact had already opted out."""
     at = at or timezone.now()
-    changed = Contact.objects.filter(pk=contact.pk, opted_out=False).update(
-        opted_out=True, opted_out_at=at, opt_out_reason=reason[:200], updated_at=timezone.now()
-    )
-    if changed:
-        contact.opted_out, contact.opted_out_at, contact.opt_out_reason = True, at, reason[:200]
-        AuditLogEntry.objects.create(
-            organization_id=contact.organization_id,
-            actor=actor,
-            conversation=conversation,
-            action="contact.opted_out",
-            data={"contact_id": contact.pk, "reason": reason[:200]},
-        )
-    return bool(changed)
+    return _contact_opt_change(contact=contact, opted_out=True, at=at, reason=reason, conversation=conversation,
+                               actor=actor)
 
 
 def contact_opt_in(*, contact: Contact, reason: str, conversation: Conversation | None = None, actor=None) -> bool:
     """Clear an opt-out. Returns False when the contact had not opted out."""
-    changed = Contact.objects.filter(pk=contact.pk, opted_out=True).update(
-        opted_out=False, opted_out_at=None, opt_out_reason="", updated_at=timezone.now()
+    return _contact_opt_change(contact=contact, opted_out=False, at=None, reason=reason, conversation=conversation,
+                               actor=actor)
+
+
+def _contact_opt_change(*, contact: Contact, opted_out: bool, at, reason: str, conversation, actor) -> bool:
+    """Flip the opt-out flag with one conditional UPDATE (a repeat changes nothing)
+    and record who did it."""
+    kept_reason = reason[:200] if opted_out else ""
+    changed = Contact.objects.filter(pk=contact.pk, opted_out=not opted_out).update(
+        opted_out=opted_out, opted_out_at=at, opt_out_reason=kept_reason, updated_at=timezone.now()
     )
     if changed:
-        contact.opted_out, contact.opted_out_at, contact.opt_out_reason = False, None, ""
+        contact.opted_out, contact.opted_out_at, contact.opt_out_reason = opted_out, at, kept_reason
         AuditLogEntry.objects.create(
             organization_id=contact.organization_id,
             actor=actor,
             conversation=conversation,
-            action="contact.opted_in",
+            action="contact.opted_out" if opted_out else "contact.opted_in",
             data={"contact_id": contact.pk, "reason": reason[:200]},
         )
     return bool(changed)

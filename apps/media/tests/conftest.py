@@ -76,14 +76,6 @@ class FakeMeta:
         return info
 
 
-@pytest.fixture(autouse=True)
-def _eager_tasks(settings):
-    # Settings are read before the root conftest sets TASK_RUNNER; make it explicit.
-    settings.TASK_RUNNER = "eager"
-    # Factories set passwords; the production hasher is slow by design.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def fake_meta(settings):
     fake = FakeMeta()

@@ -15,7 +15,6 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _eager(settings, monkeypatch):
-    settings.TASK_RUNNER = "eager"
     from apps.media import tasks as media_tasks
 
     monkeypatch.setattr(media_tasks.mirror_media, "apply", lambda *a, **k: None)

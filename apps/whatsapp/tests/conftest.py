@@ -8,13 +8,6 @@ CUSTOMER = "5511987654321"
 
 
 @pytest.fixture(autouse=True)
-def _eager_tasks(settings):
-    # pytest-django loads the settings before the root conftest sets TASK_RUNNER, so
-    # make the runner explicit: tasks run inline when the transaction commits.
-    settings.TASK_RUNNER = "eager"
-
-
-@pytest.fixture(autouse=True)
 def _fresh_secrets():
     clear_secrets_cache()
     yield
