@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from apps.bot.services import bot_on_inbound_message
 from apps.conversations import services as conversation_services
 from apps.core.tasks import enqueue
 from apps.realtime import groups
@@ -209,6 +210,7 @@ def _message_store(*, number, organization, event, message_type, content, text, 
     conversation_services.conversation_publish(
         conversation, event="conversation.created" if how == "created" else "conversation.updated"
     )
+    bot_on_inbound_message(message=message)
     return InboundResult(message=message, created=True)
 
 
