@@ -267,6 +267,7 @@ CELERY_TASK_ROUTES = {
     "whatsapp.process_webhook_event": {"queue": "inbound"},
     "messaging.send_message": {"queue": "outbound"},
     "media.*": {"queue": "media"},
+    "bot.*": {"queue": "bot"},
 }
 CELERY_BEAT_SCHEDULE = {
     "media-retention": {"task": "media.expire_retained_media", "schedule": 3600.0},
@@ -298,6 +299,11 @@ OPENAI_API_KEY = env("OPENAI_API_KEY")
 OPENAI_BASE_URL = env("OPENAI_BASE_URL")
 OPENAI_MODEL = env("OPENAI_MODEL", "gpt-4o-mini")
 OPENAI_TIMEOUT = float(env("OPENAI_TIMEOUT", "30"))
+# The bot's own retries of a timeout, 429 or 5xx (the openai client's are off).
+OPENAI_MAX_ATTEMPTS = int(env("OPENAI_MAX_ATTEMPTS", "3"))
+OPENAI_RETRY_BASE_DELAY = float(env("OPENAI_RETRY_BASE_DELAY", "1"))
+# An embeddings model (e.g. text-embedding-3-small) switches retrieval to embeddings.
+OPENAI_EMBEDDING_MODEL = env("OPENAI_EMBEDDING_MODEL", "")
 
 # --- REST API -----------------------------------------------------------------------
 REST_FRAMEWORK = {
