@@ -129,6 +129,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
     }
+elif int(env("DB_POOL_MAX_SIZE", "0")) > 0:
+    # A psycopg pool per process, shared by its threads (a threads-pool send worker):
+    # a thread holds a connection only while it queries, not while it waits on Meta.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": int(env("DB_POOL_MAX_SIZE")), "timeout": 30,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -------------------------------------------------------------------------
@@ -283,6 +290,8 @@ GRAPH_API_VERSION = env("GRAPH_API_VERSION", "v23.0")
 GRAPH_API_BASE = env("GRAPH_API_BASE", f"{SITE_URL}/simulator/graph").rstrip("/")
 SIMULATOR_ENABLED = env_bool("SIMULATOR_ENABLED", env("GRAPH_API_BASE") is None)
 GRAPH_API_TIMEOUT = float(env("GRAPH_API_TIMEOUT", "20"))
+# Kept-alive connections to the Graph API per process: at least the send worker's threads.
+GRAPH_HTTP_POOL_SIZE = int(env("GRAPH_HTTP_POOL_SIZE", "100"))
 # Sending: retries of transient errors (exponential backoff with jitter from the base
 # delay), and the pair rate to one customer (Meta: about one message every 6 s,
 # short bursts allowed).
