@@ -34,7 +34,10 @@ def _http() -> requests.Session:
     with _session_lock:
         if _session is None:
             session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=20, pool_maxsize=50)
+            # One kept-alive pool per host, as large as the threads that may call at
+            # once (a threads-pool send worker): otherwise connections are discarded
+            # and re-opened on every call.
+            adapter = HTTPAdapter(pool_connections=20, pool_maxsize=settings.GRAPH_HTTP_POOL_SIZE)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
             session.headers["User-Agent"] = USER_AGENT
