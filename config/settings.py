@@ -255,6 +255,13 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10000}}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Live updates: how long and how many events per group are kept for a reconnecting
+# browser's catch-up, and how long a killed process may leave a user "online".
+REALTIME_REPLAY_SECONDS = int(env("REALTIME_REPLAY_SECONDS", str(24 * 3600)))
+REALTIME_REPLAY_MAX_PER_GROUP = int(env("REALTIME_REPLAY_MAX_PER_GROUP", "100000"))
+REALTIME_CATCH_UP_MAX = int(env("REALTIME_CATCH_UP_MAX", "5000"))
+REALTIME_PRESENCE_TTL = int(env("REALTIME_PRESENCE_TTL", "90"))
+
 # --- Tasks ------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
 # How tasks run: "celery" (a broker is configured), "thread" (embedded defaults: a
