@@ -306,6 +306,9 @@ SEND_MAX_ATTEMPTS = int(env("SEND_MAX_ATTEMPTS", "6"))
 SEND_RETRY_BASE_DELAY = float(env("SEND_RETRY_BASE_DELAY", "2"))
 SEND_PAIR_RATE_PER_SECOND = float(env("SEND_PAIR_RATE_PER_SECOND", str(1 / 6)))
 SEND_PAIR_BURST = int(env("SEND_PAIR_BURST", "10"))
+# Sends of one number at once after a quiet moment: 1 spaces them 1/rate apart, so no
+# second holds more than the number's rate.
+SEND_NUMBER_BURST = int(env("SEND_NUMBER_BURST", "1"))
 # Benchmarks only: expose a bare JSON view at /bench/floor/ as the floor.
 BENCH_FLOOR_VIEW = env_bool("BENCH_FLOOR_VIEW", False)
 WEBHOOK_MAX_BODY_BYTES = int(env("WEBHOOK_MAX_BODY_BYTES", str(3 * 1024 * 1024)))
