@@ -1,11 +1,19 @@
-"""Token buckets shared by every worker: the per-number throughput and the pair rate.
+"""Send-rate limits shared by every worker: the per-number throughput and the pair rate.
 
-With settings.REDIS_URL the bucket lives in Redis and is updated by one Lua script
-(atomic, so two workers can never both take the last token); on embedded defaults
-an in-process bucket under a lock does the same for the one process.
+Each limit is a GCRA bucket (the "generic cell rate algorithm", a token bucket kept
+as one timestamp): `rate` sends per second, up to `burst` at once after a quiet
+period. A caller does not poll: it *reserves* the next free slot, up to
+`max_wait` seconds ahead, and sleeps until that slot (waiting is not failing). A
+send needs a slot in both its number's bucket and its (number, customer) pair
+bucket; both are reserved together, or neither, so a refusal wastes nothing.
 
-`acquire(key, rate, burst)` takes a token and returns 0.0, or returns how many
-seconds to wait before a token will be there (nothing is taken then).
+The number's bucket has a burst of 1 by default: slots exactly 1/rate apart, so
+no wall-clock second ever holds more than `rate` sends (Meta counts per second).
+
+With settings.REDIS_URL the buckets live in Redis and are changed by one Lua
+script on Redis's own clock (atomic, so two workers can never take the same slot,
+and workers on machines with different clocks agree); on embedded defaults an
+in-process bucket under a lock does the same for the one process.
 """
 
 from __future__ import annotations
@@ -17,34 +25,44 @@ from django.conf import settings
 
 PREFIX = "ratelimit:"
 
-# KEYS[1] bucket; ARGV: rate per second, burst, now (ms). Returns the wait in ms (0 = taken).
+# KEYS: the buckets. ARGV: max_wait_us, then per key: interval_us, tolerance_us.
+# Each bucket stores its "theoretical arrival time" (tat, µs on Redis's clock).
+# Returns {granted (1|0), delay_us}: with 1 the slot is `delay_us` from now and
+# taken in every bucket; with 0 nothing is taken and `delay_us` is how long to wait
+# before a slot within max_wait would be free.
 _LUA = """
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(state[1])
-local ts = tonumber(state[2])
-if tokens == nil then tokens = burst; ts = now end
-if now > ts then
-  tokens = math.min(burst, tokens + (now - ts) * rate / 1000.0)
-  ts = now
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local max_wait = tonumber(ARGV[1])
+local slot = now
+local tats = {}
+for i, key in ipairs(KEYS) do
+  local interval = tonumber(ARGV[2 * i])
+  local tolerance = tonumber(ARGV[2 * i + 1])
+  local tat = tonumber(redis.call('GET', key) or '0')
+  if tat < now then tat = now end
+  tats[i] = tat
+  local earliest = tat - tolerance
+  if earliest > slot then slot = earliest end
 end
-local wait = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-else
-  wait = math.ceil((1 - tokens) * 1000.0 / rate)
+if slot - now > max_wait then
+  return {0, slot - now - max_wait}
 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(ts))
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000.0 / rate) + 1000)
-return wait
+for i, key in ipairs(KEYS) do
+  local interval = tonumber(ARGV[2 * i])
+  local tolerance = tonumber(ARGV[2 * i + 1])
+  local tat = tats[i]
+  if slot > tat then tat = slot end
+  tat = tat + interval
+  redis.call('SET', key, string.format('%d', tat), 'PX', math.ceil((tat - now + tolerance) / 1000) + 1000)
+end
+return {1, slot - now}
 """
 
 _redis = None
 _script = None
 _redis_lock = threading.Lock()
-_local: dict[str, tuple[float, float]] = {}
+_local: dict[str, float] = {}
 _local_lock = threading.Lock()
 
 
@@ -59,28 +77,51 @@ def _redis_script():
         return _script
 
 
-def _now_ms() -> int:
-    # Wall-clock milliseconds: the same clock for every worker on every machine
-    # (close enough for a one-second bucket; Redis TIME would cost a round trip).
-    return int(time.time() * 1000)
+class Limit:
+    """`rate` per second, `burst` at once."""
+
+    __slots__ = ("key", "rate", "burst")
+
+    def __init__(self, key: str, *, rate: float, burst: float = 1):
+        self.key = key
+        self.rate = max(float(rate), 1e-6)
+        self.burst = max(float(burst), 1.0)
+
+    @property
+    def interval(self) -> float:
+        return 1.0 / self.rate
+
+    @property
+    def tolerance(self) -> float:
+        return (self.burst - 1) * self.interval
+
+
+def reserve(limits: list[Limit], *, max_wait: float = 0.0) -> tuple[bool, float]:
+    """Reserve one slot in every bucket of `limits` at the same moment, at most
+    `max_wait` seconds from now. (True, seconds until the slot) when reserved;
+    (False, seconds to wait before trying again) when every slot is further away
+    (nothing is taken then)."""
+    if settings.REDIS_URL:
+        args = [int(max_wait * 1_000_000)]
+        for limit in limits:
+            args += [int(limit.interval * 1_000_000), int(limit.tolerance * 1_000_000)]
+        granted, delay_us = _redis_script()(keys=[PREFIX + limit.key for limit in limits], args=args)
+        return bool(granted), int(delay_us) / 1_000_000
+    now = time.monotonic()
+    with _local_lock:
+        tats = [max(_local.get(limit.key, now), now) for limit in limits]
+        slot = max([now] + [tat - limit.tolerance for tat, limit in zip(tats, limits)])
+        if slot - now > max_wait:
+            return False, slot - now - max_wait
+        for tat, limit in zip(tats, limits):
+            _local[limit.key] = max(tat, slot) + limit.interval
+        return True, slot - now
 
 
 def acquire(key: str, *, rate: float, burst: float) -> float:
-    """Take one token from bucket `key`; 0.0, or the seconds to wait."""
-    rate = max(float(rate), 1e-6)
-    burst = max(float(burst), 1.0)
-    if settings.REDIS_URL:
-        wait_ms = _redis_script()(keys=[PREFIX + key], args=[rate, burst, _now_ms()])
-        return int(wait_ms) / 1000.0
-    now = time.monotonic()
-    with _local_lock:
-        tokens, ts = _local.get(key, (burst, now))
-        tokens = min(burst, tokens + (now - ts) * rate)
-        if tokens >= 1:
-            _local[key] = (tokens - 1, now)
-            return 0.0
-        _local[key] = (tokens, now)
-        return (1 - tokens) / rate
+    """Take one slot from bucket `key` now: 0.0, or the seconds to wait (nothing taken)."""
+    granted, delay = reserve([Limit(key, rate=rate, burst=burst)])
+    return 0.0 if granted else delay
 
 
 def reset(key: str | None = None) -> None:
@@ -90,9 +131,13 @@ def reset(key: str | None = None) -> None:
             _local.clear()
         else:
             _local.pop(key, None)
-    if key is not None and settings.REDIS_URL:
+    if settings.REDIS_URL:
         _redis_script()
-        _redis.delete(PREFIX + key)
+        if key is not None:
+            _redis.delete(PREFIX + key)
+        else:
+            for name in _redis.scan_iter(match=PREFIX + "*", count=1000):
+                _redis.delete(name)
 
 
 def number_key(number) -> str:
@@ -103,12 +148,20 @@ def pair_key(number, wa_id: str) -> str:
     return f"pair:{number.phone_number_id}:{wa_id}"
 
 
+def send_limits(number, wa_id: str) -> list[Limit]:
+    """The two limits one message of `number` to customer `wa_id` must respect."""
+    return [
+        Limit(number_key(number), rate=number.rate_limit_per_second, burst=settings.SEND_NUMBER_BURST),
+        Limit(pair_key(number, wa_id), rate=settings.SEND_PAIR_RATE_PER_SECOND, burst=settings.SEND_PAIR_BURST),
+    ]
+
+
+def send_reserve(number, wa_id: str, *, max_wait: float) -> tuple[bool, float]:
+    """Reserve the send slot of one message (see `reserve`)."""
+    return reserve(send_limits(number, wa_id), max_wait=max_wait)
+
+
 def send_wait(number, wa_id: str) -> float:
-    """Take a token for one message of `number` to customer `wa_id`: 0.0 when it may
-    go now, else the seconds to wait. The pair bucket is charged only after the
-    number's bucket granted a token; a refused pair wastes that one number token,
-    which errs on the slow side rather than exceeding Meta's limit."""
-    wait = acquire(number_key(number), rate=number.rate_limit_per_second, burst=number.rate_limit_per_second)
-    if wait:
-        return wait
-    return acquire(pair_key(number, wa_id), rate=settings.SEND_PAIR_RATE_PER_SECOND, burst=settings.SEND_PAIR_BURST)
+    """Take a send slot now: 0.0 when the message may go now, else the seconds to wait."""
+    granted, delay = send_reserve(number, wa_id, max_wait=0.0)
+    return 0.0 if granted else delay

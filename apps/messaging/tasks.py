@@ -39,9 +39,10 @@ from .serializers import MessageSerializer
 
 logger = logging.getLogger(__name__)
 
-# A rate-limit wait shorter than this is slept in the worker; a longer one is a
-# re-dispatch with a countdown (no attempt is counted for either).
-MAX_INLINE_WAIT = 0.5
+# A send slot (apps.messaging.ratelimit) up to this far ahead is reserved and slept
+# for in the worker's thread; when every slot is further away the task is
+# re-dispatched with a countdown instead (no attempt is counted for either).
+MAX_INLINE_WAIT = 1.0
 SWEEP_AFTER = timedelta(minutes=1)
 INTERRUPTED_TITLE = "Send interrupted"
 
@@ -68,12 +69,27 @@ def _fail(message_id: int, *, code=None, title: str = "", text: str = "", detail
             _publish_updated(message)
 
 
-def _rate_limit_wait(message: Message) -> float:
-    wait = ratelimit.send_wait(message.number, message.conversation.contact.wa_id)
-    if wait and (wait <= MAX_INLINE_WAIT or settings.TASK_RUNNER == "eager"):
-        time.sleep(wait)
-        return 0.0
-    return wait
+def _reserve_send_slot(message: Message) -> tuple[float | None, float]:
+    """Reserve the message's slot under its number's and pair's limits.
+
+    (monotonic time at which it may go, 0.0), or (None, seconds before trying
+    again) when no slot is free within MAX_INLINE_WAIT. The eager runner (tests,
+    management commands) cannot re-dispatch later, so it waits for any slot."""
+    max_wait = MAX_INLINE_WAIT if settings.TASK_RUNNER != "eager" else 3600.0
+    granted, delay = ratelimit.send_reserve(message.number, message.conversation.contact.wa_id, max_wait=max_wait)
+    if not granted:
+        return None, delay
+    return time.monotonic() + delay, 0.0
+
+
+def _release_db_connection() -> None:
+    """With a connection pool (DB_POOL_MAX_SIZE), give this thread's connection back
+    while it waits for its slot and for Meta: a threads-pool worker then needs
+    connections for its queries only, not one per thread."""
+    from django.db import connection
+
+    if (connection.settings_dict.get("OPTIONS") or {}).get("pool") and not connection.in_atomic_block:
+        connection.close()
 
 
 def _upload_media_if_needed(message: Message, client) -> None:
@@ -135,8 +151,8 @@ def send_message(message_id: int) -> str:
             return "interrupted"
         return "in_flight"
 
-    wait = _rate_limit_wait(message)
-    if wait:
+    go_at, wait = _reserve_send_slot(message)
+    if go_at is None:
         dispatch(send_message, message.pk, countdown=wait)
         return "throttled"
 
@@ -150,7 +166,12 @@ def send_message(message_id: int) -> str:
     client = client_for(message.number)
     try:
         _upload_media_if_needed(message, client)
-        answer = client.send_message(meta_payload(message))
+        payload = meta_payload(message)
+        _release_db_connection()
+        pause = go_at - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        answer = client.send_message(payload)
     except GraphAPIError as error:
         if error.retryable and attempt < settings.SEND_MAX_ATTEMPTS:
             delay = _backoff(attempt, error.retry_after)

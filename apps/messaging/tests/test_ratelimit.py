@@ -22,6 +22,7 @@ def test_pair_bucket_is_charged_per_customer(settings):
     settings.REDIS_URL = None
     settings.SEND_PAIR_BURST = 2
     settings.SEND_PAIR_RATE_PER_SECOND = 1 / 6
+    settings.SEND_NUMBER_BURST = 80
 
     class Number:
         phone_number_id = f"n{uuid.uuid4().hex}"
@@ -54,3 +55,48 @@ def test_the_redis_bucket_holds_across_two_workers():
     # 100 attempts between two workers; the bucket holds 20 and refills ~nothing.
     assert sum(granted) == 20
     ratelimit.reset(key)
+
+
+def _number(rate):
+    class Number:
+        phone_number_id = f"n{uuid.uuid4().hex}"
+        rate_limit_per_second = rate
+
+    return Number
+
+
+@pytest.mark.parametrize("redis", [False, True], ids=["in_process", "redis"])
+def test_a_refused_pair_takes_no_slot_of_the_number(settings, redis):
+    if redis and not os.environ.get("REDIS_URL"):
+        pytest.skip("REDIS_URL is not set")
+    if not redis:
+        settings.REDIS_URL = None
+    settings.SEND_NUMBER_BURST = 3
+    settings.SEND_PAIR_BURST = 1
+    settings.SEND_PAIR_RATE_PER_SECOND = 1 / 6
+    number = _number(0.001)  # the number's bucket never refills during the test
+    assert ratelimit.send_wait(number, "551100") == 0.0
+    assert ratelimit.send_wait(number, "551100") > 5  # the pair refuses ...
+    # ... and the number still has its two other slots.
+    assert [ratelimit.send_wait(number, c) for c in ("551101", "551102")] == [0.0, 0.0]
+    assert ratelimit.send_wait(number, "551103") > 5
+    for key in [ratelimit.number_key(number)] + [ratelimit.pair_key(number, f"55110{i}") for i in range(4)]:
+        ratelimit.reset(key)
+
+
+@pytest.mark.parametrize("redis", [False, True], ids=["in_process", "redis"])
+def test_reserved_slots_are_spaced_one_interval_apart(settings, redis):
+    if redis and not os.environ.get("REDIS_URL"):
+        pytest.skip("REDIS_URL is not set")
+    if not redis:
+        settings.REDIS_URL = None
+    settings.SEND_NUMBER_BURST = 1
+    number = _number(10)
+    reserved = [ratelimit.send_reserve(number, f"5511{i:04d}", max_wait=0.45) for i in range(6)]
+    assert [granted for granted, _ in reserved] == [True] * 5 + [False]
+    delays = [delay for _, delay in reserved[:5]]
+    # Each slot is 0.1 s after the previous one (minus the moments between the calls).
+    assert all(0.09 < later - earlier <= 0.1 for earlier, later in zip(delays, delays[1:]))
+    # The refused one is told when a slot within its wait will be free.
+    assert 0 < reserved[5][1] <= 0.1
+    ratelimit.reset(ratelimit.number_key(number))
