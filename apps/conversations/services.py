@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.realtime import groups
 from apps.realtime.publish import publish
@@ -68,6 +70,8 @@ def conversation_for_inbound(*, contact: Contact, number) -> tuple[Conversation,
     active = Conversation.objects.filter(contact=contact, number=number).exclude(status=Conversation.Status.RESOLVED)
     conversation = active.first()
     if conversation is not None:
+        if conversation.status == Conversation.Status.SNOOZED:
+            _conversation_wake(conversation, reason="customer_message")
         return conversation, "existing"
     organization = contact.organization
     if organization.on_message_to_resolved == organization.ResolvedPolicy.REOPEN:
@@ -95,6 +99,36 @@ def conversation_for_inbound(*, contact: Contact, number) -> tuple[Conversation,
             return resolved, "reopened" if reopened else "existing"
     conversation, created = conversation_get_or_open(contact=contact, number=number)
     return conversation, "created" if created else "existing"
+
+
+def _conversation_wake(conversation: Conversation, *, reason: str) -> bool:
+    """Snoozed → open (one conditional UPDATE: a concurrent wake or change wins)."""
+    woken = Conversation.objects.filter(pk=conversation.pk, status=Conversation.Status.SNOOZED).update(
+        status=Conversation.Status.OPEN, snoozed_until=None, updated_at=timezone.now()
+    )
+    if woken:
+        conversation.status, conversation.snoozed_until = Conversation.Status.OPEN, None
+        AuditLogEntry.objects.create(
+            organization_id=conversation.organization_id,
+            conversation=conversation,
+            action="conversation.woken",
+            data={"reason": reason},
+        )
+    return bool(woken)
+
+
+def conversation_wake_snoozed(*, now=None) -> int:
+    """Reopen every snoozed conversation whose time has come (the periodic job);
+    each is announced to those who may see it. Returns how many were woken."""
+    now = now or timezone.now()
+    due = Conversation.objects.filter(status=Conversation.Status.SNOOZED, snoozed_until__lte=now).order_by("pk")
+    woken = 0
+    for conversation in due.iterator():
+        with transaction.atomic():
+            if _conversation_wake(conversation, reason="snooze_ended"):
+                woken += 1
+                conversation_publish(conversation)
+    return woken
 
 
 def conversation_record_inbound(*, conversation: Conversation, timestamp, preview: str, count_unread: bool = True) -> None:
@@ -352,20 +386,59 @@ def conversation_set_bot(*, conversation: Conversation, actor, active: bool) -> 
     return conversation
 
 
+MENTION_RE = re.compile(r"(?<![\w@.])@([\w.@+-]{1,150})")
+
+
+def note_mentioned_users(*, conversation: Conversation, body: str) -> list:
+    """The active users of the conversation's organisation named as @username in
+    `body` (a trailing full stop or comma is not part of the name). Raises
+    ValidationError naming whoever is mentioned but may not see the conversation."""
+    from apps.accounts.models import User
+
+    names = {match.rstrip(".,;:!?") for match in MENTION_RE.findall(body or "")}
+    if not names:
+        return []
+    users = list(
+        User.objects.filter(organization_id=conversation.organization_id, is_active=True, username__in=names)
+        .order_by("username")
+    )
+    blind = [u.username for u in users if not access.can_view_conversation(u, conversation)]
+    if blind:
+        raise ValidationError(
+            _("@%(names)s cannot see this conversation; assign it to them first or remove the mention.")
+            % {"names": ", @".join(blind)}
+        )
+    return users
+
+
 def note_create(*, conversation: Conversation, author, body: str) -> Note:
-    """A private note, seen by whoever may see the conversation."""
+    """A private note, seen by whoever may see the conversation. Colleagues named
+    as @username are recorded as mentioned and hear of the note on their own group."""
     _require_act(author, conversation)
     body = (body or "").strip()
     if not body:
         raise ValidationError("A note cannot be empty.")
     if len(body) > 10000:
         raise ValidationError("A note is at most 10000 characters.")
+    mentioned = note_mentioned_users(conversation=conversation, body=body)
     with transaction.atomic():
         note = Note.objects.create(
             organization_id=conversation.organization_id, conversation=conversation, author=author, body=body
         )
-        _audit(conversation=conversation, actor=author, action="note.created", data={"note_id": note.pk})
-        publish("note.created", NoteSerializer(note).data, groups=groups.conversation_groups(conversation))
+        if mentioned:
+            note.mentions.set(mentioned)
+        _audit(
+            conversation=conversation, actor=author, action="note.created",
+            data={"note_id": note.pk, **({"mentions": [u.pk for u in mentioned]} if mentioned else {})},
+        )
+        data = NoteSerializer(note).data
+        publish("note.created", data, groups=groups.conversation_groups(conversation))
+        if mentioned:
+            publish(
+                "note.created",
+                {**data, "mentions": [u.pk for u in mentioned], "mentioned": True},
+                groups=[groups.user(u.pk) for u in mentioned],
+            )
     return note
 
 
