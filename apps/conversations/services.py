@@ -35,6 +35,42 @@ def contact_get_or_create(*, organization, wa_id: str, profile_name: str | None 
     return contact
 
 
+def contacts_get_or_create_many(*, organization, profiles: dict[str, str]) -> dict[str, Contact]:
+    """The organisation's contacts for many wa_ids at once (`profiles`: wa_id -> the
+    profile name Meta sent, or ""), created when new, profile names refreshed: one
+    SELECT and one INSERT however many, as `contact_get_or_create` does for one."""
+    found = {c.wa_id: c for c in Contact.objects.filter(organization=organization, wa_id__in=list(profiles))}
+    missing = [wa_id for wa_id in profiles if wa_id not in found]
+    if missing:
+        Contact.objects.bulk_create(
+            [Contact(organization=organization, wa_id=wa_id, phone=f"+{wa_id}", profile_name=profiles[wa_id] or "")
+             for wa_id in missing],
+            ignore_conflicts=True,  # a concurrent first message created it: read it below
+        )
+        found.update({c.wa_id: c for c in Contact.objects.filter(organization=organization, wa_id__in=missing)})
+    for wa_id, contact in found.items():
+        contact.organization = organization
+        name = profiles.get(wa_id)
+        if name and contact.profile_name != name:
+            Contact.objects.filter(pk=contact.pk).update(profile_name=name)
+            contact.profile_name = name
+    return found
+
+
+def conversations_for_inbound_many(*, contacts: list[Contact], number) -> dict[int, tuple[Conversation, str]]:
+    """`conversation_for_inbound` for many contacts of one number: contact id ->
+    (conversation, "existing" | "created" | "reopened"). The active conversations
+    are read with one query; only contacts without one take the single path."""
+    active = Conversation.objects.filter(contact__in=contacts, number=number).exclude(
+        status=Conversation.Status.RESOLVED
+    )
+    found: dict[int, tuple[Conversation, str]] = {c.contact_id: (c, "existing") for c in active}
+    for contact in contacts:
+        if contact.pk not in found:
+            found[contact.pk] = conversation_for_inbound(contact=contact, number=number)
+    return found
+
+
 def conversation_get_or_open(*, contact: Contact, number, bot_active: bool = False) -> tuple[Conversation, bool]:
     """The contact's active (not resolved) conversation on `number`, or a new open one.
 
@@ -131,10 +167,12 @@ def conversation_wake_snoozed(*, now=None) -> int:
     return woken
 
 
-def conversation_record_inbound(*, conversation: Conversation, timestamp, preview: str, count_unread: bool = True) -> None:
+def conversation_record_inbound(*, conversation: Conversation, timestamp, preview: str, count_unread: bool = True,
+                                count: int = 1) -> None:
     """Account for a customer's message in one UPDATE: the 24-hour window, the
     unread count, and the last activity (only when this message is the newest, so a
-    late delivery never moves the preview back)."""
+    late delivery never moves the preview back). A batch passes its newest
+    message's time and preview and how many messages it stored (`count`)."""
     newer = Q(last_message_at__isnull=True) | Q(last_message_at__lt=timestamp)
     newer_customer = Q(last_customer_message_at__isnull=True) | Q(last_customer_message_at__lt=timestamp)
     changes = {
@@ -146,7 +184,7 @@ def conversation_record_inbound(*, conversation: Conversation, timestamp, previe
         "updated_at": timezone.now(),
     }
     if count_unread:
-        changes["unread_count"] = F("unread_count") + 1
+        changes["unread_count"] = F("unread_count") + count
     Conversation.objects.filter(pk=conversation.pk).update(**changes)
 
 
