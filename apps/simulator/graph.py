@@ -18,6 +18,7 @@ import uuid
 from django.db.models import F
 from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from apps.whatsapp.models import WhatsAppNumber
@@ -60,14 +61,18 @@ class GraphError(Exception):
         return response
 
 
+def _release_db_connection() -> None:
+    from django.db import connection
+
+    if (connection.settings_dict.get("OPTIONS") or {}).get("pool") and not connection.in_atomic_block:
+        connection.close()
+
+
 def _param(details: str) -> GraphError:
     return GraphError(100, "(#100) Invalid parameter", details=details)
 
 
-def _injected_failure() -> GraphError | None:
-    config = SimulatorConfig.get()
-    if config.latency_ms:
-        time.sleep(config.latency_ms / 1000)
+def _injected_failure(config: SimulatorConfig) -> GraphError | None:
     if config.fail_code is not None and config.fail_count > 0:
         # Conditional decrement: two concurrent requests cannot both take the last one.
         if SimulatorConfig.objects.filter(pk=config.pk, fail_count__gt=0).update(fail_count=F("fail_count") - 1):
@@ -132,6 +137,8 @@ def _graph_view(handler):
 
     @csrf_exempt
     def view(request, version, *args, **kwargs):
+        received_at, started = timezone.now(), time.monotonic()
+        config = request.simulator_config = SimulatorConfig.get()
         body = None
         if request.content_type == "application/json":
             try:
@@ -141,7 +148,7 @@ def _graph_view(handler):
         try:
             if not VERSION_RE.match(version):
                 raise GraphError(2500, f"Unknown path components: /{version}", type="OAuthException")
-            failure = _injected_failure()
+            failure = _injected_failure(config)
             if failure is not None:
                 raise failure
             response = handler(request, *args, **kwargs)
@@ -155,8 +162,17 @@ def _graph_view(handler):
                 logged = None
         SimulatedRequest.objects.create(
             method=request.method, path=request.path[:500], body=body, status_code=response.status_code,
-            response=logged,
+            response=logged, received_at=received_at,
         )
+        if config.latency_ms:
+            # Meta is far away: the answer arrives `latency_ms` after the request,
+            # though what the request did is already stored (as at Meta, an answer
+            # lost on the way back leaves the message accepted). The database
+            # connection goes back to its pool (if any) during the wait.
+            _release_db_connection()
+            pause = config.latency_ms / 1000 - (time.monotonic() - started)
+            if pause > 0:
+                time.sleep(pause)
         return response
 
     return view
@@ -240,7 +256,7 @@ def _messages(request, phone_number_id):
         phone_number_id=phone_number_id, customer=to, direction=SimulatedMessage.Direction.FROM_BUSINESS,
         wamid=wamid, type=kind, payload=body,
     )
-    config = SimulatorConfig.get()
+    config = getattr(request, "simulator_config", None) or SimulatorConfig.get()
     if config.send_status_webhooks:
         statuses = ["sent", "delivered"] + (["read"] if config.mark_read and kind != "reaction" else [])
         bodies = [webhooks.status_body(number, wamid=wamid, status=s, recipient=to) for s in statuses]

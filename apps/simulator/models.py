@@ -44,6 +44,9 @@ class SimulatedRequest(models.Model):
     body = models.JSONField(null=True, blank=True)
     status_code = models.PositiveSmallIntegerField()
     response = models.JSONField(null=True, blank=True)
+    # When the request arrived (before any injected latency); created_at is when it
+    # was answered and logged.
+    received_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
