@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("apps.conversations.api_urls")),
     path("", include("apps.messaging.api_urls")),
     path("", include("apps.media.api_urls")),
+    path("", include("apps.reports.api_urls")),
 ]

@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("media/", include("apps.media.urls")),
+    path("", include("apps.reports.urls")),
     path("", include("apps.inbox.urls")),
 ]
 

@@ -1,0 +1,426 @@
+"""The report's sections. Each runs a few aggregate queries (grouping, counting and
+percentiles happen in the database) and returns tables: columns and rows.
+
+Definitions (docs/reports.md explains them for readers):
+- the range is [start, end): local midnight of the first day to local midnight after
+  the last day, in the organisation's time zone; days and hours are local;
+- filters by number, team, agent (assignee) and label use the conversation's current
+  values;
+- messages are counted by their `timestamp` (Meta's time for inbound messages).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import connection
+from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Q
+from django.db.models.expressions import RawSQL
+from django.db.models.fields.json import KT
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
+from django.utils.translation import gettext_lazy as _
+
+from apps.accounts.models import User
+from apps.conversations.models import AuditLogEntry, Conversation
+from apps.messaging.models import Author, Direction, Message, MessageType, Status
+from apps.whatsapp.errors import ERROR_CODES
+
+from . import sql
+from .params import ReportParams
+
+RESOLVED = Conversation.Status.RESOLVED
+REACHED_META = (Status.SENT, Status.DELIVERED, Status.READ, Status.PLAYED)
+REACHED_PHONE = (Status.DELIVERED, Status.READ, Status.PLAYED)
+WAS_READ = (Status.READ, Status.PLAYED)
+TOP_FAILURES = 10
+REOPENED = Q(action="conversation.reopened") | (
+    Q(action="conversation.status_changed", data__from=RESOLVED) & ~Q(data__to=RESOLVED)
+)
+RESOLVED_EVENT = Q(action="conversation.status_changed", data__to=RESOLVED) & ~Q(data__from=RESOLVED)
+OPT_ACTIONS = {
+    "contact.opted_out": "opted_out",
+    "contact.opted_in": "opted_in",
+    "contact.marketing_stopped": "marketing_stopped",
+    "contact.marketing_resumed": "marketing_resumed",
+}
+
+
+@dataclass
+class Table:
+    name: str
+    title: str
+    columns: list[str]
+    rows: list[list] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"report": self.name, "title": str(self.title), "columns": self.columns, "rows": self.rows}
+
+
+# --- Scoping ---------------------------------------------------------------------------
+
+
+def conversations(p: ReportParams):
+    qs = Conversation.objects.filter(organization_id=p.organization_id)
+    if p.number_id is not None:
+        qs = qs.filter(number_id=p.number_id)
+    if p.team_id is not None:
+        qs = qs.filter(team_id=p.team_id)
+    if p.agent_id is not None:
+        qs = qs.filter(assignee_id=p.agent_id)
+    if p.label_id is not None:
+        through = Conversation.labels.through
+        qs = qs.filter(Exists(through.objects.filter(conversation_id=OuterRef("pk"), label_id=p.label_id)))
+    return qs
+
+
+def messages(p: ReportParams, *, in_range: bool = True):
+    qs = Message.objects.filter(organization_id=p.organization_id)
+    if in_range:
+        qs = qs.filter(timestamp__gte=p.start, timestamp__lt=p.end)
+    if p.has_conversation_filter:
+        qs = qs.filter(conversation_id__in=conversations(p).values("pk"))
+    return qs
+
+
+def audit(p: ReportParams):
+    qs = AuditLogEntry.objects.filter(organization_id=p.organization_id, created_at__gte=p.start, created_at__lt=p.end)
+    if p.has_conversation_filter:
+        qs = qs.filter(conversation_id__in=conversations(p).values("pk"))
+    return qs
+
+
+def _col(table_model, column: str) -> str:
+    return f"{connection.ops.quote_name(table_model._meta.db_table)}.{connection.ops.quote_name(column)}"
+
+
+def _conversation_duration(p: ReportParams, end: str, start: str) -> RawSQL:
+    expr, params = sql.duration_seconds(
+        _col(Conversation, end), _col(Conversation, start), tzname=p.tz.key, hours=p.hours
+    )
+    return RawSQL(expr, params)
+
+
+def _days(p: ReportParams) -> list:
+    return [p.start_date + timedelta(days=i) for i in range((p.end_date - p.start_date).days + 1)]
+
+
+# --- Sections ---------------------------------------------------------------------------
+
+
+def summary(p: ReportParams) -> list[Table]:
+    opened = conversations(p).filter(created_at__gte=p.start, created_at__lt=p.end).count()
+    events = audit(p).filter(conversation__isnull=False).aggregate(
+        resolved=Count("conversation_id", distinct=True, filter=RESOLVED_EVENT),
+        reopened=Count("conversation_id", distinct=True, filter=REOPENED),
+    )
+    now = conversations(p).exclude(status=RESOLVED).aggregate(
+        open=Count("pk"),
+        unassigned=Count("pk", filter=Q(assignee__isnull=True)),
+        unattended=Count("pk", filter=Q(first_response_at__isnull=True)),
+    )
+    rows = [
+        ["conversations_opened", opened],
+        ["conversations_resolved", events["resolved"]],
+        ["conversations_reopened", events["reopened"]],
+        ["open_now", now["open"]],
+        ["unassigned_now", now["unassigned"]],
+        ["unattended_now", now["unattended"]],
+    ]
+    return [Table("summary", _("Conversations"), ["metric", "value"], rows)]
+
+
+def volume(p: ReportParams) -> list[Table]:
+    day = TruncDate("created_at", tzinfo=p.tz)
+    opened = dict(
+        conversations(p).filter(created_at__gte=p.start, created_at__lt=p.end)
+        .annotate(day=day).values("day").annotate(n=Count("pk")).values_list("day", "n")
+    )
+    resolved = dict(
+        audit(p).filter(RESOLVED_EVENT, conversation__isnull=False)
+        .annotate(day=day).values("day").annotate(n=Count("conversation_id", distinct=True)).values_list("day", "n")
+    )
+    received, sent = {}, {}
+    for d, direction, n in (
+        messages(p).exclude(author_type=Author.SYSTEM)
+        .annotate(day=TruncDate("timestamp", tzinfo=p.tz)).values("day", "direction")
+        .annotate(n=Count("pk")).values_list("day", "direction", "n")
+    ):
+        (received if direction == Direction.INBOUND else sent)[d] = n
+    rows = [
+        [d.isoformat(), opened.get(d, 0), resolved.get(d, 0), received.get(d, 0), sent.get(d, 0)] for d in _days(p)
+    ]
+    return [Table("volume", _("Daily volume"), ["day", "opened", "resolved", "received", "sent"], rows)]
+
+
+AUTHOR_GROUPS = ("customer", "agent", "bot", "template", "notification", "system", "integration")
+
+
+def _author_group(direction: str, author_type: str, kind: str) -> str:
+    """Outbound: a template sent by a business system is a notification; any other
+    template is 'template'; otherwise the author type."""
+    if direction == Direction.OUTBOUND and kind == MessageType.TEMPLATE:
+        return "notification" if author_type == Author.INTEGRATION else "template"
+    return author_type
+
+
+def messages_report(p: ReportParams) -> list[Table]:
+    grouped = list(
+        messages(p).values("direction", "type", "author_type").annotate(n=Count("pk"))
+        .order_by("direction", "type", "author_type").values_list("direction", "type", "author_type", "n")
+    )
+    by_type: dict[tuple, int] = {}
+    by_author = {name: 0 for name in AUTHOR_GROUPS}
+    received = sent = 0
+    for direction, kind, author_type, n in grouped:
+        by_type[(direction, kind)] = by_type.get((direction, kind), 0) + n
+        if direction == Direction.INBOUND:
+            received += n
+        else:
+            sent += n
+            group = _author_group(direction, author_type, kind)
+            by_author[group] = by_author.get(group, 0) + n
+    type_rows = [
+        ["received" if d == Direction.INBOUND else "sent", kind, n] for (d, kind), n in sorted(by_type.items())
+    ]
+    author_rows = [["received", "customer", received]] + [
+        ["sent", name, by_author[name]] for name in AUTHOR_GROUPS if name != "customer"
+    ]
+    author_rows.append(["sent", "total", sent])
+    return [
+        Table("messages-by-type", _("Messages by type"), ["direction", "type", "count"], type_rows),
+        Table("messages-by-author", _("Messages by author"), ["direction", "author", "count"], author_rows),
+    ]
+
+
+def _waiting_sql(p: ReportParams, *, keyed_by_author: bool = False) -> tuple[str, list]:
+    """Customer waiting time: in each conversation, from the first customer message
+    after a reply of ours (agent or bot) to our next reply. Counted when that reply
+    falls in the range. Messages are grouped into turns with a running count of our
+    replies (a window function); a turn's wait is its reply's time minus its first
+    customer message's time."""
+    msg = connection.ops.quote_name(Message._meta.db_table)
+    ts = connection.ops.quote_name("timestamp")
+    conv_filter, conv_params = "", []
+    if p.has_conversation_filter:
+        conv_sql, conv_params = sql.compiled(conversations(p).values("pk"))
+        conv_filter = f" AND conversation_id IN ({conv_sql})"
+    replied_sql = (
+        f"SELECT conversation_id FROM {msg} WHERE organization_id = %s AND {ts} >= %s AND {ts} < %s "
+        "AND direction = 'out' AND author_type IN ('agent', 'bot')"
+    )
+    wait, wait_params = sql.duration_seconds("reply", "first_customer", tzname=p.tz.key, hours=p.hours)
+    inner = (
+        "SELECT c, grp, MIN(CASE WHEN biz = 0 THEN ts END) AS first_customer, "
+        "MIN(CASE WHEN biz = 1 THEN ts END) AS reply FROM ("
+        "SELECT c, ts, biz, SUM(biz) OVER (PARTITION BY c ORDER BY ts, id ROWS BETWEEN UNBOUNDED PRECEDING "
+        "AND CURRENT ROW) - biz AS grp FROM ("
+        f"SELECT conversation_id AS c, {ts} AS ts, id, "
+        "CASE WHEN direction = 'out' THEN 1 ELSE 0 END AS biz "
+        f"FROM {msg} WHERE organization_id = %s AND {ts} < %s "
+        "AND ((direction = 'in' AND author_type = 'customer') OR (direction = 'out' AND author_type IN ('agent', 'bot')))"
+        f" AND conversation_id IN ({replied_sql}){conv_filter}"
+        ") AS m) AS g GROUP BY c, grp"
+    )
+    params = [p.organization_id, p.end, p.organization_id, p.start, p.end, *conv_params]
+    outer = (
+        f"SELECT {wait} AS v FROM ({inner}) AS w "
+        "WHERE first_customer IS NOT NULL AND reply IS NOT NULL AND reply >= %s AND reply < %s"
+    )
+    params = [*wait_params, *params, p.start, p.end]
+    return outer, [_db_value(v) for v in params]
+
+
+def _db_value(value):
+    """Datetimes as the database stores them (SQLite keeps naive UTC text)."""
+    from datetime import datetime, timezone as dt_timezone
+
+    if isinstance(value, datetime) and connection.vendor == "sqlite":
+        return value.astimezone(dt_timezone.utc).replace(tzinfo=None).isoformat(" ")
+    return value
+
+
+def response_times(p: ReportParams) -> list[Table]:
+    first = conversations(p).filter(
+        created_at__gte=p.start, created_at__lt=p.end, first_response_at__isnull=False
+    ).annotate(v=_conversation_duration(p, "first_response_at", "created_at")).values("v")
+    resolution = conversations(p).filter(
+        status=RESOLVED, resolved_at__gte=p.start, resolved_at__lt=p.end
+    ).annotate(v=_conversation_duration(p, "resolved_at", "created_at")).values("v")
+    rows = []
+    for name, (inner, params) in (
+        ("first_response", sql.compiled(first)),
+        ("customer_waiting", _waiting_sql(p)),
+        ("resolution", sql.compiled(resolution)),
+    ):
+        s = sql.stats(inner, params)[None]
+        rows.append([name, s.count, s.median, s.p90, s.average])
+    unit = "business_seconds" if p.hours else "seconds"
+    return [Table(
+        "response-times", _("Response and resolution times"),
+        ["metric", "count", f"median_{unit}", f"p90_{unit}", f"average_{unit}"], rows,
+    )]
+
+
+def agents(p: ReportParams) -> list[Table]:
+    sent = {
+        row["author_id"]: row
+        for row in messages(p).filter(direction=Direction.OUTBOUND, author_type=Author.AGENT, author__isnull=False)
+        .values("author_id").annotate(messages=Count("pk"), handled=Count("conversation_id", distinct=True))
+    }
+    first = conversations(p).filter(
+        created_at__gte=p.start, created_at__lt=p.end, first_response_at__isnull=False, assignee__isnull=False
+    ).annotate(k=F("assignee_id"), v=_conversation_duration(p, "first_response_at", "created_at")).values("k", "v")
+    resolution = conversations(p).filter(
+        status=RESOLVED, resolved_at__gte=p.start, resolved_at__lt=p.end, assignee__isnull=False
+    ).annotate(k=F("assignee_id"), v=_conversation_duration(p, "resolved_at", "created_at")).values("k", "v")
+    first_stats = sql.stats(*sql.compiled(first), keyed=True)
+    resolution_stats = sql.stats(*sql.compiled(resolution), keyed=True)
+    open_now = dict(
+        conversations(p).exclude(status=RESOLVED).filter(assignee__isnull=False)
+        .values("assignee_id").annotate(n=Count("pk")).values_list("assignee_id", "n")
+    )
+    ids = set(sent) | set(first_stats) | set(resolution_stats) | set(open_now)
+    people = User.objects.filter(organization_id=p.organization_id).filter(
+        Q(pk__in=ids) | Q(role=User.Role.AGENT, is_active=True)
+    )
+    if p.agent_id is not None:
+        people = people.filter(pk=p.agent_id)
+    rows = []
+    for user in people.order_by("username"):
+        mine = sent.get(user.pk, {})
+        rows.append([
+            user.pk, user.name, mine.get("handled", 0), mine.get("messages", 0),
+            first_stats.get(user.pk, sql.Stats()).median,
+            resolution_stats.get(user.pk, sql.Stats()).median,
+            open_now.get(user.pk, 0),
+        ])
+    return [Table(
+        "agents", _("Agents"),
+        ["agent_id", "agent", "conversations_handled", "messages_sent", "median_first_response_seconds",
+         "median_resolution_seconds", "open_now"],
+        rows,
+    )]
+
+
+def bot(p: ReportParams) -> list[Table]:
+    """Conversations opened in the range in which the bot wrote: contained when
+    resolved without a hand-off and without an agent's message; handed off when the
+    bot recorded a hand-off."""
+    msgs = Message.objects.filter(conversation_id=OuterRef("pk"), direction=Direction.OUTBOUND)
+    cohort = conversations(p).filter(created_at__gte=p.start, created_at__lt=p.end).annotate(
+        has_bot=Exists(msgs.filter(author_type=Author.BOT)),
+        has_agent=Exists(msgs.filter(author_type=Author.AGENT)),
+        handed_off=Exists(AuditLogEntry.objects.filter(conversation_id=OuterRef("pk"), action="bot.handoff")),
+    ).filter(has_bot=True)
+    figures = cohort.aggregate(
+        total=Count("pk"),
+        handed_off=Count("pk", filter=Q(handed_off=True)),
+        contained=Count("pk", filter=Q(status=RESOLVED, handed_off=False, has_agent=False)),
+    )
+    total = figures["total"]
+
+    def rate(n):
+        return round(n / total, 4) if total else None
+
+    rows = [
+        ["bot_conversations", total, None],
+        ["contained", figures["contained"], rate(figures["contained"])],
+        ["handed_off", figures["handed_off"], rate(figures["handed_off"])],
+    ]
+    return [Table("bot", _("Bot containment"), ["metric", "count", "rate"], rows)]
+
+
+def delivery(p: ReportParams) -> list[Table]:
+    outbound = messages(p).filter(direction=Direction.OUTBOUND).exclude(type=MessageType.REACTION)
+    f = outbound.aggregate(
+        total=Count("pk"),
+        sent=Count("pk", filter=Q(sent_at__isnull=False) | Q(status__in=REACHED_META) | Q(delivered_at__isnull=False)),
+        delivered=Count("pk", filter=Q(delivered_at__isnull=False) | Q(status__in=REACHED_PHONE)),
+        read=Count("pk", filter=Q(read_at__isnull=False) | Q(status__in=WAS_READ)),
+        failed=Count("pk", filter=Q(status=Status.FAILED)),
+        pending=Count("pk", filter=Q(status=Status.PENDING)),
+    )
+    total = f["total"]
+    funnel = [
+        [stage, f[stage], round(f[stage] / total, 4) if total else None]
+        for stage in ("total", "sent", "delivered", "read", "failed", "pending")
+    ]
+    failures = (
+        outbound.filter(status=Status.FAILED).values("error_code")
+        .annotate(n=Count("pk"), title=Max("error_title")).order_by("-n", "error_code")[:TOP_FAILURES]
+    )
+    failure_rows = []
+    for row in failures:
+        code = row["error_code"]
+        title = row["title"] or (ERROR_CODES[code][1] if code in ERROR_CODES else "")
+        failure_rows.append([code, title, row["n"]])
+    return [
+        Table("delivery", _("Delivery funnel"), ["stage", "count", "share_of_total"], funnel),
+        Table("failures", _("Top failure codes"), ["code", "title", "count"], failure_rows),
+    ]
+
+
+def templates(p: ReportParams) -> list[Table]:
+    from apps.message_templates.models import MessageTemplate
+
+    grouped = list(
+        messages(p).filter(direction=Direction.OUTBOUND, type=MessageType.TEMPLATE)
+        .annotate(t_name=KT("content__name"), t_language=KT("content__language__code"))
+        .values("t_name", "t_language")
+        .annotate(
+            sent=Count("pk"),
+            notifications=Count("pk", filter=Q(author_type=Author.INTEGRATION)),
+            delivered=Count("pk", filter=Q(delivered_at__isnull=False) | Q(status__in=REACHED_PHONE)),
+            read=Count("pk", filter=Q(read_at__isnull=False) | Q(status__in=WAS_READ)),
+            failed=Count("pk", filter=Q(status=Status.FAILED)),
+        )
+        .order_by("-sent", "t_name", "t_language")
+    )
+    names = {row["t_name"] for row in grouped}
+    categories = {
+        (name, language): category
+        for name, language, category in MessageTemplate.objects.filter(
+            organization_id=p.organization_id, name__in=names
+        ).values_list("name", "language", "category")
+    }
+    rows, by_category = [], {}
+    for row in grouped:
+        category = categories.get((row["t_name"], row["t_language"]), "")
+        rows.append([row["t_name"] or "", row["t_language"] or "", category, row["sent"], row["notifications"],
+                     row["delivered"], row["read"], row["failed"]])
+        by_category[category] = by_category.get(category, 0) + row["sent"]
+    category_rows = [[c or "UNKNOWN", n] for c, n in sorted(by_category.items(), key=lambda i: (-i[1], i[0]))]
+    return [
+        Table("templates", _("Template sends"),
+              ["template", "language", "category", "sent", "notifications", "delivered", "read", "failed"], rows),
+        Table("template-categories", _("Template sends by category"), ["category", "sent"], category_rows),
+    ]
+
+
+def heatmap(p: ReportParams) -> list[Table]:
+    counts = {
+        (d, h): n
+        for d, h, n in messages(p).filter(direction=Direction.INBOUND, author_type=Author.CUSTOMER)
+        .annotate(
+            d=ExtractIsoWeekDay("timestamp", tzinfo=p.tz, output_field=IntegerField()),
+            h=ExtractHour("timestamp", tzinfo=p.tz),
+        )
+        .values("d", "h").annotate(n=Count("pk")).values_list("d", "h", "n")
+    }
+    rows = [[d, h, counts.get((d, h), 0)] for d in range(1, 8) for h in range(24)]
+    return [Table("heatmap", _("Customer messages by hour of the week"), ["iso_weekday", "hour", "messages"], rows)]
+
+
+def opt_outs(p: ReportParams) -> list[Table]:
+    counts = {
+        (d, action): n
+        for d, action, n in audit(p).filter(action__in=list(OPT_ACTIONS))
+        .annotate(day=TruncDate("created_at", tzinfo=p.tz)).values("day", "action")
+        .annotate(n=Count("pk")).values_list("day", "action", "n")
+    }
+    rows = [[d.isoformat(), *[counts.get((d, a), 0) for a in OPT_ACTIONS]] for d in _days(p)]
+    return [Table("opt-outs", _("Opt-outs"), ["day", *OPT_ACTIONS.values()], rows)]
+
+
+SECTIONS = (summary, volume, messages_report, response_times, agents, bot, delivery, templates, heatmap, opt_outs)

@@ -1,0 +1,145 @@
+"""SQL pieces the ORM does not offer portably: durations in seconds (elapsed or within
+business hours) and percentiles.
+
+Percentiles follow PostgreSQL's percentile_cont (linear interpolation between the two
+closest ranks): on PostgreSQL the database computes percentile_cont itself; on
+SQLite a window-function query (ROW_NUMBER and COUNT over the partition) picks the
+two ranks and interpolates, in SQL, with the same arithmetic:
+
+    position = p * (n - 1)          (0-based)
+    lo = floor(position), frac = position - lo
+    value = v[lo] + frac * (v[lo + 1] - v[lo])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+
+from .params import BusinessHours
+
+PERCENTILES = (0.5, 0.9)
+WEEK = 7 * 86400
+# 1970-01-01 was a Thursday: shifting by three days puts week boundaries on Mondays.
+MONDAY_SHIFT = 3 * 86400
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def elapsed_seconds(end_sql: str, start_sql: str) -> tuple[str, list]:
+    """Seconds from start to end, exact to the microsecond on both databases."""
+    if is_postgres():
+        return f"CAST(EXTRACT(EPOCH FROM ({end_sql} - {start_sql})) AS DOUBLE PRECISION)", []
+    # Django registers django_timestamp_diff on every SQLite connection: microseconds.
+    return f"(django_timestamp_diff({end_sql}, {start_sql}) / 1000000.0)", []
+
+
+def _local_epoch(col_sql: str, tzname: str) -> tuple[str, list]:
+    """Whole seconds since 1970-01-01 00:00 of the local wall clock of `col_sql`."""
+    if is_postgres():
+        return f"CAST(FLOOR(EXTRACT(EPOCH FROM ({col_sql} AT TIME ZONE %s))) AS BIGINT)", [tzname]
+    return (
+        f"(django_timestamp_diff(django_datetime_trunc('second', {col_sql}, %s, 'UTC'), '1970-01-01 00:00:00')"
+        " / 1000000)",
+        [tzname],
+    )
+
+
+def _clamp(expr: str, upper: int) -> str:
+    if is_postgres():
+        return f"LEAST(GREATEST({expr}, 0), {upper})"
+    return f"MIN(MAX({expr}, 0), {upper})"
+
+
+def business_clock(col_sql: str, tzname: str, hours: BusinessHours) -> tuple[str, list]:
+    """Business seconds from a fixed origin (a Monday in 1969) up to `col_sql`'s local
+    wall-clock time: whole weeks times the week's open seconds, plus the open seconds
+    of the current week so far. The business time between two instants is the
+    difference of their clocks."""
+    epoch, params = _local_epoch(col_sql, tzname)
+    shifted = f"({epoch} + {MONDAY_SHIFT})"
+    parts = [f"(({shifted} / {WEEK}) * {hours.week_seconds})"]
+    all_params = list(params)
+    for weekday, start, end in hours.ranges:
+        offset = (weekday - 1) * 86400 + start
+        parts.append(_clamp(f"({shifted} % {WEEK}) - {offset}", end - start))
+        all_params += params
+    return "(" + " + ".join(parts) + ")", all_params
+
+
+def duration_seconds(end_sql: str, start_sql: str, *, tzname: str, hours: BusinessHours | None) -> tuple[str, list]:
+    if hours is None:
+        return elapsed_seconds(end_sql, start_sql)
+    end, end_params = business_clock(end_sql, tzname, hours)
+    start, start_params = business_clock(start_sql, tzname, hours)
+    return f"CAST(({end} - {start}) AS DOUBLE PRECISION)" if is_postgres() else f"(1.0 * ({end} - {start}))", [
+        *end_params,
+        *start_params,
+    ]
+
+
+@dataclass(frozen=True)
+class Stats:
+    count: int = 0
+    median: float | None = None
+    p90: float | None = None
+    average: float | None = None
+
+    def as_dict(self) -> dict:
+        return {"count": self.count, "median": self.median, "p90": self.p90, "average": self.average}
+
+
+def _round(value):
+    return None if value is None else round(float(value), 3)
+
+
+def stats(inner_sql: str, params: list, *, keyed: bool = False) -> dict:
+    """Count, median, p90 and average of column `v` of `inner_sql` (rows with a null
+    `v` are left out), over all rows or per value of its column `k` (keyed).
+    Returns {key: Stats} ({None: Stats} when not keyed)."""
+    key_select = "k, " if keyed else ""
+    if is_postgres():
+        group = " GROUP BY k" if keyed else ""
+        sql = (
+            f"SELECT {key_select}COUNT(v), "
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY v), "
+            "percentile_cont(0.9) WITHIN GROUP (ORDER BY v), AVG(v) "
+            f"FROM ({inner_sql}) AS s WHERE v IS NOT NULL{group}"
+        )
+    else:
+        partition = "PARTITION BY k " if keyed else ""
+        group = " GROUP BY k" if keyed else ""
+
+        def pick(p: float) -> str:
+            # rn is 1-based: the ranks lo+1 and lo+2 of the formula above.
+            pos = f"({p} * (n - 1))"
+            lo = f"CAST({pos} AS INTEGER)"
+            low = f"MAX(CASE WHEN rn = {lo} + 1 THEN v END)"
+            high = f"COALESCE(MAX(CASE WHEN rn = {lo} + 2 THEN v END), {low})"
+            frac = f"MAX({pos} - {lo})"
+            return f"({low} + {frac} * ({high} - {low}))"
+
+        sql = (
+            f"SELECT {key_select}MAX(n), {pick(0.5)}, {pick(0.9)}, AVG(v) FROM ("
+            f"SELECT {key_select}v, ROW_NUMBER() OVER ({partition}ORDER BY v) AS rn, "
+            f"COUNT(*) OVER ({partition.strip()}) AS n "
+            f"FROM ({inner_sql}) AS s WHERE v IS NOT NULL) AS r{group}"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    result = {}
+    for row in rows:
+        key, values = (row[0], row[1:]) if keyed else (None, row)
+        count, median, p90, average = values
+        result[key] = Stats(count=int(count or 0), median=_round(median), p90=_round(p90), average=_round(average))
+    return result
+
+
+def compiled(queryset) -> tuple[str, list]:
+    """The SQL and parameters of a queryset, to wrap in a larger statement."""
+    sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    return sql, list(params)

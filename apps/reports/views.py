@@ -1,0 +1,63 @@
+"""The reports page and its CSV downloads: thin, they parse, ask the selectors, render."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from apps.accounts import access
+from apps.accounts.models import Team, User
+from apps.conversations.models import Label
+from apps.whatsapp.models import WhatsAppNumber
+
+from . import selectors
+from .export import csv_filename, table_csv
+from .params import ReportInputError, report_params_parse
+
+
+def _require(request) -> None:
+    if not access.can_view_reports(request.user):
+        raise PermissionDenied(_("Reports are for supervisors and admins."))
+
+
+@login_required
+def report_page(request):
+    _require(request)
+    org_id = request.user.organization_id
+    choices = {
+        "numbers": WhatsAppNumber.objects.filter(organization_id=org_id).order_by("name", "pk"),
+        "teams": Team.objects.filter(organization_id=org_id),
+        "agents": User.objects.filter(organization_id=org_id, is_active=True).order_by("username"),
+        "labels": Label.objects.filter(organization_id=org_id),
+    }
+    try:
+        params = report_params_parse(user=request.user, data=request.GET)
+    except ReportInputError as error:
+        return render(request, "reports/page.html", {"error": error.text, "error_field": error.field, **choices},
+                      status=400)
+    tables = selectors.report_tables(user=request.user, params=params)
+    return render(request, "reports/page.html", {
+        "params": params,
+        "tables": {t.name: t for t in tables},
+        "data": {t.name: t.as_dict() for t in tables},
+        "query": request.GET.urlencode(),
+        **choices,
+    })
+
+
+@login_required
+def report_csv(request, name: str):
+    _require(request)
+    if name not in selectors.TABLES:
+        raise Http404(_("No such report."))
+    try:
+        params = report_params_parse(user=request.user, data=request.GET)
+    except ReportInputError as error:
+        return HttpResponse(error.text, status=400, content_type="text/plain; charset=utf-8")
+    table = selectors.report_table(user=request.user, params=params, name=name)
+    response = HttpResponse(table_csv(table), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{csv_filename(table, params)}"'
+    return response
