@@ -286,6 +286,7 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE = {
     "media-retention": {"task": "media.expire_retained_media", "schedule": 3600.0},
     "messaging-sweep-pending": {"task": "messaging.sweep_pending", "schedule": 60.0},
+    "templates-sync": {"task": "message_templates.sync_templates", "schedule": 6 * 3600.0},
     "conversations-wake-snoozed": {"task": "conversations.wake_snoozed", "schedule": 60.0},
 }
 CELERY_TIMEZONE = "UTC"
