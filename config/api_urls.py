@@ -7,5 +7,7 @@ urlpatterns = [
     path("", include("apps.conversations.api_urls")),
     path("", include("apps.messaging.api_urls")),
     path("", include("apps.media.api_urls")),
+    path("", include("apps.message_templates.api_urls")),
+    path("", include("apps.bot.api_urls")),
     path("", include("apps.reports.api_urls")),
 ]
