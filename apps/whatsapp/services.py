@@ -14,8 +14,11 @@ import hashlib
 import json
 import logging
 import re
+import threading
+import time
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connections, transaction
 from django.utils import timezone
 
 from . import events as ev
@@ -72,8 +75,65 @@ def webhook_accept(*, body: bytes, headers: dict, remote_addr: str | None) -> We
         remote_addr=remote_addr or None,
         signature=WebhookEvent.Signature.VALID,
     )
-    enqueue(process_webhook_event, event.pk)
+    if drain_enabled():
+        transaction.on_commit(wake_drain)
+    else:
+        enqueue(process_webhook_event, event.pk)
     return event
+
+
+def drain_enabled() -> bool:
+    """Batched processing: Celery and PostgreSQL (FOR UPDATE SKIP LOCKED). Elsewhere
+    (SQLite, the thread and eager runners) each delivery gets a task of its own."""
+    if settings.TASK_RUNNER != "celery" or not getattr(settings, "WEBHOOK_DRAIN", True):
+        return False
+    return connections[WebhookEvent.objects.db].vendor == "postgresql"
+
+
+class _Waker:
+    """Wakes the inbound worker after deliveries were stored, without a broker
+    round trip per delivery: at most one drain task per WAKE_INTERVAL per process.
+    A wake that falls inside the interval is sent when the interval ends (so a
+    drain always starts after the last stored delivery it was woken for); the
+    periodic sweep (whatsapp-drain-sweep) catches what a dying process never sent."""
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self.lock = threading.Lock()
+        self.last = -interval
+        self.timer: threading.Timer | None = None
+
+    def __call__(self) -> None:
+        with self.lock:
+            if self.timer is not None:
+                return  # a wake is already on its way and will see this delivery
+            now = time.monotonic()
+            wait = self.last + self.interval - now
+            if wait > 0:
+                self.timer = threading.Timer(wait, self._fire)
+                self.timer.daemon = True
+                self.timer.start()
+                return
+            self.last = now
+        self._send()
+
+    def _fire(self) -> None:
+        with self.lock:
+            self.timer = None
+            self.last = time.monotonic()
+        self._send()
+
+    def _send(self) -> None:
+        from .tasks import drain_webhook_events
+
+        try:
+            drain_webhook_events.apply_async()
+        except Exception:  # the broker is down: the rows are stored, the sweep will find them
+            logger.exception("could not wake the inbound worker")
+
+
+WAKE_INTERVAL = 0.05
+wake_drain = _Waker(WAKE_INTERVAL)
 
 
 # --- Processing ---------------------------------------------------------------------------
@@ -130,29 +190,76 @@ def webhook_event_process(*, event_id: int) -> WebhookEvent | None:
 
 
 def _process(event: WebhookEvent) -> None:
-    try:
-        items = parse_webhook(json.loads(bytes(event.body)))
-    except (ValueError, ParseError) as exc:  # cannot get better by retrying
-        event.status, event.reason, event.error = WebhookEvent.Status.DEAD, f"unparsable: {exc}", ""
-        return
-    run = _Run(event)
+    _process_batch([event])
+
+
+def _numbers_for(items: list[ev.Event]) -> tuple[dict[str, WhatsAppNumber], dict[str, list[WhatsAppNumber]]]:
     phone_ids = {item.phone_number_id for item in items if isinstance(item, ev.NumberEvent)}
     wabas = {item.waba_id for item in items if not isinstance(item, ev.NumberEvent) and item.waba_id}
+    numbers: dict[str, WhatsAppNumber] = {}
+    by_waba: dict[str, list[WhatsAppNumber]] = {}
     if phone_ids or wabas:
         from django.db.models import Q
 
         for number in WhatsAppNumber.objects.filter(
             Q(phone_number_id__in=phone_ids) | Q(waba_id__in=wabas)
         ).select_related("organization"):
-            run.numbers[number.phone_number_id] = number
-            run.by_waba.setdefault(number.waba_id, []).append(number)
-    for item in items:
+            numbers[number.phone_number_id] = number
+            by_waba.setdefault(number.waba_id, []).append(number)
+    return numbers, by_waba
+
+
+def _process_batch(events: list[WebhookEvent]) -> None:
+    """Process deliveries (already counted an attempt, in the caller's transaction)
+    and set each one's status. The plain customer messages of all of them are
+    stored together, per number (inbound.messages_receive_batch); every other item
+    (statuses, reactions, edits, notices...) on its own, after them. Should a batch
+    fail, its items are handled one by one, so one bad message loses nothing else."""
+    from apps.messaging.services import inbound
+
+    runs: list[tuple[_Run, list[ev.Event]]] = []
+    for event in events:
+        try:
+            items = parse_webhook(json.loads(bytes(event.body)))
+        except (ValueError, ParseError) as exc:  # cannot get better by retrying
+            event.status, event.reason, event.error = WebhookEvent.Status.DEAD, f"unparsable: {exc}", ""
+            continue
+        runs.append((_Run(event), items))
+    numbers, by_waba = _numbers_for([item for _, items in runs for item in items])
+    batches: dict[str, list[tuple[_Run, ev.InboundMessage]]] = {}
+    rest: list[tuple[_Run, ev.Event]] = []
+    for run, items in runs:
+        run.numbers, run.by_waba = numbers, by_waba
+        for item in items:
+            if (isinstance(item, ev.InboundMessage) and item.type not in inbound.BATCH_EXCLUDED_TYPES
+                    and item.phone_number_id in numbers):
+                batches.setdefault(item.phone_number_id, []).append((run, item))
+            else:
+                rest.append((run, item))
+    for phone_number_id, pairs in batches.items():
+        number = numbers[phone_number_id]
+        try:
+            with transaction.atomic():
+                inbound.messages_receive_batch(number=number, events=[item for _, item in pairs])
+        except Exception:
+            logger.warning("batch of %d messages failed; storing them one by one", len(pairs), exc_info=True)
+            rest[:0] = pairs
+        else:
+            for run, item in pairs:
+                run.route(number, item, phone_number_id)
+    for run, item in rest:
         try:
             with transaction.atomic():
                 _handle(run, item)
         except Exception as exc:
-            logger.exception("webhook event %s: %s failed", event.pk, item.path)
+            logger.exception("webhook event %s: %s failed", run.event.pk, item.path)
             run.errors.append(f"{item.path}: {type(exc).__name__}: {exc}")
+    for run, _ in runs:
+        _finish(run)
+
+
+def _finish(run: _Run) -> None:
+    event = run.event
     notes = list(run.notes)
     if run.unrouted:
         notes.append("unknown number: " + "; ".join(run.unrouted))
@@ -164,6 +271,82 @@ def _process(event: WebhookEvent) -> None:
         event.status = WebhookEvent.Status.UNROUTED
     else:
         event.status = WebhookEvent.Status.PROCESSED
+
+
+# How many stored deliveries one drain transaction claims.
+DRAIN_BATCH = 200
+SAVED_FIELDS = ("status", "reason", "error", "attempts", "processed_at", "number_id", "organization_id")
+
+
+def webhook_events_drain(*, limit: int = DRAIN_BATCH) -> int:
+    """Claim up to `limit` received deliveries (oldest first, FOR UPDATE SKIP LOCKED,
+    so several workers share the backlog) and process them in one transaction.
+    Returns how many were claimed. Failed ones are retried by their own task with
+    backoff, as on the single path."""
+    from apps.core.tasks import enqueue
+
+    from .tasks import process_webhook_event
+
+    with transaction.atomic():
+        events = list(
+            WebhookEvent.objects.select_for_update(skip_locked=True)
+            .filter(status=WebhookEvent.Status.RECEIVED)
+            .order_by("received_at", "id")[:limit]
+        )
+        if not events:
+            return 0
+        for event in events:
+            event.attempts += 1
+        try:
+            with transaction.atomic():
+                _process_batch(events)
+        except Exception:  # the batch as a whole failed (a bug, a lost connection): one by one
+            logger.exception("drain of %d deliveries failed; processing them one by one", len(events))
+            for event in events:
+                try:
+                    with transaction.atomic():
+                        _process_batch([event])
+                except Exception as exc:
+                    event.status = WebhookEvent.Status.DEAD if event.attempts >= MAX_ATTEMPTS else WebhookEvent.Status.FAILED
+                    event.error = f"{type(exc).__name__}: {exc}"[:10000]
+        now = timezone.now()
+        groups: dict[tuple, list[int]] = {}
+        for event in events:
+            event.processed_at = now
+            key = tuple(getattr(event, f) for f in SAVED_FIELDS)
+            groups.setdefault(key, []).append(event.pk)
+        for key, ids in groups.items():  # nearly always one UPDATE: all processed, one number
+            WebhookEvent.objects.filter(pk__in=ids).update(**dict(zip(SAVED_FIELDS, key)))
+        for event in events:
+            if event.status == WebhookEvent.Status.FAILED:
+                enqueue(process_webhook_event, event.pk, countdown=retry_delay(event.attempts))
+    return len(events)
+
+
+def webhook_events_sweep(*, older_than_seconds: float = 60.0) -> int:
+    """The safety net behind the wake-ups: drain what is waiting (batched mode), or
+    queue again the deliveries still received after `older_than_seconds` (their
+    task was lost). Returns how many deliveries it handled."""
+    if drain_enabled():
+        total = 0
+        while claimed := webhook_events_drain():
+            total += claimed
+            if claimed < DRAIN_BATCH:
+                break
+        return total
+    from datetime import timedelta
+
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    stale = WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, received_at__lt=cutoff)
+    from apps.core.tasks import enqueue
+
+    from .tasks import process_webhook_event
+
+    ids = list(stale.order_by("received_at", "id").values_list("id", flat=True)[:10000])
+    with transaction.atomic():
+        for event_id in ids:
+            enqueue(process_webhook_event, event_id)
+    return len(ids)
 
 
 def _handle(run: _Run, item: ev.Event) -> None:

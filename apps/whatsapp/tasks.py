@@ -22,3 +22,17 @@ def process_webhook_event(self, event_id: int):
 
         dispatch(process_webhook_event, event_id, countdown=delay)
     # "eager" (the test suite): the event stays failed; a test retries it explicitly.
+
+
+@shared_task(name="whatsapp.drain_webhook_events", acks_late=True, ignore_result=True)
+def drain_webhook_events():
+    """Process the stored deliveries in batches until none is waiting (woken by
+    the webhook view, see services.wake_drain)."""
+    while services.webhook_events_drain() >= services.DRAIN_BATCH:
+        pass
+
+
+@shared_task(name="whatsapp.sweep_webhook_events", ignore_result=True)
+def sweep_webhook_events():
+    """Periodic safety net: deliveries whose wake-up or task was lost."""
+    services.webhook_events_sweep()

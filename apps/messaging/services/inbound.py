@@ -214,6 +214,119 @@ def _message_store(*, number, organization, event, message_type, content, text, 
     return InboundResult(message=message, created=True)
 
 
+# Meta's types that a batch stores directly (the others change an existing row).
+BATCH_EXCLUDED_TYPES = {"reaction", "edit", "revoke"}
+
+
+def _insert_new(objs: list[Message]) -> dict[str, int]:
+    """INSERT the messages, skipping those whose (number, wamid) is already stored
+    (ON CONFLICT DO NOTHING / INSERT OR IGNORE): wamid -> id of the rows this call
+    inserted. The unique constraint, not a prior check, decides who stored a message
+    when two workers race."""
+    from django.db import connections, router
+    from django.db.models.constants import OnConflict
+    from django.db.models.sql import InsertQuery
+
+    if not objs:
+        return {}
+    opts = Message._meta
+    fields = [f for f in opts.concrete_fields if not f.primary_key and not getattr(f, "generated", False)]
+    query = InsertQuery(Message, on_conflict=OnConflict.IGNORE)
+    query.insert_values(fields, objs)
+    using = router.db_for_write(Message)
+    if not connections[using].features.can_return_rows_from_bulk_insert:  # pragma: no cover - old SQLite
+        raise NotImplementedError("this database cannot return the inserted rows")
+    rows = query.get_compiler(using=using).execute_sql([opts.pk, opts.get_field("wamid")])
+    return {wamid: pk for row in rows if row for pk, wamid in [row]}
+
+
+def messages_receive_batch(*, number, events: list) -> list[Message]:
+    """Store many customer messages on `number` at once (apps.whatsapp.events.
+    InboundMessage, not reactions, edits or revokes), as `message_receive` stores one:
+    contacts, conversations and messages with a few queries for the whole batch, one
+    conversation UPDATE and one conversation event per conversation, a message event
+    for each new message. Idempotent like the single path. Returns the new messages."""
+    organization = number.organization
+    unique: dict[str, object] = {}
+    for event in events:
+        unique.setdefault(event.wamid, event)
+    stored = set(Message.objects.filter(number=number, wamid__in=list(unique)).values_list("wamid", flat=True))
+    todo = [event for wamid, event in unique.items() if wamid not in stored]
+    if not todo:
+        return []
+    profiles: dict[str, str] = {}
+    for event in sorted(todo, key=lambda e: e.timestamp):  # the newest profile name wins
+        if event.profile_name or event.from_wa_id not in profiles:
+            profiles[event.from_wa_id] = event.profile_name or ""
+    contacts = conversation_services.contacts_get_or_create_many(organization=organization, profiles=profiles)
+    conversations = conversation_services.conversations_for_inbound_many(contacts=list(contacts.values()),
+                                                                         number=number)
+    replied = {e.reply_to_wamid for e in todo if e.reply_to_wamid}
+    reply_ids = dict(Message.objects.filter(number=number, wamid__in=replied).values_list("wamid", "id")) if replied else {}
+    objs = []
+    for event in todo:
+        message_type, content, text = message_content(event.type, event.content, event.raw)
+        if event.referred_product:
+            content = {**content, "referred_product": event.referred_product}
+        conversation, _how = conversations[contacts[event.from_wa_id].pk]
+        objs.append(Message(
+            organization=organization, conversation=conversation, number=number, wamid=event.wamid,
+            direction=Direction.INBOUND, author_type=Author.CUSTOMER, type=message_type, content=content, text=text,
+            reply_to_id=reply_ids.get(event.reply_to_wamid), reply_to_wamid=event.reply_to_wamid,
+            forwarded=event.forwarded, frequently_forwarded=event.frequently_forwarded, referral=event.referral,
+            errors=event.errors, status=Status.RECEIVED, timestamp=event.timestamp,
+        ))
+    inserted = _insert_new(objs)
+    new = [m for m in objs if m.wamid in inserted]
+    if not new:
+        return []
+    for message in new:
+        message.pk = message.id = inserted[message.wamid]
+        message._state.adding = False
+    # One UPDATE per conversation: how many new messages, the newest one's time and preview.
+    per_conversation: dict[int, list[Message]] = {}
+    for message in new:
+        per_conversation.setdefault(message.conversation_id, []).append(message)
+    for messages in per_conversation.values():
+        newest = max(messages, key=lambda m: (m.timestamp, m.pk))
+        conversation_services.conversation_record_inbound(
+            conversation=newest.conversation, timestamp=newest.timestamp, preview=message_preview(newest),
+            count=len(messages),
+        )
+    # Reactions that arrived before their message.
+    waiting = list(Reaction.objects.filter(number=number, target_wamid__in=list(inserted), message__isnull=True))
+    for reaction in waiting:
+        Reaction.objects.filter(pk=reaction.pk).update(message_id=inserted[reaction.target_wamid])
+    by_wamid = {m.wamid: m for m in new}
+    for message in new:
+        if message.type in MEDIA_KINDS:
+            _media_create(message=message, content=message.content)
+        if message.type == MessageType.TEXT:
+            _opt_keywords(organization=organization, contact=contacts[unique[message.wamid].from_wa_id],
+                          conversation=message.conversation, message=message)
+    # What the inbox shows, read back with everything the serializers need.
+    fresh = {m.pk: m for m in Message.objects.filter(pk__in=[m.pk for m in new]).select_related("media", "author")
+             .prefetch_related("reactions")}
+    from apps.conversations.models import Conversation
+
+    fresh_conversations = {c.pk: c for c in Conversation.objects.filter(pk__in=list(per_conversation))
+                           .select_related("contact", "assignee").prefetch_related("labels")}
+    for message in new:
+        shown = fresh[message.pk]
+        shown.conversation = fresh_conversations[message.conversation_id]
+        message_publish(shown, event="message.created")
+    how_by_conversation = {c.pk: how for c, how in conversations.values()}
+    for conversation_id in per_conversation:
+        conversation_services.conversation_publish(
+            fresh_conversations[conversation_id],
+            event="conversation.created" if how_by_conversation.get(conversation_id) == "created"
+            else "conversation.updated",
+        )
+    for message in new:
+        bot_on_inbound_message(message=fresh[message.pk])
+    return [fresh[by_wamid[m.wamid].pk] for m in new]
+
+
 def _media_create(*, message: Message, content: dict) -> None:
     from apps.media.models import Media
 
