@@ -279,6 +279,8 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
 CELERY_TASK_ROUTES = {
     "whatsapp.process_webhook_event": {"queue": "inbound"},
+    "whatsapp.drain_webhook_events": {"queue": "inbound"},
+    "whatsapp.sweep_webhook_events": {"queue": "inbound"},
     "messaging.send_message": {"queue": "outbound"},
     "media.*": {"queue": "media"},
     "bot.*": {"queue": "bot"},
@@ -286,6 +288,7 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE = {
     "media-retention": {"task": "media.expire_retained_media", "schedule": 3600.0},
     "messaging-sweep-pending": {"task": "messaging.sweep_pending", "schedule": 60.0},
+    "whatsapp-sweep-webhook-events": {"task": "whatsapp.sweep_webhook_events", "schedule": 30.0},
     "templates-sync": {"task": "message_templates.sync_templates", "schedule": 6 * 3600.0},
     "conversations-wake-snoozed": {"task": "conversations.wake_snoozed", "schedule": 60.0},
 }
