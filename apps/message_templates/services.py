@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from .models import MessageTemplate
+from .definition import TemplateDefinitionError, template_definition_check
+from .models import MessageTemplate, Notification, NotificationRule
+from .render import template_prefill, template_render, template_unsendable_reason
 
 logger = logging.getLogger(__name__)
+
+# Templates per page asked of Meta when syncing (Meta allows up to 100 or so).
+SYNC_PAGE_SIZE = 100
+SYNC_FIELDS = "id,name,language,category,status,quality_score,components,rejected_reason,parameter_format"
 
 
 # --- Meta's template webhooks ----------------------------------------------------------
@@ -62,3 +71,265 @@ def template_apply_webhook(*, organization, waba_id: str, field: str, value: dic
         template.synced_at = timezone.now()
         template.save(update_fields=[*changes, "synced_at", "updated_at"])
     return template
+
+
+# --- sync from Meta --------------------------------------------------------------------
+
+
+@dataclass
+class SyncResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: SyncResult) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.deleted += other.deleted
+        self.errors += other.errors
+
+    def as_dict(self) -> dict:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+                "deleted": self.deleted, "errors": self.errors}
+
+
+def _from_graph(item: dict) -> dict:
+    """Our fields from one template of Meta's list."""
+    quality = item.get("quality_score") or {}
+    reason = str(item.get("rejected_reason") or "")
+    status = str(item.get("status") or "").upper()
+    category = str(item.get("category") or "").upper()
+    return {
+        "meta_id": str(item.get("id") or ""),
+        "category": category if category in MessageTemplate.Category.values else MessageTemplate.Category.UTILITY,
+        "status": status if status in MessageTemplate.Status.values else MessageTemplate.Status.PENDING,
+        "quality": str(quality.get("score") or "") if isinstance(quality, dict) else str(quality),
+        "rejection_reason": "" if reason.upper() == "NONE" else reason,
+        "components": item.get("components") if isinstance(item.get("components"), list) else [],
+        "parameter_format": "NAMED" if str(item.get("parameter_format") or "").upper() == "NAMED" else "POSITIONAL",
+    }
+
+
+def template_sync_waba(*, organization, number) -> SyncResult:
+    """Fetch every template of `number`'s WhatsApp Business Account (all pages), create
+    or update ours, and mark those Meta no longer lists as deleted. A failed listing
+    changes nothing (a half list must not delete anything)."""
+    from apps.whatsapp.client import GraphAPIError, client_for
+
+    result = SyncResult()
+    waba_id = number.waba_id
+    try:
+        items = list(client_for(number).list_templates(waba_id, fields=SYNC_FIELDS, limit=SYNC_PAGE_SIZE))
+    except GraphAPIError as error:
+        logger.warning("template sync of WABA %s failed: %s", waba_id, error)
+        result.errors.append(_("WABA %(waba)s: %(error)s") % {"waba": waba_id, "error": error})
+        return result
+    now = timezone.now()
+    seen: set[int] = set()
+    with transaction.atomic():
+        existing = {(t.name, t.language): t for t in
+                    MessageTemplate.objects.select_for_update().filter(organization=organization, waba_id=waba_id)}
+        for item in items:
+            name, language = str(item.get("name") or ""), str(item.get("language") or "")
+            if not name or not language:
+                continue
+            values = _from_graph(item)
+            template = existing.get((name, language))
+            if template is None:
+                template = MessageTemplate.objects.create(
+                    organization=organization, waba_id=waba_id, name=name, language=language, synced_at=now, **values
+                )
+                existing[(name, language)] = template
+                result.created += 1
+            else:
+                changes = {k: v for k, v in values.items() if getattr(template, k) != v}
+                if template.deleted_at is not None:
+                    changes["deleted_at"] = None
+                for key, value in changes.items():
+                    setattr(template, key, value)
+                template.synced_at = now
+                template.save(update_fields=[*changes, "synced_at", "updated_at"])
+                if changes:
+                    result.updated += 1
+                else:
+                    result.unchanged += 1
+            seen.add(template.pk)
+        # Gone from Meta's list: deleted there. Drafts never submitted are ours only.
+        gone = [t for t in existing.values() if t.pk not in seen and t.deleted_at is None
+                and t.status != MessageTemplate.Status.DRAFT]
+        for template in gone:
+            template.deleted_at = now
+            template.status = MessageTemplate.Status.DELETED
+            template.synced_at = now
+            template.save(update_fields=["deleted_at", "status", "synced_at", "updated_at"])
+        result.deleted = len(gone)
+    return result
+
+
+def template_sync(*, organization) -> SyncResult:
+    """Sync every WhatsApp Business Account of the organisation (once per WABA, through
+    one of its active numbers)."""
+    from apps.whatsapp.models import WhatsAppNumber
+
+    result = SyncResult()
+    done: set[str] = set()
+    numbers = WhatsAppNumber.objects.filter(organization=organization, is_active=True).exclude(waba_id="")
+    for number in numbers.order_by("pk"):
+        if number.waba_id in done:
+            continue
+        done.add(number.waba_id)
+        result.add(template_sync_waba(organization=organization, number=number))
+    return result
+
+
+def template_sync_all() -> SyncResult:
+    """Every organisation's templates (the periodic task)."""
+    from apps.accounts.models import Organization
+
+    result = SyncResult()
+    for organization in Organization.objects.order_by("pk"):
+        result.add(template_sync(organization=organization))
+    return result
+
+
+# --- create and submit -------------------------------------------------------------------
+
+
+def template_create(*, organization, number, name: str, language: str, category: str,
+                    parameter_format: str = "POSITIONAL", components: list,
+                    parameter_mapping: dict | None = None) -> MessageTemplate:
+    """Check the definition against Meta's rules, submit it to `number`'s WABA and store
+    it with the status Meta answers (then followed by webhook and sync). Raises
+    TemplateDefinitionError with every problem, or with Meta's refusal."""
+    from apps.whatsapp.client import GraphAPIError, client_for
+
+    if number.organization_id != organization.pk or not number.waba_id:
+        raise TemplateDefinitionError([("number", _("A number of your organisation with a WhatsApp Business "
+                                                    "Account id."))])
+    payload = template_definition_check(name=name, language=language, category=category,
+                                        parameter_format=parameter_format, components=components)
+    if MessageTemplate.objects.filter(organization=organization, waba_id=number.waba_id, name=name,
+                                      language=language).exists():
+        raise TemplateDefinitionError([("name", _("A template %(name)s in %(language)s exists already.")
+                                        % {"name": name, "language": language})])
+    try:
+        answer = client_for(number).create_template(number.waba_id, payload)
+    except GraphAPIError as error:
+        raise TemplateDefinitionError([("meta", _("Meta refused the template: %(error)s %(details)s")
+                                        % {"error": error, "details": error.details})]) from error
+    status = str(answer.get("status") or "PENDING").upper()
+    answered_category = str(answer.get("category") or category).upper()
+    try:
+        with transaction.atomic():
+            return MessageTemplate.objects.create(
+                organization=organization, waba_id=number.waba_id, name=name, language=language,
+                category=answered_category if answered_category in MessageTemplate.Category.values else category,
+                status=status if status in MessageTemplate.Status.values else MessageTemplate.Status.PENDING,
+                parameter_format=payload.get("parameter_format", "POSITIONAL"), components=payload["components"],
+                meta_id=str(answer.get("id") or ""), parameter_mapping=parameter_mapping or {},
+                synced_at=timezone.now(),
+            )
+    except IntegrityError:  # a sync brought it in meanwhile
+        return MessageTemplate.objects.get(organization=organization, waba_id=number.waba_id, name=name,
+                                           language=language)
+
+
+# --- business-event notifications ----------------------------------------------------------
+
+
+class NotificationError(Exception):
+    """Input that cannot become a notification (nothing is recorded): 400."""
+
+    def __init__(self, field_name: str, code: str, message: str):
+        super().__init__(message)
+        self.field, self.code, self.message = field_name, code, message
+
+    def as_dict(self) -> dict:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+def notification_send(*, organization, user, event_type: str, phone: str, idempotency_key: str,
+                      fields: dict | None) -> tuple[Notification, bool]:
+    """Send the template mapped to `event_type` to `phone`, once per idempotency key.
+    Returns (notification, created): a repeated key returns the first outcome. An
+    opted-out customer gets nothing: the notification is recorded as refused."""
+    from apps.conversations.models import Contact
+    from apps.messaging.models import Author
+    from apps.messaging.services.send import message_send_to_phone
+    from apps.messaging.validation import SendError
+
+    key = str(idempotency_key or "").strip()
+    if not key:
+        raise NotificationError("idempotency_key", "required", _("idempotency_key is required."))
+    if len(key) > 128:
+        raise NotificationError("idempotency_key", "too_long", _("idempotency_key is at most 128 characters."))
+    existing = Notification.objects.filter(organization=organization, idempotency_key=key).first()
+    if existing is not None:
+        return existing, False
+    event_type = str(event_type or "").strip()
+    if not event_type:
+        raise NotificationError("event_type", "required", _("event_type is required."))
+    rule = (NotificationRule.objects.select_related("template", "number")
+            .filter(organization=organization, event_type=event_type, active=True).first())
+    if rule is None:
+        raise NotificationError("event_type", "unknown_event_type",
+                                _("Unknown event type %(event)s: no active notification rule maps it to a template.")
+                                % {"event": event_type})
+    wa_id = "".join(ch for ch in str(phone or "") if ch.isdigit())
+    if not 8 <= len(wa_id) <= 15:
+        raise NotificationError("phone", "invalid", _("phone must be a number in international format (8 to 15 "
+                                                      "digits)."))
+    if fields is None:
+        fields = {}
+    if not isinstance(fields, dict):
+        raise NotificationError("fields", "invalid", _("fields must be an object."))
+    contact = Contact.objects.filter(organization=organization, wa_id=wa_id).first()
+    parameters, missing = template_prefill(template=rule.template, mapping=rule.parameter_mapping, contact=contact,
+                                           fields=fields)
+    event_missing = [source.split(".", 1)[1] for _slot, source in missing if source.startswith("event.")]
+    if event_missing:
+        raise NotificationError(f"fields.{event_missing[0]}", "required",
+                                _("Missing event fields: %(names)s.") % {"names": ", ".join(event_missing)})
+
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                notification = Notification.objects.create(
+                    organization=organization, rule=rule, event_type=event_type, idempotency_key=key,
+                    phone=wa_id, payload=fields, created_by=user,
+                )
+        except IntegrityError:
+            # The same key arrived concurrently; the first one's outcome stands.
+            return Notification.objects.get(organization=organization, idempotency_key=key), False
+        try:
+            if missing:
+                slot, source = missing[0]
+                raise SendError(f"template.{slot}", "contact_field_missing",
+                                _("%(source)s (for %(slot)s) has no value for this customer.")
+                                % {"source": source, "slot": slot})
+            message = message_send_to_phone(
+                organization=organization, number=rule.number, to=wa_id, author=user,
+                author_type=Author.INTEGRATION, kind="template",
+                payload={"name": rule.template.name, "language": rule.template.language, **parameters},
+                idempotency_key=f"notification:{notification.pk}",
+            )
+        except SendError as error:
+            notification.status = Notification.Status.REFUSED
+            notification.code = error.code
+            notification.reason = error.message
+            notification.save(update_fields=["status", "code", "reason"])
+            return notification, True
+        notification.message = message
+        notification.status = Notification.Status.ACCEPTED
+        notification.save(update_fields=["message", "status"])
+    return notification, True
+
+
+def template_preview(*, template, parameters) -> dict:
+    """The preview the composer and the API show, with whether it can be sent now."""
+    rendered = template_render(template=template, parameters=parameters)
+    return {**rendered.as_content(), "components": rendered.components,
+            "sendable": not template_unsendable_reason(template), "reason": template_unsendable_reason(template)}

@@ -8,8 +8,6 @@ as 400 and the inbox shows to the agent.
 
 from __future__ import annotations
 
-import re
-
 from django.utils.translation import gettext as _
 
 TEXT_MAX = 4096
@@ -232,12 +230,7 @@ def _reaction(payload: dict) -> dict:
     return {"emoji": emoji}
 
 
-PLACEHOLDER_RE = re.compile(r"\{\{\s*([a-z0-9_]+)\s*\}\}")
-
-
-def template_placeholders(text: str) -> list[str]:
-    """The distinct placeholders of a template text, in order of appearance."""
-    return list(dict.fromkeys(PLACEHOLDER_RE.findall(text or "")))
+# Templates are checked against the stored template by apps/message_templates/render.py.
 
 
 def build_payload(kind: str, payload: dict) -> dict | list:
@@ -278,5 +271,5 @@ def preview_text(kind: str, content) -> str:
     if kind == "reaction":
         return content.get("emoji", "")
     if kind == "template":
-        return content.get("name", "")
+        return (content.get("rendered") or {}).get("text", "") or content.get("name", "")
     return ""

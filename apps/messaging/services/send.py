@@ -19,7 +19,7 @@ from apps.realtime.publish import publish
 
 from ..models import Author, Direction, Message, Status
 from ..serializers import MessageSerializer
-from ..validation import MEDIA_KINDS, SendError, build_payload, preview_text, template_placeholders
+from ..validation import MEDIA_KINDS, SendError, build_payload, preview_text
 
 PREVIEW_MAX = 200
 
@@ -36,103 +36,11 @@ def _approved_templates(conversation) -> list[dict]:
 
 
 def template_validate(*, organization_id: int, number, payload: dict):
-    """Check a template send against the stored template; return (template, Meta's
-    template object). Extend here for more component kinds.
+    """Check a template send against the stored template; return (template, content,
+    rendered text). The template rules live in apps/message_templates/render.py."""
+    from apps.message_templates.render import template_payload_render
 
-    Input: {name, language, parameters: [..] (positional body) or {name: value}
-    (named body), header_parameters?: [..] (text header) or header?: {type, link|id}
-    (media header), buttons?: [{index, sub_type, parameters}]}.
-    """
-    from apps.message_templates.models import MessageTemplate
-
-    name = payload.get("name")
-    language = payload.get("language")
-    if isinstance(language, dict):
-        language = language.get("code")
-    if not name:
-        raise SendError("template.name", "required", _("template.name is required."))
-    if not language:
-        raise SendError("template.language", "required", _("template.language is required."))
-    templates = MessageTemplate.objects.filter(organization_id=organization_id, name=name, language=language)
-    if number.waba_id:
-        templates = templates.filter(waba_id=number.waba_id)
-    template = templates.first()
-    if template is None:
-        raise SendError("template.name", "not_found", _("No template %(name)s in %(language)s.") % {"name": name, "language": language})
-    if template.status != MessageTemplate.Status.APPROVED:
-        raise SendError(
-            "template.name", "not_approved",
-            _("Template %(name)s is %(status)s: only approved templates can be sent.") % {"name": name, "status": template.status},
-        )
-    components = {str(c.get("type", "")).upper(): c for c in template.components or [] if isinstance(c, dict)}
-    named = template.parameter_format == MessageTemplate.ParameterFormat.NAMED
-    send_components: list[dict] = []
-
-    header = components.get("HEADER")
-    if header is not None:
-        header_format = str(header.get("format", "TEXT")).upper()
-        if header_format == "TEXT":
-            wanted = template_placeholders(header.get("text", ""))
-            given = payload.get("header_parameters") or []
-            if not isinstance(given, list) or len(given) != len(wanted):
-                raise SendError(
-                    "template.header_parameters", "count",
-                    _("The header takes %(n)d parameter(s).") % {"n": len(wanted)},
-                )
-            if wanted:
-                send_components.append({"type": "header", "parameters": [
-                    {"type": "text", "text": str(v), **({"parameter_name": k} if named else {})}
-                    for k, v in zip(wanted, given)
-                ]})
-        elif header_format in ("IMAGE", "VIDEO", "DOCUMENT"):
-            kind = header_format.lower()
-            media = payload.get("header")
-            if not isinstance(media, dict) or not (media.get("link") or media.get("id")):
-                raise SendError("template.header", "required", _("This template's header needs a %(kind)s (link or id).") % {"kind": kind})
-            send_components.append({"type": "header", "parameters": [
-                {"type": kind, kind: {k: media[k] for k in ("link", "id", "filename") if media.get(k)}}
-            ]})
-
-    body = components.get("BODY", {})
-    wanted = template_placeholders(body.get("text", ""))
-    given = payload.get("parameters") or ([] if not named else {})
-    if named:
-        if not isinstance(given, dict) or set(given) != set(wanted):
-            raise SendError(
-                "template.parameters", "names",
-                _("The body takes the named parameters: %(names)s.") % {"names": ", ".join(wanted) or "-"},
-            )
-        values = [(k, given[k]) for k in wanted]
-    else:
-        if not isinstance(given, list) or len(given) != len(wanted):
-            raise SendError(
-                "template.parameters", "count",
-                _("The body takes %(n)d parameter(s), %(given)d given.") % {"n": len(wanted), "given": len(given) if isinstance(given, list) else 0},
-            )
-        values = list(zip(wanted, given))
-    for key, value in values:
-        if not isinstance(value, (str, int, float)) or str(value).strip() == "":
-            raise SendError(f"template.parameters.{key}", "invalid", _("Every parameter needs a text value."))
-    if values:
-        send_components.append({"type": "body", "parameters": [
-            {"type": "text", "text": str(v), **({"parameter_name": k} if named else {})} for k, v in values
-        ]})
-
-    for index, button in enumerate(payload.get("buttons") or []):
-        if not isinstance(button, dict) or button.get("sub_type") not in ("quick_reply", "url", "copy_code"):
-            raise SendError(f"template.buttons[{index}]", "invalid", _("A button has a sub_type: quick_reply, url or copy_code."))
-        send_components.append({
-            "type": "button", "sub_type": button["sub_type"], "index": str(button.get("index", index)),
-            "parameters": button.get("parameters") or [],
-        })
-
-    content = {"name": template.name, "language": {"code": template.language}}
-    if send_components:
-        content["components"] = send_components
-    rendered = body.get("text", "")
-    for key, value in values:
-        rendered = rendered.replace("{{%s}}" % key, str(value))
-    return template, content, rendered
+    return template_payload_render(organization_id=organization_id, number=number, payload=payload)
 
 
 def _check_recipient(conversation, *, kind: str, template=None) -> None:

@@ -1,0 +1,218 @@
+"""REST: templates (list, detail, preview; create and sync for admins) and
+business-event notifications for integrations."""
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts import access
+from apps.messaging.validation import SendError
+
+from . import selectors
+from .definition import TemplateDefinitionError
+from .render import mapping_errors, template_prefill
+from .serializers import MessageTemplateSerializer, NotificationSerializer
+from .services import NotificationError, notification_send, template_create, template_preview, template_sync
+
+ERROR = inline_serializer("TemplateError", {"field": serializers.CharField(), "code": serializers.CharField(),
+                                            "message": serializers.CharField()})
+
+
+def _require_admin(user):
+    if not access.can_manage_settings(user):
+        raise PermissionDenied(_("Only admins may do this."))
+
+
+def _contact_of_conversation(user, conversation_id):
+    from apps.conversations.models import Conversation
+
+    if not conversation_id:
+        return None
+    conversation = Conversation.objects.select_related("contact").filter(
+        access.conversation_filter(user), pk=conversation_id
+    ).first()
+    if conversation is None:
+        raise NotFound(_("No such conversation."))
+    return conversation.contact
+
+
+class TemplateCreateSerializer(serializers.Serializer):
+    number = serializers.CharField(help_text="id or phone_number_id of the number whose WABA gets the template")
+    name = serializers.CharField(max_length=512)
+    language = serializers.CharField(max_length=15)
+    category = serializers.ChoiceField(choices=["AUTHENTICATION", "MARKETING", "UTILITY"])
+    parameter_format = serializers.ChoiceField(choices=["POSITIONAL", "NAMED"], default="POSITIONAL")
+    components = serializers.ListField(child=serializers.DictField())
+    parameter_mapping = serializers.DictField(required=False, default=dict)
+
+
+class TemplateListView(generics.ListAPIView):
+    serializer_class = MessageTemplateSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("number", str, required=True, description="id or phone_number_id of the number"),
+            OpenApiParameter("q", str, description="Search in name and text"),
+            OpenApiParameter("language", str, description="e.g. pt_BR (pt matches every pt_*)"),
+            OpenApiParameter("all", bool, description="Every state, not only sendable ones"),
+            OpenApiParameter("conversation", int, description="Prefill each template's parameters from this "
+                                                              "conversation's contact"),
+        ],
+        summary="Templates of a number's WhatsApp Business Account",
+    )
+    def get(self, request, *args, **kwargs):
+        if not request.query_params.get("number"):
+            return Response({"field": "number", "code": "required", "message": _("number is required.")},
+                            status=400)
+        self.contact = _contact_of_conversation(request.user, request.query_params.get("conversation"))
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        params = self.request.query_params
+        return selectors.template_list_for_user(
+            user=self.request.user, number=params.get("number"), language=params.get("language") or None,
+            query=params.get("q", ""), sendable_only=params.get("all") not in ("1", "true", "yes"),
+        )
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        if self.contact is not None:
+            templates = {t.pk: t for t in self.get_queryset()}
+            for row in response.data["results"]:
+                row["prefill"] = template_prefill(template=templates[row["id"]], contact=self.contact)[0]
+        return response
+
+    @extend_schema(request=TemplateCreateSerializer,
+                   responses={201: MessageTemplateSerializer, 400: ERROR, 403: OpenApiResponse(description="Admins")},
+                   summary="Create a template and submit it to Meta")
+    def post(self, request):
+        _require_admin(request.user)
+        data = TemplateCreateSerializer(data=request.data)
+        if not data.is_valid():
+            field, problems = next(iter(data.errors.items()))
+            return Response({"field": field, "code": "invalid", "message": str(problems[0])}, status=400)
+        body = data.validated_data
+        number = selectors._number_for_user(request.user, body["number"])
+        if number is None:
+            return Response({"field": "number", "code": "not_found", "message": _("No such number.")}, status=400)
+        try:
+            template = template_create(
+                organization=request.user.organization, number=number, name=body["name"],
+                language=body["language"], category=body["category"], parameter_format=body["parameter_format"],
+                components=body["components"], parameter_mapping=body["parameter_mapping"],
+            )
+        except TemplateDefinitionError as error:
+            return Response(error.as_dict(), status=400)
+        problems = mapping_errors(template, template.parameter_mapping) if template.parameter_mapping else []
+        if problems:
+            template.parameter_mapping = {}
+            template.save(update_fields=["parameter_mapping", "updated_at"])
+        return Response({**MessageTemplateSerializer(template).data, "mapping_errors": problems}, status=201)
+
+
+class TemplateSyncView(APIView):
+    @extend_schema(request=None, responses={200: inline_serializer("TemplateSync", {
+        "created": serializers.IntegerField(), "updated": serializers.IntegerField(),
+        "unchanged": serializers.IntegerField(), "deleted": serializers.IntegerField(),
+        "errors": serializers.ListField(child=serializers.CharField())})},
+        summary="Fetch the organisation's templates from Meta now")
+    def post(self, request):
+        _require_admin(request.user)
+        result = template_sync(organization=request.user.organization)
+        return Response(result.as_dict(), status=502 if result.errors and not (
+            result.created or result.updated or result.unchanged) else 200)
+
+
+class TemplateDetailView(APIView):
+    @extend_schema(responses={200: MessageTemplateSerializer}, summary="A template")
+    def get(self, request, pk: int):
+        template = selectors.template_get_for_user(user=request.user, template_id=pk)
+        if template is None:
+            raise NotFound()
+        return Response(MessageTemplateSerializer(template).data)
+
+
+class TemplatePreviewView(APIView):
+    @extend_schema(
+        request=inline_serializer("TemplatePreviewRequest", {
+            "parameters": serializers.DictField(required=False, help_text="{header, body, buttons}"),
+            "conversation": serializers.IntegerField(required=False,
+                                                     help_text="Fill unspecified parameters from its contact"),
+        }),
+        responses={200: OpenApiResponse(description="header, body, footer, buttons, text, components, sendable, "
+                                                     "reason"), 400: ERROR},
+        summary="What the customer will see, from these parameters",
+    )
+    def post(self, request, pk: int):
+        template = selectors.template_get_for_user(user=request.user, template_id=pk)
+        if template is None:
+            raise NotFound()
+        parameters = request.data.get("parameters")
+        if parameters is None:
+            parameters = {}
+        contact = _contact_of_conversation(request.user, request.data.get("conversation"))
+        if contact is not None and isinstance(parameters, dict):
+            prefill, _missing = template_prefill(template=template, contact=contact)
+            for component, values in prefill.items():
+                given = parameters.get(component)
+                if given in (None, "", [], {}):
+                    parameters[component] = values
+                elif isinstance(given, dict) and isinstance(values, dict):
+                    parameters[component] = {**values, **given}
+        try:
+            preview = template_preview(template=template, parameters=parameters)
+        except SendError as error:
+            return Response(error.as_dict(), status=400)
+        return Response({**preview, "parameters": parameters})
+
+
+class NotificationCreateSerializer(serializers.Serializer):
+    event_type = serializers.CharField(max_length=80)
+    phone = serializers.CharField(max_length=32)
+    idempotency_key = serializers.CharField(max_length=128)
+    fields = serializers.DictField(required=False, default=dict)
+
+
+class NotificationCreateView(APIView):
+    @extend_schema(
+        request=NotificationCreateSerializer,
+        responses={202: NotificationSerializer, 200: NotificationSerializer, 400: ERROR,
+                   409: NotificationSerializer, 422: NotificationSerializer},
+        summary="Notify a customer of a business event",
+        description="Sends the template mapped to event_type, once per idempotency_key: the first request answers "
+                    "202 (or 409 opted out / 422 refused), a repeat 200 with the first outcome.",
+    )
+    def post(self, request):
+        if not access.can_use_integration_api(request.user):
+            raise PermissionDenied(_("This token may not use the integration API."))
+        data = NotificationCreateSerializer(data=request.data)
+        if not data.is_valid():
+            field, problems = next(iter(data.errors.items()))
+            return Response({"field": field, "code": "invalid", "message": str(problems[0])}, status=400)
+        body = data.validated_data
+        try:
+            notification, created = notification_send(
+                organization=request.user.organization, user=request.user, event_type=body["event_type"],
+                phone=body["phone"], idempotency_key=body["idempotency_key"], fields=body["fields"],
+            )
+        except NotificationError as error:
+            return Response(error.as_dict(), status=400)
+        answer = {**NotificationSerializer(notification).data, "duplicate": not created}
+        if not created:
+            return Response(answer, status=200)
+        if notification.status == notification.Status.REFUSED:
+            opted_out = notification.code in ("opted_out", "marketing_opted_out")
+            return Response(answer, status=409 if opted_out else 422)
+        return Response(answer, status=status.HTTP_202_ACCEPTED)
+
+
+class NotificationDetailView(APIView):
+    @extend_schema(responses={200: NotificationSerializer}, summary="A notification and its outcome")
+    def get(self, request, pk: int):
+        notification = selectors.notification_get_for_user(user=request.user, notification_id=pk)
+        if notification is None:
+            raise NotFound()
+        return Response(NotificationSerializer(notification).data)
