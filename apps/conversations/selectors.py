@@ -12,7 +12,7 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
 
@@ -211,3 +211,192 @@ def canned_response_list(*, user, q: str = "") -> QuerySet[CannedResponse]:
     if q:
         queryset = queryset.filter(Q(shortcut__icontains=q) | Q(body__icontains=q))
     return queryset.order_by("shortcut")
+
+
+# --- The browser inbox: the conversation list and the thread -----------------------
+#
+# The list is keyset-paginated on (last_message_at DESC NULLS LAST, id DESC), never
+# OFFSET, so page 200 costs what page 1 costs. Search is one query path on every
+# backend: case-insensitive containment (UPPER(col) LIKE UPPER('%q%')); on PostgreSQL
+# the trigram GIN indexes of migration 0002 serve exactly that expression.
+
+INBOX_VIEWS = ("mine", "unassigned", "all")
+INBOX_STATUSES = ("open", "pending", "snoozed", "resolved", "any")
+INBOX_PAGE_SIZE = 30
+
+
+@dataclass
+class InboxFilter:
+    view: str = "all"
+    status: str = "open"
+    number_id: int | None = None
+    label_id: int | None = None
+    q: str = ""
+
+    def __post_init__(self):
+        if self.view not in INBOX_VIEWS:
+            raise ValueError("view")
+        if self.status not in INBOX_STATUSES:
+            raise ValueError("status")
+        self.q = (self.q or "").strip()[:SEARCH_MAX_LENGTH]
+
+
+@dataclass
+class ConversationPage:
+    conversations: list[Conversation]
+    after: str | None  # cursor of the next (older) page, None at the end
+
+
+def conversation_cursor_encode(conversation: Conversation) -> str:
+    when = conversation.last_message_at.isoformat() if conversation.last_message_at else ""
+    raw = f"{when}|{conversation.pk}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def conversation_cursor_decode(cursor: str) -> tuple[datetime | None, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode()
+        when_text, pk_text = raw.split("|")
+        when = parse_datetime(when_text) if when_text else None
+        pk = int(pk_text)
+    except (ValueError, UnicodeError, binascii.Error):
+        raise InvalidCursor(cursor) from None
+    if (when_text and (when is None or when.tzinfo is None)) or pk < 1:
+        raise InvalidCursor(cursor)
+    return when, pk
+
+
+def _search_filter(*, user, q: str) -> Q:
+    from .models import Contact as ContactModel
+
+    contacts = ContactModel.objects.filter(organization_id=user.organization_id).filter(
+        Q(name__icontains=q) | Q(profile_name__icontains=q) | Q(phone__icontains=q) | Q(wa_id__icontains=q)
+    )
+    messages = Message.objects.filter(organization_id=user.organization_id, text__icontains=q)
+    return Q(contact_id__in=contacts.values("id")) | Q(pk__in=messages.values("conversation_id"))
+
+
+def inbox_queryset(*, user, filters: InboxFilter) -> QuerySet[Conversation]:
+    """The conversations of one inbox view, newest activity first (not yet paginated)."""
+    queryset = _conversations(user)
+    if filters.view == "mine":
+        queryset = queryset.filter(assignee_id=user.id)
+    elif filters.view == "unassigned":
+        queryset = queryset.filter(assignee__isnull=True)
+    if filters.status != "any":
+        queryset = queryset.filter(status=filters.status)
+    if filters.number_id is not None:
+        queryset = queryset.filter(number_id=filters.number_id)
+    if filters.label_id is not None:
+        queryset = queryset.filter(labels__id=filters.label_id)
+    if filters.q:
+        queryset = queryset.filter(_search_filter(user=user, q=filters.q))
+    return queryset.order_by(F("last_message_at").desc(nulls_last=True), "-id")
+
+
+def conversation_inbox_page(*, user, filters: InboxFilter, after: str | None = None,
+                            limit: int = INBOX_PAGE_SIZE) -> ConversationPage:
+    """One page of an inbox view: two queries (conversations with contact and
+    assignee; their labels), plus what access.conversation_filter needs."""
+    queryset = inbox_queryset(user=user, filters=filters)
+    if after:
+        when, pk = conversation_cursor_decode(after)
+        if when is None:
+            queryset = queryset.filter(last_message_at__isnull=True, id__lt=pk)
+        else:
+            queryset = queryset.filter(
+                Q(last_message_at__lt=when) | Q(last_message_at=when, id__lt=pk) | Q(last_message_at__isnull=True)
+            )
+    rows = list(queryset[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return ConversationPage(conversations=rows, after=conversation_cursor_encode(rows[-1]) if more else None)
+
+
+def conversation_in_view(*, user, filters: InboxFilter, pk: int) -> Conversation | None:
+    """The conversation `pk` if it belongs in this inbox view for `user` now, else None
+    (a live update re-checks a row with this)."""
+    return inbox_queryset(user=user, filters=filters).filter(pk=pk).first()
+
+
+@dataclass
+class ThreadItem:
+    kind: str  # "message" or "note"
+    at: datetime
+    obj: object
+
+
+@dataclass
+class ThreadPage:
+    items: list[ThreadItem]  # oldest first: messages and private notes interleaved
+    before: str | None  # cursor of older messages, None when there are none
+
+
+def thread_messages(*, conversation: Conversation) -> QuerySet[Message]:
+    """Messages with everything the thread partial shows, in a fixed number of queries."""
+    return (
+        Message.objects.filter(conversation=conversation)
+        .select_related("author", "media", "reply_to", "reply_to__media")
+        .prefetch_related("reactions")
+    )
+
+
+def thread_page(*, conversation: Conversation, before: str | None = None, limit: int = 50) -> ThreadPage:
+    """The newest `limit` messages (or those just older than `before`) with the notes
+    written in the same span of time: three queries (messages, reactions, notes)."""
+    queryset = thread_messages(conversation=conversation)
+    upper = None
+    if before:
+        upper, pk = cursor_decode(before)
+        queryset = queryset.filter(Q(timestamp__lt=upper) | Q(timestamp=upper, id__lt=pk))
+    rows = list(queryset.order_by("-timestamp", "-id")[: limit + 1])
+    more_older = len(rows) > limit
+    rows = list(reversed(rows[:limit]))
+    notes = Note.objects.filter(conversation=conversation).select_related("author", "conversation__organization")
+    if more_older and rows:
+        notes = notes.filter(created_at__gte=rows[0].timestamp)
+    if upper is not None:
+        notes = notes.filter(created_at__lt=upper)
+    items = [ThreadItem("message", m.timestamp, m) for m in rows]
+    items += [ThreadItem("note", n.created_at, n) for n in notes.order_by("created_at", "id")]
+    items.sort(key=lambda item: item.at)
+    return ThreadPage(items=items, before=cursor_encode(rows[0]) if rows and more_older else None)
+
+
+def thread_message_get(*, user, message_id) -> Message:
+    """One message for the thread partial, if `user` may see its conversation; Http404 otherwise."""
+    try:
+        return (
+            Message.objects.filter(access.conversation_filter(user, prefix="conversation__"))
+            .select_related("author", "media", "reply_to", "reply_to__media", "conversation__organization")
+            .prefetch_related("reactions")
+            .get(pk=int(message_id))
+        )
+    except (Message.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def note_get(*, user, note_id) -> Note:
+    try:
+        return (
+            Note.objects.filter(access.conversation_filter(user, prefix="conversation__"))
+            .select_related("author", "conversation__organization")
+            .get(pk=int(note_id))
+        )
+    except (Note.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def inbox_sidebar(*, user) -> dict:
+    """The numbers and labels the inbox's navigation offers to `user` (two queries)."""
+    from apps.whatsapp.models import WhatsAppNumber
+
+    if not access.is_member(user):
+        return {"numbers": [], "labels": []}
+    numbers = WhatsAppNumber.objects.filter(organization_id=user.organization_id).order_by("pk")
+    if not user.is_supervisor_or_admin:
+        numbers = numbers.filter(
+            Q(teams__members=user) | Q(pk__in=Conversation.objects.filter(assignee_id=user.id).values("number_id"))
+        ).distinct()
+    return {"numbers": list(numbers), "labels": list(label_list(user=user))}

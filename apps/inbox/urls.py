@@ -5,6 +5,17 @@ from . import views
 app_name = "inbox"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", views.root, name="root"),
+    path("inbox/", views.conversation_list, name="list"),
+    path("inbox/rows/", views.conversation_rows, name="rows"),
+    path("inbox/c/<int:pk>/", views.conversation_detail, name="conversation"),
+    path("inbox/c/<int:pk>/messages/", views.message_older, name="messages"),
+    path("inbox/c/<int:pk>/row/", views.conversation_row, name="row"),
+    path("inbox/m/<int:message_id>/", views.message_partial, name="message"),
+    path("inbox/m/<int:message_id>/retry/", views.message_retry, name="retry"),
+    path("inbox/m/<int:message_id>/history/", views.message_history, name="history"),
+    path("inbox/n/<int:note_id>/", views.note_partial, name="note"),
+    path("inbox/availability/", views.availability, name="availability"),
+    path("inbox/language/", views.language, name="language"),
     path("", include("apps.inbox.actions_urls")),
 ]

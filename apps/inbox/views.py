@@ -1,7 +1,240 @@
+"""The agents' inbox pages. Thin: parse the request, ask a selector or a service, render.
+
+Every read goes through apps.conversations.selectors (scoped by the user); every write
+through a service. A conversation or message the user may not see is a 404.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+from django.views.i18n import set_language
+
+from apps.accounts import services as account_services
+from apps.accounts.models import User
+from apps.conversations import selectors
+from apps.messaging.services import send as send_services
+from apps.messaging.validation import SendError
+
+from . import presenters
+
+
+def root(request):
+    return redirect("inbox:list")
+
+
+def _filters(request) -> selectors.InboxFilter:
+    """The inbox view asked for in the query string; a bad value is a 400 naming it."""
+    params = request.GET
+
+    def optional_int(name):
+        value = params.get(name) or None
+        if value is None:
+            return None
+        if not value.isdigit():
+            raise ValueError(name)
+        return int(value)
+
+    return selectors.InboxFilter(
+        view=params.get("view") or "all",
+        status=params.get("status") or "open",
+        number_id=optional_int("number"),
+        label_id=optional_int("label"),
+        q=params.get("q", ""),
+    )
+
+
+def _bad_filter(error: ValueError) -> HttpResponse:
+    return HttpResponseBadRequest(_("Invalid value for “%(field)s”.") % {"field": error.args[0] if error.args else "?"})
+
+
+def _list_context(request, filters, *, after=None) -> dict:
+    page = selectors.conversation_inbox_page(user=request.user, filters=filters, after=after)
+    return {
+        "filters": filters,
+        "filter_query": presenters.filter_query(filters),
+        "page": page,
+        "rows": presenters.conversation_rows(page.conversations, now=timezone.now()),
+    }
+
+
+def _page_context(request, filters) -> dict:
+    context = _list_context(request, filters)
+    context.update(selectors.inbox_sidebar(user=request.user))
+    context.update(
+        views=presenters.view_links(),
+        statuses=presenters.status_links(),
+        availability_choices=User.Availability.choices,
+    )
+    return context
 
 
 @login_required
-def home(request):
-    return render(request, "inbox/home.html")
+@require_GET
+def conversation_list(request):
+    try:
+        filters = _filters(request)
+    except ValueError as error:
+        return _bad_filter(error)
+    return render(request, "inbox/list_page.html", _page_context(request, filters))
+
+
+@login_required
+@require_GET
+def conversation_rows(request):
+    """The next page of the list ("load more" and infinite scroll)."""
+    try:
+        filters = _filters(request)
+        context = _list_context(request, filters, after=request.GET.get("after") or None)
+    except selectors.InvalidCursor:
+        return HttpResponseBadRequest(_("Invalid value for “%(field)s”.") % {"field": "after"})
+    except ValueError as error:
+        return _bad_filter(error)
+    return render(request, "inbox/list/rows.html", context)
+
+
+@login_required
+@require_GET
+def conversation_row(request, pk):
+    """One row of the list as it should look now in the view described by the query
+    string; 204 when the conversation no longer belongs there (or is not visible)."""
+    try:
+        filters = _filters(request)
+    except ValueError as error:
+        return _bad_filter(error)
+    conversation = selectors.conversation_in_view(user=request.user, filters=filters, pk=pk)
+    if conversation is None:
+        return HttpResponse(status=204)
+    rows = presenters.conversation_rows([conversation], now=timezone.now())
+    return render(request, "inbox/list/row.html", {"row": rows[0], "filters": filters,
+                                                   "filter_query": presenters.filter_query(filters)})
+
+
+@login_required
+@require_GET
+def conversation_detail(request, pk):
+    conversation = selectors.conversation_get(user=request.user, pk=pk)
+    try:
+        filters = _filters(request)
+    except ValueError as error:
+        return _bad_filter(error)
+    try:
+        send_services.conversation_mark_read(conversation=conversation, user=request.user)
+    except SendError:  # cannot happen for a conversation the selector returned
+        raise Http404 from None
+    thread = selectors.thread_page(conversation=conversation)
+    context = _page_context(request, filters)
+    now = timezone.now()
+    context.update(
+        conversation=conversation,
+        contact=conversation.contact,
+        window_open=conversation.window_open(now),
+        window_closes_at=conversation.window_expires_at,
+        user=request.user,
+        thread=presenters.thread_entries(thread.items, organization=request.user.organization),
+        thread_before=thread.before,
+        current_row=presenters.conversation_rows([conversation], now=now)[0],
+    )
+    return render(request, "inbox/conversation_page.html", context)
+
+
+@login_required
+@require_GET
+def message_older(request, pk):
+    """Older messages of a conversation (scrolling up), keyset-paginated."""
+    conversation = selectors.conversation_get(user=request.user, pk=pk)
+    before = request.GET.get("before")
+    if not before:
+        return HttpResponseBadRequest(_("Invalid value for “%(field)s”.") % {"field": "before"})
+    try:
+        thread = selectors.thread_page(conversation=conversation, before=before)
+    except selectors.InvalidCursor:
+        return HttpResponseBadRequest(_("Invalid value for “%(field)s”.") % {"field": "before"})
+    return render(request, "inbox/thread/older.html", {
+        "conversation": conversation,
+        "thread": presenters.thread_entries(thread.items, organization=request.user.organization),
+        "thread_before": thread.before,
+    })
+
+
+@login_required
+@require_GET
+def message_partial(request, message_id):
+    """One message as the thread shows it: the page and live updates both use it."""
+    message = selectors.thread_message_get(user=request.user, message_id=message_id)
+    return render(request, "inbox/thread/message.html", {
+        "message": message, "view": presenters.message_view(message), "user": request.user,
+    })
+
+
+@login_required
+@require_GET
+def message_history(request, message_id):
+    message = selectors.thread_message_get(user=request.user, message_id=message_id)
+    return render(request, "inbox/thread/history.html", {"message": message,
+                                                         "history": presenters.edit_history(message)})
+
+
+@login_required
+@require_GET
+def note_partial(request, note_id):
+    note = selectors.note_get(user=request.user, note_id=note_id)
+    return render(request, "inbox/thread/note.html", {"note": note})
+
+
+@login_required
+@require_POST
+def message_retry(request, message_id):
+    message = selectors.thread_message_get(user=request.user, message_id=message_id)
+    error = None
+    try:
+        message = send_services.message_retry(message=message, user=request.user)
+    except SendError as exc:
+        error = exc.message
+    if request.htmx:
+        message = selectors.thread_message_get(user=request.user, message_id=message_id)
+        response = render(request, "inbox/thread/message.html", {
+            "message": message, "view": presenters.message_view(message), "user": request.user,
+            "retry_error": error,
+        })
+        return response
+    if error:
+        flash.error(request, error)
+    return redirect(reverse("inbox:conversation", args=[message.conversation_id]) + f"#m{message.pk}")
+
+
+def _safe_next(request, fallback: str) -> str:
+    target = request.POST.get("next") or request.META.get("HTTP_REFERER") or fallback
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                       require_https=request.is_secure()):
+        return target
+    return fallback
+
+
+@login_required
+@require_POST
+def availability(request):
+    value = request.POST.get("availability", "")
+    try:
+        account_services.user_set_availability(user=request.user, availability=value)
+    except ValidationError:
+        return HttpResponseBadRequest(_("Invalid value for “%(field)s”.") % {"field": "availability"})
+    if request.htmx:
+        return render(request, "inbox/availability.html", {
+            "availability_choices": User.Availability.choices, "user": request.user,
+        })
+    return redirect(_safe_next(request, reverse("inbox:list")))
+
+
+@require_POST
+def language(request):
+    """Django's set_language (stores the choice in a cookie and, signed in, the session)."""
+    return set_language(request)

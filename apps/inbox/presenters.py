@@ -1,0 +1,321 @@
+"""What the inbox templates show, computed from rows already loaded (no queries here).
+
+Kept apart from the views so that the page and the live partials present a message,
+a row or a day in exactly one way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from apps.conversations.models import Conversation
+from apps.messaging.models import Author, Direction, MessageType, Status
+
+# --- The list ---------------------------------------------------------------------
+
+
+def view_links():
+    return [("mine", gettext_lazy("Mine")), ("unassigned", gettext_lazy("Unassigned")), ("all", gettext_lazy("All"))]
+
+
+def status_links():
+    return [
+        ("open", gettext_lazy("Open")), ("pending", gettext_lazy("Pending")), ("snoozed", gettext_lazy("Snoozed")),
+        ("resolved", gettext_lazy("Resolved")), ("any", gettext_lazy("Any status")),
+    ]
+
+
+def filter_query(filters) -> str:
+    """The query string that describes an inbox view (kept on links and live checks)."""
+    params = {"view": filters.view, "status": filters.status}
+    if filters.number_id is not None:
+        params["number"] = filters.number_id
+    if filters.label_id is not None:
+        params["label"] = filters.label_id
+    if filters.q:
+        params["q"] = filters.q
+    return urlencode(params)
+
+
+@dataclass
+class Row:
+    conversation: Conversation
+    window_open: bool
+    window_closes_at: datetime | None
+    activity: str  # ISO timestamp the client sorts rows by
+    labels: list = field(default_factory=list)
+
+
+def conversation_rows(conversations, *, now=None) -> list[Row]:
+    now = now or timezone.now()
+    rows = []
+    for conversation in conversations:
+        expires = conversation.window_expires_at
+        rows.append(Row(
+            conversation=conversation,
+            window_open=expires is not None and now < expires,
+            window_closes_at=expires,
+            activity=conversation.last_message_at.isoformat() if conversation.last_message_at else "",
+            labels=list(conversation.labels.all()),
+        ))
+    return rows
+
+
+# --- The thread -------------------------------------------------------------------
+
+
+def zone_of(organization) -> ZoneInfo:
+    try:
+        return ZoneInfo(getattr(organization, "timezone", None) or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def day_label(day: date, *, today: date) -> str:
+    if day == today:
+        return _("Today")
+    if (today - day).days == 1:
+        return _("Yesterday")
+    return formats.date_format(day, "DATE_FORMAT")
+
+
+TICKS = {
+    Status.PENDING: ("🕓", gettext_lazy("Pending")),
+    Status.SENT: ("✓", gettext_lazy("Sent")),
+    Status.DELIVERED: ("✓✓", gettext_lazy("Delivered")),
+    Status.READ: ("✓✓", gettext_lazy("Read")),
+    Status.PLAYED: ("✓✓", gettext_lazy("Played")),
+    Status.FAILED: ("!", gettext_lazy("Failed")),
+}
+
+
+def author_label(message) -> str:
+    if message.author_type == Author.CUSTOMER:
+        return _("Customer")
+    if message.author_type == Author.AGENT:
+        return message.author.name if message.author_id and message.author else _("Agent")
+    if message.author_type == Author.BOT:
+        return _("Bot")
+    if message.author_type == Author.INTEGRATION:
+        return _("Business system")
+    return _("System")
+
+
+def _map_link(latitude, longitude) -> str | None:
+    try:
+        lat, lon = float(latitude), float(longitude)
+    except (TypeError, ValueError):
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=16/{lat:.6f}/{lon:.6f}"
+
+
+def _contact_cards(content) -> list[dict]:
+    cards = []
+    for card in content.get("contacts") or []:
+        if not isinstance(card, dict):
+            continue
+        name = card.get("name") if isinstance(card.get("name"), dict) else {}
+        org = card.get("org") if isinstance(card.get("org"), dict) else {}
+        cards.append({
+            "name": name.get("formatted_name") or " ".join(
+                str(name.get(k)) for k in ("first_name", "last_name") if name.get(k)),
+            "company": org.get("company", ""),
+            "phones": [p for p in card.get("phones") or [] if isinstance(p, dict)],
+            "emails": [e.get("email") for e in card.get("emails") or [] if isinstance(e, dict) and e.get("email")],
+        })
+    return cards
+
+
+def _interactive(content) -> dict:
+    """Either the customer's answer (button_reply, list_reply, nfm_reply) or the
+    interactive message we sent, as the customer saw it."""
+    kind = content.get("type", "")
+    if kind in ("button_reply", "list_reply"):
+        reply = content.get(kind) if isinstance(content.get(kind), dict) else {}
+        return {"answer": reply.get("title", ""), "answer_description": reply.get("description", ""),
+                "answer_kind": kind}
+    if kind == "nfm_reply":
+        reply = content.get("nfm_reply") if isinstance(content.get("nfm_reply"), dict) else {}
+        response = reply.get("response") if isinstance(reply.get("response"), dict) else {}
+        return {"answer": reply.get("body") or _("Form answered"), "answer_kind": kind,
+                "fields": [(str(k), str(v)) for k, v in response.items() if k != "flow_token"]}
+    header = content.get("header") if isinstance(content.get("header"), dict) else {}
+    body = content.get("body") if isinstance(content.get("body"), dict) else {}
+    footer = content.get("footer") if isinstance(content.get("footer"), dict) else {}
+    action = content.get("action") if isinstance(content.get("action"), dict) else {}
+    buttons = []
+    for button in action.get("buttons") or []:
+        if isinstance(button, dict):
+            reply = button.get("reply") if isinstance(button.get("reply"), dict) else {}
+            buttons.append(reply.get("title") or button.get("title") or "")
+    if kind == "cta_url":
+        parameters = action.get("parameters") if isinstance(action.get("parameters"), dict) else {}
+        buttons.append(parameters.get("display_text", ""))
+    sections = []
+    for section in action.get("sections") or []:
+        if isinstance(section, dict):
+            sections.append({
+                "title": section.get("title", ""),
+                "rows": [r for r in section.get("rows") or [] if isinstance(r, dict)],
+            })
+    return {
+        "header": header.get("text", ""), "body": body.get("text", ""), "footer": footer.get("text", ""),
+        "buttons": [b for b in buttons if b], "list_button": action.get("button", ""), "sections": sections,
+    }
+
+
+def _template(message) -> dict:
+    content = message.content or {}
+    rendered = content.get("rendered") if isinstance(content.get("rendered"), dict) else {}
+    language = content.get("language")
+    if isinstance(language, dict):
+        language = language.get("code", "")
+    buttons = []
+    for button in rendered.get("buttons") or []:
+        buttons.append(button.get("text", "") if isinstance(button, dict) else str(button))
+    return {
+        "name": content.get("name", ""),
+        "language": language or "",
+        "header": rendered.get("header", "") if isinstance(rendered.get("header"), str) else "",
+        "body": rendered.get("body") or message.text,
+        "footer": rendered.get("footer", ""),
+        "buttons": [b for b in buttons if b],
+    }
+
+
+def _unsupported_reason(message) -> str:
+    for error in message.errors or []:
+        if isinstance(error, dict):
+            details = error.get("error_data", {}).get("details") if isinstance(error.get("error_data"), dict) else ""
+            text = details or error.get("message") or error.get("title") or ""
+            code = error.get("code")
+            return f"{text} ({code})" if code else str(text)
+    original = (message.content or {}).get("original_type")
+    if original:
+        return _("Message type “%(type)s” is not supported.") % {"type": original}
+    return ""
+
+
+def _media(message) -> dict | None:
+    media = getattr(message, "media", None) if message.is_media else None
+    content = message.content or {}
+    info = {
+        "url": None, "thumbnail_url": None, "state": "", "state_label": "", "error": "",
+        "filename": content.get("filename", ""), "size": None, "mime_type": content.get("mime_type", ""),
+        "voice": bool(content.get("voice")), "animated": bool(content.get("animated")),
+    }
+    if media is not None:
+        info.update(
+            url=reverse("media:open", args=[media.pk]) if media.file else None,
+            thumbnail_url=reverse("media:thumbnail", args=[media.pk]) if media.thumbnail else None,
+            state=media.state, state_label=media.get_state_display(), error=media.error,
+            filename=media.filename or info["filename"], size=media.size, mime_type=media.mime_type or info["mime_type"],
+            animated=media.animated or info["animated"],
+        )
+    return info
+
+
+def _reply_quote(message) -> dict | None:
+    if not message.reply_to_id and not message.reply_to_wamid:
+        return None
+    original = message.reply_to if message.reply_to_id else None
+    if original is None:
+        return {"id": None, "author": "", "text": _("A message that is not in this inbox")}
+    from apps.messaging.services.inbound import message_preview
+
+    return {"id": original.pk, "author": author_label(original), "text": message_preview(original)}
+
+
+def message_view(message, *, zone: ZoneInfo | None = None, today: date | None = None) -> dict:
+    """Everything the message partial shows beyond the row's own fields."""
+    if zone is None:
+        zone = zone_of(message.conversation.organization)
+    local = timezone.localtime(message.timestamp, zone)
+    today = today or timezone.localtime(timezone.now(), zone).date()
+    content = message.content or {}
+    deleted = message.status == Status.DELETED
+    view = {
+        "side": "system" if message.type == MessageType.SYSTEM or message.author_type == Author.SYSTEM
+        else ("in" if message.direction == Direction.INBOUND else "out"),
+        "author": author_label(message),
+        "time": local,
+        "day": local.date().isoformat(),
+        "day_label": day_label(local.date(), today=today),
+        "deleted": deleted,
+        "tick": None,
+        "reactions": [r for r in message.reactions.all()],
+        "reply": _reply_quote(message),
+        "content": content,
+    }
+    if message.direction == Direction.OUTBOUND and message.status in TICKS:
+        symbol, label = TICKS[message.status]
+        view["tick"] = {"status": message.status, "symbol": symbol, "label": label}
+    if deleted:
+        return view
+    kind = message.type
+    if message.is_media:
+        view["media"] = _media(message)
+    elif kind == MessageType.LOCATION:
+        view["map_url"] = _map_link(content.get("latitude"), content.get("longitude"))
+    elif kind == MessageType.CONTACTS:
+        view["cards"] = _contact_cards(content)
+    elif kind == MessageType.INTERACTIVE:
+        view["interactive"] = _interactive(content)
+    elif kind == MessageType.TEMPLATE:
+        view["template"] = _template(message)
+    elif kind == MessageType.UNSUPPORTED:
+        view["reason"] = _unsupported_reason(message)
+    elif kind == MessageType.ORDER:
+        view["items"] = [i for i in content.get("product_items") or [] if isinstance(i, dict)]
+    elif kind == MessageType.REACTION:
+        view["emoji"] = content.get("emoji", "")
+    return view
+
+
+@dataclass
+class Entry:
+    kind: str  # "message", "note" or "day"
+    obj: object = None
+    view: dict | None = None
+    label: str = ""
+    day: str = ""
+
+
+def thread_entries(items, *, organization) -> list[Entry]:
+    """The thread's items with a day separator (in the organisation's time zone)
+    wherever the day changes."""
+    zone = zone_of(organization)
+    today = timezone.localtime(timezone.now(), zone).date()
+    entries, last_day = [], None
+    for item in items:
+        local_day = timezone.localtime(item.at, zone).date()
+        if local_day != last_day:
+            entries.append(Entry("day", label=day_label(local_day, today=today), day=local_day.isoformat()))
+            last_day = local_day
+        if item.kind == "message":
+            entries.append(Entry("message", obj=item.obj, view=message_view(item.obj, zone=zone, today=today)))
+        else:
+            entries.append(Entry("note", obj=item.obj, day=local_day.isoformat()))
+    return entries
+
+
+def edit_history(message) -> list[dict]:
+    entries = []
+    for entry in message.edit_history or []:
+        if not isinstance(entry, dict):
+            continue
+        from django.utils.dateparse import parse_datetime
+
+        when = parse_datetime(str(entry.get("edited_at", ""))) if entry.get("edited_at") else None
+        entries.append({"text": entry.get("text", ""), "at": when})
+    return entries

@@ -1,0 +1,238 @@
+"""The inbox pages: views, filters, search, access, keyset pagination, query counts."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.accounts.tests.factories import UserFactory
+from apps.accounts.tests.worlds import FOREIGN_NAME, build_world, fast_passwords  # noqa: F401
+from apps.conversations.models import Conversation
+from apps.conversations.tests.factories import ContactFactory, ConversationFactory, LabelFactory, NoteFactory
+from apps.messaging.models import Message
+from apps.messaging.tests.factories import MessageFactory, OutboundMessageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world():
+    return build_world()
+
+
+def client_for(client, user):
+    client.force_login(user)
+    return client
+
+
+def row_ids(response) -> list[int]:
+    return [row.conversation.pk for row in response.context["rows"]]
+
+
+def test_root_redirects_to_the_inbox_and_the_inbox_asks_to_sign_in(client):
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == reverse("inbox:list")
+    response = client.get(reverse("inbox:list"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_views_mine_unassigned_all_for_an_agent(client, world):
+    client_for(client, world.agent)
+    assert row_ids(client.get("/inbox/?view=mine")) == [world.mine.pk]
+    assert row_ids(client.get("/inbox/?view=unassigned")) == [world.unassigned.pk]
+    assert set(row_ids(client.get("/inbox/?view=all"))) == {world.mine.pk, world.unassigned.pk}
+
+
+def test_all_for_a_supervisor_is_every_conversation_of_the_organisation(client, world):
+    client_for(client, world.supervisor)
+    assert set(row_ids(client.get("/inbox/"))) == {world.mine.pk, world.colleagues.pk, world.unassigned.pk}
+
+
+def test_status_number_and_label_views(client, world):
+    Conversation.objects.filter(pk=world.unassigned.pk).update(status="pending")
+    world.mine.labels.add(world.label)
+    client_for(client, world.supervisor)
+    assert row_ids(client.get("/inbox/?status=pending")) == [world.unassigned.pk]
+    assert set(row_ids(client.get("/inbox/?status=any"))) == {world.mine.pk, world.colleagues.pk, world.unassigned.pk}
+    assert row_ids(client.get(f"/inbox/?label={world.label.pk}")) == [world.mine.pk]
+    other = ConversationFactory(organization=world.org, contact__organization=world.org)
+    assert row_ids(client.get(f"/inbox/?number={other.number_id}")) == [other.pk]
+    assert row_ids(client.get("/inbox/?status=snoozed")) == []
+    page = client.get("/inbox/?status=resolved")
+    assert page.status_code == 200 and "No conversations here." in page.content.decode()
+
+
+@pytest.mark.parametrize("query", ["view=everything", "status=closed", "number=abc", "label=1;drop"])
+def test_bad_filters_are_a_400_naming_the_field(client, world, query):
+    client_for(client, world.agent)
+    response = client.get(f"/inbox/?{query}")
+    assert response.status_code == 400
+    assert query.split("=")[0] in response.content.decode()
+
+
+def test_list_is_sorted_by_last_activity_and_shows_unread_and_window(client, world):
+    now = timezone.now()
+    Conversation.objects.filter(pk=world.mine.pk).update(last_message_at=now - timedelta(hours=2), unread_count=3,
+                                                         last_customer_message_at=now - timedelta(hours=30))
+    Conversation.objects.filter(pk=world.unassigned.pk).update(last_message_at=now)
+    client_for(client, world.agent)
+    response = client.get("/inbox/")
+    assert row_ids(response) == [world.unassigned.pk, world.mine.pk]
+    html = response.content.decode()
+    assert 'data-unread="3"' in html and "3 unread messages" in html
+    mine_row = next(r for r in response.context["rows"] if r.conversation.pk == world.mine.pk)
+    assert mine_row.window_open is False
+    assert "Window closed" in html and "24h open" in html
+
+
+def test_search_by_name_phone_and_message_text(client, world):
+    client_for(client, world.agent)
+    assert row_ids(client.get("/inbox/?q=alice")) == [world.mine.pk]
+    assert row_ids(client.get(f"/inbox/?q={world.unassigned.contact.wa_id[-6:]}")) == [world.unassigned.pk]
+    assert row_ids(client.get("/inbox/?q=PARCEL")) == [world.mine.pk]
+    assert row_ids(client.get("/inbox/?q=nothing-matches-this")) == []
+
+
+def test_search_never_finds_foreign_or_colleagues_conversations(client, world):
+    MessageFactory(conversation=world.colleagues, text="foreign secret message text")
+    client_for(client, world.agent)
+    for q in ("foreign secret", FOREIGN_NAME.split()[0], "Bob"):
+        assert row_ids(client.get("/inbox/", {"q": q})) == []
+
+
+@pytest.mark.parametrize("role", ["agent", "supervisor", "foreign_admin"])
+def test_foreign_conversations_never_appear_in_any_view(client, world, role):
+    client_for(client, getattr(world, role))
+    for query in ("view=mine", "view=unassigned", "view=all", "status=any", f"number={world.foreign.number_id}",
+                  f"label={world.foreign_label.pk}"):
+        html = client.get(f"/inbox/?{query}").content.decode()
+        if role == "foreign_admin":
+            assert world.mine.contact.display_name not in html
+        else:
+            assert FOREIGN_NAME not in html
+
+
+def test_conversation_of_another_team_or_organisation_is_not_found(client, world):
+    client_for(client, world.agent)
+    for pk in (world.colleagues.pk, world.foreign.pk):
+        assert client.get(reverse("inbox:conversation", args=[pk])).status_code == 404
+        assert client.get(reverse("inbox:row", args=[pk])).status_code == 204
+        assert client.get(reverse("inbox:messages", args=[pk]) + "?before=x").status_code == 404
+    foreign_message = Message.objects.filter(conversation=world.foreign).first()
+    assert client.get(reverse("inbox:message", args=[foreign_message.pk])).status_code == 404
+    assert client.post(reverse("inbox:retry", args=[foreign_message.pk])).status_code == 404
+    assert client.get(reverse("inbox:history", args=[foreign_message.pk])).status_code == 404
+    foreign_note = NoteFactory(conversation=world.foreign)
+    assert client.get(reverse("inbox:note", args=[foreign_note.pk])).status_code == 404
+
+
+def test_keyset_pagination_walks_every_conversation_once(client, world):
+    start = timezone.now()
+    made = [world.mine.pk, world.unassigned.pk]
+    for i in range(70):
+        made.append(ConversationFactory(organization=world.org, number=world.number, assignee=world.agent,
+                                        contact__organization=world.org,
+                                        last_message_at=start - timedelta(minutes=i % 7)).pk)
+    # Ties on last_message_at and a conversation without activity are both kept.
+    Conversation.objects.filter(pk=made[5]).update(last_message_at=None)
+    client_for(client, world.agent)
+    response = client.get("/inbox/")
+    seen = row_ids(response)
+    after = response.context["page"].after
+    while after:
+        response = client.get(reverse("inbox:rows"), {"view": "all", "status": "open", "after": after})
+        assert response.status_code == 200
+        seen += row_ids(response)
+        after = response.context["page"].after
+    assert sorted(seen) == sorted(made) and len(seen) == len(set(seen))
+    assert seen[-1] == made[5]
+    assert client.get(reverse("inbox:rows"), {"after": "not-a-cursor"}).status_code == 400
+
+
+def test_row_partial_answers_whether_the_conversation_belongs_in_the_view(client, world):
+    client_for(client, world.agent)
+    url = reverse("inbox:row", args=[world.unassigned.pk])
+    assert client.get(url, {"view": "unassigned"}).status_code == 200
+    assert client.get(url, {"view": "mine"}).status_code == 204
+    Conversation.objects.filter(pk=world.unassigned.pk).update(assignee=world.colleague)
+    assert client.get(url, {"view": "all"}).status_code == 204  # reassigned away: gone
+
+
+def _bulk_conversations(world, n, user):
+    """n conversations in every view: mine and unassigned, open and pending, on the
+    world's number, labelled, with an "a" in the name; each with a label of its own."""
+    for i in range(n):
+        conversation = ConversationFactory(
+            organization=world.org, number=world.number, assignee=user if i % 2 else None,
+            status="pending" if i % 3 == 0 else "open", contact__organization=world.org, contact__name=f"Ana {i}",
+        )
+        conversation.labels.add(world.label, LabelFactory(organization=world.org))
+
+
+@pytest.mark.parametrize("user_attr", ["agent", "supervisor"])
+@pytest.mark.parametrize("query", ["view=mine", "view=unassigned", "view=all", "status=pending", "number={number}",
+                                   "label={label}", "q=a"])
+def test_list_page_costs_a_constant_number_of_queries(client, world, user_attr, query,
+                                                      django_assert_num_queries):
+    user = getattr(world, user_attr)
+    query = query.format(number=world.number.pk, label=world.label.pk)
+    client_for(client, user)
+    _bulk_conversations(world, 3, user)
+    # Session, user, conversations (with contact and assignee), their labels, and the
+    # navigation's numbers and labels; agents pay two more: their teams and their
+    # teams' numbers (access.conversation_filter).
+    expected = 8 if user_attr == "agent" else 6
+    with django_assert_num_queries(expected):
+        first = client.get(f"/inbox/?{query}")
+    _bulk_conversations(world, 25, user)
+    with django_assert_num_queries(expected):
+        response = client.get(f"/inbox/?{query}")
+    assert response.status_code == 200
+    assert 0 < len(first.context["rows"]) < len(response.context["rows"])
+
+
+def test_first_page_selector_is_at_most_five_queries(world, django_assert_max_num_queries):
+    from apps.conversations import selectors
+
+    _bulk_conversations(world, 40, world.agent)
+    for user in (world.agent, world.supervisor):
+        for view in ("mine", "unassigned", "all"):
+            with django_assert_max_num_queries(5):
+                page = selectors.conversation_inbox_page(user=user, filters=selectors.InboxFilter(view=view))
+                [list(c.labels.all()) for c in page.conversations]
+                [c.contact.display_name for c in page.conversations]
+
+
+def test_availability_switch(client, world, published):
+    client_for(client, world.agent)
+    response = client.post(reverse("inbox:availability"), {"availability": "online", "next": "/inbox/"})
+    assert response.status_code == 302 and response["Location"] == "/inbox/"
+    world.agent.refresh_from_db()
+    assert world.agent.availability == User.Availability.ONLINE
+    response = client.post(reverse("inbox:availability"), {"availability": "sleeping"})
+    assert response.status_code == 400 and "availability" in response.content.decode()
+    world.agent.refresh_from_db()
+    assert world.agent.availability == User.Availability.ONLINE
+    off = client.post(reverse("inbox:availability"), {"availability": "away", "next": "https://evil.example/"})
+    assert off["Location"] == reverse("inbox:list")
+
+
+def test_language_switch_to_brazilian_portuguese(client, world):
+    client_for(client, world.agent)
+    response = client.post(reverse("inbox:language"), {"language": "pt-br", "next": "/inbox/"})
+    assert response.status_code == 302
+    html = client.get("/inbox/").content.decode()
+    assert 'lang="pt-br"' in html
+    assert "Não atribuídas" in html and "Sair" in html
+
+
+def test_page_links_the_manifest_and_has_landmarks(client, world):
+    client_for(client, world.agent)
+    html = client.get("/inbox/").content.decode()
+    assert 'rel="manifest"' in html and "manifest.webmanifest" in html
+    assert '<main class="thread-pane" id="main"' in html and 'role="search"' in html
+    assert 'aria-label="Conversations"' in html

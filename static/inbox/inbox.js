@@ -1,0 +1,384 @@
+/* The inbox page's behaviour: live list and thread, load more, shortcuts,
+ * notifications. Listens to "inbox:event" from live.js; opens no socket itself.
+ * Rendering stays on the server: rows and messages are fetched as HTML partials.
+ */
+(function () {
+  "use strict";
+  var body = document.body;
+  var list = document.getElementById("conversation-list");
+  var thread = document.getElementById("thread");
+  var scroller = document.getElementById("thread-scroll");
+  var filterQuery = body.dataset.filterQuery || "";
+  var currentId = body.dataset.conversationId ? Number(body.dataset.conversationId) : null;
+  var userId = Number(body.dataset.userId);
+  var baseTitle = document.title;
+  var hiddenNew = 0;
+
+  function urlFor(template, id) { return template.replace(/\/0\/(?=[^/]*$)/, "/" + id + "/"); }
+
+  function fetchHTML(url) {
+    return fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true", "X-Requested-With": "fetch" } })
+      .then(function (r) {
+        if (r.status === 204 || r.status === 404) return null;
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.text();
+      });
+  }
+
+  function fragment(html) {
+    var t = document.createElement("template");
+    t.innerHTML = html.trim();
+    return t.content;
+  }
+
+  function process(node) { if (window.htmx && node) window.htmx.process(node); }
+
+  // --- The list --------------------------------------------------------------------
+
+  function rows() { return list ? Array.prototype.slice.call(list.querySelectorAll("li.conversation-row")) : []; }
+
+  function updateTitle() {
+    var unread = 0;
+    rows().forEach(function (row) { unread += Number(row.dataset.unread || 0); });
+    unread = Math.max(unread, hiddenNew);
+    document.title = unread ? "(" + unread + ") " + baseTitle : baseTitle;
+  }
+
+  function placeRow(row) {
+    // Sorted by last activity, newest first; a row with no activity goes last.
+    var activity = row.dataset.activity || "";
+    var before = null;
+    rows().some(function (other) {
+      if (other === row) return false;
+      var a = other.dataset.activity || "";
+      if (activity && (!a || a < activity || (a === activity && Number(other.dataset.conversationId) < Number(row.dataset.conversationId)))) {
+        before = other;
+        return true;
+      }
+      return false;
+    });
+    var more = list.querySelector("[data-load-more]");
+    if (!before && more) {
+      // Older than everything shown and more pages exist: the row comes with a later page.
+      if (row.parentNode) row.remove();
+      return;
+    }
+    list.insertBefore(row, before || more || null);
+    var empty = list.querySelector("[data-empty]");
+    if (empty) empty.remove();
+  }
+
+  var pendingRows = {};
+  function refreshRow(id) {
+    if (!list || !id) return;
+    if (pendingRows[id]) { pendingRows[id].again = true; return; }
+    pendingRows[id] = { again: false };
+    var url = urlFor(body.dataset.rowUrl, id) + "?" + filterQuery;
+    fetchHTML(url).then(function (html) {
+      var existing = document.getElementById("row-" + id);
+      if (!html) {
+        if (existing) existing.remove();  // no longer in this view (or no longer ours)
+      } else {
+        var row = fragment(html).firstElementChild;
+        if (id === currentId) row.classList.add("current");
+        if (existing) existing.replaceWith(row);
+        placeRow(row);
+      }
+      updateTitle();
+    }).catch(function () {}).then(function () {
+      var again = pendingRows[id] && pendingRows[id].again;
+      delete pendingRows[id];
+      if (again) refreshRow(id);
+    });
+  }
+
+  function loadMore(link) {
+    if (!link || link.dataset.loading) return;
+    link.dataset.loading = "1";
+    fetchHTML(link.getAttribute("href")).then(function (html) {
+      var item = link.closest("[data-load-more]");
+      var content = fragment(html || "");
+      content.querySelectorAll("li.conversation-row").forEach(function (row) {
+        var existing = document.getElementById(row.id);
+        if (existing) existing.remove();
+      });
+      item.replaceWith(content);
+      observeMore();
+    }).catch(function () { delete link.dataset.loading; });
+  }
+
+  var moreObserver = "IntersectionObserver" in window ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (e) { if (e.isIntersecting) loadMore(e.target.querySelector("a")); });
+  }, { root: list, rootMargin: "200px" }) : null;
+
+  function observeMore() {
+    if (!list || !moreObserver) return;
+    var more = list.querySelector("[data-load-more]");
+    if (more) moreObserver.observe(more);
+  }
+
+  if (list) {
+    list.addEventListener("click", function (event) {
+      var link = event.target.closest("[data-load-more] a");
+      if (link) { event.preventDefault(); loadMore(link); }
+    });
+    observeMore();
+  }
+
+  // --- The thread ------------------------------------------------------------------
+
+  function nearBottom() {
+    return !scroller || scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 160;
+  }
+
+  function scrollToBottom() { if (scroller) scroller.scrollTop = scroller.scrollHeight; }
+
+  function lastDay() {
+    var items = thread.querySelectorAll("[data-day]");
+    return items.length ? items[items.length - 1].dataset.day : null;
+  }
+
+  function insertThreadItem(node) {
+    var stick = nearBottom();
+    var empty = thread.querySelector(".thread-empty");
+    if (empty) empty.remove();
+    var day = node.dataset.day;
+    if (day && day !== lastDay()) {
+      var sep = document.createElement("li");
+      sep.className = "day-separator";
+      sep.setAttribute("role", "separator");
+      sep.dataset.day = day;
+      var span = document.createElement("span");
+      span.textContent = node.dataset.dayLabel || day;
+      sep.appendChild(span);
+      thread.appendChild(sep);
+    }
+    thread.appendChild(node);
+    process(node);
+    if (stick) scrollToBottom();
+  }
+
+  var pendingMessages = {};
+  function refreshMessage(id, isNew) {
+    if (pendingMessages[id]) { pendingMessages[id].again = true; return; }
+    pendingMessages[id] = { again: false };
+    fetchHTML(urlFor(body.dataset.messageUrl, id)).then(function (html) {
+      if (!html) return;
+      var node = fragment(html).firstElementChild;
+      var existing = document.getElementById("m" + id);
+      if (existing) { existing.replaceWith(node); process(node); }
+      else if (isNew) insertThreadItem(node);
+    }).catch(function () {}).then(function () {
+      var again = pendingMessages[id] && pendingMessages[id].again;
+      delete pendingMessages[id];
+      if (again) refreshMessage(id, false);
+    });
+  }
+
+  function insertNote(id) {
+    if (document.getElementById("n" + id)) return;
+    fetchHTML(urlFor(body.dataset.noteUrl, id)).then(function (html) {
+      if (!html || document.getElementById("n" + id)) return;
+      insertThreadItem(fragment(html).firstElementChild);
+    }).catch(function () {});
+  }
+
+  function loadOlder(link) {
+    if (!link || link.dataset.loading) return;
+    link.dataset.loading = "1";
+    fetchHTML(link.getAttribute("href")).then(function (html) {
+      var item = link.closest("[data-load-older]");
+      var height = scroller.scrollHeight;
+      var content = fragment(html || "");
+      // The first day separator of the current page repeats when the older page ends that day.
+      var firstSep = item.nextElementSibling;
+      var seps = content.querySelectorAll(".day-separator");
+      var lastNewSep = seps.length ? seps[seps.length - 1] : null;
+      if (firstSep && firstSep.classList.contains("day-separator") && lastNewSep && lastNewSep.dataset.day === firstSep.dataset.day) firstSep.remove();
+      content.querySelectorAll("[data-message-id],[data-note-id]").forEach(function (n) {
+        if (n.id && document.getElementById(n.id)) n.remove();
+      });
+      item.replaceWith(content);
+      process(thread);
+      scroller.scrollTop += scroller.scrollHeight - height;  // keep what the agent was reading in place
+      observeOlder();
+    }).catch(function () { delete link.dataset.loading; });
+  }
+
+  var olderObserver = "IntersectionObserver" in window ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (e) { if (e.isIntersecting) loadOlder(e.target.querySelector("a")); });
+  }, { root: scroller, rootMargin: "150px" }) : null;
+
+  function observeOlder() {
+    if (!thread || !olderObserver) return;
+    var older = thread.querySelector("[data-load-older]");
+    if (older) olderObserver.observe(older);
+  }
+
+  if (thread) {
+    thread.addEventListener("click", function (event) {
+      var link = event.target.closest("[data-load-older] a");
+      if (link) { event.preventDefault(); loadOlder(link); }
+    });
+    scrollToBottom();
+    observeOlder();
+  }
+
+  // --- Notifications ----------------------------------------------------------------
+
+  var notifyButton = document.getElementById("notify-button");
+  if (notifyButton && "Notification" in window && Notification.permission === "default") {
+    notifyButton.hidden = false;
+    notifyButton.addEventListener("click", function () {
+      Notification.requestPermission().then(function () { notifyButton.hidden = true; });
+    });
+  }
+
+  var audio = null;
+  function beep() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var osc = audio.createOscillator(), gain = audio.createGain();
+      osc.type = "sine";
+      osc.frequency.value = 880;
+      gain.gain.setValueAtTime(0.0001, audio.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.2, audio.currentTime + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.25);
+      osc.connect(gain).connect(audio.destination);
+      osc.start();
+      osc.stop(audio.currentTime + 0.3);
+    } catch (e) { /* no audio: the notification is enough */ }
+  }
+
+  function isMine(conversationId) {
+    // The agent's conversations: assigned to them, or unassigned ones they may take.
+    var row = document.getElementById("row-" + conversationId);
+    if (!row) return true;  // the socket only carries conversations the user may see
+    var assignee = row.dataset.assignee;
+    return !assignee || Number(assignee) === userId;
+  }
+
+  function notifyCustomerMessage(data) {
+    if (!document.hidden || data.direction !== "in" || !isMine(data.conversation_id)) return;
+    hiddenNew += 1;
+    updateTitle();
+    beep();
+    if ("Notification" in window && Notification.permission === "granted") {
+      var row = document.getElementById("row-" + data.conversation_id);
+      var name = row ? row.querySelector(".row-name").textContent : "";
+      try {
+        var n = new Notification(name || document.title, { body: data.text || "", tag: "conversation-" + data.conversation_id });
+        n.onclick = function () { window.focus(); window.location.href = urlFor(body.dataset.rowUrl, data.conversation_id).replace(/row\/$/, ""); };
+      } catch (e) { /* some browsers only notify from a service worker */ }
+    }
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden) { hiddenNew = 0; updateTitle(); }
+  });
+
+  // --- Live events ------------------------------------------------------------------
+
+  var reloadScheduled = false;
+  document.addEventListener("inbox:event", function (event) {
+    var frame = event.detail || {};
+    var data = frame.data || {};
+    switch (frame.event) {
+      case "conversation.created":
+      case "conversation.updated":
+        refreshRow(data.id);
+        break;
+      case "message.created":
+        refreshRow(data.conversation_id);
+        if (thread && data.conversation_id === currentId) refreshMessage(data.id, true);
+        notifyCustomerMessage(data);
+        break;
+      case "message.updated":
+        if (thread && data.conversation_id === currentId) refreshMessage(data.id, false);
+        break;
+      case "note.created":
+        if (thread && data.conversation_id === currentId) insertNote(data.id);
+        break;
+      case "typing":
+        if (data.conversation_id === currentId && data.user_id !== userId) showTyping(data);
+        break;
+      case "catch_up.reset":
+        // The server no longer has the gap: reload list and thread over HTTP.
+        if (!reloadScheduled) { reloadScheduled = true; window.location.reload(); }
+        break;
+    }
+  });
+
+  var typingTimer = null;
+  function showTyping(data) {
+    var el = document.getElementById("typing");
+    if (!el) return;
+    el.textContent = (data.name || "") + " …";
+    el.classList.add("visible");
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(function () { el.textContent = ""; el.classList.remove("visible"); }, 6000);
+  }
+
+  // --- Keyboard shortcuts -----------------------------------------------------------
+
+  var help = document.getElementById("shortcut-help");
+  function openHelp() { if (help && !help.open) help.showModal(); }
+  document.querySelectorAll("[data-shortcut-help]").forEach(function (b) { b.addEventListener("click", openHelp); });
+
+  function typingInField(target) {
+    return target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+  }
+
+  function move(step) {
+    var all = rows();
+    if (!all.length) return;
+    var index = all.findIndex(function (r) { return r.classList.contains("current") || r.contains(document.activeElement); });
+    var next = all[Math.max(0, Math.min(all.length - 1, index + step))];
+    if (index === -1) next = all[0];
+    var link = next.querySelector("a");
+    if (link) window.location.href = link.href;
+  }
+
+  function shortcut(action) {
+    // Other modules (the composer's actions) hook on this event or on [data-shortcut].
+    var event = new CustomEvent("inbox:shortcut", { detail: { action: action }, cancelable: true });
+    if (!document.dispatchEvent(event)) return;
+    var target = document.querySelector('[data-shortcut="' + action + '"]');
+    if (target) {
+      if (/^(INPUT|TEXTAREA)$/.test(target.tagName)) target.focus(); else target.click();
+    }
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (typingInField(event.target)) {
+      if (event.key === "Escape") event.target.blur();
+      return;
+    }
+    switch (event.key) {
+      case "j": move(1); break;
+      case "k": move(-1); break;
+      case "/": {
+        var search = document.getElementById("search-input");
+        if (search) { event.preventDefault(); search.focus(); search.select(); }
+        break;
+      }
+      case "?": event.preventDefault(); openHelp(); break;
+      case "e": shortcut("resolve"); break;
+      case "r": event.preventDefault(); shortcut("reply"); break;
+      case "u": shortcut("back"); break;
+      default: return;
+    }
+  });
+
+  // --- Phone layout: the side panel opens over the thread ---------------------------
+
+  document.querySelectorAll("[data-panel-toggle]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var open = body.classList.toggle("panel-open");
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  });
+
+  updateTitle();
+})();
