@@ -308,15 +308,15 @@ def bot(p: ReportParams) -> list[Table]:
     resolved without a hand-off and without an agent's message; handed off when the
     bot recorded a hand-off."""
     msgs = Message.objects.filter(conversation_id=OuterRef("pk"), direction=Direction.OUTBOUND)
-    cohort = conversations(p).filter(created_at__gte=p.start, created_at__lt=p.end).annotate(
-        has_bot=Exists(msgs.filter(author_type=Author.BOT)),
-        has_agent=Exists(msgs.filter(author_type=Author.AGENT)),
-        handed_off=Exists(AuditLogEntry.objects.filter(conversation_id=OuterRef("pk"), action="bot.handoff")),
-    ).filter(has_bot=True)
+    has_agent = Exists(msgs.filter(author_type=Author.AGENT))
+    handed_off = Exists(AuditLogEntry.objects.filter(conversation_id=OuterRef("pk"), action="bot.handoff"))
+    cohort = conversations(p).filter(
+        Exists(msgs.filter(author_type=Author.BOT)), created_at__gte=p.start, created_at__lt=p.end
+    )
     figures = cohort.aggregate(
         total=Count("pk"),
-        handed_off=Count("pk", filter=Q(handed_off=True)),
-        contained=Count("pk", filter=Q(status=RESOLVED, handed_off=False, has_agent=False)),
+        handed_off=Count("pk", filter=Q(handed_off)),
+        contained=Count("pk", filter=Q(~handed_off, ~has_agent, status=RESOLVED)),
     )
     total = figures["total"]
 

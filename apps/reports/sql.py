@@ -65,7 +65,7 @@ def business_clock(col_sql: str, tzname: str, hours: BusinessHours) -> tuple[str
     all_params = list(params)
     for weekday, start, end in hours.ranges:
         offset = (weekday - 1) * 86400 + start
-        parts.append(_clamp(f"({shifted} % {WEEK}) - {offset}", end - start))
+        parts.append(_clamp(f"({shifted} %% {WEEK}) - {offset}", end - start))
         all_params += params
     return "(" + " + ".join(parts) + ")", all_params
 

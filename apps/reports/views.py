@@ -14,6 +14,7 @@ from apps.conversations.models import Label
 from apps.whatsapp.models import WhatsAppNumber
 
 from . import selectors
+from .labels import LABELS
 from .export import csv_filename, table_csv
 from .params import ReportInputError, report_params_parse
 
@@ -41,9 +42,15 @@ def report_page(request):
     tables = selectors.report_tables(user=request.user, params=params)
     return render(request, "reports/page.html", {
         "params": params,
-        "tables": {t.name: t for t in tables},
+        "tables": tables,
         "data": {t.name: t.as_dict() for t in tables},
         "query": request.GET.urlencode(),
+        "i18n": {
+            "weekdays": [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")],
+            "none": _("Nothing in this range."),
+            "series": {key: str(LABELS[key]) for key in ("opened", "resolved", "received", "sent", "opted_out",
+                                                          "opted_in", "delivered", "read", "failed", "total")},
+        },
         **choices,
     })
 
