@@ -271,10 +271,10 @@ def _no_progress(*, conversation, message, passages, bot_settings) -> bool:
     return has_knowledge and not passages
 
 
-def _turns_without_progress(conversation) -> int:
-    """Bot replies in a row (latest first) that made no progress."""
+def _turns_without_progress(conversation, run: BotRun) -> int:
+    """Bot replies in a row before `run` (latest first) that made no progress."""
     count = 0
-    runs = BotRun.objects.filter(conversation=conversation).exclude(status=BotRun.Status.SKIPPED)
+    runs = BotRun.objects.filter(conversation=conversation).exclude(status=BotRun.Status.SKIPPED).exclude(pk=run.pk)
     for progress, status in runs.order_by("-created_at", "-id").values_list("progress", "status")[:50]:
         if status != BotRun.Status.REPLIED or progress:
             break
@@ -361,7 +361,7 @@ def _answer(*, run, message, conversation, bot_settings, just_activated: bool) -
         run.passage_ids = [p.pk for p in passages]
         progress = not _no_progress(conversation=conversation, message=message, passages=passages,
                                     bot_settings=bot_settings)
-        if not progress and _turns_without_progress(conversation) + 1 >= max(1, bot_settings.max_turns_without_progress):
+        if not progress and _turns_without_progress(conversation, run) + 1 >= max(1, bot_settings.max_turns_without_progress):
             return bot_handoff(run=run, conversation=conversation, bot_settings=bot_settings, reason="no_progress",
                                intent="talk_to_human",
                                detail=f"{bot_settings.max_turns_without_progress} turns without progress")
