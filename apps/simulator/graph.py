@@ -249,6 +249,8 @@ def _messages(request, phone_number_id):
         SimulatedMessage.objects.filter(wamid=body["message_id"]).update(status="read")
         return JsonResponse({"success": True})
     _check_send(body)
+    if body.get("type") == "template":
+        _check_template_send(number, body.get("template") or {})
     to = str(body["to"]).lstrip("+")
     kind = body.get("type", "text")
     wamid = webhooks.new_wamid()
@@ -327,6 +329,37 @@ def media_download(request, media_id):
 
 
 # -- templates ---------------------------------------------------------------------------
+TEMPLATE_STATUS_ERRORS = {
+    "PAUSED": (132015, "Template is paused"),
+    "DISABLED": (132016, "Template has been disabled"),
+}
+
+
+def _check_template_send(number, content: dict) -> None:
+    """Meta's template checks, for the WABAs whose templates the simulator holds (a WABA
+    it knows no template of is taken on trust, as in tests that only store ours)."""
+    waba_id = getattr(number, "waba_id", "") or ""
+    known = SimulatedTemplate.objects.filter(waba_id=waba_id)
+    if not waba_id or not known.exists():
+        return
+    template = known.filter(name=content.get("name"), language=(content.get("language") or {}).get("code")).first()
+    if template is None or template.status not in ("APPROVED", *TEMPLATE_STATUS_ERRORS):
+        raise GraphError(132001, "(#132001) Template name does not exist in the translation",
+                         details=f"template name ({content.get('name')}) does not exist or is not approved")
+    if template.status in TEMPLATE_STATUS_ERRORS:
+        code, title = TEMPLATE_STATUS_ERRORS[template.status]
+        raise GraphError(code, f"(#{code}) {title}")
+    body = next((c for c in template.components if str(c.get("type", "")).upper() == "BODY"), {})
+    wanted = set(re.findall(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}", body.get("text") or ""))
+    if str(template.category).upper() == "AUTHENTICATION" and not body.get("text"):
+        wanted = {"1"}
+    sent = next((c for c in content.get("components") or [] if c.get("type") == "body"), {})
+    if len(sent.get("parameters") or []) != len(wanted):
+        raise GraphError(132000, "(#132000) Number of parameters does not match the expected number of params",
+                         details=f"body: number of localizable_params ({len(sent.get('parameters') or [])}) does not "
+                                 f"match the expected number of params ({len(wanted)})")
+
+
 def _templates(request, waba_id):
     number = WhatsAppNumber.objects.filter(waba_id=waba_id).first()
     _authorise(request, number)
