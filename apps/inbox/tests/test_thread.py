@@ -1,0 +1,425 @@
+"""The thread page and the message partial: every message type, ticks, notes, days,
+mark-read on open, retry, older pages, and a constant number of queries."""
+
+from datetime import datetime, timedelta, timezone as dt_timezone
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.accounts.tests.worlds import build_world, fast_passwords  # noqa: F401
+from apps.conversations.models import Conversation
+from apps.conversations.tests.factories import NoteFactory
+from apps.media.models import Media
+from apps.media.tests.factories import MediaFactory, StoredMediaFactory
+from apps.messaging.models import Message, Reaction, Status
+from apps.messaging.tests.factories import MessageFactory, OutboundMessageFactory
+from apps.simulator.models import SimulatedRequest
+from apps.simulator.testing import inject, simulator  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world():
+    return build_world()
+
+
+@pytest.fixture
+def agent_client(client, world):
+    client.force_login(world.agent)
+    return client
+
+
+def partial(client, message) -> str:
+    response = client.get(reverse("inbox:message", args=[message.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+# --- Every message type ---------------------------------------------------------------
+
+
+def test_text_is_escaped_and_links_are_safe(agent_client, world):
+    message = MessageFactory(conversation=world.mine, text="hi <script>alert(1)</script> see https://example.com/a?b=1&c=2\nbye")
+    html = partial(agent_client, message)
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert '<a href="https://example.com/a?b=1&amp;c=2" rel="nofollow noopener noreferrer" target="_blank">' in html
+    assert "<br>bye" in html
+    assert 'class="message in' in html and "Customer" in html
+
+
+def test_javascript_links_are_not_linked(agent_client, world):
+    message = MessageFactory(conversation=world.mine, text="javascript:alert(1) and <a href=x>")
+    html = partial(agent_client, message)
+    assert 'href="javascript' not in html and "&lt;a href=x&gt;" in html
+
+
+def test_image_with_caption_uses_the_checked_media_link(agent_client, world):
+    message = MessageFactory(conversation=world.mine, type="image", text="my cat", content={"caption": "my cat"})
+    media = StoredMediaFactory(message=message, kind="image", mime_type="image/jpeg", filename="cat.jpg")
+    html = partial(agent_client, message)
+    assert f'src="{reverse("media:open", args=[media.pk])}"' in html
+    assert 'alt="my cat"' in html and "my cat" in html
+
+
+def test_image_not_downloaded_yet_says_so(agent_client, world):
+    message = MessageFactory(conversation=world.mine, type="image", text="", content={})
+    MediaFactory(message=message)
+    html = partial(agent_client, message)
+    assert "<img" not in html and "media-state state-pending" in html
+
+
+def test_failed_download_shows_the_reason(agent_client, world):
+    message = MessageFactory(conversation=world.mine, type="video", text="", content={})
+    MediaFactory(message=message, state=Media.State.FAILED, error="Meta answered 404")
+    html = partial(agent_client, message)
+    assert "could not be downloaded" in html and "Meta answered 404" in html
+
+
+def test_video_player(agent_client, world):
+    message = MessageFactory(conversation=world.mine, type="video", text="", content={})
+    media = StoredMediaFactory(message=message, kind="video", mime_type="video/mp4", filename="clip.mp4")
+    html = partial(agent_client, message)
+    assert f'<video class="media video" controls preload="metadata" src="{reverse("media:open", args=[media.pk])}"' in html
+
+
+def test_voice_note_is_marked(agent_client, world):
+    message = MessageFactory(conversation=world.mine, type="audio", text="", content={"voice": True})
+    StoredMediaFactory(message=message, kind="audio", mime_type="audio/ogg", filename="voice.ogg")
+    html = partial(agent_client, message)
+    assert "Voice message" in html and 'class="media audio voice"' in html
+
+
+def test_plain_audio_is_not_a_voice_note(agent_client, world):
+    message = MessageFactory(conversation=world.mine, type="audio", text="", content={})
+    StoredMediaFactory(message=message, kind="audio", mime_type="audio/mpeg", filename="song.mp3")
+    html = partial(agent_client, message)
+    assert "Voice message" not in html and 'class="media audio"' in html
+
+
+def test_document_with_name_and_size(agent_client, world):
+    message = MessageFactory(conversation=world.mine, type="document", text="invoice.pdf", content={"filename": "invoice.pdf"})
+    media = StoredMediaFactory(message=message, size=2_500_000)
+    html = partial(agent_client, message)
+    assert f'href="{reverse("media:open", args=[media.pk])}" download="invoice.pdf">invoice.pdf</a>' in html
+    assert "(2.4\xa0MB)" in html and "application/pdf" in html
+
+
+def test_sticker(agent_client, world):
+    message = MessageFactory(conversation=world.mine, type="sticker", text="", content={"animated": True})
+    StoredMediaFactory(message=message, kind="sticker", mime_type="image/webp", filename="s.webp")
+    html = partial(agent_client, message)
+    assert 'class="media sticker"' in html and 'alt="Animated sticker"' in html
+
+
+def test_location_links_to_openstreetmap(agent_client, world):
+    message = MessageFactory(conversation=world.mine, type="location", text="Office",
+                             content={"latitude": -23.55052, "longitude": -46.633308, "name": "Office", "address": "Av. Paulista"})
+    html = partial(agent_client, message)
+    assert "https://www.openstreetmap.org/?mlat=-23.550520&amp;mlon=-46.633308" in html
+    assert "Office" in html and "Av. Paulista" in html
+
+
+def test_location_with_impossible_coordinates_has_no_map_link(agent_client, world):
+    message = MessageFactory(conversation=world.mine, type="location", text="", content={"latitude": 200, "longitude": "x"})
+    assert "openstreetmap" not in partial(agent_client, message)
+
+
+def test_contact_cards(agent_client, world):
+    message = MessageFactory(conversation=world.mine, type="contacts", text="Maria Silva", content={"contacts": [{
+        "name": {"formatted_name": "Maria Silva", "first_name": "Maria"}, "org": {"company": "ACME"},
+        "phones": [{"phone": "+55 11 91234-5678", "type": "CELL", "wa_id": "5511912345678"}],
+        "emails": [{"email": "maria@example.com", "type": "WORK"}],
+    }]})
+    html = partial(agent_client, message)
+    assert "Maria Silva" in html and "ACME" in html
+    assert 'href="tel:+55 11 91234-5678"' in html and 'href="mailto:maria@example.com"' in html
+
+
+def test_interactive_buttons_as_the_customer_saw_them(agent_client, world):
+    message = OutboundMessageFactory(conversation=world.mine, type="interactive", text="Pick one", content={
+        "type": "button", "header": {"type": "text", "text": "Delivery"}, "body": {"text": "Pick one"},
+        "footer": {"text": "Reply in 24h"},
+        "action": {"buttons": [{"type": "reply", "reply": {"id": "a", "title": "Morning"}},
+                               {"type": "reply", "reply": {"id": "b", "title": "Evening"}}]},
+    })
+    html = partial(agent_client, message)
+    assert "Delivery" in html and "Pick one" in html and "Reply in 24h" in html
+    assert "<li>Morning</li><li>Evening</li>" in html
+
+
+def test_interactive_list_as_the_customer_saw_it(agent_client, world):
+    message = OutboundMessageFactory(conversation=world.mine, type="interactive", text="Our menu", content={
+        "type": "list", "body": {"text": "Our menu"},
+        "action": {"button": "See options", "sections": [
+            {"title": "Pizzas", "rows": [{"id": "1", "title": "Margherita", "description": "Tomato, basil"}]}]},
+    })
+    html = partial(agent_client, message)
+    assert "See options" in html and "Pizzas" in html and "Margherita" in html and "Tomato, basil" in html
+
+
+def test_the_customers_button_and_list_answers(agent_client, world):
+    button = MessageFactory(conversation=world.mine, type="interactive", text="Morning",
+                            content={"type": "button_reply", "button_reply": {"id": "a", "title": "Morning"}})
+    row = MessageFactory(conversation=world.mine, type="interactive", text="Margherita",
+                         content={"type": "list_reply", "list_reply": {"id": "1", "title": "Margherita",
+                                                                      "description": "Tomato, basil"}})
+    quick = MessageFactory(conversation=world.mine, type="button", text="Stop promotions",
+                           content={"text": "Stop promotions", "payload": "STOP"})
+    assert "↩ <strong>Morning</strong>" in partial(agent_client, button)
+    assert "Tomato, basil" in partial(agent_client, row)
+    assert "↩ <strong>Stop promotions</strong>" in partial(agent_client, quick)
+
+
+def test_template_as_rendered(agent_client, world):
+    message = OutboundMessageFactory(
+        conversation=world.mine, type="template", text="Hello Ana, your order 42 shipped.", status=Status.DELIVERED,
+        content={"name": "order_shipped", "language": {"code": "en_US"},
+                 "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ana"}]}]},
+    )
+    html = partial(agent_client, message)
+    assert "Template order_shipped (en_US)" in html and "Hello Ana, your order 42 shipped." in html
+
+
+def test_template_with_header_footer_and_buttons(agent_client, world):
+    message = OutboundMessageFactory(
+        conversation=world.mine, type="template", text="Body text",
+        content={"name": "promo", "language": {"code": "pt_BR"},
+                 "rendered": {"header": "Big sale", "body": "Body text", "footer": "Reply STOP",
+                              "buttons": [{"type": "QUICK_REPLY", "text": "Tell me more"}]}},
+    )
+    html = partial(agent_client, message)
+    assert "Big sale" in html and "Reply STOP" in html and "<li>Tell me more</li>" in html
+
+
+def test_reactions_under_their_message(agent_client, world):
+    message = OutboundMessageFactory(conversation=world.mine, text="Done!", wamid="wamid.R1", status=Status.READ)
+    Reaction.objects.create(organization=world.org, number=world.number, target_wamid="wamid.R1", message=message,
+                            direction="in", reactor=world.mine.contact.wa_id, emoji="👍")
+    html = partial(agent_client, message)
+    assert '<ul class="reactions"' in html and "👍" in html
+
+
+def test_outbound_reaction_message(agent_client, world):
+    message = OutboundMessageFactory(conversation=world.mine, type="reaction", text="❤️",
+                                     content={"message_id": "wamid.X", "emoji": "❤️"})
+    assert "Reacted ❤️" in partial(agent_client, message)
+
+
+def test_reply_shows_the_quoted_message(agent_client, world):
+    original = MessageFactory(conversation=world.mine, text="Where is my order?")
+    reply = OutboundMessageFactory(conversation=world.mine, text="On its way", reply_to=original,
+                                   reply_to_wamid=original.wamid)
+    html = partial(agent_client, reply)
+    assert f'href="#m{original.pk}"' in html and "Where is my order?" in html
+    unknown = MessageFactory(conversation=world.mine, text="and this?", reply_to_wamid="wamid.UNKNOWN")
+    assert "not in this inbox" in partial(agent_client, unknown)
+
+
+def test_system_message(agent_client, world):
+    message = MessageFactory(conversation=world.mine, type="system", author_type="system",
+                             text="User changed number", content={"body": "User changed number", "type": "user_changed_number"})
+    html = partial(agent_client, message)
+    assert 'class="message system' in html and "User changed number" in html
+
+
+def test_edited_message_has_a_mark_and_history_on_demand(agent_client, world):
+    message = MessageFactory(conversation=world.mine, text="new text", edited_at=timezone.now(),
+                             edit_history=[{"wamid": "wamid.E", "text": "old text", "content": {"body": "old text"},
+                                            "edited_at": "2026-01-01T10:00:00+00:00"}])
+    html = partial(agent_client, message)
+    assert "edited" in html and reverse("inbox:history", args=[message.pk]) in html and "old text" not in html
+    history = agent_client.get(reverse("inbox:history", args=[message.pk])).content.decode()
+    assert "old text" in history
+
+
+def test_revoked_message_is_shown_deleted(agent_client, world):
+    message = MessageFactory(conversation=world.mine, text="", content={}, status=Status.DELETED,
+                             deleted_at=timezone.now())
+    html = partial(agent_client, message)
+    assert "This message was deleted" in html and 'data-action="reply"' not in html
+
+
+def test_unsupported_message_with_metas_reason(agent_client, world):
+    message = MessageFactory(conversation=world.mine, type="unsupported", text="", content={"original_type": "unknown"},
+                             errors=[{"code": 131051, "title": "Message type unknown",
+                                      "message": "Message type unknown",
+                                      "error_data": {"details": "Message type is currently not supported."}}])
+    html = partial(agent_client, message)
+    assert "Unsupported message" in html and "Message type is currently not supported. (131051)" in html
+
+
+def test_order_message(agent_client, world):
+    message = MessageFactory(conversation=world.mine, type="order", text="please hurry", content={
+        "catalog_id": "1", "text": "please hurry",
+        "product_items": [{"product_retailer_id": "SKU-9", "quantity": 2, "item_price": 10.5, "currency": "BRL"}]})
+    html = partial(agent_client, message)
+    assert "2 × SKU-9 — 10.5 BRL" in html and "please hurry" in html
+
+
+@pytest.mark.parametrize("status,label", [
+    (Status.PENDING, "Pending"), (Status.SENT, "Sent"), (Status.DELIVERED, "Delivered"), (Status.READ, "Read"),
+    (Status.PLAYED, "Played"),
+])
+def test_status_ticks(agent_client, world, status, label):
+    message = OutboundMessageFactory(conversation=world.mine, text="hi", status=status, author=world.agent)
+    html = partial(agent_client, message)
+    assert f'data-tick="{status}"' in html and f'<span class="visually-hidden">{label}</span>' in html
+    assert world.agent.name in html  # the agent's name as author
+
+
+def test_failed_message_shows_metas_error_and_a_retry_button(agent_client, world):
+    message = OutboundMessageFactory(conversation=world.mine, text="hi", status=Status.FAILED, error_code=131026,
+                                     error_title="Message undeliverable", error_details="Receiver is incapable")
+    html = partial(agent_client, message)
+    assert "Not delivered (131026): Message undeliverable — Receiver is incapable" in html
+    assert reverse("inbox:retry", args=[message.pk]) in html
+
+
+@pytest.mark.parametrize("author_type,label", [("bot", "Bot"), ("integration", "Business system")])
+def test_bot_and_business_system_authors(agent_client, world, author_type, label):
+    message = OutboundMessageFactory(conversation=world.mine, text="auto", author_type=author_type)
+    assert f'<p class="author">{label}' in partial(agent_client, message)
+
+
+def test_note_partial(agent_client, world):
+    note = NoteFactory(conversation=world.mine, author=world.colleague, body="Call her <b>after</b> 5")
+    html = agent_client.get(reverse("inbox:note", args=[note.pk])).content.decode()
+    assert "Private note" in html and world.colleague.name in html and "&lt;b&gt;after&lt;/b&gt;" in html
+
+
+# --- The page -------------------------------------------------------------------------
+
+
+def test_thread_page_interleaves_notes_and_separates_days_in_the_organisations_zone(agent_client, world):
+    world.org.timezone = "America/Sao_Paulo"
+    world.org.save()
+    # 01:30 UTC is still the previous day in São Paulo (UTC-3).
+    first = MessageFactory(conversation=world.mine, text="late evening",
+                           timestamp=datetime(2026, 3, 10, 1, 30, tzinfo=dt_timezone.utc))
+    NoteFactory(conversation=world.mine, body="checking stock", created_at=datetime(2026, 3, 10, 1, 40, tzinfo=dt_timezone.utc))
+    MessageFactory(conversation=world.mine, text="next morning", timestamp=datetime(2026, 3, 10, 12, 0, tzinfo=dt_timezone.utc))
+    Message.objects.filter(conversation=world.mine).exclude(pk=first.pk).exclude(text="next morning").delete()
+    html = agent_client.get(reverse("inbox:conversation", args=[world.mine.pk])).content.decode()
+    days = [chunk.split('"')[0] for chunk in html.split('class="day-separator" data-day="')[1:]]
+    assert days == ["2026-03-09", "2026-03-10"]
+    assert html.index("late evening") < html.index("checking stock") < html.index("next morning")
+    assert 'class="note"' in html
+
+
+def test_opening_marks_the_conversation_read_and_tells_meta(client, world, simulator, published):
+    message = MessageFactory(conversation=world.mine, text="unread one")
+    Conversation.objects.filter(pk=world.mine.pk).update(unread_count=2)
+    client.force_login(world.agent)
+    response = client.get(reverse("inbox:conversation", args=[world.mine.pk]))
+    assert response.status_code == 200
+    world.mine.refresh_from_db()
+    message.refresh_from_db()
+    assert world.mine.unread_count == 0 and message.read_at is not None
+    reads = [r.body for r in SimulatedRequest.objects.filter(method="POST") if (r.body or {}).get("status") == "read"]
+    assert reads and reads[-1]["message_id"] == Message.objects.filter(conversation=world.mine).order_by("-timestamp", "-id").first().wamid
+    assert any(event == "conversation.updated" for event, _, _ in published)
+
+
+def test_opening_does_not_tell_meta_when_the_organisation_says_no(client, world, simulator):
+    world.org.mark_read_on_open = False
+    world.org.save()
+    MessageFactory(conversation=world.mine, text="unread one")
+    client.force_login(world.agent)
+    client.get(reverse("inbox:conversation", args=[world.mine.pk]))
+    assert not [r for r in SimulatedRequest.objects.all() if (r.body or {}).get("status") == "read"]
+
+
+def test_older_messages_by_keyset(agent_client, world):
+    Message.objects.filter(conversation=world.mine).delete()
+    start = timezone.now() - timedelta(days=1)
+    made = [MessageFactory(conversation=world.mine, text=f"msg {i:03d}", timestamp=start + timedelta(seconds=i)).pk
+            for i in range(120)]
+    html = agent_client.get(reverse("inbox:conversation", args=[world.mine.pk])).content.decode()
+    assert "msg 119" in html and "msg 070" in html and "msg 069" not in html
+    seen = [pk for pk in made if f'id="m{pk}"' in html]
+    before = html.split('?before=')[1].split('"')[0]
+    while before:
+        response = agent_client.get(reverse("inbox:messages", args=[world.mine.pk]), {"before": before})
+        assert response.status_code == 200
+        chunk = response.content.decode()
+        seen += [pk for pk in made if f'id="m{pk}"' in chunk]
+        before = chunk.split('?before=')[1].split('"')[0] if "?before=" in chunk else None
+    assert sorted(seen) == sorted(made) and len(seen) == len(set(seen))
+    assert agent_client.get(reverse("inbox:messages", args=[world.mine.pk]), {"before": "zz"}).status_code == 400
+
+
+def _fill_thread(world, n):
+    for i in range(n):
+        message = MessageFactory(conversation=world.mine, text=f"m{i}", type="image" if i % 3 == 0 else "text")
+        if i % 3 == 0:
+            StoredMediaFactory(message=message, kind="image", mime_type="image/jpeg")
+        reply = OutboundMessageFactory(conversation=world.mine, text=f"r{i}", reply_to=message,
+                                       reply_to_wamid=message.wamid, author=world.agent, status=Status.READ,
+                                       wamid=f"wamid.OUT{world.mine.pk}-{n}-{i}")
+        Reaction.objects.create(organization=world.org, number=world.number, target_wamid=reply.wamid, message=reply,
+                                direction="in", reactor=world.mine.contact.wa_id, emoji="👍")
+        NoteFactory(conversation=world.mine, author=world.colleague, body=f"note {i}")
+
+
+def test_thread_page_costs_a_constant_number_of_queries(agent_client, world):
+    url = reverse("inbox:conversation", args=[world.mine.pk])
+    _fill_thread(world, 2)
+    agent_client.get(url)  # the first open marks messages read; measure steady state
+    with CaptureQueriesContext(connection) as small:
+        agent_client.get(url)
+    _fill_thread(world, 20)
+    agent_client.get(url)
+    with CaptureQueriesContext(connection) as large:
+        response = agent_client.get(url)
+    assert response.status_code == 200 and response.content.decode().count('class="message ') >= 40
+    assert len(large) == len(small), [q["sql"] for q in large.captured_queries]
+
+
+def test_thread_selector_is_three_queries(world, django_assert_num_queries):
+    from apps.conversations import selectors
+
+    _fill_thread(world, 15)
+    with django_assert_num_queries(3):
+        page = selectors.thread_page(conversation=world.mine)
+        for item in page.items:
+            if item.kind == "message":
+                m = item.obj
+                list(m.reactions.all())
+                _ = m.author and m.author.name
+                _ = m.reply_to and m.reply_to.text
+                _ = getattr(m, "media", None)
+            else:
+                _ = item.obj.author and item.obj.author.name
+
+
+def test_message_partial_costs_the_same_for_every_type(agent_client, world, django_assert_max_num_queries):
+    message = OutboundMessageFactory(conversation=world.mine, text="x", author=world.agent)
+    with django_assert_max_num_queries(6):
+        partial(agent_client, message)
+
+
+def test_retry_resends_through_the_simulator(client, world, simulator, published):
+    message = OutboundMessageFactory(conversation=world.mine, text="try again", status=Status.FAILED,
+                                     error_code=131000, error_title="Something went wrong")
+    client.force_login(world.agent)
+    response = client.post(reverse("inbox:retry", args=[message.pk]), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    message.refresh_from_db()
+    assert message.status == Status.SENT and message.wamid
+    assert f'data-status="{Status.SENT}"' in response.content.decode()
+    assert ("message.updated" in [e for e, _, _ in published])
+
+
+def test_retry_refused_shows_why_and_changes_nothing(agent_client, world):
+    message = OutboundMessageFactory(conversation=world.mine, text="no", status=Status.FAILED, error_code=131047,
+                                     error_title="Re-engagement message")
+    response = agent_client.post(reverse("inbox:retry", args=[message.pk]), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and "sending it again would fail the same way" in response.content.decode()
+    message.refresh_from_db()
+    assert message.status == Status.FAILED and message.error_code == 131047
+    response = agent_client.post(reverse("inbox:retry", args=[message.pk]))
+    assert response.status_code == 302 and response["Location"].endswith(f"#m{message.pk}")
