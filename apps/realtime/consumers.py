@@ -1,9 +1,28 @@
-"""The inbox websocket. Thin: it joins the user's groups and relays events."""
+"""The inbox websocket. Thin: it joins the user's groups, relays events, and hands the
+client's requests (catch-up, typing, presence) to selectors and services.
+
+Server -> client frames: {"id": cursor, "event": name, "data": {...}}.
+Client -> server: {"action": "catch_up", "since": cursor|null},
+{"action": "typing", "conversation_id": N}, {"action": "presence", "status": "online"|"away"}.
+
+Until the client's first catch_up (or CATCH_UP_WAIT seconds), live events are held, so
+that replayed events come before them and ids do not go backwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.core.exceptions import PermissionDenied
 
 from . import groups as group_names
+from . import presence, replay, selectors, services
+
+CATCH_UP_WAIT = 3.0
+PENDING_MAX = 1000
 
 
 @database_sync_to_async
@@ -21,20 +40,135 @@ def groups_for(user) -> list[str]:
     return names
 
 
+def _key(frame: dict):
+    try:
+        return replay.parse_id(frame["id"])
+    except ValueError:
+        return (0, 0)
+
+
 class InboxConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
-        user = self.scope.get("user")
-        self.groups_joined = await groups_for(user) if user is not None else []
+        self.user = self.scope.get("user")
+        self.groups_joined = await groups_for(self.user) if self.user is not None else []
         if not self.groups_joined:
             await self.close(code=4401)
             return
+        self.live = False
+        self.pending: list[dict] = []
+        self.replayed: set[str] = set()
+        self.cursor: str | None = None
         for name in self.groups_joined:
             await self.channel_layer.group_add(name, self.channel_name)
         await self.accept()
+        self.wait_handle = asyncio.get_running_loop().call_later(CATCH_UP_WAIT, self._wait_over)
+        await database_sync_to_async(presence.presence_connect)(user_id=self.user.id, channel=self.channel_name)
+        self.heartbeat = asyncio.create_task(self._heartbeat())
 
     async def disconnect(self, code):
-        for name in getattr(self, "groups_joined", []):
+        if not getattr(self, "groups_joined", None):
+            return
+        self.wait_handle.cancel()
+        self.heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.heartbeat
+        for name in self.groups_joined:
             await self.channel_layer.group_discard(name, self.channel_name)
+        await database_sync_to_async(presence.presence_disconnect)(user_id=self.user.id, channel=self.channel_name)
 
+    async def _heartbeat(self):
+        while True:
+            await asyncio.sleep(presence.heartbeat_interval())
+            await database_sync_to_async(presence.presence_heartbeat)(
+                user_id=self.user.id, organization_id=self.user.organization_id, channel=self.channel_name
+            )
+
+    def _wait_over(self):
+        # No catch_up came: go live with what was held (an old client, or none needed).
+        asyncio.ensure_future(self.channel_layer.send(self.channel_name, {"type": "inbox.go_live"}))
+
+    async def inbox_go_live(self, message):
+        await self._go_live()
+
+    async def _go_live(self):
+        if self.live:
+            return
+        self.live = True
+        self.wait_handle.cancel()
+        for frame in sorted(self.pending, key=_key):
+            if frame["id"] not in self.replayed:
+                await self._send(frame)
+        self.pending = []
+
+    async def _send(self, frame: dict):
+        if frame["id"] is not None:
+            self.cursor = frame["id"]
+        await self.send_json(frame)
+
+    # --- events from the channel layer ---------------------------------------------
     async def inbox_event(self, message):
-        await self.send_json({"event": message["event"], "data": message["data"]})
+        frame = {"id": message.get("id"), "event": message["event"], "data": message["data"]}
+        if frame["event"] == "user.availability" and frame["data"].get("user_id") == self.user.id:
+            await database_sync_to_async(presence.presence_refresh)(user_id=self.user.id)
+        if not self.live:
+            self.pending.append(frame)
+            if len(self.pending) >= PENDING_MAX:
+                await self._go_live()
+            return
+        if frame["id"] in self.replayed:
+            return
+        await self._send(frame)
+
+    # --- requests from the client ----------------------------------------------------
+    async def receive_json(self, content, **kwargs):
+        action = content.get("action") if isinstance(content, dict) else None
+        handler = {"catch_up": self._catch_up, "typing": self._typing, "presence": self._presence}.get(action)
+        if handler is None:
+            await self._error("action", "Unknown action; expected catch_up, typing or presence.")
+            return
+        await handler(content)
+
+    async def _error(self, field: str, detail: str):
+        await self.send_json({"id": self.cursor, "event": "error", "data": {"field": field, "detail": detail}})
+
+    async def _catch_up(self, content):
+        since = content.get("since")
+        if since in (None, ""):
+            cursor = self.cursor or await database_sync_to_async(replay.cursor_now)()
+        else:
+            try:
+                entries = await database_sync_to_async(selectors.catch_up_events)(
+                    user=self.user, groups=self.groups_joined, since=str(since)
+                )
+            except replay.Reset:
+                self.replayed = set()
+                cursor = await database_sync_to_async(replay.cursor_now)()
+                await self.send_json({"id": cursor, "event": "catch_up.reset", "data": {"cursor": cursor}})
+                self.cursor = cursor
+                await self._go_live()
+                return
+            self.replayed = {entry.id for entry in entries}
+            for entry in entries:
+                await self._send({"id": entry.id, "event": entry.event, "data": entry.data})
+            cursor = self.cursor or str(since)
+        await self._go_live()
+        cursor = self.cursor or cursor
+        await self.send_json({"id": cursor, "event": "catch_up.done", "data": {"cursor": cursor}})
+
+    async def _typing(self, content):
+        conversation_id = content.get("conversation_id")
+        if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
+            await self._error("conversation_id", "conversation_id must be a conversation's id (an integer).")
+            return
+        try:
+            await database_sync_to_async(services.typing_notify)(user=self.user, conversation_id=conversation_id)
+        except PermissionDenied:
+            await self._error("conversation_id", "You may not see this conversation.")
+
+    async def _presence(self, content):
+        try:
+            await database_sync_to_async(presence.presence_set)(
+                user_id=self.user.id, channel=self.channel_name, status=content.get("status")
+            )
+        except ValueError as error:
+            await self._error("status", str(error))

@@ -18,6 +18,8 @@ from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
+from . import replay
+
 logger = logging.getLogger(__name__)
 
 # Tests attach a list here to see exactly which events a use-case emitted.
@@ -62,12 +64,24 @@ def _deliver(layer, groups: list[str], message: dict) -> None:
 
 
 def _send(event_type: str, data: dict, groups: list[str]) -> None:
-    message = {"type": "inbox.event", "event": event_type, "data": data}
     for listener in list(_listeners):
         listener(event_type, data, groups)
     layer = get_channel_layer()
-    if layer is not None and groups:
-        _deliver(layer, groups, message)
+    if layer is None or not groups:
+        return
+    try:
+        # The id is the client's cursor; the same call keeps the event for catch-up.
+        event_id = replay.get_log().append(event_type, data, groups)
+    except Exception:  # without the log the event still goes out live, without a cursor
+        logger.exception("replay log append of %s failed", event_type)
+        event_id = None
+    _deliver(layer, groups, {"type": "inbox.event", "id": event_id, "event": event_type, "data": data})
+
+
+def publish_now(event_type: str, data: dict, *, groups: Iterable[str]) -> None:
+    """Send at once, for events that are not the result of a transaction (typing,
+    presence). Sync code only (consumers call it through database_sync_to_async)."""
+    _send(event_type, json.loads(json.dumps(data, cls=DjangoJSONEncoder)), list(dict.fromkeys(groups)))
 
 
 def publish(event_type: str, data: dict, *, groups: Iterable[str]) -> None:

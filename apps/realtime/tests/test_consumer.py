@@ -1,34 +1,17 @@
-"""The inbox websocket: who may connect, and who receives what."""
+"""The inbox websocket: who may connect, who receives what, and the frame format."""
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels.testing import WebsocketCommunicator
-from django.test import Client
+from channels.db import database_sync_to_async
 
-from apps.accounts.tests.factories import SupervisorFactory, TeamFactory, UserFactory
-from apps.conversations.services import conversation_publish
+from apps.accounts.tests.factories import UserFactory
+from apps.conversations.services import conversation_assign, conversation_publish
 from apps.conversations.tests.factories import ConversationFactory
-from apps.whatsapp.tests.factories import WhatsAppNumberFactory
-from config.asgi import application
+from apps.realtime import replay
+
+from .conftest import communicator, conversation_frames, drain, open_socket, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ORIGIN = b"http://testserver"
-
-
-def session_cookie(user) -> bytes:
-    client = Client()
-    client.force_login(user)
-    return f"sessionid={client.cookies['sessionid'].value}".encode()
-
-
-def communicator(user=None, origin=ORIGIN, cookie=None):
-    headers = [(b"origin", origin), (b"host", b"testserver")]
-    if user is not None:
-        cookie = session_cookie(user)
-    if cookie is not None:
-        headers.append((b"cookie", cookie))
-    return WebsocketCommunicator(application, "/ws/inbox/", headers=headers)
 
 
 async def _connects(comm) -> bool:
@@ -54,43 +37,26 @@ def test_user_of_no_organisation_is_refused():
     assert async_to_sync(_connects)(communicator(UserFactory(organization=None))) is False
 
 
-@pytest.fixture
-def world():
-    number = WhatsAppNumberFactory()
-    org = number.organization
-    agent_a, agent_b = UserFactory(organization=org), UserFactory(organization=org)
-    TeamFactory(organization=org, members=[agent_a, agent_b], numbers=[number])
-    return {
-        "org": org,
-        "number": number,
-        "agent_a": agent_a,
-        "agent_b": agent_b,
-        "supervisor": SupervisorFactory(organization=org),
-        "outsider": SupervisorFactory(),
-    }
+def test_inactive_user_is_refused():
+    assert async_to_sync(_connects)(communicator(UserFactory(is_active=False))) is False
 
 
 def received(users: dict, publish_actions) -> dict:
-    """Connect each user, run the publish actions, and return the event ids each got."""
+    """Connect each user, run the publish actions, and return every frame each got."""
 
     cookies = {name: session_cookie(user) for name, user in users.items()}
 
     async def scenario():
-        from channels.db import database_sync_to_async
-
-        comms = {name: communicator(cookie=cookie) for name, cookie in cookies.items()}
+        comms = {}
+        for name, cookie in cookies.items():
+            comms[name], _ = await open_socket(cookie)
         for comm in comms.values():
-            connected, _ = await comm.connect()
-            assert connected
+            await drain(comm)  # the presence of those who connected after
         for action in publish_actions:
             await database_sync_to_async(action)()
         got = {}
         for name, comm in comms.items():
-            events = []
-            while not await comm.receive_nothing(timeout=0.2):
-                message = await comm.receive_json_from()
-                events.append((message["event"], message["data"]["id"]))
-            got[name] = events
+            got[name] = await drain(comm)
             await comm.disconnect()
         return got
 
@@ -102,22 +68,83 @@ def test_each_socket_receives_only_what_its_user_may_see(world):
     mine = ConversationFactory(organization=org, number=number, assignee=world["agent_a"])
     colleague = ConversationFactory(organization=org, number=number, assignee=world["agent_b"])
     unassigned = ConversationFactory(organization=org, number=number)
-    users = {k: world[k] for k in ("agent_a", "agent_b", "supervisor", "outsider")}
+    users = {k: world[k] for k in ("agent_a", "agent_b", "loner", "supervisor", "outsider")}
     got = received(users, [lambda c=c: conversation_publish(c) for c in (mine, colleague, unassigned)])
+    got = {name: conversation_frames(frames) for name, frames in got.items()}
     update = "conversation.updated"
     assert got["agent_a"] == [(update, mine.id), (update, unassigned.id)]
     assert got["agent_b"] == [(update, colleague.id), (update, unassigned.id)]
+    assert got["loner"] == []
     assert got["supervisor"] == [(update, mine.id), (update, colleague.id), (update, unassigned.id)]
     assert got["outsider"] == []
 
 
-def test_after_reassignment_the_previous_assignee_stops_receiving(world):
+def test_every_frame_carries_an_increasing_cursor(world):
+    conversations = [ConversationFactory(organization=world["org"], number=world["number"]) for _ in range(5)]
+    got = received({"s": world["supervisor"]}, [lambda c=c: conversation_publish(c) for c in conversations])
+    ids = [replay.parse_id(frame["id"]) for frame in got["s"]]
+    assert [frame["data"]["id"] for frame in got["s"]] == [c.id for c in conversations]
+    assert ids == sorted(ids) and len(set(ids)) == 5
+
+
+def test_after_reassignment_the_previous_assignee_is_told_once_then_hears_nothing(world):
     conversation = ConversationFactory(organization=world["org"], number=world["number"], assignee=world["agent_a"])
 
     def reassign():
-        conversation.assignee = world["agent_b"]
-        conversation.save(update_fields=["assignee"])
-        conversation_publish(conversation)
+        conversation_assign(conversation=conversation, actor=world["supervisor"], assignee=world["agent_b"])
 
-    got = received({"a": world["agent_a"], "b": world["agent_b"]}, [reassign])
-    assert got == {"a": [], "b": [("conversation.updated", conversation.id)]}
+    got = received({"a": world["agent_a"], "b": world["agent_b"]}, [reassign, lambda: conversation_publish(conversation)])
+    got = {name: conversation_frames(frames) for name, frames in got.items()}
+    # The reassignment itself reaches the agent who lost the conversation (to drop it);
+    # the next event reaches only the new assignee.
+    assert got == {
+        "a": [("conversation.updated", conversation.id)],
+        "b": [("conversation.updated", conversation.id), ("conversation.updated", conversation.id)],
+    }
+
+
+def test_live_events_wait_for_the_catch_up_so_ids_never_go_backwards(world):
+    """Events published between the connect and the client's catch_up come after the
+    replayed ones, each once."""
+    first = ConversationFactory(organization=world["org"], number=world["number"])
+    cookie = session_cookie(world["supervisor"])
+
+    async def scenario():
+        comm, frames = await open_socket(cookie)
+        await database_sync_to_async(conversation_publish)(first)
+        cursor = (await drain(comm))[-1]["id"]
+        await comm.disconnect()
+        await database_sync_to_async(conversation_publish)(first)  # missed while away
+        comm = communicator(cookie=cookie)
+        await comm.connect()
+        await database_sync_to_async(conversation_publish)(first)  # live, before the catch_up
+        await comm.send_json_to({"action": "catch_up", "since": cursor})
+        frames = await drain(comm)
+        await comm.disconnect()
+        return cursor, frames
+
+    cursor, frames = async_to_sync(scenario)()
+    updates = [f for f in frames if f["event"] == "conversation.updated"]
+    assert frames[-1]["event"] == "catch_up.done"
+    ids = [replay.parse_id(f["id"]) for f in updates]
+    # The catch-up starts a little before the cursor (replay.MARGIN_MS), so the event
+    # the client already had comes again, with its id, and the client drops it.
+    assert ids == sorted(ids) and len(ids) == len(set(ids)) == 3
+    assert updates[0]["id"] == cursor
+    assert frames[-1]["data"]["cursor"] == updates[-1]["id"]
+
+
+def test_unknown_action_and_bad_input_get_an_error_naming_the_field(world):
+    cookie = session_cookie(world["agent_a"])
+
+    async def scenario():
+        comm, _ = await open_socket(cookie)
+        answers = []
+        for content in ({"action": "dance"}, {"action": "typing", "conversation_id": "x"},
+                        {"action": "presence", "status": "busy"}):
+            await comm.send_json_to(content)
+            answers.append([f["data"]["field"] for f in await drain(comm) if f["event"] == "error"])
+        await comm.disconnect()
+        return answers
+
+    assert async_to_sync(scenario)() == [["action"], ["conversation_id"], ["status"]]

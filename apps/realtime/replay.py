@@ -1,0 +1,255 @@
+"""The replay log: every live event is kept per group, so a browser that reconnects
+(after a network blip or a laptop's sleep through lunch) catches up on what it missed.
+
+An event id is a cursor "<ms>-<seq>", taken from one monotonic clock for the whole
+installation, so a single cursor works across all the groups a socket joins.
+
+- Redis (the channel layer is channels-redis): one stream per group
+  (`inbox:rt:log:<group>`). A Lua script takes the id from a clock stream and XADDs
+  the event to each target group's stream with that same id, trimmed by count
+  (MAXLEN ~) and by age (MINID ~), in one round trip; no database write.
+- In-memory layer (embedded defaults, one process): a bounded deque per group.
+
+A catch-up reads the socket's groups after the cursor, merges them by id, and answers
+RESET when the gap is older than what is kept (trimmed, expired, or the log was lost).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from django.conf import settings
+
+PREFIX = "inbox:rt:"
+CLOCK_KEY = PREFIX + "clock"
+EPOCH_KEY = PREFIX + "epoch"
+# Events a reconnecting browser has no use for: they carry an id but are not kept.
+EPHEMERAL_EVENTS = frozenset({"typing"})
+# A catch-up starts this far before the client's cursor: two processes publishing in
+# the same instant can deliver their events in swapped order, so a client may hold a
+# higher id than an event it never got. The client drops the repeats by id.
+MARGIN_MS = 2000
+
+
+class Reset(Exception):
+    """The gap is older than what the log keeps: the client reloads over HTTP."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    event: str
+    data: dict
+    conversation_id: int | None
+
+
+def parse_id(value) -> tuple[int, int]:
+    """'1700000000000-3' -> (1700000000000, 3); ValueError on anything else."""
+    if not isinstance(value, str) or len(value) > 41:
+        raise ValueError("not a cursor")
+    ms, _, seq = value.partition("-")
+    if not (ms.isdigit() and (seq == "" or seq.isdigit())):
+        raise ValueError("not a cursor")
+    return int(ms), int(seq or 0)
+
+
+def format_id(key: tuple[int, int]) -> str:
+    return f"{key[0]}-{key[1]}"
+
+
+def conversation_id_of(event: str, data: dict) -> int | None:
+    if event.startswith("conversation."):
+        value = data.get("id")
+    else:
+        value = data.get("conversation_id")
+    return value if isinstance(value, int) else None
+
+
+def _retention_ms() -> int:
+    return settings.REALTIME_REPLAY_SECONDS * 1000
+
+
+def _max_per_group() -> int:
+    return settings.REALTIME_REPLAY_MAX_PER_GROUP
+
+
+def _check_age(since: tuple[int, int]) -> None:
+    now = int(time.time() * 1000)
+    if since[0] < now - _retention_ms() or since[0] > now + 60_000:
+        raise Reset()
+
+
+class MemoryLog:
+    """The in-process log of the in-memory channel layer (one process serves all)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.clear()
+
+    def clear(self) -> None:
+        with getattr(self, "_lock", threading.Lock()):
+            self._last = (int(time.time() * 1000), 0)
+            # Everything before this process started is unknown to it.
+            self._epoch = self._last
+            self._groups: dict[str, deque] = {}
+            self._max_deleted: dict[str, tuple[int, int]] = {}
+
+    def _next_id(self) -> tuple[int, int]:
+        now = int(time.time() * 1000)
+        self._last = (now, 0) if now > self._last[0] else (self._last[0], self._last[1] + 1)
+        return self._last
+
+    def append(self, event: str, data: dict, groups: list[str]) -> str:
+        with self._lock:
+            key = self._next_id()
+            if event in EPHEMERAL_EVENTS:
+                return format_id(key)
+            entry = (key, Entry(format_id(key), event, data, conversation_id_of(event, data)))
+            min_key = (key[0] - _retention_ms(), 0)
+            for group in groups:
+                log = self._groups.setdefault(group, deque())
+                log.append(entry)
+                while log and (len(log) > _max_per_group() or log[0][0] < min_key):
+                    self._max_deleted[group] = log.popleft()[0]
+            return format_id(key)
+
+    def cursor_now(self) -> str:
+        with self._lock:
+            return format_id(self._last)
+
+    def read(self, groups: list[str], since: str, limit: int) -> list[Entry]:
+        since_key = parse_id(since)
+        _check_age(since_key)
+        start = (since_key[0] - MARGIN_MS, 0)
+        found: dict[tuple[int, int], Entry] = {}
+        with self._lock:
+            if since_key < self._epoch:
+                raise Reset()
+            for group in groups:
+                if self._max_deleted.get(group, (0, 0)) > since_key:
+                    raise Reset()
+                for key, entry in reversed(self._groups.get(group, ())):
+                    if key <= start:
+                        break
+                    found[key] = entry
+                    if len(found) > limit:
+                        raise Reset()
+        return [found[key] for key in sorted(found)]
+
+
+# KEYS[1] clock, KEYS[2] epoch, KEYS[3..] the groups' streams.
+# ARGV[1] max per group, ARGV[2] oldest id kept (ms), ARGV[3] key TTL (s), ARGV[4] payload.
+_APPEND = """
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '1', '*', 'c', '')
+redis.call('SET', KEYS[2], id, 'NX')
+for i = 3, #KEYS do
+  redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], id, 'p', ARGV[4])
+  redis.call('XTRIM', KEYS[i], 'MINID', '~', ARGV[2])
+  redis.call('EXPIRE', KEYS[i], ARGV[3])
+end
+return id
+"""
+
+
+def _decoded(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _trimmed_after(info: dict, since_key: tuple[int, int]) -> bool:
+    """Whether trimming may have dropped an entry newer than the cursor. Redis does not
+    record the last trimmed id (max-deleted-entry-id counts XDEL only), so: some entries
+    were trimmed and the oldest one kept is newer than the cursor."""
+    if int(info.get("entries-added", 0)) <= int(info.get("length", 0)):
+        return False
+    first = info.get("first-entry")
+    if first:
+        return parse_id(_decoded(first[0])) > since_key
+    return parse_id(_decoded(info.get("last-generated-id", b"0-0"))) > since_key
+
+
+class RedisLog:
+    def __init__(self, url: str):
+        import redis
+
+        self.redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self._append = self.redis.register_script(_APPEND)
+
+    @staticmethod
+    def key(group: str) -> str:
+        return PREFIX + "log:" + group
+
+    def clear(self) -> None:
+        keys = list(self.redis.scan_iter(match=PREFIX + "*", count=1000))
+        if keys:
+            self.redis.delete(*keys)
+
+    def append(self, event: str, data: dict, groups: list[str]) -> str:
+        streams = [] if event in EPHEMERAL_EVENTS else [self.key(group) for group in groups]
+        payload = json.dumps({"e": event, "d": data, "c": conversation_id_of(event, data)}, separators=(",", ":"))
+        min_ms = int(time.time() * 1000) - _retention_ms()
+        result = self._append(
+            keys=[CLOCK_KEY, EPOCH_KEY, *streams],
+            args=[_max_per_group(), f"{max(min_ms, 0)}-0", settings.REALTIME_REPLAY_SECONDS, payload],
+        )
+        return result.decode()
+
+    def cursor_now(self) -> str:
+        last = self.redis.xrevrange(CLOCK_KEY, count=1)
+        return last[0][0].decode() if last else format_id((int(time.time() * 1000), 0))
+
+    def read(self, groups: list[str], since: str, limit: int) -> list[Entry]:
+        since_key = parse_id(since)
+        _check_age(since_key)
+        start = f"{max(since_key[0] - MARGIN_MS, 0)}-0"
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(EPOCH_KEY)
+        for group in groups:
+            pipe.xinfo_stream(self.key(group))
+            pipe.xrange(self.key(group), min="(" + start, count=limit + 1)
+        replies = pipe.execute(raise_on_error=False)
+        epoch = replies[0]
+        if epoch is None or since_key < parse_id(epoch.decode()):
+            raise Reset()  # the log was lost (Redis flushed) or the cursor is not ours
+        found: dict[tuple[int, int], Entry] = {}
+        for info, entries in zip(replies[1::2], replies[2::2]):
+            if isinstance(info, Exception):  # no such stream: nothing kept for the group
+                continue
+            if _trimmed_after(info, since_key):
+                raise Reset()
+            if len(entries) > limit:
+                raise Reset()
+            for entry_id, fields in entries:
+                key = parse_id(entry_id.decode())
+                if key not in found:
+                    payload = json.loads(fields[b"p"])
+                    found[key] = Entry(entry_id.decode(), payload["e"], payload["d"], payload["c"])
+        if len(found) > limit:
+            raise Reset()
+        return [found[key] for key in sorted(found)]
+
+
+_memory_log = MemoryLog()
+_redis_logs: dict[str, RedisLog] = {}
+_redis_lock = threading.Lock()
+
+
+def get_log() -> MemoryLog | RedisLog:
+    """The log that goes with the configured channel layer."""
+    backend = settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "")
+    if backend.startswith("channels_redis"):
+        url = settings.REDIS_URL
+        with _redis_lock:
+            if url not in _redis_logs:
+                _redis_logs[url] = RedisLog(url)
+            return _redis_logs[url]
+    return _memory_log
+
+
+def cursor_now() -> str:
+    """The cursor of "now": a page rendered over HTTP hands it to its socket, whose
+    first catch-up then brings what happened between the render and the connect."""
+    return get_log().cursor_now()

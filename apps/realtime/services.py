@@ -1,0 +1,43 @@
+"""Use-cases the inbox websocket calls (through database_sync_to_async)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+
+from . import groups as group_names
+from .publish import publish_now
+
+logger = logging.getLogger(__name__)
+
+# An agent's keystrokes reach colleagues at most this often per conversation.
+TYPING_PUBLISH_SECONDS = 2
+
+
+def typing_notify(*, user, conversation_id: int) -> bool:
+    """Tell the conversation's viewers that `user` is typing, and show the customer
+    Meta's typing indicator (throttled by typing_indicator_send). True when published.
+
+    Raises PermissionDenied when the user may not see the conversation (or it does not
+    exist: the two are not told apart)."""
+    from apps.accounts import access
+    from apps.conversations.models import Conversation
+    from apps.messaging.services.send import SendError, typing_indicator_send
+
+    conversation = Conversation.objects.filter(pk=conversation_id).first()
+    if conversation is None or not access.can_view_conversation(user, conversation):
+        raise PermissionDenied("You may not see this conversation.")
+    if not cache.add(f"rt:typing:{conversation.pk}:{user.pk}", 1, timeout=TYPING_PUBLISH_SECONDS):
+        return False
+    publish_now(
+        "typing",
+        {"conversation_id": conversation.pk, "user_id": user.pk, "name": user.name, "who": "agent"},
+        groups=group_names.conversation_groups(conversation),
+    )
+    try:
+        typing_indicator_send(conversation=conversation, user=user)
+    except SendError:  # cannot act on it: colleagues still see the agent typing a note
+        logger.info("typing indicator not sent for conversation %s", conversation.pk)
+    return True
