@@ -43,7 +43,7 @@ def _time(text: str) -> time:
 def _days(text: str) -> list[int]:
     found: list[int] = []
     for part in text.split(","):
-        part = part.strip().lower()[:7]
+        part = part.strip().lower()
         if "-" in part:
             first, last = (p.strip()[:3] for p in part.split("-", 1))
             if first not in DAYS or last not in DAYS:
