@@ -33,6 +33,7 @@ def report_page(request):
         "teams": Team.objects.filter(organization_id=org_id),
         "agents": User.objects.filter(organization_id=org_id, is_active=True).order_by("username"),
         "labels": Label.objects.filter(organization_id=org_id),
+        "form": {key: request.GET.get(key, "") for key in ("start", "end", "hours")},
     }
     try:
         params = report_params_parse(user=request.user, data=request.GET)
@@ -40,6 +41,7 @@ def report_page(request):
         return render(request, "reports/page.html", {"error": error.text, "error_field": error.field, **choices},
                       status=400)
     tables = selectors.report_tables(user=request.user, params=params)
+    choices["form"].update(start=params.start_date.isoformat(), end=params.end_date.isoformat())
     return render(request, "reports/page.html", {
         "params": params,
         "tables": tables,
