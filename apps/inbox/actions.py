@@ -158,61 +158,33 @@ def contact_context(*, user, conversation) -> dict:
     }
 
 
-def _template_model():
-    from apps.message_templates.models import MessageTemplate
-
-    return MessageTemplate
-
-
 def templates_for(*, user, conversation, query: str = "", language=None) -> list:
-    """Approved templates of the conversation's number (the templates engineer's
-    selector when it exists; the same rule read from the model otherwise)."""
-    try:
-        from apps.message_templates.selectors import template_list_for_user
-    except ImportError:
-        template_list_for_user = None
-    if template_list_for_user is not None:
-        return list(template_list_for_user(user=user, number=conversation.number, language=language, query=query,
-                                           sendable_only=True)[:50])
-    MessageTemplate = _template_model()
+    """Approved templates of the conversation's number (selector of the templates app)."""
+    from apps.message_templates.selectors import template_list_for_user
+
     if not access.can_view_conversation(user, conversation):
         return []
-    found = MessageTemplate.objects.filter(
-        organization_id=conversation.organization_id, status=MessageTemplate.Status.APPROVED
-    )
-    if conversation.number.waba_id:
-        found = found.filter(waba_id=conversation.number.waba_id)
-    if language:
-        found = found.filter(language=language)
-    if query.strip():
-        found = found.filter(name__icontains=query.strip()[:100])
-    return list(found.order_by("name", "language")[:50])
+    return list(template_list_for_user(user=user, number=conversation.number, language=language,
+                                       query=(query or "")[:100], sendable_only=True)[:50])
 
 
 def template_get(*, user, conversation, pk):
+    from apps.message_templates.selectors import template_get_for_user
+
     try:
         pk = int(pk)
     except (TypeError, ValueError):
         raise SendError("template", "required", _("Choose a template.")) from None
-    MessageTemplate = _template_model()
-    template = MessageTemplate.objects.filter(pk=pk, organization_id=conversation.organization_id).first()
+    template = template_get_for_user(user=user, template_id=pk)
     if template is None or not access.can_view_conversation(user, conversation):
+        raise Http404
+    if conversation.number.waba_id and template.waba_id != conversation.number.waba_id:
         raise Http404
     return template
 
 
-def _components(template) -> dict:
-    return {str(c.get("type", "")).upper(): c for c in template.components or [] if isinstance(c, dict)}
-
-
-def _placeholders(text: str) -> list[str]:
-    from apps.messaging.validation import template_placeholders
-
-    return template_placeholders(text)
-
-
 def _contact_values(contact) -> dict:
-    """Contact fields a named parameter is prefilled from (by the parameter's name)."""
+    """Contact fields a parameter is prefilled from, by the parameter's name."""
     first = (contact.name or contact.profile_name or "").split(" ")[0]
     values = {"name": contact.display_name, "contact_name": contact.display_name, "customer_name": contact.display_name,
               "first_name": first, "phone": contact.phone, "wa_id": contact.wa_id}
@@ -222,78 +194,81 @@ def _contact_values(contact) -> dict:
     return values
 
 
-def template_form_context(*, conversation, template, given) -> dict:
-    """The fields of `template` (header and body parameters, a media header's link)
-    with their values (typed, or prefilled from the contact), and the preview."""
-    parts = _components(template)
-    header = parts.get("HEADER") or {}
-    header_format = str(header.get("format", "TEXT")).upper() if header else ""
+def _slot_fields(*, conversation, template, given) -> list[dict]:
+    """The picker's fields, one per parameter slot of the template (render.slots)."""
+    from apps.message_templates.render import slots
+
     prefill = _contact_values(conversation.contact)
-
-    def fields(section, text):
-        out = []
-        for key in _placeholders(text):
-            name = f"p_{section}_{key}"
-            value = given.get(name, "") if given is not None else prefill.get(key, "")
-            out.append({"key": key, "name": name, "value": value})
-        return out
-
-    header_fields = fields("header", header.get("text", "")) if header_format == "TEXT" else []
-    body_fields = fields("body", (parts.get("BODY") or {}).get("text", ""))
-    preview, errors = template_preview_texts(template=template, header_fields=header_fields, body_fields=body_fields)
-    return {
-        "template": template,
-        "header_format": header_format,
-        "header_link": given.get("header_link", "") if given is not None else "",
-        "header_fields": header_fields,
-        "body_fields": body_fields,
-        "preview": preview,
-        "preview_errors": errors,
-        "buttons": (parts.get("BUTTONS") or {}).get("buttons", []),
-    }
+    fields = []
+    for slot in slots(template):
+        name = f"slot_{slot['slot']}"
+        if given is not None:
+            value = given.get(name, "")
+        else:
+            value = prefill.get(slot["key"], "") if slot["kind"] == "text" else ""
+        label = {"header": _("Header"), "body": _("Body"), "buttons": _("Button")}.get(slot["component"], "")
+        display = slot.get("label") or slot["kind"] if slot["component"] == "buttons" else (
+            "{{%s}}" % slot["key"] if slot["key"] else slot["kind"])
+        fields.append({**slot, "name": name, "value": value, "label": label, "display": display,
+                       "input": "url" if slot["kind"] in ("image", "video", "document") else "text"})
+    return fields
 
 
-def template_preview_texts(*, template, header_fields, body_fields) -> tuple[dict, list[str]]:
-    """Header, body and footer as the customer will read them. Empty parameters show
-    as their placeholder and are named in the errors."""
-    parts = _components(template)
+def _parameters(template, fields, *, placeholder_empty: bool) -> dict:
+    """render.template_render's parameters from the fields; for a preview an empty
+    value shows as its placeholder."""
+    named = template.parameter_format == "NAMED"
+    header, body, buttons = {}, {}, {}
+    for f in fields:
+        value = f["value"].strip()
+        if not value:
+            if not placeholder_empty or f["kind"] not in ("text",):
+                continue
+            value = "[%s]" % f["key"]
+        if f["component"] == "header":
+            header = {"link": value} if f["kind"] in ("image", "video", "document") else {**header, f["key"]: value}
+        elif f["component"] == "body":
+            body[f["key"]] = value
+        else:
+            buttons[f["key"]] = value
+    parameters = {}
+    if header:
+        if "link" in header or named:
+            parameters["header"] = header
+        else:
+            parameters["header"] = [header[k] for k in sorted(header, key=lambda k: int(k) if k.isdigit() else 0)]
+    if body:
+        parameters["body"] = body
+    if buttons:
+        parameters["buttons"] = buttons
+    return parameters
 
-    def fill(text, fields):
-        for field in fields:
-            value = field["value"].strip() or "{{%s}}" % field["key"]
-            text = text.replace("{{%s}}" % field["key"], value)
-        return text
 
-    header = parts.get("HEADER") or {}
-    preview = {
-        "header": fill(header.get("text", ""), header_fields) if str(header.get("format", "TEXT")).upper() == "TEXT" else "",
-        "body": fill((parts.get("BODY") or {}).get("text", ""), body_fields),
-        "footer": (parts.get("FOOTER") or {}).get("text", ""),
-    }
+def template_form_context(*, conversation, template, given) -> dict:
+    """The fields of `template` with their values (typed, or prefilled from the
+    contact), the exact preview (render.template_render) and what is missing."""
+    from apps.message_templates.render import template_render
+
+    fields = _slot_fields(conversation=conversation, template=template, given=given)
     errors = [
-        _("%(component)s parameter {{%(key)s}} is empty.") % {"component": component, "key": f["key"]}
-        for component, group in ((_("Header"), header_fields), (_("Body"), body_fields))
-        for f in group if not f["value"].strip()
+        _("%(component)s parameter %(key)s is empty.") % {"component": f["label"], "key": f["display"]}
+        for f in fields if f["required"] and not f["value"].strip()
     ]
-    return preview, errors
+    rendered = None
+    try:
+        rendered = template_render(template=template, parameters=_parameters(template, fields, placeholder_empty=True))
+    except SendError as exc:
+        errors.append(exc.message)
+    return {"template": template, "fields": fields, "rendered": rendered, "preview_errors": errors}
 
 
 def template_payload(*, template, post) -> dict:
     """message_send's template payload from the picker's fields."""
-    parts = _components(template)
-    header = parts.get("HEADER") or {}
-    named = template.parameter_format == "NAMED"
-    body_keys = _placeholders((parts.get("BODY") or {}).get("text", ""))
-    payload = {"name": template.name, "language": template.language}
-    body_values = [(k, post.get(f"p_body_{k}", "").strip()) for k in body_keys]
-    payload["parameters"] = dict(body_values) if named else [v for _k, v in body_values]
-    if header:
-        header_format = str(header.get("format", "TEXT")).upper()
-        if header_format == "TEXT":
-            payload["header_parameters"] = [post.get(f"p_header_{k}", "").strip() for k in _placeholders(header.get("text", ""))]
-        elif header_format in ("IMAGE", "VIDEO", "DOCUMENT") and post.get("header_link", "").strip():
-            payload["header"] = {"type": header_format.lower(), "link": post.get("header_link").strip()}
-    return payload
+    from apps.message_templates.render import slots
+
+    fields = [{**slot, "value": post.get(f"slot_{slot['slot']}", "")} for slot in slots(template)]
+    return {"name": template.name, "language": template.language,
+            **_parameters(template, fields, placeholder_empty=False)}
 
 
 @login_required
