@@ -1,0 +1,465 @@
+/* The composer, the actions panel and the contact panel of a conversation.
+ *
+ * Forms post with htmx to apps/inbox/actions.py; a refusal answers 422 with the
+ * reason, which is swapped in next to the form (the typed text stays). Live
+ * updates come from live.js as document "inbox:event"; typing is sent through
+ * window.Inbox.send. No socket of its own, no dependency but htmx.
+ */
+(function () {
+  "use strict";
+  if (window.InboxComposer) return;
+  window.InboxComposer = {};
+
+  var EMOJI = ["😀", "😂", "😊", "😍", "😉", "😎", "🤔", "😅", "😢", "😡", "👍", "👎", "👏", "🙏", "🙌",
+    "💪", "👋", "🤝", "❤️", "🔥", "🎉", "✅", "❌", "⭐", "📦", "🚚", "💳", "📞", "⏰", "📍"];
+  var REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"];
+  var TYPING_EVERY_MS = 5000;
+
+  var root, conversationId, body, form, lastTyping = 0, openPopup = null, openTrigger = null, sentText = "";
+
+  function $(selector, scope) { return (scope || document).querySelector(selector); }
+  function $all(selector, scope) { return Array.prototype.slice.call((scope || document).querySelectorAll(selector)); }
+  function t(key) { return root ? root.getAttribute("data-i18n-" + key) || "" : ""; }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (form && event.detail.elt === form) sentText = body.value;
+  });
+
+  // htmx: let 422 answers (refusals with their reason) swap into their target.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr && event.detail.xhr.status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  function postForm(url, data) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin", body: data,
+      headers: { "X-CSRFToken": root.getAttribute("data-csrf"), "Accept": "application/json" },
+    });
+  }
+
+  // --- Popups: one open at a time, Esc closes and gives the focus back ----------------
+
+  function closePopup() {
+    if (!openPopup) return;
+    openPopup.hidden = true;
+    if (openTrigger) { openTrigger.setAttribute("aria-expanded", "false"); openTrigger.focus(); }
+    openPopup = openTrigger = null;
+  }
+
+  function togglePopup(name, trigger) {
+    var popup = $('[data-composer-popup="' + name + '"]', root);
+    if (!popup) return;
+    if (openPopup === popup) { closePopup(); return; }
+    closePopup();
+    popup.hidden = false;
+    openPopup = popup;
+    openTrigger = trigger || null;
+    if (trigger) trigger.setAttribute("aria-expanded", "true");
+    var first = popup.querySelector("input:not([type=hidden]), textarea, button, select");
+    if (first) first.focus();
+    if (name === "templates") {
+      var search = $("[data-composer-template-search]", popup);
+      if (search && window.htmx) window.htmx.trigger(search, "composer:open");
+    }
+  }
+
+  // --- Reply-to state --------------------------------------------------------------
+
+  function setReplyTo(messageId) {
+    var box = $("[data-composer-replying]", root);
+    $all("[data-composer-reply-to]", root).forEach(function (input) { input.value = messageId || ""; });
+    if (!messageId) { box.hidden = true; return; }
+    var message = document.querySelector('.message[data-message-id="' + messageId + '"], [data-message-id="' + messageId + '"]');
+    var text = message ? (message.querySelector(".text, .body, p") || message).textContent.trim() : "";
+    $("q", box).textContent = text.slice(0, 120);
+    box.hidden = false;
+    if (!body.disabled) body.focus();
+  }
+
+  // --- Sent: clear what was sent, keep the rest -------------------------------------
+
+  document.addEventListener("composer:sent", function () {
+    if (!root) return;
+    if (openPopup && openPopup.tagName === "FORM") openPopup.reset();
+    if (!openPopup || openPopup === $("#composer-emoji", root)) {
+      // Keep whatever was typed while the message was on its way.
+      body.value = body.value.indexOf(sentText) === 0 ? body.value.slice(sentText.length).replace(/^\s+/, "") : body.value;
+      autoGrow();
+    }
+    if (openPopup) {
+      var templateForm = $("#composer-template-form", root);
+      if (templateForm) templateForm.innerHTML = "";
+      closePopup();
+    }
+    setReplyTo("");
+    if (!body.disabled) body.focus();
+  });
+
+  function autoGrow() {
+    body.style.height = "auto";
+    body.style.height = Math.min(body.scrollHeight, 240) + "px";
+  }
+
+  // --- Canned responses: "/shortcut" ------------------------------------------------
+
+  function Suggest(input, list, urlAttr, trigger, render, apply) {
+    var items = [], active = -1, timer = null, token = null;
+
+    function hide() { list.hidden = true; items = []; active = -1; input.removeAttribute("aria-activedescendant"); }
+    function show(results) {
+      items = results;
+      list.innerHTML = "";
+      results.forEach(function (item, index) {
+        var li = document.createElement("li");
+        li.id = list.id + "-" + index;
+        li.setAttribute("role", "option");
+        li.textContent = render(item);
+        li.addEventListener("mousedown", function (event) { event.preventDefault(); choose(index); });
+        list.appendChild(li);
+      });
+      list.hidden = !results.length;
+      move(results.length ? 0 : -1);
+    }
+    function move(index) {
+      active = index;
+      $all("li", list).forEach(function (li, i) { li.setAttribute("aria-selected", i === index ? "true" : "false"); });
+      if (index >= 0) input.setAttribute("aria-activedescendant", list.id + "-" + index);
+    }
+    function choose(index) {
+      var item = items[index];
+      if (!item) return;
+      apply(item, token);
+      hide();
+      input.focus();
+    }
+    function query() {
+      var before = input.value.slice(0, input.selectionStart);
+      var match = before.match(trigger);
+      if (!match) { hide(); return; }
+      token = { start: before.length - match[0].length + (match[0].length - match[1].length - 1), end: before.length, text: match[1] };
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        fetch(root.getAttribute(urlAttr) + "?q=" + encodeURIComponent(match[1]), { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.json() : { results: [] }; })
+          .then(function (data) { show(data.results || []); })
+          .catch(hide);
+      }, 120);
+    }
+    input.addEventListener("input", query);
+    input.addEventListener("blur", function () { setTimeout(hide, 150); });
+    input.addEventListener("keydown", function (event) {
+      if (list.hidden) return;
+      if (event.key === "ArrowDown") { event.preventDefault(); move((active + 1) % items.length); }
+      else if (event.key === "ArrowUp") { event.preventDefault(); move((active - 1 + items.length) % items.length); }
+      else if (event.key === "Enter" || event.key === "Tab") { event.preventDefault(); event.stopImmediatePropagation(); choose(active); }
+      else if (event.key === "Escape") { event.preventDefault(); event.stopImmediatePropagation(); hide(); }
+    });
+    return { hide: hide, isOpen: function () { return !list.hidden; } };
+  }
+
+  function replaceToken(input, token, text) {
+    input.value = input.value.slice(0, token.start) + text + input.value.slice(token.end);
+    var at = token.start + text.length;
+    input.setSelectionRange(at, at);
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  // --- Attachments: button, drop on the thread, paste -----------------------------------
+
+  function attachFile(file) {
+    if (!file || body.disabled) return;
+    var attach = $("#composer-attach", root);
+    var input = $("[data-composer-file]", attach);
+    var transfer = new DataTransfer();
+    transfer.items.add(file);
+    input.files = transfer.files;
+    if (openPopup !== attach) togglePopup("attach", $('[data-composer-toggle="attach"]', root));
+    var caption = attach.querySelector('input[name="caption"]');
+    if (caption) caption.focus();
+  }
+
+  // --- Window countdown -------------------------------------------------------------------
+
+  function countdown() {
+    var closes = root.getAttribute("data-window-closes-at");
+    var line = $("[data-composer-window]", root);
+    if (!closes || root.getAttribute("data-window-open") !== "true") return;
+    var end = new Date(closes).getTime();
+    function tick() {
+      var left = end - Date.now();
+      if (left <= 0) {
+        line.textContent = t("closed");
+        line.classList.add("is-closed");
+        body.disabled = true;
+        $all('[data-composer-toggle]:not([data-composer-toggle="templates"]), [data-composer-send], [data-composer-assist="suggest"]', root)
+          .forEach(function (b) { b.disabled = true; });
+        return;
+      }
+      var h = Math.floor(left / 3600000), m = Math.floor((left % 3600000) / 60000);
+      line.textContent = t("left").replace("%(time)s", h + " h " + (m < 10 ? "0" : "") + m + " min");
+      line.classList.toggle("is-soon", left < 3600000);
+      setTimeout(tick, Math.min(30000, left));
+    }
+    tick();
+  }
+
+  // --- Agent assist -------------------------------------------------------------------------
+
+  function assist(kind, button) {
+    var url = root.getAttribute(kind === "suggest" ? "data-suggest-url" : "data-summary-url");
+    var result = $("#composer-result", root);
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    postForm(url, new FormData())
+      .then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (data) { return { ok: response.ok, data: data }; });
+      })
+      .then(function (answer) {
+        if (!answer.ok) {
+          result.innerHTML = "";
+          var div = document.createElement("div");
+          div.className = "composer-error";
+          div.setAttribute("role", "alert");
+          div.textContent = t("assist-error") + ": " + (answer.data.detail || "");
+          result.appendChild(div);
+          return;
+        }
+        result.innerHTML = "";
+        if (kind === "suggest") {
+          body.value = answer.data.text || "";
+          autoGrow();
+          body.focus();
+        } else {
+          var box = $("[data-composer-summary]", root);
+          $("p", box).textContent = answer.data.summary || "";
+          box.hidden = false;
+        }
+      })
+      .catch(function () {})
+      .finally(function () { button.disabled = false; button.removeAttribute("aria-busy"); });
+  }
+
+  // --- Reactions: a small picker next to the message -----------------------------------------
+
+  function reactPicker(button, messageId) {
+    var existing = document.querySelector(".composer-react-picker");
+    if (existing) existing.remove();
+    var picker = document.createElement("div");
+    picker.className = "composer-react-picker";
+    picker.setAttribute("role", "dialog");
+    picker.setAttribute("aria-label", t("react"));
+    REACTIONS.concat([""]).forEach(function (emoji) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.textContent = emoji || "✕";
+      if (!emoji) b.setAttribute("aria-label", t("remove-reaction"));
+      b.addEventListener("click", function () {
+        var data = new FormData();
+        data.append("message", messageId);
+        data.append("emoji", emoji);
+        postForm(root.getAttribute("data-react-url"), data).then(function (response) {
+          return response.text().then(function (html) {
+            $("#composer-result", root).innerHTML = response.ok ? "" : html;
+          });
+        });
+        picker.remove();
+        button.focus();
+      });
+      picker.appendChild(b);
+    });
+    picker.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") { picker.remove(); button.focus(); }
+    });
+    button.insertAdjacentElement("afterend", picker);
+    picker.querySelector("button").focus();
+  }
+
+  // --- Panels: live refresh for other agents' changes ------------------------------------------
+
+  function refresh(id, eventName) {
+    var target = document.getElementById(id);
+    if (!target || !window.htmx) return;
+    if (target.contains(document.activeElement) && /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName)) return;
+    window.htmx.trigger(target, eventName);
+  }
+
+  document.addEventListener("inbox:event", function (event) {
+    var frame = event.detail || {}, data = frame.data || {};
+    if (!root) return;
+    if (frame.event === "conversation.updated" && String(data.id) === conversationId) {
+      refresh("panel-actions-body", "composer:refresh-actions");
+      if (data.window_expires_at !== undefined || data.last_customer_message_at !== undefined) {
+        var closes = data.window_expires_at;
+        if (closes && new Date(closes).getTime() > Date.now() && body.disabled && root.getAttribute("data-window-open") !== "true") {
+          window.location.reload();  // the customer wrote: the window reopened
+        }
+      }
+    }
+    if (frame.event === "contact.updated") {
+      var panel = document.getElementById("panel-contact");
+      if (panel && String(data.id) === panel.getAttribute("data-contact-id")) refresh("panel-contact-body", "composer:refresh-contact");
+    }
+  });
+
+  // Snooze: the datetime-local value is sent with the browser's offset.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    if (!elt || !elt.matches || !elt.matches("[data-panel-snooze]")) return;
+    var local = elt.querySelector("[data-panel-snooze-local]");
+    if (!local || !local.value) return;
+    var date = new Date(local.value);
+    if (isNaN(date.getTime())) return;
+    var offset = -date.getTimezoneOffset(), sign = offset >= 0 ? "+" : "-", abs = Math.abs(offset);
+    event.detail.parameters.snoozed_until = local.value + ":00" + sign +
+      String(Math.floor(abs / 60)).padStart(2, "0") + ":" + String(abs % 60).padStart(2, "0");
+  });
+
+  // --- Notes: @mentions ------------------------------------------------------------------------
+
+  function initNote() {
+    var note = document.querySelector("[data-note-body]");
+    if (!note || note.dataset.composerReady) return;
+    note.dataset.composerReady = "1";
+    Suggest(note, document.getElementById("panel-note-mentions"), "data-mentions-url", /(?:^|\s)@([\w.@+-]*)$/,
+      function (user) { return "@" + user.username + (user.name && user.name !== user.username ? " — " + user.name : ""); },
+      function (user, token) { replaceToken(note, { start: token.start, end: token.end }, "@" + user.username + " "); });
+  }
+
+  // --- Setup -----------------------------------------------------------------------------------
+
+  function init() {
+    root = document.getElementById("composer");
+    if (!root) { initNote(); return; }
+    conversationId = root.getAttribute("data-conversation-id");
+    body = $("[data-composer-body]", root);
+    form = $("#composer-form", root);
+
+    var emoji = $("#composer-emoji", root);
+    EMOJI.forEach(function (e) {
+      var b = document.createElement("button");
+      b.type = "button"; b.className = "emoji"; b.textContent = e; b.setAttribute("data-emoji", e);
+      emoji.appendChild(b);
+    });
+    emoji.addEventListener("click", function (event) {
+      var b = event.target.closest("[data-emoji]");
+      if (!b) return;
+      var start = body.selectionStart || body.value.length, end = body.selectionEnd || body.value.length;
+      body.value = body.value.slice(0, start) + b.getAttribute("data-emoji") + body.value.slice(end);
+      body.setSelectionRange(start + b.textContent.length, start + b.textContent.length);
+      closePopup();
+      body.focus();
+    });
+
+    var canned = Suggest(body, $("#composer-canned", root), "data-canned-url", /(?:^|\s)\/([\w-]*)$/,
+      function (item) { return "/" + item.shortcut + " — " + item.body.slice(0, 60); },
+      function (item, token) { replaceToken(body, { start: token.start, end: token.end }, item.body); });
+
+    // Enter sends, Shift+Enter a new line; Ctrl/Cmd+Enter sends from any composer form.
+    body.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !canned.isOpen()) {
+        event.preventDefault();
+        if (body.value.trim()) form.requestSubmit();
+      }
+    });
+    root.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        var target = event.target.closest("form");
+        if (target) { event.preventDefault(); target.requestSubmit(); }
+      }
+    });
+    body.addEventListener("input", function () {
+      autoGrow();
+      var now = Date.now();
+      if (body.value && now - lastTyping >= TYPING_EVERY_MS && window.Inbox && window.Inbox.send) {
+        lastTyping = now;
+        window.Inbox.send({ action: "typing", conversation_id: Number(conversationId) });
+      }
+    });
+
+    root.addEventListener("click", function (event) {
+      var toggle = event.target.closest("[data-composer-toggle]");
+      if (toggle) { togglePopup(toggle.getAttribute("data-composer-toggle"), toggle); return; }
+      var assistButton = event.target.closest("[data-composer-assist]");
+      if (assistButton) { assist(assistButton.getAttribute("data-composer-assist"), assistButton); return; }
+      if (event.target.closest("[data-composer-cancel-reply]")) { setReplyTo(""); return; }
+      if (event.target.closest("[data-composer-close]")) { $("[data-composer-summary]", root).hidden = true; return; }
+      if (event.target.closest("[data-composer-add-row]")) {
+        var section = event.target.closest(".composer-section");
+        var row = $(".composer-row", section).cloneNode(true);
+        $all("input[type=text]", row).forEach(function (i) { i.value = ""; });
+        event.target.insertAdjacentElement("beforebegin", row);
+        return;
+      }
+      if (event.target.closest("[data-composer-add-section]")) {
+        var sections = $("[data-composer-sections]", root);
+        var copy = $(".composer-section", sections).cloneNode(true);
+        var index = $all(".composer-section", sections).length;
+        copy.setAttribute("data-section", index);
+        $("legend", copy).textContent = $("legend", copy).textContent.replace(/\d+$/, index + 1);
+        $all(".composer-row", copy).slice(1).forEach(function (r) { r.remove(); });
+        $all("input[type=text]", copy).forEach(function (i) { i.value = ""; });
+        $("input[name=row_section]", copy).value = index;
+        sections.appendChild(copy);
+      }
+    });
+    $all("[data-composer-itype]", root).forEach(function (radio) {
+      radio.addEventListener("change", function () {
+        var list = radio.value === "list" && radio.checked;
+        $("[data-composer-ibuttons]", root).hidden = list;
+        $("[data-composer-ilist]", root).hidden = !list;
+      });
+    });
+
+    // Reply and react buttons on messages (rendered by the thread's partial).
+    document.addEventListener("click", function (event) {
+      var action = event.target.closest('[data-action="reply"], [data-action="react"]');
+      if (!action) return;
+      var holder = action.closest("[data-message-id]");
+      var id = action.getAttribute("data-message-id") || (holder && holder.getAttribute("data-message-id"));
+      if (!id) return;
+      if (action.getAttribute("data-action") === "reply") setReplyTo(id); else reactPicker(action, id);
+    });
+
+    var thread = document.getElementById("thread-scroll") || document.getElementById("thread");
+    var dropZone = thread || root;
+    ["dragenter", "dragover"].forEach(function (name) {
+      dropZone.addEventListener(name, function (event) {
+        if (event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types, "Files") >= 0) {
+          event.preventDefault();
+          dropZone.classList.add("composer-dropping");
+        }
+      });
+    });
+    dropZone.addEventListener("dragleave", function () { dropZone.classList.remove("composer-dropping"); });
+    dropZone.addEventListener("drop", function (event) {
+      dropZone.classList.remove("composer-dropping");
+      if (event.dataTransfer && event.dataTransfer.files.length) { event.preventDefault(); attachFile(event.dataTransfer.files[0]); }
+    });
+    body.addEventListener("paste", function (event) {
+      var files = event.clipboardData && event.clipboardData.files;
+      if (files && files.length) { event.preventDefault(); attachFile(files[0]); }
+    });
+
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && openPopup) { event.preventDefault(); closePopup(); }
+    });
+    document.addEventListener("inbox:shortcut", function (event) {
+      if (event.detail && event.detail.action === "reply" && !body.disabled) { event.preventDefault(); body.focus(); }
+    });
+
+    countdown();
+    initNote();
+  }
+
+  // The note form is re-rendered after each note: hook the new textarea.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "panel-note") initNote();
+    var result = event.detail.target && event.detail.target.id === "composer-result" ? event.detail.target : null;
+    if (result && result.querySelector(".composer-error") && openPopup === null && body) body.focus();
+  });
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init); else init();
+})();
