@@ -14,7 +14,7 @@
   var baseTitle = document.title;
   var hiddenNew = 0;
 
-  function urlFor(template, id) { return template.replace(/\/0\/(?=[^/]*$)/, "/" + id + "/"); }
+  function urlFor(template, id) { return template.replace("/0/", "/" + Number(id) + "/"); }
 
   function fetchHTML(url) {
     return fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true", "X-Requested-With": "fetch" } })

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from apps.simulator.testing import simulator  # noqa: F401  (a fixture inbox_servers uses)
+
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the
 # tests make around it are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -66,3 +68,168 @@ def page(chromium, request):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+
+
+# --- The ASGI app (HTTP + websockets) served in-process ------------------------------
+#
+# pytest-django's live_server is WSGI: no websockets. `asgi_server` serves
+# config.asgi:application with uvicorn in a background thread of this process, so it
+# sees the test database, including SQLite's in-memory one.
+#
+# All of the app's synchronous work (views, the consumer's ORM calls, tasks run
+# eagerly on commit) runs on ONE thread: the server runs inside a ThreadSensitiveContext
+# with a single-thread executor, which every request and consumer inherits. On the
+# in-memory SQLite database that thread uses the test's own connection, as Django's
+# LiveServerThread does; on PostgreSQL it opens its own.
+#
+# Because that thread does everything in turn, the Graph API must NOT be served by the
+# same server (a send would wait for itself): point GRAPH_API_BASE at live_server's
+# simulator (apps.simulator.testing.simulator) and the simulator's webhooks at this
+# server (SIMULATOR_WEBHOOK_URL), as `inbox_servers` does.
+
+
+class AsgiServer:
+    def __init__(self, host: str = "127.0.0.1"):
+        self.host = host
+        self.port = None
+        self.thread = None
+        self.server = None
+        self.loop = None
+        self.error = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        import socket
+        import threading
+        import time
+        from concurrent.futures import ThreadPoolExecutor
+
+        import uvicorn
+        from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+        from django.db import connections
+
+        from config.asgi import application
+
+        with socket.socket() as sock:
+            sock.bind((self.host, 0))
+            self.port = sock.getsockname()[1]
+        self.shared = {
+            conn.alias: conn for conn in connections.all()
+            if conn.vendor == "sqlite" and conn.is_in_memory_db()
+        }
+        for conn in self.shared.values():
+            conn.inc_thread_sharing()
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asgi-sync")
+        config = uvicorn.Config(
+            ASGIStaticFilesHandler(application), host=self.host, port=self.port, log_level="warning",
+            lifespan="off", ws="websockets-sansio", access_log=False,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self._run, name="asgi-server", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if self.error is not None or not self.thread.is_alive():
+                raise RuntimeError(f"the ASGI server did not start: {self.error!r}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the ASGI server did not start in time")
+            time.sleep(0.02)
+
+    def _share_connections(self) -> None:
+        from django.db import connections
+
+        for alias, conn in self.shared.items():
+            connections[alias] = conn
+
+    def _close_connections(self) -> None:
+        from django.db import connections
+
+        for conn in connections.all(initialized_only=True):
+            if conn.alias not in self.shared:
+                conn.close()
+
+    def _run(self) -> None:
+        import asyncio
+
+        from asgiref.sync import ThreadSensitiveContext, sync_to_async
+
+        async def serve():
+            async with ThreadSensitiveContext(executor=self.executor):
+                await sync_to_async(self._share_connections, thread_sensitive=True)()
+                try:
+                    await self.server.serve()
+                finally:
+                    await sync_to_async(self._close_connections, thread_sensitive=True)()
+
+        try:
+            self.loop = asyncio.new_event_loop()
+            self.loop.run_until_complete(serve())
+        except BaseException as error:  # reported by start() or stop()
+            self.error = error
+        finally:
+            if self.loop is not None:
+                self.loop.close()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join(timeout=30)
+        self.executor.shutdown(wait=True)
+        for conn in self.shared.values():
+            conn.dec_thread_sharing()
+
+
+@pytest.fixture
+def asgi_server(transactional_db):
+    """config.asgi:application (HTTP and /ws/inbox/) on a free loopback port; `.url`."""
+    server = AsgiServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def inbox_servers(asgi_server, simulator, settings):
+    """The inbox on `asgi_server`, the Graph API simulator on live_server, and the
+    simulator's status webhooks (sent, delivered, read) posted back to the inbox."""
+    from apps.simulator.models import SimulatorConfig
+    from apps.whatsapp.signature import clear_secrets_cache
+
+    settings.SITE_URL = asgi_server.url
+    settings.SIMULATOR_WEBHOOK_URL = f"{asgi_server.url}/webhooks/whatsapp/"
+    SimulatorConfig.objects.filter(pk=1).update(send_status_webhooks=True, mark_read=True, status_delay=0.2)
+    clear_secrets_cache()
+    yield asgi_server
+    clear_secrets_cache()
+
+
+def sign_in(page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+@pytest.fixture
+def new_page(chromium, request):
+    """Pages in contexts of their own (one per signed-in person); screenshots on teardown."""
+    contexts = []
+
+    def make(viewport=None):
+        context = chromium.new_context(viewport=viewport or {"width": 1280, "height": 800})
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for index, context in enumerate(contexts):
+        for page in context.pages:
+            try:
+                page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{index}.png"), full_page=True)
+            except Exception:  # a page that crashed still lets the others be saved
+                pass
+        context.close()

@@ -17,12 +17,13 @@ def sign_in(page, base, username, password):
 def test_admin_signs_in_reaches_admin_and_signs_out(page, live_server):
     admin = AdminFactory(is_staff=True)
     sign_in(page, live_server.url, admin.username, DEFAULT_PASSWORD)
-    page.wait_for_url(f"{live_server.url}/")
-    assert page.get_by_text("Signed in.").is_visible()
+    page.wait_for_url(f"{live_server.url}/inbox/")
+    assert page.get_by_role("heading", name="Choose a conversation").is_visible()
     page.get_by_role("link", name="Administration").click()
     page.wait_for_url(f"{live_server.url}/admin/")
     assert "Site administration" in page.content()
     page.goto(f"{live_server.url}/")
+    page.wait_for_url(f"{live_server.url}/inbox/")
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(f"{live_server.url}/accounts/login/")
 

@@ -1,0 +1,155 @@
+"""End to end in headless Chromium, over the ASGI app with its websocket:
+
+an agent signs in; a customer's message arrives through the signed webhook and
+appears without a reload; the agent replies through the composer; the reply reaches
+the simulator and its ticks turn to delivered and read live; a second agent without
+access sees none of it.
+"""
+
+import json
+import re
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from apps.accounts.tests.factories import DEFAULT_PASSWORD, TeamFactory, UserFactory
+from apps.conversations.models import Conversation
+from apps.messaging.models import Direction, Message
+from apps.simulator.models import SimulatedMessage
+from apps.whatsapp.tests.factories import WhatsAppNumberFactory
+from apps.whatsapp.tests.utils import envelope, message, messages_change, sign
+
+from .conftest import ARTIFACTS, sign_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CUSTOMER = "5511987650001"
+TIMEOUT = 20_000  # ms: generous on a loaded CI machine; an event either arrives or not
+
+
+def post_customer_message(base: str, number, body: str) -> None:
+    payload = envelope(messages_change(
+        phone_number_id=number.phone_number_id, messages=[message("text", body=body, from_=CUSTOMER)],
+        contacts=[{"profile": {"name": "Maria Cliente"}, "wa_id": CUSTOMER}],
+    ))
+    raw = json.dumps(payload).encode()
+    response = requests.post(f"{base}/webhooks/whatsapp/", data=raw, timeout=30, headers={
+        "Content-Type": "application/json", "X-Hub-Signature-256": sign(raw, number.app_secret)})
+    assert response.status_code == 200, response.text
+
+
+def record_frames(page) -> None:
+    page.evaluate("""() => {
+        window.__frames = [];
+        document.addEventListener("inbox:event", (e) => window.__frames.push(e.detail));
+    }""")
+
+
+def wait_online(page) -> None:
+    expect(page.locator("#connection")).to_have_attribute("data-state", "online", timeout=TIMEOUT)
+
+
+def test_customer_message_reply_and_ticks_live(inbox_servers, new_page):
+    base = inbox_servers.url
+    number = WhatsAppNumberFactory()
+    org = number.organization
+    agent = UserFactory(organization=org, username="ana", display_name="Ana Agent")
+    TeamFactory(organization=org, members=[agent], numbers=[number])
+    outsider = UserFactory(organization=org, username="otto", display_name="Otto Outsider")
+    TeamFactory(organization=org, members=[outsider])  # a team without this number
+
+    page = new_page()
+    sign_in(page, base, agent.username, DEFAULT_PASSWORD)
+    page.wait_for_url(re.compile(r".*/inbox/.*"))
+    wait_online(page)
+    expect(page.get_by_text("No conversations here.")).to_be_visible()
+    record_frames(page)
+
+    other = new_page()
+    sign_in(other, base, outsider.username, DEFAULT_PASSWORD)
+    other.wait_for_url(re.compile(r".*/inbox/.*"))
+    wait_online(other)
+    record_frames(other)
+
+    # 1. The customer writes: the conversation appears at the top of the list, live.
+    post_customer_message(base, number, "Olá, meu pedido não chegou")
+    row = page.locator("li.conversation-row", has_text="Maria Cliente")
+    expect(row).to_be_visible(timeout=TIMEOUT)
+    expect(row).to_contain_text("Olá, meu pedido não chegou")
+    expect(row.locator(".badge")).to_have_text("1")
+    expect(page).to_have_title(re.compile(r"^\(1\) "))
+    conversation = Conversation.objects.get(contact__wa_id=CUSTOMER)
+
+    # 2. The agent opens it; a second customer message lands in the open thread.
+    row.locator("a").click()
+    page.wait_for_url(re.compile(rf".*/inbox/c/{conversation.pk}/.*"))
+    wait_online(page)
+    post_customer_message(base, number, "Pode verificar, por favor?")
+    expect(page.locator("#thread li.message.in", has_text="Pode verificar, por favor?")).to_be_visible(timeout=TIMEOUT)
+
+    # 3. The agent replies through the composer.
+    page.locator("#composer-body").fill("Claro! Já estou verificando.")
+    page.locator("[data-composer-send]").click()
+    reply = page.locator("#thread li.message.out", has_text="Claro! Já estou verificando.")
+    expect(reply).to_have_count(1, timeout=TIMEOUT)
+
+    # 4. It reaches the simulator, and its ticks turn to delivered, then read, live.
+    expect(reply.locator('[data-tick="read"]')).to_be_visible(timeout=TIMEOUT)
+    sent = Message.objects.get(conversation=conversation, direction=Direction.OUTBOUND)
+    assert sent.status == "read" and sent.delivered_at is not None and sent.read_at is not None
+    assert SimulatedMessage.objects.filter(wamid=sent.wamid).exists()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "inbox-live.png"), full_page=False)
+
+    # 5. The other agent saw none of it: no row, no event, and the page is not found.
+    expect(other.locator("li.conversation-row")).to_have_count(0)
+    frames = other.evaluate("window.__frames")
+    assert all(json.dumps(f).find("Maria Cliente") == -1 for f in frames)
+    assert all((f.get("data") or {}).get("conversation_id") != conversation.pk for f in frames)
+    assert all((f.get("data") or {}).get("id") != conversation.pk or f.get("event", "").startswith("presence")
+               for f in frames)
+    response = other.goto(f"{base}/inbox/c/{conversation.pk}/")
+    assert response.status == 404
+
+
+def test_reconnects_and_catches_up_what_it_missed(inbox_servers, new_page):
+    """live.js reconnects after the socket drops and the list catches up."""
+    base = inbox_servers.url
+    number = WhatsAppNumberFactory()
+    agent = UserFactory(organization=number.organization, username="bia")
+    TeamFactory(organization=number.organization, members=[agent], numbers=[number])
+    page = new_page()
+    sign_in(page, base, agent.username, DEFAULT_PASSWORD)
+    page.wait_for_url(re.compile(r".*/inbox/.*"))
+    wait_online(page)
+    page.evaluate("window.Inbox._drop()")
+    expect(page.locator("#connection")).to_have_attribute("data-state", "offline", timeout=TIMEOUT)
+    wait_online(page)
+    post_customer_message(base, number, "Depois da reconexão")
+    expect(page.locator("li.conversation-row", has_text="Depois da reconexão")).to_be_visible(timeout=TIMEOUT)
+
+
+def test_phone_layout_list_and_thread_are_separate_screens(inbox_servers, new_page):
+    base = inbox_servers.url
+    number = WhatsAppNumberFactory()
+    agent = UserFactory(organization=number.organization, username="cai")
+    TeamFactory(organization=number.organization, members=[agent], numbers=[number])
+    post_customer_message(base, number, "Oi pelo celular")
+    conversation = Conversation.objects.get(contact__wa_id=CUSTOMER)
+    page = new_page(viewport={"width": 390, "height": 844})
+    sign_in(page, base, agent.username, DEFAULT_PASSWORD)
+    page.wait_for_url(re.compile(r".*/inbox/.*"))
+    expect(page.locator(".list-pane")).to_be_visible()
+    expect(page.locator(".thread-pane")).to_be_hidden()
+    page.locator("li.conversation-row a").first.click()
+    page.wait_for_url(re.compile(rf".*/inbox/c/{conversation.pk}/.*"))
+    expect(page.locator(".list-pane")).to_be_hidden()
+    expect(page.locator("#thread")).to_contain_text("Oi pelo celular")
+    # Keyboard: "?" opens the shortcut help, "u" goes back to the list.
+    page.keyboard.press("?")
+    expect(page.locator("#shortcut-help")).to_be_visible()
+    page.keyboard.press("Escape")
+    page.keyboard.press("u")
+    page.wait_for_url(re.compile(r".*/inbox/\?.*"))
+    expect(page.locator(".list-pane")).to_be_visible()
