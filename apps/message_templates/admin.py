@@ -163,12 +163,19 @@ class TemplateCreateForm(forms.ModelForm):
             except ValueError:
                 raise ValidationError({"parameter_mapping_text": _("Not valid JSON.")}) from None
         number = data["number"]
+        components = self._components(data)
+        if mapping:
+            draft = MessageTemplate(name=data["name"], language=data["language"], category=data["category"],
+                                    parameter_format=data["parameter_format"], components=components)
+            problems = mapping_errors(draft, mapping)
+            if problems:
+                raise ValidationError({"parameter_mapping_text": problems})
         try:
-            components = self._components(data)
             # Submitting is the last check: Meta's own refusal is shown on this form too.
             self.created = template_create(
                 organization=number.organization, number=number, name=data["name"], language=data["language"],
                 category=data["category"], parameter_format=data["parameter_format"], components=components,
+                parameter_mapping=mapping,
             )
         except TemplateDefinitionError as error:
             field_map = {"name": "name", "language": "language", "category": "category",
@@ -177,21 +184,14 @@ class TemplateCreateForm(forms.ModelForm):
                          "header.text.example": "header_example", "header.example": "header_example",
                          "header.format": "header_format", "header": "header_format", "footer.text": "footer_text",
                          "footer.code_expiration_minutes": "code_expiration_minutes", "number": "number"}
-            problems: dict[str, list] = {}
+            problems: dict = {}
             for field_name, message in error.errors:
                 target = field_map.get(field_name, "buttons" if field_name.startswith("buttons") else None)
-                text = message if target else f"{field_name}: {message}"
-                if target and target.startswith("buttons") and field_name != "buttons":
-                    text = f"{field_name}: {message}"
+                # Errors without a field of their own say which part they are about.
+                text = message if target is not None and (target != "buttons" or field_name == "buttons") \
+                    else f"{field_name}: {message}"
                 problems.setdefault(target, []).append(text)
-            raise ValidationError({k: v for k, v in problems.items()}) from None
-        problems = mapping_errors(self.created, mapping) if mapping else []
-        if problems:
-            self.add_error("parameter_mapping_text", problems)
-            messages.warning(self.request, _("The template was submitted; fix the prefill on its page."))
-        elif mapping:
-            self.created.parameter_mapping = mapping
-            self.created.save(update_fields=["parameter_mapping", "updated_at"])
+            raise ValidationError({k or "__all__": v for k, v in problems.items()}) from None
         return data
 
     def save(self, commit=True):
@@ -277,6 +277,13 @@ class MessageTemplateAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
             return template_render(template=obj, parameters=parameters).text
         except Exception as error:  # a preview is a courtesy: say why there is none
             return _("No preview: %(error)s") % {"error": error}
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if object_id is None:
+            # Adding calls Meta: not inside the transaction Django wraps the form in
+            # (template_create writes its one row in its own).
+            return self._changeform_view(request, object_id, form_url, extra_context)
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         if not change:

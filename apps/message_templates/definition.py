@@ -66,7 +66,7 @@ def _check_text_params(errors, where: str, text: str, parameter_format: str, exa
             errors.append((f"{where}.example", _("Give an example for %(names)s.") % {"names": ", ".join(absent)}))
     if edges:
         stripped = text.strip()
-        if PLACEHOLDER_RE.match(stripped) or re.search(r"\{\{\s*[A-Za-z0-9_]+\s*\}\}[.!?]?$", stripped):
+        if PLACEHOLDER_RE.match(stripped) or re.search(r"\{\{\s*[A-Za-z0-9_]+\s*\}\}$", stripped):
             errors.append((where, _("The body cannot start or end with a parameter: Meta rejects it.")))
     return found
 
@@ -112,7 +112,8 @@ def template_definition_check(*, name: str, language: str, category: str, parame
                                        "header", edges=False)
             if len(found) > 1:
                 errors.append(("header.text", _("A text header takes at most one parameter.")))
-            if any(ch in text for ch in "\n*_~") or re.search(r"[\U0001F300-\U0001FAFF]", text):
+            bare = PLACEHOLDER_RE.sub("", text)
+            if any(ch in bare for ch in "\n*_~") or re.search(r"[\U0001F300-\U0001FAFF]", bare):
                 errors.append(("header.text", _("Header text has no new lines, formatting or emoji.")))
         elif fmt in ("IMAGE", "VIDEO", "DOCUMENT"):
             handle = (header.get("example") or {}).get("header_handle")
