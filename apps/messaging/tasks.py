@@ -156,12 +156,14 @@ def send_message(message_id: int) -> str:
         dispatch(send_message, message.pk, countdown=wait)
         return "throttled"
 
+    claimed_at = timezone.now()
     claimed = Message.objects.filter(
         pk=message.pk, status=Status.PENDING, wamid__isnull=True, send_started_at__isnull=True
-    ).update(send_started_at=timezone.now(), send_attempts=F("send_attempts") + 1, next_attempt_at=None)
+    ).update(send_started_at=claimed_at, send_attempts=F("send_attempts") + 1, next_attempt_at=None)
     if not claimed:
         return "in_flight"
     attempt = message.send_attempts + 1
+    message.send_started_at, message.send_attempts, message.next_attempt_at = claimed_at, attempt, None
 
     client = client_for(message.number)
     try:
@@ -195,12 +197,11 @@ def send_message(message_id: int) -> str:
         _fail(message.pk, title="No message id", text="WhatsApp accepted the request but returned no message id.")
         return "failed"
     with transaction.atomic():
-        Message.objects.filter(pk=message.pk, wamid__isnull=True).update(
-            wamid=wamid, status=Status.SENT, sent_at=timezone.now(),
-        )
-        message.refresh_from_db()
-        status_apply_pending(message=message)
-        message = Message.objects.select_related("conversation").get(pk=message.pk)
+        sent_at = timezone.now()
+        Message.objects.filter(pk=message.pk, wamid__isnull=True).update(wamid=wamid, status=Status.SENT, sent_at=sent_at)
+        # The claim made this run the only writer: the row is what we hold plus these.
+        message.wamid, message.status, message.sent_at = wamid, Status.SENT, sent_at
+        status_apply_pending(message=message)  # reloads the row when statuses were waiting
         _publish_updated(message)
     return "sent"
 
