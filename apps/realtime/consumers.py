@@ -58,6 +58,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         self.pending: list[dict] = []
         self.replayed: set[str] = set()
         self.cursor: str | None = None
+        self.background: set[asyncio.Task] = set()
         for name in self.groups_joined:
             await self.channel_layer.group_add(name, self.channel_name)
         await self.accept()
@@ -72,6 +73,9 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         self.heartbeat.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.heartbeat
+        for task in list(self.background):
+            with contextlib.suppress(Exception):
+                await task
         for name in self.groups_joined:
             await self.channel_layer.group_discard(name, self.channel_name)
         await database_sync_to_async(presence.presence_disconnect)(user_id=self.user.id, channel=self.channel_name)
@@ -161,9 +165,21 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             await self._error("conversation_id", "conversation_id must be a conversation's id (an integer).")
             return
         try:
-            await database_sync_to_async(services.typing_notify)(user=self.user, conversation_id=conversation_id)
+            published = await database_sync_to_async(services.typing_notify)(
+                user=self.user, conversation_id=conversation_id
+            )
         except PermissionDenied:
             await self._error("conversation_id", "You may not see this conversation.")
+            return
+        if published:
+            # Meta's indicator is an HTTP call (or a queued task): never wait for it here.
+            task = asyncio.ensure_future(
+                database_sync_to_async(services.typing_meta_send, thread_sensitive=False)(
+                    user=self.user, conversation_id=conversation_id
+                )
+            )
+            self.background.add(task)
+            task.add_done_callback(self.background.discard)
 
     async def _presence(self, content):
         try:

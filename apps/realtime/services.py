@@ -16,28 +16,39 @@ logger = logging.getLogger(__name__)
 TYPING_PUBLISH_SECONDS = 2
 
 
-def typing_notify(*, user, conversation_id: int) -> bool:
-    """Tell the conversation's viewers that `user` is typing, and show the customer
-    Meta's typing indicator (throttled by typing_indicator_send). True when published.
+def typing_notify(*, user, conversation_id: int) -> int | None:
+    """Tell the conversation's viewers that `user` is typing (at most every
+    TYPING_PUBLISH_SECONDS). Returns the conversation's id when published, else None;
+    the caller then sends Meta's indicator with `typing_meta_send`, off its own path.
 
     Raises PermissionDenied when the user may not see the conversation (or it does not
     exist: the two are not told apart)."""
     from apps.accounts import access
     from apps.conversations.models import Conversation
-    from apps.messaging.services.send import SendError, typing_indicator_send
 
     conversation = Conversation.objects.filter(pk=conversation_id).first()
     if conversation is None or not access.can_view_conversation(user, conversation):
         raise PermissionDenied("You may not see this conversation.")
     if not cache.add(f"rt:typing:{conversation.pk}:{user.pk}", 1, timeout=TYPING_PUBLISH_SECONDS):
-        return False
+        return None
     publish_now(
         "typing",
         {"conversation_id": conversation.pk, "user_id": user.pk, "name": user.name, "who": "agent"},
         groups=group_names.conversation_groups(conversation),
     )
+    return conversation.pk
+
+
+def typing_meta_send(*, user, conversation_id: int) -> bool:
+    """Meta's typing indicator for the customer (throttled by typing_indicator_send)."""
+    from apps.conversations.models import Conversation
+    from apps.messaging.services.send import SendError, typing_indicator_send
+
+    conversation = Conversation.objects.filter(pk=conversation_id).first()
+    if conversation is None:
+        return False
     try:
-        typing_indicator_send(conversation=conversation, user=user)
-    except SendError:  # cannot act on it: colleagues still see the agent typing a note
+        return typing_indicator_send(conversation=conversation, user=user)
+    except SendError:  # may not act on it: colleagues still saw the agent typing
         logger.info("typing indicator not sent for conversation %s", conversation.pk)
-    return True
+        return False

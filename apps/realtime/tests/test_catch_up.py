@@ -1,0 +1,160 @@
+"""Catch-up after a reconnect: every missed event the user may see now, in order;
+a reset when the gap is older than what is kept."""
+
+import time
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+
+from apps.conversations.services import conversation_assign, conversation_publish
+from apps.conversations.tests.factories import ConversationFactory
+from apps.messaging.services.inbound import message_publish
+from apps.messaging.tests.factories import MessageFactory
+from apps.realtime import groups, replay
+from apps.realtime.publish import publish
+
+from .conftest import conversation_frames, drain, open_socket, session_cookie
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def away_and_back(user, while_away) -> tuple[str, list[dict]]:
+    """Connect, receive one event (the cursor), disconnect, run `while_away`, reconnect
+    with the cursor; return the cursor and the frames of the catch-up."""
+    cookie = session_cookie(user)
+    marker = ConversationFactory(organization=user.organization)
+
+    async def scenario():
+        comm, _ = await open_socket(cookie)
+        await drain(comm)
+        await database_sync_to_async(publish)("contact.updated", {"id": marker.contact_id},
+                                              groups=[groups.user(user.id)])
+        cursor = (await drain(comm))[-1]["id"]
+        await comm.disconnect()
+        for action in while_away:
+            await database_sync_to_async(action)()
+        comm, frames = await open_socket(cookie, since=cursor)  # up to catch_up.done/reset
+        await comm.disconnect()
+        return cursor, frames
+
+    return async_to_sync(scenario)()
+
+
+def missed(frames, cursor) -> list[tuple[str, int]]:
+    """The conversation and message frames after the cursor (the margin repeats a few)."""
+    key = replay.parse_id(cursor)
+    return conversation_frames([f for f in frames if f["id"] and replay.parse_id(f["id"]) > key])
+
+
+def test_reconnect_brings_every_missed_event_of_the_user_in_order_then_done(world):
+    org, number, agent = world["org"], world["number"], world["agent_a"]
+    mine = ConversationFactory(organization=org, number=number, assignee=agent)
+    colleague = ConversationFactory(organization=org, number=number, assignee=world["agent_b"])
+    unassigned = ConversationFactory(organization=org, number=number)
+    message = MessageFactory(conversation=mine)
+    other_message = MessageFactory(conversation=colleague)
+    cursor, frames = away_and_back(agent, [
+        lambda: message_publish(message, event="message.created"),
+        lambda: message_publish(other_message, event="message.created"),
+        lambda: conversation_publish(unassigned),
+        lambda: conversation_publish(colleague),
+        lambda: conversation_publish(mine),
+    ])
+    assert missed(frames, cursor) == [
+        ("message.created", message.id),
+        ("conversation.updated", unassigned.id),
+        ("conversation.updated", mine.id),
+    ]
+    ids = [replay.parse_id(f["id"]) for f in frames if f["event"] != "presence"]
+    assert ids == sorted(ids)
+    assert frames[-1]["event"] == "catch_up.done"
+    assert frames[-1]["data"]["cursor"] == [f for f in frames if f["event"] != "catch_up.done"][-1]["id"]
+
+
+def test_events_of_a_conversation_the_user_lost_meanwhile_are_not_replayed_except_the_loss(world):
+    org, number, agent = world["org"], world["number"], world["agent_a"]
+    conversation = ConversationFactory(organization=org, number=number, assignee=agent)
+    message = MessageFactory(conversation=conversation)
+    cursor, frames = away_and_back(agent, [
+        lambda: message_publish(message, event="message.created"),
+        lambda: conversation_assign(conversation=conversation, actor=world["supervisor"], assignee=world["agent_b"]),
+        lambda: conversation_publish(conversation),
+    ])
+    # The message came while it was theirs, but they may not see it now; the
+    # reassignment notice tells the client to drop the conversation.
+    assert missed(frames, cursor) == [("conversation.updated", conversation.id)]
+    notice = [f for f in frames if f["event"] == "conversation.updated"][-1]
+    assert notice["data"]["assignee_id"] == world["agent_b"].id
+
+
+def test_a_cursor_older_than_the_retention_gets_a_reset(world, settings):
+    settings.REALTIME_REPLAY_SECONDS = 3600
+    cookie = session_cookie(world["supervisor"])
+    old = f"{int(time.time() * 1000) - 3601 * 1000}-0"
+
+    async def scenario():
+        comm, frames = await open_socket(cookie, since=old)
+        await comm.disconnect()
+        return frames
+
+    frames = async_to_sync(scenario)()
+    assert frames[-1]["event"] == "catch_up.reset"
+    assert replay.parse_id(frames[-1]["data"]["cursor"]) > replay.parse_id(old)
+
+
+@pytest.mark.parametrize("cursor", ["nonsense", "12-x", "1" * 60])
+def test_a_malformed_cursor_gets_a_reset(world, cursor):
+    cookie = session_cookie(world["supervisor"])
+
+    async def scenario():
+        comm, frames = await open_socket(cookie, since=cursor)
+        await comm.disconnect()
+        return frames
+
+    assert async_to_sync(scenario)()[-1]["event"] == "catch_up.reset"
+
+
+def test_a_gap_trimmed_from_the_log_gets_a_reset_a_kept_one_does_not(world, settings):
+    settings.REALTIME_REPLAY_MAX_PER_GROUP = 3
+    conversation = ConversationFactory(organization=world["org"], number=world["number"])
+    # Redis trims whole stream nodes (100 entries) with MAXLEN ~; enough to trim some.
+    trimmed = [lambda: conversation_publish(conversation)] * 250
+    cursor, frames = away_and_back(world["supervisor"], trimmed)
+    assert frames[-1]["event"] == "catch_up.reset"
+
+    settings.REALTIME_REPLAY_MAX_PER_GROUP = 1000
+    cursor, frames = away_and_back(world["supervisor"], [lambda: conversation_publish(conversation)] * 3)
+    assert missed(frames, cursor) == [("conversation.updated", conversation.id)] * 3
+    assert frames[-1]["event"] == "catch_up.done"
+
+
+def test_a_gap_larger_than_the_catch_up_limit_gets_a_reset(world, settings):
+    settings.REALTIME_CATCH_UP_MAX = 5
+    conversation = ConversationFactory(organization=world["org"], number=world["number"])
+    cursor, frames = away_and_back(world["supervisor"], [lambda: conversation_publish(conversation)] * 6)
+    assert frames[-1]["event"] == "catch_up.reset"
+
+
+def test_a_lost_log_gets_a_reset(world):
+    """A restarted in-memory process or a flushed Redis: the cursor predates the log."""
+    conversation = ConversationFactory(organization=world["org"], number=world["number"])
+    cursor, frames = away_and_back(world["supervisor"], [
+        lambda: conversation_publish(conversation), replay.get_log().clear,
+        lambda: conversation_publish(conversation),
+    ])
+    assert frames[-1]["event"] == "catch_up.reset"
+
+
+def test_first_connection_without_cursor_gets_done_with_the_current_cursor(world):
+    cookie = session_cookie(world["agent_a"])
+    page_cursor = replay.cursor_now()
+
+    async def scenario():
+        comm, frames = await open_socket(cookie)
+        await comm.disconnect()
+        return frames
+
+    frames = async_to_sync(scenario)()
+    assert frames[-1]["event"] == "catch_up.done"
+    assert replay.parse_id(frames[-1]["data"]["cursor"]) >= replay.parse_id(page_cursor)
