@@ -276,7 +276,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Longer than any countdown or retry delay we use, so a late-acked task is not
 # redelivered while it is still scheduled.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT", str(2 * 3600)))}
 CELERY_TASK_ROUTES = {
     "whatsapp.process_webhook_event": {"queue": "inbound"},
     "whatsapp.drain_webhook_events": {"queue": "inbound"},
