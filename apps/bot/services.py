@@ -282,6 +282,23 @@ def _turns_without_progress(conversation, run: BotRun) -> int:
     return count
 
 
+def _reclaim_stale_run(message) -> BotRun | None:
+    """A run left "started" by a worker that died (Celery redelivers the task): take
+    it over once it is older than any model call could be. Safe: every message the
+    bot sends has an idempotency key, so what was sent before is not sent again."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    stale = timezone.now() - timedelta(
+        seconds=settings.OPENAI_TIMEOUT * max(1, settings.OPENAI_MAX_ATTEMPTS) + 120
+    )
+    claimed = BotRun.objects.filter(message=message, status=BotRun.Status.STARTED, created_at__lt=stale).update(
+        created_at=timezone.now()
+    )
+    return BotRun.objects.get(message=message) if claimed else None
+
+
 def bot_message_handle(*, message_id: int) -> BotRun | None:
     """Answer one customer message, or hand the conversation to people. Never twice
     for a message (the BotRun is unique per message), never a crash: an AI failure
@@ -295,16 +312,18 @@ def bot_message_handle(*, message_id: int) -> BotRun | None:
     if message is None:
         return None
     conversation = message.conversation
+    bot_settings = settings_for(organization_id=conversation.organization_id, number_id=conversation.number_id)
+    if bot_settings is None or not bot_settings.enabled:
+        return None  # no bot here: nothing to record
     try:
         with transaction.atomic():
             run = BotRun.objects.create(
                 organization_id=message.organization_id, conversation=conversation, message=message
             )
     except IntegrityError:
-        return None  # this message was handled already
-    bot_settings = settings_for(organization_id=conversation.organization_id, number_id=conversation.number_id)
-    if bot_settings is None or not bot_settings.enabled:
-        return _finish(run, BotRun.Status.SKIPPED, "disabled")
+        run = _reclaim_stale_run(message)
+        if run is None:
+            return None  # this message was handled (or is being handled) already
     if not client.is_configured(bot_settings):
         return _finish(run, BotRun.Status.SKIPPED, "not_configured")
     if conversation.assignee_id is not None:

@@ -293,9 +293,10 @@ def test_never_when_an_agent_turned_the_bot_off(conversation, bot, ai):
 
 def test_not_when_the_bot_is_off_for_the_number(conversation, bot, ai):
     BotSettingsFactory(organization=conversation.organization, number=conversation.number, enabled=False)
-    inbound = customer_says(conversation, "Hello")
+    customer_says(conversation, "Hello")
     assert ai.chat_requests() == []
-    assert BotRun.objects.get(message=inbound).reason == "disabled"
+    assert bot_messages(conversation) == []
+    assert not BotRun.objects.exists()
 
 
 def test_the_number_settings_replace_the_organisation_ones(conversation, bot, ai):
@@ -331,3 +332,20 @@ def test_nothing_is_enqueued_when_no_bot_is_on(simulator, ai):
     customer_says(conversation, "Hello")
     assert not BotRun.objects.exists()
     assert ai.requests == []
+
+
+def test_a_run_left_started_by_a_dead_worker_is_taken_over_without_sending_twice(conversation, bot, ai):
+    from apps.bot.services import bot_message_handle
+
+    ai.reply("Hi!")
+    inbound = customer_says(conversation, "Hello")
+    [reply] = bot_messages(conversation)
+    # As if the worker died after sending, before recording the outcome.
+    BotRun.objects.filter(message=inbound).update(status="started", created_at=timezone.now() - timedelta(hours=1))
+    ai.reply("Hi again!")
+    run = bot_message_handle(message_id=inbound.pk)
+    assert (run.status, run.reply_ids) == ("replied", [reply.pk])
+    assert bot_messages(conversation) == [reply]
+    # A run still fresh is left to its worker.
+    BotRun.objects.filter(message=inbound).update(status="started", created_at=timezone.now())
+    assert bot_message_handle(message_id=inbound.pk) is None
