@@ -147,6 +147,18 @@ def conversation_detail(request, pk):
 
 
 @login_required
+@require_POST
+def conversation_read(request, pk):
+    """The agent has the conversation open while a new message arrives: it is read."""
+    conversation = selectors.conversation_get(user=request.user, pk=pk)
+    try:
+        count = send_services.conversation_mark_read(conversation=conversation, user=request.user)
+    except SendError:
+        raise Http404 from None
+    return HttpResponse(str(count), content_type="text/plain")
+
+
+@login_required
 @require_GET
 def message_older(request, pk):
     """Older messages of a conversation (scrolling up), keyset-paginated."""

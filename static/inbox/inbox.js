@@ -258,6 +258,19 @@
     return !assignee || Number(assignee) === userId;
   }
 
+  var readTimer = null;
+  function markCurrentRead() {
+    // A customer message in the conversation the agent is looking at is read at once.
+    clearTimeout(readTimer);
+    readTimer = setTimeout(function () {
+      var token = document.querySelector("input[name=csrfmiddlewaretoken]");
+      fetch(urlFor(body.dataset.readUrl, currentId), {
+        method: "POST", credentials: "same-origin",
+        headers: { "X-CSRFToken": token ? token.value : "" },
+      }).catch(function () {});
+    }, 300);
+  }
+
   function notifyCustomerMessage(data) {
     if (!document.hidden || data.direction !== "in" || !isMine(data.conversation_id)) return;
     hiddenNew += 1;
@@ -274,7 +287,12 @@
   }
 
   document.addEventListener("visibilitychange", function () {
-    if (!document.hidden) { hiddenNew = 0; updateTitle(); }
+    if (!document.hidden) {
+      hiddenNew = 0;
+      updateTitle();
+      var current = currentId && document.getElementById("row-" + currentId);
+      if (current && Number(current.dataset.unread) > 0) markCurrentRead();
+    }
   });
 
   // --- Live events ------------------------------------------------------------------
@@ -290,7 +308,10 @@
         break;
       case "message.created":
         refreshRow(data.conversation_id);
-        if (thread && data.conversation_id === currentId) refreshMessage(data.id, true);
+        if (thread && data.conversation_id === currentId) {
+          refreshMessage(data.id, true);
+          if (data.direction === "in" && !document.hidden) markCurrentRead();
+        }
         notifyCustomerMessage(data);
         break;
       case "message.updated":

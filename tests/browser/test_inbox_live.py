@@ -87,6 +87,8 @@ def test_customer_message_reply_and_ticks_live(inbox_servers, new_page):
     wait_online(page)
     post_customer_message(base, number, "Pode verificar, por favor?")
     expect(page.locator("#thread li.message.in", has_text="Pode verificar, por favor?")).to_be_visible(timeout=TIMEOUT)
+    # Read at once, since the agent is looking at it: no unread badge on its row.
+    expect(page.locator(f"#row-{conversation.pk}")).to_have_attribute("data-unread", "0", timeout=TIMEOUT)
 
     # 3. The agent replies through the composer.
     page.locator("#composer-body").fill("Claro! Já estou verificando.")

@@ -423,3 +423,14 @@ def test_retry_refused_shows_why_and_changes_nothing(agent_client, world):
     assert message.status == Status.FAILED and message.error_code == 131047
     response = agent_client.post(reverse("inbox:retry", args=[message.pk]))
     assert response.status_code == 302 and response["Location"].endswith(f"#m{message.pk}")
+
+
+def test_read_marks_the_open_conversation_read(agent_client, world, client):
+    MessageFactory(conversation=world.mine, text="while open")
+    Conversation.objects.filter(pk=world.mine.pk).update(unread_count=1)
+    response = agent_client.post(reverse("inbox:read", args=[world.mine.pk]))
+    assert response.status_code == 200
+    world.mine.refresh_from_db()
+    assert world.mine.unread_count == 0
+    assert agent_client.post(reverse("inbox:read", args=[world.foreign.pk])).status_code == 404
+    assert agent_client.get(reverse("inbox:read", args=[world.mine.pk])).status_code == 405
