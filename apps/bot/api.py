@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from drf_spectacular.utils import extend_schema, inline_serializer
+from django.utils.translation import gettext as _
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -31,7 +32,7 @@ class _AssistView(APIView):
         except assist.AssistUnavailable as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         except client.AIError as exc:
-            return Response({"detail": f"The AI service failed: {exc.detail}"}, status=status.HTTP_502_BAD_GATEWAY)
+            return Response({"detail": _("The AI service failed: %(detail)s") % {"detail": exc.detail}}, status=status.HTTP_502_BAD_GATEWAY)
         return Response({self.key: value})
 
 

@@ -4,6 +4,7 @@ the conversation on demand. Both call the model through apps/bot/client.py."""
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
 
 from apps.accounts import access
 
@@ -21,7 +22,7 @@ def _settings(conversation) -> BotSettings:
     found = settings_for(organization_id=conversation.organization_id, number_id=conversation.number_id)
     if not client.is_configured(found):
         raise AssistUnavailable(
-            "The AI assistant is not configured: set OPENAI_API_KEY (or the organisation's key in the bot settings)."
+            _("The AI assistant is not configured: set OPENAI_API_KEY (or the organisation's key in the bot settings).")
         )
     # Without saved settings the defaults of a new row apply (not stored).
     return found or BotSettings(organization_id=conversation.organization_id)
@@ -52,7 +53,7 @@ def assist_suggest(*, conversation, user) -> str:
     )
     answer = client.chat(organization_id=conversation.organization_id, messages=messages, bot_settings=bot_settings)
     if not answer.text:
-        raise client.AIError("invalid", "The AI service gave an empty answer.")
+        raise client.AIError("invalid", _("The AI service gave an empty answer."))
     return answer.text
 
 
@@ -69,5 +70,5 @@ def assist_summary(*, conversation, user) -> str:
     )
     answer = client.chat(organization_id=conversation.organization_id, messages=messages, bot_settings=bot_settings)
     if not answer.text:
-        raise client.AIError("invalid", "The AI service gave an empty answer.")
+        raise client.AIError("invalid", _("The AI service gave an empty answer."))
     return answer.text

@@ -18,6 +18,7 @@ import openai
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
 
@@ -74,16 +75,17 @@ def _classify(exc: Exception) -> AIError:
     if isinstance(exc, AIError):
         return exc
     if isinstance(exc, openai.APITimeoutError):
-        return AIError("timeout", f"The AI service did not answer within {settings.OPENAI_TIMEOUT:g} s.")
+        return AIError("timeout", _("The AI service did not answer within %(seconds)g s.") % {"seconds": settings.OPENAI_TIMEOUT})
     if isinstance(exc, openai.APIConnectionError):
-        return AIError("connection", "The AI service cannot be reached.")
+        return AIError("connection", _("The AI service cannot be reached."))
     if isinstance(exc, openai.RateLimitError):
-        return AIError("rate_limited", "The AI service is rate limiting us (429).")
+        return AIError("rate_limited", _("The AI service is rate limiting us (429)."))
     if isinstance(exc, openai.APIStatusError):
         if exc.status_code >= 500:
-            return AIError("server", f"The AI service failed ({exc.status_code}).")
-        return AIError("refused", f"The AI service refused the request ({exc.status_code}): {exc.message}"[:300])
-    return AIError("invalid", f"Unexpected answer from the AI service: {exc}"[:300])
+            return AIError("server", _("The AI service failed (%(status)s).") % {"status": exc.status_code})
+        return AIError("refused", (_("The AI service refused the request (%(status)s): %(message)s")
+                                  % {"status": exc.status_code, "message": exc.message})[:300])
+    return AIError("invalid", (_("Unexpected answer from the AI service: %(error)s") % {"error": exc})[:300])
 
 
 def usage_record(*, organization_id: int, requests: int = 1, prompt_tokens: int = 0, completion_tokens: int = 0,
@@ -129,7 +131,7 @@ def chat(*, organization_id: int, messages: list[dict], bot_settings=None, tools
     """One chat completion. Raises AIError."""
     api_key = api_key_for(bot_settings)
     if not api_key:
-        raise AIError("not_configured", "No OpenAI API key: set OPENAI_API_KEY or the organisation's key.")
+        raise AIError("not_configured", _("No OpenAI API key: set OPENAI_API_KEY or the organisation's key."))
     model = (getattr(bot_settings, "model", "") or settings.OPENAI_MODEL)
     kwargs = {"model": model, "messages": messages}
     if bot_settings is not None:
@@ -143,7 +145,7 @@ def chat(*, organization_id: int, messages: list[dict], bot_settings=None, tools
     def call():
         response = client.chat.completions.create(**kwargs)
         if not response.choices:
-            raise AIError("invalid", "The AI service answered without a choice.")
+            raise AIError("invalid", _("The AI service answered without a choice."))
         message = response.choices[0].message
         calls = []
         for tool_call in message.tool_calls or []:
