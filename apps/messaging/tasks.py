@@ -9,8 +9,13 @@ is in flight and no wamid is stored); after the call the wamid is stored. Hence:
   claim or the wamid and does nothing;
 - a task re-run after its worker died between claiming and storing the answer
   cannot know whether Meta accepted the message. It is NOT resent: once the claim
-  is older than the call's timeout, the message is marked failed with the reason
-  "interrupted" and the agent decides (the retry action resends it on purpose).
+  is older than any run could last (`claim_expiry()`), the message is marked failed
+  with the reason "interrupted" and the agent decides (the retry action resends it
+  on purpose). A run that finds a younger claim checks again when it expires;
+- a call that timed out waiting for Meta's answer (a read timeout) is the same
+  ambiguity: Meta had the request and may have accepted it. It is marked
+  interrupted too, not retried. A timeout while connecting is retried (Meta
+  never had the request).
 - A transient error answered by Meta means Meta did not accept the message: the
   claim is released and the send retried with backoff.
 """
@@ -22,6 +27,7 @@ import random
 import time
 from datetime import timedelta
 
+import requests
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
@@ -45,6 +51,16 @@ logger = logging.getLogger(__name__)
 MAX_INLINE_WAIT = 1.0
 SWEEP_AFTER = timedelta(minutes=1)
 INTERRUPTED_TITLE = "Send interrupted"
+INTERRUPTED_TEXT = (
+    "The send was interrupted after the request reached WhatsApp; it may or may not have been delivered. "
+    "Check with the customer before retrying."
+)
+
+
+def claim_expiry() -> float:
+    """Seconds after which a claim cannot belong to a running send any more: the
+    slot wait, a media upload (two calls), the send call, and a margin."""
+    return MAX_INLINE_WAIT + 3 * settings.GRAPH_API_TIMEOUT + 10
 
 
 def _publish_updated(message: Message) -> None:
@@ -141,14 +157,13 @@ def send_message(message_id: int) -> str:
         return "done"
     if message.send_started_at is not None:
         # Another run holds the claim, or a worker died holding it (see the module doc).
-        stale = message.send_started_at < timezone.now() - timedelta(seconds=settings.GRAPH_API_TIMEOUT + 30)
-        if stale:
-            _fail(
-                message.pk, title=INTERRUPTED_TITLE,
-                text="The send was interrupted after the request to WhatsApp started; it may or may not have "
-                     "been delivered. Check with the customer before retrying.",
-            )
+        age = (timezone.now() - message.send_started_at).total_seconds()
+        if age > claim_expiry():
+            _fail(message.pk, title=INTERRUPTED_TITLE, text=INTERRUPTED_TEXT)
             return "interrupted"
+        if settings.TASK_RUNNER != "eager":
+            # Look again once the claim has expired: done by then, or interrupted.
+            dispatch(send_message, message.pk, countdown=claim_expiry() - age + 1)
         return "in_flight"
 
     go_at, wait = _reserve_send_slot(message)
@@ -175,6 +190,10 @@ def send_message(message_id: int) -> str:
             time.sleep(pause)
         answer = client.send_message(payload)
     except GraphAPIError as error:
+        if isinstance(error.__cause__, requests.ReadTimeout):
+            # Meta had the request and did not answer in time: it may have accepted it.
+            _fail(message.pk, title=INTERRUPTED_TITLE, text=INTERRUPTED_TEXT, details=str(error))
+            return "interrupted"
         if error.retryable and attempt < settings.SEND_MAX_ATTEMPTS:
             delay = _backoff(attempt, error.retry_after)
             Message.objects.filter(pk=message.pk, wamid__isnull=True).update(
@@ -220,7 +239,7 @@ def sweep_pending() -> int:
     )
     # Claims older than any call's timeout: the worker died mid-send; the task
     # marks them interrupted (never resends them blindly).
-    stale = now - timedelta(seconds=settings.GRAPH_API_TIMEOUT + 30)
+    stale = now - timedelta(seconds=claim_expiry())
     ids += list(
         Message.objects.filter(
             direction=Direction.OUTBOUND, status=Status.PENDING, wamid__isnull=True, send_started_at__lt=stale

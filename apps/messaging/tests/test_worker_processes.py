@@ -1,0 +1,196 @@
+"""Sending with real Celery worker processes (Redis broker, PostgreSQL), and the
+read-timeout ambiguity.
+
+The worker tests start `celery worker` subprocesses on the test database and the
+simulator served by live_server; they run where REDIS_URL is set and the database
+is PostgreSQL (CI's second pass).
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from apps.conversations.tests.factories import ContactFactory, ConversationFactory
+from apps.messaging.models import Message, Status
+from apps.messaging.services.send import message_send
+from apps.messaging.tasks import INTERRUPTED_TITLE, send_message
+from apps.simulator.models import SimulatedMessage, SimulatedRequest
+from apps.simulator.testing import inject, simulator  # noqa: F401
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = Path(__file__).resolve().parents[3]
+real_workers = pytest.mark.skipif(
+    not os.environ.get("REDIS_URL") or not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="needs REDIS_URL and a PostgreSQL DATABASE_URL",
+)
+
+
+def send(conversation, body):
+    return message_send(conversation=conversation, author=None, author_type="agent", kind="text", payload={"body": body})
+
+
+def wait_for(predicate, timeout=90.0, what="the condition"):
+    """Poll until `predicate()` is true; the timeout only ends a hung test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Worker:
+    """A real `celery worker` process on the outbound queue, on the test database."""
+
+    def __init__(self, tmp_path, name, live_server_url, *, threads=4, **env):
+        db = connection.settings_dict
+        auth = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
+        self.log_path = tmp_path / f"{name}.log"
+        self.log = open(self.log_path, "wb")
+        environment = {
+            **os.environ,
+            "DATABASE_URL": f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+            "DB_CONN_MAX_AGE": "0",
+            "TASK_RUNNER": "celery",
+            "SECRET_KEY": django_settings.SECRET_KEY,
+            "FIELD_ENCRYPTION_KEY": ",".join(django_settings.FIELD_ENCRYPTION_KEYS),
+            "GRAPH_API_BASE": f"{live_server_url}/simulator/graph",
+            "SEND_RETRY_BASE_DELAY": "0",
+            **{key: str(value) for key, value in env.items()},
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "outbound", "--pool", "threads",
+             "--concurrency", str(threads), "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h", "--without-gossip",
+             "--without-mingle", "--without-heartbeat", "-l", "INFO"],
+            cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        wait_for(lambda: b" ready." in self.log_path.read_bytes() or self.proc.poll() is not None,
+                 what=f"worker {name} to start")
+        assert self.proc.poll() is None, self.log_path.read_text()
+
+    def succeeded(self) -> int:
+        return self.log_path.read_text().count("succeeded in")
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.log.close()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def workers(tmp_path, simulator, settings):  # noqa: F811
+    import redis
+
+    # The broker's outbound queue starts empty: nothing left by an earlier test.
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete("outbound", "unacked", "unacked_index")
+    settings.TASK_RUNNER = "celery"
+    started = []
+
+    def start(name, **env):
+        worker = Worker(tmp_path, name, simulator.url, **env)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@real_workers
+def test_a_worker_killed_during_the_call_does_not_send_twice(workers):
+    """kill -9 the worker while Meta holds the request (accepted, answer not back
+    yet): another worker gets the task again (acks_late, visibility timeout),
+    does not resend, and marks the message interrupted for the agent."""
+    inject(latency_ms=20_000)
+    conversation = ConversationFactory()
+    # The first worker waits long enough for the answer to be still on its way.
+    first = workers("first", GRAPH_API_TIMEOUT=60, CELERY_VISIBILITY_TIMEOUT=2)
+    message = send(conversation, "Killed mid-call")
+    wait_for(lambda: SimulatedMessage.objects.filter(payload__text__body="Killed mid-call").exists(),
+             what="the simulator to receive the request")
+    claimed = Message.objects.get(pk=message.pk)
+    assert (claimed.status, claimed.send_attempts, claimed.wamid) == (Status.PENDING, 1, None)
+    assert claimed.send_started_at is not None  # the attempt was recorded before the call
+    first.kill()
+
+    # The second worker's short timeout makes the claim expire soon (claim_expiry()).
+    second = workers("second", GRAPH_API_TIMEOUT=1, CELERY_VISIBILITY_TIMEOUT=2)
+    message = wait_for(
+        lambda: Message.objects.filter(pk=message.pk).exclude(status=Status.PENDING).first(),
+        what="the redelivered task to settle the message",
+    )
+    assert (message.status, message.error_title) == (Status.FAILED, INTERRUPTED_TITLE)
+    assert "may or may not have been delivered" in message.error_message
+    assert message.send_attempts == 1
+    assert SimulatedMessage.objects.filter(payload__text__body="Killed mid-call").count() == 1
+    # The second worker did run the task again (redelivered), and it sent nothing.
+    assert second.succeeded() >= 1
+    assert SimulatedRequest.objects.filter(path__endswith="/messages").count() == 1
+
+
+@real_workers
+def test_the_rate_limit_holds_across_two_worker_processes(workers):
+    """Two worker processes share one number's limit through Redis: the sends are
+    spaced 1/rate apart however the tasks are spread between them."""
+    inject(latency_ms=0)
+    conversation = ConversationFactory()
+    number = conversation.number
+    number.rate_limit_per_second = 4
+    number.save(update_fields=["rate_limit_per_second"])
+    first = workers("first", threads=4)
+    second = workers("second", threads=4)
+    texts = [f"Limited {i}" for i in range(12)]
+    for text in texts:
+        # One customer each: the pair limit is not what is measured here.
+        other = ConversationFactory(number=number, organization=number.organization,
+                                    contact=ContactFactory(organization=number.organization))
+        send(other, text)
+    wait_for(lambda: Message.objects.filter(text__in=texts, status=Status.SENT).count() == len(texts),
+             what="every message to be sent")
+    assert first.succeeded() >= 1 and second.succeeded() >= 1, "both workers sent"
+    arrivals = sorted(
+        SimulatedRequest.objects.filter(path__endswith=f"/{number.phone_number_id}/messages")
+        .values_list("received_at", flat=True)
+    )
+    assert len(arrivals) == len(texts)
+    span = (arrivals[-1] - arrivals[0]).total_seconds()
+    # 12 sends at 4/s take 2.75 s when spaced; two processes each with its own
+    # bucket would take half that. (A slow machine only makes the span longer.)
+    assert span >= 0.8 * (len(texts) - 1) / 4
+
+
+def test_a_read_timeout_is_marked_interrupted_not_resent(simulator, settings):  # noqa: F811
+    """Meta got the request but its answer did not come in time: it may have been
+    accepted, so the message is not sent again but shown as interrupted."""
+    settings.GRAPH_API_TIMEOUT = 0.5
+    inject(latency_ms=1500)
+    conversation = ConversationFactory()
+    message = send(conversation, "Slow answer")
+    message.refresh_from_db()
+    assert (message.status, message.error_title, message.send_attempts) == (Status.FAILED, INTERRUPTED_TITLE, 1)
+    assert "may or may not have been delivered" in message.error_message
+    assert SimulatedMessage.objects.filter(payload__text__body="Slow answer").count() == 1
+    # Running the task again (a duplicate delivery) changes nothing.
+    assert send_message.apply(args=[message.pk]).get() == "done"
+    assert SimulatedMessage.objects.filter(payload__text__body="Slow answer").count() == 1
