@@ -188,6 +188,39 @@ def conversation_record_inbound(*, conversation: Conversation, timestamp, previe
     Conversation.objects.filter(pk=conversation.pk).update(**changes)
 
 
+def conversations_record_inbound_many(*, updates: list[tuple[int, object, str, int]]) -> None:
+    """`conversation_record_inbound` for many conversations at once: `updates` holds
+    (conversation id, newest message time, its preview, how many messages). One
+    UPDATE … FROM (VALUES …) on PostgreSQL; one UPDATE each elsewhere."""
+    if not updates:
+        return
+    from django.db import connections, router
+
+    using = router.db_for_write(Conversation)
+    if connections[using].vendor != "postgresql":
+        for pk, timestamp, preview, count in updates:
+            conversation_record_inbound(conversation=Conversation(pk=pk), timestamp=timestamp, preview=preview,
+                                        count=count)
+        return
+    table = connections[using].ops.quote_name(Conversation._meta.db_table)
+    rows = ", ".join(["(%s::bigint, %s::timestamptz, %s::text, %s::integer)"] * len(updates))
+    params = [timezone.now()]
+    for pk, timestamp, preview, count in updates:
+        params.extend([pk, timestamp, preview[:200], count])
+    newer = "(c.last_message_at IS NULL OR c.last_message_at < v.ts)"
+    sql = (
+        f"UPDATE {table} AS c SET "
+        f"last_message_at = CASE WHEN {newer} THEN v.ts ELSE c.last_message_at END, "
+        f"last_message_preview = CASE WHEN {newer} THEN v.preview ELSE c.last_message_preview END, "
+        "last_customer_message_at = CASE WHEN c.last_customer_message_at IS NULL "
+        "OR c.last_customer_message_at < v.ts THEN v.ts ELSE c.last_customer_message_at END, "
+        "unread_count = c.unread_count + v.n, updated_at = %s "
+        f"FROM (VALUES {rows}) AS v(id, ts, preview, n) WHERE c.id = v.id"
+    )
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+
+
 def _normalise_keyword(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text or "")
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))

@@ -287,12 +287,11 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
     per_conversation: dict[int, list[Message]] = {}
     for message in new:
         per_conversation.setdefault(message.conversation_id, []).append(message)
-    for messages in per_conversation.values():
+    updates = []
+    for conversation_id, messages in per_conversation.items():
         newest = max(messages, key=lambda m: (m.timestamp, m.pk))
-        conversation_services.conversation_record_inbound(
-            conversation=newest.conversation, timestamp=newest.timestamp, preview=message_preview(newest),
-            count=len(messages),
-        )
+        updates.append((conversation_id, newest.timestamp, message_preview(newest), len(messages)))
+    conversation_services.conversations_record_inbound_many(updates=updates)
     # Reactions that arrived before their message.
     waiting = list(Reaction.objects.filter(number=number, target_wamid__in=list(inserted), message__isnull=True))
     for reaction in waiting:
@@ -308,20 +307,21 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
     fresh = {m.pk: m for m in Message.objects.filter(pk__in=[m.pk for m in new]).select_related("media", "author")
              .prefetch_related("reactions")}
     from apps.conversations.models import Conversation
+    from apps.conversations.serializers import ConversationSerializer
 
     fresh_conversations = {c.pk: c for c in Conversation.objects.filter(pk__in=list(per_conversation))
                            .select_related("contact", "assignee").prefetch_related("labels")}
-    for message in new:
-        shown = fresh[message.pk]
-        shown.conversation = fresh_conversations[message.conversation_id]
-        message_publish(shown, event="message.created")
+    # Serialized together: DRF builds the fields once per list, not once per object.
+    shown = [fresh[m.pk] for m in new]
+    for message, data in zip(shown, MessageSerializer(shown, many=True).data):
+        publish("message.created", data,
+                groups=groups.conversation_groups(fresh_conversations[message.conversation_id]))
     how_by_conversation = {c.pk: how for c, how in conversations.values()}
-    for conversation_id in per_conversation:
-        conversation_services.conversation_publish(
-            fresh_conversations[conversation_id],
-            event="conversation.created" if how_by_conversation.get(conversation_id) == "created"
-            else "conversation.updated",
-        )
+    touched = [fresh_conversations[pk] for pk in per_conversation]
+    for conversation, data in zip(touched, ConversationSerializer(touched, many=True).data):
+        created = how_by_conversation.get(conversation.pk) == "created"
+        publish("conversation.created" if created else "conversation.updated", data,
+                groups=groups.conversation_groups(conversation))
     for message in new:
         bot_on_inbound_message(message=fresh[message.pk])
     return [fresh[by_wamid[m.wamid].pk] for m in new]
