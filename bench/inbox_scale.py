@@ -1,0 +1,556 @@
+#!/usr/bin/env python
+"""Inbox scale benchmark (issue #7).
+
+Seeds PostgreSQL (its own database, inbox_scale) with 100,000 conversations and
+1,000,000 messages across 50 agents (generate_series SQL, a minute or two), then
+measures in one run:
+
+1. p50/p95 and queries of the first page of each conversation-list view, a thread
+   page (newest, then keyset "before"), and search, through the inbox selectors
+   (apps.conversations.selectors) and through the inbox pages (Django test client);
+2. with the real channel layer on Redis, daphne serving config.asgi, gunicorn serving
+   config.wsgi (config/gunicorn.conf.py) and a Celery inbound worker
+   (TASK_RUNNER=celery): the time from a signed webhook POST to the message.created
+   frame at the assignee's websocket, at a constant inbound rate with 50 agents
+   connected, split into POST -> stored (queue + processing) and stored -> browser;
+3. 200 agents connected to one daphne process, each receiving one event per second
+   published through apps.realtime.publish.publish().
+
+Usage: python bench/inbox_scale.py [--quick] [--reuse-seed]
+Needs PostgreSQL on 127.0.0.1:5432 (user postgres) and Redis on 127.0.0.1:6379.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PY = sys.executable
+BIN = Path(PY).parent
+SECRET = "bench-scale-secret"
+PHONE_NUMBER_ID = "990000000000077"
+DB_NAME = "inbox_scale"
+REDIS_DB, BROKER_DB = 14, 15
+ENV = {
+    **os.environ,
+    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
+    "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+    "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{BROKER_DB}",
+    "SECRET_KEY": "bench-secret-key-" + "x" * 40,
+    "FIELD_ENCRYPTION_KEY": "bXktYmVuY2gta2V5LW15LWJlbmNoLWtleS0xMjM0NTY=",
+    "DEBUG": "false",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+    "META_APP_SECRET": SECRET,
+    "GRAPH_API_BASE": "http://127.0.0.1:9/unused",
+    "LOG_LEVEL": "WARNING",
+    "TASK_RUNNER": "celery",
+    "DJANGO_SETTINGS_MODULE": "config.settings",
+}
+os.environ.update(ENV)
+
+TARGETS = {"list_p95_ms": 50, "list_queries": 5, "thread_p95_ms": 30, "search_p95_ms": 200,
+           "live_p95_ms": 100, "live_p99_ms": 1000}
+WORDS = ["hello", "order", "refund", "delivery", "invoice", "thanks", "where", "package", "tomorrow", "price",
+         "discount", "address", "payment", "pix", "boleto", "cancel", "exchange", "size", "color", "urgent"]
+NAMES = ["Maria", "João", "Ana", "Pedro", "Lucas", "Julia", "Carla", "Rafael", "Beatriz", "Gabriel"]
+
+
+def pct(values, p):
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, name):
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited: " + proc.stderr.read().decode()[-2000:])
+            time.sleep(0.2)
+    raise RuntimeError(f"{name} did not start")
+
+
+# --- seed ---------------------------------------------------------------------------
+
+def seed(conversations: int, messages_per: int, agents: int, extra_agents: int) -> None:
+    import psycopg
+
+    t0 = time.perf_counter()
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+    subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=ENV, check=True)
+    import django
+
+    django.setup()
+    from apps.accounts.models import Organization, Team, User
+    from apps.conversations.models import Label
+    from apps.whatsapp.models import WhatsAppNumber
+
+    org = Organization.objects.create(name="Scale", slug="scale")
+    number = WhatsAppNumber.objects.create(
+        organization=org, phone_number_id=PHONE_NUMBER_ID, waba_id="990000000000078",
+        display_phone_number="15550002222", app_secret=SECRET, access_token="bench-token",
+    )
+    teams = [Team.objects.create(organization=org, name=f"Team {i}") for i in range(5)]
+    for team in teams:
+        team.numbers.add(number)
+    users = []
+    for i in range(agents + extra_agents):
+        users.append(User(organization=org, username=f"agent{i}", role=User.Role.AGENT, password="!"))
+    users += [User(organization=org, username=f"supervisor{i}", role=User.Role.SUPERVISOR, password="!")
+              for i in range(2)]
+    User.objects.bulk_create(users)
+    agent_ids = list(User.objects.filter(organization=org, role="agent").order_by("id").values_list("id", flat=True))
+    for i, uid in enumerate(agent_ids):
+        teams[i % 5].members.add(uid)
+    for i in range(20):
+        Label.objects.create(organization=org, name=f"label-{i}", color="#336699")
+    first_agent, team_ids = agent_ids[0], [t.id for t in teams]
+    words = "ARRAY[" + ",".join(f"'{w}'" for w in WORDS) + "]"
+    names = "ARRAY[" + ",".join(f"'{n}'" for n in NAMES) + "]"
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(f"""
+            INSERT INTO conversations_contact (organization_id, wa_id, phone, profile_name, name, opted_out,
+                opt_out_reason, marketing_opted_out, attributes, created_at, updated_at)
+            SELECT %s, '55119' || lpad(g::text, 8, '0'), '+55119' || lpad(g::text, 8, '0'),
+                   ({names})[1 + g %% 10] || ' ' || g, '', false, '', false, '{{}}', now(), now()
+            FROM generate_series(1, %s) g""", [org.id, conversations])
+        # 30% open, 10% pending, 60% resolved; 80% of the active ones assigned to one of
+        # the 50 agents, the rest unassigned (routed to a team, or to the number).
+        cur.execute(f"""
+            INSERT INTO conversations_conversation (organization_id, contact_id, number_id, status, assignee_id,
+                team_id, priority, unread_count, last_message_at, last_message_preview, last_customer_message_at,
+                bot_active, created_at, updated_at)
+            SELECT %s, c.id, %s,
+                   CASE WHEN c.id %% 10 < 3 THEN 'open' WHEN c.id %% 10 = 3 THEN 'pending' ELSE 'resolved' END,
+                   CASE WHEN c.id %% 10 <= 3 AND c.id %% 5 = 4 THEN NULL ELSE %s + (c.id %% %s) END,
+                   CASE WHEN c.id %% 10 <= 3 AND c.id %% 5 = 4 AND c.id %% 2 = 0 THEN NULL
+                        ELSE (%s::bigint[])[1 + c.id %% 5] END,
+                   c.id %% 3, c.id %% 4, now() - (c.id || ' minutes')::interval,
+                   'Hello, ' || ({words})[1 + c.id %% 20] || ' ' || ({words})[1 + (c.id / 7) %% 20],
+                   now() - (c.id || ' minutes')::interval, false, now() - (c.id || ' minutes')::interval, now()
+            FROM conversations_contact c WHERE c.organization_id = %s""",
+                    [org.id, number.id, first_agent, agents, team_ids, org.id])
+        cur.execute("""
+            INSERT INTO conversations_conversation_labels (conversation_id, label_id)
+            SELECT id, (SELECT min(id) FROM conversations_label) + id % 20 FROM conversations_conversation
+            WHERE id % 10 = 0""")
+        cur.execute(f"""
+            INSERT INTO messaging_message (organization_id, conversation_id, number_id, wamid, direction,
+                author_type, type, content, text, reply_to_wamid, forwarded, frequently_forwarded, status,
+                timestamp, created_at, edit_history, error_title, error_message, error_details, send_attempts,
+                idempotency_key)
+            SELECT v.org, v.cid, v.num, 'wamid.SEED.' || v.cid || '.' || k,
+                   CASE WHEN k %% 2 = 0 THEN 'in' ELSE 'out' END,
+                   CASE WHEN k %% 2 = 0 THEN 'customer' ELSE 'agent' END,
+                   'text', jsonb_build_object('body', v.body), v.body, '', false, false,
+                   CASE WHEN k %% 2 = 0 THEN 'received' ELSE 'read' END,
+                   v.at - ((%s - k) || ' seconds')::interval, v.at, '[]', '', '', '', 0, ''
+            FROM (SELECT c.id AS cid, c.organization_id AS org, c.number_id AS num, c.last_message_at AS at,
+                         'Hello, ' || ({words})[1 + c.id %% 20] || ' ' || ({words})[1 + (c.id / 3) %% 20]
+                         || ' number ' || c.id AS body
+                  FROM conversations_conversation c) v
+            CROSS JOIN generate_series(1, %s) k""", [messages_per, messages_per])
+        cur.execute("ANALYZE")
+    print(f"seeded {conversations:,} conversations, {conversations * messages_per:,} messages, "
+          f"{agents} agents (+{extra_agents} for the connection test) in {time.perf_counter() - t0:.0f} s")
+
+
+# --- reads ---------------------------------------------------------------------------
+
+def timed(fn, runs):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    times, queries = [], []
+    for _ in range(runs):
+        with CaptureQueriesContext(connection) as ctx:
+            start = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - start) * 1000)
+        queries.append(len(ctx.captured_queries))
+    return {"p50": pct(times, 50), "p95": pct(times, 95), "queries": max(queries)}
+
+
+def measure_reads(runs: int) -> dict:
+    import random
+
+    import django
+
+    django.setup()
+    from apps.accounts.models import User
+    from apps.conversations import selectors
+    from apps.conversations.models import Conversation, Label
+
+    agent = User.objects.get(username="agent0")
+    supervisor = User.objects.get(username="supervisor0")
+    label = Label.objects.order_by("id").first()
+    results = {}
+
+    def page(user, **kw):
+        filters = selectors.InboxFilter(**kw)
+        result = selectors.conversation_inbox_page(user=user, filters=filters)
+        for c in result.conversations:  # what a row shows: preview, unread, contact, labels
+            (c.last_message_preview, c.unread_count, c.contact.name, [lb.name for lb in c.labels.all()])
+        return result
+
+    views = {
+        "mine (agent)": (agent, {"view": "mine"}),
+        "unassigned (agent)": (agent, {"view": "unassigned"}),
+        "all (agent)": (agent, {"view": "all"}),
+        "all (supervisor)": (supervisor, {"view": "all"}),
+        "resolved (supervisor)": (supervisor, {"view": "all", "status": "resolved"}),
+        "per number (supervisor)": (supervisor, {"view": "all", "number_id": Conversation.objects.first().number_id}),
+        "per label (supervisor)": (supervisor, {"view": "all", "label_id": label.id}),
+    }
+    for name, (user, kw) in views.items():
+        results[f"list: {name}"] = timed(lambda u=user, k=kw: page(u, **k), runs)
+    ids = list(Conversation.objects.filter(status="open").values_list("id", flat=True)[:2000])
+
+    def thread(before=False):
+        conversation = selectors.conversation_get(user=supervisor, pk=random.choice(ids))
+        first = selectors.thread_page(conversation=conversation)
+        if before and first.before:
+            return selectors.thread_page(conversation=conversation, before=first.before)
+        return first
+
+    results["thread: newest page"] = timed(thread, runs)
+    results["thread: newest + older (keyset)"] = timed(lambda: thread(before=True), runs)
+    for q in ("refund", "Maria 12", "5511900012"):
+        results[f"search: {q!r} (supervisor)"] = timed(lambda q=q: page(supervisor, view="all", status="any", q=q),
+                                                       max(5, runs // 3))
+    results["search: 'refund' (agent)"] = timed(lambda: page(agent, view="all", status="any", q="refund"),
+                                                max(5, runs // 3))
+    # The pages themselves, rendered by the views (templates included).
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    with override_settings(STORAGES={**django.conf.settings.STORAGES, "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}, SECURE_SSL_REDIRECT=False):
+        for who, user in (("agent", agent), ("supervisor", supervisor)):
+            client = Client()
+            client.force_login(user)
+            for name, url in (("list page", "/inbox/?view=all"), ("search page", "/inbox/?view=all&status=any&q=refund")):
+                def get(url=url, client=client):
+                    response = client.get(url)
+                    assert response.status_code == 200, (url, response.status_code)
+                results[f"HTTP {name} ({who})"] = timed(get, max(5, runs // 3))
+        client = Client()
+        client.force_login(supervisor)
+
+        def get_thread():
+            response = client.get(f"/inbox/c/{random.choice(ids)}/")
+            assert response.status_code == 200, response.status_code
+        results["HTTP conversation page (supervisor)"] = timed(get_thread, max(5, runs // 3))
+    return results
+
+
+# --- live ----------------------------------------------------------------------------
+
+def start(cmd, name, port=None, **kw):
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+    if port:
+        wait_port(port, proc, name)
+    return proc
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def session_cookies(usernames) -> dict[str, str]:
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from apps.accounts.models import User
+
+    cookies = {}
+    for user in User.objects.filter(username__in=usernames):
+        store = SessionStore()
+        store[SESSION_KEY] = str(user.pk)
+        store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.create()
+        cookies[user.username] = f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
+    return cookies
+
+
+class Sockets:
+    """Websocket clients; each records when every frame arrives."""
+
+    def __init__(self, port, cookies: dict[str, str]):
+        self.port, self.cookies = port, cookies
+        self.arrivals: dict[str, list[tuple[float, dict]]] = {name: [] for name in cookies}
+        self.tasks, self.ready = [], 0
+
+    async def _client(self, name):
+        from websockets.asyncio.client import connect
+
+        async with connect(f"ws://127.0.0.1:{self.port}/ws/inbox/", origin=f"http://127.0.0.1:{self.port}",
+                           additional_headers={"Cookie": self.cookies[name]}, max_queue=None,
+                           open_timeout=60) as ws:
+            await ws.send(json.dumps({"action": "catch_up", "since": None}))
+            async for raw in ws:
+                frame = json.loads(raw)
+                if frame["event"] == "catch_up.done":
+                    self.ready += 1
+                self.arrivals[name].append((time.time(), frame))
+
+    async def open(self):
+        self.tasks = [asyncio.create_task(self._client(name)) for name in self.cookies]
+        deadline = time.time() + 120
+        while self.ready < len(self.cookies):
+            failed = [t for t in self.tasks if t.done()]
+            if failed:
+                failed[0].result()
+            if time.time() > deadline:
+                raise RuntimeError(f"only {self.ready} of {len(self.cookies)} sockets ready")
+            await asyncio.sleep(0.1)
+
+    async def close(self):
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+async def post_at_rate(port, bodies, rate, connections=16):
+    """POST signed bodies at `rate`/s; returns the send time and the status of each."""
+    sent: list[tuple[float, int]] = [None] * len(bodies)
+    start = time.perf_counter() + 0.2
+    queue: asyncio.Queue = asyncio.Queue()
+    for n in range(len(bodies)):
+        queue.put_nowait(n)
+
+    async def client():
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while not queue.empty():
+            n = queue.get_nowait()
+            delay = start + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            sig, body = bodies[n]
+            t = time.time()
+            for _ in range(5):
+                try:
+                    writer.write((f"POST /webhooks/whatsapp/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                                  f"application/json\r\nX-Hub-Signature-256: {sig}\r\nContent-Length: {len(body)}"
+                                  f"\r\n\r\n").encode() + body)
+                    await writer.drain()
+                    status = await reader.readline()
+                    if not status:
+                        raise ConnectionResetError()
+                    length = 0
+                    while (line := await reader.readline()) not in (b"\r\n", b""):
+                        if line.lower().startswith(b"content-length:"):
+                            length = int(line.split(b":")[1])
+                    await reader.readexactly(length)
+                    sent[n] = (t, int(status.split()[1]))
+                    break
+                except (ConnectionError, asyncio.IncompleteReadError):  # a recycled gunicorn worker
+                    writer.close()
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.close()
+
+    await asyncio.gather(*(client() for _ in range(connections)))
+    return sent
+
+
+def webhook_bodies(targets: list[tuple[str, str]], tag: str) -> list[tuple[str, bytes]]:
+    from apps.whatsapp.signature import sign_body
+
+    ts, out = int(time.time()), []
+    for n, (wa_id, _agent) in enumerate(targets):
+        body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "990000000000078", "changes": [{
+            "field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550002222", "phone_number_id": PHONE_NUMBER_ID},
+                "contacts": [{"profile": {"name": "Customer"}, "wa_id": wa_id}],
+                "messages": [{"from": wa_id, "id": f"wamid.{tag}.{n}", "timestamp": str(ts), "type": "text",
+                              "text": {"body": f"Where is my order? ({tag} {n})"}}]}}]}]}).encode()
+        out.append((sign_body(body, SECRET), body))
+    return out
+
+
+async def live_webhooks(http_port, ws_port, rate, seconds, agents, tag) -> dict:
+    from apps.accounts.models import User
+    from apps.conversations.models import Conversation
+    from apps.messaging.models import Message
+
+    names = [f"agent{i}" for i in range(agents)]
+    cookies = session_cookies(names)
+    by_agent = {}
+    for name in names:
+        user = User.objects.get(username=name)
+        by_agent[name] = list(Conversation.objects.filter(assignee=user, status="open")
+                              .values_list("contact__wa_id", flat=True)[:200])
+    count = int(rate * seconds)
+    targets = [(by_agent[names[n % agents]][(n // agents) % len(by_agent[names[n % agents]])], names[n % agents])
+               for n in range(count)]
+    bodies = webhook_bodies(targets, tag)
+    sockets = Sockets(ws_port, cookies)
+    await sockets.open()
+    sent = await post_at_rate(http_port, bodies, rate)
+    wanted = {f"wamid.{tag}.{n}": (sent[n][0], targets[n][1]) for n in range(count)}
+    deadline = time.time() + max(60, seconds * 6)
+    got: dict[str, float] = {}
+    while time.time() < deadline and len(got) < count:
+        await asyncio.sleep(0.5)
+        for name, frames in sockets.arrivals.items():
+            for at, frame in frames:
+                wamid = frame["data"].get("wamid") if frame["event"] == "message.created" else None
+                if wamid in wanted and wanted[wamid][1] == name and wamid not in got:
+                    got[wamid] = at
+    await sockets.close()
+    stored = dict(Message.objects.filter(wamid__startswith=f"wamid.{tag}.").values_list("wamid", "created_at"))
+    total = [(got[w] - wanted[w][0]) * 1000 for w in got]
+    to_store = [(stored[w].timestamp() - wanted[w][0]) * 1000 for w in got if w in stored]
+    to_browser = [(got[w] - stored[w].timestamp()) * 1000 for w in got if w in stored]
+    acks = [s[1] for s in sent if s]
+    return {"rate": rate, "agents": agents, "sent": count, "acked_200": acks.count(200), "stored": len(stored),
+            "received": len(got), "p50": pct(total, 50), "p95": pct(total, 95), "p99": pct(total, 99),
+            "store_p50": pct(to_store, 50), "store_p95": pct(to_store, 95),
+            "browser_p50": pct(to_browser, 50), "browser_p95": pct(to_browser, 95)}
+
+
+async def fan_out(ws_port, agents, seconds) -> dict:
+    """`agents` sockets on one daphne process, each sent one event per second by publish()."""
+    from apps.accounts.models import User
+    from apps.conversations.models import Conversation
+    from apps.conversations.serializers import ConversationSerializer
+    from apps.realtime import groups
+    from apps.realtime.publish import publish
+
+    names = [f"agent{i}" for i in range(agents)]
+    cookies = session_cookies(names)
+    ids = dict(User.objects.filter(username__in=names).values_list("username", "id"))
+    data = ConversationSerializer(Conversation.objects.select_related("contact", "assignee").first()).data
+    sockets = Sockets(ws_port, cookies)
+    await sockets.open()
+    connected = len(sockets.cookies)
+
+    def publisher():
+        start = time.time() + 0.2
+        total = agents * seconds
+        for n in range(total):
+            delay = start + n / agents - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            publish("conversation.updated", {**data, "bench_n": n, "bench_sent": time.time()},
+                    groups=[groups.user(ids[names[n % agents]])])
+
+    thread = threading.Thread(target=publisher)
+    thread.start()
+    while thread.is_alive():
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(5)
+    await sockets.close()
+    latencies = [(at - f["data"]["bench_sent"]) * 1000 for frames in sockets.arrivals.values()
+                 for at, f in frames if "bench_sent" in f.get("data", {})]
+    return {"agents": connected, "events": agents * seconds, "received": len(latencies),
+            "p50": pct(latencies, 50), "p95": pct(latencies, 95), "p99": pct(latencies, 99)}
+
+
+def measure_live(quick: bool, agents: int, extra_agents: int) -> list[tuple[str, dict]]:
+    import redis
+
+    for db in (REDIS_DB, BROKER_DB):
+        redis.Redis.from_url(f"redis://127.0.0.1:6379/{db}").flushdb()
+    http_port, ws_port = free_port(), free_port()
+    procs = [
+        start([str(BIN / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{http_port}", "-c", "config/gunicorn.conf.py"],
+              "gunicorn", http_port),
+        start([str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(ws_port), "config.asgi:application"], "daphne",
+              ws_port),
+        start([str(BIN / "celery"), "-A", "config", "worker", "-Q", "inbound", "-c", "2", "--without-gossip",
+               "--without-mingle", "--without-heartbeat", "-l", "WARNING"], "celery"),
+    ]
+    out = []
+    try:
+        time.sleep(3)  # the worker connects to the broker
+        seconds = 5 if quick else 20
+        for rate in (20, 100):
+            figures = asyncio.run(live_webhooks(http_port, ws_port, rate, seconds, agents, f"LIVE{rate}x{int(time.time())}"))
+            out.append((f"webhook -> websocket at {rate}/s, {agents} agents", figures))
+        figures = asyncio.run(fan_out(ws_port, agents + extra_agents, 10 if quick else 30))
+        out.append((f"fan-out: {agents + extra_agents} agents on one daphne, 1 event/s each", figures))
+    finally:
+        for proc in procs:
+            stop(proc)
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="2,000 conversations, short live runs (about a minute)")
+    parser.add_argument("--reuse-seed", action="store_true", help="measure the database seeded by the last run")
+    parser.add_argument("--no-live", action="store_true", help="skip the websocket measurements")
+    args = parser.parse_args()
+    conversations, per, runs = (2_000, 10, 20) if args.quick else (100_000, 10, 50)
+    agents, extra = 50, 150
+    print(f"load before: {os.getloadavg()[0]:.2f} (1 min) on {os.cpu_count()} cores")
+    if not args.reuse_seed:
+        seed(conversations, per, agents, extra)
+    import django
+
+    django.setup()
+    reads = measure_reads(runs)
+    print(f"\n{'reads':<46}{'p50 ms':>9}{'p95 ms':>9}{'queries':>9}   target")
+    for name, r in reads.items():
+        kind = name.split(":")[0]
+        target = {"list": f"p95 < {TARGETS['list_p95_ms']} ms, <= {TARGETS['list_queries']} queries",
+                  "thread": f"p95 < {TARGETS['thread_p95_ms']} ms", "search": f"p95 < {TARGETS['search_p95_ms']} ms"
+                  }.get(kind, "")
+        ok = ""
+        if kind == "list":
+            ok = "met" if r["p95"] < TARGETS["list_p95_ms"] and r["queries"] <= TARGETS["list_queries"] else "NOT MET"
+        elif kind in ("thread", "search"):
+            ok = "met" if r["p95"] < TARGETS[f"{kind}_p95_ms"] else "NOT MET"
+        print(f"{name:<46}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['queries']:>9}   {target} {ok}")
+    if not args.no_live:
+        print(f"\nload before the live runs: {os.getloadavg()[0]:.2f}")
+        for name, r in measure_live(args.quick, agents, extra):
+            print(f"\n{name}")
+            print("  " + ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()))
+            if "acked_200" in r:
+                ok = r["p95"] < TARGETS["live_p95_ms"] and r["p99"] < TARGETS["live_p99_ms"]
+                print(f"  target: p95 < {TARGETS['live_p95_ms']} ms and p99 < {TARGETS['live_p99_ms']} ms: "
+                      f"{'met' if ok else 'NOT MET'}; lost: {r['sent'] - r['received']}")
+            else:
+                print(f"  target: 200 agents on one ASGI process, nothing lost: "
+                      f"{'met' if r['agents'] >= 200 and r['received'] == r['events'] else 'NOT MET'}")
+    print(f"\nload after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
