@@ -393,6 +393,8 @@ def _answer(*, run, message, conversation, bot_settings, just_activated: bool) -
             return bot_handoff(run=run, conversation=conversation, bot_settings=bot_settings, reason="ai_error",
                                intent="talk_to_human", detail=error.detail, failed=True)
         run.prompt_tokens, run.completion_tokens = answer.prompt_tokens, answer.completion_tokens
+        if _taken_over(conversation):  # an agent took it (or turned the bot off) while the model thought
+            return _finish(run, BotRun.Status.SKIPPED, "taken_over")
         calls = {call.name: call.arguments for call in answer.tool_calls}
         if "handoff" in calls:
             args = calls["handoff"]
@@ -413,6 +415,13 @@ def _answer(*, run, message, conversation, bot_settings, just_activated: bool) -
         # The conversation changed under us (opt-out, window): nothing more can go out.
         logger.info("bot reply to message %s not sent: %s", message.pk, error)
         return _finish(run, BotRun.Status.SKIPPED, f"send_refused:{error.code}", reply_ids=reply_ids)
+
+
+def _taken_over(conversation) -> bool:
+    from apps.conversations.models import Conversation
+
+    state = Conversation.objects.filter(pk=conversation.pk).values("assignee_id", "bot_active").first()
+    return state is None or state["assignee_id"] is not None or not state["bot_active"]
 
 
 def _plain_summary(conversation, limit: int = 5) -> str:

@@ -349,3 +349,23 @@ def test_a_run_left_started_by_a_dead_worker_is_taken_over_without_sending_twice
     # A run still fresh is left to its worker.
     BotRun.objects.filter(message=inbound).update(status="started", created_at=timezone.now())
     assert bot_message_handle(message_id=inbound.pk) is None
+
+
+def test_never_when_an_agent_takes_the_conversation_while_the_model_thinks(conversation, bot, ai, monkeypatch):
+    from apps.bot import client
+    from apps.conversations.models import Conversation
+
+    agent = UserFactory(organization=conversation.organization)
+    real_chat = client.chat
+
+    def chat_while_an_agent_takes_over(**kwargs):
+        answer = real_chat(**kwargs)
+        Conversation.objects.filter(pk=conversation.pk).update(assignee=agent)
+        return answer
+
+    monkeypatch.setattr(client, "chat", chat_while_an_agent_takes_over)
+    ai.reply("Too late.")
+    inbound = customer_says(conversation, "Hello")
+    assert len(ai.chat_requests()) == 1
+    assert bot_messages(conversation) == []
+    assert BotRun.objects.get(message=inbound).reason == "taken_over"
