@@ -236,3 +236,25 @@ def test_page_links_the_manifest_and_has_landmarks(client, world):
     assert 'rel="manifest"' in html and "manifest.webmanifest" in html
     assert '<main class="thread-pane" id="main"' in html and 'role="search"' in html
     assert 'aria-label="Conversations"' in html
+
+
+def test_search_uses_the_trigram_indexes_on_postgresql(world):
+    """One query path per backend: on PostgreSQL the icontains expressions of the search
+    (UPPER(col::text) LIKE ...) are the trigram indexes' expressions, so the planner can
+    use them (told not to scan sequentially, it does)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no trigram index")
+    from apps.conversations.models import Contact
+
+    def plan(queryset) -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            sql, params = queryset.query.sql_with_params()
+            cursor.execute(f"EXPLAIN {sql}", params)
+            return "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "conv_search_message_text_trgm" in plan(Message.objects.filter(text__icontains="parcel").values("id"))
+    for field in ("name", "profile_name", "phone", "wa_id"):
+        index = {"name": "name", "profile_name": "profile", "phone": "phone", "wa_id": "waid"}[field]
+        assert f"conv_search_contact_{index}_trgm" in plan(
+            Contact.objects.filter(**{f"{field}__icontains": "ali"}).values("id"))
