@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import connection
-from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Q
-from django.db.models.expressions import RawSQL
+from django.db.models import Case, CharField, Count, Exists, F, Max, OuterRef, Q, When
 from django.db.models.fields.json import KT
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
+from django.db.models.functions import TruncDate, TruncHour
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import User
@@ -90,15 +89,10 @@ def audit(p: ReportParams):
     return qs
 
 
-def _col(table_model, column: str) -> str:
-    return f"{connection.ops.quote_name(table_model._meta.db_table)}.{connection.ops.quote_name(column)}"
-
-
-def _conversation_duration(p: ReportParams, end: str, start: str) -> RawSQL:
-    expr, params = sql.duration_seconds(
-        _col(Conversation, end), _col(Conversation, start), tzname=p.tz.key, hours=p.hours
-    )
-    return RawSQL(expr, params)
+def _duration_stats(p: ReportParams, queryset, *, keyed: bool = False) -> dict:
+    """Stats of the durations e - s of a queryset of columns e, s (and k)."""
+    inner, params = sql.compiled(queryset)
+    return sql.stats(*sql.durations(inner, params, tzname=p.tz.key, hours=p.hours, keyed=keyed), keyed=keyed)
 
 
 def _days(p: ReportParams) -> list:
@@ -108,7 +102,7 @@ def _days(p: ReportParams) -> list:
 # --- Sections ---------------------------------------------------------------------------
 
 
-def summary(p: ReportParams) -> list[Table]:
+def summary(p: ReportParams, ctx: dict | None = None) -> list[Table]:
     opened = conversations(p).filter(created_at__gte=p.start, created_at__lt=p.end).count()
     events = audit(p).filter(conversation__isnull=False).aggregate(
         resolved=Count("conversation_id", distinct=True, filter=RESOLVED_EVENT),
@@ -130,7 +124,28 @@ def summary(p: ReportParams) -> list[Table]:
     return [Table("summary", _("Conversations"), ["metric", "value"], rows)]
 
 
-def volume(p: ReportParams) -> list[Table]:
+def _shared(ctx: dict | None, key: str, compute):
+    """A pass over the messages shared by several sections of one report."""
+    if ctx is None:
+        return compute()
+    if key not in ctx:
+        ctx[key] = compute()
+    return ctx[key]
+
+
+def message_cube(p: ReportParams) -> list[tuple]:
+    """One pass over the range's messages: counts per local hour (Trunc in the
+    organisation's zone), direction, type and author. Volume, messages and the
+    heatmap are sums over these few thousand groups."""
+    rows = (
+        messages(p).annotate(hour=TruncHour("timestamp", tzinfo=p.tz))
+        .values("hour", "direction", "type", "author_type").annotate(n=Count("pk"))
+        .values_list("hour", "direction", "type", "author_type", "n")
+    )
+    return [(hour.astimezone(p.tz), direction, kind, author, n) for hour, direction, kind, author, n in rows]
+
+
+def volume(p: ReportParams, ctx: dict | None = None) -> list[Table]:
     day = TruncDate("created_at", tzinfo=p.tz)
     opened = dict(
         conversations(p).filter(created_at__gte=p.start, created_at__lt=p.end)
@@ -141,12 +156,11 @@ def volume(p: ReportParams) -> list[Table]:
         .annotate(day=day).values("day").annotate(n=Count("conversation_id", distinct=True)).values_list("day", "n")
     )
     received, sent = {}, {}
-    for d, direction, n in (
-        messages(p).exclude(author_type=Author.SYSTEM)
-        .annotate(day=TruncDate("timestamp", tzinfo=p.tz)).values("day", "direction")
-        .annotate(n=Count("pk")).values_list("day", "direction", "n")
-    ):
-        (received if direction == Direction.INBOUND else sent)[d] = n
+    for hour, direction, _kind, author_type, n in _shared(ctx, "cube", lambda: message_cube(p)):
+        if author_type == Author.SYSTEM:
+            continue
+        target = received if direction == Direction.INBOUND else sent
+        target[hour.date()] = target.get(hour.date(), 0) + n
     rows = [
         [d.isoformat(), opened.get(d, 0), resolved.get(d, 0), received.get(d, 0), sent.get(d, 0)] for d in _days(p)
     ]
@@ -164,11 +178,8 @@ def _author_group(direction: str, author_type: str, kind: str) -> str:
     return author_type
 
 
-def messages_report(p: ReportParams) -> list[Table]:
-    grouped = list(
-        messages(p).values("direction", "type", "author_type").annotate(n=Count("pk"))
-        .order_by("direction", "type", "author_type").values_list("direction", "type", "author_type", "n")
-    )
+def messages_report(p: ReportParams, ctx: dict | None = None) -> list[Table]:
+    grouped = [(d, kind, a, n) for _h, d, kind, a, n in _shared(ctx, "cube", lambda: message_cube(p))]
     by_type: dict[tuple, int] = {}
     by_author = {name: 0 for name in AUTHOR_GROUPS}
     received = sent = 0
@@ -193,42 +204,36 @@ def messages_report(p: ReportParams) -> list[Table]:
     ]
 
 
-def _waiting_sql(p: ReportParams, *, keyed_by_author: bool = False) -> tuple[str, list]:
+# A customer's wait is looked for at most this long before the range: a turn that began
+# earlier is measured from this horizon (it keeps the scan to the range).
+WAIT_LOOKBACK = timedelta(days=7)
+
+
+def _waiting_sql(p: ReportParams) -> tuple[str, list]:
     """Customer waiting time: in each conversation, from the first customer message
-    after a reply of ours (agent or bot) to our next reply. Counted when that reply
-    falls in the range. Messages are grouped into turns with a running count of our
-    replies (a window function); a turn's wait is its reply's time minus its first
-    customer message's time."""
+    after a reply of ours (agent or bot) to our next reply, for replies in the range.
+    Messages are grouped into turns with a running count of our replies (a window
+    function); a turn's wait is its reply's time minus its first customer message's.
+    Returns a query of columns e (reply) and s (first customer message)."""
     msg = connection.ops.quote_name(Message._meta.db_table)
     ts = connection.ops.quote_name("timestamp")
     conv_filter, conv_params = "", []
     if p.has_conversation_filter:
         conv_sql, conv_params = sql.compiled(conversations(p).values("pk"))
         conv_filter = f" AND conversation_id IN ({conv_sql})"
-    replied_sql = (
-        f"SELECT conversation_id FROM {msg} WHERE organization_id = %s AND {ts} >= %s AND {ts} < %s "
-        "AND direction = 'out' AND author_type IN ('agent', 'bot')"
-    )
-    wait, wait_params = sql.duration_seconds("reply", "first_customer", tzname=p.tz.key, hours=p.hours)
-    inner = (
-        "SELECT c, grp, MIN(CASE WHEN biz = 0 THEN ts END) AS first_customer, "
-        "MIN(CASE WHEN biz = 1 THEN ts END) AS reply FROM ("
+    turns = (
+        "SELECT MIN(CASE WHEN biz = 0 THEN ts END) AS s, MIN(CASE WHEN biz = 1 THEN ts END) AS e FROM ("
         "SELECT c, ts, biz, SUM(biz) OVER (PARTITION BY c ORDER BY ts, id ROWS BETWEEN UNBOUNDED PRECEDING "
         "AND CURRENT ROW) - biz AS grp FROM ("
         f"SELECT conversation_id AS c, {ts} AS ts, id, "
         "CASE WHEN direction = 'out' THEN 1 ELSE 0 END AS biz "
-        f"FROM {msg} WHERE organization_id = %s AND {ts} < %s "
+        f"FROM {msg} WHERE organization_id = %s AND {ts} >= %s AND {ts} < %s "
         "AND ((direction = 'in' AND author_type = 'customer') OR (direction = 'out' AND author_type IN ('agent', 'bot')))"
-        f" AND conversation_id IN ({replied_sql}){conv_filter}"
-        ") AS m) AS g GROUP BY c, grp"
+        f"{conv_filter}) AS m) AS g GROUP BY c, grp"
     )
-    params = [p.organization_id, p.end, p.organization_id, p.start, p.end, *conv_params]
-    outer = (
-        f"SELECT {wait} AS v FROM ({inner}) AS w "
-        "WHERE first_customer IS NOT NULL AND reply IS NOT NULL AND reply >= %s AND reply < %s"
-    )
-    params = [*wait_params, *params, p.start, p.end]
-    return outer, [_db_value(v) for v in params]
+    query = f"SELECT e, s FROM ({turns}) AS t WHERE s IS NOT NULL AND e >= %s AND e < %s"
+    params = [p.organization_id, p.start - WAIT_LOOKBACK, p.end, *conv_params, p.start, p.end]
+    return query, [_db_value(v) for v in params]
 
 
 def _db_value(value):
@@ -240,20 +245,21 @@ def _db_value(value):
     return value
 
 
-def response_times(p: ReportParams) -> list[Table]:
+def response_times(p: ReportParams, ctx: dict | None = None) -> list[Table]:
     first = conversations(p).filter(
         created_at__gte=p.start, created_at__lt=p.end, first_response_at__isnull=False
-    ).annotate(v=_conversation_duration(p, "first_response_at", "created_at")).values("v")
+    ).values(e=F("first_response_at"), s=F("created_at"))
     resolution = conversations(p).filter(
         status=RESOLVED, resolved_at__gte=p.start, resolved_at__lt=p.end
-    ).annotate(v=_conversation_duration(p, "resolved_at", "created_at")).values("v")
+    ).values(e=F("resolved_at"), s=F("created_at"))
+    waiting_sql, waiting_params = _waiting_sql(p)
     rows = []
     for name, (inner, params) in (
         ("first_response", sql.compiled(first)),
-        ("customer_waiting", _waiting_sql(p)),
+        ("customer_waiting", (waiting_sql, waiting_params)),
         ("resolution", sql.compiled(resolution)),
     ):
-        s = sql.stats(inner, params)[None]
+        s = sql.stats(*sql.durations(inner, params, tzname=p.tz.key, hours=p.hours))[None]
         rows.append([name, s.count, s.median, s.p90, s.average])
     unit = "business_seconds" if p.hours else "seconds"
     return [Table(
@@ -262,7 +268,7 @@ def response_times(p: ReportParams) -> list[Table]:
     )]
 
 
-def agents(p: ReportParams) -> list[Table]:
+def agents(p: ReportParams, ctx: dict | None = None) -> list[Table]:
     sent = {
         row["author_id"]: row
         for row in messages(p).filter(direction=Direction.OUTBOUND, author_type=Author.AGENT, author__isnull=False)
@@ -270,12 +276,12 @@ def agents(p: ReportParams) -> list[Table]:
     }
     first = conversations(p).filter(
         created_at__gte=p.start, created_at__lt=p.end, first_response_at__isnull=False, assignee__isnull=False
-    ).annotate(k=F("assignee_id"), v=_conversation_duration(p, "first_response_at", "created_at")).values("k", "v")
+    ).values(k=F("assignee_id"), e=F("first_response_at"), s=F("created_at"))
     resolution = conversations(p).filter(
         status=RESOLVED, resolved_at__gte=p.start, resolved_at__lt=p.end, assignee__isnull=False
-    ).annotate(k=F("assignee_id"), v=_conversation_duration(p, "resolved_at", "created_at")).values("k", "v")
-    first_stats = sql.stats(*sql.compiled(first), keyed=True)
-    resolution_stats = sql.stats(*sql.compiled(resolution), keyed=True)
+    ).values(k=F("assignee_id"), e=F("resolved_at"), s=F("created_at"))
+    first_stats = _duration_stats(p, first, keyed=True)
+    resolution_stats = _duration_stats(p, resolution, keyed=True)
     open_now = dict(
         conversations(p).exclude(status=RESOLVED).filter(assignee__isnull=False)
         .values("assignee_id").annotate(n=Count("pk")).values_list("assignee_id", "n")
@@ -303,7 +309,7 @@ def agents(p: ReportParams) -> list[Table]:
     )]
 
 
-def bot(p: ReportParams) -> list[Table]:
+def bot(p: ReportParams, ctx: dict | None = None) -> list[Table]:
     """Conversations opened in the range in which the bot wrote: contained when
     resolved without a hand-off and without an agent's message; handed off when the
     bot recorded a hand-off."""
@@ -331,24 +337,45 @@ def bot(p: ReportParams) -> list[Table]:
     return [Table("bot", _("Bot containment"), ["metric", "count", "rate"], rows)]
 
 
-def delivery(p: ReportParams) -> list[Table]:
-    outbound = messages(p).filter(direction=Direction.OUTBOUND).exclude(type=MessageType.REACTION)
-    f = outbound.aggregate(
-        total=Count("pk"),
-        sent=Count("pk", filter=Q(sent_at__isnull=False) | Q(status__in=REACHED_META) | Q(delivered_at__isnull=False)),
-        delivered=Count("pk", filter=Q(delivered_at__isnull=False) | Q(status__in=REACHED_PHONE)),
-        read=Count("pk", filter=Q(read_at__isnull=False) | Q(status__in=WAS_READ)),
-        failed=Count("pk", filter=Q(status=Status.FAILED)),
-        pending=Count("pk", filter=Q(status=Status.PENDING)),
+def outbound_cube(p: ReportParams) -> list[dict]:
+    """One pass over the range's outbound messages (reactions aside): delivery
+    counts per template (name and language; None for messages that are not
+    templates)."""
+    is_template = Q(type=MessageType.TEMPLATE)
+    return list(
+        messages(p).filter(direction=Direction.OUTBOUND).exclude(type=MessageType.REACTION)
+        .annotate(
+            t_name=Case(When(is_template, then=KT("content__name")), output_field=CharField()),
+            t_language=Case(When(is_template, then=KT("content__language__code")), output_field=CharField()),
+        )
+        .values("t_name", "t_language")
+        .annotate(
+            total=Count("pk"),
+            notifications=Count("pk", filter=Q(author_type=Author.INTEGRATION)),
+            sent=Count("pk", filter=Q(sent_at__isnull=False) | Q(status__in=REACHED_META)
+                       | Q(delivered_at__isnull=False)),
+            delivered=Count("pk", filter=Q(delivered_at__isnull=False) | Q(status__in=REACHED_PHONE)),
+            read=Count("pk", filter=Q(read_at__isnull=False) | Q(status__in=WAS_READ)),
+            failed=Count("pk", filter=Q(status=Status.FAILED)),
+            pending=Count("pk", filter=Q(status=Status.PENDING)),
+        )
+        .order_by("-total", "t_name", "t_language")
     )
+
+
+STAGES = ("total", "sent", "delivered", "read", "failed", "pending")
+
+
+def delivery(p: ReportParams, ctx: dict | None = None) -> list[Table]:
+    f = {stage: 0 for stage in STAGES}
+    for row in _shared(ctx, "outbound", lambda: outbound_cube(p)):
+        for stage in STAGES:
+            f[stage] += row[stage]
     total = f["total"]
-    funnel = [
-        [stage, f[stage], round(f[stage] / total, 4) if total else None]
-        for stage in ("total", "sent", "delivered", "read", "failed", "pending")
-    ]
+    funnel = [[stage, f[stage], round(f[stage] / total, 4) if total else None] for stage in STAGES]
     failures = (
-        outbound.filter(status=Status.FAILED).values("error_code")
-        .annotate(n=Count("pk"), title=Max("error_title")).order_by("-n", "error_code")[:TOP_FAILURES]
+        messages(p).filter(direction=Direction.OUTBOUND, status=Status.FAILED).exclude(type=MessageType.REACTION)
+        .values("error_code").annotate(n=Count("pk"), title=Max("error_title")).order_by("-n", "error_code")[:TOP_FAILURES]
     )
     failure_rows = []
     for row in failures:
@@ -361,35 +388,23 @@ def delivery(p: ReportParams) -> list[Table]:
     ]
 
 
-def templates(p: ReportParams) -> list[Table]:
+def templates(p: ReportParams, ctx: dict | None = None) -> list[Table]:
     from apps.message_templates.models import MessageTemplate
 
-    grouped = list(
-        messages(p).filter(direction=Direction.OUTBOUND, type=MessageType.TEMPLATE)
-        .annotate(t_name=KT("content__name"), t_language=KT("content__language__code"))
-        .values("t_name", "t_language")
-        .annotate(
-            sent=Count("pk"),
-            notifications=Count("pk", filter=Q(author_type=Author.INTEGRATION)),
-            delivered=Count("pk", filter=Q(delivered_at__isnull=False) | Q(status__in=REACHED_PHONE)),
-            read=Count("pk", filter=Q(read_at__isnull=False) | Q(status__in=WAS_READ)),
-            failed=Count("pk", filter=Q(status=Status.FAILED)),
-        )
-        .order_by("-sent", "t_name", "t_language")
-    )
+    grouped = [row for row in _shared(ctx, "outbound", lambda: outbound_cube(p)) if row["t_name"] is not None]
     names = {row["t_name"] for row in grouped}
     categories = {
         (name, language): category
         for name, language, category in MessageTemplate.objects.filter(
             organization_id=p.organization_id, name__in=names
         ).values_list("name", "language", "category")
-    }
+    } if names else {}
     rows, by_category = [], {}
     for row in grouped:
         category = categories.get((row["t_name"], row["t_language"]), "")
-        rows.append([row["t_name"] or "", row["t_language"] or "", category, row["sent"], row["notifications"],
+        rows.append([row["t_name"], row["t_language"] or "", category, row["total"], row["notifications"],
                      row["delivered"], row["read"], row["failed"]])
-        by_category[category] = by_category.get(category, 0) + row["sent"]
+        by_category[category] = by_category.get(category, 0) + row["total"]
     category_rows = [[c or "UNKNOWN", n] for c, n in sorted(by_category.items(), key=lambda i: (-i[1], i[0]))]
     return [
         Table("templates", _("Template sends"),
@@ -398,21 +413,17 @@ def templates(p: ReportParams) -> list[Table]:
     ]
 
 
-def heatmap(p: ReportParams) -> list[Table]:
-    counts = {
-        (d, h): n
-        for d, h, n in messages(p).filter(direction=Direction.INBOUND, author_type=Author.CUSTOMER)
-        .annotate(
-            d=ExtractIsoWeekDay("timestamp", tzinfo=p.tz, output_field=IntegerField()),
-            h=ExtractHour("timestamp", tzinfo=p.tz),
-        )
-        .values("d", "h").annotate(n=Count("pk")).values_list("d", "h", "n")
-    }
+def heatmap(p: ReportParams, ctx: dict | None = None) -> list[Table]:
+    counts: dict[tuple, int] = {}
+    for hour, direction, _kind, author_type, n in _shared(ctx, "cube", lambda: message_cube(p)):
+        if direction == Direction.INBOUND and author_type == Author.CUSTOMER:
+            key = (hour.isoweekday(), hour.hour)
+            counts[key] = counts.get(key, 0) + n
     rows = [[d, h, counts.get((d, h), 0)] for d in range(1, 8) for h in range(24)]
     return [Table("heatmap", _("Customer messages by hour of the week"), ["iso_weekday", "hour", "messages"], rows)]
 
 
-def opt_outs(p: ReportParams) -> list[Table]:
+def opt_outs(p: ReportParams, ctx: dict | None = None) -> list[Table]:
     counts = {
         (d, action): n
         for d, action, n in audit(p).filter(action__in=list(OPT_ACTIONS))

@@ -38,8 +38,9 @@ def report_tables(*, user, params: ReportParams) -> list[Table]:
     """The whole report: every section, in page order."""
     _require(user, params)
     tables: list[Table] = []
+    shared: dict = {}  # passes over the messages that several sections use
     for section in sections.SECTIONS:
-        tables.extend(section(params))
+        tables.extend(section(params, shared))
     return tables
 
 

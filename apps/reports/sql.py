@@ -54,31 +54,36 @@ def _clamp(expr: str, upper: int) -> str:
     return f"MIN(MAX({expr}, 0), {upper})"
 
 
-def business_clock(col_sql: str, tzname: str, hours: BusinessHours) -> tuple[str, list]:
-    """Business seconds from a fixed origin (a Monday in 1969) up to `col_sql`'s local
-    wall-clock time: whole weeks times the week's open seconds, plus the open seconds
-    of the current week so far. The business time between two instants is the
-    difference of their clocks."""
-    epoch, params = _local_epoch(col_sql, tzname)
-    shifted = f"({epoch} + {MONDAY_SHIFT})"
+def business_clock(epoch_sql: str, hours: BusinessHours) -> str:
+    """Business seconds from a fixed origin (a Monday in 1969) up to a local wall-clock
+    time given as whole seconds since 1970-01-01 00:00 local: whole weeks times the
+    week's open seconds, plus the open seconds of the current week so far. The
+    business time between two instants is the difference of their clocks."""
+    shifted = f"({epoch_sql} + {MONDAY_SHIFT})"
     parts = [f"(({shifted} / {WEEK}) * {hours.week_seconds})"]
-    all_params = list(params)
     for weekday, start, end in hours.ranges:
         offset = (weekday - 1) * 86400 + start
         parts.append(_clamp(f"({shifted} %% {WEEK}) - {offset}", end - start))
-        all_params += params
-    return "(" + " + ".join(parts) + ")", all_params
+    return "(" + " + ".join(parts) + ")"
 
 
-def duration_seconds(end_sql: str, start_sql: str, *, tzname: str, hours: BusinessHours | None) -> tuple[str, list]:
+def durations(inner_sql: str, params: list, *, tzname: str, hours: BusinessHours | None,
+              keyed: bool = False) -> tuple[str, list]:
+    """Wrap a query of columns `e` (end), `s` (start) and optionally `k` into one of
+    `v`: seconds from s to e, elapsed or within business hours. The local clock of
+    each instant is computed once per row (below a fence the planner does not
+    flatten), then the business clocks from it."""
+    key = "k, " if keyed else ""
     if hours is None:
-        return elapsed_seconds(end_sql, start_sql)
-    end, end_params = business_clock(end_sql, tzname, hours)
-    start, start_params = business_clock(start_sql, tzname, hours)
-    return f"CAST(({end} - {start}) AS DOUBLE PRECISION)" if is_postgres() else f"(1.0 * ({end} - {start}))", [
-        *end_params,
-        *start_params,
-    ]
+        elapsed, _ = elapsed_seconds("e", "s")
+        return f"SELECT {key}{elapsed} AS v FROM ({inner_sql}) AS d", list(params)
+    end_epoch, end_params = _local_epoch("e", tzname)
+    start_epoch, start_params = _local_epoch("s", tzname)
+    fence = " OFFSET 0" if is_postgres() else ""
+    local = f"SELECT {key}{end_epoch} AS le, {start_epoch} AS ls FROM ({inner_sql}) AS d0{fence}"
+    diff = f"({business_clock('le', hours)} - {business_clock('ls', hours)})"
+    value = f"CAST({diff} AS DOUBLE PRECISION)" if is_postgres() else f"(1.0 * {diff})"
+    return f"SELECT {key}{value} AS v FROM ({local}) AS d", [*end_params, *start_params, *params]
 
 
 @dataclass(frozen=True)
