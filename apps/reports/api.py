@@ -38,6 +38,7 @@ REPORT = inline_serializer("ReportTable", {
 class ReportListView(APIView):
     @extend_schema(
         summary="The report tables available",
+        operation_id="reports_list",
         responses={200: inline_serializer("ReportNames", {"reports": serializers.ListField(child=serializers.CharField())})},
     )
     def get(self, request):
@@ -49,6 +50,7 @@ class ReportListView(APIView):
 class ReportView(APIView):
     @extend_schema(
         summary="One report table",
+        operation_id="reports_retrieve",
         description="Figures of one table of the supervisors' report (the same as the page and its CSV). "
                     "Reports: " + ", ".join(selectors.TABLES) + ".",
         parameters=PARAMETERS,

@@ -204,8 +204,9 @@ def messages_report(p: ReportParams, ctx: dict | None = None) -> list[Table]:
     ]
 
 
-# A customer's wait is looked for at most this long before the range: a turn that began
-# earlier is measured from this horizon (it keeps the scan to the range).
+# Customer messages are looked for at most this long before the range (it keeps the
+# scan near the range): a wait is measured from the turn's first customer message
+# inside this horizon; a reply whose turn has none there is left out.
 WAIT_LOOKBACK = timedelta(days=7)
 
 

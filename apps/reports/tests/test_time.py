@@ -105,3 +105,21 @@ def test_percentiles_interpolate_as_percentile_cont(values):
 def test_percentiles_of_nothing():
     assert sql.stats("SELECT 1 AS v WHERE 1 = 0", [])[None] == sql.Stats()
     assert connection.vendor in ("sqlite", "postgresql")
+
+
+def test_waits_look_back_seven_days_before_the_range():
+    from apps.messaging.models import Author, Direction
+    from apps.messaging.tests.factories import OutboundMessageFactory
+
+    org = OrganizationFactory(timezone="UTC")
+    number = WhatsAppNumberFactory(organization=org)
+    old = ConversationFactory(organization=org, number=number, created_at=utc(2025, 2, 20))
+    MessageFactory(conversation=old, timestamp=utc(2025, 2, 20))  # 18 days before the range: beyond the horizon
+    OutboundMessageFactory(conversation=old, timestamp=utc(2025, 3, 10, 1), author_type=Author.AGENT)
+    recent = ConversationFactory(organization=org, number=number, created_at=utc(2025, 3, 5))
+    MessageFactory(conversation=recent, timestamp=utc(2025, 3, 5))  # 5 days before: inside
+    MessageFactory(conversation=recent, timestamp=utc(2025, 3, 6))
+    OutboundMessageFactory(conversation=recent, timestamp=utc(2025, 3, 10), author_type=Author.BOT,
+                           direction=Direction.OUTBOUND)
+    params = params_for(org, date(2025, 3, 10), date(2025, 3, 16))
+    assert sections.response_times(params)[0].rows[1] == ["customer_waiting", 1, 432000.0, 432000.0, 432000.0]

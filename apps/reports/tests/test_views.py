@@ -184,3 +184,13 @@ def test_sections_list_is_complete():
         "delivery", "failures", "templates", "template-categories", "heatmap", "opt-outs",
     }
     assert len(sections.SECTIONS) == 10
+
+
+def test_openapi_schema_describes_the_reports(data):
+    response = client_for(data.supervisor).get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    operation = paths["/api/v1/reports/{report}/"]["get"]
+    assert {p["name"] for p in operation["parameters"]} >= {"report", "start", "end", "number", "team", "agent",
+                                                             "label", "hours"}
+    assert "/api/v1/reports/" in paths
