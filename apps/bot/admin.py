@@ -174,9 +174,17 @@ class KnowledgeDocumentAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
     list_filter = ("kind", "organization")
     search_fields = ("title",)
 
+    actions = ["reindex"]
+
     @admin.display(description=_("passages"))
     def passage_count(self, obj):
         return obj.passages.count()
+
+    @admin.action(description=_("Re-index the knowledge base of these documents' organisations (documents and FAQs)"))
+    def reindex(self, request, queryset):
+        for organization_id in sorted(set(queryset.values_list("organization_id", flat=True))):
+            count = knowledge.organization_reindex(organization_id=organization_id)
+            messages.info(request, _("Knowledge base re-indexed: %(count)d passages.") % {"count": count})
 
     def save_model(self, request, obj, form, change):
         if not self.is_platform(request):

@@ -138,3 +138,12 @@ def test_usage_is_read_only_and_scoped(admin_client, world):
     assert admin_client.get(f"/admin/bot/botusage/{foreign.pk}/change/").status_code == 404
     assert admin_client.get("/admin/bot/botrun/").status_code == 200
     assert not BotRun.objects.exists()
+
+
+def test_reindex_action_rebuilds_the_passages(admin_client, world):
+    document = KnowledgeDocument.objects.create(organization=world.org, title="Info", text="We open at 7 am.")
+    assert not KnowledgePassage.objects.exists()
+    response = admin_client.post("/admin/bot/knowledgedocument/",
+                                 {"action": "reindex", "_selected_action": [document.pk]})
+    assert response.status_code == 302
+    assert list(KnowledgePassage.objects.values_list("text", flat=True)) == ["We open at 7 am."]
