@@ -356,7 +356,14 @@ class NotificationRuleAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdminMixin, OrganizationScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["event_type", "idempotency_key", "phone", "status", "code", "created_at"]
+    list_display = ["event_type", "idempotency_key", "phone", "outcome", "code", "created_at"]
+    list_select_related = ["message"]
+
+    @admin.display(description=_lazy("status"))
+    def outcome(self, obj):
+        from .serializers import NotificationSerializer
+
+        return NotificationSerializer().get_status(obj)
     list_filter = ["status", "event_type", "organization"]
     search_fields = ["idempotency_key", "phone", "event_type"]
     readonly_fields = ["organization", "rule", "event_type", "idempotency_key", "phone", "payload", "message",

@@ -588,6 +588,8 @@ def template_payload_render(*, organization_id: int, number, payload: dict):
     Payload: {name, language, header?, body?, buttons?}, with the older spellings
     `parameters` (the body) and `header_parameters` (a text header's) still taken.
     """
+    from django.db.models import F
+
     from .models import MessageTemplate
 
     name = payload.get("name")
@@ -601,7 +603,8 @@ def template_payload_render(*, organization_id: int, number, payload: dict):
     templates = MessageTemplate.objects.filter(organization_id=organization_id, name=name, language=language)
     if number.waba_id:
         templates = templates.filter(waba_id=number.waba_id)
-    template = templates.order_by("deleted_at").first()
+    # A live template before a deleted one of the same name (numbers without a WABA id).
+    template = templates.order_by(F("deleted_at").asc(nulls_first=True), "pk").first()
     if template is None:
         raise SendError("template.name", "not_found",
                         _("No template %(name)s in %(language)s.") % {"name": name, "language": language})
