@@ -72,7 +72,6 @@ def environment(port: int, pool: int) -> dict:
         "SITE_URL": f"http://127.0.0.1:{port}",
         "GRAPH_API_BASE": f"http://127.0.0.1:{port}/simulator/graph",
         "SIMULATOR_ENABLED": "true",
-        "GRAPH_API_TIMEOUT": "10",
         # Transient errors come back quickly in the failure phase (the default is 2 s).
         "SEND_RETRY_BASE_DELAY": "0.5",
         "LOG_LEVEL": "WARNING",
@@ -310,7 +309,7 @@ def main():
     parser.add_argument("--threads", type=int, default=64, help="threads per worker process")
     parser.add_argument("--only", default="1234", help="the parts to run, e.g. 14")
     args = parser.parse_args()
-    per_number, backlog, failing, lifted = (240, 250, 300, 1500) if args.quick else (960, 1000, 1500, 6000)
+    per_number, backlog, failing, lifted = (240, 250, 300, 1500) if args.quick else (960, 1000, 1500, 4000)
 
     port = free_port()
     env = environment(port, pool=10)

@@ -85,17 +85,27 @@ def _fail(message_id: int, *, code=None, title: str = "", text: str = "", detail
             _publish_updated(message)
 
 
-def _reserve_send_slot(message: Message) -> tuple[float | None, float]:
-    """Reserve the message's slot under its number's and pair's limits.
+# A thread that wakes up later than this after its slot takes a new slot: sending
+# late could crowd a number's next slots into the same second.
+LATE_SLOT = 0.05
 
-    (monotonic time at which it may go, 0.0), or (None, seconds before trying
-    again) when no slot is free within MAX_INLINE_WAIT. The eager runner (tests,
-    management commands) cannot re-dispatch later, so it waits for any slot."""
+
+def _wait_for_send_slot(message: Message) -> float:
+    """Reserve the message's slot under its number's and pair's limits, and sleep
+    until it. 0.0 when the message may go now; else the seconds to wait before
+    trying again (nothing is reserved then). The eager runner (tests, management
+    commands) cannot re-dispatch later, so it waits for any slot."""
     max_wait = MAX_INLINE_WAIT if settings.TASK_RUNNER != "eager" else 3600.0
-    granted, delay = ratelimit.send_reserve(message.number, message.conversation.contact.wa_id, max_wait=max_wait)
-    if not granted:
-        return None, delay
-    return time.monotonic() + delay, 0.0
+    for _late in range(10):
+        granted, delay = ratelimit.send_reserve(message.number, message.conversation.contact.wa_id, max_wait=max_wait)
+        if not granted:
+            return delay
+        go_at = time.monotonic() + delay
+        if delay > 0:
+            time.sleep(delay)
+        if time.monotonic() - go_at <= LATE_SLOT:
+            break
+    return 0.0
 
 
 def _release_db_connection() -> None:
@@ -149,7 +159,7 @@ def send_message(message_id: int) -> str:
     from .services.statuses import status_apply_pending
 
     message = (
-        Message.objects.select_related("number", "conversation__contact").filter(pk=message_id).first()
+        Message.objects.select_related("number", "conversation__contact", "author", "media").filter(pk=message_id).first()
     )
     if message is None or message.direction != Direction.OUTBOUND:
         return "missing"
@@ -166,11 +176,6 @@ def send_message(message_id: int) -> str:
             dispatch(send_message, message.pk, countdown=claim_expiry() - age + 1)
         return "in_flight"
 
-    go_at, wait = _reserve_send_slot(message)
-    if go_at is None:
-        dispatch(send_message, message.pk, countdown=wait)
-        return "throttled"
-
     claimed_at = timezone.now()
     claimed = Message.objects.filter(
         pk=message.pk, status=Status.PENDING, wamid__isnull=True, send_started_at__isnull=True
@@ -185,9 +190,15 @@ def send_message(message_id: int) -> str:
         _upload_media_if_needed(message, client)
         payload = meta_payload(message)
         _release_db_connection()
-        pause = go_at - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
+        # The slot is taken last, right before the call, so that nothing slow (the
+        # database, an upload) comes between the slot and the request.
+        wait = _wait_for_send_slot(message)
+        if wait:
+            Message.objects.filter(pk=message.pk, wamid__isnull=True, send_started_at=claimed_at).update(
+                send_started_at=None, send_attempts=F("send_attempts") - 1
+            )
+            dispatch(send_message, message.pk, countdown=wait)
+            return "throttled"
         answer = client.send_message(payload)
     except GraphAPIError as error:
         if isinstance(error.__cause__, requests.ReadTimeout):
