@@ -51,7 +51,8 @@ def report_page(request):
             "weekdays": [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")],
             "none": _("Nothing in this range."),
             "series": {key: str(LABELS[key]) for key in ("opened", "resolved", "received", "sent", "opted_out",
-                                                          "opted_in", "delivered", "read", "failed", "total")},
+                                                          "opted_in", "delivered", "read", "failed", "total", "agent", "bot",
+                                                          "template", "notification", "system", "integration")},
         },
         **choices,
     })

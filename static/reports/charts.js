@@ -42,7 +42,7 @@
     var series = names.map(function (n) { return column(table, n); });
     var max = Math.max(1, Math.max.apply(null, series.map(function (s) { return Math.max.apply(null, s); })));
     var root = svg(W, H);
-    var dx = days.length > 1 ? (W - L - 10) / (days.length - 1) : 0;
+    var dx = days.length > 1 ? (W - L - 24) / (days.length - 1) : 0;
     function y(v) { return T + (H - T - B) * (1 - v / max); }
     root.appendChild(el("line", { x1: L, y1: y(0), x2: W - 10, y2: y(0), stroke: "#9ca3af" }));
     root.appendChild(el("text", { x: L - 4, y: y(max) + 4, "text-anchor": "end", "font-size": 10 }, String(max)));
@@ -117,7 +117,7 @@
              stages.map(function (r) { return r[1]; }), i18n);
       } else if (name === "messages-by-author") {
         var sent = table.rows.filter(function (r) { return r[0] === "sent" && r[1] !== "total"; });
-        bars(box, sent.map(function (r) { return r[1]; }), sent.map(function (r) { return r[2]; }), i18n);
+        bars(box, sent.map(function (r) { return (i18n.series || {})[r[1]] || r[1]; }), sent.map(function (r) { return r[2]; }), i18n);
       }
     });
   }
