@@ -23,6 +23,7 @@ from apps.accounts.models import User
 from apps.conversations import selectors
 from apps.messaging.services import send as send_services
 from apps.messaging.validation import SendError
+from apps.realtime import replay
 
 from . import presenters
 
@@ -73,6 +74,8 @@ def _page_context(request, filters) -> dict:
         views=presenters.view_links(),
         statuses=presenters.status_links(),
         availability_choices=User.Availability.choices,
+        # The socket's first catch-up starts here: nothing published after the render is missed.
+        live_cursor=replay.cursor_now(),
     )
     return context
 

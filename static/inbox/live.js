@@ -12,7 +12,10 @@
   var path = (body && body.dataset.wsPath) || "/ws/inbox/";
   var socket = null;
   var attempt = 0;
-  var lastId = null;
+  // The page's own cursor (rendered with it): the first catch-up brings what happened
+  // between the render and the socket's opening.
+  var lastId = (body && body.dataset.liveCursor) || null;
+  var paused = false;
   var seen = [];          // recent frame ids, to drop a repeat after catch-up
   var SEEN_MAX = 500;
   var queue = [];         // client frames waiting for the socket to open
@@ -56,12 +59,14 @@
     var frame;
     try { frame = JSON.parse(message.data); } catch (e) { return; }
     if (!frame || typeof frame !== "object") return;
-    if (frame.id) {
+    var control = typeof frame.event === "string" && frame.event.indexOf("catch_up.") === 0;
+    if (frame.id && !control) {
+      // A replayed event may also arrive live: the id tells them apart.
       if (seen.indexOf(frame.id) !== -1) return;
       remember(frame.id);
       lastId = frame.id;
     }
-    if (frame.event === "catch_up.done" && frame.data && frame.data.cursor) lastId = frame.data.cursor;
+    if (control && frame.data && frame.data.cursor) lastId = frame.data.cursor;
     dispatch(frame);
   }
 
@@ -79,7 +84,9 @@
       everOpened = true;
       attempt = 0;
       indicator("online");
-      if (lastId) socket.send(JSON.stringify({ action: "catch_up", since: lastId }));
+      // Always ask: the server holds live events until the first catch_up, so that
+      // replayed ones come first and ids never go backwards.
+      socket.send(JSON.stringify({ action: "catch_up", since: lastId }));
       while (queue.length) socket.send(JSON.stringify(queue.shift()));
       document.dispatchEvent(new CustomEvent("inbox:connection", { detail: { state: "online", reconnect: reconnect } }));
     });
@@ -98,7 +105,7 @@
   }
 
   function schedule() {
-    if (timer) return;
+    if (timer || paused) return;
     var wait = delay();
     attempt += 1;
     timer = setTimeout(connect, wait);
@@ -123,8 +130,11 @@
   window.Inbox.send = send;
   window.Inbox.lastId = function () { return lastId; };
   window.Inbox.state = function () { return socket && socket.readyState === WebSocket.OPEN ? "online" : "offline"; };
-  // For tests and diagnostics: drop the connection as a network failure would.
+  // For tests and diagnostics: drop the connection as a network failure would, or
+  // stay disconnected until resumed (what a sleeping laptop does).
   window.Inbox._drop = function () { if (socket) socket.close(4000, "dropped"); };
+  window.Inbox._pause = function () { paused = true; if (timer) { clearTimeout(timer); timer = null; } if (socket) socket.close(4000, "paused"); };
+  window.Inbox._resume = function () { paused = false; attempt = 0; if (!socket && !timer) connect(); };
 
   connect();
 })();

@@ -162,6 +162,13 @@ class AsgiServer:
                 try:
                     await self.server.serve()
                 finally:
+                    # What the app left running (consumers' heartbeats, late disconnects)
+                    # ends here, before this thread's database connections are closed.
+                    current = asyncio.current_task()
+                    leftovers = [task for task in asyncio.all_tasks() if task is not current]
+                    for task in leftovers:
+                        task.cancel()
+                    await asyncio.gather(*leftovers, return_exceptions=True)
                     await sync_to_async(self._close_connections, thread_sensitive=True)()
 
         try:

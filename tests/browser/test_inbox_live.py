@@ -116,7 +116,8 @@ def test_customer_message_reply_and_ticks_live(inbox_servers, new_page):
 
 
 def test_reconnects_and_catches_up_what_it_missed(inbox_servers, new_page):
-    """live.js reconnects after the socket drops and the list catches up."""
+    """live.js reconnects after the socket drops; what was published while it was away
+    comes with its catch-up, without a reload."""
     base = inbox_servers.url
     number = WhatsAppNumberFactory()
     agent = UserFactory(organization=number.organization, username="bia")
@@ -130,6 +131,23 @@ def test_reconnects_and_catches_up_what_it_missed(inbox_servers, new_page):
     wait_online(page)
     post_customer_message(base, number, "Depois da reconexão")
     expect(page.locator("li.conversation-row", has_text="Depois da reconexão")).to_be_visible(timeout=TIMEOUT)
+
+    # Away (the laptop sleeps): a new customer writes meanwhile; back, the page catches up.
+    page.evaluate("window.Inbox._pause()")
+    expect(page.locator("#connection")).to_have_attribute("data-state", "offline", timeout=TIMEOUT)
+    record_frames(page)
+    payload = envelope(messages_change(
+        phone_number_id=number.phone_number_id, messages=[message("text", body="Enquanto você dormia", from_="5511900000002")],
+        contacts=[{"profile": {"name": "Rui Noturno"}, "wa_id": "5511900000002"}],
+    ))
+    raw = json.dumps(payload).encode()
+    assert requests.post(f"{base}/webhooks/whatsapp/", data=raw, timeout=30, headers={
+        "Content-Type": "application/json", "X-Hub-Signature-256": sign(raw, number.app_secret)}).status_code == 200
+    assert page.evaluate("window.__frames.length") == 0  # the socket is closed: nothing came
+    page.evaluate("window.Inbox._resume()")
+    expect(page.locator("li.conversation-row", has_text="Rui Noturno")).to_be_visible(timeout=TIMEOUT)
+    events = [f["event"] for f in page.evaluate("window.__frames")]
+    assert "conversation.created" in events and "catch_up.done" in events
 
 
 def test_phone_layout_list_and_thread_are_separate_screens(inbox_servers, new_page):
