@@ -342,7 +342,7 @@ def main():
             since = last_request_id()
             cpu = cpu_seconds(workers), cpu_seconds([server])
             ids = queue_messages(org, {n: per_number for n in busy}, tag + "a")
-            took = wait_done(ids, timeout=per_number / DEFAULT_LIMIT * 4 + 60)
+            took = wait_done(ids, timeout=len(ids) / 5 + 60)
             overall = []
             for n in busy:
                 times = request_seconds(since, n)
@@ -370,7 +370,7 @@ def main():
             since = last_request_id()
             began = time.perf_counter()
             ids = queue_messages(org, {numbers[0]: backlog}, tag + "b")
-            drained = wait_done(ids, timeout=120)
+            drained = wait_done(ids, timeout=len(ids) / 5 + 60)
             drained = time.perf_counter() - began if drained == drained else drained  # from the queueing on
             times = request_seconds(since, numbers[0])
             counts = buckets(times)
@@ -387,7 +387,7 @@ def main():
             print(f"\n3. {failing} messages over {len(busy)} numbers, 5% answered 500 and 5% 429  (load {load()})")
             since = last_request_id()
             ids = queue_messages(org, {n: failing // len(busy) for n in busy}, tag + "c")
-            took = wait_done(ids, timeout=300)
+            took = wait_done(ids, timeout=len(ids) / 5 + 120)
             set_simulator(error_5xx_rate=0, error_429_rate=0)
             result = check_exactly_once(ids)
             ok = result["duplicated"] == 0 and result["lost"] == 0 and result["messages"] == len(ids)
@@ -406,10 +406,11 @@ def main():
             since = last_request_id()
             cpu = cpu_seconds(workers), cpu_seconds([server])
             ids = queue_messages(org, {n: lifted // len(numbers) for n in numbers}, tag + "d")
-            took = wait_done(ids, timeout=600)
+            took = wait_done(ids, timeout=len(ids) / 5 + 60)
             overall = sorted(t for n in numbers for t in request_seconds(since, n))
             counts = buckets(overall)
             steady = counts[1:-1] or counts
+            failures += [] if rate(overall) >= LIFTED_LIMIT else [f"{LIFTED_LIMIT}/s with the limit lifted"]
             print(f"   {len(overall)} sent in {took:.1f}s: {rate(overall):.0f}/s overall, best second {max(counts, default=0)},"
                   f" median second {sorted(steady)[len(steady) // 2] if steady else 0} (target {LIFTED_LIMIT}/s: "
                   f"{'met' if rate(overall) >= LIFTED_LIMIT else 'NOT met'}); per second {counts}  (load {load()})")
