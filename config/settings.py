@@ -78,6 +78,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Webhook POSTs go straight to their view from here (apps/whatsapp/middleware.py).
+    "apps.whatsapp.middleware.WebhookFastPathMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -241,7 +243,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py's pool refuses a 101st concurrent connection (MaxConnectionsError,
+                # measured by bench/inbox_scale.py with 200 sockets connecting at once).
+                "hosts": [{"address": REDIS_URL,
+                           "max_connections": int(env("CHANNEL_LAYER_MAX_CONNECTIONS", "1000"))}],
                 # A burst of thousands of events must not be dropped; a stuck client
                 # is bounded by the expiry below instead of by a small capacity.
                 "capacity": int(env("CHANNEL_LAYER_CAPACITY", "10000")),
