@@ -193,3 +193,16 @@ def test_forged_deliveries_reread_secrets_at_most_once_a_second(client, number, 
     with django_assert_num_queries(3):  # three rejected INSERTs, no secret reads
         for _ in range(3):
             assert post_webhook(client, load_fixture("text.json"), secret="forged").status_code == 401
+
+
+def test_deliveries_take_the_short_middleware_path(client, number, deliver):
+    """A delivery skips the browser middleware (no language negotiation, no frame
+    options) but keeps the security headers; other requests keep the full stack."""
+
+    response = deliver({"object": "whatsapp_business_account", "entry": []})
+    assert response.status_code == 200
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "Content-Language" not in response and "X-Frame-Options" not in response
+    refused = client.get("/webhooks/whatsapp/", {"hub.mode": "subscribe", "hub.verify_token": "wrong"})
+    assert refused.status_code == 403
+    assert "X-Frame-Options" in refused
