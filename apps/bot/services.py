@@ -54,15 +54,17 @@ def _bot_enabled_somewhere(organization_id: int) -> bool:
 
 
 def bot_on_inbound_message(*, message) -> None:
-    """Called once a new customer message is stored. Cheap: it looks at the message
-    and its conversation (already loaded) and, only when the bot may apply, enqueues
-    the bot task on commit. The task checks everything again on fresh rows."""
+    """Called once a new customer message is stored. Cheap: no query where no bot is
+    on in the organisation (a per-process memory of a few seconds); otherwise it looks
+    at the conversation and, unless an agent holds it, enqueues the bot task on
+    commit. The task checks everything again on fresh rows."""
     if message.direction != "in" or message.author_type != "customer" or message.type in SKIPPED_TYPES:
         return
-    conversation = message.conversation
-    if conversation.assignee_id is not None:
+    # Where no bot is on, the task could do nothing: decided without touching the
+    # conversation (a batch may not have it loaded).
+    if not _bot_enabled_somewhere(message.organization_id):
         return
-    if not conversation.bot_active and not _bot_enabled_somewhere(conversation.organization_id):
+    if message.conversation.assignee_id is not None:
         return
     from apps.core.tasks import enqueue
 

@@ -369,3 +369,16 @@ def test_never_when_an_agent_takes_the_conversation_while_the_model_thinks(conve
     assert len(ai.chat_requests()) == 1
     assert bot_messages(conversation) == []
     assert BotRun.objects.get(message=inbound).reason == "taken_over"
+
+
+def test_the_hook_costs_no_query_where_no_bot_is_on(simulator, django_assert_num_queries):
+    from apps.bot.services import bot_on_inbound_message
+    from apps.messaging.tests.factories import MessageFactory
+
+    conversation = ConversationFactory()
+    first, second = (Message.objects.get(pk=MessageFactory(conversation=conversation).pk) for _ in range(2))
+    with django_assert_num_queries(1):  # whether a bot is on in the organisation, once
+        bot_on_inbound_message(message=first)
+    with django_assert_num_queries(0):  # remembered; the conversation is not even loaded
+        bot_on_inbound_message(message=second)
+    assert not BotRun.objects.exists()
