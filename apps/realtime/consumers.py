@@ -174,7 +174,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         if published:
             # Meta's indicator is an HTTP call (or a queued task): never wait for it here.
             task = asyncio.ensure_future(
-                database_sync_to_async(services.typing_meta_send, thread_sensitive=False)(
+                database_sync_to_async(services.typing_meta_send)(
                     user=self.user, conversation_id=conversation_id
                 )
             )

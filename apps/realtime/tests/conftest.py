@@ -42,12 +42,32 @@ def communicator(user=None, origin=ORIGIN, cookie=None):
     return WebsocketCommunicator(application, "/ws/inbox/", headers=headers)
 
 
-async def drain(comm, timeout=0.3) -> list[dict]:
+async def drain(comm, timeout=0.5) -> list[dict]:
     """Every frame the socket has received, until it stays quiet."""
     frames = []
     while not await comm.receive_nothing(timeout=timeout):
         frames.append(await comm.receive_json_from())
     return frames
+
+
+async def until_barrier(sockets: dict) -> dict[str, list[dict]]:
+    """{name: (socket, user)} -> the frames each socket received before a barrier event
+    published now to its user's own group (a channel receives in publish order), so a
+    busy machine cannot make a late frame look absent."""
+    from channels.db import database_sync_to_async
+
+    from apps.realtime import groups
+    from apps.realtime.publish import publish_now
+
+    users = {user.id for _, user in sockets.values()}
+    await database_sync_to_async(publish_now)("test.barrier", {}, groups=[groups.user(uid) for uid in users])
+    got = {}
+    for name, (comm, _) in sockets.items():
+        frames = []
+        while (frame := await comm.receive_json_from(timeout=30))["event"] != "test.barrier":
+            frames.append(frame)
+        got[name] = frames
+    return got
 
 
 async def open_socket(cookie, since=None):

@@ -30,7 +30,9 @@ def away_and_back(user, while_away) -> tuple[str, list[dict]]:
         await drain(comm)
         await database_sync_to_async(publish)("contact.updated", {"id": marker.contact_id},
                                               groups=[groups.user(user.id)])
-        cursor = (await drain(comm))[-1]["id"]
+        while (frame := await comm.receive_json_from(timeout=30))["event"] != "contact.updated":
+            pass
+        cursor = frame["id"]
         await comm.disconnect()
         for action in while_away:
             await database_sync_to_async(action)()

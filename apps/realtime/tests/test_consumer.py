@@ -9,7 +9,7 @@ from apps.conversations.services import conversation_assign, conversation_publis
 from apps.conversations.tests.factories import ConversationFactory
 from apps.realtime import replay
 
-from .conftest import communicator, conversation_frames, drain, open_socket, session_cookie
+from .conftest import communicator, conversation_frames, drain, open_socket, session_cookie, until_barrier
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,16 +47,14 @@ def received(users: dict, publish_actions) -> dict:
     cookies = {name: session_cookie(user) for name, user in users.items()}
 
     async def scenario():
-        comms = {}
+        sockets = {}
         for name, cookie in cookies.items():
-            comms[name], _ = await open_socket(cookie)
-        for comm in comms.values():
-            await drain(comm)  # the presence of those who connected after
+            sockets[name] = ((await open_socket(cookie))[0], users[name])
+        await until_barrier(sockets)  # the presence of those who connected after
         for action in publish_actions:
             await database_sync_to_async(action)()
-        got = {}
-        for name, comm in comms.items():
-            got[name] = await drain(comm)
+        got = await until_barrier(sockets)
+        for comm, _ in sockets.values():
             await comm.disconnect()
         return got
 
