@@ -212,6 +212,11 @@ def inbox_servers(asgi_server, simulator, settings):
     clear_secrets_cache()
     yield asgi_server
     clear_secrets_cache()
+    # Drop the Graph client's kept-alive connections, so live_server's threads end and
+    # release their database connections (PostgreSQL cannot drop a database in use).
+    from apps.whatsapp import client as graph_client
+
+    graph_client._http().close()
 
 
 def sign_in(page, base: str, username: str, password: str) -> None:
