@@ -213,8 +213,8 @@ WAIT_LOOKBACK = timedelta(days=7)
 def _waiting_sql(p: ReportParams) -> tuple[str, list]:
     """Customer waiting time: in each conversation, from the first customer message
     after a reply of ours (agent or bot) to our next reply, for replies in the range.
-    Messages are grouped into turns with a running count of our replies (a window
-    function); a turn's wait is its reply's time minus its first customer message's.
+    Window functions find each turn's first customer message and the reply that ends
+    it; the wait is the difference.
     Returns a query of columns e (reply) and s (first customer message)."""
     msg = connection.ops.quote_name(Message._meta.db_table)
     ts = connection.ops.quote_name("timestamp")
@@ -222,17 +222,23 @@ def _waiting_sql(p: ReportParams) -> tuple[str, list]:
     if p.has_conversation_filter:
         conv_sql, conv_params = sql.compiled(conversations(p).values("pk"))
         conv_filter = f" AND conversation_id IN ({conv_sql})"
-    turns = (
-        "SELECT MIN(CASE WHEN biz = 0 THEN ts END) AS s, MIN(CASE WHEN biz = 1 THEN ts END) AS e FROM ("
-        "SELECT c, ts, biz, SUM(biz) OVER (PARTITION BY c ORDER BY ts, id ROWS BETWEEN UNBOUNDED PRECEDING "
-        "AND CURRENT ROW) - biz AS grp FROM ("
+    # One ordered pass marks turn starts (a customer message after one of our replies,
+    # or the first in sight) and turn ends (our reply after a customer message); kept
+    # alone, they alternate, and a start's end is the next row.
+    marked = (
+        "SELECT c, ts, id, biz, LAG(biz) OVER (PARTITION BY c ORDER BY ts, id) AS prev FROM ("
         f"SELECT conversation_id AS c, {ts} AS ts, id, "
         "CASE WHEN direction = 'out' THEN 1 ELSE 0 END AS biz "
         f"FROM {msg} WHERE organization_id = %s AND {ts} >= %s AND {ts} < %s "
         "AND ((direction = 'in' AND author_type = 'customer') OR (direction = 'out' AND author_type IN ('agent', 'bot')))"
-        f"{conv_filter}) AS m) AS g GROUP BY c, grp"
+        f"{conv_filter}) AS m"
     )
-    query = f"SELECT e, s FROM ({turns}) AS t WHERE s IS NOT NULL AND e >= %s AND e < %s"
+    edges = (
+        "SELECT ts AS s, biz, LEAD(ts) OVER (PARTITION BY c ORDER BY ts, id) AS e, "
+        "LEAD(biz) OVER (PARTITION BY c ORDER BY ts, id) AS next_biz "
+        f"FROM ({marked}) AS k WHERE (biz = 0 AND (prev IS NULL OR prev = 1)) OR (biz = 1 AND prev = 0)"
+    )
+    query = f"SELECT e, s FROM ({edges}) AS t WHERE biz = 0 AND next_biz = 1 AND e >= %s AND e < %s"
     params = [p.organization_id, p.start - WAIT_LOOKBACK, p.end, *conv_params, p.start, p.end]
     return query, [_db_value(v) for v in params]
 
@@ -314,7 +320,11 @@ def bot(p: ReportParams, ctx: dict | None = None) -> list[Table]:
     """Conversations opened in the range in which the bot wrote: contained when
     resolved without a hand-off and without an agent's message; handed off when the
     bot recorded a hand-off."""
-    msgs = Message.objects.filter(conversation_id=OuterRef("pk"), direction=Direction.OUTBOUND)
+    # Messages of a conversation opened in the range are not older than the range (a
+    # day's margin for Meta's clock): the bound keeps the lookups near the range.
+    msgs = Message.objects.filter(
+        conversation_id=OuterRef("pk"), direction=Direction.OUTBOUND, timestamp__gte=p.start - timedelta(days=1)
+    )
     has_agent = Exists(msgs.filter(author_type=Author.AGENT))
     handed_off = Exists(AuditLogEntry.objects.filter(conversation_id=OuterRef("pk"), action="bot.handoff"))
     cohort = conversations(p).filter(
