@@ -2,13 +2,17 @@
 
 Threads let one worker keep several keep-alive connections (Meta reuses them)
 and overlap database round trips; override with GUNICORN_WORKERS/THREADS.
+A webhook acknowledgement waits on one INSERT's commit (the WAL flush), so the
+acknowledgement rate is bounded by threads / commit latency long before the CPU
+is busy: bench/webhook_ingest.py measured 2 workers x 4 threads well below
+2 x 16 and 1 x 32 (docs/benchmarks.md).
 """
 
 import multiprocessing
 import os
 
 workers = int(os.environ.get("GUNICORN_WORKERS", max(2, multiprocessing.cpu_count())))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 worker_class = "gthread"
 keepalive = 75
 timeout = 30
