@@ -21,6 +21,8 @@ LABELS = {
     "agent_id": _("Id"), "conversations_handled": _("Conversations handled"), "messages_sent": _("Messages sent"),
     "median_first_response_seconds": _("Median first response"),
     "median_resolution_seconds": _("Median resolution"),
+    "median_first_response_business_seconds": _("Median first response (business hours)"),
+    "median_resolution_business_seconds": _("Median resolution (business hours)"),
     "bot_conversations": _("Conversations with the bot"), "contained": _("Resolved without a human"),
     "handed_off": _("Handed off to a human"),
     "stage": _("Stage"), "share_of_total": _("Share of all sent"), "delivered": _("Delivered"), "read": _("Read"),
@@ -34,4 +36,5 @@ LABELS = {
 DURATION_COLUMNS = {
     "median_seconds", "p90_seconds", "average_seconds", "median_business_seconds", "p90_business_seconds",
     "average_business_seconds", "median_first_response_seconds", "median_resolution_seconds",
+    "median_first_response_business_seconds", "median_resolution_business_seconds",
 }

@@ -12,7 +12,7 @@ Definitions (docs/reports.md explains them for readers):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.db import connection
 from django.db.models import Case, CharField, Count, Exists, F, Max, OuterRef, Q, When
@@ -245,8 +245,6 @@ def _waiting_sql(p: ReportParams) -> tuple[str, list]:
 
 def _db_value(value):
     """Datetimes as the database stores them (SQLite keeps naive UTC text)."""
-    from datetime import datetime, timezone as dt_timezone
-
     if isinstance(value, datetime) and connection.vendor == "sqlite":
         return value.astimezone(dt_timezone.utc).replace(tzinfo=None).isoformat(" ")
     return value
@@ -308,10 +306,11 @@ def agents(p: ReportParams, ctx: dict | None = None) -> list[Table]:
             resolution_stats.get(user.pk, sql.Stats()).median,
             open_now.get(user.pk, 0),
         ])
+    unit = "business_seconds" if p.hours else "seconds"
     return [Table(
         "agents", _("Agents"),
-        ["agent_id", "agent", "conversations_handled", "messages_sent", "median_first_response_seconds",
-         "median_resolution_seconds", "open_now"],
+        ["agent_id", "agent", "conversations_handled", "messages_sent", f"median_first_response_{unit}",
+         f"median_resolution_{unit}", "open_now"],
         rows,
     )]
 

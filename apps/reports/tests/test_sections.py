@@ -158,3 +158,12 @@ def test_range_edges(data):
     after = data.params(start=data.params().end_date.replace(day=17), end=data.params().end_date.replace(day=17))
     assert rows(sections.summary(after), "summary")[0] == ["conversations_opened", 1]
     assert rows(sections.opt_outs(after), "opt-outs") == [["2025-03-17", 0, 1, 0, 0]]
+
+
+def test_agents_in_business_hours(data):
+    (table,) = sections.agents(data.params(hours=business_hours_parse("mon-fri 09:00-18:00")))
+    assert table.columns[4:6] == ["median_first_response_business_seconds", "median_resolution_business_seconds"]
+    assert table.rows == [
+        [data.ann.pk, "ann", 3, 4, 600.0, 7200.0, 1],
+        [data.bob.pk, "bob", 1, 2, 2100.0, None, 1],
+    ]
