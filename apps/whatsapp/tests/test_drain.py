@@ -1,0 +1,112 @@
+"""The batched path: deliveries stored by the view, claimed and processed together
+by the drain (webhook_events_drain), as the inbound worker does on PostgreSQL."""
+
+import json
+
+import pytest
+
+from apps.conversations.models import Contact, Conversation
+from apps.messaging.models import Message, Reaction
+from apps.whatsapp import services
+from apps.whatsapp.models import WebhookEvent
+from apps.whatsapp.tests.utils import envelope, message, messages_change
+
+A, B = "5511900000001", "5511900000002"
+
+
+def _store(number, *messages):
+    payload = envelope(messages_change(phone_number_id=number.phone_number_id, messages=list(messages)))
+    return WebhookEvent.objects.create(body=json.dumps(payload).encode(), signature=WebhookEvent.Signature.VALID)
+
+
+def _text(wamid, who, body, ts):
+    return message("text", wamid=wamid, from_=who, timestamp=ts, body=body)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backlog_is_processed_as_one_batch(number, published):
+    _store(number, _text("wamid.D1", A, "one", 1718200001))
+    _store(number, _text("wamid.D2", A, "two", 1718200003), _text("wamid.D3", B, "hi", 1718200002))
+    _store(number, _text("wamid.D2", A, "two", 1718200003))  # Meta's redelivery
+    _store(number, message("reaction", from_=B, timestamp=1718200004,
+                           reaction={"message_id": "wamid.D3", "emoji": "👍"}))
+    assert services.webhook_events_drain(limit=10) == 4
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {WebhookEvent.Status.PROCESSED}
+    assert sorted(Message.objects.values_list("wamid", flat=True)) == ["wamid.D1", "wamid.D2", "wamid.D3"]
+    assert Contact.objects.count() == 2
+    first = Conversation.objects.get(contact__wa_id=A)
+    assert (first.unread_count, first.last_message_preview) == (2, "two")
+    assert Reaction.objects.get().message.wamid == "wamid.D3"
+    names = [event for event, *_ in published]
+    assert names.count("message.created") == 3
+    assert names.count("conversation.created") == 2  # one per conversation, with its final state
+    # Nothing left: a second drain claims nothing, and a replay creates nothing new.
+    assert services.webhook_events_drain() == 0
+    WebhookEvent.objects.update(status=WebhookEvent.Status.RECEIVED)  # as a replay leaves them
+    assert services.webhook_events_drain() == 4
+    assert Message.objects.count() == 3
+    assert Conversation.objects.get(pk=first.pk).unread_count == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_message_loses_nothing_else_in_the_batch(number, monkeypatch):
+    from apps.messaging.services import inbound
+
+    real = inbound.message_content
+
+    def flaky(kind, content, raw):
+        if content.get("body") == "bad":
+            raise RuntimeError("boom")
+        return real(kind, content, raw)
+
+    monkeypatch.setattr(inbound, "message_content", flaky)
+    good = _store(number, _text("wamid.G1", A, "fine", 1718200001))
+    bad = _store(number, _text("wamid.B1", B, "bad", 1718200002), _text("wamid.G2", B, "also fine", 1718200003))
+    from apps.core import tasks as core_tasks
+
+    queued = []
+    monkeypatch.setattr(core_tasks, "enqueue", lambda task, *args, countdown=None, **kw: queued.append(
+        (task.name, args, countdown)))
+    assert services.webhook_events_drain() == 2
+    good.refresh_from_db()
+    bad.refresh_from_db()
+    assert good.status == WebhookEvent.Status.PROCESSED
+    assert (bad.status, bad.attempts) == (WebhookEvent.Status.FAILED, 1)
+    assert "RuntimeError: boom" in bad.error
+    assert sorted(Message.objects.values_list("wamid", flat=True)) == ["wamid.G1", "wamid.G2"]
+    # The failed delivery is retried by its own task, with backoff.
+    assert queued == [("whatsapp.process_webhook_event", (bad.pk,), services.retry_delay(1))]
+
+
+def test_unknown_numbers_and_bad_bodies_are_marked(number):
+    unknown = WebhookEvent.objects.create(signature=WebhookEvent.Signature.VALID, body=json.dumps(
+        envelope(messages_change(phone_number_id="999", messages=[_text("wamid.U1", A, "x", 1718200001)]))).encode())
+    broken = WebhookEvent.objects.create(signature=WebhookEvent.Signature.VALID, body=b"{not json")
+    assert services.webhook_events_drain() == 2
+    unknown.refresh_from_db()
+    broken.refresh_from_db()
+    assert unknown.status == WebhookEvent.Status.UNROUTED
+    assert broken.status == WebhookEvent.Status.DEAD
+    assert not Message.objects.exists()
+
+
+def test_the_waker_sends_a_drain_task(monkeypatch):
+    import threading
+
+    from apps.whatsapp import tasks
+
+    sent = threading.Event()
+    monkeypatch.setattr(tasks.drain_webhook_events, "apply_async", lambda *a, **k: sent.set())
+    waker = services._Waker(interval=0.01)
+    waker()
+    waker()  # coalesced with the first, or sent right after it: never lost
+    assert sent.wait(timeout=30)
+
+
+def test_the_drain_is_for_postgresql_and_celery(settings):
+    from django.db import connection
+
+    settings.TASK_RUNNER = "celery"
+    assert services.drain_enabled() == (connection.vendor == "postgresql")
+    settings.TASK_RUNNER = "eager"
+    assert services.drain_enabled() is False
