@@ -6,6 +6,8 @@ through a service. A conversation or message the user may not see is a 404.
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -30,6 +32,18 @@ from . import presenters
 
 def root(request):
     return redirect("inbox:list")
+
+
+def organization_time(view):
+    """Render the view's dates in the organisation's time zone (the day separators
+    already are); the zone is the request's only, never left active for the next one."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        with timezone.override(presenters.zone_of(request.user.organization)):
+            return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def _filters(request) -> selectors.InboxFilter:
@@ -82,6 +96,7 @@ def _page_context(request, filters) -> dict:
 
 @login_required
 @require_GET
+@organization_time
 def conversation_list(request):
     try:
         filters = _filters(request)
@@ -92,6 +107,7 @@ def conversation_list(request):
 
 @login_required
 @require_GET
+@organization_time
 def conversation_rows(request):
     """The next page of the list ("load more" and infinite scroll)."""
     try:
@@ -106,6 +122,7 @@ def conversation_rows(request):
 
 @login_required
 @require_GET
+@organization_time
 def conversation_row(request, pk):
     """One row of the list as it should look now in the view described by the query
     string; 204 when the conversation no longer belongs there (or is not visible)."""
@@ -123,6 +140,7 @@ def conversation_row(request, pk):
 
 @login_required
 @require_GET
+@organization_time
 def conversation_detail(request, pk):
     conversation = selectors.conversation_get(user=request.user, pk=pk)
     try:
@@ -163,6 +181,7 @@ def conversation_read(request, pk):
 
 @login_required
 @require_GET
+@organization_time
 def message_older(request, pk):
     """Older messages of a conversation (scrolling up), keyset-paginated."""
     conversation = selectors.conversation_get(user=request.user, pk=pk)
@@ -182,6 +201,7 @@ def message_older(request, pk):
 
 @login_required
 @require_GET
+@organization_time
 def message_partial(request, message_id):
     """One message as the thread shows it: the page and live updates both use it."""
     message = selectors.thread_message_get(user=request.user, message_id=message_id)
@@ -192,6 +212,7 @@ def message_partial(request, message_id):
 
 @login_required
 @require_GET
+@organization_time
 def message_history(request, message_id):
     message = selectors.thread_message_get(user=request.user, message_id=message_id)
     return render(request, "inbox/thread/history.html", {"message": message,
@@ -200,6 +221,7 @@ def message_history(request, message_id):
 
 @login_required
 @require_GET
+@organization_time
 def note_partial(request, note_id):
     note = selectors.note_get(user=request.user, note_id=note_id)
     return render(request, "inbox/thread/note.html", {"note": note})
@@ -207,6 +229,7 @@ def note_partial(request, note_id):
 
 @login_required
 @require_POST
+@organization_time
 def message_retry(request, message_id):
     message = selectors.thread_message_get(user=request.user, message_id=message_id)
     error = None

@@ -1,6 +1,6 @@
 """The inbox pages: views, filters, search, access, keyset pagination, query counts."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone as dt_timezone
 
 import pytest
 from django.db import connection
@@ -182,10 +182,10 @@ def test_list_page_costs_a_constant_number_of_queries(client, world, user_attr, 
     query = query.format(number=world.number.pk, label=world.label.pk)
     client_for(client, user)
     _bulk_conversations(world, 3, user)
-    # Session, user, conversations (with contact and assignee), their labels, and the
-    # navigation's numbers and labels; agents pay two more: their teams and their
-    # teams' numbers (access.conversation_filter).
-    expected = 8 if user_attr == "agent" else 6
+    # Session, user, their organisation (its time zone), conversations (with contact and
+    # assignee), their labels, and the navigation's numbers and labels; agents pay two
+    # more: their teams and their teams' numbers (access.conversation_filter).
+    expected = 9 if user_attr == "agent" else 7
     with django_assert_num_queries(expected):
         first = client.get(f"/inbox/?{query}")
     _bulk_conversations(world, 25, user)
@@ -228,6 +228,15 @@ def test_language_switch_to_brazilian_portuguese(client, world):
     html = client.get("/inbox/").content.decode()
     assert 'lang="pt-br"' in html
     assert "Não atribuídas" in html and "Sair" in html
+
+
+def test_list_shows_times_in_the_organisations_time_zone(client, world):
+    world.org.timezone = "America/Sao_Paulo"
+    world.org.save()
+    Conversation.objects.filter(pk=world.mine.pk).update(last_message_at=datetime(2026, 3, 10, 1, 30, tzinfo=dt_timezone.utc))
+    client_for(client, world.agent)
+    html = client.get("/inbox/").content.decode()
+    assert 'datetime="2026-03-09T22:30:00-03:00"' in html
 
 
 def test_page_links_the_manifest_and_has_landmarks(client, world):
