@@ -245,8 +245,11 @@ if REDIS_URL:
             "CONFIG": {
                 # redis-py's pool refuses a 101st concurrent connection (MaxConnectionsError,
                 # measured by bench/inbox_scale.py with 200 sockets connecting at once).
+                # redis-py 8 reads with a 5 s socket timeout by default, the same as the
+                # layer's 5 s blocking pop: under load the pop timed out and killed consumers.
                 "hosts": [{"address": REDIS_URL,
-                           "max_connections": int(env("CHANNEL_LAYER_MAX_CONNECTIONS", "1000"))}],
+                           "max_connections": int(env("CHANNEL_LAYER_MAX_CONNECTIONS", "1000")),
+                           "socket_timeout": 15}],
                 # A burst of thousands of events must not be dropped; a stuck client
                 # is bounded by the expiry below instead of by a small capacity.
                 "capacity": int(env("CHANNEL_LAYER_CAPACITY", "10000")),
