@@ -341,8 +341,10 @@ def main():
             print(f"\n1. {len(busy)} numbers at {DEFAULT_LIMIT}/s, {per_number} messages each, at once  (load {load()})")
             since = last_request_id()
             cpu = cpu_seconds(workers), cpu_seconds([server])
+            began = time.perf_counter()
             ids = queue_messages(org, {n: per_number for n in busy}, tag + "a")
-            took = wait_done(ids, timeout=len(ids) / 5 + 60)
+            wait_done(ids, timeout=len(ids) / 5 + 60)
+            took = time.perf_counter() - began  # from the queueing on
             overall = []
             for n in busy:
                 times = request_seconds(since, n)
@@ -386,8 +388,10 @@ def main():
             set_simulator(error_5xx_rate=0.05, error_429_rate=0.05)
             print(f"\n3. {failing} messages over {len(busy)} numbers, 5% answered 500 and 5% 429  (load {load()})")
             since = last_request_id()
+            began = time.perf_counter()
             ids = queue_messages(org, {n: failing // len(busy) for n in busy}, tag + "c")
-            took = wait_done(ids, timeout=len(ids) / 5 + 120)
+            wait_done(ids, timeout=len(ids) / 5 + 120)
+            took = time.perf_counter() - began  # from the queueing on
             set_simulator(error_5xx_rate=0, error_429_rate=0)
             result = check_exactly_once(ids)
             ok = result["duplicated"] == 0 and result["lost"] == 0 and result["messages"] == len(ids)
@@ -405,8 +409,10 @@ def main():
             print(f"\n4. limit lifted to {LIFTED_LIMIT}/s, {lifted} messages over {len(numbers)} numbers  (load {load()})")
             since = last_request_id()
             cpu = cpu_seconds(workers), cpu_seconds([server])
+            began = time.perf_counter()
             ids = queue_messages(org, {n: lifted // len(numbers) for n in numbers}, tag + "d")
-            took = wait_done(ids, timeout=len(ids) / 5 + 60)
+            wait_done(ids, timeout=len(ids) / 5 + 60)
+            took = time.perf_counter() - began  # from the queueing on
             overall = sorted(t for n in numbers for t in request_seconds(since, n))
             counts = buckets(overall)
             steady = counts[1:-1] or counts
