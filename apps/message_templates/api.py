@@ -4,7 +4,7 @@ business-event notifications for integrations."""
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -29,8 +29,12 @@ def _require_admin(user):
 def _contact_of_conversation(user, conversation_id):
     from apps.conversations.models import Conversation
 
-    if not conversation_id:
+    if conversation_id in (None, ""):
         return None
+    try:
+        conversation_id = int(conversation_id)
+    except (TypeError, ValueError):
+        raise ValidationError({"conversation": _("A conversation id (a number).")}) from None
     conversation = Conversation.objects.select_related("contact").filter(
         access.conversation_filter(user), pk=conversation_id
     ).first()

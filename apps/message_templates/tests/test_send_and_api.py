@@ -242,6 +242,10 @@ def test_detail_and_preview(world):
 
 
 def test_preview_refuses_a_conversation_the_agent_cannot_see(world):
+    admin = AdminFactory(organization=world["org"])
+    response = client_for(admin).post(f"/api/v1/templates/{world['approved'].pk}/preview/",
+                                      {"parameters": {}, "conversation": "x"}, format="json")
+    assert (response.status_code, list(response.json())) == (400, ["conversation"])
     agent = UserFactory(organization=world["org"])
     response = client_for(agent).post(f"/api/v1/templates/{world['approved'].pk}/preview/",
                                       {"parameters": {}, "conversation": world["conversation"].pk}, format="json")
