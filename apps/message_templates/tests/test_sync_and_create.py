@@ -237,3 +237,24 @@ def test_agents_cannot_use_the_admin_form(admin, number, client):
     response = client.post("/admin/message_templates/messagetemplate/add/", {"number": number.pk, "name": "x"})
     assert response.status_code in (302, 403)
     assert not SimulatedTemplate.objects.exists()
+
+
+def test_demo_templates_are_synced_and_render(admin, number, capsys):
+    from apps.message_templates.management.commands.seed_demo_templates import SAMPLES
+    from apps.message_templates.render import slots, template_render
+
+    from apps.message_templates.definition import template_definition_check
+
+    for sample in SAMPLES:  # valid by Meta's rules (the authentication one as Meta lists it)
+        if sample["category"] != "AUTHENTICATION":
+            template_definition_check(**sample)
+    call_command("seed_demo_templates")
+    call_command("seed_demo_templates")  # twice changes nothing
+    assert "0 sample templates added at the simulator for 1" in capsys.readouterr().out
+    assert template_sync(organization=admin.organization).created == len(SAMPLES)
+    for template in MessageTemplate.objects.filter(organization=admin.organization):
+        parameters: dict = {}
+        for slot in slots(template):
+            target = parameters.setdefault(slot["component"], {})
+            target[slot["key"]] = "X1"
+        assert template_render(template=template, parameters=parameters).text
