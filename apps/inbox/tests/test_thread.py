@@ -27,6 +27,16 @@ def world():
     return build_world()
 
 
+@pytest.fixture(autouse=True)
+def _release_graph_connections():
+    """After a test that called the simulator on live_server, drop the Graph client's
+    kept-alive connections so the server's threads end with their database connections."""
+    yield
+    from apps.whatsapp import client as graph_client
+
+    graph_client._http().close()
+
+
 @pytest.fixture
 def agent_client(client, world):
     client.force_login(world.agent)
