@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -43,7 +44,7 @@ class ReportListView(APIView):
     )
     def get(self, request):
         if not access.can_view_reports(request.user):
-            raise PermissionDenied("Reports are for supervisors and admins.")
+            raise PermissionDenied(_("Reports are for supervisors and admins."))
         return Response({"reports": list(selectors.TABLES)})
 
 
@@ -59,9 +60,9 @@ class ReportView(APIView):
     )
     def get(self, request, report: str):
         if not access.can_view_reports(request.user):
-            raise PermissionDenied("Reports are for supervisors and admins.")
+            raise PermissionDenied(_("Reports are for supervisors and admins."))
         if report not in selectors.TABLES:
-            raise NotFound("No such report.")
+            raise NotFound(_("No such report."))
         try:
             params = report_params_parse(user=request.user, data=request.query_params)
         except ReportInputError as error:

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from apps.accounts import access
 
@@ -34,7 +35,7 @@ TABLES: dict[str, object] = {
 
 def _require(user, params: ReportParams) -> None:
     if not access.can_view_reports(user) or user.organization_id != params.organization_id:
-        raise PermissionDenied("Reports are for supervisors and admins.")
+        raise PermissionDenied(_("Reports are for supervisors and admins."))
 
 
 @contextmanager

@@ -19,7 +19,6 @@ from django.db import connection
 
 from .params import BusinessHours
 
-PERCENTILES = (0.5, 0.9)
 WEEK = 7 * 86400
 # 1970-01-01 was a Thursday: shifting by three days puts week boundaries on Mondays.
 MONDAY_SHIFT = 3 * 86400

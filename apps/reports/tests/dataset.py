@@ -11,7 +11,7 @@ from apps.conversations.models import AuditLogEntry, Conversation
 from apps.conversations.tests.factories import ConversationFactory, LabelFactory
 from apps.message_templates.models import MessageTemplate
 from apps.message_templates.tests.factories import MessageTemplateFactory
-from apps.messaging.models import Author, Direction, MessageType, Status
+from apps.messaging.models import Author, MessageType, Status
 from apps.messaging.tests.factories import MessageFactory, OutboundMessageFactory
 from apps.reports.params import ReportParams
 from apps.whatsapp.tests.factories import WhatsAppNumberFactory
