@@ -173,3 +173,37 @@ def test_phone_layout_list_and_thread_are_separate_screens(inbox_servers, new_pa
     page.keyboard.press("u")
     page.wait_for_url(re.compile(r".*/inbox/\?.*"))
     expect(page.locator(".list-pane")).to_be_visible()
+
+
+def test_keyboard_shortcuts_move_between_conversations_and_search(asgi_server, new_page):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.conversations.tests.factories import ConversationFactory
+
+    number = WhatsAppNumberFactory()
+    org = number.organization
+    agent = UserFactory(organization=org, username="dui")
+    now = timezone.now()
+    newer = ConversationFactory(organization=org, number=number, assignee=agent, contact__organization=org,
+                                contact__name="Newer Person", last_message_at=now)
+    older = ConversationFactory(organization=org, number=number, assignee=agent, contact__organization=org,
+                                contact__name="Older Person", last_message_at=now - timedelta(hours=1))
+    page = new_page()
+    sign_in(page, asgi_server.url, agent.username, DEFAULT_PASSWORD)
+    page.wait_for_url(re.compile(r".*/inbox/.*"))
+    page.keyboard.press("j")
+    page.wait_for_url(re.compile(rf".*/inbox/c/{newer.pk}/.*"))
+    page.keyboard.press("j")
+    page.wait_for_url(re.compile(rf".*/inbox/c/{older.pk}/.*"))
+    expect(page.locator(f"#row-{older.pk}")).to_have_class(re.compile("current"))
+    page.keyboard.press("k")
+    page.wait_for_url(re.compile(rf".*/inbox/c/{newer.pk}/.*"))
+    page.keyboard.press("/")
+    expect(page.locator("#search-input")).to_be_focused()
+    page.keyboard.type("Older")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*q=Older.*"))
+    expect(page.locator("li.conversation-row")).to_have_count(1)
+    expect(page.locator("li.conversation-row")).to_contain_text("Older Person")

@@ -267,3 +267,19 @@ def test_search_uses_the_trigram_indexes_on_postgresql(world):
         index = {"name": "name", "profile_name": "profile", "phone": "phone", "wa_id": "waid"}[field]
         assert f"conv_search_contact_{index}_trgm" in plan(
             Contact.objects.filter(**{f"{field}__icontains": "ali"}).values("id"))
+
+
+def test_availability_switch_over_htmx_answers_the_form(client, world, published,
+                                                        django_capture_on_commit_callbacks):
+    client_for(client, world.agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("inbox:availability"), {"availability": "away"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="availability"' in html and '<option value="away" selected>' in html
+    assert [e for e, data, _ in published if e == "user.availability" and data["availability"] == "away"]
+
+
+def test_login_page_offers_the_language_switch(client):
+    html = client.get(reverse("login")).content.decode()
+    assert 'action="/inbox/language/"' in html and 'value="pt-br"' in html
