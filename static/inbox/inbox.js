@@ -70,11 +70,13 @@
 
   var pendingRows = {};
   function refreshRow(id) {
-    if (!list || !id) return;
-    if (pendingRows[id]) { pendingRows[id].again = true; return; }
-    pendingRows[id] = { again: false };
+    // Resolves once the row shows the conversation as it is now (or is gone).
+    if (!list || !id) return Promise.resolve();
+    if (pendingRows[id]) { pendingRows[id].again = true; return pendingRows[id].promise; }
+    var entry = { again: false };
+    pendingRows[id] = entry;
     var url = urlFor(body.dataset.rowUrl, id) + "?" + filterQuery;
-    fetchHTML(url).then(function (html) {
+    entry.promise = fetchHTML(url).then(function (html) {
       var existing = document.getElementById("row-" + id);
       if (!html) {
         if (existing) existing.remove();  // no longer in this view (or no longer ours)
@@ -86,10 +88,10 @@
       }
       updateTitle();
     }).catch(function () {}).then(function () {
-      var again = pendingRows[id] && pendingRows[id].again;
       delete pendingRows[id];
-      if (again) refreshRow(id);
+      if (entry.again) return refreshRow(id);
     });
+    return entry.promise;
   }
 
   function loadMore(link) {
@@ -307,12 +309,11 @@
         refreshRow(data.id);
         break;
       case "message.created":
-        refreshRow(data.conversation_id);
+        refreshRow(data.conversation_id).then(function () { notifyCustomerMessage(data); });
         if (thread && data.conversation_id === currentId) {
           refreshMessage(data.id, true);
           if (data.direction === "in" && !document.hidden) markCurrentRead();
         }
-        notifyCustomerMessage(data);
         break;
       case "message.updated":
         if (thread && data.conversation_id === currentId) refreshMessage(data.id, false);

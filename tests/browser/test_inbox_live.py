@@ -28,10 +28,11 @@ CUSTOMER = "5511987650001"
 TIMEOUT = 20_000  # ms: generous on a loaded CI machine; an event either arrives or not
 
 
-def post_customer_message(base: str, number, body: str) -> None:
+def post_customer_message(base: str, number, body: str, *, customer: str = CUSTOMER,
+                          name: str = "Maria Cliente") -> None:
     payload = envelope(messages_change(
-        phone_number_id=number.phone_number_id, messages=[message("text", body=body, from_=CUSTOMER)],
-        contacts=[{"profile": {"name": "Maria Cliente"}, "wa_id": CUSTOMER}],
+        phone_number_id=number.phone_number_id, messages=[message("text", body=body, from_=customer)],
+        contacts=[{"profile": {"name": name}, "wa_id": customer}],
     ))
     raw = json.dumps(payload).encode()
     response = requests.post(f"{base}/webhooks/whatsapp/", data=raw, timeout=30, headers={
@@ -207,3 +208,39 @@ def test_keyboard_shortcuts_move_between_conversations_and_search(asgi_server, n
     page.wait_for_url(re.compile(r".*q=Older.*"))
     expect(page.locator("li.conversation-row")).to_have_count(1)
     expect(page.locator("li.conversation-row")).to_contain_text("Older Person")
+
+
+NOTIFICATION_STUB = """
+window.__notifications = [];
+window.__hidden = false;
+window.Notification = function (title, options) { window.__notifications.push({title: title, body: (options || {}).body}); };
+window.Notification.permission = "granted";
+window.Notification.requestPermission = function () { return Promise.resolve("granted"); };
+Object.defineProperty(document, "hidden", {configurable: true, get: function () { return window.__hidden; }});
+"""
+
+
+def test_desktop_notification_and_title_while_the_tab_is_hidden(asgi_server, new_page):
+    """A customer message in the agent's conversations while the tab is in the
+    background: a desktop notification (the browser's Notification API, stubbed here
+    to record it) and the unread count in the tab title."""
+    number = WhatsAppNumberFactory()
+    agent = UserFactory(organization=number.organization, username="eva")
+    TeamFactory(organization=number.organization, members=[agent], numbers=[number])
+    page = new_page()
+    page.add_init_script(NOTIFICATION_STUB)
+    sign_in(page, asgi_server.url, agent.username, DEFAULT_PASSWORD)
+    page.wait_for_url(re.compile(r".*/inbox/.*"))
+    wait_online(page)
+    page.evaluate("window.__hidden = true")
+    post_customer_message(asgi_server.url, number, "Alguém aí?")
+    page.wait_for_function("window.__notifications.length === 1", timeout=TIMEOUT)
+    note = page.evaluate("window.__notifications[0]")
+    assert note["body"] == "Alguém aí?"
+    assert note["title"] == "Maria Cliente"
+    expect(page).to_have_title(re.compile(r"^\(1\) "))
+    # Back in the foreground and nothing new: no second notification.
+    page.evaluate("window.__hidden = false; document.dispatchEvent(new Event('visibilitychange'))")
+    post_customer_message(asgi_server.url, number, "Olá?", customer="5511900000003", name="Leo Visível")
+    expect(page.locator("li.conversation-row", has_text="Leo Visível")).to_be_visible(timeout=TIMEOUT)
+    assert page.evaluate("window.__notifications.length") == 1
