@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -104,6 +105,8 @@ class Command(BaseCommand):
                 self._conversation(org, number, agent if index == 0 else None, wa_id, name, messages,
                                    [labels[n] for n in label_names])
 
+        if settings.SIMULATOR_ENABLED:  # sample templates for the composer's picker and notifications
+            call_command("seed_demo_templates", stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS("Demo organisation ready."))
         self.stdout.write(f"Open {settings.SITE_URL} and sign in as:")
         for user, password in users:
