@@ -248,9 +248,11 @@ async def constant_rate(port: int, items, rate: float, connections: int = 32) ->
             scheduled, (sig, body, _) = job
             for attempt in range(5):
                 try:
-                    code = await exchange(reader, writer, sig, body)
+                    # Meta gives up on an answer after a while too; a stuck exchange must
+                    # not hang the benchmark.
+                    code = await asyncio.wait_for(exchange(reader, writer, sig, body), timeout=30)
                     break
-                except (ConnectionError, asyncio.IncompleteReadError):
+                except (ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError):
                     # The server closed a kept-alive connection (a worker recycled):
                     # reconnect and deliver again, as Meta does.
                     reconnects += 1

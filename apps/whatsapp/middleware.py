@@ -37,5 +37,10 @@ class WebhookFastPathMiddleware:
                 self.routes = self._routes()
             view = self.routes.get(request.path_info)
             if view is not None:
-                return view(request)
+                response = view(request)
+                # What CommonMiddleware would add: without it gunicorn answers with
+                # chunked encoding, which costs the keep-alive client more.
+                if not response.streaming and not response.has_header("Content-Length"):
+                    response.headers["Content-Length"] = str(len(response.content))
+                return response
         return self.get_response(request)

@@ -203,6 +203,7 @@ def test_deliveries_take_the_short_middleware_path(client, number, deliver):
     assert response.status_code == 200
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "Content-Language" not in response and "X-Frame-Options" not in response
+    assert response["Content-Length"] == str(len(response.content))
     refused = client.get("/webhooks/whatsapp/", {"hub.mode": "subscribe", "hub.verify_token": "wrong"})
     assert refused.status_code == 403
     assert "X-Frame-Options" in refused
