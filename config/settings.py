@@ -299,6 +299,7 @@ CELERY_BEAT_SCHEDULE = {
     "whatsapp-sweep-webhook-events": {"task": "whatsapp.sweep_webhook_events", "schedule": 30.0},
     "templates-sync": {"task": "message_templates.sync_templates", "schedule": 6 * 3600.0},
     "conversations-wake-snoozed": {"task": "conversations.wake_snoozed", "schedule": 60.0},
+    "reports-refresh-rollups": {"task": "reports.refresh_rollups", "schedule": 300.0},
 }
 CELERY_TIMEZONE = "UTC"
 
