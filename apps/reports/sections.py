@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.db import connection
-from django.db.models import Case, CharField, Count, Exists, F, Max, OuterRef, Q, When
+from django.db.models import Case, CharField, Count, Exists, F, Max, OuterRef, Q, Sum, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils.translation import gettext_lazy as _
@@ -26,6 +26,7 @@ from apps.messaging.models import Author, Direction, Message, MessageType, Statu
 from apps.whatsapp.errors import ERROR_CODES
 
 from . import sql
+from .models import MessageHour, ReplyWait, RollupState
 from .params import ReportParams
 
 RESOLVED = Conversation.Status.RESOLVED
@@ -73,10 +74,11 @@ def conversations(p: ReportParams):
     return qs
 
 
-def messages(p: ReportParams, *, in_range: bool = True):
+def messages(p: ReportParams, *, in_range: bool = True, lo: datetime | None = None, hi: datetime | None = None):
+    """The messages of the range ([lo, hi) within it when given)."""
     qs = Message.objects.filter(organization_id=p.organization_id)
     if in_range:
-        qs = qs.filter(timestamp__gte=p.start, timestamp__lt=p.end)
+        qs = qs.filter(timestamp__gte=max(p.start, lo or p.start), timestamp__lt=min(p.end, hi or p.end))
     if p.has_conversation_filter:
         qs = qs.filter(conversation_id__in=conversations(p).values("pk"))
     return qs
@@ -133,16 +135,57 @@ def _shared(ctx: dict | None, key: str, compute):
     return ctx[key]
 
 
-def message_cube(p: ReportParams) -> list[tuple]:
+# --- Roll-ups ---------------------------------------------------------------------------
+
+
+def rolled_until(p: ReportParams, ctx: dict | None = None) -> datetime | None:
+    """Up to when this report can read the roll-ups (models.py) instead of the
+    messages: None without roll-ups, with a conversation filter (the roll-ups are of
+    the whole organisation) or in a zone whose offset is not whole hours in the range
+    (roll-ups are per UTC hour). The range's hours from then on are read live."""
+    return _shared(ctx, "rolled_until", lambda: _rolled_until(p))
+
+
+def _rolled_until(p: ReportParams) -> datetime | None:
+    if p.has_conversation_filter:
+        return None
+    until = RollupState.objects.filter(organization_id=p.organization_id).values_list("until", flat=True).first()
+    if until is None or until <= p.start:
+        return None
+    hour = p.start.astimezone(dt_timezone.utc)
+    while hour <= p.end:
+        if hour.astimezone(p.tz).utcoffset() % timedelta(hours=1):
+            return None
+        hour += timedelta(hours=1)
+    return min(until, p.end)
+
+
+def _int(value) -> int:
+    return int(value or 0)
+
+
+def message_cube(p: ReportParams, ctx: dict | None = None) -> list[tuple]:
     """One pass over the range's messages: counts per local hour (Trunc in the
     organisation's zone), direction, type and author. Volume, messages and the
-    heatmap are sums over these few thousand groups."""
+    heatmap are sums over these few thousand groups. Hours before the roll-ups'
+    watermark come from MessageHour (UTC hours: local hours in a whole-hour zone)."""
+    until = rolled_until(p, ctx)
+    out = []
+    if until is not None:
+        rolled = (
+            MessageHour.objects.filter(organization_id=p.organization_id, hour__gte=p.start, hour__lt=until)
+            .values("hour", "direction", "type", "author_type").annotate(n=Sum("messages"))
+            .values_list("hour", "direction", "type", "author_type", "n")
+        )
+        out += [(hour.astimezone(p.tz), direction, kind, author, _int(n)) for hour, direction, kind, author, n in rolled]
+        if until >= p.end:
+            return out
     rows = (
-        messages(p).annotate(hour=TruncHour("timestamp", tzinfo=p.tz))
+        messages(p, lo=until).annotate(hour=TruncHour("timestamp", tzinfo=p.tz))
         .values("hour", "direction", "type", "author_type").annotate(n=Count("pk"))
         .values_list("hour", "direction", "type", "author_type", "n")
     )
-    return [(hour.astimezone(p.tz), direction, kind, author, n) for hour, direction, kind, author, n in rows]
+    return out + [(hour.astimezone(p.tz), direction, kind, author, n) for hour, direction, kind, author, n in rows]
 
 
 def volume(p: ReportParams, ctx: dict | None = None) -> list[Table]:
@@ -156,7 +199,7 @@ def volume(p: ReportParams, ctx: dict | None = None) -> list[Table]:
         .annotate(day=day).values("day").annotate(n=Count("conversation_id", distinct=True)).values_list("day", "n")
     )
     received, sent = {}, {}
-    for hour, direction, _kind, author_type, n in _shared(ctx, "cube", lambda: message_cube(p)):
+    for hour, direction, _kind, author_type, n in _shared(ctx, "cube", lambda: message_cube(p, ctx)):
         if author_type == Author.SYSTEM:
             continue
         target = received if direction == Direction.INBOUND else sent
@@ -179,7 +222,7 @@ def _author_group(direction: str, author_type: str, kind: str) -> str:
 
 
 def messages_report(p: ReportParams, ctx: dict | None = None) -> list[Table]:
-    grouped = [(d, kind, a, n) for _h, d, kind, a, n in _shared(ctx, "cube", lambda: message_cube(p))]
+    grouped = [(d, kind, a, n) for _h, d, kind, a, n in _shared(ctx, "cube", lambda: message_cube(p, ctx))]
     by_type: dict[tuple, int] = {}
     by_author = {name: 0 for name in AUTHOR_GROUPS}
     received = sent = 0
@@ -210,7 +253,34 @@ def messages_report(p: ReportParams, ctx: dict | None = None) -> list[Table]:
 WAIT_LOOKBACK = timedelta(days=7)
 
 
-def _waiting_sql(p: ReportParams) -> tuple[str, list]:
+def _waiting_sql(p: ReportParams, ctx: dict | None = None) -> tuple[str, list]:
+    """Customer waiting time (columns e, s): replies before the roll-ups' watermark
+    from ReplyWait, the rest live (_waiting_live_sql)."""
+    until = rolled_until(p, ctx)
+    if until is None:
+        return _waiting_live_sql(p)
+    q = connection.ops.quote_name
+    msg, ts = q(Message._meta.db_table), q("timestamp")
+    lookback = p.start - WAIT_LOOKBACK
+    # A turn that began before the lookback horizon is measured, as live, from its
+    # first customer message inside it: the first in the conversation from the
+    # horizon on (the reply before the turn is older than the turn's start).
+    rolled = (
+        "SELECT e, s FROM (SELECT w.reply_at AS e, CASE WHEN w.started_at >= %s THEN w.started_at ELSE ("
+        f"SELECT MIN(m.{ts}) FROM {msg} AS m WHERE m.conversation_id = w.conversation_id "
+        f"AND m.direction = 'in' AND m.author_type = 'customer' AND m.{ts} >= %s "
+        f"AND (m.{ts} < w.reply_at OR (m.{ts} = w.reply_at AND m.id < w.reply_id))) END AS s "
+        f"FROM {q(ReplyWait._meta.db_table)} AS w "
+        "WHERE w.organization_id = %s AND w.reply_at >= %s AND w.reply_at < %s) AS r WHERE s IS NOT NULL"
+    )
+    params = [_db_value(v) for v in (lookback, lookback, p.organization_id, p.start, until)]
+    if until >= p.end:
+        return rolled, params
+    live, live_params = _waiting_live_sql(p, lo=until)
+    return f"SELECT e, s FROM ({rolled}) AS rw UNION ALL SELECT e, s FROM ({live}) AS lw", params + live_params
+
+
+def _waiting_live_sql(p: ReportParams, lo: datetime | None = None) -> tuple[str, list]:
     """Customer waiting time: in each conversation, from the first customer message
     after a reply of ours (agent or bot) to our next reply, for replies in the range.
     Window functions find each turn's first customer message and the reply that ends
@@ -222,6 +292,11 @@ def _waiting_sql(p: ReportParams) -> tuple[str, list]:
     if p.has_conversation_filter:
         conv_sql, conv_params = sql.compiled(conversations(p).values("pk"))
         conv_filter = f" AND conversation_id IN ({conv_sql})"
+    if lo is not None:
+        # Only replies from lo on: only conversations with a message since then.
+        recent_sql, recent_params = sql.compiled(messages(p, lo=lo).values("conversation_id"))
+        conv_filter += f" AND conversation_id IN ({recent_sql})"
+        conv_params = [*conv_params, *recent_params]
     # One ordered pass marks turn starts (a customer message after one of our replies,
     # or the first in sight) and turn ends (our reply after a customer message); kept
     # alone, they alternate, and a start's end is the next row.
@@ -239,7 +314,7 @@ def _waiting_sql(p: ReportParams) -> tuple[str, list]:
         f"FROM ({marked}) AS k WHERE (biz = 0 AND (prev IS NULL OR prev = 1)) OR (biz = 1 AND prev = 0)"
     )
     query = f"SELECT e, s FROM ({edges}) AS t WHERE biz = 0 AND next_biz = 1 AND e >= %s AND e < %s"
-    params = [p.organization_id, p.start - WAIT_LOOKBACK, p.end, *conv_params, p.start, p.end]
+    params = [p.organization_id, p.start - WAIT_LOOKBACK, p.end, *conv_params, max(p.start, lo or p.start), p.end]
     return query, [_db_value(v) for v in params]
 
 
@@ -257,7 +332,7 @@ def response_times(p: ReportParams, ctx: dict | None = None) -> list[Table]:
     resolution = conversations(p).filter(
         status=RESOLVED, resolved_at__gte=p.start, resolved_at__lt=p.end
     ).values(e=F("resolved_at"), s=F("created_at"))
-    waiting_sql, waiting_params = _waiting_sql(p)
+    waiting_sql, waiting_params = _waiting_sql(p, ctx)
     rows = []
     for name, (inner, params) in (
         ("first_response", sql.compiled(first)),
@@ -347,13 +422,34 @@ def bot(p: ReportParams, ctx: dict | None = None) -> list[Table]:
     return [Table("bot", _("Bot containment"), ["metric", "count", "rate"], rows)]
 
 
-def outbound_cube(p: ReportParams) -> list[dict]:
+OUTBOUND_COLUMNS = ("t_name", "t_language", "total", "notifications", "sent", "delivered", "read", "failed", "pending")
+
+
+def _union_sql(parts: list, columns: tuple, tail: str) -> tuple[str, list]:
+    """The rows of several querysets (each selecting `columns` by alias), summed per
+    the `tail`'s grouping: one statement, so ordering and NULLs are the database's."""
+    q = connection.ops.quote_name
+    selects, params = [], []
+    for queryset in parts:
+        inner, inner_params = sql.compiled(queryset.order_by())
+        selects.append(f"SELECT {', '.join(q(c) for c in columns)} FROM ({inner}) AS part")
+        params += inner_params
+    return f"SELECT * FROM ({' UNION ALL '.join(selects)}) AS u {tail}", params
+
+
+def _fetch(statement: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall()
+
+
+def outbound_cube(p: ReportParams, ctx: dict | None = None) -> list[dict]:
     """One pass over the range's outbound messages (reactions aside): delivery
     counts per template (name and language; None for messages that are not
-    templates)."""
+    templates). Hours before the roll-ups' watermark come from MessageHour."""
     is_template = Q(type=MessageType.TEMPLATE)
-    return list(
-        messages(p).filter(direction=Direction.OUTBOUND).exclude(type=MessageType.REACTION)
+    live = (
+        messages(p, lo=rolled_until(p, ctx)).filter(direction=Direction.OUTBOUND).exclude(type=MessageType.REACTION)
         .annotate(
             t_name=Case(When(is_template, then=KT("content__name")), output_field=CharField()),
             t_language=Case(When(is_template, then=KT("content__language__code")), output_field=CharField()),
@@ -371,6 +467,32 @@ def outbound_cube(p: ReportParams) -> list[dict]:
         )
         .order_by("-total", "t_name", "t_language")
     )
+    until = rolled_until(p, ctx)
+    if until is None:
+        return list(live)
+    rolled = (
+        MessageHour.objects.filter(organization_id=p.organization_id, hour__gte=p.start, hour__lt=until,
+                                   direction=Direction.OUTBOUND).exclude(type=MessageType.REACTION)
+        .annotate(t_name=F("template_name"), t_language=F("template_language"))
+        .values("t_name", "t_language")
+        .annotate(
+            total=Sum("messages"),
+            notifications=Sum(Case(When(author_type=Author.INTEGRATION, then=F("messages")), default=0)),
+            sent=Sum("sent"), delivered=Sum("delivered"), read=Sum("read"), failed=Sum("failed"),
+            pending=Sum("pending"),
+        )
+    )
+    q = connection.ops.quote_name
+    sums = ", ".join(f"SUM({q(c)}) AS {q(c)}" for c in OUTBOUND_COLUMNS[2:])
+    statement, params = _union_sql(
+        [rolled] + ([live] if until < p.end else []), OUTBOUND_COLUMNS,
+        f"GROUP BY t_name, t_language ORDER BY SUM(total) DESC, t_name, t_language",
+    )
+    statement = statement.replace("SELECT *", f"SELECT t_name, t_language, {sums}", 1)
+    return [
+        {c: (v if i < 2 else _int(v)) for i, (c, v) in enumerate(zip(OUTBOUND_COLUMNS, row))}
+        for row in _fetch(statement, params)
+    ]
 
 
 STAGES = ("total", "sent", "delivered", "read", "failed", "pending")
@@ -378,20 +500,36 @@ STAGES = ("total", "sent", "delivered", "read", "failed", "pending")
 
 def delivery(p: ReportParams, ctx: dict | None = None) -> list[Table]:
     f = {stage: 0 for stage in STAGES}
-    for row in _shared(ctx, "outbound", lambda: outbound_cube(p)):
+    for row in _shared(ctx, "outbound", lambda: outbound_cube(p, ctx)):
         for stage in STAGES:
             f[stage] += row[stage]
     total = f["total"]
     funnel = [[stage, f[stage], round(f[stage] / total, 4) if total else None] for stage in STAGES]
-    failures = (
-        messages(p).filter(direction=Direction.OUTBOUND, status=Status.FAILED).exclude(type=MessageType.REACTION)
-        .values("error_code").annotate(n=Count("pk"), title=Max("error_title")).order_by("-n", "error_code")[:TOP_FAILURES]
+    until = rolled_until(p, ctx)
+    live = (
+        messages(p, lo=until).filter(direction=Direction.OUTBOUND, status=Status.FAILED)
+        .exclude(type=MessageType.REACTION)
+        .values("error_code").annotate(n=Count("pk"), title=Max("error_title"))
     )
+    if until is None:
+        failures = live.order_by("-n", "error_code").values_list("error_code", "title", "n")[:TOP_FAILURES]
+    else:
+        rolled = (
+            MessageHour.objects.filter(organization_id=p.organization_id, hour__gte=p.start, hour__lt=until,
+                                       direction=Direction.OUTBOUND, failed__gt=0)
+            .exclude(type=MessageType.REACTION)
+            .values("error_code").annotate(n=Sum("failed"), title=Max("error_title"))
+        )
+        statement, params = _union_sql(
+            [rolled] + ([live] if until < p.end else []), ("error_code", "n", "title"),
+            f"GROUP BY error_code ORDER BY SUM(n) DESC, error_code LIMIT {TOP_FAILURES}",
+        )
+        statement = statement.replace("SELECT *", "SELECT error_code, MAX(title), SUM(n)", 1)
+        failures = _fetch(statement, params)
     failure_rows = []
-    for row in failures:
-        code = row["error_code"]
-        title = row["title"] or (ERROR_CODES[code][1] if code in ERROR_CODES else "")
-        failure_rows.append([code, title, row["n"]])
+    for code, title, n in failures:
+        title = title or (ERROR_CODES[code][1] if code in ERROR_CODES else "")
+        failure_rows.append([code, title, _int(n)])
     return [
         Table("delivery", _("Delivery funnel"), ["stage", "count", "share_of_total"], funnel),
         Table("failures", _("Top failure codes"), ["code", "title", "count"], failure_rows),
@@ -401,7 +539,7 @@ def delivery(p: ReportParams, ctx: dict | None = None) -> list[Table]:
 def templates(p: ReportParams, ctx: dict | None = None) -> list[Table]:
     from apps.message_templates.models import MessageTemplate
 
-    grouped = [row for row in _shared(ctx, "outbound", lambda: outbound_cube(p)) if row["t_name"] is not None]
+    grouped = [row for row in _shared(ctx, "outbound", lambda: outbound_cube(p, ctx)) if row["t_name"] is not None]
     names = {row["t_name"] for row in grouped}
     categories = {
         (name, language): category
@@ -425,7 +563,7 @@ def templates(p: ReportParams, ctx: dict | None = None) -> list[Table]:
 
 def heatmap(p: ReportParams, ctx: dict | None = None) -> list[Table]:
     counts: dict[tuple, int] = {}
-    for hour, direction, _kind, author_type, n in _shared(ctx, "cube", lambda: message_cube(p)):
+    for hour, direction, _kind, author_type, n in _shared(ctx, "cube", lambda: message_cube(p, ctx)):
         if direction == Direction.INBOUND and author_type == Author.CUSTOMER:
             key = (hour.isoweekday(), hour.hour)
             counts[key] = counts.get(key, 0) + n

@@ -6,14 +6,23 @@ import pytest
 from apps.reports import sections
 from apps.reports.params import business_hours_parse
 
-from .dataset import build
+from apps.reports.services import rollup_refresh
+
+from .dataset import build, utc
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def data():
-    return build()
+@pytest.fixture(params=["live", "rolled_up", "rolled_up_partly"])
+def data(request):
+    """The same figures live, from roll-ups of everything, and from roll-ups up to
+    the middle of the range (the rest live)."""
+    d = build()
+    if request.param == "rolled_up":
+        rollup_refresh(organization_id=d.org.pk, now=utc(2025, 3, 20))
+    elif request.param == "rolled_up_partly":
+        rollup_refresh(organization_id=d.org.pk, now=utc(2025, 3, 11, 13, 30))
+    return d
 
 
 def rows(tables, name):

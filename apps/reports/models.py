@@ -1,0 +1,69 @@
+"""Roll-ups the reports read instead of scanning every message of the range.
+
+Kept by `services.rollup_refresh` (periodic task `reports.refresh_rollups`), for
+closed UTC hours up to `RollupState.until`; the report reads them for the hours
+before that watermark and runs its live SQL for the rest. See docs/reports.md."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RollupState(models.Model):
+    """How far an organisation's roll-ups go: every message with a `timestamp`
+    before `until` (a UTC hour boundary) is counted in MessageHour and ReplyWait."""
+
+    organization = models.OneToOneField("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    until = models.DateTimeField(_("rolled up until"))
+    # When the last refresh started: messages stored since then are looked at again
+    # (late arrivals with an older timestamp).
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("report roll-up state")
+        verbose_name_plural = _("report roll-up states")
+
+
+class MessageHour(models.Model):
+    """Messages per UTC hour (of `timestamp`), direction, type, author type, template
+    (name and language of template messages) and error code (of failed outbound
+    messages), with the delivery stages of those messages."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    direction = models.CharField(max_length=3)
+    type = models.CharField(max_length=20)
+    author_type = models.CharField(max_length=12)
+    template_name = models.TextField(null=True)
+    template_language = models.TextField(null=True)
+    error_code = models.IntegerField(null=True)
+    error_title = models.CharField(max_length=255, null=True)  # the greatest, of the failed ones
+    messages = models.PositiveIntegerField()
+    sent = models.PositiveIntegerField()
+    delivered = models.PositiveIntegerField()
+    read = models.PositiveIntegerField()
+    failed = models.PositiveIntegerField()
+    pending = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = _("messages per hour")
+        verbose_name_plural = _("messages per hour")
+        indexes = [models.Index(fields=["organization", "hour"], name="report_msghour_org_hour")]
+
+
+class ReplyWait(models.Model):
+    """Each reply of ours (an agent's or the bot's message) that ends a customer's
+    turn: the reply's time and the turn's first customer message's time."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey("conversations.Conversation", on_delete=models.CASCADE, related_name="+")
+    reply_id = models.BigIntegerField()
+    reply_at = models.DateTimeField()
+    started_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("reply wait")
+        verbose_name_plural = _("reply waits")
+        indexes = [
+            models.Index(fields=["organization", "reply_at"], name="report_wait_org_reply"),
+            models.Index(fields=["conversation", "reply_at"], name="report_wait_conv_reply"),
+        ]
