@@ -32,3 +32,34 @@ class MessageSerializer(CachedFieldsMixin, serializers.ModelSerializer):
 
     def get_author_name(self, obj):
         return obj.author.name if obj.author_id and obj.author else None
+
+
+_DATETIME = serializers.DateTimeField()
+_PLAIN_FIELDS = [
+    "id", "conversation_id", "wamid", "direction", "author_type", "author_id", "type", "content", "text",
+    "reply_to_id", "forwarded", "frequently_forwarded", "referral", "status",
+]
+_TIME_FIELDS = [
+    "timestamp", "sent_at", "delivered_at", "read_at", "played_at", "failed_at", "deleted_at", "edited_at",
+]
+_ERROR_FIELDS = ["error_code", "error_title", "error_message", "error_details"]
+
+
+def message_event_data(message: Message, *, reactions: list | None = None, media=None) -> dict:
+    """`MessageSerializer(message).data`, built straight from the loaded row: the
+    send task's live event (one per message sent) without DRF's per-object field
+    copies and without re-reading related rows. The caller passes the reactions
+    and the media it knows (`reactions=None` reads them); the author must be loaded
+    with the message. Same keys, same values (tests compare it with the serializer)."""
+    data = {name: getattr(message, name) for name in _PLAIN_FIELDS}
+    data["author_name"] = message.author.name if message.author_id and message.author else None
+    for name in _TIME_FIELDS:
+        value = getattr(message, name)
+        data[name] = None if value is None else _DATETIME.to_representation(value)
+    for name in _ERROR_FIELDS:
+        data[name] = getattr(message, name)
+    if reactions is None:
+        reactions = message.reactions.all()
+    data["reactions"] = ReactionSerializer(reactions, many=True).data if reactions else []
+    data["media"] = MediaSerializer(media).data if media is not None else None
+    return {name: data[name] for name in MessageSerializer.Meta.fields}

@@ -41,7 +41,7 @@ from apps.realtime.publish import publish
 
 from . import ratelimit
 from .models import Direction, Message, Status
-from .serializers import MessageSerializer
+from .serializers import MessageSerializer, message_event_data
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def _release_db_connection() -> None:
         connection.close()
 
 
-def _upload_media_if_needed(message: Message, client) -> None:
+def _upload_media_if_needed(message: Message, client):
     """A media message sent from our own file: make sure Meta has it (uploaded ids
     live 30 days; apps.media reuses a fresh one and uploads again otherwise) and
     put the id in the message's content."""
@@ -128,13 +128,14 @@ def _upload_media_if_needed(message: Message, client) -> None:
 
     media = Media.objects.filter(message=message).first()
     if media is None:
-        return  # sent by Meta id or by link
+        return None  # sent by Meta id or by link
     media_id = media_upload_to_meta(media=media, number=message.number)
     content = {**(message.content or {}), "id": media_id}
     content.pop("link", None)
     if content != message.content:
         Message.objects.filter(pk=message.pk).update(content=content)
         message.content = content
+    return media
 
 
 def meta_payload(message: Message) -> dict:
@@ -151,6 +152,128 @@ def meta_payload(message: Message) -> dict:
     return payload
 
 
+# -- one statement that claims and loads (PostgreSQL) ---------------------------------------
+# The common case of a send: the message is pending and unclaimed. On PostgreSQL one
+# statement claims it (the conditional UPDATE below) and returns it with everything the
+# send needs: its number, the conversation's routing columns, the customer's wa_id and
+# the author's name. Anything else (already sent, claimed, missing) falls back to the
+# ORM path, which tells the cases apart (and is the only path on SQLite).
+def _claim_columns():
+    from django.contrib.auth import get_user_model
+
+    from apps.conversations.models import Contact, Conversation
+    from apps.whatsapp.models import WhatsAppNumber
+
+    def fields(model, names=None):
+        concrete = model._meta.concrete_fields
+        return [f for f in concrete if names is None or f.attname in names]
+
+    return [
+        ("m", Message, fields(Message)),
+        ("n", WhatsAppNumber, fields(WhatsAppNumber)),
+        ("c", Conversation, fields(Conversation, {"id", "organization_id", "number_id", "contact_id", "assignee_id",
+                                                   "team_id"})),
+        ("k", Contact, fields(Contact, {"id", "wa_id"})),
+        ("u", get_user_model(), fields(get_user_model(), {"id", "username", "first_name", "last_name",
+                                                           "display_name"})),
+    ]
+
+
+_claim_sql_cache: dict = {}
+
+
+def _claim_sql(connection):
+    cached = _claim_sql_cache.get(connection.alias)
+    if cached is None:
+        from django.contrib.auth import get_user_model
+
+        from apps.conversations.models import Contact, Conversation
+        from apps.whatsapp.models import WhatsAppNumber
+
+        q = connection.ops.quote_name
+        groups = _claim_columns()
+        select = ", ".join(f"{alias}.{q(f.column)}" for alias, _model, fs in groups for f in fs)
+        m = Message._meta
+        sql = (
+            f"WITH m AS (UPDATE {q(m.db_table)} SET {q('send_started_at')} = %s, "
+            f"{q('send_attempts')} = {q('send_attempts')} + 1, {q('next_attempt_at')} = NULL "
+            f"WHERE {q('id')} = %s AND {q('direction')} = %s AND {q('status')} = %s AND {q('wamid')} IS NULL "
+            f"AND {q('send_started_at')} IS NULL RETURNING *) "
+            f"SELECT {select} FROM m "
+            f"JOIN {q(WhatsAppNumber._meta.db_table)} n ON n.{q('id')} = m.{q('number_id')} "
+            f"JOIN {q(Conversation._meta.db_table)} c ON c.{q('id')} = m.{q('conversation_id')} "
+            f"JOIN {q(Contact._meta.db_table)} k ON k.{q('id')} = c.{q('contact_id')} "
+            f"LEFT JOIN {q(get_user_model()._meta.db_table)} u ON u.{q('id')} = m.{q('author_id')}"
+        )
+        converters = []
+        for _alias, model, fs in groups:
+            for f in fs:
+                col = f.get_col(model._meta.db_table)
+                converters.append(connection.ops.get_db_converters(col) + f.get_db_converters(connection))
+        cached = _claim_sql_cache[connection.alias] = (sql, groups, converters)
+    return cached
+
+
+def _claim_and_load(message_id: int, claimed_at) -> Message | None:
+    """Claim message `message_id` and load it in one statement (PostgreSQL only);
+    None when it could not be claimed (the caller then looks at why)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    sql, groups, converters = _claim_sql(connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [claimed_at, message_id, Direction.OUTBOUND, Status.PENDING])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    position = 0
+    objects = {}
+    for alias, model, fs in groups:
+        chunk = []
+        for f in fs:
+            value = values[position]
+            col = f.get_col(model._meta.db_table)
+            for convert in converters[position]:
+                value = convert(value, col, connection)
+            chunk.append(value)
+            position += 1
+        if alias == "u" and chunk[[f.attname for f in fs].index("id")] is None:
+            objects[alias] = None
+            continue
+        objects[alias] = model.from_db(connection.alias, [f.attname for f in fs], chunk)
+    message, contact, conversation = objects["m"], objects["k"], objects["c"]
+    conversation.contact = contact
+    message.conversation = conversation
+    message.number = objects["n"]
+    message.author = objects["u"]
+    return message
+
+
+def _store_sent(message: Message, wamid: str, sent_at) -> bool:
+    """Store the wamid and "sent" (one UPDATE). True when statuses for this wamid
+    arrived before it and wait as PendingStatus rows: on PostgreSQL the same
+    statement answers that; elsewhere the caller applies them unconditionally."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        Message.objects.filter(pk=message.pk, wamid__isnull=True).update(wamid=wamid, status=Status.SENT, sent_at=sent_at)
+        return True
+    from .models import PendingStatus
+
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {q(Message._meta.db_table)} SET {q('wamid')} = %s, {q('status')} = %s, {q('sent_at')} = %s "
+            f"WHERE {q('id')} = %s AND {q('wamid')} IS NULL RETURNING EXISTS (SELECT 1 FROM "
+            f"{q(PendingStatus._meta.db_table)} WHERE {q('number_id')} = %s AND {q('wamid')} = %s)",
+            [wamid, Status.SENT, sent_at, message.pk, message.number_id, wamid],
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
 @shared_task(name="messaging.send_message", acks_late=True, ignore_result=True)
 def send_message(message_id: int) -> str:
     """Send one pending outbound message to Meta. Safe to run twice."""
@@ -158,36 +281,48 @@ def send_message(message_id: int) -> str:
 
     from .services.statuses import status_apply_pending
 
-    message = (
-        Message.objects.select_related("number", "conversation__contact", "author", "media").filter(pk=message_id).first()
-    )
-    if message is None or message.direction != Direction.OUTBOUND:
-        return "missing"
-    if message.wamid or message.status != Status.PENDING:
-        return "done"
-    if message.send_started_at is not None:
-        # Another run holds the claim, or a worker died holding it (see the module doc).
-        age = (timezone.now() - message.send_started_at).total_seconds()
-        if age > claim_expiry():
-            _fail(message.pk, title=INTERRUPTED_TITLE, text=INTERRUPTED_TEXT)
-            return "interrupted"
-        if settings.TASK_RUNNER != "eager":
-            # Look again once the claim has expired: done by then, or interrupted.
-            dispatch(send_message, message.pk, countdown=claim_expiry() - age + 1)
-        return "in_flight"
-
     claimed_at = timezone.now()
-    claimed = Message.objects.filter(
-        pk=message.pk, status=Status.PENDING, wamid__isnull=True, send_started_at__isnull=True
-    ).update(send_started_at=claimed_at, send_attempts=F("send_attempts") + 1, next_attempt_at=None)
-    if not claimed:
-        return "in_flight"
-    attempt = message.send_attempts + 1
-    message.send_started_at, message.send_attempts, message.next_attempt_at = claimed_at, attempt, None
+    message = _claim_and_load(message_id, claimed_at)
+    if message is not None:
+        attempt = message.send_attempts
+        # Claimed while pending without a wamid: no reaction can point at it yet
+        # (reactions are linked by wamid), and only media types have a Media row.
+        reactions: list = []
+        media = None
+    else:
+        message = (
+            Message.objects.select_related("number", "conversation__contact", "author", "media")
+            .filter(pk=message_id).first()
+        )
+        if message is None or message.direction != Direction.OUTBOUND:
+            return "missing"
+        if message.wamid or message.status != Status.PENDING:
+            return "done"
+        if message.send_started_at is not None:
+            # Another run holds the claim, or a worker died holding it (see the module doc).
+            age = (timezone.now() - message.send_started_at).total_seconds()
+            if age > claim_expiry():
+                _fail(message.pk, title=INTERRUPTED_TITLE, text=INTERRUPTED_TEXT)
+                return "interrupted"
+            if settings.TASK_RUNNER != "eager":
+                # Look again once the claim has expired: done by then, or interrupted.
+                dispatch(send_message, message.pk, countdown=claim_expiry() - age + 1)
+            return "in_flight"
+
+        claimed_at = timezone.now()
+        claimed = Message.objects.filter(
+            pk=message.pk, status=Status.PENDING, wamid__isnull=True, send_started_at__isnull=True
+        ).update(send_started_at=claimed_at, send_attempts=F("send_attempts") + 1, next_attempt_at=None)
+        if not claimed:
+            return "in_flight"
+        attempt = message.send_attempts + 1
+        message.send_started_at, message.send_attempts, message.next_attempt_at = claimed_at, attempt, None
+        reactions = None
+        media = getattr(message, "media", None)  # select_related: None when it has none
 
     client = client_for(message.number)
     try:
-        _upload_media_if_needed(message, client)
+        media = _upload_media_if_needed(message, client) or media
         payload = meta_payload(message)
         _release_db_connection()
         # The slot is taken last, right before the call, so that nothing slow (the
@@ -228,11 +363,16 @@ def send_message(message_id: int) -> str:
         return "failed"
     with transaction.atomic():
         sent_at = timezone.now()
-        Message.objects.filter(pk=message.pk, wamid__isnull=True).update(wamid=wamid, status=Status.SENT, sent_at=sent_at)
+        statuses_waiting = _store_sent(message, wamid, sent_at)
         # The claim made this run the only writer: the row is what we hold plus these.
         message.wamid, message.status, message.sent_at = wamid, Status.SENT, sent_at
-        status_apply_pending(message=message)  # reloads the row when statuses were waiting
-        _publish_updated(message)
+        if statuses_waiting:
+            status_apply_pending(message=message)  # reloads the row when statuses were waiting
+            reactions = None  # reloaded: read them
+        publish(
+            "message.updated", message_event_data(message, reactions=reactions, media=media),
+            groups=groups.conversation_groups(message.conversation),
+        )
     return "sent"
 
 

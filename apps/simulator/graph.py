@@ -35,6 +35,15 @@ TEMPLATE_NAME_RE = re.compile(r"^[a-z0-9_]+$")
 PAGE_LIMIT = 25
 
 
+class GraphResponse(JsonResponse):
+    """A JSON answer that keeps its data, so the request log stores it without
+    parsing the body it just wrote."""
+
+    def __init__(self, data, **kwargs):
+        super().__init__(data, **kwargs)
+        self.data = data
+
+
 class GraphError(Exception):
     def __init__(self, code: int, message: str, *, http_status: int = 400, details: str = "",
                  subcode: int | None = None, type: str = "OAuthException", retry_after: float | None = None):
@@ -55,7 +64,7 @@ class GraphError(Exception):
             error["error_data"] = {"messaging_product": "whatsapp", "details": self.details}
         if self.http_status >= 500 or self.code in (1, 2, 130429):
             error["is_transient"] = True
-        response = JsonResponse({"error": error}, status=self.http_status)
+        response = GraphResponse({"error": error}, status=self.http_status)
         if self.retry_after is not None:
             response["Retry-After"] = str(self.retry_after)
         return response
@@ -123,10 +132,12 @@ def _number(phone_number_id: str) -> WhatsAppNumber:
 
 
 def _json_body(request) -> dict:
-    try:
-        body = json.loads(request.body or b"{}")
-    except ValueError as exc:
-        raise _param("The request body is not valid JSON.") from exc
+    body = getattr(request, "simulator_json", None)  # parsed already by _graph_view
+    if body is None:
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError as exc:
+            raise _param("The request body is not valid JSON.") from exc
     if not isinstance(body, dict):
         raise _param("The request body must be a JSON object.")
     return body
@@ -145,6 +156,7 @@ def _graph_view(handler):
                 body = json.loads(request.body or b"null")
             except ValueError:
                 body = None
+            request.simulator_json = body
         try:
             if not VERSION_RE.match(version):
                 raise GraphError(2500, f"Unknown path components: /{version}", type="OAuthException")
@@ -155,7 +167,9 @@ def _graph_view(handler):
         except GraphError as error:
             response = error.response()
         logged = None
-        if isinstance(response, JsonResponse):
+        if isinstance(response, GraphResponse):
+            logged = response.data
+        elif isinstance(response, JsonResponse):
             try:
                 logged = json.loads(response.content)
             except ValueError:
@@ -247,7 +261,7 @@ def _messages(request, phone_number_id):
         if not body.get("message_id"):
             raise GraphError(131008, "(#131008) Required parameter is missing", details="message_id")
         SimulatedMessage.objects.filter(wamid=body["message_id"]).update(status="read")
-        return JsonResponse({"success": True})
+        return GraphResponse({"success": True})
     _check_send(body)
     if body.get("type") == "template":
         _check_template_send(number, body.get("template") or {})
@@ -267,7 +281,7 @@ def _messages(request, phone_number_id):
               "messages": [{"id": wamid}]}
     if kind == "template":
         answer["messages"][0]["message_status"] = "accepted"
-    return JsonResponse(answer)
+    return GraphResponse(answer)
 
 
 # -- media -------------------------------------------------------------------------------
@@ -289,7 +303,7 @@ def _media_upload(request, phone_number_id):
         media_id=str(random.randint(10**14, 10**15 - 1)), phone_number_id=phone_number_id, mime_type=mime_type,
         filename=upload.name or "", sha256=hashlib.sha256(content).hexdigest(), content=content,
     )
-    return JsonResponse({"id": media.media_id})
+    return GraphResponse({"id": media.media_id})
 
 
 def _media_object(request, object_id):
@@ -303,11 +317,11 @@ def _media_object(request, object_id):
     if request.method == "DELETE":
         media.deleted = True
         media.save(update_fields=["deleted"])
-        return JsonResponse({"success": True})
+        return GraphResponse({"success": True})
     if request.method != "GET":
         raise GraphError(100, "Unsupported request.", type="GraphMethodException")
     url = request.build_absolute_uri(reverse("simulator:media-download", args=[media.media_id]))
-    return JsonResponse({
+    return GraphResponse({
         "messaging_product": "whatsapp", "url": url, "mime_type": media.mime_type, "sha256": media.sha256,
         "file_size": len(media.content), "id": media.media_id,
     })
@@ -380,7 +394,7 @@ def _templates(request, waba_id):
             category=body["category"], status="PENDING" if body["category"] == "MARKETING" else "APPROVED",
             parameter_format=body.get("parameter_format", "POSITIONAL"), components=body["components"],
         )
-        return JsonResponse({"id": template.meta_id, "status": template.status, "category": template.category})
+        return GraphResponse({"id": template.meta_id, "status": template.status, "category": template.category})
     if request.method != "GET":
         raise GraphError(100, "Unsupported request.", type="GraphMethodException")
     try:
@@ -401,7 +415,7 @@ def _templates(request, waba_id):
         params["after"] = str(page[limit - 1].id)
         params["limit"] = str(limit)
         answer["paging"]["next"] = request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
-    return JsonResponse(answer)
+    return GraphResponse(answer)
 
 
 @_graph_view
