@@ -115,3 +115,16 @@ def test_create_template(number):
         client_for(number).create_template(number.waba_id, {"name": "Bad Name", "language": "en", "category": "UTILITY",
                                                             "components": []})
     assert caught.value.code == 100
+
+
+def test_proxy_settings_are_read_once_per_host_not_per_call(monkeypatch):
+    from apps.whatsapp import client as graph_client
+
+    monkeypatch.setattr(graph_client, "_proxy_cache", {})
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.test")
+    assert graph_client._http().trust_env is False
+    assert graph_client._proxies("https://graph.facebook.com/v23.0/1/messages")["https"] == "http://proxy.test:3128"
+    assert graph_client._proxies("https://internal.test/v23.0/1/messages") == {}
+    monkeypatch.setenv("HTTPS_PROXY", "http://other.test:3128")  # kept for the process: not looked up again
+    assert graph_client._proxies("https://graph.facebook.com/v23.0/2/messages")["https"] == "http://proxy.test:3128"
