@@ -11,7 +11,7 @@ from apps.realtime import presence
 from apps.simulator.models import SimulatedMessage
 from apps.simulator.testing import simulator  # noqa: F401
 
-from .conftest import drain, open_socket, session_cookie
+from .conftest import drain, open_socket, session_cookie, until_barrier
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,12 +28,14 @@ def test_typing_reaches_the_conversations_viewers_and_meta(world, simulator):  #
     cookies = {k: session_cookie(world[k]) for k in ("agent_a", "agent_b", "supervisor")}
 
     async def scenario():
-        comms = {k: (await open_socket(c))[0] for k, c in cookies.items()}
-        for comm in comms.values():
-            await drain(comm)
-        await comms["agent_a"].send_json_to({"action": "typing", "conversation_id": conversation.id})
-        got = {k: events(await drain(comm), "typing") for k, comm in comms.items()}
-        for comm in comms.values():
+        sockets = {k: ((await open_socket(c))[0], world[k]) for k, c in cookies.items()}
+        await until_barrier(sockets)
+        await sockets["agent_a"][0].send_json_to({"action": "typing", "conversation_id": conversation.id})
+        first = await drain(sockets["agent_a"][0])  # the request has been handled
+        frames = await until_barrier(sockets)
+        frames["agent_a"] = first + frames["agent_a"]
+        got = {k: events(f, "typing") for k, f in frames.items()}
+        for comm, _ in sockets.values():
             await comm.disconnect()
         return got
 
