@@ -3,7 +3,8 @@
 The search is one query path on every backend: Django's icontains, which PostgreSQL
 runs as UPPER(col::text) LIKE UPPER('%q%'). GIN trigram indexes on exactly those
 expressions serve it; SQLite (embedded defaults, tests) has no such index and scans.
-The message index lives on messaging_message but belongs to the search, hence here.
+The index on message text is messaging's own (messaging/0002_message_text_trigram_index);
+0004 drops the copy this migration created at first.
 """
 
 from django.db import migrations
@@ -13,7 +14,6 @@ INDEXES = [
     ("conv_search_contact_profile_trgm", "conversations_contact", "profile_name"),
     ("conv_search_contact_phone_trgm", "conversations_contact", "phone"),
     ("conv_search_contact_waid_trgm", "conversations_contact", "wa_id"),
-    ("conv_search_message_text_trgm", "messaging_message", "text"),
 ]
 
 
