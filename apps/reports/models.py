@@ -67,3 +67,23 @@ class ReplyWait(models.Model):
             models.Index(fields=["organization", "reply_at"], name="report_wait_org_reply"),
             models.Index(fields=["conversation", "reply_at"], name="report_wait_conv_reply"),
         ]
+
+
+class AuthorHour(models.Model):
+    """Our agents' and the bot's messages per UTC hour, author and conversation: who
+    handled which conversations, and in which conversations the bot or an agent wrote."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    author_type = models.CharField(max_length=12)
+    author_id = models.BigIntegerField(null=True)
+    conversation = models.ForeignKey("conversations.Conversation", on_delete=models.CASCADE, related_name="+")
+    messages = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = _("messages per hour and author")
+        verbose_name_plural = _("messages per hour and author")
+        indexes = [
+            models.Index(fields=["organization", "hour"], name="report_authorhour_org_hour"),
+            models.Index(fields=["conversation", "author_type", "hour"], name="report_authorhour_conv"),
+        ]

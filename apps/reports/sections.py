@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.db import connection
-from django.db.models import Case, CharField, Count, Exists, F, Max, OuterRef, Q, Sum, When
+from django.db.models import Case, CharField, Count, Exists, F, Max, OuterRef, Q, Sum, Value, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils.translation import gettext_lazy as _
@@ -26,7 +26,7 @@ from apps.messaging.models import Author, Direction, Message, MessageType, Statu
 from apps.whatsapp.errors import ERROR_CODES
 
 from . import sql
-from .models import MessageHour, ReplyWait, RollupState
+from .models import AuthorHour, MessageHour, ReplyWait, RollupState
 from .params import ReportParams
 
 RESOLVED = Conversation.Status.RESOLVED
@@ -348,12 +348,36 @@ def response_times(p: ReportParams, ctx: dict | None = None) -> list[Table]:
     )]
 
 
-def agents(p: ReportParams, ctx: dict | None = None) -> list[Table]:
-    sent = {
-        row["author_id"]: row
-        for row in messages(p).filter(direction=Direction.OUTBOUND, author_type=Author.AGENT, author__isnull=False)
-        .values("author_id").annotate(messages=Count("pk"), handled=Count("conversation_id", distinct=True))
+def _agents_sent(p: ReportParams, ctx: dict | None) -> dict:
+    """Per agent: messages sent in the range and the conversations they were sent in
+    (roll-ups before the watermark, live after; distinct over both)."""
+    live = messages(p, lo=rolled_until(p, ctx)).filter(
+        direction=Direction.OUTBOUND, author_type=Author.AGENT, author__isnull=False
+    )
+    until = rolled_until(p, ctx)
+    if until is None:
+        return {
+            row["author_id"]: row
+            for row in live.values("author_id").annotate(messages=Count("pk"), handled=Count("conversation_id", distinct=True))
+        }
+    rolled = AuthorHour.objects.filter(
+        organization_id=p.organization_id, hour__gte=p.start, hour__lt=until, author_type=Author.AGENT,
+        author_id__isnull=False,
+    ).annotate(n=F("messages")).values("author_id", "conversation_id", "n")
+    parts = [rolled]
+    if until < p.end:
+        parts.append(live.annotate(n=Value(1)).values("author_id", "conversation_id", "n"))
+    statement, params = _union_sql(parts, ("author_id", "conversation_id", "n"), "GROUP BY author_id")
+    statement = statement.replace(
+        "SELECT *", "SELECT author_id, SUM(n), COUNT(DISTINCT conversation_id)", 1)
+    return {
+        author: {"author_id": author, "messages": _int(n), "handled": _int(handled)}
+        for author, n, handled in _fetch(statement, params)
     }
+
+
+def agents(p: ReportParams, ctx: dict | None = None) -> list[Table]:
+    sent = _agents_sent(p, ctx)
     first = conversations(p).filter(
         created_at__gte=p.start, created_at__lt=p.end, first_response_at__isnull=False, assignee__isnull=False
     ).values(k=F("assignee_id"), e=F("first_response_at"), s=F("created_at"))
@@ -396,14 +420,20 @@ def bot(p: ReportParams, ctx: dict | None = None) -> list[Table]:
     bot recorded a hand-off."""
     # Messages of a conversation opened in the range are not older than the range (a
     # day's margin for Meta's clock): the bound keeps the lookups near the range.
+    since = p.start - timedelta(days=1)
+    until = rolled_until(p, ctx)
     msgs = Message.objects.filter(
-        conversation_id=OuterRef("pk"), direction=Direction.OUTBOUND, timestamp__gte=p.start - timedelta(days=1)
+        conversation_id=OuterRef("pk"), direction=Direction.OUTBOUND, timestamp__gte=max(since, until or since)
     )
-    has_agent = Exists(msgs.filter(author_type=Author.AGENT))
+    has_agent = Q(Exists(msgs.filter(author_type=Author.AGENT)))
+    has_bot = Q(Exists(msgs.filter(author_type=Author.BOT)))
+    if until is not None:
+        # Before the watermark from the roll-ups (whole UTC hours: `since` is one).
+        rolled = AuthorHour.objects.filter(conversation_id=OuterRef("pk"), hour__gte=since, hour__lt=until)
+        has_agent |= Q(Exists(rolled.filter(author_type=Author.AGENT)))
+        has_bot |= Q(Exists(rolled.filter(author_type=Author.BOT)))
     handed_off = Exists(AuditLogEntry.objects.filter(conversation_id=OuterRef("pk"), action="bot.handoff"))
-    cohort = conversations(p).filter(
-        Exists(msgs.filter(author_type=Author.BOT)), created_at__gte=p.start, created_at__lt=p.end
-    )
+    cohort = conversations(p).filter(has_bot, created_at__gte=p.start, created_at__lt=p.end)
     figures = cohort.aggregate(
         total=Count("pk"),
         handed_off=Count("pk", filter=Q(handed_off)),

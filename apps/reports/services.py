@@ -15,10 +15,10 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from apps.accounts.models import Organization
-from apps.messaging.models import Direction, Message, MessageType, Status
+from apps.messaging.models import Author, Direction, Message, MessageType, Status
 
 from . import sql
-from .models import MessageHour, ReplyWait, RollupState
+from .models import AuthorHour, MessageHour, ReplyWait, RollupState
 
 UTC = dt_timezone.utc
 # Delivery statuses keep arriving after a message is sent: every refresh recomputes
@@ -89,12 +89,39 @@ def _hours_rebuild(organization_id: int, lo: datetime | None, hi: datetime) -> N
     )
     inner, params = sql.compiled(grouped)
     q = connection.ops.quote_name
+    _authors_rebuild(organization_id, lo, hi)
     columns = ("organization_id", "hour", "direction", "type", "author_type", "template_name", "template_language",
                "error_code", "error_title", "messages", "sent", "delivered", "read", "failed", "pending")
     aliases = ("k_hour", "k_direction", "k_type", "k_author", "k_tname", "k_tlang", "k_code", "k_title", "k_n",
                "k_sent", "k_delivered", "k_read", "k_failed", "k_pending")
     statement = (
         f"INSERT INTO {q(MessageHour._meta.db_table)} ({', '.join(q(c) for c in columns)}) "
+        f"SELECT %s, {', '.join(q(a) for a in aliases)} FROM ({inner}) AS g"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [organization_id, *params])
+
+
+def _authors_rebuild(organization_id: int, lo: datetime | None, hi: datetime) -> None:
+    """Replace the AuthorHour rows of [lo, hi): agents' and the bot's messages."""
+    rows = AuthorHour.objects.filter(organization_id=organization_id, hour__lt=hi)
+    msgs = Message.objects.filter(organization_id=organization_id, timestamp__lt=hi, direction=Direction.OUTBOUND,
+                                  author_type__in=(Author.AGENT, Author.BOT))
+    if lo is not None:
+        rows = rows.filter(hour__gte=lo)
+        msgs = msgs.filter(timestamp__gte=lo)
+    rows.delete()
+    grouped = (
+        msgs.annotate(k_hour=TruncHour("timestamp", tzinfo=UTC), k_author_type=F("author_type"),
+                      k_author=F("author_id"), k_conversation=F("conversation_id"))
+        .values("k_hour", "k_author_type", "k_author", "k_conversation").annotate(k_n=Count("pk")).order_by()
+    )
+    inner, params = sql.compiled(grouped)
+    q = connection.ops.quote_name
+    columns = ("organization_id", "hour", "author_type", "author_id", "conversation_id", "messages")
+    aliases = ("k_hour", "k_author_type", "k_author", "k_conversation", "k_n")
+    statement = (
+        f"INSERT INTO {q(AuthorHour._meta.db_table)} ({', '.join(q(c) for c in columns)}) "
         f"SELECT %s, {', '.join(q(a) for a in aliases)} FROM ({inner}) AS g"
     )
     with connection.cursor() as cursor:
@@ -129,7 +156,7 @@ def _waits_rebuild(organization_id: int, hi: datetime, touched: tuple[str, list]
     delete = f"DELETE FROM {waits} WHERE organization_id = %s{conv_filter}"
     insert = (
         f"INSERT INTO {waits} (organization_id, conversation_id, reply_id, reply_at, started_at) "
-        f"SELECT %s, c, e_id, e, s FROM ({edges}) AS t WHERE biz = 0 AND next_biz = 1"
+        f"SELECT %s, c, e_id, e, s FROM ({edges}) AS t WHERE biz = 0 AND next_biz = 1 ORDER BY e"
     )
     with connection.cursor() as cursor:
         cursor.execute(delete, [organization_id, *conv_params])

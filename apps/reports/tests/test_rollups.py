@@ -8,7 +8,7 @@ from django.conf import settings
 
 from apps.messaging.models import Author, Message, Status
 from apps.reports import sections
-from apps.reports.models import MessageHour, ReplyWait, RollupState
+from apps.reports.models import AuthorHour, MessageHour, ReplyWait, RollupState
 from apps.reports.services import SETTLE, rollup_refresh
 
 from .dataset import _conv, _in, _out, build, utc
@@ -39,7 +39,9 @@ def snapshot(org):
         "messages", "sent", "delivered", "read", "failed", "pending"), key=repr)
     waits = sorted(ReplyWait.objects.filter(organization=org).values_list(
         "conversation_id", "reply_id", "reply_at", "started_at"))
-    return hours, waits
+    authors = sorted(AuthorHour.objects.filter(organization=org).values_list(
+        "hour", "author_type", "author_id", "conversation_id", "messages"), key=repr)
+    return hours, waits, authors
 
 
 @pytest.fixture
@@ -88,7 +90,7 @@ def test_rebuild_is_idempotent(data):
     now = utc(2025, 3, 20)
     rollup_refresh(organization_id=data.org.pk, now=now)
     first = snapshot(data.org)
-    assert first[0] and first[1]
+    assert first[0] and first[1] and first[2]
     rollup_refresh(organization_id=data.org.pk, now=now)
     assert snapshot(data.org) == first
     rollup_refresh(organization_id=data.org.pk, now=now, full=True)
