@@ -283,3 +283,9 @@ def test_availability_switch_over_htmx_answers_the_form(client, world, published
 def test_login_page_offers_the_language_switch(client):
     html = client.get(reverse("login")).content.decode()
     assert 'action="/inbox/language/"' in html and 'value="pt-br"' in html
+
+
+def test_reports_link_only_for_those_who_may_read_reports(client, world):
+    reports = reverse("reports:page")
+    assert reports.encode() not in client_for(client, world.agent).get("/inbox/").content
+    assert reports.encode() in client_for(client, world.supervisor).get("/inbox/").content
