@@ -9,4 +9,4 @@ RUN SECRET_KEY=build FIELD_ENCRYPTION_KEY=$(python -c "from cryptography.fernet 
 RUN useradd --create-home inbox && chown -R inbox /app
 USER inbox
 EXPOSE 8000 8001
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000"]
+CMD ["gunicorn", "config.wsgi", "-c", "config/gunicorn.conf.py", "--bind", "0.0.0.0:8000"]
