@@ -23,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from apps.whatsapp.models import WhatsAppNumber
 
-from . import webhooks
+from . import rows, webhooks
 from .models import SimulatedMedia, SimulatedMessage, SimulatedRequest, SimulatedTemplate, SimulatorConfig
 
 VERSION_RE = re.compile(r"^v\d+\.\d+$")
@@ -119,7 +119,7 @@ def _authorise(request, number: WhatsAppNumber | None = None) -> None:
 
 
 def _number(phone_number_id: str) -> WhatsAppNumber:
-    number = WhatsAppNumber.objects.filter(phone_number_id=phone_number_id).first()
+    number = rows.get_one(WhatsAppNumber, "phone_number_id", phone_number_id)
     if number is None:
         raise GraphError(
             100,
@@ -174,9 +174,9 @@ def _graph_view(handler):
                 logged = json.loads(response.content)
             except ValueError:
                 logged = None
-        SimulatedRequest.objects.create(
-            method=request.method, path=request.path[:500], body=body, status_code=response.status_code,
-            response=logged, received_at=received_at,
+        rows.insert(
+            SimulatedRequest, method=request.method, path=request.path[:500], body=body,
+            status_code=response.status_code, response=logged, received_at=received_at,
         )
         if config.latency_ms:
             # Meta is far away: the answer arrives `latency_ms` after the request,
@@ -268,9 +268,9 @@ def _messages(request, phone_number_id):
     to = str(body["to"]).lstrip("+")
     kind = body.get("type", "text")
     wamid = webhooks.new_wamid()
-    SimulatedMessage.objects.create(
-        phone_number_id=phone_number_id, customer=to, direction=SimulatedMessage.Direction.FROM_BUSINESS,
-        wamid=wamid, type=kind, payload=body,
+    rows.insert(
+        SimulatedMessage, phone_number_id=phone_number_id, customer=to,
+        direction=SimulatedMessage.Direction.FROM_BUSINESS, wamid=wamid, type=kind, payload=body,
     )
     config = getattr(request, "simulator_config", None) or SimulatorConfig.get()
     if config.send_status_webhooks:

@@ -32,7 +32,11 @@ class SimulatorConfig(models.Model):
 
     @classmethod
     def get(cls) -> "SimulatorConfig":
-        config, _created = cls.objects.get_or_create(pk=1)
+        from .rows import get_one
+
+        config = get_one(cls, "id", 1)  # read on every simulated call: plain SQL
+        if config is None:
+            config, _created = cls.objects.get_or_create(pk=1)
         return config
 
 
