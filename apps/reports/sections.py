@@ -91,10 +91,37 @@ def audit(p: ReportParams):
     return qs
 
 
-def _duration_stats(p: ReportParams, queryset, *, keyed: bool = False) -> dict:
+def _duration_stats(p: ReportParams, queryset, *, keyed: bool = False, total: bool = False) -> dict:
     """Stats of the durations e - s of a queryset of columns e, s (and k)."""
     inner, params = sql.compiled(queryset)
-    return sql.stats(*sql.durations(inner, params, tzname=p.tz.key, hours=p.hours, keyed=keyed), keyed=keyed)
+    return sql.stats(*sql.durations(inner, params, tzname=p.tz.key, hours=p.hours, keyed=keyed), keyed=keyed,
+                     total=total)
+
+
+def _conversation_durations(p: ReportParams, ctx: dict | None, name: str) -> dict:
+    """First response ("first_response": conversations opened in the range that an
+    agent answered) or resolution ("resolution": currently resolved, resolved in the
+    range) durations: per assignee, and over all the conversations under sql.TOTAL.
+    On PostgreSQL one scan gives both (response times and the agents' table share it)."""
+
+    def compute():
+        if name == "first_response":
+            rows = conversations(p).filter(created_at__gte=p.start, created_at__lt=p.end, first_response_at__isnull=False)
+            e = "first_response_at"
+        else:
+            rows = conversations(p).filter(status=RESOLVED, resolved_at__gte=p.start, resolved_at__lt=p.end)
+            e = "resolved_at"
+        if sql.is_postgres():
+            figures = _duration_stats(p, rows.values(k=F("assignee_id"), e=F(e), s=F("created_at")), keyed=True,
+                                      total=True)
+            figures.pop(None, None)  # the conversations without an assignee
+        else:
+            figures = _duration_stats(p, rows.filter(assignee__isnull=False).values(
+                k=F("assignee_id"), e=F(e), s=F("created_at")), keyed=True)
+            figures[sql.TOTAL] = _duration_stats(p, rows.values(e=F(e), s=F("created_at"))).get(None, sql.Stats())
+        return figures
+
+    return _shared(ctx, f"durations:{name}", compute)
 
 
 def _days(p: ReportParams) -> list:
@@ -326,20 +353,14 @@ def _db_value(value):
 
 
 def response_times(p: ReportParams, ctx: dict | None = None) -> list[Table]:
-    first = conversations(p).filter(
-        created_at__gte=p.start, created_at__lt=p.end, first_response_at__isnull=False
-    ).values(e=F("first_response_at"), s=F("created_at"))
-    resolution = conversations(p).filter(
-        status=RESOLVED, resolved_at__gte=p.start, resolved_at__lt=p.end
-    ).values(e=F("resolved_at"), s=F("created_at"))
     waiting_sql, waiting_params = _waiting_sql(p, ctx)
+    waiting = sql.stats(*sql.durations(waiting_sql, waiting_params, tzname=p.tz.key, hours=p.hours))[None]
     rows = []
-    for name, (inner, params) in (
-        ("first_response", sql.compiled(first)),
-        ("customer_waiting", (waiting_sql, waiting_params)),
-        ("resolution", sql.compiled(resolution)),
+    for name, s in (
+        ("first_response", _conversation_durations(p, ctx, "first_response").get(sql.TOTAL, sql.Stats())),
+        ("customer_waiting", waiting),
+        ("resolution", _conversation_durations(p, ctx, "resolution").get(sql.TOTAL, sql.Stats())),
     ):
-        s = sql.stats(*sql.durations(inner, params, tzname=p.tz.key, hours=p.hours))[None]
         rows.append([name, s.count, s.median, s.p90, s.average])
     unit = "business_seconds" if p.hours else "seconds"
     return [Table(
@@ -378,14 +399,8 @@ def _agents_sent(p: ReportParams, ctx: dict | None) -> dict:
 
 def agents(p: ReportParams, ctx: dict | None = None) -> list[Table]:
     sent = _agents_sent(p, ctx)
-    first = conversations(p).filter(
-        created_at__gte=p.start, created_at__lt=p.end, first_response_at__isnull=False, assignee__isnull=False
-    ).values(k=F("assignee_id"), e=F("first_response_at"), s=F("created_at"))
-    resolution = conversations(p).filter(
-        status=RESOLVED, resolved_at__gte=p.start, resolved_at__lt=p.end, assignee__isnull=False
-    ).values(k=F("assignee_id"), e=F("resolved_at"), s=F("created_at"))
-    first_stats = _duration_stats(p, first, keyed=True)
-    resolution_stats = _duration_stats(p, resolution, keyed=True)
+    first_stats = {k: v for k, v in _conversation_durations(p, ctx, "first_response").items() if k != sql.TOTAL}
+    resolution_stats = {k: v for k, v in _conversation_durations(p, ctx, "resolution").items() if k != sql.TOTAL}
     open_now = dict(
         conversations(p).exclude(status=RESOLVED).filter(assignee__isnull=False)
         .values("assignee_id").annotate(n=Count("pk")).values_list("assignee_id", "n")

@@ -102,13 +102,22 @@ def _round(value):
     return None if value is None else round(float(value), 3)
 
 
-def stats(inner_sql: str, params: list, *, keyed: bool = False) -> dict:
+TOTAL = "total"
+
+
+def stats(inner_sql: str, params: list, *, keyed: bool = False, total: bool = False) -> dict:
     """Count, median, p90 and average of column `v` of `inner_sql` (rows with a null
     `v` are left out), over all rows or per value of its column `k` (keyed).
-    Returns {key: Stats} ({None: Stats} when not keyed)."""
+    Returns {key: Stats} ({None: Stats} when not keyed). With `total` (keyed, on
+    PostgreSQL only) also the figures over all rows, under the key TOTAL, from the
+    same scan (GROUPING SETS)."""
     key_select = "k, " if keyed else ""
+    if total and not (keyed and is_postgres()):
+        raise ValueError("total needs keyed figures on PostgreSQL")
     if is_postgres():
         group = " GROUP BY k" if keyed else ""
+        if total:
+            key_select, group = "GROUPING(k), k, ", " GROUP BY GROUPING SETS ((k), ())"
         sql = (
             f"SELECT {key_select}COUNT(v), "
             "percentile_cont(0.5) WITHIN GROUP (ORDER BY v), "
@@ -139,6 +148,8 @@ def stats(inner_sql: str, params: list, *, keyed: bool = False) -> dict:
         rows = cursor.fetchall()
     result = {}
     for row in rows:
+        if total:
+            row = (TOTAL if row[0] else row[1], *row[2:])
         key, values = (row[0], row[1:]) if keyed else (None, row)
         count, median, p90, average = values
         result[key] = Stats(count=int(count or 0), median=_round(median), p90=_round(p90), average=_round(average))
