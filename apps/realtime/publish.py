@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterable
 
 from asgiref.sync import async_to_sync
@@ -27,12 +28,82 @@ _listeners: list = []
 _local = threading.local()
 
 
-async def _group_send_all(layer, groups: list[str], message: dict) -> None:
+# channels-redis's group_send costs four Redis round trips per group (expire the
+# members, read them, expire the channels' old messages, the send script). For the
+# Redis layer, one event goes out in two: one pipeline reads the members of all its
+# groups, one script expires and fills every member channel's queue. A socket that
+# belongs to several of the groups gets the event once.
+_REDIS_GROUP_SEND = """
+local over_capacity = 0
+local current_time = ARGV[#ARGV - 2]
+local expiry = ARGV[#ARGV - 1]
+local oldest = ARGV[#ARGV]
+for i=1,#KEYS do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, oldest)
+  if redis.call('ZCARD', KEYS[i]) < tonumber(ARGV[i + #KEYS]) then
+    redis.call('ZADD', KEYS[i], current_time, ARGV[i])
+    redis.call('EXPIRE', KEYS[i], expiry)
+  else
+    over_capacity = over_capacity + 1
+  end
+end
+return over_capacity
+"""
+
+
+def _batched_redis_layer(layer) -> bool:
+    """Whether `layer` is channels-redis's RedisChannelLayer with the internals the
+    batched send uses (pinned in requirements.txt; any other layer sends per group)."""
+    return type(layer).__module__ == "channels_redis.core" and all(
+        hasattr(layer, name)
+        for name in ("_group_key", "consistent_hash", "connection", "_map_channel_keys_to_connection",
+                     "group_expiry", "expiry", "require_valid_group_name")
+    )
+
+
+async def _redis_send_one(layer, groups: list[str], message: dict) -> None:
+    now = time.time()
+    by_connection: dict[int, list[str]] = {}
     for group in groups:
-        try:
-            await layer.group_send(group, message)
-        except Exception:  # a live update is best effort; the data is committed
-            logger.exception("publish %s to %s failed", message.get("event"), group)
+        layer.require_valid_group_name(group)
+        by_connection.setdefault(layer.consistent_hash(group), []).append(group)
+    channel_names: dict[str, None] = {}
+    for index, members_of in by_connection.items():
+        pipe = layer.connection(index).pipeline(transaction=False)
+        for group in members_of:
+            key = layer._group_key(group)
+            pipe.zremrangebyscore(key, min=0, max=int(now) - layer.group_expiry)
+            pipe.zrange(key, 0, -1)
+        replies = await pipe.execute()
+        for names in replies[1::2]:
+            channel_names.update((name.decode("utf8"), None) for name in names)
+    if not channel_names:
+        return
+    to_connection, keys_to_message, keys_to_capacity = layer._map_channel_keys_to_connection(
+        list(channel_names), message)
+    for index, keys in to_connection.items():
+        args = [keys_to_message[key] for key in keys] + [keys_to_capacity[key] for key in keys]
+        args += [now, layer.expiry, int(now) - int(layer.expiry)]
+        over = await layer.connection(index).eval(_REDIS_GROUP_SEND, len(keys), *keys, *args)
+        if over:
+            logger.info("%s of %s channels over capacity for %s", over, len(keys), message.get("event"))
+
+
+async def _group_send_all(layer, batch: list[tuple[list[str], dict]]) -> None:
+    """Send each (groups, message) in order (a channel sees the events in publish order)."""
+    batched = _batched_redis_layer(layer)
+    for groups, message in batch:
+        if batched:
+            try:
+                await _redis_send_one(layer, groups, message)
+            except Exception:  # a live update is best effort; the data is committed
+                logger.exception("publish %s to %s failed", message.get("event"), groups)
+            continue
+        for group in groups:
+            try:
+                await layer.group_send(group, message)
+            except Exception:
+                logger.exception("publish %s to %s failed", message.get("event"), group)
 
 
 def _thread_loop() -> asyncio.AbstractEventLoop:
@@ -47,35 +118,60 @@ def _thread_loop() -> asyncio.AbstractEventLoop:
     return loop
 
 
-def _deliver(layer, groups: list[str], message: dict) -> None:
+def _deliver(layer, batch: list[tuple[list[str], dict]]) -> None:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         pass
     else:  # called from async code (a consumer): let asgiref find its way
-        async_to_sync(_group_send_all)(layer, groups, message)
+        async_to_sync(_group_send_all)(layer, batch)
         return
     if type(layer).__module__.startswith("channels_redis"):
-        _thread_loop().run_until_complete(_group_send_all(layer, groups, message))
+        _thread_loop().run_until_complete(_group_send_all(layer, batch))
     else:
         # The in-memory layer's queues belong to the consumers' loops: send from a
         # fresh loop each time, as asgiref does.
-        async_to_sync(_group_send_all)(layer, groups, message)
+        async_to_sync(_group_send_all)(layer, batch)
 
 
-def _send(event_type: str, data: dict, groups: list[str]) -> None:
-    for listener in list(_listeners):
-        listener(event_type, data, groups)
+def _send_many(events: list[tuple[str, dict, list[str]]]) -> None:
+    """Send events (event_type, data, groups) in order: one replay-log call for all of
+    them, one event-loop run for their delivery."""
+    for event_type, data, groups in events:
+        for listener in list(_listeners):
+            listener(event_type, data, groups)
     layer = get_channel_layer()
-    if layer is None or not groups:
+    events = [event for event in events if event[2]]
+    if layer is None or not events:
         return
     try:
         # The id is the client's cursor; the same call keeps the event for catch-up.
-        event_id = replay.get_log().append(event_type, data, groups)
-    except Exception:  # without the log the event still goes out live, without a cursor
-        logger.exception("replay log append of %s failed", event_type)
-        event_id = None
-    _deliver(layer, groups, {"type": "inbox.event", "id": event_id, "event": event_type, "data": data})
+        ids = replay.get_log().append_many(events)
+    except Exception:  # without the log the events still go out live, without a cursor
+        logger.exception("replay log append of %s failed", ", ".join(e[0] for e in events))
+        ids = [None] * len(events)
+    _deliver(layer, [
+        (groups, {"type": "inbox.event", "id": event_id, "event": event_type, "data": data})
+        for (event_type, data, groups), event_id in zip(events, ids)
+    ])
+
+
+def _send(event_type: str, data: dict, groups: list[str]) -> None:
+    _send_many([(event_type, data, groups)])
+
+
+class _OnCommitBatch:
+    """The events published in one transaction under the same savepoints, sent
+    together on commit. Django drops an on_commit callback whose savepoint rolls back;
+    events join a batch only while it is the last callback registered and was
+    registered under exactly the current savepoints, so they share its fate."""
+
+    def __init__(self, savepoint_ids: set):
+        self.savepoint_ids = savepoint_ids
+        self.events: list[tuple[str, dict, list[str]]] = []
+
+    def __call__(self) -> None:
+        _send_many(self.events)
 
 
 def publish_now(event_type: str, data: dict, *, groups: Iterable[str]) -> None:
@@ -89,4 +185,12 @@ def publish(event_type: str, data: dict, *, groups: Iterable[str]) -> None:
     groups = list(dict.fromkeys(groups))
     # Normalise dates and decimals now, so every consumer sees plain JSON.
     data = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
-    transaction.on_commit(lambda: _send(event_type, data, groups))
+    connection = transaction.get_connection()
+    savepoint_ids = set(connection.savepoint_ids)
+    hooks = connection.run_on_commit
+    if hooks and isinstance(hooks[-1][1], _OnCommitBatch) and hooks[-1][0] == savepoint_ids:
+        hooks[-1][1].events.append((event_type, data, groups))
+        return
+    batch = _OnCommitBatch(savepoint_ids)
+    batch.events.append((event_type, data, groups))
+    transaction.on_commit(batch)

@@ -117,6 +117,9 @@ class MemoryLog:
                     self._max_deleted[group] = log.popleft()[0]
             return format_id(key)
 
+    def append_many(self, events: list[tuple[str, dict, list[str]]]) -> list[str]:
+        return [self.append(event, data, groups) for event, data, groups in events]
+
     def cursor_now(self) -> str:
         with self._lock:
             return format_id(self._last)
@@ -188,14 +191,18 @@ class RedisLog:
             self.redis.delete(*keys)
 
     def append(self, event: str, data: dict, groups: list[str]) -> str:
-        streams = [] if event in EPHEMERAL_EVENTS else [self.key(group) for group in groups]
-        payload = json.dumps({"e": event, "d": data, "c": conversation_id_of(event, data)}, separators=(",", ":"))
-        min_ms = int(time.time() * 1000) - _retention_ms()
-        result = self._append(
-            keys=[CLOCK_KEY, EPOCH_KEY, *streams],
-            args=[_max_per_group(), f"{max(min_ms, 0)}-0", settings.REALTIME_REPLAY_SECONDS, payload],
-        )
-        return result.decode()
+        return self.append_many([(event, data, groups)])[0]
+
+    def append_many(self, events: list[tuple[str, dict, list[str]]]) -> list[str]:
+        """Append events in order, in one round trip (one script call each, pipelined)."""
+        min_id = f"{max(int(time.time() * 1000) - _retention_ms(), 0)}-0"
+        pipe = self.redis.pipeline(transaction=False)
+        for event, data, groups in events:
+            streams = [] if event in EPHEMERAL_EVENTS else [self.key(group) for group in groups]
+            payload = json.dumps({"e": event, "d": data, "c": conversation_id_of(event, data)}, separators=(",", ":"))
+            self._append(keys=[CLOCK_KEY, EPOCH_KEY, *streams],
+                         args=[_max_per_group(), min_id, settings.REALTIME_REPLAY_SECONDS, payload], client=pipe)
+        return [result.decode() for result in pipe.execute()]
 
     def cursor_now(self) -> str:
         last = self.redis.xrevrange(CLOCK_KEY, count=1)

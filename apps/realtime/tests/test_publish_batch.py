@@ -1,0 +1,150 @@
+"""publish() batches: the events of one transaction leave together on commit (one
+replay-log call, one delivery), in order, without those of a rolled-back savepoint;
+on Redis one event reaches every member of its groups once. Runs on the in-memory
+layer, and on the real Redis layer when REDIS_URL is set."""
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from apps.realtime import publish as publish_module
+from apps.realtime import replay
+from apps.realtime.publish import publish
+
+pytestmark = pytest.mark.django_db
+
+
+def is_redis(layer) -> bool:
+    return type(layer).__module__.startswith("channels_redis")
+
+
+@pytest.fixture
+def sends(monkeypatch):
+    """Each call of the sending step, as the list of event names it sent."""
+    calls = []
+    real = publish_module._send_many
+
+    def spy(events):
+        calls.append([event for event, _data, _groups in events])
+        real(events)
+
+    monkeypatch.setattr(publish_module, "_send_many", spy)
+    return calls
+
+
+@pytest.fixture(autouse=True)
+def _fresh_layer():
+    """Group names repeat across runs: start and end with an empty layer."""
+    layer = get_channel_layer()
+
+    def flush():
+        if is_redis(layer):
+            client = replay.get_log().redis  # the same Redis database as the layer
+            keys = list(client.scan_iter(match=layer.prefix + "*", count=1000))
+            if keys:
+                client.delete(*keys)
+
+    flush()
+    yield
+    flush()
+
+
+def joined(*groups_per_channel):
+    layer = get_channel_layer()
+    channels = []
+    for groups in groups_per_channel:
+        channel = async_to_sync(layer.new_channel)()
+        for group in groups:
+            async_to_sync(layer.group_add)(group, channel)
+        channels.append(channel)
+    return layer, channels
+
+
+def received(layer, channel, group):
+    """Everything `channel` gets up to an "end" event published to `group` after the
+    test's events (a channel delivers in order, so nothing earlier is left behind)."""
+    publish_module.publish_now("end", {}, groups=[group])
+
+    async def until_end():
+        frames = []
+        while True:
+            frame = await layer.receive(channel)
+            if frame["event"] == "end":
+                return frames
+            frames.append(frame)
+
+    return async_to_sync(until_end)()
+
+
+def test_the_events_of_one_transaction_leave_together_in_order(django_capture_on_commit_callbacks, sends):
+    layer, (channel,) = joined(["user.1"])
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic():
+            for n in range(3):
+                publish(f"e{n}", {"n": n}, groups=["user.1"])
+            assert sends == []  # nothing before the commit
+    assert len(callbacks) == 1
+    assert sends == [["e0", "e1", "e2"]]
+    frames = received(layer, channel, "user.1")
+    assert [f["data"]["n"] for f in frames] == [0, 1, 2]
+    ids = [replay.parse_id(f["id"]) for f in frames]
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    # The batch is in the replay log too, as three events.
+    kept = replay.get_log().read(["user.1"], frames[0]["id"], 10)
+    assert [entry.event for entry in kept if entry.event != "end"] == ["e0", "e1", "e2"]
+
+
+def test_an_event_of_a_rolled_back_savepoint_is_not_sent_the_others_are(django_capture_on_commit_callbacks, sends):
+    layer, (channel,) = joined(["user.2"])
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            publish("before", {}, groups=["user.2"])
+            try:
+                with transaction.atomic():
+                    publish("inner", {}, groups=["user.2"])
+                    raise RuntimeError("roll the savepoint back")
+            except RuntimeError:
+                pass
+            with transaction.atomic():
+                publish("kept-inner", {}, groups=["user.2"])
+            publish("after", {}, groups=["user.2"])
+    assert [event for call in sends for event in call] == ["before", "kept-inner", "after"]
+    assert [f["event"] for f in received(layer, channel, "user.2")] == ["before", "kept-inner", "after"]
+
+
+def test_nothing_is_sent_when_the_transaction_rolls_back(django_capture_on_commit_callbacks, sends):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        try:
+            with transaction.atomic():
+                publish("lost", {}, groups=["user.3"])
+                raise RuntimeError
+        except RuntimeError:
+            pass
+    assert callbacks == [] and sends == []
+
+
+def test_every_member_of_the_groups_gets_each_event(django_capture_on_commit_callbacks):
+    layer, (both, supervisor_only, team_only) = joined(
+        ["org.9.supervisors", "team.9"], ["org.9.supervisors"], ["team.9"])
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            publish("a", {"n": 1}, groups=["org.9.supervisors", "team.9"])
+            publish("b", {"n": 2}, groups=["team.9"])
+    assert [f["event"] for f in received(layer, supervisor_only, "org.9.supervisors")] == ["a"]
+    assert [f["event"] for f in received(layer, team_only, "team.9")] == ["a", "b"]
+    frames = [f["event"] for f in received(layer, both, "team.9")]
+    if is_redis(layer):
+        # One copy per socket, however many of the event's groups it is in.
+        assert frames == ["a", "b"]
+    else:  # the in-memory layer sends per group (the client drops repeats by id)
+        assert frames == ["a", "a", "b"]
+
+
+def test_a_burst_published_in_one_transaction_reaches_a_slow_client_whole(django_capture_on_commit_callbacks):
+    layer, (channel,) = joined(["team.10"])
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            for n in range(2000):
+                publish("burst", {"n": n}, groups=["team.10"])
+    assert [f["data"]["n"] for f in received(layer, channel, "team.10")] == list(range(2000))
