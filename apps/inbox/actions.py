@@ -271,6 +271,23 @@ def template_payload(*, template, post) -> dict:
             **_parameters(template, fields, placeholder_empty=False)}
 
 
+def _require_act(request, conversation) -> None:
+    """message_send does not check access itself: every composer door asks here first."""
+    if not access.can_act_on_conversation(request.user, conversation):
+        raise PermissionDenied(_("You may not act on this conversation."))
+
+
+def _agent_send(request, conversation, *, kind: str, payload: dict, reply_to: str | None = None) -> None:
+    """Send as the signed-in agent (after `_require_act`), optionally as a reply."""
+    message_send(
+        conversation=conversation,
+        author=request.user,
+        kind=kind,
+        payload=payload,
+        reply_to=_reply_to(conversation, reply_to),
+    )
+
+
 @login_required
 @require_POST
 def send(request, pk):
@@ -280,15 +297,10 @@ def send(request, pk):
     try:
         if kind not in SEND_KINDS:
             raise SendError("kind", "invalid", _("Unknown message type %(kind)s.") % {"kind": kind})
-        if not access.can_act_on_conversation(request.user, conversation):
-            raise PermissionDenied(_("You may not act on this conversation."))
-        message_send(
-            conversation=conversation,
-            author=request.user,
-            kind=kind,
-            payload=_payload(kind, request.POST, conversation=conversation, user=request.user),
-            reply_to=_reply_to(conversation, request.POST.get("reply_to")),
-        )
+        _require_act(request, conversation)
+        _agent_send(request, conversation, kind=kind,
+                    payload=_payload(kind, request.POST, conversation=conversation, user=request.user),
+                    reply_to=request.POST.get("reply_to"))
     except (SendError, ValidationError, PermissionDenied) as exc:
         return _send_result(request, conversation, errors=_errors(exc), field=getattr(exc, "field", ""))
     return _send_result(request, conversation)
@@ -302,8 +314,7 @@ def send_file(request, pk):
     conversation = _conversation(request, pk)
     uploaded = request.FILES.get("file")
     try:
-        if not access.can_act_on_conversation(request.user, conversation):
-            raise PermissionDenied(_("You may not act on this conversation."))
+        _require_act(request, conversation)
         if uploaded is None:
             raise SendError("file", "required", _("Choose a file to send."))
         if not conversation.window_open():  # refuse before storing the file
@@ -315,13 +326,8 @@ def send_file(request, pk):
         caption = request.POST.get("caption", "").strip()
         if caption:
             payload["caption"] = caption
-        message_send(
-            conversation=conversation,
-            author=request.user,
-            kind=media.kind,
-            payload=payload,
-            reply_to=_reply_to(conversation, request.POST.get("reply_to")),
-        )
+        _agent_send(request, conversation, kind=media.kind, payload=payload,
+                    reply_to=request.POST.get("reply_to"))
     except (SendError, ValidationError, PermissionDenied) as exc:
         return _send_result(request, conversation, errors=_errors(exc), field=getattr(exc, "field", "file"))
     return _send_result(request, conversation)
@@ -333,14 +339,9 @@ def react(request, pk):
     """React to a message with an emoji; an empty emoji removes the reaction."""
     conversation = _conversation(request, pk)
     try:
-        if not access.can_act_on_conversation(request.user, conversation):
-            raise PermissionDenied(_("You may not act on this conversation."))
-        message_send(
-            conversation=conversation,
-            author=request.user,
-            kind="reaction",
-            payload={"message": request.POST.get("message"), "emoji": request.POST.get("emoji", "")},
-        )
+        _require_act(request, conversation)
+        _agent_send(request, conversation, kind="reaction",
+                    payload={"message": request.POST.get("message"), "emoji": request.POST.get("emoji", "")})
     except (SendError, ValidationError, PermissionDenied) as exc:
         return _send_result(request, conversation, errors=_errors(exc))
     return _send_result(request, conversation)
