@@ -123,6 +123,12 @@ class AsgiServer:
         for conn in self.shared.values():
             conn.inc_thread_sharing()
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asgi-sync")
+        # A channels-redis layer binds its receiving side to the first event loop that
+        # receives on it; each server has a loop of its own, so it gets a layer of its own
+        # (a previous server's late receive would otherwise refuse every new socket).
+        from channels.layers import channel_layers
+
+        channel_layers.backends.clear()
         config = uvicorn.Config(
             ASGIStaticFilesHandler(application), host=self.host, port=self.port, log_level="warning",
             lifespan="off", ws="websockets-sansio", access_log=False,
