@@ -27,7 +27,6 @@ import random
 import time
 from datetime import timedelta
 
-import requests
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
@@ -360,7 +359,7 @@ def send_message(message_id: int) -> str:
             return "throttled"
         answer = client.send_message(payload)
     except GraphAPIError as error:
-        if isinstance(error.__cause__, requests.ReadTimeout):
+        if error.read_timeout:
             # Meta had the request and did not answer in time: it may have accepted it.
             _fail(message.pk, title=INTERRUPTED_TITLE, text=INTERRUPTED_TEXT, details=str(error))
             return "interrupted"
