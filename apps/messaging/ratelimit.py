@@ -59,22 +59,70 @@ end
 return {1, slot - now}
 """
 
+# The slots of a batch of messages of one number, in order, in one call. KEYS: the
+# number's bucket, then each message's pair bucket. ARGV: max_wait_us, the number's
+# interval_us and tolerance_us, the pairs' interval_us and tolerance_us. Returns per
+# message {granted (1|0), delay_us, refused by its pair (1|0)}, as `_LUA` would for
+# each message in turn (a refused message takes nothing).
+_LUA_BATCH = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local max_wait = tonumber(ARGV[1])
+local n_interval, n_tolerance = tonumber(ARGV[2]), tonumber(ARGV[3])
+local p_interval, p_tolerance = tonumber(ARGV[4]), tonumber(ARGV[5])
+local ntat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if ntat < now then ntat = now end
+local taken = false
+local out = {}
+for i = 2, #KEYS do
+  local ptat = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if ptat < now then ptat = now end
+  local slot = now
+  if ntat - n_tolerance > slot then slot = ntat - n_tolerance end
+  local by_pair = 0
+  if ptat - p_tolerance > slot then slot = ptat - p_tolerance; by_pair = 1 end
+  if slot - now > max_wait then
+    out[#out + 1] = 0; out[#out + 1] = slot - now - max_wait; out[#out + 1] = by_pair
+  else
+    if slot > ntat then ntat = slot end
+    ntat = ntat + n_interval
+    if slot > ptat then ptat = slot end
+    ptat = ptat + p_interval
+    redis.call('SET', KEYS[i], string.format('%d', ptat), 'PX', math.ceil((ptat - now + p_tolerance) / 1000) + 1000)
+    taken = true
+    out[#out + 1] = 1; out[#out + 1] = slot - now; out[#out + 1] = 0
+  end
+end
+if taken then
+  redis.call('SET', KEYS[1], string.format('%d', ntat), 'PX', math.ceil((ntat - now + n_tolerance) / 1000) + 1000)
+end
+return out
+"""
+
 _redis = None
 _script = None
+_batch_script = None
 _redis_lock = threading.Lock()
 _local: dict[str, float] = {}
 _local_lock = threading.Lock()
 
 
 def _redis_script():
-    global _redis, _script
+    global _redis, _script, _batch_script
     with _redis_lock:
         if _script is None:
             import redis
 
             _redis = redis.Redis.from_url(settings.REDIS_URL)
             _script = _redis.register_script(_LUA)
+            _batch_script = _redis.register_script(_LUA_BATCH)
         return _script
+
+
+def client():
+    """The Redis client of the limits (settings.REDIS_URL)."""
+    _redis_script()
+    return _redis
 
 
 class Limit:
@@ -140,6 +188,39 @@ def reset(key: str | None = None) -> None:
                 _redis.delete(name)
 
 
+def reserve_batch(number_limit: Limit, pair_limits: list[Limit], *, max_wait: float) -> list[tuple[bool, float, bool]]:
+    """The slots of several messages of one number, in order (one Redis call):
+    per message (granted, seconds until its slot or, refused, before trying again,
+    refused by its pair's limit). Each message is treated as `reserve([number_limit,
+    its pair_limit])` would in turn; a refused message takes nothing."""
+    if not pair_limits:
+        return []
+    if settings.REDIS_URL:
+        _redis_script()
+        args = [int(max_wait * 1_000_000), int(number_limit.interval * 1_000_000),
+                int(number_limit.tolerance * 1_000_000)]
+        args += [int(pair_limits[0].interval * 1_000_000), int(pair_limits[0].tolerance * 1_000_000)]
+        keys = [PREFIX + number_limit.key] + [PREFIX + limit.key for limit in pair_limits]
+        raw = _batch_script(keys=keys, args=args)
+        return [(bool(raw[i]), int(raw[i + 1]) / 1_000_000, bool(raw[i + 2])) for i in range(0, len(raw), 3)]
+    result = []
+    now = time.monotonic()
+    with _local_lock:
+        for pair in pair_limits:
+            ntat = max(_local.get(number_limit.key, now), now)
+            ptat = max(_local.get(pair.key, now), now)
+            slot = max(now, ntat - number_limit.tolerance)
+            by_pair = ptat - pair.tolerance > slot
+            slot = max(slot, ptat - pair.tolerance)
+            if slot - now > max_wait:
+                result.append((False, slot - now - max_wait, by_pair))
+                continue
+            _local[number_limit.key] = max(ntat, slot) + number_limit.interval
+            _local[pair.key] = max(ptat, slot) + pair.interval
+            result.append((True, slot - now, False))
+    return result
+
+
 def number_key(number) -> str:
     return f"number:{number.phone_number_id}"
 
@@ -148,12 +229,30 @@ def pair_key(number, wa_id: str) -> str:
     return f"pair:{number.phone_number_id}:{wa_id}"
 
 
+# The number's bucket runs this much below its limit: a send leaves a few
+# milliseconds after its slot and reaches Meta a few more later, and that jitter
+# must not crowd 81 sends into one of Meta's seconds. Slots 1/(0.97 x rate) apart
+# leave any window of 1 s + 30 ms at most `rate` slots.
+NUMBER_HEADROOM = 0.97
+
+
+def number_limit(number) -> Limit:
+    return Limit(number_key(number), rate=number.rate_limit_per_second * NUMBER_HEADROOM,
+                 burst=settings.SEND_NUMBER_BURST)
+
+
+def pair_limit(number, wa_id: str) -> Limit:
+    return Limit(pair_key(number, wa_id), rate=settings.SEND_PAIR_RATE_PER_SECOND, burst=settings.SEND_PAIR_BURST)
+
+
 def send_limits(number, wa_id: str) -> list[Limit]:
     """The two limits one message of `number` to customer `wa_id` must respect."""
-    return [
-        Limit(number_key(number), rate=number.rate_limit_per_second, burst=settings.SEND_NUMBER_BURST),
-        Limit(pair_key(number, wa_id), rate=settings.SEND_PAIR_RATE_PER_SECOND, burst=settings.SEND_PAIR_BURST),
-    ]
+    return [number_limit(number), pair_limit(number, wa_id)]
+
+
+def send_reserve_batch(number, wa_ids: list[str], *, max_wait: float) -> list[tuple[bool, float, bool]]:
+    """The send slots of several messages of `number` (see `reserve_batch`)."""
+    return reserve_batch(number_limit(number), [pair_limit(number, wa_id) for wa_id in wa_ids], max_wait=max_wait)
 
 
 def send_reserve(number, wa_id: str, *, max_wait: float) -> tuple[bool, float]:

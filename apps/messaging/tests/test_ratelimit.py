@@ -95,8 +95,39 @@ def test_reserved_slots_are_spaced_one_interval_apart(settings, redis):
     reserved = [ratelimit.send_reserve(number, f"5511{i:04d}", max_wait=0.45) for i in range(6)]
     assert [granted for granted, _ in reserved] == [True] * 5 + [False]
     delays = [delay for _, delay in reserved[:5]]
-    # Each slot is 0.1 s after the previous one (minus the moments between the calls).
-    assert all(0.09 < later - earlier <= 0.1 for earlier, later in zip(delays, delays[1:]))
+    # Each slot is one interval after the previous one (minus the moments between the
+    # calls): 1/10 s, widened by the headroom that keeps late sends inside the limit.
+    interval = 0.1 / ratelimit.NUMBER_HEADROOM
+    assert 0.1 < interval < 0.11
+    assert all(interval - 0.01 < later - earlier <= interval + 1e-6 for earlier, later in zip(delays, delays[1:]))
     # The refused one is told when a slot within its wait will be free.
-    assert 0 < reserved[5][1] <= 0.1
+    assert 0 < reserved[5][1] <= interval
     ratelimit.reset(ratelimit.number_key(number))
+
+
+@pytest.mark.parametrize("redis", [False, True], ids=["in_process", "redis"])
+def test_a_batch_reserves_as_one_message_after_another(settings, redis):
+    if redis and not os.environ.get("REDIS_URL"):
+        pytest.skip("REDIS_URL is not set")
+    if not redis:
+        settings.REDIS_URL = None
+    settings.SEND_NUMBER_BURST = 1
+    settings.SEND_PAIR_BURST = 1
+    settings.SEND_PAIR_RATE_PER_SECOND = 1 / 6
+    number = _number(10)
+    customers = ["5511000", "5511001", "5511000", "5511002", "5511003", "5511004", "5511005"]
+    slots = ratelimit.send_reserve_batch(number, customers, max_wait=0.45)
+    interval = 0.1 / ratelimit.NUMBER_HEADROOM
+    # The third message's customer had a message just before: its pair refuses it
+    # (and it takes no slot of the number); the others are spaced one interval apart.
+    assert [(granted, by_pair) for granted, _, by_pair in slots] == [
+        (True, False), (True, False), (False, True), (True, False), (True, False), (True, False), (False, False)]
+    assert slots[2][1] > 5
+    delays = [delay for granted, delay, _ in slots if granted]
+    assert all(interval - 0.01 < later - earlier <= interval + 1e-6 for earlier, later in zip(delays, delays[1:]))
+    assert 0 < slots[6][1] <= interval
+    # The same buckets as single reservations: the next one waits behind the batch.
+    granted, delay = ratelimit.send_reserve(number, "5511009", max_wait=1.0)
+    assert granted and delay > 0.45
+    for key in [ratelimit.number_key(number)] + [ratelimit.pair_key(number, c) for c in customers + ["5511009"]]:
+        ratelimit.reset(key)
