@@ -241,7 +241,7 @@ REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "apps.realtime.layers.BatchedRedisChannelLayer",
             "CONFIG": {
                 # redis-py's pool refuses a 101st concurrent connection (MaxConnectionsError,
                 # measured by bench/inbox_scale.py with 200 sockets connecting at once).

@@ -136,8 +136,9 @@ _redis_stores: dict[str, RedisStore] = {}
 
 
 def get_store() -> MemoryStore | RedisStore:
-    backend = settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "")
-    if backend.startswith("channels_redis"):
+    from .layers import redis_configured
+
+    if redis_configured():
         url = settings.REDIS_URL
         if url not in _redis_stores:
             _redis_stores[url] = RedisStore(url)

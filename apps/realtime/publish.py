@@ -30,75 +30,127 @@ _local = threading.local()
 
 # channels-redis's group_send costs four Redis round trips per group (expire the
 # members, read them, expire the channels' old messages, the send script). For the
-# Redis layer, one event goes out in two: one pipeline reads the members of all its
-# groups, one script expires and fills every member channel's queue. A socket that
-# belongs to several of the groups gets the event once.
+# Redis layer, the events of one batch (one transaction) go out in two round trips
+# per Redis connection, however many: one pipeline reads the members of every group
+# the batch addresses, one script call fills every member channel's queue with its
+# events in publish order. A socket that belongs to several of an event's groups
+# gets that event once.
+#
+# KEYS: one channel queue per copy (a key repeats when a channel gets several events).
+# ARGV: the copies' messages, then their capacities, then their scores (the order a
+# channel reads them in), then the expiry and the oldest score kept.
 _REDIS_GROUP_SEND = """
+local n = #KEYS
+local expiry = ARGV[3 * n + 1]
+local oldest = ARGV[3 * n + 2]
 local over_capacity = 0
-local current_time = ARGV[#ARGV - 2]
-local expiry = ARGV[#ARGV - 1]
-local oldest = ARGV[#ARGV]
-for i=1,#KEYS do
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, oldest)
-  if redis.call('ZCARD', KEYS[i]) < tonumber(ARGV[i + #KEYS]) then
-    redis.call('ZADD', KEYS[i], current_time, ARGV[i])
-    redis.call('EXPIRE', KEYS[i], expiry)
+local trimmed = {}
+for i=1,n do
+  local key = KEYS[i]
+  if not trimmed[key] then
+    redis.call('ZREMRANGEBYSCORE', key, 0, oldest)
+    trimmed[key] = true
+  end
+  if redis.call('ZCARD', key) < tonumber(ARGV[n + i]) then
+    redis.call('ZADD', key, ARGV[2 * n + i], ARGV[i])
+    redis.call('EXPIRE', key, expiry)
   else
     over_capacity = over_capacity + 1
   end
 end
 return over_capacity
 """
+# A channel reads its queue in score order. The copies of one batch are scored one
+# step apart, and a batch starts after the last score this process gave, so events
+# published in order by one process are read in that order even when a batch's
+# scores run ahead of the clock. 10 µs is well above a double's resolution at
+# today's epoch seconds (about 0.24 µs).
+_SCORE_STEP = 1e-5
+_score_lock = threading.Lock()
+_last_score = 0.0
+# Copies per script call: a bound on how long one call holds Redis.
+_SEND_CHUNK = 2000
+
+
+def _scores(count: int) -> float:
+    """The first of `count` increasing scores for one batch (see _SCORE_STEP)."""
+    global _last_score
+    with _score_lock:
+        first = max(time.time(), _last_score + _SCORE_STEP)
+        _last_score = first + (count - 1) * _SCORE_STEP
+    return first
 
 
 def _batched_redis_layer(layer) -> bool:
-    """Whether `layer` is channels-redis's RedisChannelLayer with the internals the
-    batched send uses (pinned in requirements.txt; any other layer sends per group)."""
-    return type(layer).__module__ == "channels_redis.core" and all(
+    """Whether `layer` is channels-redis's RedisChannelLayer (or a subclass) with the
+    internals the batched send uses (pinned in requirements.txt; any other layer sends
+    per group)."""
+    try:
+        from channels_redis.core import RedisChannelLayer
+    except ImportError:  # pragma: no cover - channels-redis is in requirements.txt
+        return False
+    return isinstance(layer, RedisChannelLayer) and all(
         hasattr(layer, name)
         for name in ("_group_key", "consistent_hash", "connection", "_map_channel_keys_to_connection",
                      "group_expiry", "expiry", "require_valid_group_name")
     )
 
 
-async def _redis_send_one(layer, groups: list[str], message: dict) -> None:
+async def _redis_send_batch(layer, batch: list[tuple[list[str], dict]]) -> None:
+    """Send each (groups, message) of `batch` to the current members of its groups,
+    in order, in two round trips per Redis connection."""
     now = time.time()
     by_connection: dict[int, list[str]] = {}
-    for group in groups:
+    for group in dict.fromkeys(group for groups, _ in batch for group in groups):
         layer.require_valid_group_name(group)
         by_connection.setdefault(layer.consistent_hash(group), []).append(group)
-    channel_names: dict[str, None] = {}
-    for index, members_of in by_connection.items():
+    members: dict[str, list[str]] = {}
+    for index, names in by_connection.items():
         pipe = layer.connection(index).pipeline(transaction=False)
-        for group in members_of:
+        for group in names:
             key = layer._group_key(group)
             pipe.zremrangebyscore(key, min=0, max=int(now) - layer.group_expiry)
             pipe.zrange(key, 0, -1)
         replies = await pipe.execute()
-        for names in replies[1::2]:
-            channel_names.update((name.decode("utf8"), None) for name in names)
-    if not channel_names:
-        return
-    to_connection, keys_to_message, keys_to_capacity = layer._map_channel_keys_to_connection(
-        list(channel_names), message)
-    for index, keys in to_connection.items():
-        args = [keys_to_message[key] for key in keys] + [keys_to_capacity[key] for key in keys]
-        args += [now, layer.expiry, int(now) - int(layer.expiry)]
-        over = await layer.connection(index).eval(_REDIS_GROUP_SEND, len(keys), *keys, *args)
-        if over:
-            logger.info("%s of %s channels over capacity for %s", over, len(keys), message.get("event"))
+        for group, channels in zip(names, replies[1::2]):
+            members[group] = [name.decode("utf8") for name in channels]
+    copies: dict[int, tuple[list, list, list, list]] = {}
+    first = _scores(len(batch))
+    for position, (groups, message) in enumerate(batch):
+        channel_names = list(dict.fromkeys(name for group in groups for name in members[group]))
+        if not channel_names:
+            continue
+        score = first + position * _SCORE_STEP
+        to_connection, keys_to_message, keys_to_capacity = layer._map_channel_keys_to_connection(
+            channel_names, message)
+        for index, keys in to_connection.items():
+            keys_of, messages, capacities, scores = copies.setdefault(index, ([], [], [], []))
+            for key in keys:
+                keys_of.append(key)
+                messages.append(keys_to_message[key])
+                capacities.append(keys_to_capacity[key])
+                scores.append(score)
+    oldest = int(now) - int(layer.expiry)
+    for index, (keys, messages, capacities, scores) in copies.items():
+        for start in range(0, len(keys), _SEND_CHUNK):
+            part = slice(start, start + _SEND_CHUNK)
+            count = len(keys[part])
+            over = await layer.connection(index).eval(
+                _REDIS_GROUP_SEND, count, *keys[part], *messages[part], *capacities[part], *scores[part],
+                layer.expiry, oldest)
+            if over:
+                logger.info("%s of %s copies over capacity", over, count)
 
 
 async def _group_send_all(layer, batch: list[tuple[list[str], dict]]) -> None:
     """Send each (groups, message) in order (a channel sees the events in publish order)."""
-    batched = _batched_redis_layer(layer)
+    if _batched_redis_layer(layer):
+        try:
+            await _redis_send_batch(layer, batch)
+        except Exception:  # a live update is best effort; the data is committed
+            logger.exception("publish of %d events (%s...) failed", len(batch), batch[0][1].get("event"))
+        return
     for groups, message in batch:
-        if batched:
-            try:
-                await _redis_send_one(layer, groups, message)
-            except Exception:  # a live update is best effort; the data is committed
-                logger.exception("publish %s to %s failed", message.get("event"), groups)
-            continue
         for group in groups:
             try:
                 await layer.group_send(group, message)
@@ -126,7 +178,9 @@ def _deliver(layer, batch: list[tuple[list[str], dict]]) -> None:
     else:  # called from async code (a consumer): let asgiref find its way
         async_to_sync(_group_send_all)(layer, batch)
         return
-    if type(layer).__module__.startswith("channels_redis"):
+    from .layers import is_redis_layer
+
+    if is_redis_layer(layer):
         _thread_loop().run_until_complete(_group_send_all(layer, batch))
     else:
         # The in-memory layer's queues belong to the consumers' loops: send from a

@@ -144,18 +144,39 @@ class MemoryLog:
         return [found[key] for key in sorted(found)]
 
 
-# KEYS[1] clock, KEYS[2] epoch, KEYS[3..] the groups' streams.
-# ARGV[1] max per group, ARGV[2] oldest id kept (ms), ARGV[3] key TTL (s), ARGV[4] payload.
+# Appends a batch of events in one call. KEYS[1] clock, KEYS[2] epoch, KEYS[3..] the
+# streams of every group the batch addresses. ARGV[1] max per group, ARGV[2] oldest id
+# kept (ms), ARGV[3] key TTL (s), ARGV[4] how many events; then per event: its payload,
+# how many streams it goes to (k), and those streams' positions in KEYS (k values).
+# Returns the events' ids, in order. Each stream is trimmed by age and given its TTL
+# once per call, after its appends (MAXLEN ~ still bounds every append).
 _APPEND = """
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '1', '*', 'c', '')
-redis.call('SET', KEYS[2], id, 'NX')
-for i = 3, #KEYS do
-  redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], id, 'p', ARGV[4])
-  redis.call('XTRIM', KEYS[i], 'MINID', '~', ARGV[2])
-  redis.call('EXPIRE', KEYS[i], ARGV[3])
+local ids = {}
+local touched = {}
+local pos = 5
+for e = 1, tonumber(ARGV[4]) do
+  local id = redis.call('XADD', KEYS[1], 'MAXLEN', '1', '*', 'c', '')
+  if e == 1 then
+    redis.call('SET', KEYS[2], id, 'NX')
+  end
+  local payload = ARGV[pos]
+  local k = tonumber(ARGV[pos + 1])
+  for j = 1, k do
+    local key = KEYS[tonumber(ARGV[pos + 1 + j])]
+    redis.call('XADD', key, 'MAXLEN', '~', ARGV[1], id, 'p', payload)
+    touched[key] = true
+  end
+  pos = pos + 2 + k
+  ids[e] = id
 end
-return id
+for key, _ in pairs(touched) do
+  redis.call('XTRIM', key, 'MINID', '~', ARGV[2])
+  redis.call('EXPIRE', key, ARGV[3])
+end
+return ids
 """
+# Events per script call: a bound on how long one call holds Redis.
+_APPEND_CHUNK = 500
 
 
 def _decoded(value) -> str:
@@ -194,15 +215,22 @@ class RedisLog:
         return self.append_many([(event, data, groups)])[0]
 
     def append_many(self, events: list[tuple[str, dict, list[str]]]) -> list[str]:
-        """Append events in order, in one round trip (one script call each, pipelined)."""
+        """Append events in order, in one round trip: one script call for the batch
+        (one per _APPEND_CHUNK events, pipelined)."""
         min_id = f"{max(int(time.time() * 1000) - _retention_ms(), 0)}-0"
         pipe = self.redis.pipeline(transaction=False)
-        for event, data, groups in events:
-            streams = [] if event in EPHEMERAL_EVENTS else [self.key(group) for group in groups]
-            payload = json.dumps({"e": event, "d": data, "c": conversation_id_of(event, data)}, separators=(",", ":"))
-            self._append(keys=[CLOCK_KEY, EPOCH_KEY, *streams],
-                         args=[_max_per_group(), min_id, settings.REALTIME_REPLAY_SECONDS, payload], client=pipe)
-        return [result.decode() for result in pipe.execute()]
+        for start in range(0, len(events), _APPEND_CHUNK):
+            chunk = events[start:start + _APPEND_CHUNK]
+            positions: dict[str, int] = {}  # stream key -> its position in KEYS (from 3)
+            args = [_max_per_group(), min_id, settings.REALTIME_REPLAY_SECONDS, len(chunk)]
+            for event, data, groups in chunk:
+                streams = [] if event in EPHEMERAL_EVENTS else [self.key(group) for group in groups]
+                args.append(json.dumps({"e": event, "d": data, "c": conversation_id_of(event, data)},
+                                       separators=(",", ":")))
+                args.append(len(streams))
+                args.extend(positions.setdefault(key, len(positions) + 3) for key in streams)
+            self._append(keys=[CLOCK_KEY, EPOCH_KEY, *positions], args=args, client=pipe)
+        return [event_id.decode() for ids in pipe.execute() for event_id in ids]
 
     def cursor_now(self) -> str:
         last = self.redis.xrevrange(CLOCK_KEY, count=1)
@@ -246,8 +274,9 @@ _redis_lock = threading.Lock()
 
 def get_log() -> MemoryLog | RedisLog:
     """The log that goes with the configured channel layer."""
-    backend = settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "")
-    if backend.startswith("channels_redis"):
+    from .layers import redis_configured
+
+    if redis_configured():
         url = settings.REDIS_URL
         with _redis_lock:
             if url not in _redis_logs:

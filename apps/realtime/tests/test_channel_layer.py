@@ -2,6 +2,8 @@
 and does not hold up the others. Runs on the in-memory layer, and on the real Redis
 layer when REDIS_URL is set."""
 
+import asyncio
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import channel_layers
@@ -21,7 +23,9 @@ def configured_layer(**overrides):
 
 
 def is_redis(layer) -> bool:
-    return type(layer).__module__.startswith("channels_redis")
+    from apps.realtime.layers import is_redis_layer
+
+    return is_redis_layer(layer)
 
 
 async def queued(layer, channel) -> int:
@@ -91,3 +95,86 @@ def test_a_stuck_client_stays_bounded_while_the_others_receive_everything():
     # The stuck client holds `capacity` events; the rest are dropped for it alone (it
     # catches up from the replay log when it wakes).
     assert held == capacity
+
+
+def _redis_layer_or_skip(**overrides):
+    if not is_redis(configured_layer()):
+        pytest.skip("the batched receive is the Redis layer's")
+    return configured_layer(**overrides)
+
+
+def test_a_batched_read_hands_every_socket_its_own_events_in_order():
+    # Many sockets of one process share one Redis queue; one read takes a batch and
+    # fills every socket's buffer. Each socket gets exactly its events, in order; a
+    # group event for several of them reaches each once; nothing stays in flight.
+    layer = _redis_layer_or_skip(expiry=3600, receive_batch=7)
+
+    async def scenario():
+        channels = [await layer.new_channel() for _ in range(5)]
+        for channel in channels[:3]:
+            await layer.group_add("test.batch", channel)
+        try:
+            for i in range(40):
+                await layer.send(channels[i % 5], {"type": "inbox.event", "n": i})
+                if i % 10 == 0:
+                    await layer.group_send("test.batch", {"type": "inbox.event", "n": 1000 + i})
+            got = {}
+            for channel in channels:
+                want = 8 + (4 if channel in channels[:3] else 0)
+                got[channel] = [(await layer.receive(channel))["n"] for _ in range(want)]
+            await asyncio.gather(*layer.receive_cleaners)
+            backup = layer._backup_channel_name(layer.prefix + layer.non_local_name(channels[0]))
+            in_flight = await layer.connection(0).zcard(backup)
+        finally:
+            for channel in channels[:3]:
+                await layer.group_discard("test.batch", channel)
+            await layer.flush()
+        return channels, got, in_flight
+
+    channels, got, in_flight = async_to_sync(scenario)()
+    for k, channel in enumerate(channels):
+        # Direct events, and (the first three sockets) group events, in send order.
+        expected = []
+        for i in range(40):
+            if i % 5 == k:
+                expected.append(i)
+            if i % 10 == 0 and k < 3:
+                expected.append(1000 + i)
+        assert got[channel] == expected
+    assert in_flight == 0
+
+
+def test_a_read_cancelled_mid_batch_loses_nothing():
+    # The batch moves to the in-flight backup atomically; a read cancelled before it
+    # handed the batch out leaves it there, and the next read restores it first.
+    layer = _redis_layer_or_skip(expiry=3600, receive_batch=50)
+
+    async def scenario():
+        channel = await layer.new_channel()
+        try:
+            for i in range(20):
+                await layer.send(channel, {"type": "inbox.event", "n": i})
+            real = layer.non_local_name(channel)
+            key = layer.prefix + real
+            connection = layer.connection(layer.consistent_hash(real))
+            original_eval = connection.eval
+
+            async def eval_then_cancel(*args, **kwargs):
+                await original_eval(*args, **kwargs)  # the script ran: the batch is in flight
+                raise asyncio.CancelledError()
+
+            connection.eval = eval_then_cancel
+            try:
+                with pytest.raises(asyncio.CancelledError):
+                    await layer.receive(channel)
+            finally:
+                connection.eval = original_eval
+            in_flight = await connection.zcard(layer._backup_channel_name(key))
+            got = [(await layer.receive(channel))["n"] for _ in range(20)]
+        finally:
+            await layer.flush()
+        return in_flight, got
+
+    in_flight, got = async_to_sync(scenario)()
+    assert in_flight == 20
+    assert got == list(range(20))

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 
 
 def is_redis(layer) -> bool:
-    return type(layer).__module__.startswith("channels_redis")
+    from apps.realtime.layers import is_redis_layer
+
+    return is_redis_layer(layer)
 
 
 @pytest.fixture
