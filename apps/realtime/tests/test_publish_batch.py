@@ -150,3 +150,21 @@ def test_a_burst_published_in_one_transaction_reaches_a_slow_client_whole(django
             for n in range(2000):
                 publish("burst", {"n": n}, groups=["team.10"])
     assert [f["data"]["n"] for f in received(layer, channel, "team.10")] == list(range(2000))
+
+
+def test_consecutive_batches_reach_a_socket_in_publish_order(django_capture_on_commit_callbacks, monkeypatch):
+    # A batch's copies are scored one step apart and may run ahead of the clock; the
+    # next batch must still be read after it (its first score follows the last one).
+    # The publisher's clock stands still here, the worst case of a fast machine.
+    import time
+    from types import SimpleNamespace
+
+    frozen = time.time()
+    monkeypatch.setattr(publish_module, "time", SimpleNamespace(time=lambda: frozen))
+    layer, (channel,) = joined(["team.11"])
+    for first, count in ((0, 50), (50, 1), (51, 30), (81, 1)):
+        with django_capture_on_commit_callbacks(execute=True):
+            with transaction.atomic():
+                for n in range(first, first + count):
+                    publish("seq", {"n": n}, groups=["team.11"])
+    assert [f["data"]["n"] for f in received(layer, channel, "team.11")] == list(range(82))
