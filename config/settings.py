@@ -290,6 +290,7 @@ CELERY_TASK_ROUTES = {
     "whatsapp.drain_webhook_events": {"queue": "inbound"},
     "whatsapp.sweep_webhook_events": {"queue": "inbound"},
     "messaging.send_message": {"queue": "outbound"},
+    "messaging.send_pending": {"queue": "outbound"},
     "media.*": {"queue": "media"},
     "bot.*": {"queue": "bot"},
 }
