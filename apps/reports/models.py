@@ -87,3 +87,21 @@ class AuthorHour(models.Model):
             models.Index(fields=["organization", "hour"], name="report_authorhour_org_hour"),
             models.Index(fields=["conversation", "author_type", "hour"], name="report_authorhour_conv"),
         ]
+
+
+class ConversationFacts(models.Model):
+    """Per conversation in which our agents or the bot wrote before the roll-ups'
+    watermark: the time of the last bot message and of the last agent message
+    before it. The bot section's cohort and its "an agent wrote" test read these
+    instead of probing every conversation's messages."""
+
+    conversation = models.OneToOneField("conversations.Conversation", on_delete=models.CASCADE, primary_key=True,
+                                        related_name="report_facts")
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    bot_last_at = models.DateTimeField(null=True)
+    agent_last_at = models.DateTimeField(null=True)
+
+    class Meta:
+        verbose_name = _("conversation facts")
+        verbose_name_plural = _("conversation facts")
+        indexes = [models.Index(fields=["organization", "bot_last_at"], name="report_facts_org_bot")]

@@ -26,7 +26,7 @@ from apps.messaging.models import Author, Direction, Message, MessageType, Statu
 from apps.whatsapp.errors import ERROR_CODES
 
 from . import sql
-from .models import AuthorHour, MessageHour, ReplyWait, RollupState
+from .models import AuthorHour, ConversationFacts, MessageHour, ReplyWait, RollupState
 from .params import ReportParams
 
 RESOLVED = Conversation.Status.RESOLVED
@@ -131,8 +131,17 @@ def _days(p: ReportParams) -> list:
 # --- Sections ---------------------------------------------------------------------------
 
 
+def _opened_by_day(p: ReportParams, ctx: dict | None) -> dict:
+    """Conversations opened per local day of the range (their sum: opened in the range)."""
+    return _shared(ctx, "opened", lambda: dict(
+        conversations(p).filter(created_at__gte=p.start, created_at__lt=p.end)
+        .annotate(day=TruncDate("created_at", tzinfo=p.tz)).values("day").annotate(n=Count("pk"))
+        .values_list("day", "n")
+    ))
+
+
 def summary(p: ReportParams, ctx: dict | None = None) -> list[Table]:
-    opened = conversations(p).filter(created_at__gte=p.start, created_at__lt=p.end).count()
+    opened = sum(_opened_by_day(p, ctx).values())
     events = audit(p).filter(conversation__isnull=False).aggregate(
         resolved=Count("conversation_id", distinct=True, filter=RESOLVED_EVENT),
         reopened=Count("conversation_id", distinct=True, filter=REOPENED),
@@ -217,10 +226,7 @@ def message_cube(p: ReportParams, ctx: dict | None = None) -> list[tuple]:
 
 def volume(p: ReportParams, ctx: dict | None = None) -> list[Table]:
     day = TruncDate("created_at", tzinfo=p.tz)
-    opened = dict(
-        conversations(p).filter(created_at__gte=p.start, created_at__lt=p.end)
-        .annotate(day=day).values("day").annotate(n=Count("pk")).values_list("day", "n")
-    )
+    opened = _opened_by_day(p, ctx)
     resolved = dict(
         audit(p).filter(RESOLVED_EVENT, conversation__isnull=False)
         .annotate(day=day).values("day").annotate(n=Count("conversation_id", distinct=True)).values_list("day", "n")
@@ -321,9 +327,18 @@ def _waiting_live_sql(p: ReportParams, lo: datetime | None = None) -> tuple[str,
         conv_filter = f" AND conversation_id IN ({conv_sql})"
     if lo is not None:
         # Only replies from lo on: only conversations with a message since then.
-        recent_sql, recent_params = sql.compiled(messages(p, lo=lo).values("conversation_id"))
-        conv_filter += f" AND conversation_id IN ({recent_sql})"
-        conv_params = [*conv_params, *recent_params]
+        recent = messages(p, lo=lo).values("conversation_id")
+        if sql.is_postgres():
+            # Their ids first (the tail since the roll-ups' watermark: a few hundred),
+            # so that their messages are read through the conversation index; as a
+            # subquery the planner hash-joins it with a scan of the whole look-back.
+            ids = sorted(set(recent.order_by().values_list("conversation_id", flat=True)))
+            conv_filter += " AND conversation_id = ANY(%s)"
+            conv_params = [*conv_params, ids]
+        else:
+            recent_sql, recent_params = sql.compiled(recent)
+            conv_filter += f" AND conversation_id IN ({recent_sql})"
+            conv_params = [*conv_params, *recent_params]
     # One ordered pass marks turn starts (a customer message after one of our replies,
     # or the first in sight) and turn ends (our reply after a customer message); kept
     # alone, they alternate, and a start's end is the next row.
@@ -388,9 +403,12 @@ def _agents_sent(p: ReportParams, ctx: dict | None) -> dict:
     parts = [rolled]
     if until < p.end:
         parts.append(live.annotate(n=Value(1)).values("author_id", "conversation_id", "n"))
-    statement, params = _union_sql(parts, ("author_id", "conversation_id", "n"), "GROUP BY author_id")
-    statement = statement.replace(
-        "SELECT *", "SELECT author_id, SUM(n), COUNT(DISTINCT conversation_id)", 1)
+    # Per (agent, conversation) first, then per agent: two hashable groupings instead
+    # of a COUNT(DISTINCT) that sorts every row.
+    statement, params = _union_sql(parts, ("author_id", "conversation_id", "n"),
+                                   "GROUP BY author_id, conversation_id")
+    statement = statement.replace("SELECT *", "SELECT author_id, SUM(n) AS n", 1)
+    statement = f"SELECT author_id, SUM(n), COUNT(*) FROM ({statement}) AS pairs GROUP BY author_id"
     return {
         author: {"author_id": author, "messages": _int(n), "handled": _int(handled)}
         for author, n, handled in _fetch(statement, params)
@@ -437,18 +455,26 @@ def bot(p: ReportParams, ctx: dict | None = None) -> list[Table]:
     # day's margin for Meta's clock): the bound keeps the lookups near the range.
     since = p.start - timedelta(days=1)
     until = rolled_until(p, ctx)
-    msgs = Message.objects.filter(
-        conversation_id=OuterRef("pk"), direction=Direction.OUTBOUND, timestamp__gte=max(since, until or since)
-    )
-    has_agent = Q(Exists(msgs.filter(author_type=Author.AGENT)))
-    has_bot = Q(Exists(msgs.filter(author_type=Author.BOT)))
-    if until is not None:
-        # Before the watermark from the roll-ups (whole UTC hours: `since` is one).
-        rolled = AuthorHour.objects.filter(conversation_id=OuterRef("pk"), hour__gte=since, hour__lt=until)
-        has_agent |= Q(Exists(rolled.filter(author_type=Author.AGENT)))
-        has_bot |= Q(Exists(rolled.filter(author_type=Author.BOT)))
     handed_off = Exists(AuditLogEntry.objects.filter(conversation_id=OuterRef("pk"), action="bot.handoff"))
-    cohort = conversations(p).filter(has_bot, created_at__gte=p.start, created_at__lt=p.end)
+    opened = conversations(p).filter(created_at__gte=p.start, created_at__lt=p.end)
+    if until is None:
+        msgs = Message.objects.filter(conversation_id=OuterRef("pk"), direction=Direction.OUTBOUND,
+                                      timestamp__gte=since)
+        has_agent = Exists(msgs.filter(author_type=Author.AGENT))
+        cohort = opened.filter(Exists(msgs.filter(author_type=Author.BOT)))
+    else:
+        # Messages before the watermark: the last bot and agent message of each
+        # conversation (ConversationFacts); from it on, live. The cohort is driven by
+        # the conversations the bot wrote in (a union of ids), not by every
+        # conversation opened in the range.
+        live = Message.objects.filter(organization_id=p.organization_id, direction=Direction.OUTBOUND,
+                                      timestamp__gte=until)
+        bot_ids = ConversationFacts.objects.filter(
+            organization_id=p.organization_id, bot_last_at__gte=since
+        ).values("conversation_id").union(live.filter(author_type=Author.BOT).values("conversation_id"))
+        has_agent = Q(report_facts__agent_last_at__gte=since) | Q(
+            pk__in=live.filter(author_type=Author.AGENT).values("conversation_id"))
+        cohort = opened.filter(pk__in=bot_ids)
     figures = cohort.aggregate(
         total=Count("pk"),
         handed_off=Count("pk", filter=Q(handed_off)),

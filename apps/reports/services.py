@@ -18,7 +18,7 @@ from apps.accounts.models import Organization
 from apps.messaging.models import Author, Direction, Message, MessageType, Status
 
 from . import sql
-from .models import AuthorHour, MessageHour, ReplyWait, RollupState
+from .models import AuthorHour, ConversationFacts, MessageHour, ReplyWait, RollupState
 
 UTC = dt_timezone.utc
 # Delivery statuses keep arriving after a message is sent: every refresh recomputes
@@ -163,6 +163,34 @@ def _waits_rebuild(organization_id: int, hi: datetime, touched: tuple[str, list]
         cursor.execute(insert, [organization_id, organization_id, _db_value(hi), *conv_params])
 
 
+def _facts_rebuild(organization_id: int, hi: datetime, touched=None) -> None:
+    """Replace the ConversationFacts rows of the conversations `touched` selects (a
+    queryset of conversation ids; every conversation when None): the last bot and
+    the last agent message before hi."""
+    rows = ConversationFacts.objects.filter(organization_id=organization_id)
+    msgs = Message.objects.filter(organization_id=organization_id, timestamp__lt=hi, direction=Direction.OUTBOUND,
+                                  author_type__in=(Author.AGENT, Author.BOT))
+    if touched is not None:
+        rows = rows.filter(conversation_id__in=touched)
+        msgs = msgs.filter(conversation_id__in=touched)
+    rows.delete()
+    grouped = (
+        msgs.values(k_conversation=F("conversation_id"))
+        .annotate(k_bot=Max("timestamp", filter=Q(author_type=Author.BOT)),
+                  k_agent=Max("timestamp", filter=Q(author_type=Author.AGENT)))
+        .order_by()
+    )
+    inner, params = sql.compiled(grouped)
+    q = connection.ops.quote_name
+    columns = ("conversation_id", "organization_id", "bot_last_at", "agent_last_at")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {q(ConversationFacts._meta.db_table)} ({', '.join(q(c) for c in columns)}) "
+            f"SELECT k_conversation, %s, k_bot, k_agent FROM ({inner}) AS g",
+            [organization_id, *params],
+        )
+
+
 @transaction.atomic
 def rollup_refresh(*, organization_id: int, now: datetime | None = None, full: bool = False) -> RollupResult:
     """Roll an organisation's messages up to the last closed UTC hour before `now`.
@@ -177,6 +205,7 @@ def rollup_refresh(*, organization_id: int, now: datetime | None = None, full: b
     if state is None or full:
         _hours_rebuild(organization_id, None, until)
         _waits_rebuild(organization_id, until, None)
+        _facts_rebuild(organization_id, until, None)
         hours, conversations = -1, "all"
         full = True
     else:
@@ -194,6 +223,7 @@ def rollup_refresh(*, organization_id: int, now: datetime | None = None, full: b
             Q(timestamp__gte=settle_start) | Q(created_at__gte=since)
         ).values("conversation_id")
         _waits_rebuild(organization_id, until, sql.compiled(touched))
+        _facts_rebuild(organization_id, until, touched)
         hours = len(late_hours) + int((until - settle_start) / timedelta(hours=1))
         conversations = "recent"
     RollupState.objects.update_or_create(
