@@ -133,3 +133,75 @@ def test_status_change_after_roll_up(data):
 def test_refresh_is_scheduled():
     entries = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "reports.refresh_rollups"]
     assert entries and entries[0]["schedule"] <= 3600
+
+
+def figures(tables, name):
+    return {row[0]: row[1:] for row in next(t for t in tables if t["report"] == name)["rows"]}
+
+
+def test_activity_after_the_refresh_shows_at_once(data):
+    """Everything after the last refresh is read live: a new conversation the bot
+    answers and hands off, another the bot answers and that is resolved (contained),
+    an agent's message in a contained conversation, a customer's message and a reply,
+    and a resolution. The report equals the one computed from raw rows."""
+    from apps.conversations.models import Conversation
+
+    from .dataset import _audit
+
+    now = utc(2025, 3, 14, 12)
+    rollup_refresh(organization_id=data.org.pk, now=now)
+    params = data.params()
+    before = report(params)
+    assert before == live(params)
+
+    c9 = _conv(data.org, data.n1, utc(2025, 3, 14, 12, 5))
+    _in(c9, utc(2025, 3, 14, 12, 5))
+    _out(c9, utc(2025, 3, 14, 12, 6), author_type=Author.BOT)
+    _audit(c9, "bot.handoff", utc(2025, 3, 14, 12, 7), reason="asked for a human")
+    c10 = _conv(data.org, data.n2, utc(2025, 3, 14, 12, 10), status=Conversation.Status.RESOLVED,
+                resolved_at=utc(2025, 3, 14, 12, 20))
+    _in(c10, utc(2025, 3, 14, 12, 10))
+    _out(c10, utc(2025, 3, 14, 12, 11), author_type=Author.BOT)
+    _audit(c10, "conversation.status_changed", utc(2025, 3, 14, 12, 20), **{"from": "open", "to": "resolved"})
+    _out(data.c["c3"], utc(2025, 3, 14, 12, 30), author=data.bob)  # c3 is no longer contained
+    _in(data.c["c4"], utc(2025, 3, 14, 12, 40))
+    _out(data.c["c4"], utc(2025, 3, 14, 12, 50), author=data.ann)
+    Conversation.objects.filter(pk=data.c["c2"].pk).update(status=Conversation.Status.RESOLVED,
+                                                          resolved_at=utc(2025, 3, 14, 13))
+    _audit(data.c["c2"], "conversation.status_changed", utc(2025, 3, 14, 13), **{"from": "open", "to": "resolved"})
+
+    after = report(params)
+    assert after == live(params)
+    old, new = figures(before, "summary"), figures(after, "summary")
+    assert new["conversations_opened"][0] == old["conversations_opened"][0] + 2
+    assert new["conversations_resolved"][0] == old["conversations_resolved"][0] + 2  # c10, c2
+    old, new = figures(before, "bot"), figures(after, "bot")
+    assert new["bot_conversations"][0] == old["bot_conversations"][0] + 2
+    assert new["handed_off"][0] == old["handed_off"][0] + 1
+    assert new["contained"][0] == old["contained"][0]  # c10 in, c3 out
+    old, new = figures(before, "response-times"), figures(after, "response-times")
+    assert new["customer_waiting"][0] == old["customer_waiting"][0] + 3  # c9 60 s, c10 60 s, c4 600 s
+    assert new["resolution"][0] == old["resolution"][0] + 2
+    old, new = figures(before, "messages-by-author"), figures(after, "messages-by-author")
+    assert new["received"][1] == old["received"][1] + 3
+    old = {row[1]: row for row in next(t for t in before if t["report"] == "agents")["rows"]}
+    new = {row[1]: row for row in next(t for t in after if t["report"] == "agents")["rows"]}
+    assert new[data.bob.name][2:4] == [old[data.bob.name][2] + 1, old[data.bob.name][3] + 1]  # c3 handled
+
+
+def test_facts_follow_the_refresh(data):
+    """ConversationFacts holds the last bot and agent message before the watermark,
+    and a refresh after new messages moves them."""
+    from apps.reports.models import ConversationFacts
+
+    rollup_refresh(organization_id=data.org.pk, now=utc(2025, 3, 11, 14))
+    c2 = data.c["c2"]
+    facts = ConversationFacts.objects.get(conversation=c2)
+    assert (facts.bot_last_at, facts.agent_last_at) == (utc(2025, 3, 11, 13, 1), utc(2025, 3, 11, 13, 35))
+    assert not ConversationFacts.objects.filter(conversation=data.c["c5"]).exists()  # only customers wrote
+    rollup_refresh(organization_id=data.org.pk, now=utc(2025, 3, 20))
+    facts.refresh_from_db()
+    assert facts.agent_last_at == utc(2025, 3, 11, 15)
+    first = sorted(ConversationFacts.objects.values_list("conversation_id", "bot_last_at", "agent_last_at"))
+    rollup_refresh(organization_id=data.org.pk, now=utc(2025, 3, 20), full=True)
+    assert sorted(ConversationFacts.objects.values_list("conversation_id", "bot_last_at", "agent_last_at")) == first
