@@ -1,9 +1,9 @@
 """Agent presence: online, away or offline, from the user's open sockets.
 
 Each socket is an entry with an expiry, refreshed by its consumer's heartbeat, so a
-killed process cannot leave a user "online" for more than REALTIME_PRESENCE_TTL
-seconds: the next heartbeat of any colleague's socket sweeps the organisation and
-announces the user offline. The status of a user:
+killed process cannot leave a user "online" for much more than REALTIME_PRESENCE_TTL
+seconds: a colleague's socket heartbeat sweeps the organisation (at most every
+SWEEP_EVERY seconds) and announces the user offline. The status of a user:
 
 - offline: no live socket;
 - away: the agent's availability is "away", or every live socket said "away";
@@ -27,6 +27,10 @@ from .publish import publish_now
 ONLINE, AWAY, OFFLINE = "online", "away", "offline"
 CLIENT_STATUSES = (ONLINE, AWAY)
 PREFIX = "inbox:rt:presence:"
+# How often, at most, one organisation's expired sockets are looked for (see
+# presence_heartbeat): a killed process's user is announced offline at most TTL +
+# SWEEP_EVERY seconds after its last heartbeat, given one live colleague.
+SWEEP_EVERY = 5.0
 
 
 def ttl() -> int:
@@ -46,6 +50,15 @@ class MemoryStore:
         self.sockets: dict[int, dict[str, tuple[float, str]]] = {}  # user -> channel -> (expiry, status)
         self.announced: dict[int, str] = {}
         self.org_users: dict[int, set[int]] = {}
+        self.swept: dict[int, float] = {}
+
+    def claim_sweep(self, organization_id: int, every: float) -> bool:
+        now = time.time()
+        with self._lock:
+            if self.swept.get(organization_id, 0) > now - every:
+                return False
+            self.swept[organization_id] = now
+            return True
 
     def touch(self, user_id: int, channel: str, status: str | None = None) -> None:
         with self._lock:
@@ -130,6 +143,9 @@ class RedisStore:
     def announced_users(self, organization_id: int) -> set[int]:
         return {int(uid) for uid in self.redis.smembers(f"{PREFIX}org:{organization_id}")}
 
+    def claim_sweep(self, organization_id: int, every: float) -> bool:
+        return bool(self.redis.set(f"{PREFIX}sweep:{organization_id}", "1", nx=True, px=max(1, int(every * 1000))))
+
 
 _memory_store = MemoryStore()
 _redis_stores: dict[str, RedisStore] = {}
@@ -205,9 +221,16 @@ def presence_set(*, user_id: int, channel: str, status: str) -> str:
 
 def presence_heartbeat(*, user_id: int, organization_id: int, channel: str) -> list[int]:
     """Keep this socket alive and announce offline the colleagues whose sockets all
-    expired (their process died without a disconnect). Returns those users."""
+    expired (their process died without a disconnect). Returns those users.
+
+    The sweep reads every announced user of the organisation, so it runs at most once
+    per SWEEP_EVERY seconds per organisation (whichever socket's heartbeat comes first,
+    on any process): with every socket sweeping, 200 sockets cost 200 x 200 reads per
+    heartbeat interval."""
     store = get_store()
     store.touch(user_id, channel)
+    if not store.claim_sweep(organization_id, SWEEP_EVERY):
+        return []
     gone = [uid for uid, live in store.socket_statuses(store.announced_users(organization_id)).items() if not live]
     for uid in gone:
         presence_refresh(user_id=uid)

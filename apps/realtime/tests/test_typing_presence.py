@@ -155,3 +155,29 @@ def test_sockets_of_a_killed_process_expire_and_a_colleagues_heartbeat_announces
     gone, frames = async_to_sync(scenario)()
     assert gone == [agent.id]
     assert statuses(frames, agent) == ["offline"]
+
+
+def test_the_sweep_for_expired_sockets_runs_once_per_interval_per_organisation(world, monkeypatch):
+    # Every socket heartbeats; the organisation is swept by the first heartbeat of an
+    # interval only (the sweep reads every announced user).
+    agent, watcher = world["agent_a"], world["supervisor"]
+    real_time = presence.time.time
+    monkeypatch.setattr(presence.time, "time", lambda: real_time() - 10 * presence.ttl())
+    presence.presence_connect(user_id=agent.id, channel="dead-process!socket")
+    monkeypatch.setattr(presence.time, "time", real_time)
+    read = []
+    real_statuses = type(presence.get_store()).socket_statuses
+    monkeypatch.setattr(type(presence.get_store()), "socket_statuses",
+                        lambda self, user_ids: read.append(set(user_ids)) or real_statuses(self, user_ids))
+    org = world["org"].id
+    first = presence.presence_heartbeat(user_id=watcher.id, organization_id=org, channel="w1")
+    swept_once = len(read)
+    second = presence.presence_heartbeat(user_id=watcher.id, organization_id=org, channel="w2")
+    assert first == [agent.id] and second == []
+    assert len(read) == swept_once  # the second heartbeat read nobody's sockets
+    # After the interval the next heartbeat sweeps again.
+    monkeypatch.setattr(presence.time, "time", lambda: real_time() + presence.SWEEP_EVERY + 1)
+    if isinstance(presence.get_store(), presence.RedisStore):
+        presence.get_store().redis.delete(f"{presence.PREFIX}sweep:{org}")  # Redis expires it on its own clock
+    presence.presence_heartbeat(user_id=watcher.id, organization_id=org, channel="w3")
+    assert len(read) > swept_once
