@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from datetime import timedelta
 
@@ -87,7 +88,7 @@ def _fail(message_id: int, *, code=None, title: str = "", text: str = "", detail
 
 # A thread that wakes up later than this after its slot takes a new slot: sending
 # late could crowd a number's next slots into the same second.
-LATE_SLOT = 0.05
+LATE_SLOT = 0.02
 
 
 def _wait_for_send_slot(message: Message) -> float:
@@ -180,10 +181,14 @@ def _claim_columns():
 
 
 _claim_sql_cache: dict = {}
+MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
 
 
-def _claim_sql(connection):
-    cached = _claim_sql_cache.get(connection.alias)
+def _claim_sql(connection, batch: bool = False):
+    """The claim-and-load statement: of one message by id, or (`batch`) of up to n
+    pending, unclaimed, non-media messages of one number that wait for no retry,
+    oldest first, skipping rows another claim holds locked."""
+    cached = _claim_sql_cache.get((connection.alias, batch))
     if cached is None:
         from django.contrib.auth import get_user_model
 
@@ -194,17 +199,33 @@ def _claim_sql(connection):
         groups = _claim_columns()
         select = ", ".join(f"{alias}.{q(f.column)}" for alias, _model, fs in groups for f in fs)
         m = Message._meta
-        sql = (
-            f"WITH m AS (UPDATE {q(m.db_table)} SET {q('send_started_at')} = %s, "
+        claim = (
+            f"UPDATE {q(m.db_table)} SET {q('send_started_at')} = %s, "
             f"{q('send_attempts')} = {q('send_attempts')} + 1, {q('next_attempt_at')} = NULL "
-            f"WHERE {q('id')} = %s AND {q('direction')} = %s AND {q('status')} = %s AND {q('wamid')} IS NULL "
-            f"AND {q('send_started_at')} IS NULL RETURNING *) "
+        )
+        if batch:
+            media = ", ".join(f"'{kind}'" for kind in MEDIA_TYPES)
+            where = (
+                f"WHERE {q('id')} IN (SELECT {q('id')} FROM {q(m.db_table)} WHERE {q('number_id')} = %s "
+                f"AND {q('direction')} = %s AND {q('status')} = %s AND {q('wamid')} IS NULL "
+                f"AND {q('send_started_at')} IS NULL AND {q('next_attempt_at')} IS NULL AND {q('type')} NOT IN ({media}) "
+                f"AND {q('id')} <> %s ORDER BY {q('created_at')} LIMIT %s FOR UPDATE SKIP LOCKED) "
+            )
+        else:
+            where = (
+                f"WHERE {q('id')} = %s AND {q('direction')} = %s AND {q('status')} = %s AND {q('wamid')} IS NULL "
+                f"AND {q('send_started_at')} IS NULL "
+            )
+        sql = (
+            f"WITH m AS ({claim}{where}RETURNING *) "
             f"SELECT {select} FROM m "
             f"JOIN {q(WhatsAppNumber._meta.db_table)} n ON n.{q('id')} = m.{q('number_id')} "
             f"JOIN {q(Conversation._meta.db_table)} c ON c.{q('id')} = m.{q('conversation_id')} "
             f"JOIN {q(Contact._meta.db_table)} k ON k.{q('id')} = c.{q('contact_id')} "
             f"LEFT JOIN {q(get_user_model()._meta.db_table)} u ON u.{q('id')} = m.{q('author_id')}"
         )
+        if batch:
+            sql += f" ORDER BY m.{q('created_at')}"
         converters = []
         for _alias, model, fs in groups:
             for f in fs:
@@ -213,7 +234,7 @@ def _claim_sql(connection):
                 if isinstance(f, EncryptedTextField):
                     convert = [_remembered(c) for c in convert]
                 converters.append((col, convert))
-        cached = _claim_sql_cache[connection.alias] = (sql, groups, converters)
+        cached = _claim_sql_cache[(connection.alias, batch)] = (sql, groups, converters)
     return cached
 
 
@@ -244,12 +265,31 @@ def _claim_and_load(message_id: int, claimed_at) -> Message | None:
 
     if connection.vendor != "postgresql":
         return None
-    sql, groups, converters = _claim_sql(connection)
+    messages = _claimed(connection, False, [claimed_at, message_id, Direction.OUTBOUND, Status.PENDING])
+    return messages[0] if messages else None
+
+
+def _claim_batch(number_id: int, claimed_at, *, limit: int, exclude: int = 0) -> list[Message]:
+    """Claim and load up to `limit` messages of number `number_id` that wait for a
+    send (pending, unclaimed, no retry pending, not media; never `exclude`), oldest
+    first, in one statement (PostgreSQL only). Each claim is the message's attempt,
+    as for a single message."""
+    from django.db import connection
+
+    if limit <= 0:
+        return []
+    return _claimed(connection, True, [claimed_at, number_id, Direction.OUTBOUND, Status.PENDING, exclude, limit])
+
+
+def _claimed(connection, batch: bool, params: list) -> list[Message]:
+    sql, groups, converters = _claim_sql(connection, batch)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [claimed_at, message_id, Direction.OUTBOUND, Status.PENDING])
-        row = cursor.fetchone()
-    if row is None:
-        return None
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [_message_from_row(connection, groups, converters, row) for row in rows]
+
+
+def _message_from_row(connection, groups, converters, row) -> Message:
     values = list(row)
     position = 0
     objects = {}
@@ -297,20 +337,283 @@ def _store_sent(message: Message, wamid: str, sent_at) -> bool:
     return bool(row and row[0])
 
 
-@shared_task(name="messaging.send_message", acks_late=True, ignore_result=True)
-def send_message(message_id: int) -> str:
-    """Send one pending outbound message to Meta. Safe to run twice."""
+def _store_sent_batch(sent: list[tuple[Message, str]], sent_at) -> dict[int, bool]:
+    """Store the wamid and "sent" of several messages in one UPDATE (PostgreSQL):
+    {message id: whether statuses wait for its wamid} for the rows it changed."""
+    from django.db import connection
+
+    from .models import PendingStatus
+
+    q = connection.ops.quote_name
+    values = ", ".join(["(%s::bigint, %s)"] * len(sent))
+    params: list = [Status.SENT, sent_at]
+    for message, wamid in sent:
+        params += [message.pk, wamid]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {q(Message._meta.db_table)} AS m SET {q('wamid')} = v.wamid, {q('status')} = %s, "
+            f"{q('sent_at')} = %s FROM (VALUES {values}) AS v(id, wamid) WHERE m.{q('id')} = v.id "
+            f"AND m.{q('wamid')} IS NULL RETURNING m.{q('id')}, EXISTS (SELECT 1 FROM "
+            f"{q(PendingStatus._meta.db_table)} p WHERE p.{q('number_id')} = m.{q('number_id')} "
+            f"AND p.{q('wamid')} = v.wamid)",
+            params,
+        )
+        return dict(cursor.fetchall())
+
+
+def _settle_error(message: Message, attempt: int, error) -> str:
+    """After a failed call: interrupted (Meta may have the message), a retry with
+    backoff of this message alone (Meta refused it for now), or failed."""
+    if error.read_timeout:
+        # Meta had the request and did not answer in time: it may have accepted it.
+        _fail(message.pk, title=INTERRUPTED_TITLE, text=INTERRUPTED_TEXT, details=str(error))
+        return "interrupted"
+    if error.retryable and attempt < settings.SEND_MAX_ATTEMPTS:
+        delay = _backoff(attempt, error.retry_after)
+        Message.objects.filter(pk=message.pk, wamid__isnull=True).update(
+            send_started_at=None, next_attempt_at=timezone.now() + timedelta(seconds=delay)
+        )
+        logger.info("message %s: transient error %s, retry %d in %.1fs", message.pk, error.code, attempt, delay)
+        dispatch(send_message, message.pk, countdown=delay)
+        return "retry"
+    _fail(message.pk, code=error.code, title=error.title or "", text=error.message, details=error.details)
+    return "failed"
+
+
+# -- batches (PostgreSQL with the Celery runner and Redis) ----------------------------------
+# One task sends up to BATCH_SIZE messages of one number: Celery's own cost per task
+# (fetching, the late-ack bookkeeping, the ack), the claim, the slot reservation and
+# the stored answers are shared by the batch. Each message keeps its own attempt
+# (claimed before its call, wamid stored after); errors are settled per message and
+# a retry is a task of that message alone.
+#
+# message_send does not queue a task per message: it sets the number's "kick" key in
+# Redis and queues a task only when the key was not set already. A task deletes the
+# key *before* it claims, so a message whose commit found the key set is committed
+# before that task's claim and is claimed by it (or, when the batch is full, by the
+# task it queues next). The sweeper still finds any message no task took.
+BATCH_SIZE = 16
+KICK_PREFIX = "send:kick:"
+KICK_TTL = 10.0
+SENDER_THREADS = 64
+
+_senders = None
+_senders_lock = threading.Lock()
+
+
+def _batching() -> bool:
+    from django.db import connection
+
+    return settings.TASK_RUNNER == "celery" and bool(settings.REDIS_URL) and connection.vendor == "postgresql"
+
+
+def send_enqueue(message: Message) -> None:
+    """On commit, make sure a send task picks `message` up (message_send's enqueue)."""
+    message_id, number_id, kind = message.pk, message.number_id, message.type
+    transaction.on_commit(lambda: _kick(number_id, message_id=message_id, batchable=kind not in MEDIA_TYPES))
+
+
+def send_kick(message: Message) -> None:
+    """`send_enqueue` for a message committed already (bench, tools)."""
+    _kick(message.number_id, message_id=message.pk, batchable=message.type not in MEDIA_TYPES)
+
+
+def _kick(number_id: int, *, message_id: int | None = None, batchable: bool = True, countdown: float = 0.0) -> None:
+    """Queue a send task for the number's pending messages unless one is queued and
+    has not started yet (see above). With `message_id`, the task is that message's
+    (it takes the number's others along); a media message always gets its own."""
+    if _batching() and batchable:
+        ttl_ms = int((countdown + KICK_TTL) * 1000)
+        if not ratelimit.client().set(KICK_PREFIX + str(number_id), 1, nx=True, px=ttl_ms):
+            return
+    if message_id is None:
+        dispatch(send_pending, number_id, countdown=countdown or None)
+    else:
+        dispatch(send_message, message_id, countdown=countdown or None)
+
+
+def _kick_taken(number_id: int) -> None:
+    ratelimit.client().delete(KICK_PREFIX + str(number_id))
+
+
+def _sender_pool():
+    global _senders
+    with _senders_lock:
+        if _senders is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _senders = ThreadPoolExecutor(max_workers=SENDER_THREADS, thread_name_prefix="send")
+        return _senders
+
+
+def _call(client, message: Message):
+    """One message's call to Meta (a sender thread): its answer, or the error."""
+    try:
+        return client.send_message(meta_payload(message))
+    except Exception as exc:  # settled by the task's thread
+        return exc
+    finally:
+        from django.db import connection
+
+        if connection.connection is not None:  # a token error is recorded from this thread
+            _release_db_connection()
+
+
+def _unclaim(ids: list[int], claimed_at, *, next_attempt_at=None) -> None:
+    """Give back claims that made no call (no attempt is counted)."""
+    if ids:
+        Message.objects.filter(pk__in=ids, wamid__isnull=True, send_started_at=claimed_at).update(
+            send_started_at=None, send_attempts=F("send_attempts") - 1, next_attempt_at=next_attempt_at
+        )
+
+
+def _send_batch(messages: list[Message], claimed_at, *, full: bool) -> dict[int, str]:
+    """Send claimed messages of one number: their slots in one reservation, each
+    call from a sender thread at its slot, the answers stored together. `full`:
+    the claim may have left more waiting, so the next batch is queued at once."""
     from apps.whatsapp.client import GraphAPIError, client_for
 
     from .services.statuses import status_apply_pending
 
+    outcome: dict[int, str] = {}
+    number = messages[0].number
+    _release_db_connection()
+    slots = ratelimit.send_reserve_batch(
+        number, [m.conversation.contact.wa_id for m in messages], max_wait=MAX_INLINE_WAIT
+    )
+    began = time.monotonic()
+    go, by_number, by_pair = [], [], []
+    for message, (granted, delay, refused_by_pair) in zip(messages, slots):
+        if granted:
+            go.append((delay, message))
+        elif refused_by_pair:
+            by_pair.append((delay, message))
+        else:
+            by_number.append((delay, message))
+    for delay, message in by_pair:
+        # This customer had messages just before: this one alone, when its pair allows.
+        _unclaim([message.pk], claimed_at, next_attempt_at=timezone.now() + timedelta(seconds=delay))
+        dispatch(send_message, message.pk, countdown=delay)
+        outcome[message.pk] = "throttled"
+    if by_number:
+        _unclaim([m.pk for _, m in by_number], claimed_at)
+        outcome.update({m.pk: "throttled" for _, m in by_number})
+        # When the number's slots free up for a whole batch.
+        _kick(number.pk, countdown=min(d for d, _ in by_number) + BATCH_SIZE / number.rate_limit_per_second)
+    elif full:
+        _kick(number.pk)
+
+    client = client_for(number)
+    pool = _sender_pool()
+    calls = []
+    go.sort(key=lambda item: item[0])
+    for delay, message in go:
+        go_at = began + delay
+        pause = go_at - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        if time.monotonic() - go_at > LATE_SLOT:
+            # Too late for its slot: a new one (or, when none is near, later).
+            wait = _wait_for_send_slot(message)
+            if wait:
+                _unclaim([message.pk], claimed_at)
+                _kick(number.pk, countdown=wait)
+                outcome[message.pk] = "throttled"
+                continue
+        calls.append((message, pool.submit(_call, client, message)))
+
+    sent = []
+    for message, future in calls:
+        answer = future.result()
+        if isinstance(answer, GraphAPIError):
+            outcome[message.pk] = _settle_error(message, message.send_attempts, answer)
+        elif isinstance(answer, Exception):
+            _fail(message.pk, title="Send error", text=str(answer)[:1000])
+            logger.error("message %s: send error", message.pk, exc_info=answer)
+            outcome[message.pk] = "failed"
+        else:
+            wamid = ((answer.get("messages") or [{}])[0]).get("id")
+            if wamid:
+                sent.append((message, wamid))
+            else:
+                _fail(message.pk, title="No message id",
+                      text="WhatsApp accepted the request but returned no message id.")
+                outcome[message.pk] = "failed"
+    if sent:
+        with transaction.atomic():
+            sent_at = timezone.now()
+            stored = _store_sent_batch(sent, sent_at)
+            for message, wamid in sent:
+                if message.pk not in stored:
+                    continue
+                message.wamid, message.status, message.sent_at = wamid, Status.SENT, sent_at
+                reactions: list | None = []  # none can point at a message that had no wamid
+                if stored[message.pk]:
+                    status_apply_pending(message=message)  # reloads the row when statuses were waiting
+                    reactions = None
+                publish(
+                    "message.updated", message_event_data(message, reactions=reactions, media=None),
+                    groups=groups.conversation_groups(message.conversation),
+                )
+                outcome[message.pk] = "sent"
+    return outcome
+
+
+@shared_task(name="messaging.send_pending", acks_late=True, ignore_result=True)
+def send_pending(number_id: int) -> int:
+    """Send a batch of the number's pending messages (queued by `_kick`). Safe to run
+    twice: each message is claimed before its call."""
+    if not _batching():
+        return 0
+    _kick_taken(number_id)
     claimed_at = timezone.now()
-    message = _claim_and_load(message_id, claimed_at)
+    batch = _claim_batch(number_id, claimed_at, limit=BATCH_SIZE)
+    if batch:
+        _send_batch(batch, claimed_at, full=len(batch) == BATCH_SIZE)
+    return len(batch)
+
+
+@shared_task(name="messaging.send_message", acks_late=True, ignore_result=True)
+def send_message(message_id: int) -> str:
+    """Send one pending outbound message to Meta, and (batching) a batch of its
+    number's other pending messages along with it. Safe to run twice."""
+    if not _batching():
+        return _send_one(message_id)
+    claimed_at = timezone.now()
+    first = _claim_and_load(message_id, claimed_at)
+    if first is not None:
+        number_id = first.number_id
+    else:
+        number_id = Message.objects.filter(pk=message_id).values_list("number_id", flat=True).first()
+        if number_id is None:
+            return "missing"
+    _kick_taken(number_id)
+    alone = first is None or first.type in MEDIA_TYPES
+    batch = [] if alone else [first]
+    limit = BATCH_SIZE - len(batch)
+    others = _claim_batch(number_id, claimed_at, limit=limit, exclude=message_id)
+    batch += others
+    outcome = _send_batch(batch, claimed_at, full=len(others) == limit) if batch else {}
+    if first is not None and not alone:
+        return outcome.get(message_id, "sent")
+    # Not claimable (sent, in flight, interrupted...) or a media message: on its own.
+    return _send_one(message_id, message=first, claimed_at=claimed_at)
+
+
+def _send_one(message_id: int, message: Message | None = None, claimed_at=None) -> str:
+    """Send one message (claimed already when `message` is given)."""
+    from apps.whatsapp.client import GraphAPIError, client_for
+
+    from .services.statuses import status_apply_pending
+
+    if message is None:
+        claimed_at = timezone.now()
+        message = _claim_and_load(message_id, claimed_at)
     if message is not None:
         attempt = message.send_attempts
         # Claimed while pending without a wamid: no reaction can point at it yet
         # (reactions are linked by wamid), and only media types have a Media row.
-        reactions: list = []
+        reactions: list | None = []
         media = None
     else:
         message = (
@@ -352,27 +655,12 @@ def send_message(message_id: int) -> str:
         # database, an upload) comes between the slot and the request.
         wait = _wait_for_send_slot(message)
         if wait:
-            Message.objects.filter(pk=message.pk, wamid__isnull=True, send_started_at=claimed_at).update(
-                send_started_at=None, send_attempts=F("send_attempts") - 1
-            )
+            _unclaim([message.pk], claimed_at)
             dispatch(send_message, message.pk, countdown=wait)
             return "throttled"
         answer = client.send_message(payload)
     except GraphAPIError as error:
-        if error.read_timeout:
-            # Meta had the request and did not answer in time: it may have accepted it.
-            _fail(message.pk, title=INTERRUPTED_TITLE, text=INTERRUPTED_TEXT, details=str(error))
-            return "interrupted"
-        if error.retryable and attempt < settings.SEND_MAX_ATTEMPTS:
-            delay = _backoff(attempt, error.retry_after)
-            Message.objects.filter(pk=message.pk, wamid__isnull=True).update(
-                send_started_at=None, next_attempt_at=timezone.now() + timedelta(seconds=delay)
-            )
-            logger.info("message %s: transient error %s, retry %d in %.1fs", message.pk, error.code, attempt, delay)
-            dispatch(send_message, message.pk, countdown=delay)
-            return "retry"
-        _fail(message.pk, code=error.code, title=error.title or "", text=error.message, details=error.details)
-        return "failed"
+        return _settle_error(message, attempt, error)
     except MediaUnavailable as exc:  # the file expired or was deleted before it went out
         _fail(message.pk, title="Media unavailable", text=str(exc))
         return "failed"

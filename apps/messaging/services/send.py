@@ -97,7 +97,7 @@ def message_send(
     idempotency_key: str = "",
 ) -> Message:
     """Validate, store as pending, publish, and enqueue the send. Raises SendError."""
-    from ..tasks import send_message
+    from ..tasks import send_enqueue
 
     organization_id = conversation.organization_id
     if idempotency_key:
@@ -154,7 +154,7 @@ def message_send(
                 type(media).objects.filter(pk=media.pk, message__isnull=True).update(message=message)
             _conversation_touch(conversation, message=message, now=now)
             publish("message.created", MessageSerializer(message).data, groups=groups.conversation_groups(conversation))
-            enqueue(send_message, message.pk)
+            send_enqueue(message)
     except IntegrityError:
         if idempotency_key:  # a concurrent request with the same key won
             return Message.objects.get(organization_id=organization_id, idempotency_key=idempotency_key)

@@ -208,7 +208,7 @@ def test_a_task_executed_twice_sends_once(conversation):
 
 def unsent(monkeypatch, conversation, body):
     """A message stored as pending whose task was lost."""
-    monkeypatch.setattr("apps.messaging.services.send.enqueue", lambda *args, **kwargs: None)
+    monkeypatch.setattr("apps.messaging.tasks.send_enqueue", lambda *args, **kwargs: None)
     message = send(conversation, "text", {"body": body})
     monkeypatch.undo()
     return message

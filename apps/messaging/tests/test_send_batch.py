@@ -1,0 +1,153 @@
+"""Batches: with the Celery runner on PostgreSQL and Redis, one send task claims and
+sends several pending messages of one number, each with its own attempt, and
+message_send queues a task only when none is waiting to start (the number's kick).
+
+Tasks queued by the code under test are recorded, not run (`queued`)."""
+
+import os
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from apps.conversations.tests.factories import ContactFactory, ConversationFactory
+from apps.messaging import ratelimit, tasks
+from apps.messaging.models import Message, Status
+from apps.messaging.tests.factories import OutboundMessageFactory
+from apps.simulator.models import SimulatedMessage, SimulatedRequest
+from apps.simulator.testing import inject, simulator  # noqa: F401
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not os.environ.get("REDIS_URL") or not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+        reason="batches run on PostgreSQL with Redis",
+    ),
+]
+
+
+@pytest.fixture
+def queued(simulator, settings, monkeypatch):  # noqa: F811
+    settings.TASK_RUNNER = "celery"
+    calls = []
+    monkeypatch.setattr(tasks, "dispatch", lambda task, *args, countdown=None, **kw: calls.append(
+        (task.name, args, countdown)))
+    return calls
+
+
+@pytest.fixture
+def number():
+    number = ConversationFactory().number
+    ratelimit.client().delete(tasks.KICK_PREFIX + str(number.pk))
+    yield number
+    ratelimit.client().delete(tasks.KICK_PREFIX + str(number.pk))
+
+
+def pending(number, count, *, kind="text"):
+    """`count` pending messages of `number`, each to a customer of its own."""
+    messages = []
+    for i in range(count):
+        conversation = ConversationFactory(number=number, organization=number.organization,
+                                           contact=ContactFactory(organization=number.organization))
+        content = {"body": f"Batch {number.pk} {i}"} if kind == "text" else {"link": "https://example.com/a.png"}
+        messages.append(OutboundMessageFactory(conversation=conversation, type=kind, text=f"Batch {number.pk} {i}",
+                                               content=content))
+    return messages
+
+
+def test_one_task_sends_its_message_and_the_numbers_others_each_claimed_once(queued, number, published):
+    messages = pending(number, 5)
+    assert tasks.send_message.run(messages[2].pk) == "sent"
+    rows = list(Message.objects.filter(pk__in=[m.pk for m in messages]).order_by("pk"))
+    assert [(m.status, m.send_attempts) for m in rows] == [(Status.SENT, 1)] * 5
+    # Each was accepted once, and stored with the wamid of its own accepted copy.
+    accepted = dict(SimulatedMessage.objects.values_list("payload__text__body", "wamid"))
+    assert len(accepted) == SimulatedMessage.objects.count() == 5
+    assert all(accepted[m.text] == m.wamid for m in rows)
+    assert sorted(data["id"] for event, data, _ in published if event == "message.updated") == [m.pk for m in rows]
+    assert queued == []  # not a full batch: nothing more to queue
+    # Run again (a redelivery): nothing is sent twice.
+    assert tasks.send_message.run(messages[2].pk) == "done"
+    assert tasks.send_pending.run(number.pk) == 0
+    assert SimulatedRequest.objects.count() == 5
+
+
+def test_a_full_batch_queues_the_next_and_media_go_alone(queued, number, monkeypatch):
+    monkeypatch.setattr(tasks, "BATCH_SIZE", 2)
+    image = pending(number, 1, kind="image")[0]
+    texts = pending(number, 3)
+    assert tasks.send_pending.run(number.pk) == 2
+    assert queued == [("messaging.send_pending", (number.pk,), None)]
+    assert Message.objects.filter(status=Status.SENT).count() == 2
+    image.refresh_from_db()
+    assert (image.status, image.send_attempts) == (Status.PENDING, 0)  # media: never taken along
+    assert tasks.send_pending.run(number.pk) == 1
+    assert set(Message.objects.filter(status=Status.SENT).values_list("pk", flat=True)) == {m.pk for m in texts}
+
+
+def test_kick_queues_one_task_until_that_task_starts(queued, number):
+    messages = pending(number, 3)
+    for message in messages:
+        tasks.send_kick(message)
+    assert queued == [("messaging.send_message", (messages[0].pk,), None)]
+    tasks.send_message.run(messages[0].pk)  # takes the two others along
+    assert Message.objects.filter(status=Status.SENT).count() == 3
+    later = pending(number, 1)[0]
+    tasks.send_kick(later)  # the key went with the task's start: a new task
+    assert queued[-1] == ("messaging.send_message", (later.pk,), None)
+    image = pending(number, 2, kind="image")
+    for message in image:
+        tasks.send_kick(message)  # a media message always gets its own task
+    assert queued[-2:] == [("messaging.send_message", (image[0].pk,), None),
+                           ("messaging.send_message", (image[1].pk,), None)]
+
+
+def test_errors_in_a_batch_are_settled_per_message(queued, number):
+    messages = pending(number, 4)
+    inject(fail_code=131000, fail_count=1)  # the first call: transient
+    tasks.send_pending.run(number.pk)
+    rows = {m.pk: m for m in Message.objects.filter(pk__in=[m.pk for m in messages])}
+    retried = [m for m in rows.values() if m.status == Status.PENDING]
+    assert len(retried) == 1 and sum(m.status == Status.SENT for m in rows.values()) == 3
+    (retry,) = retried
+    # Its own task, with backoff; its claim given back and its attempt counted.
+    assert queued == [("messaging.send_message", (retry.pk,), queued[0][2])]
+    assert (retry.send_started_at, retry.send_attempts) == (None, 1) and retry.next_attempt_at is not None
+    assert tasks.send_pending.run(number.pk) == 0  # a message waiting for its retry is not taken along
+    assert tasks.send_message.run(retry.pk) == "sent"
+    retry.refresh_from_db()
+    assert (retry.status, retry.send_attempts) == (Status.SENT, 2)
+    inject(fail_code=131026, fail_count=1)  # terminal
+    failed = pending(number, 1)[0]
+    tasks.send_pending.run(number.pk)
+    failed.refresh_from_db()
+    assert (failed.status, failed.error_code, failed.send_attempts) == (Status.FAILED, 131026, 1)
+
+
+def test_a_customer_twice_in_a_batch_waits_for_their_pair_limit(queued, number, settings):
+    settings.SEND_PAIR_BURST = 1
+    first = pending(number, 1)[0]
+    again = OutboundMessageFactory(conversation=first.conversation, text="Again", content={"body": "Again"})
+    ratelimit.reset(ratelimit.pair_key(number, first.conversation.contact.wa_id))
+    tasks.send_pending.run(number.pk)
+    first.refresh_from_db()
+    again.refresh_from_db()
+    assert first.status == Status.SENT
+    # The pair refused the second one: not sent, no attempt counted, its own task later.
+    assert (again.status, again.send_attempts, again.send_started_at) == (Status.PENDING, 0, None)
+    assert again.next_attempt_at > timezone.now()
+    assert queued == [("messaging.send_message", (again.pk,), queued[0][2])] and queued[0][2] > 4
+    assert SimulatedMessage.objects.count() == 1
+
+
+def test_the_batch_claim_skips_rows_another_claim_holds(queued, number):
+    messages = pending(number, 3)
+    now = timezone.now()
+    assert connection.vendor == "postgresql"
+    first = tasks._claim_batch(number.pk, now, limit=2)
+    second = tasks._claim_batch(number.pk, now, limit=2)
+    assert [m.pk for m in first] == [m.pk for m in messages[:2]]
+    assert [m.pk for m in second] == [messages[2].pk]
+    assert tasks._claim_batch(number.pk, now, limit=2) == []
+    assert list(Message.objects.filter(pk__in=[m.pk for m in messages]).values_list("send_attempts", flat=True)) == [
+        1, 1, 1]
