@@ -140,12 +140,46 @@ def _opened_by_day(p: ReportParams, ctx: dict | None) -> dict:
     ))
 
 
+def _audit_events(p: ReportParams, ctx: dict | None) -> dict:
+    """Distinct conversations resolved and reopened in the range (audit log), and
+    resolved per local day. On PostgreSQL one scan gives both (GROUPING SETS)."""
+
+    def compute():
+        events = audit(p).filter(conversation__isnull=False)
+        day = TruncDate("created_at", tzinfo=p.tz)
+        if not sql.is_postgres():
+            totals = events.aggregate(
+                resolved=Count("conversation_id", distinct=True, filter=RESOLVED_EVENT),
+                reopened=Count("conversation_id", distinct=True, filter=REOPENED),
+            )
+            by_day = dict(
+                events.filter(RESOLVED_EVENT).annotate(day=day).values("day")
+                .annotate(n=Count("conversation_id", distinct=True)).values_list("day", "n")
+            )
+            return {**totals, "resolved_by_day": by_day}
+        rows = events.filter(RESOLVED_EVENT | REOPENED).annotate(
+            day=day,
+            r=Case(When(RESOLVED_EVENT, then=F("conversation_id"))),
+            o=Case(When(REOPENED, then=F("conversation_id"))),
+        ).values("day", "r", "o").order_by()
+        inner, params = sql.compiled(rows)
+        out = {"resolved": 0, "reopened": 0, "resolved_by_day": {}}
+        for total, d, resolved, reopened in _fetch(
+            "SELECT GROUPING(day), day, COUNT(DISTINCT r), COUNT(DISTINCT o) "
+            f"FROM ({inner}) AS a GROUP BY GROUPING SETS ((day), ())", params
+        ):
+            if total:
+                out["resolved"], out["reopened"] = resolved, reopened
+            elif resolved:
+                out["resolved_by_day"][d] = resolved
+        return out
+
+    return _shared(ctx, "audit_events", compute)
+
+
 def summary(p: ReportParams, ctx: dict | None = None) -> list[Table]:
     opened = sum(_opened_by_day(p, ctx).values())
-    events = audit(p).filter(conversation__isnull=False).aggregate(
-        resolved=Count("conversation_id", distinct=True, filter=RESOLVED_EVENT),
-        reopened=Count("conversation_id", distinct=True, filter=REOPENED),
-    )
+    events = _audit_events(p, ctx)
     now = conversations(p).exclude(status=RESOLVED).aggregate(
         open=Count("pk"),
         unassigned=Count("pk", filter=Q(assignee__isnull=True)),
@@ -225,12 +259,8 @@ def message_cube(p: ReportParams, ctx: dict | None = None) -> list[tuple]:
 
 
 def volume(p: ReportParams, ctx: dict | None = None) -> list[Table]:
-    day = TruncDate("created_at", tzinfo=p.tz)
     opened = _opened_by_day(p, ctx)
-    resolved = dict(
-        audit(p).filter(RESOLVED_EVENT, conversation__isnull=False)
-        .annotate(day=day).values("day").annotate(n=Count("conversation_id", distinct=True)).values_list("day", "n")
-    )
+    resolved = _audit_events(p, ctx)["resolved_by_day"]
     received, sent = {}, {}
     for hour, direction, _kind, author_type, n in _shared(ctx, "cube", lambda: message_cube(p, ctx)):
         if author_type == Author.SYSTEM:
