@@ -60,13 +60,39 @@ def contacts_get_or_create_many(*, organization, profiles: dict[str, str]) -> di
 def conversations_for_inbound_many(*, contacts: list[Contact], number) -> dict[int, tuple[Conversation, str]]:
     """`conversation_for_inbound` for many contacts of one number: contact id ->
     (conversation, "existing" | "created" | "reopened"). The active conversations
-    are read with one query; only contacts without one take the single path."""
+    are read with one query (a snoozed one wakes), the new customers' conversations
+    created with one INSERT; only contacts with a resolved conversation to reopen,
+    or whose conversation a concurrent message opened, take the single path."""
     active = Conversation.objects.filter(contact__in=contacts, number=number).exclude(
         status=Conversation.Status.RESOLVED
     )
-    found: dict[int, tuple[Conversation, str]] = {c.contact_id: (c, "existing") for c in active}
-    for contact in contacts:
-        if contact.pk not in found:
+    found: dict[int, tuple[Conversation, str]] = {}
+    for conversation in active:
+        if conversation.status == Conversation.Status.SNOOZED:
+            _conversation_wake(conversation, reason="customer_message")
+        found[conversation.contact_id] = (conversation, "existing")
+    missing = [contact for contact in contacts if contact.pk not in found]
+    if not missing:
+        return found
+    single = set()
+    if number.organization.on_message_to_resolved == number.organization.ResolvedPolicy.REOPEN:
+        single = set(Conversation.objects.filter(contact__in=missing, number=number,
+                                                 status=Conversation.Status.RESOLVED)
+                     .values_list("contact_id", flat=True).distinct())
+    fresh = [contact for contact in missing if contact.pk not in single]
+    if fresh:
+        try:
+            with transaction.atomic():
+                created = Conversation.objects.bulk_create([
+                    Conversation(organization_id=contact.organization_id, contact=contact, number=number)
+                    for contact in fresh
+                ])
+        except IntegrityError:  # a concurrent message opened one of them: one by one
+            single.update(contact.pk for contact in fresh)
+        else:
+            found.update((conversation.contact_id, (conversation, "created")) for conversation in created)
+    for contact in missing:
+        if contact.pk in single:
             found[contact.pk] = conversation_for_inbound(contact=contact, number=number)
     return found
 

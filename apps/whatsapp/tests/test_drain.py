@@ -110,3 +110,51 @@ def test_the_drain_is_for_postgresql_and_celery(settings):
     assert services.drain_enabled() == (connection.vendor == "postgresql")
     settings.TASK_RUNNER = "eager"
     assert services.drain_enabled() is False
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("policy", ["reopen", "new"])
+def test_a_batch_opens_wakes_and_reopens_conversations_as_one_message_would(number, published, policy):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.conversations.models import AuditLogEntry
+    from apps.conversations.tests.factories import ContactFactory, ConversationFactory
+
+    org = number.organization
+    org.on_message_to_resolved = policy
+    org.save(update_fields=["on_message_to_resolved"])
+    C, D = "5511900000003", "5511900000004"
+    snoozed = ConversationFactory(organization=org, number=number, status=Conversation.Status.SNOOZED,
+                                  snoozed_until=timezone.now() + timedelta(days=1),
+                                  contact=ContactFactory(organization=org, wa_id=C))
+    resolved = ConversationFactory(organization=org, number=number, status=Conversation.Status.RESOLVED,
+                                   resolved_at=timezone.now(), contact=ContactFactory(organization=org, wa_id=D))
+    _store(number, _text("wamid.N1", A, "new customer", 1718200001), _text("wamid.N2", B, "another", 1718200002),
+           _text("wamid.N3", A, "again", 1718200003))
+    _store(number, _text("wamid.S1", C, "wake up", 1718200004), _text("wamid.R1", D, "back again", 1718200005))
+    assert services.webhook_events_drain() == 2
+    # New customers: one open conversation each, announced once as created.
+    opened = {c.contact.wa_id: c for c in Conversation.objects.filter(contact__wa_id__in=[A, B])}
+    assert {wa_id: (c.status, c.unread_count) for wa_id, c in opened.items()} == {A: ("open", 2), B: ("open", 1)}
+    # A snoozed conversation wakes on the customer's message.
+    snoozed.refresh_from_db()
+    assert (snoozed.status, snoozed.snoozed_until, snoozed.unread_count) == ("open", None, 1)
+    assert AuditLogEntry.objects.filter(conversation=snoozed, action="conversation.woken").count() == 1
+    # A resolved one is reopened, or a new one started, as the organisation chose.
+    resolved.refresh_from_db()
+    active = Conversation.objects.exclude(status=Conversation.Status.RESOLVED).get(contact__wa_id=D)
+    if policy == "reopen":
+        assert active.pk == resolved.pk and resolved.status == "open"
+    else:
+        assert active.pk != resolved.pk and resolved.status == "resolved"
+    assert Message.objects.get(wamid="wamid.R1").conversation_id == active.pk
+    events = {(event, data["id"]) for event, data, _ in published if event.startswith("conversation.")}
+    assert events == {
+        ("conversation.created", opened[A].pk), ("conversation.created", opened[B].pk),
+        ("conversation.updated", snoozed.pk),
+        ("conversation.updated" if policy == "reopen" else "conversation.created", active.pk),
+    }
+    conversation_events = [data for event, data, _ in published if event.startswith("conversation.")]
+    assert {data["id"]: data["status"] for data in conversation_events}[snoozed.pk] == "open"
