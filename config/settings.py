@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Webhook POSTs go straight to their view from here (apps/whatsapp/middleware.py).
     "apps.whatsapp.middleware.WebhookFastPathMiddleware",
+    # The simulated Graph API's calls go straight to their views too (apps/simulator/middleware.py).
+    "apps.simulator.middleware.GraphFastPathMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

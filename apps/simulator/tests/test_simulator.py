@@ -109,3 +109,31 @@ def test_the_phone_refuses_incomplete_input_with_400(simulator, client):
     location = {"phone": "5511988887777", "type": "location", "latitude": "x"}
     assert client.post(f"/simulator/phone/{number.pk}/send/", location).status_code == 400
     assert not SimulatedMessage.objects.exists()
+
+
+def test_graph_calls_take_the_short_path_and_the_pages_the_full_stack(simulator, client, monkeypatch):
+    """Graph API calls go straight to their views (apps/simulator/middleware.py) with
+    the same answers; the simulator's own pages keep sessions, CSRF and the login."""
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    number = WhatsAppNumberFactory()
+    seen = []
+    original = SessionMiddleware.process_request
+    monkeypatch.setattr(SessionMiddleware, "process_request", lambda self, request: (
+        seen.append(request.path), original(self, request))[1])
+    path = f"/simulator/graph/v23.0/{number.phone_number_id}/messages"
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {number.access_token}"}
+    body = {"messaging_product": "whatsapp", "to": "5511999990000", "type": "text", "text": {"body": "Hi"}}
+    response = client.post(path, body, content_type="application/json", **auth)
+    assert response.status_code == 200
+    assert response.json()["messages"][0]["id"] == SimulatedMessage.objects.get().wamid
+    assert int(response["Content-Length"]) == len(response.content)
+    refused = client.post(path, {**body, "type": "nope"}, content_type="application/json", **auth)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, 131051)
+    unknown = client.post(f"/simulator/graph/v23.0/{number.phone_number_id}/nope", {}, content_type="application/json",
+                          **auth)
+    assert unknown.json()["error"]["code"] == 2500
+    assert client.get("/simulator/graph/v23.0/123456").json()["error"]["code"] == 100  # a node: no such media
+    assert seen == []
+    assert client.get("/simulator/").status_code == 302  # the phone page: login, through the full stack
+    assert seen == ["/simulator/"]
