@@ -34,9 +34,9 @@ DEFAULT_CONVERSATION_ORDERING = "-last_message_at"
 SEARCH_MAX_LENGTH = 200
 
 
-def _conversations(user) -> QuerySet[Conversation]:
+def _conversations(user, assignee: str | None = None) -> QuerySet[Conversation]:
     return (
-        Conversation.objects.filter(access.conversation_filter(user))
+        Conversation.objects.filter(access.conversation_filter(user, assignee=assignee))
         .select_related("contact", "assignee")
         .prefetch_related(Prefetch("labels", queryset=Label.objects.order_by("name")))
     )
@@ -285,12 +285,13 @@ def _search_filter(*, user, q: str) -> Q:
 
 
 def _inbox_filtered(*, user, filters: InboxFilter) -> QuerySet[Conversation]:
-    """The conversations of one inbox view before search, newest activity first."""
-    queryset = _conversations(user)
-    if filters.view == "mine":
-        queryset = queryset.filter(assignee_id=user.id)
-    elif filters.view == "unassigned":
-        queryset = queryset.filter(assignee__isnull=True)
+    """The conversations of one inbox view before search, newest activity first.
+
+    "mine" and "unassigned" take the access rule of that part alone (see
+    access.conversation_filter), so each is an ordered index scan that stops after a
+    page: (assignee, status, ...) for mine, (organization, status, ...) filtered for
+    unassigned."""
+    queryset = _conversations(user, assignee={"mine": "me", "unassigned": "none"}.get(filters.view))
     if filters.status != "any":
         queryset = queryset.filter(status=filters.status)
     if filters.number_id is not None:

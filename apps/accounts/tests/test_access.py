@@ -58,6 +58,30 @@ def test_admin_and_supervisor_see_their_whole_organisation_only(world, role):
     assert not access.can_view_conversation(user, world["convs"]["other_org"])
 
 
+@pytest.mark.parametrize("role", ["agent_a", "admin", "supervisor"])
+def test_the_narrowed_rules_are_the_rule_intersected_with_mine_or_unassigned(world, role):
+    # The inbox's "mine" and "unassigned" views use the rule of that part alone (an
+    # ordered index scan); it must select exactly what the whole rule does there.
+    user = world[role]
+    everything = Conversation.objects.filter(access.conversation_filter(user))
+
+    def pks(queryset):
+        return set(queryset.values_list("pk", flat=True))
+
+    mine = pks(Conversation.objects.filter(access.conversation_filter(user, assignee="me")))
+    unassigned = pks(Conversation.objects.filter(access.conversation_filter(user, assignee="none")))
+    assert mine == pks(everything.filter(assignee_id=user.id))
+    assert unassigned == pks(everything.filter(assignee__isnull=True))
+    if role == "agent_a":
+        convs = world["convs"]
+        assert mine == {convs["mine"].pk}
+        assert unassigned == {convs["unassigned_my_number"].pk, convs["routed_to_my_team"].pk}
+    user.is_active = False
+    user.save()
+    for narrowed in ("me", "none"):
+        assert not Conversation.objects.filter(access.conversation_filter(user, assignee=narrowed)).exists()
+
+
 def test_inactive_or_organisationless_users_see_nothing(world):
     agent = world["agent_a"]
     agent.is_active = False
