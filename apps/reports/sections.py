@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.db import connection
-from django.db.models import Case, CharField, Count, Exists, F, Max, OuterRef, Q, Sum, Value, When
+from django.db.models import BooleanField, Case, CharField, Count, Exists, F, Max, OuterRef, Q, Sum, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils.translation import gettext_lazy as _
@@ -74,20 +75,45 @@ def conversations(p: ReportParams):
     return qs
 
 
+# Up to this many filtered conversations their ids are passed as an array; more (a
+# large team) and a subquery lets the planner hash them against one scan.
+FEW_CONVERSATIONS = 5000
+
+
+def _few_conversation_ids(p: ReportParams) -> list | None:
+    """The filtered conversations' ids on PostgreSQL when they are few, else None."""
+    if not sql.is_postgres():
+        return None
+    ids = list(conversations(p).order_by().values_list("pk", flat=True)[:FEW_CONVERSATIONS + 1])
+    return ids if len(ids) <= FEW_CONVERSATIONS else None
+
+
+def _filtered(p: ReportParams, qs):
+    """Rows of `qs` (messages or audit entries) of the filtered conversations. On
+    PostgreSQL the conversations' ids are read first and passed as one array: the
+    planner then knows how few they are (an agent's, a label's) and reads their rows
+    through the conversation index; with a subquery it scans the whole range."""
+    ids = _few_conversation_ids(p)
+    if ids is None:
+        return qs.filter(conversation_id__in=conversations(p).values("pk"))
+    column = f"{connection.ops.quote_name(qs.model._meta.db_table)}.{connection.ops.quote_name('conversation_id')}"
+    return qs.filter(RawSQL(f"{column} = ANY(%s)", [ids], output_field=BooleanField()))
+
+
 def messages(p: ReportParams, *, in_range: bool = True, lo: datetime | None = None, hi: datetime | None = None):
     """The messages of the range ([lo, hi) within it when given)."""
     qs = Message.objects.filter(organization_id=p.organization_id)
     if in_range:
         qs = qs.filter(timestamp__gte=max(p.start, lo or p.start), timestamp__lt=min(p.end, hi or p.end))
     if p.has_conversation_filter:
-        qs = qs.filter(conversation_id__in=conversations(p).values("pk"))
+        qs = _filtered(p, qs)
     return qs
 
 
 def audit(p: ReportParams):
     qs = AuditLogEntry.objects.filter(organization_id=p.organization_id, created_at__gte=p.start, created_at__lt=p.end)
     if p.has_conversation_filter:
-        qs = qs.filter(conversation_id__in=conversations(p).values("pk"))
+        qs = _filtered(p, qs)
     return qs
 
 
@@ -352,7 +378,10 @@ def _waiting_live_sql(p: ReportParams, lo: datetime | None = None) -> tuple[str,
     msg = connection.ops.quote_name(Message._meta.db_table)
     ts = connection.ops.quote_name("timestamp")
     conv_filter, conv_params = "", []
-    if p.has_conversation_filter:
+    ids = _few_conversation_ids(p) if p.has_conversation_filter else None
+    if ids is not None:
+        conv_filter, conv_params = " AND conversation_id = ANY(%s)", [ids]
+    elif p.has_conversation_filter:
         conv_sql, conv_params = sql.compiled(conversations(p).values("pk"))
         conv_filter = f" AND conversation_id IN ({conv_sql})"
     if lo is not None:

@@ -159,6 +159,22 @@ def test_filters(data):
     assert rows(sections.response_times(team), "response-times")[0] == ["first_response", 1, 600.0, 600.0, 600.0]
 
 
+@pytest.mark.parametrize("few", [0, 5000])
+def test_filtered_report_is_the_same_by_ids_or_subquery(data, monkeypatch, few):
+    """On PostgreSQL a filter with few conversations passes their ids as an array,
+    one with many a subquery: the same figures either way (SQLite: always a subquery)."""
+    expected = {}
+    for name, kw in (("label", {"label_id": data.label.pk}), ("agent", {"agent_id": data.ann.pk}),
+                     ("team", {"team_id": data.team.pk})):
+        params = data.params(**kw)
+        expected[name] = [t.as_dict() for s in sections.SECTIONS for t in s(params)]
+    monkeypatch.setattr(sections, "FEW_CONVERSATIONS", few)
+    for name, kw in (("label", {"label_id": data.label.pk}), ("agent", {"agent_id": data.ann.pk}),
+                     ("team", {"team_id": data.team.pk})):
+        params = data.params(**kw)
+        assert [t.as_dict() for s in sections.SECTIONS for t in s(params)] == expected[name]
+
+
 def test_range_edges(data):
     # Only the last day: c5 at 23:59:59 local is in, c6 at local midnight after is not.
     last = data.params(start=data.params().end_date)
