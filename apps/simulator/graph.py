@@ -118,8 +118,13 @@ def _authorise(request, number: WhatsAppNumber | None = None) -> None:
         raise GraphError(190, "Error validating access token: Session has expired.", http_status=401, subcode=463)
 
 
-def _number(phone_number_id: str) -> WhatsAppNumber:
-    number = rows.get_one(WhatsAppNumber, "phone_number_id", phone_number_id)
+_UNREAD = object()
+
+
+def _number(phone_number_id: str, request=None) -> WhatsAppNumber:
+    number = getattr(request, "simulator_number", _UNREAD)  # read with the settings by _graph_view
+    if number is _UNREAD or getattr(number, "phone_number_id", phone_number_id) != phone_number_id:
+        number = rows.get_one(WhatsAppNumber, "phone_number_id", phone_number_id)
     if number is None:
         raise GraphError(
             100,
@@ -149,7 +154,17 @@ def _graph_view(handler):
     @csrf_exempt
     def view(request, version, *args, **kwargs):
         received_at, started = timezone.now(), time.monotonic()
-        config = request.simulator_config = SimulatorConfig.get()
+        object_id = kwargs.get("object_id", args[0] if args else None)
+        edge_name = kwargs.get("edge_name", args[1] if len(args) > 1 else None)
+        config = None
+        if edge_name in ("messages", "media") and object_id:
+            # The settings and the number in one statement (a round trip per call less).
+            config, request.simulator_number = rows.get_two(
+                (SimulatorConfig, "id", 1), (WhatsAppNumber, "phone_number_id", object_id)
+            )
+        config = request.simulator_config = config or SimulatorConfig.get()
+        # Rows the handler stores go in one statement with the request log (`_store`).
+        request.simulator_rows = []
         body = None
         if request.content_type == "application/json":
             try:
@@ -166,6 +181,9 @@ def _graph_view(handler):
             response = handler(request, *args, **kwargs)
         except GraphError as error:
             response = error.response()
+        except Exception:
+            rows.insert_many(request.simulator_rows)
+            raise
         logged = None
         if isinstance(response, GraphResponse):
             logged = response.data
@@ -174,10 +192,10 @@ def _graph_view(handler):
                 logged = json.loads(response.content)
             except ValueError:
                 logged = None
-        rows.insert(
-            SimulatedRequest, method=request.method, path=request.path[:500], body=body,
-            status_code=response.status_code, response=logged, received_at=received_at,
-        )
+        rows.insert_many(request.simulator_rows + [(SimulatedRequest, {
+            "method": request.method, "path": request.path[:500], "body": body, "status_code": response.status_code,
+            "response": logged, "received_at": received_at,
+        })])
         if config.latency_ms:
             # Meta is far away: the answer arrives `latency_ms` after the request,
             # though what the request did is already stored (as at Meta, an answer
@@ -190,6 +208,15 @@ def _graph_view(handler):
         return response
 
     return view
+
+
+def _store(request, model, **values) -> None:
+    """Store a row of `model` with the request's log (one statement), before the answer."""
+    queued = getattr(request, "simulator_rows", None)
+    if queued is None:
+        rows.insert(model, **values)
+    else:
+        queued.append((model, values))
 
 
 # -- messages ----------------------------------------------------------------------------
@@ -252,7 +279,7 @@ def _check_send(body: dict) -> None:
 def _messages(request, phone_number_id):
     if request.method != "POST":
         raise GraphError(100, "Unsupported get request.", type="GraphMethodException")
-    number = _number(phone_number_id)
+    number = _number(phone_number_id, request)
     _authorise(request, number)
     body = _json_body(request)
     if body.get("messaging_product") != "whatsapp":
@@ -268,10 +295,8 @@ def _messages(request, phone_number_id):
     to = str(body["to"]).lstrip("+")
     kind = body.get("type", "text")
     wamid = webhooks.new_wamid()
-    rows.insert(
-        SimulatedMessage, phone_number_id=phone_number_id, customer=to,
-        direction=SimulatedMessage.Direction.FROM_BUSINESS, wamid=wamid, type=kind, payload=body,
-    )
+    _store(request, SimulatedMessage, phone_number_id=phone_number_id, customer=to,
+           direction=SimulatedMessage.Direction.FROM_BUSINESS, wamid=wamid, type=kind, payload=body)
     config = getattr(request, "simulator_config", None) or SimulatorConfig.get()
     if config.send_status_webhooks:
         statuses = ["sent", "delivered"] + (["read"] if config.mark_read and kind != "reaction" else [])
@@ -288,7 +313,7 @@ def _messages(request, phone_number_id):
 def _media_upload(request, phone_number_id):
     if request.method != "POST":
         raise GraphError(100, "Unsupported get request.", type="GraphMethodException")
-    number = _number(phone_number_id)
+    number = _number(phone_number_id, request)
     _authorise(request, number)
     if request.POST.get("messaging_product") != "whatsapp":
         raise _param("messaging_product must be 'whatsapp'.")
