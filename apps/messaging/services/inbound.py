@@ -22,7 +22,7 @@ from apps.realtime import groups
 from apps.realtime.publish import publish
 
 from ..models import Author, Direction, Message, MessageType, Reaction, Status
-from ..serializers import MessageSerializer
+from ..serializers import MessageSerializer, message_event_data
 
 logger = logging.getLogger(__name__)
 
@@ -293,41 +293,46 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
         updates.append((conversation_id, newest.timestamp, message_preview(newest), len(messages)))
     conversation_services.conversations_record_inbound_many(updates=updates)
     # Reactions that arrived before their message.
-    waiting = list(Reaction.objects.filter(number=number, target_wamid__in=list(inserted), message__isnull=True))
+    waiting = list(Reaction.objects.filter(number=number, target_wamid__in=list(inserted), message__isnull=True)
+                   .order_by("pk"))
+    reactions: dict[int, list[Reaction]] = {}
     for reaction in waiting:
-        Reaction.objects.filter(pk=reaction.pk).update(message_id=inserted[reaction.target_wamid])
-    by_wamid = {m.wamid: m for m in new}
+        reaction.message_id = inserted[reaction.target_wamid]
+        Reaction.objects.filter(pk=reaction.pk).update(message_id=reaction.message_id)
+        reactions.setdefault(reaction.message_id, []).append(reaction)
+    media: dict[int, object] = {}
     for message in new:
         if message.type in MEDIA_KINDS:
-            _media_create(message=message, content=message.content)
+            media[message.pk] = _media_create(message=message, content=message.content)
         if message.type == MessageType.TEXT:
             _opt_keywords(organization=organization, contact=contacts[unique[message.wamid].from_wa_id],
                           conversation=message.conversation, message=message)
-    # What the inbox shows, read back with everything the serializers need.
-    fresh = {m.pk: m for m in Message.objects.filter(pk__in=[m.pk for m in new]).select_related("media", "author")
-             .prefetch_related("reactions")}
     from apps.conversations.models import Conversation
     from apps.conversations.serializers import ConversationSerializer
 
+    # What the inbox shows. A new message's event is built from the row just written
+    # (no author, its reactions and media known here): the same data as the serializer
+    # gives for the stored row (tests compare them) without reading it back. The
+    # conversations are read back: the UPDATE above changed them.
     fresh_conversations = {c.pk: c for c in Conversation.objects.filter(pk__in=list(per_conversation))
                            .select_related("contact", "assignee").prefetch_related("labels")}
-    # Serialized together: DRF builds the fields once per list, not once per object.
-    shown = [fresh[m.pk] for m in new]
-    for message, data in zip(shown, MessageSerializer(shown, many=True).data):
-        publish("message.created", data,
+    for message in new:
+        publish("message.created",
+                message_event_data(message, reactions=reactions.get(message.pk, []), media=media.get(message.pk)),
                 groups=groups.conversation_groups(fresh_conversations[message.conversation_id]))
     how_by_conversation = {c.pk: how for c, how in conversations.values()}
     touched = [fresh_conversations[pk] for pk in per_conversation]
+    # Serialized together: DRF builds the fields once per list, not once per object.
     for conversation, data in zip(touched, ConversationSerializer(touched, many=True).data):
         created = how_by_conversation.get(conversation.pk) == "created"
         publish("conversation.created" if created else "conversation.updated", data,
                 groups=groups.conversation_groups(conversation))
     for message in new:
-        bot_on_inbound_message(message=fresh[message.pk])
-    return [fresh[by_wamid[m.wamid].pk] for m in new]
+        bot_on_inbound_message(message=message)
+    return new
 
 
-def _media_create(*, message: Message, content: dict) -> None:
+def _media_create(*, message: Message, content: dict):
     from apps.media.models import Media
 
     media = Media.objects.create(
@@ -343,8 +348,9 @@ def _media_create(*, message: Message, content: dict) -> None:
         from apps.media.tasks import mirror_media
     except ImportError:  # the media app's tasks are optional in a partial install
         logger.warning("apps.media.tasks.mirror_media is unavailable; media %s stays pending", media.pk)
-        return
+        return media
     enqueue(mirror_media, media.id)
+    return media
 
 
 def _opt_keywords(*, organization, contact, conversation, message: Message) -> None:

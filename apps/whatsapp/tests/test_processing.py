@@ -505,3 +505,37 @@ def test_payload_body_is_kept_verbatim(deliver, number):
     payload = load_fixture("text.json")
     deliver(payload)
     assert json.loads(bytes(WebhookEvent.objects.get().body)) == payload
+
+
+MESSAGE_FIXTURES = [
+    "text.json", "image.json", "video.json", "audio.json", "audio_voice.json", "document.json", "sticker.json",
+    "location.json", "contacts.json", "interactive_button_reply.json", "interactive_list_reply.json",
+    "interactive_nfm_reply.json", "button.json", "order.json", "system.json", "referral.json", "forwarded.json",
+    "message_with_errors.json", "request_welcome.json", "unsupported.json", "unknown_type.json",
+    "several_messages.json", "reply_context.json",
+]
+
+
+def test_each_new_message_event_is_what_the_serializer_gives_for_the_stored_row(deliver, number, published):
+    # The batch builds message.created from the row it wrote, without reading it back;
+    # every type (with media, reply context, referral, errors, a reaction that came
+    # first) must reach the browser exactly as the REST API shows the stored message.
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    from apps.messaging.serializers import MessageSerializer
+
+    early = load_fixture("reaction.json")
+    early["entry"][0]["changes"][0]["value"]["messages"][0]["reaction"]["message_id"] = "wamid.LATER"
+    deliver(early)
+    deliver(envelope(messages_change(phone_number_id=number.phone_number_id, messages=[
+        message("text", wamid="wamid.LATER", from_=CUSTOMER, body="here I am")])))
+    for fixture in MESSAGE_FIXTURES:
+        deliver(load_fixture(fixture))
+    created = [data for event, data, _ in published if event == "message.created"]
+    assert len(created) == Message.objects.count() >= len(MESSAGE_FIXTURES) + 1
+    rows = {m.pk: m for m in Message.objects.select_related("author", "media").prefetch_related("reactions")}
+    plain = lambda data: json.loads(json.dumps(data, cls=DjangoJSONEncoder))  # noqa: E731
+    for data in created:
+        assert data == plain(MessageSerializer(rows[data["id"]]).data)
+    assert {data["wamid"]: len(data["reactions"]) for data in created}["wamid.LATER"] == 1
+    assert sum(1 for data in created if data["media"]) == Media.objects.count() >= 6
