@@ -362,23 +362,40 @@ class ThreadPage:
 
 
 def thread_messages(*, conversation: Conversation) -> QuerySet[Message]:
-    """Messages with everything the thread partial shows, in a fixed number of queries."""
+    """Messages with their author, media and reactions; the quoted messages of replies
+    are attached by `_attach_quoted` (most are on the same page)."""
     return (
         Message.objects.filter(conversation=conversation)
-        .select_related("author", "media", "reply_to", "reply_to__media")
+        .select_related("author", "media")
         .prefetch_related("reactions")
     )
 
 
+def _attach_quoted(rows: list[Message]) -> None:
+    """Set each reply's `reply_to` from the page itself, and fetch (one query) only the
+    quoted messages that are not on it. Joining the quoted message and its media to
+    every row doubled the columns Django compiles and builds for each page."""
+    by_id = {m.pk: m for m in rows}
+    missing = {m.reply_to_id for m in rows if m.reply_to_id is not None and m.reply_to_id not in by_id}
+    if missing:
+        by_id.update((m.pk, m) for m in Message.objects.filter(pk__in=missing).select_related("media"))
+    cache = Message._meta.get_field("reply_to")
+    for m in rows:
+        if m.reply_to_id is not None:
+            cache.set_cached_value(m, by_id.get(m.reply_to_id))
+
+
 def thread_page(*, conversation: Conversation, before: str | None = None, limit: int = 50) -> ThreadPage:
     """The newest `limit` messages (or those just older than `before`) with the notes
-    written in the same span of time: three queries (messages, reactions, notes)."""
+    written in the same span of time: three queries (messages, reactions, notes), and a
+    fourth when a reply quotes a message older than the page."""
     queryset = thread_messages(conversation=conversation)
     upper = None
     if before:
         upper, pk = cursor_decode(before)
         queryset = queryset.filter(Q(timestamp__lt=upper) | Q(timestamp=upper, id__lt=pk))
     rows = list(queryset.order_by("-timestamp", "-id")[: limit + 1])
+    _attach_quoted(rows)
     more_older = len(rows) > limit
     rows = list(reversed(rows[:limit]))
     notes = Note.objects.filter(conversation=conversation).select_related("author", "conversation__organization")

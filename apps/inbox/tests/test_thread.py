@@ -406,6 +406,25 @@ def test_thread_selector_is_three_queries(world, django_assert_num_queries):
                 _ = item.obj.author and item.obj.author.name
 
 
+def test_a_reply_quoting_a_message_older_than_the_page_gets_it_in_one_more_query(world, django_assert_num_queries):
+    from apps.conversations import selectors
+
+    old = MessageFactory(conversation=world.mine, text="the original", type="image", content={})
+    StoredMediaFactory(message=old, kind="image", mime_type="image/jpeg")
+    for i in range(55):
+        MessageFactory(conversation=world.mine, text=f"filler {i}")
+    reply = OutboundMessageFactory(conversation=world.mine, text="about that", reply_to=old,
+                                   reply_to_wamid=old.wamid, author=world.agent, status=Status.READ)
+    with django_assert_num_queries(4):  # messages, reactions, notes, the quoted message
+        page = selectors.thread_page(conversation=world.mine)
+        shown = {item.obj.pk: item.obj for item in page.items if item.kind == "message"}
+        assert old.pk not in shown and reply.pk in shown
+        quoted = shown[reply.pk].reply_to
+        assert (quoted.pk, quoted.text, quoted.media.kind) == (old.pk, "the original", "image")
+        # A message with no reply has none, without a query.
+        assert all(m.reply_to is None for pk, m in shown.items() if pk != reply.pk)
+
+
 def test_message_partial_costs_a_fixed_number_of_queries(agent_client, world, django_assert_num_queries):
     """Session, user, organisation (time zone), the agent's teams and their numbers
     (access), the message with everything it shows, its reactions."""
