@@ -54,3 +54,44 @@ class NoteSerializer(CachedFieldsMixin, serializers.ModelSerializer):
 
     def get_author_name(self, obj):
         return obj.author.name if obj.author_id and obj.author else None
+
+
+_DATETIME = serializers.DateTimeField()
+_CONTACT_TIME_FIELDS = ("opted_out_at", "created_at")
+_CONVERSATION_TIME_FIELDS = (
+    "last_message_at", "last_customer_message_at", "window_expires_at", "snoozed_until", "resolved_at", "created_at",
+    "updated_at",
+)
+
+
+def _time(value):
+    return None if value is None else _DATETIME.to_representation(value)
+
+
+def conversation_event_data(conversation: Conversation) -> dict:
+    """`ConversationSerializer(conversation).data`, built straight from the loaded row
+    (contact and assignee selected, labels prefetched, as the serializer reads them):
+    the inbound worker's conversation events, one per conversation of every batch,
+    without DRF's per-field machinery. Same keys, same values (tests compare it with
+    the serializer)."""
+    contact = conversation.contact
+    contact_data = {
+        "id": contact.id, "wa_id": contact.wa_id, "phone": contact.phone, "profile_name": contact.profile_name,
+        "name": contact.name, "display_name": contact.display_name, "opted_out": contact.opted_out,
+        "opt_out_reason": contact.opt_out_reason, "marketing_opted_out": contact.marketing_opted_out,
+        "attributes": contact.attributes,
+    }
+    for name in _CONTACT_TIME_FIELDS:
+        contact_data[name] = _time(getattr(contact, name))
+    data = {
+        "id": conversation.id, "number_id": conversation.number_id, "status": conversation.status,
+        "assignee_id": conversation.assignee_id,
+        "assignee_name": conversation.assignee.name if conversation.assignee_id and conversation.assignee else None,
+        "team_id": conversation.team_id, "priority": conversation.priority, "unread_count": conversation.unread_count,
+        "last_message_preview": conversation.last_message_preview, "bot_active": conversation.bot_active,
+        "contact": {name: contact_data[name] for name in ContactSerializer.Meta.fields},
+        "labels": [{"id": label.id, "name": label.name, "color": label.color} for label in conversation.labels.all()],
+    }
+    for name in _CONVERSATION_TIME_FIELDS:
+        data[name] = _time(getattr(conversation, name))
+    return {name: data[name] for name in ConversationSerializer.Meta.fields}

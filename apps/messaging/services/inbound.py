@@ -308,12 +308,13 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
             _opt_keywords(organization=organization, contact=contacts[unique[message.wamid].from_wa_id],
                           conversation=message.conversation, message=message)
     from apps.conversations.models import Conversation
-    from apps.conversations.serializers import ConversationSerializer
+    from apps.conversations.serializers import conversation_event_data
 
     # What the inbox shows. A new message's event is built from the row just written
     # (no author, its reactions and media known here): the same data as the serializer
     # gives for the stored row (tests compare them) without reading it back. The
-    # conversations are read back: the UPDATE above changed them.
+    # conversations are read back (the UPDATE above changed them) and their events
+    # built the same way (conversation_event_data).
     fresh_conversations = {c.pk: c for c in Conversation.objects.filter(pk__in=list(per_conversation))
                            .select_related("contact", "assignee").prefetch_related("labels")}
     for message in new:
@@ -321,11 +322,10 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
                 message_event_data(message, reactions=reactions.get(message.pk, []), media=media.get(message.pk)),
                 groups=groups.conversation_groups(fresh_conversations[message.conversation_id]))
     how_by_conversation = {c.pk: how for c, how in conversations.values()}
-    touched = [fresh_conversations[pk] for pk in per_conversation]
-    # Serialized together: DRF builds the fields once per list, not once per object.
-    for conversation, data in zip(touched, ConversationSerializer(touched, many=True).data):
-        created = how_by_conversation.get(conversation.pk) == "created"
-        publish("conversation.created" if created else "conversation.updated", data,
+    for conversation_id in per_conversation:
+        conversation = fresh_conversations[conversation_id]
+        created = how_by_conversation.get(conversation_id) == "created"
+        publish("conversation.created" if created else "conversation.updated", conversation_event_data(conversation),
                 groups=groups.conversation_groups(conversation))
     for message in new:
         bot_on_inbound_message(message=message)
