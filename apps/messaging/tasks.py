@@ -88,7 +88,7 @@ def _fail(message_id: int, *, code=None, title: str = "", text: str = "", detail
 
 # A thread that wakes up later than this after its slot takes a new slot: sending
 # late could crowd a number's next slots into the same second.
-LATE_SLOT = 0.02
+LATE_SLOT = 0.03
 
 
 def _wait_for_send_slot(message: Message) -> float:
@@ -286,26 +286,35 @@ def _claimed(connection, batch: bool, params: list) -> list[Message]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return [_message_from_row(connection, groups, converters, row) for row in rows]
+    shared: dict = {}  # the rows of a batch share their number: built once
+    return [_message_from_row(connection, groups, converters, row, shared) for row in rows]
 
 
-def _message_from_row(connection, groups, converters, row) -> Message:
-    values = list(row)
+def _message_from_row(connection, groups, converters, row, shared: dict) -> Message:
     position = 0
     objects = {}
     for alias, model, fs in groups:
+        end = position + len(fs)
+        raw = row[position:end]
+        if alias == "n" and shared.get("raw") == raw:
+            objects[alias] = shared["number"]
+            position = end
+            continue
+        names = [f.attname for f in fs]
+        if alias == "u" and raw[names.index("id")] is None:
+            objects[alias] = None
+            position = end
+            continue
         chunk = []
-        for _f in fs:
-            value = values[position]
+        for value in raw:
             col, convert_all = converters[position]
             for convert in convert_all:
                 value = convert(value, col, connection)
             chunk.append(value)
             position += 1
-        if alias == "u" and chunk[[f.attname for f in fs].index("id")] is None:
-            objects[alias] = None
-            continue
-        objects[alias] = model.from_db(connection.alias, [f.attname for f in fs], chunk)
+        objects[alias] = model.from_db(connection.alias, names, chunk)
+        if alias == "n":
+            shared["raw"], shared["number"] = raw, objects[alias]
     message, contact, conversation = objects["m"], objects["k"], objects["c"]
     conversation.contact = contact
     message.conversation = conversation
@@ -467,6 +476,16 @@ def _unclaim(ids: list[int], claimed_at, *, next_attempt_at=None) -> None:
         )
 
 
+def _give_back(ids: list[int], claimed_at, number_id: int, countdown: float) -> None:
+    try:
+        _unclaim(ids, claimed_at)
+        _kick(number_id, countdown=countdown)
+    except Exception:  # the sweeper finds them
+        logger.exception("could not give back the claims of %s", ids)
+    finally:
+        _release_db_connection()
+
+
 def _send_batch(messages: list[Message], claimed_at, *, full: bool) -> dict[int, str]:
     """Send claimed messages of one number: their slots in one reservation, each
     call from a sender thread at its slot, the answers stored together. `full`:
@@ -477,19 +496,53 @@ def _send_batch(messages: list[Message], claimed_at, *, full: bool) -> dict[int,
 
     outcome: dict[int, str] = {}
     number = messages[0].number
+    client = client_for(number)
+    pool = _sender_pool()
     _release_db_connection()
-    slots = ratelimit.send_reserve_batch(
-        number, [m.conversation.contact.wa_id for m in messages], max_wait=MAX_INLINE_WAIT
-    )
-    began = time.monotonic()
-    go, by_number, by_pair = [], [], []
-    for message, (granted, delay, refused_by_pair) in zip(messages, slots):
-        if granted:
-            go.append((delay, message))
-        elif refused_by_pair:
-            by_pair.append((delay, message))
-        else:
-            by_number.append((delay, message))
+    calls, by_number, by_pair = [], [], []
+    waiting, first = messages, True
+    for _round in range(5):
+        # Slots for the messages still waiting (all of them, then those that
+        # missed their slot), one reservation.
+        slots = ratelimit.send_reserve_batch(
+            number, [m.conversation.contact.wa_id for m in waiting], max_wait=MAX_INLINE_WAIT
+        )
+        began = time.monotonic()
+        go = []
+        for message, (granted, delay, refused_by_pair) in zip(waiting, slots):
+            if granted:
+                go.append((delay, message))
+            else:
+                (by_pair if refused_by_pair else by_number).append((delay, message))
+        if first and by_number:
+            # The number's slots are taken for the next second: give these back and
+            # queue a batch for when a whole batch fits (from a sender thread, so
+            # that this one keeps to the slots).
+            countdown = min(d for d, _ in by_number) + BATCH_SIZE / number.rate_limit_per_second
+            pool.submit(_give_back, [m.pk for _, m in by_number], claimed_at, number.pk, countdown)
+            outcome.update({m.pk: "throttled" for _, m in by_number})
+            by_number = []
+        elif first and full:
+            _kick(number.pk)  # more may be waiting: the next batch is claimed now
+        first = False
+        waiting = []
+        go.sort(key=lambda item: item[0])
+        for delay, message in go:
+            go_at = began + delay
+            pause = go_at - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            if time.monotonic() - go_at > LATE_SLOT:
+                # Too late for its slot (this thread did not get the CPU in time):
+                # sent late it could crowd the number's next slots into one second.
+                # It takes a new slot with the others that missed theirs.
+                waiting.append(message)
+                continue
+            calls.append((message, pool.submit(_call, client, message)))
+        if not waiting:
+            break
+    by_number += [(0.0, message) for message in waiting]
+
     for delay, message in by_pair:
         # This customer had messages just before: this one alone, when its pair allows.
         _unclaim([message.pk], claimed_at, next_attempt_at=timezone.now() + timedelta(seconds=delay))
@@ -500,27 +553,6 @@ def _send_batch(messages: list[Message], claimed_at, *, full: bool) -> dict[int,
         outcome.update({m.pk: "throttled" for _, m in by_number})
         # When the number's slots free up for a whole batch.
         _kick(number.pk, countdown=min(d for d, _ in by_number) + BATCH_SIZE / number.rate_limit_per_second)
-    elif full:
-        _kick(number.pk)
-
-    client = client_for(number)
-    pool = _sender_pool()
-    calls = []
-    go.sort(key=lambda item: item[0])
-    for delay, message in go:
-        go_at = began + delay
-        pause = go_at - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
-        if time.monotonic() - go_at > LATE_SLOT:
-            # Too late for its slot: a new one (or, when none is near, later).
-            wait = _wait_for_send_slot(message)
-            if wait:
-                _unclaim([message.pk], claimed_at)
-                _kick(number.pk, countdown=wait)
-                outcome[message.pk] = "throttled"
-                continue
-        calls.append((message, pool.submit(_call, client, message)))
 
     sent = []
     for message, future in calls:
