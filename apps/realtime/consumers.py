@@ -23,6 +23,7 @@ from . import groups as group_names
 from . import presence, replay, selectors, services
 
 CATCH_UP_WAIT = 3.0
+_TEXT = "_frame_text"  # the encoded frame, kept on a layer message shared by sockets
 PENDING_MAX = 1000
 
 
@@ -116,10 +117,19 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
                 await self._send(frame)
         self.pending = []
 
-    async def _send(self, frame: dict):
+    async def _send(self, frame: dict, message: dict | None = None):
         if frame["id"] is not None:
             self.cursor = frame["id"]
-        await self.send_json(frame)
+        if message is None:
+            await self.send_json(frame)
+            return
+        # The Redis layer hands one message dict to every socket of this process it is
+        # addressed to (a group event): the frame is the same for each, so it is
+        # encoded once and the text kept on the message.
+        text = message.get(_TEXT)
+        if text is None:
+            text = message[_TEXT] = await self.encode_json(frame)
+        await self.send(text_data=text)
 
     # --- events from the channel layer ---------------------------------------------
     async def inbox_event(self, message):
@@ -133,7 +143,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             return
         if frame["id"] in self.replayed:
             return
-        await self._send(frame)
+        await self._send(frame, message)
 
     # --- requests from the client ----------------------------------------------------
     async def receive_json(self, content, **kwargs):

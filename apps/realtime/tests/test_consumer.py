@@ -181,3 +181,41 @@ def test_relaying_events_to_a_socket_hops_to_no_thread(world, monkeypatch):
     frames = async_to_sync(scenario)()
     assert [f["data"]["n"] for f in frames] == list(range(20))
     assert hops == []
+
+
+def test_a_group_event_is_encoded_once_for_the_sockets_of_a_process(world, monkeypatch):
+    # The Redis layer gives the sockets of one process the same message: its frame is
+    # encoded once, and every socket gets the same text.
+    from channels.layers import get_channel_layer
+
+    from apps.realtime import groups
+    from apps.realtime.consumers import InboxConsumer
+    from apps.realtime.layers import is_redis_layer
+
+    if not is_redis_layer(get_channel_layer()):
+        pytest.skip("the in-memory layer copies a message for each channel")
+    org = world["org"]
+    watchers = [world["supervisor"], world["agent_a"], world["agent_b"]]
+    cookies = [session_cookie(user) for user in watchers]
+    encoded = []
+    real_encode = InboxConsumer.encode_json.__func__
+
+    async def scenario():
+        sockets = [(await open_socket(cookie))[0] for cookie in cookies]
+        for comm in sockets:
+            await drain(comm)
+        async def counting_encode(cls, content):
+            encoded.append(content)
+            return await real_encode(cls, content)
+
+        monkeypatch.setattr(InboxConsumer, "encode_json", classmethod(counting_encode))
+        await get_channel_layer().group_send(groups.org_members(org.id), {
+            "type": "inbox.event", "id": "1-1", "event": "presence", "data": {"user_id": 1, "status": "online"}})
+        texts = [await comm.receive_output(timeout=10) for comm in sockets]
+        for comm in sockets:
+            await comm.disconnect()
+        return texts
+
+    texts = async_to_sync(scenario)()
+    assert {t["text"] for t in texts} == {'{"id": "1-1", "event": "presence", "data": {"user_id": 1, "status": "online"}}'}
+    assert [c["id"] for c in encoded].count("1-1") == 1
