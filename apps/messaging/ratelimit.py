@@ -99,16 +99,26 @@ end
 return out
 """
 
+# How far ahead of now a bucket's slots are taken (µs, 0 when free now).
+_LUA_AHEAD = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then return 0 end
+return tat - now
+"""
+
 _redis = None
 _script = None
 _batch_script = None
+_ahead_script = None
 _redis_lock = threading.Lock()
 _local: dict[str, float] = {}
 _local_lock = threading.Lock()
 
 
 def _redis_script():
-    global _redis, _script, _batch_script
+    global _redis, _script, _batch_script, _ahead_script
     with _redis_lock:
         if _script is None:
             import redis
@@ -116,6 +126,7 @@ def _redis_script():
             _redis = redis.Redis.from_url(settings.REDIS_URL)
             _script = _redis.register_script(_LUA)
             _batch_script = _redis.register_script(_LUA_BATCH)
+            _ahead_script = _redis.register_script(_LUA_AHEAD)
         return _script
 
 
@@ -219,6 +230,15 @@ def reserve_batch(number_limit: Limit, pair_limits: list[Limit], *, max_wait: fl
             _local[pair.key] = max(ptat, slot) + pair.interval
             result.append((True, slot - now, False))
     return result
+
+
+def taken_ahead(key: str) -> float:
+    """Seconds until bucket `key`'s next slot with a burst of 1 (0.0 when free now)."""
+    if settings.REDIS_URL:
+        _redis_script()
+        return int(_ahead_script(keys=[PREFIX + key])) / 1_000_000
+    with _local_lock:
+        return max(_local.get(key, 0.0) - time.monotonic(), 0.0)
 
 
 def number_key(number) -> str:

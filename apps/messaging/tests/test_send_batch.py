@@ -151,3 +151,37 @@ def test_the_batch_claim_skips_rows_another_claim_holds(queued, number):
     assert tasks._claim_batch(number.pk, now, limit=2) == []
     assert list(Message.objects.filter(pk__in=[m.pk for m in messages]).values_list("send_attempts", flat=True)) == [
         1, 1, 1]
+
+
+def test_claims_beyond_the_numbers_next_second_are_given_back_and_queued_later(queued, number):
+    import time
+
+    number.rate_limit_per_second = 4
+    number.save(update_fields=["rate_limit_per_second"])
+    ratelimit.reset(ratelimit.number_key(number))
+    messages = pending(number, 6)
+    tasks.send_pending.run(number.pk)
+    # Slots ~0.26 s apart: four within the second; two given back (from a sender thread).
+    deadline = time.monotonic() + 30
+    while not queued and time.monotonic() < deadline:
+        time.sleep(0.05)
+    rows = list(Message.objects.filter(pk__in=[m.pk for m in messages]).order_by("pk"))
+    assert [(m.status, m.send_attempts, m.send_started_at) for m in rows[4:]] == [(Status.PENDING, 0, None)] * 2
+    assert [m.status for m in rows[:4]] == [Status.SENT] * 4
+    assert queued == [("messaging.send_pending", (number.pk,), queued[0][2])] and queued[0][2] > 0
+    ratelimit.reset(ratelimit.number_key(number))
+
+
+def test_a_batch_task_does_not_claim_while_the_numbers_slots_are_taken_far_ahead(queued, number):
+    messages = pending(number, 2)
+    tasks._phone_number_ids[number.pk] = number.phone_number_id
+    ratelimit.reset(ratelimit.number_key(number))
+    slow = ratelimit.Limit(ratelimit.number_key(number), rate=1)
+    for _ in range(3):  # the number's slots taken for the next 3 s
+        ratelimit.reserve([slow], max_wait=5)
+    assert tasks.send_pending.run(number.pk) == 0
+    assert list(Message.objects.filter(pk__in=[m.pk for m in messages]).values_list("send_attempts", flat=True)) == [
+        0, 0]
+    ((name, args, countdown),) = queued
+    assert (name, args) == ("messaging.send_pending", (number.pk,)) and 2.0 < countdown <= 2.5
+    ratelimit.reset(ratelimit.number_key(number))
