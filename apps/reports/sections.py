@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.db import connection
-from django.db.models import BooleanField, Case, CharField, Count, Exists, F, Max, OuterRef, Q, Sum, Value, When
+from django.db.models import (
+    BigIntegerField, BooleanField, Case, CharField, Count, Exists, F, Func, Max, OuterRef, Q, Sum, Value, When,
+)
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
 from django.db.models.functions import TruncDate, TruncHour
@@ -248,8 +250,8 @@ def _rolled_until(p: ReportParams) -> datetime | None:
     until = RollupState.objects.filter(organization_id=p.organization_id).values_list("until", flat=True).first()
     if until is None or until <= p.start:
         return None
-    hour = p.start.astimezone(dt_timezone.utc)
-    while hour <= p.end:
+    hour, end = p.start.astimezone(dt_timezone.utc), p.end
+    while hour <= end:
         if hour.astimezone(p.tz).utcoffset() % timedelta(hours=1):
             return None
         hour += timedelta(hours=1)
@@ -260,6 +262,20 @@ def _int(value) -> int:
     return int(value or 0)
 
 
+class _EpochSeconds(Func):
+    """Whole seconds since 1970-01-01 UTC of a datetime."""
+
+    output_field = BigIntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="CAST(date_part('epoch', %(expressions)s) AS BIGINT)",
+                           **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection,
+                           template="CAST(ROUND((julianday(%(expressions)s) - 2440587.5) * 86400) AS INTEGER)", **extra)
+
+
 def message_cube(p: ReportParams, ctx: dict | None = None) -> list[tuple]:
     """One pass over the range's messages: counts per local hour (Trunc in the
     organisation's zone), direction, type and author. Volume, messages and the
@@ -268,12 +284,19 @@ def message_cube(p: ReportParams, ctx: dict | None = None) -> list[tuple]:
     until = rolled_until(p, ctx)
     out = []
     if until is not None:
+        # Hours as epoch seconds (integers read back far faster than ~13,000
+        # datetimes), each distinct hour turned into local time once.
         rolled = (
             MessageHour.objects.filter(organization_id=p.organization_id, hour__gte=p.start, hour__lt=until)
-            .values("hour", "direction", "type", "author_type").annotate(n=Sum("messages"))
-            .values_list("hour", "direction", "type", "author_type", "n")
+            .values(epoch=_EpochSeconds("hour"), d=F("direction"), t=F("type"), a=F("author_type"))
+            .annotate(n=Sum("messages")).values_list("epoch", "d", "t", "a", "n")
         )
-        out += [(hour.astimezone(p.tz), direction, kind, author, _int(n)) for hour, direction, kind, author, n in rolled]
+        local: dict[int, datetime] = {}
+        for epoch, direction, kind, author, n in _fetch(*sql.compiled(rolled)):  # no per-row converters
+            hour = local.get(epoch)
+            if hour is None:
+                hour = local[epoch] = datetime.fromtimestamp(epoch, p.tz)
+            out.append((hour, direction, kind, author, _int(n)))
         if until >= p.end:
             return out
     rows = (
