@@ -231,13 +231,70 @@ def _insert_new(objs: list[Message]) -> dict[str, int]:
         return {}
     opts = Message._meta
     fields = [f for f in opts.concrete_fields if not f.primary_key and not getattr(f, "generated", False)]
+    using = router.db_for_write(Message)
+    if connections[using].vendor == "postgresql":
+        inserted = _insert_new_postgresql(objs, fields, connections[using])
+        if inserted is not None:
+            return inserted
     query = InsertQuery(Message, on_conflict=OnConflict.IGNORE)
     query.insert_values(fields, objs)
-    using = router.db_for_write(Message)
     if not connections[using].features.can_return_rows_from_bulk_insert:  # pragma: no cover - old SQLite
         raise NotImplementedError("this database cannot return the inserted rows")
     rows = query.get_compiler(using=using).execute_sql([opts.pk, opts.get_field("wamid")])
     return {wamid: pk for row in rows if row for pk, wamid in [row]}
+
+
+# Column types a batch's varying values can travel as in one JSON document.
+_JSON_ROW_TYPES = {
+    "CharField", "TextField", "JSONField", "BooleanField", "IntegerField", "BigIntegerField",
+    "PositiveIntegerField", "SmallIntegerField", "PositiveSmallIntegerField", "ForeignKey", "DateTimeField",
+}
+
+
+def _insert_new_postgresql(objs: list[Message], fields: list, connection) -> dict[str, int] | None:
+    """`_insert_new` on PostgreSQL with the rows as one JSON parameter: the values every
+    row shares (number, organisation, direction, defaults, the creation time) are bound
+    once, the others read from json_to_recordset. The ORM's insert prepared ~40 values
+    per row, one by one, and was the largest part of a batch's CPU. Returns None when
+    a varying value's type cannot travel as JSON (the ORM's insert then does it)."""
+    import json
+
+    template = objs[0]
+    for field in fields:
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            value = field.pre_save(template, True)  # one creation time for the batch
+            for obj in objs:
+                setattr(obj, field.attname, value)
+    constant, varying = [], []
+    for field in fields:
+        value = getattr(template, field.attname)
+        shared = field.name != "wamid" and all(getattr(obj, field.attname) == value for obj in objs)
+        (constant if shared else varying).append(field)
+    if any(field.get_internal_type() not in _JSON_ROW_TYPES for field in varying):
+        return None
+    rows = []
+    for obj in objs:
+        row = {}
+        for field in varying:
+            value = getattr(obj, field.attname)
+            row[field.column] = value.isoformat() if hasattr(value, "isoformat") else value
+        rows.append(row)
+    qn = connection.ops.quote_name
+    select, params = [], []
+    for field in fields:
+        if field in varying:
+            select.append(f"r.{qn(field.column)}")
+        else:
+            select.append(f"%s::{field.db_type(connection)}")
+            params.append(field.get_db_prep_save(getattr(template, field.attname), connection))
+    columns = ", ".join(qn(field.column) for field in fields)
+    definition = ", ".join(f"{qn(field.column)} {field.db_type(connection)}" for field in varying)
+    sql = (f"INSERT INTO {qn(Message._meta.db_table)} ({columns}) SELECT {', '.join(select)} "
+           f"FROM json_to_recordset(%s::json) AS r({definition}) ON CONFLICT DO NOTHING RETURNING id, wamid")
+    params.append(json.dumps(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {wamid: pk for pk, wamid in cursor.fetchall()}
 
 
 def messages_receive_batch(*, number, events: list) -> list[Message]:

@@ -158,3 +158,25 @@ def test_a_batch_opens_wakes_and_reopens_conversations_as_one_message_would(numb
     }
     conversation_events = [data for event, data, _ in published if event.startswith("conversation.")]
     assert {data["id"]: data["status"] for data in conversation_events}[snoozed.pk] == "open"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("together", [True, False])
+def test_batches_of_every_type_and_size_are_stored_without_falling_back(number, caplog, mirrored, together):
+    # Falling back to one by one loses nothing, so only the log shows that a batch's
+    # own path failed (e.g. the one-statement INSERT of a batch of one message).
+    from apps.whatsapp.tests.utils import load_fixture
+
+    fixtures = ["text.json", "image.json", "location.json", "contacts.json", "referral.json", "forwarded.json",
+                "message_with_errors.json", "interactive_nfm_reply.json", "unknown_type.json", "reply_context.json",
+                "several_messages.json"]
+    for name in fixtures:
+        WebhookEvent.objects.create(body=json.dumps(load_fixture(name)).encode(),
+                                    signature=WebhookEvent.Signature.VALID)
+        if not together:
+            assert services.webhook_events_drain() == 1
+    if together:
+        assert services.webhook_events_drain() == len(fixtures)
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {WebhookEvent.Status.PROCESSED}
+    assert not [r for r in caplog.records if "one by one" in r.getMessage()]
+    assert Message.objects.count() >= len(fixtures)
