@@ -14,9 +14,17 @@ measures in one run:
    frame at the assignee's websocket, at a constant inbound rate with 50 agents
    connected, split into POST -> stored (queue + processing) and stored -> browser;
 3. 200 agents connected to one daphne process, each receiving one event per second
-   published through apps.realtime.publish.publish().
+   published through apps.realtime.publish.publish(), as the product's workers do:
+   the events due in each 50 ms tick are published in one transaction.
 
-Usage: python bench/inbox_scale.py [--quick] [--reuse-seed]
+The websocket clients run in two client processes of their own (each its own event
+loop, timestamping frames as they arrive), so that the load generator is not what is
+measured; daphne's CPU time per delivered frame (from /proc) is printed with each live
+run, and "CPU p50" with each read (process time of this process): figures that the
+shared machine's load inflates much less than wall time. --py-spy records daphne's
+stacks during the fan-out (collapsed, in the log directory).
+
+Usage: python bench/inbox_scale.py [--quick] [--reuse-seed] [--only-fan-out] [--py-spy]
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres) and Redis on 127.0.0.1:6379.
 """
 
@@ -188,16 +196,18 @@ def timed(fn, runs):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    times, queries, sql = [], [], []
+    times, queries, sql, cpu = [], [], [], []
     for _ in range(runs):
         with CaptureQueriesContext(connection) as ctx:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             fn()
             times.append((time.perf_counter() - start) * 1000)
+            cpu.append((time.process_time() - start_cpu) * 1000)
         queries.append(len(ctx.captured_queries))
         # Time inside the database driver (query sent -> rows fetched), the rest is Python.
         sql.append(sum(float(q["time"]) for q in ctx.captured_queries) * 1000)
-    return {"p50": pct(times, 50), "p95": pct(times, 95), "queries": max(queries), "sql_p50": pct(sql, 50)}
+    return {"p50": pct(times, 50), "p95": pct(times, 95), "queries": max(queries), "sql_p50": pct(sql, 50),
+            "cpu_p50": pct(cpu, 50)}
 
 
 def measure_reads(runs: int) -> dict:
@@ -377,6 +387,128 @@ class Sockets:
         await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
+def _published_at(frame_id) -> float | None:
+    """When the event was published: its id is the replay log's Redis stream id,
+    "<Redis time in ms>-<seq>", taken by publish() as it sends the event."""
+    try:
+        return int(str(frame_id).split("-")[0]) / 1000
+    except ValueError:
+        return None
+
+
+def _compact(frame: dict) -> tuple:
+    """What the tallies need of a frame: (event, wamid, bench_n, bench_sent, published)."""
+    data = frame.get("data") or {}
+    return (frame["event"], data.get("wamid"), data.get("bench_n"), data.get("bench_sent"),
+            _published_at(frame.get("id")))
+
+
+def _fleet_child(port, cookies, conn) -> None:
+    """One client process: open its sockets when told, then hand over what arrived
+    (compacted) each time it is asked, until told to stop."""
+
+    async def serve():
+        sockets = Sockets(port, cookies)
+        loop = asyncio.get_running_loop()
+        sent_upto = {name: 0 for name in cookies}
+        while True:
+            command = await loop.run_in_executor(None, conn.recv)
+            if command == "open":
+                try:
+                    await sockets.open()
+                    conn.send(("ready", sockets.connect_seconds, sockets.retries))
+                except Exception as error:  # noqa: BLE001 - reported to the parent
+                    conn.send(("error", repr(error)))
+            elif command in ("poll", "stop"):
+                if command == "stop":
+                    await sockets.close()
+                out = []
+                for name, frames in sockets.arrivals.items():
+                    new = frames[sent_upto[name]:]
+                    sent_upto[name] = len(frames)
+                    out += [(name, at, *_compact(frame)) for at, frame in new]
+                conn.send(("arrivals", out, sockets.retries))
+                if command == "stop":
+                    return
+
+    asyncio.run(serve())
+
+
+class Fleet:
+    """Websocket clients spread over `processes` client processes (forked before they
+    connect), so that the load generator is not the bottleneck being measured: each
+    process runs its share of the sockets on its own event loop and timestamps every
+    frame as it arrives. Arrivals are (name, at, event, wamid, bench_n, bench_sent,
+    published)."""
+
+    def __init__(self, port, cookies: dict[str, str], processes: int = 2):
+        import multiprocessing
+
+        from django.db import connections
+
+        connections.close_all()  # a forked child must not share the parent's socket
+        ctx = multiprocessing.get_context("fork")
+        names = list(cookies)
+        self.pipes, self.procs = [], []
+        for k in range(processes):
+            share = {name: cookies[name] for name in names[k::processes]}
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_fleet_child, args=(port, share, child), daemon=True)
+            proc.start()
+            self.pipes.append(parent)
+            self.procs.append(proc)
+        self.connected = len(cookies)
+        self.arrivals: list[tuple] = []
+        self.connect_seconds, self.retries = 0.0, 0
+
+    def open(self) -> None:
+        """Connect each process's sockets in turn (daphne drops a handshake it has not
+        accepted within 5 s; browsers reconnect with jittered backoff)."""
+        started = time.time()
+        for pipe in self.pipes:
+            pipe.send("open")
+            reply = pipe.recv()
+            if reply[0] != "ready":
+                raise RuntimeError(f"sockets did not connect: {reply[1]}")
+        self.connect_seconds = time.time() - started
+
+    def poll(self, command="poll") -> list[tuple]:
+        new, retries = [], 0
+        for pipe in self.pipes:
+            pipe.send(command)
+            _, got, proc_retries = pipe.recv()
+            new += got
+            retries += proc_retries
+        self.retries = retries
+        self.arrivals += new
+        return new
+
+    def close(self) -> None:
+        self.poll("stop")
+        for proc in self.procs:
+            proc.join(timeout=30)
+
+
+class CpuMeter:
+    """CPU seconds (user + system) a process used between start() and stop(), from
+    /proc: a figure the machine's load inflates far less than wall time."""
+
+    def __init__(self, pid: int):
+        self.pid, self.used = pid, 0.0
+
+    def _now(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def start(self):
+        self._start = self._now()
+        return self
+
+    def stop(self) -> float:
+        self.used = self._now() - self._start
+        return self.used
+
+
 async def post_at_rate(port, bodies, rate, connections=16):
     """POST signed bodies at `rate`/s; returns the send time and the status of each."""
     sent: list[tuple[float, int]] = [None] * len(bodies)
@@ -447,7 +579,7 @@ def webhook_bodies(targets: list[tuple[str, str]], tag: str) -> list[tuple[str, 
     return out
 
 
-async def live_webhooks(http_port, ws_port, rate, seconds, agents, tag) -> dict:
+async def live_webhooks(http_port, ws_port, rate, seconds, agents, tag, daphne_pid) -> dict:
     from apps.accounts.models import User
     from apps.conversations.models import Conversation
     from apps.messaging.models import Message
@@ -465,35 +597,52 @@ async def live_webhooks(http_port, ws_port, rate, seconds, agents, tag) -> dict:
     targets = [(by_agent[names[n % agents]][(n // agents) % len(by_agent[names[n % agents]])], names[n % agents])
                for n in range(count)]
     bodies = webhook_bodies(targets, tag)
-    sockets = Sockets(ws_port, cookies)
-    await sockets.open()
-    sent = await post_at_rate(http_port, bodies, rate)
-    wanted = {f"wamid.{tag}.{n}": (sent[n][0], targets[n][1]) for n in range(count)}
-    deadline = time.time() + max(60, seconds * 6)
-    got: dict[str, float] = {}
-    while time.time() < deadline and len(got) < count:
-        await asyncio.sleep(0.5)
-        for name, frames in sockets.arrivals.items():
-            for at, frame in frames:
-                wamid = frame["data"].get("wamid") if frame["event"] == "message.created" else None
-                if wamid in wanted and wanted[wamid][1] == name and wamid not in got:
+    fleet = Fleet(ws_port, cookies)
+    try:
+        fleet.open()
+        cpu = CpuMeter(daphne_pid).start()
+        sent = await post_at_rate(http_port, bodies, rate)
+        wanted = {f"wamid.{tag}.{n}": (sent[n][0], targets[n][1]) for n in range(count)}
+        deadline = time.time() + max(60, seconds * 6)
+        got: dict[str, float] = {}
+        published: dict[str, float] = {}
+        while time.time() < deadline and len(got) < count:
+            await asyncio.sleep(0.5)
+            for name, at, event, wamid, _n, _sent, published_at in fleet.poll():
+                if event == "message.created" and wamid in wanted and wanted[wamid][1] == name and wamid not in got:
                     got[wamid] = at
-    await sockets.close()
+                    if published_at is not None:
+                        published[wamid] = published_at
+        daphne_cpu = cpu.stop()
+    finally:
+        fleet.close()
+    frames = len(fleet.arrivals)
     stored = dict(Message.objects.filter(wamid__startswith=f"wamid.{tag}.").values_list("wamid", "created_at"))
     total = [(got[w] - wanted[w][0]) * 1000 for w in got]
     to_store = [(stored[w].timestamp() - wanted[w][0]) * 1000 for w in got if w in stored]
     to_browser = [(got[w] - stored[w].timestamp()) * 1000 for w in got if w in stored]
+    # stored -> browser is the rest of the worker's transaction and its commit (stored ->
+    # published), then the channel layer and daphne (published -> browser).
+    to_publish = [(published[w] - stored[w].timestamp()) * 1000 for w in published if w in stored]
+    delivery = [(got[w] - published[w]) * 1000 for w in published]
     acks = [s[1] for s in sent if s]
     if acks.count(200) != len(acks):
         print(f"  webhook answers: {dict((code, acks.count(code)) for code in set(acks))}")
     return {"rate": rate, "agents": len(cookies), "sent": count, "acked_200": acks.count(200), "stored": len(stored),
             "received": len(got), "p50": pct(total, 50), "p95": pct(total, 95), "p99": pct(total, 99),
             "store_p50": pct(to_store, 50), "store_p95": pct(to_store, 95),
-            "browser_p50": pct(to_browser, 50), "browser_p95": pct(to_browser, 95)}
+            "browser_p50": pct(to_browser, 50), "browser_p95": pct(to_browser, 95), "browser_p99": pct(to_browser, 99),
+            "publish_p50": pct(to_publish, 50), "publish_p95": pct(to_publish, 95),
+            "delivery_p50": pct(delivery, 50), "delivery_p95": pct(delivery, 95), "delivery_p99": pct(delivery, 99),
+            "frames": frames, "daphne_cpu_ms_per_frame": daphne_cpu * 1000 / max(frames, 1)}
 
 
-async def fan_out(ws_port, agents, seconds) -> dict:
-    """`agents` sockets on one daphne process, each sent one event per second by publish()."""
+def fan_out(ws_port, agents, seconds, daphne_pid, tick=0.05) -> dict:
+    """`agents` sockets on one daphne process, each sent one event per second by
+    publish(). The publisher works as the product's workers do: the events due in each
+    `tick` are published in one transaction (they leave together on commit)."""
+    from django.db import transaction
+
     from apps.accounts.models import User
     from apps.conversations.models import Conversation
     from apps.conversations.serializers import ConversationSerializer
@@ -504,64 +653,83 @@ async def fan_out(ws_port, agents, seconds) -> dict:
     cookies = session_cookies(names)
     ids = dict(User.objects.filter(username__in=names).values_list("username", "id"))
     data = ConversationSerializer(Conversation.objects.select_related("contact", "assignee").first()).data
-    sockets = Sockets(ws_port, cookies)
-    await sockets.open()
-    connected = len(sockets.cookies)
-
-    def publisher():
-        start = time.time() + 0.2
-        total = agents * seconds
-        for n in range(total):
+    fleet = Fleet(ws_port, cookies)
+    try:
+        fleet.open()
+        cpu = CpuMeter(daphne_pid).start()
+        total, start, n = agents * seconds, time.time() + 0.2, 0
+        while n < total:
             delay = start + n / agents - time.time()
             if delay > 0:
-                time.sleep(delay)
-            publish("conversation.updated", {**data, "bench_n": n, "bench_sent": time.time()},
-                    groups=[groups.user(ids[names[n % agents]])])
-
-    thread = threading.Thread(target=publisher)
-    thread.start()
-    while thread.is_alive():
-        await asyncio.sleep(0.2)
-    await asyncio.sleep(5)
-    await sockets.close()
+                time.sleep(min(delay, tick))
+            due = min(total, int((time.time() - start) * agents) + 1)
+            with transaction.atomic():
+                for k in range(n, due):
+                    publish("conversation.updated", {**data, "bench_n": k, "bench_sent": time.time()},
+                            groups=[groups.user(ids[names[k % agents]])])
+            n = max(n, due)
+        deadline = time.time() + 5
+        got = 0
+        while time.time() < deadline and got < total:
+            time.sleep(0.5)
+            fleet.poll()
+            got = len({a[4] for a in fleet.arrivals if a[4] is not None})
+        daphne_cpu = cpu.stop()
+    finally:
+        fleet.close()
     first: dict[int, float] = {}  # a reconnect's catch-up may bring an event twice
-    for frames in sockets.arrivals.values():
-        for at, f in frames:
-            if "bench_sent" in f.get("data", {}) and f["data"]["bench_n"] not in first:
-                first[f["data"]["bench_n"]] = (at - f["data"]["bench_sent"]) * 1000
+    for _name, at, _event, _wamid, bench_n, bench_sent, _published in fleet.arrivals:
+        if bench_n is not None and bench_n not in first:
+            first[bench_n] = (at - bench_sent) * 1000
     latencies = list(first.values())
-    return {"agents": connected, "connect_s": sockets.connect_seconds, "handshake_retries": sockets.retries,
-            "events": agents * seconds, "received": len(latencies),
-            "p50": pct(latencies, 50), "p95": pct(latencies, 95), "p99": pct(latencies, 99)}
+    return {"agents": fleet.connected, "connect_s": fleet.connect_seconds, "handshake_retries": fleet.retries,
+            "events": total, "received": len(latencies),
+            "p50": pct(latencies, 50), "p95": pct(latencies, 95), "p99": pct(latencies, 99),
+            "daphne_cpu_ms_per_event": daphne_cpu * 1000 / max(len(latencies), 1)}
 
 
-def measure_live(quick: bool, agents: int, extra_agents: int) -> list[tuple[str, dict]]:
+def measure_live(quick: bool, agents: int, extra_agents: int, only_fan_out: bool = False,
+                 py_spy: bool = False) -> list[tuple[str, dict]]:
     import redis
 
     for db in (REDIS_DB, BROKER_DB):
         redis.Redis.from_url(f"redis://127.0.0.1:6379/{db}").flushdb()
     http_port, ws_port = free_port(), free_port()
-    procs = [
-        start([str(BIN / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{http_port}", "-c", "config/gunicorn.conf.py"],
-              "gunicorn", http_port),
-        start([str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(ws_port), "config.asgi:application"], "daphne",
-              ws_port),
-        start([str(BIN / "celery"), "-A", "config", "worker", "-Q", "inbound", "-c", "2", "--without-gossip",
-               "--without-mingle", "--without-heartbeat", "-l", "WARNING"], "celery"),
-    ]
+    daphne = start([str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(ws_port), "config.asgi:application"],
+                   "daphne", ws_port)
+    procs = [daphne]
+    if not only_fan_out:
+        procs += [
+            start([str(BIN / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{http_port}", "-c",
+                   "config/gunicorn.conf.py"], "gunicorn", http_port),
+            start([str(BIN / "celery"), "-A", "config", "worker", "-Q", "inbound", "-c", "2", "--without-gossip",
+                   "--without-mingle", "--without-heartbeat", "-l", "WARNING"], "celery"),
+        ]
     out = []
     try:
         time.sleep(3)  # the worker connects to the broker
         seconds = 5 if quick else 20
-        for rate in (20, 100):
-            figures = asyncio.run(live_webhooks(http_port, ws_port, rate, seconds, agents, f"LIVE{rate}x{int(time.time())}"))
+        for rate in () if only_fan_out else (20, 100):
+            figures = asyncio.run(live_webhooks(http_port, ws_port, rate, seconds, agents,
+                                                f"LIVE{rate}x{int(time.time())}", daphne.pid))
+            figures["load_1min"] = os.getloadavg()[0]
             out.append((f"webhook -> websocket at {rate}/s, {agents} agents", figures))
             print(f"  ... {out[-1][0]}: {figures}", flush=True)
-        figures = asyncio.run(fan_out(ws_port, agents + extra_agents, 10 if quick else 30))
+        fan_seconds = 10 if quick else 30
+        spy = None
+        if py_spy:  # where daphne's time goes during the fan-out (collapsed stacks)
+            spy = subprocess.Popen([str(BIN / "py-spy"), "record", "-p", str(daphne.pid), "-r", "200", "-f", "raw",
+                                    "-d", str(fan_seconds + 20), "-o", str(LOG_DIR / "daphne-fan-out.txt")],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        figures = fan_out(ws_port, agents + extra_agents, fan_seconds, daphne.pid)
+        if spy is not None:
+            spy.wait()
+            print(f"  py-spy profile of daphne: {LOG_DIR / 'daphne-fan-out.txt'}")
+        figures["load_1min"] = os.getloadavg()[0]
         out.append((f"fan-out: {agents + extra_agents} agents on one daphne, 1 event/s each", figures))
-        for proc, name in zip(procs, ("gunicorn", "daphne", "celery")):
+        for proc in procs:
             if proc.poll() is not None:
-                print(f"  {name} exited early ({proc.returncode}); see {proc.log_path}")
+                print(f"  {proc.log_path.stem} exited early ({proc.returncode}); see {proc.log_path}")
     finally:
         for proc in procs:
             stop(proc)
@@ -574,6 +742,8 @@ def main():
     parser.add_argument("--reuse-seed", action="store_true", help="measure the database seeded by the last run")
     parser.add_argument("--no-live", action="store_true", help="skip the websocket measurements")
     parser.add_argument("--no-reads", action="store_true", help="skip the list/thread/search measurements")
+    parser.add_argument("--only-fan-out", action="store_true", help="of the live runs, only the 200-agent fan-out")
+    parser.add_argument("--py-spy", action="store_true", help="record daphne with py-spy during the fan-out")
     args = parser.parse_args()
     # This script's own ORM calls between awaits (setup and tallies, never while
     # timing); the servers it starts do not get this variable (ENV was copied before).
@@ -587,7 +757,7 @@ def main():
 
     django.setup()
     reads = {} if args.no_reads else measure_reads(runs)
-    print(f"\n{'reads':<46}{'p50 ms':>9}{'p95 ms':>9}{'queries':>9}{'SQL p50':>9}   target")
+    print(f"\n{'reads':<46}{'p50 ms':>9}{'p95 ms':>9}{'queries':>9}{'SQL p50':>9}{'CPU p50':>9}   target")
     for name, r in reads.items():
         kind = name.split(":")[0]
         target = {"list": f"p95 < {TARGETS['list_p95_ms']} ms, <= {TARGETS['list_queries']} queries",
@@ -598,10 +768,13 @@ def main():
             ok = "met" if r["p95"] < TARGETS["list_p95_ms"] and r["queries"] <= TARGETS["list_queries"] else "NOT MET"
         elif kind in ("thread", "search"):
             ok = "met" if r["p95"] < TARGETS[f"{kind}_p95_ms"] else "NOT MET"
-        print(f"{name:<46}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['queries']:>9}{r['sql_p50']:>9.1f}   {target} {ok}")
+        print(f"{name:<46}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['queries']:>9}{r['sql_p50']:>9.1f}{r['cpu_p50']:>9.1f}   {target} {ok}")
     if not args.no_live:
         print(f"\nload before the live runs: {os.getloadavg()[0]:.2f}")
-        for name, r in measure_live(args.quick, agents, extra):
+        print("(ms; p* = POST -> frame at the socket; store_* = POST -> message row; browser_* = message row ->"
+              " socket, split into publish_* = row -> published (the rest of the worker's transaction, commit,"
+              " publish) and delivery_* = published -> socket (channel layer, daphne, client))")
+        for name, r in measure_live(args.quick, agents, extra, args.only_fan_out, args.py_spy):
             print(f"\n{name}")
             print("  " + ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()))
             if "acked_200" in r:
