@@ -557,12 +557,21 @@ def bot(p: ReportParams, ctx: dict | None = None) -> list[Table]:
         has_agent = Q(report_facts__agent_last_at__gte=since) | Q(
             pk__in=live.filter(author_type=Author.AGENT).values("conversation_id"))
         cohort = opened.filter(pk__in=bot_ids)
-    figures = cohort.aggregate(
-        total=Count("pk"),
-        handed_off=Count("pk", filter=Q(handed_off)),
-        contained=Count("pk", filter=Q(~handed_off, ~has_agent, status=RESOLVED)),
-    )
-    total = figures["total"]
+    # Each conversation's hand-off and "an agent wrote" evaluated once (as columns),
+    # then counted.
+    rows = cohort.annotate(
+        h=handed_off,
+        a=Case(When(has_agent, then=Value(True)), default=Value(False), output_field=BooleanField()),
+    ).values("h", "a", "status").order_by()
+    inner, params = sql.compiled(rows)
+    if sql.is_postgres():
+        inner += " OFFSET 0"  # a fence: the planner would copy the EXISTS into each SUM
+    total, handed, contained = _fetch(
+        "SELECT COUNT(*), SUM(CASE WHEN h THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN NOT h AND NOT a AND status = %s THEN 1 ELSE 0 END) FROM ({inner}) AS c",
+        [RESOLVED, *params],
+    )[0]
+    figures = {"contained": _int(contained), "handed_off": _int(handed)}
 
     def rate(n):
         return round(n / total, 4) if total else None
