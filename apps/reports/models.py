@@ -59,6 +59,9 @@ class ReplyWait(models.Model):
     reply_id = models.BigIntegerField()
     reply_at = models.DateTimeField()
     started_at = models.DateTimeField()
+    # reply_at - started_at in seconds (sql.elapsed_seconds); empty in rows written
+    # before the column existed (the report then computes it).
+    seconds = models.FloatField(null=True)
 
     class Meta:
         verbose_name = _("reply wait")

@@ -365,30 +365,48 @@ def messages_report(p: ReportParams, ctx: dict | None = None) -> list[Table]:
 WAIT_LOOKBACK = timedelta(days=7)
 
 
-def _waiting_sql(p: ReportParams, ctx: dict | None = None) -> tuple[str, list]:
+def _waiting_sql(p: ReportParams, ctx: dict | None = None, *, seconds: bool = False) -> tuple[str, list]:
     """Customer waiting time (columns e, s): replies before the roll-ups' watermark
-    from ReplyWait, the rest live (_waiting_live_sql)."""
+    from ReplyWait, the rest live (_waiting_live_sql). With `seconds`, the elapsed
+    seconds instead (column v), from the roll-ups' stored values."""
     until = rolled_until(p, ctx)
     if until is None:
-        return _waiting_live_sql(p)
+        live, live_params = _waiting_live_sql(p)
+        if seconds:
+            return sql.durations(live, live_params, tzname=p.tz.key, hours=None)
+        return live, live_params
     q = connection.ops.quote_name
     msg, ts = q(Message._meta.db_table), q("timestamp")
     lookback = p.start - WAIT_LOOKBACK
     # A turn that began before the lookback horizon is measured, as live, from its
     # first customer message inside it: the first in the conversation from the
     # horizon on (the reply before the turn is older than the turn's start).
-    rolled = (
-        "SELECT e, s FROM (SELECT w.reply_at AS e, CASE WHEN w.started_at >= %s THEN w.started_at ELSE ("
-        f"SELECT MIN(m.{ts}) FROM {msg} AS m WHERE m.conversation_id = w.conversation_id "
+    horizon_start = (
+        f"(SELECT MIN(m.{ts}) FROM {msg} AS m WHERE m.conversation_id = w.conversation_id "
         f"AND m.direction = 'in' AND m.author_type = 'customer' AND m.{ts} >= %s "
-        f"AND (m.{ts} < w.reply_at OR (m.{ts} = w.reply_at AND m.id < w.reply_id))) END AS s "
-        f"FROM {q(ReplyWait._meta.db_table)} AS w "
-        "WHERE w.organization_id = %s AND w.reply_at >= %s AND w.reply_at < %s) AS r WHERE s IS NOT NULL"
+        f"AND (m.{ts} < w.reply_at OR (m.{ts} = w.reply_at AND m.id < w.reply_id)))"
     )
-    params = [_db_value(v) for v in (lookback, lookback, p.organization_id, p.start, until)]
+    where = (f"FROM {q(ReplyWait._meta.db_table)} AS w "
+             "WHERE w.organization_id = %s AND w.reply_at >= %s AND w.reply_at < %s")
+    where_params = [p.organization_id, p.start, until]
+    if seconds:
+        # The elapsed seconds stored with the row (computed as below when missing).
+        stored, _ = sql.elapsed_seconds("w.reply_at", "w.started_at")
+        recomputed, _ = sql.elapsed_seconds("w.reply_at", horizon_start)
+        rolled = (f"SELECT CASE WHEN w.started_at >= %s THEN COALESCE(w.seconds, {stored}) "
+                  f"ELSE {recomputed} END AS v {where}")
+    else:
+        rolled = (
+            "SELECT e, s FROM (SELECT w.reply_at AS e, CASE WHEN w.started_at >= %s THEN w.started_at "
+            f"ELSE {horizon_start} END AS s {where}) AS r WHERE s IS NOT NULL"
+        )
+    params = [_db_value(v) for v in (lookback, lookback, *where_params)]
     if until >= p.end:
         return rolled, params
     live, live_params = _waiting_live_sql(p, lo=until)
+    if seconds:
+        live, live_params = sql.durations(live, live_params, tzname=p.tz.key, hours=None)
+        return f"SELECT v FROM ({rolled}) AS rw UNION ALL SELECT v FROM ({live}) AS lw", params + live_params
     return f"SELECT e, s FROM ({rolled}) AS rw UNION ALL SELECT e, s FROM ({live}) AS lw", params + live_params
 
 
@@ -450,8 +468,11 @@ def _db_value(value):
 
 
 def response_times(p: ReportParams, ctx: dict | None = None) -> list[Table]:
-    waiting_sql, waiting_params = _waiting_sql(p, ctx)
-    waiting = sql.stats(*sql.durations(waiting_sql, waiting_params, tzname=p.tz.key, hours=p.hours))[None]
+    if p.hours is None:
+        waiting = sql.stats(*_waiting_sql(p, ctx, seconds=True))[None]
+    else:
+        waiting_sql, waiting_params = _waiting_sql(p, ctx)
+        waiting = sql.stats(*sql.durations(waiting_sql, waiting_params, tzname=p.tz.key, hours=p.hours))[None]
     rows = []
     for name, s in (
         ("first_response", _conversation_durations(p, ctx, "first_response").get(sql.TOTAL, sql.Stats())),

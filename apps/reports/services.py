@@ -154,9 +154,10 @@ def _waits_rebuild(organization_id: int, hi: datetime, touched: tuple[str, list]
         f"FROM ({marked}) AS k WHERE (biz = 0 AND (prev IS NULL OR prev = 1)) OR (biz = 1 AND prev = 0)"
     )
     delete = f"DELETE FROM {waits} WHERE organization_id = %s{conv_filter}"
+    elapsed, _ = sql.elapsed_seconds("e", "s")
     insert = (
-        f"INSERT INTO {waits} (organization_id, conversation_id, reply_id, reply_at, started_at) "
-        f"SELECT %s, c, e_id, e, s FROM ({edges}) AS t WHERE biz = 0 AND next_biz = 1 ORDER BY e"
+        f"INSERT INTO {waits} (organization_id, conversation_id, reply_id, reply_at, started_at, seconds) "
+        f"SELECT %s, c, e_id, e, s, {elapsed} FROM ({edges}) AS t WHERE biz = 0 AND next_biz = 1 ORDER BY e"
     )
     with connection.cursor() as cursor:
         cursor.execute(delete, [organization_id, *conv_params])

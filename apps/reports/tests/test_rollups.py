@@ -38,7 +38,7 @@ def snapshot(org):
         "hour", "direction", "type", "author_type", "template_name", "template_language", "error_code", "error_title",
         "messages", "sent", "delivered", "read", "failed", "pending"), key=repr)
     waits = sorted(ReplyWait.objects.filter(organization=org).values_list(
-        "conversation_id", "reply_id", "reply_at", "started_at"))
+        "conversation_id", "reply_id", "reply_at", "started_at", "seconds"))
     authors = sorted(AuthorHour.objects.filter(organization=org).values_list(
         "hour", "author_type", "author_id", "conversation_id", "messages"), key=repr)
     return hours, waits, authors
@@ -205,3 +205,16 @@ def test_facts_follow_the_refresh(data):
     first = sorted(ConversationFacts.objects.values_list("conversation_id", "bot_last_at", "agent_last_at"))
     rollup_refresh(organization_id=data.org.pk, now=utc(2025, 3, 20), full=True)
     assert sorted(ConversationFacts.objects.values_list("conversation_id", "bot_last_at", "agent_last_at")) == first
+
+
+def test_stored_wait_seconds(data):
+    """ReplyWait keeps each wait's elapsed seconds; rows without them (written before
+    the column existed) give the same report."""
+    rollup_refresh(organization_id=data.org.pk, now=utc(2025, 3, 20))
+    c2_wait = ReplyWait.objects.get(conversation=data.c["c2"], reply_at=utc(2025, 3, 11, 13, 1))
+    assert c2_wait.seconds == 60.0
+    params = data.params()
+    rolled = report(params)
+    assert rolled == live(params)
+    ReplyWait.objects.update(seconds=None)
+    assert report(params) == rolled
