@@ -10,8 +10,11 @@ statuses). Prints, measured in the same run:
    bare JSON view on the same server (the floor);
 2. p50/p99 acknowledgement latency at a constant 300 webhooks/s;
 3. a burst at twice that rate with the inbound worker running: errors and losses;
-4. the end-to-end processing rate: a backlog of message webhooks drained by the
-   inbound worker (POST stored -> message row).
+4. the end-to-end processing rate with the worker running (started and warmed
+   first): N message deliveries posted as fast as the server takes them, N over the
+   time from the first POST to the last message stored (the target's figure);
+5. a backlog of message deliveries posted with the worker stopped, then drained
+   (with and without the worker's start).
 
 Usage: python bench/webhook_ingest.py [--quick]
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres), Redis on 127.0.0.1:6379, wrk.
@@ -287,6 +290,96 @@ def counts() -> dict:
     return {"events": events, "messages": messages, "distinct_wamids": distinct}
 
 
+def first_message_stored() -> float:
+    return _message_time("min")
+
+
+def last_message_stored() -> float:
+    return _message_time("max")
+
+
+def _message_time(aggregate: str) -> float:
+    """When the first/last inbound message row was written (the worker's clock, the
+    same machine), as a Unix time."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT extract(epoch FROM {aggregate}(created_at)) FROM messaging_message WHERE direction = 'in'")
+        return float(cur.fetchone()[0])
+
+
+def _tree(pid: int) -> list[int]:
+    """`pid` and its descendants."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                todo.extend(int(child) for child in (task / "children").read_text().split())
+            except OSError:
+                pass
+    return found
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the process `pid`."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds used by the web server, the worker and the benchmark database's
+    PostgreSQL backends between start() and stop(): a figure that other programs'
+    load on the machine does not inflate (wall-clock figures are, see the load)."""
+
+    def __init__(self, server: "Server", worker: "Worker"):
+        self.parts = {"web": lambda: _tree(server.proc.pid), "worker": lambda: _tree(worker.proc.pid),
+                      "postgres": self._backends, "load generator": lambda: [os.getpid()]}
+
+    @staticmethod
+    def _backends() -> list[int]:
+        from django.db import connection
+
+        with connection.cursor() as cur:
+            cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [DB_NAME])
+            return [row[0] for row in cur.fetchall()]
+
+    def _sample(self) -> dict[str, dict[int, float]]:
+        return {name: {pid: _cpu(pid) for pid in pids()} for name, pids in self.parts.items()}
+
+    def start(self) -> None:
+        self.before = self._sample()
+
+    def stop(self) -> dict[str, float]:
+        after = self._sample()
+        # Processes that ended in between are not counted (none should: same pools).
+        return {name: sum(cpu - self.before[name].get(pid, 0.0) for pid, cpu in after[name].items())
+                for name in after}
+
+
+def drain_batches() -> int:
+    """How many drain transactions processed the deliveries (each stamps its own time)."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(DISTINCT processed_at) FROM whatsapp_webhookevent")
+        return cur.fetchone()[0]
+
+
+def reset() -> None:
+    """Empty the deliveries and messages (contacts and conversations stay) and the broker."""
+    from django.db import connection
+    import redis
+
+    with connection.cursor() as cur:
+        cur.execute("TRUNCATE whatsapp_webhookevent, messaging_message, messaging_pendingstatus CASCADE")
+    redis.Redis.from_url(ENV["CELERY_BROKER_URL"]).flushdb()
+
+
 def wait_processed(expected_messages: int, timeout: float) -> float:
     began = time.perf_counter()
     while time.perf_counter() - began < timeout:
@@ -297,11 +390,62 @@ def wait_processed(expected_messages: int, timeout: float) -> float:
     return float("nan")
 
 
+def ack_figures(port: int, tmp: str, peak_seconds: int, steady_seconds: int, burst_seconds: int) -> None:
+    """Figures 1-3: peak acknowledgements, latency at 300/s, the burst with the worker."""
+    # 1. Peak acknowledgement rate, worker stopped (only the acknowledgement is measured).
+    peak_bodies = signed_bodies(0, 20000)
+    bodies_file = os.path.join(tmp, "bodies.tsv")
+    with open(bodies_file, "w") as fh:
+        for sig, body, _ in peak_bodies:
+            fh.write(f"{sig}\t{body.decode()}\n")
+    floor = wrk(f"http://127.0.0.1:{port}/bench/floor/", bodies_file, peak_seconds)
+    # The same bare view through the webhook's short middleware path
+    # (apps/whatsapp/middleware.py): what the webhook would do with no work at all.
+    short = wrk(f"http://127.0.0.1:{port}/bench/floor/short/", bodies_file, peak_seconds)
+    hook = wrk(f"http://127.0.0.1:{port}/webhooks/whatsapp/", bodies_file, peak_seconds)
+    print(f"peak, floor (bare JSON view, full middleware): {floor['rps']:.0f} req/s  p50 {floor['p50']}"
+          f"  p99 {floor['p99']}")
+    print(f"peak, floor (bare JSON view, the webhook's short path): {short['rps']:.0f} req/s  p50 {short['p50']}"
+          f"  p99 {short['p99']}")
+    print(f"peak, webhook acknowledged:  {hook['rps']:.0f} req/s  p50 {hook['p50']}  p99 {hook['p99']}"
+          f"  non-2xx {hook.get('non2xx', 0)}  ({hook['rps'] / floor['rps']:.0%} of the full-middleware floor,"
+          f" target >= 50%; {hook['rps'] / short['rps']:.0%} of the short-path floor)")
+
+    # 2. Constant 300/s, acknowledgement latency (worker stopped).
+    steady = asyncio.run(constant_rate(port, signed_bodies(100000, 300 * steady_seconds), 300))
+    print(f"steady 300/s for {steady_seconds}s: p50 {steady['p50_ms']:.1f} ms  p99 {steady['p99_ms']:.1f} ms"
+          f"  max {steady['max_ms']:.1f} ms  statuses {steady['statuses']}  (target p99 < 50 ms)")
+
+    # Clear the backlog before the burst, so only the burst is counted.
+    reset()
+
+    # 3. Burst at 600/s with the worker running: nothing lost, no error.
+    worker = Worker()
+    try:
+        burst_items = signed_bodies(200000, 600 * burst_seconds)
+        burst = asyncio.run(constant_rate(port, burst_items, 600))
+        expected = sum(1 for item in burst_items if item[2])
+        drain = wait_processed(expected, timeout=600)
+        c = counts()
+        waiting = c["events"].get("received", 0) + c["events"].get("failed", 0)
+        missing = expected - c["distinct_wamids"]
+        # A message is lost only if nothing is left to process it.
+        lost = missing if waiting == 0 else f"0 known ({missing} still queued in {waiting} deliveries)"
+        errors = sum(n for code, n in burst["statuses"].items() if code != 200)
+        print(f"burst 600/s for {burst_seconds}s with the worker: sent {burst['sent']}  non-200 {errors}  reconnects {burst['reconnects']}"
+              f"  p99 {burst['p99_ms']:.1f} ms  events {c['events']}  messages {c['messages']}/{expected}"
+              f"  lost {lost}  (processing finished {drain:.1f}s after the burst)")
+    finally:
+        worker.stop()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs (a smoke test of the benchmark)")
+    parser.add_argument("--e2e-only", action="store_true", help="only the end-to-end processing figures (4 and 5)")
     args = parser.parse_args()
-    peak_seconds, steady_seconds, burst_seconds, backlog = (3, 5, 5, 1000) if args.quick else (15, 20, 60, 10000)
+    peak_seconds, steady_seconds, burst_seconds, backlog, live = (
+        (3, 5, 5, 1000, 1500) if args.quick else (15, 20, 60, 10000, 5000))
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     random.seed(7)
@@ -310,73 +454,64 @@ def main():
     server = Server(port)
     tmp = tempfile.mkdtemp()
     try:
-        # 1. Peak acknowledgement rate, worker stopped (only the acknowledgement is measured).
-        peak_bodies = signed_bodies(0, 20000)
-        bodies_file = os.path.join(tmp, "bodies.tsv")
-        with open(bodies_file, "w") as fh:
-            for sig, body, _ in peak_bodies:
-                fh.write(f"{sig}\t{body.decode()}\n")
-        floor = wrk(f"http://127.0.0.1:{port}/bench/floor/", bodies_file, peak_seconds)
-        # The same bare view through the webhook's short middleware path
-        # (apps/whatsapp/middleware.py): what the webhook would do with no work at all.
-        short = wrk(f"http://127.0.0.1:{port}/bench/floor/short/", bodies_file, peak_seconds)
-        hook = wrk(f"http://127.0.0.1:{port}/webhooks/whatsapp/", bodies_file, peak_seconds)
-        print(f"peak, floor (bare JSON view, full middleware): {floor['rps']:.0f} req/s  p50 {floor['p50']}"
-              f"  p99 {floor['p99']}")
-        print(f"peak, floor (bare JSON view, the webhook's short path): {short['rps']:.0f} req/s  p50 {short['p50']}"
-              f"  p99 {short['p99']}")
-        print(f"peak, webhook acknowledged:  {hook['rps']:.0f} req/s  p50 {hook['p50']}  p99 {hook['p99']}"
-              f"  non-2xx {hook.get('non2xx', 0)}  ({hook['rps'] / floor['rps']:.0%} of the full-middleware floor,"
-              f" target >= 50%; {hook['rps'] / short['rps']:.0%} of the short-path floor)")
-
-        # 2. Constant 300/s, acknowledgement latency (worker stopped).
-        steady = asyncio.run(constant_rate(port, signed_bodies(100000, 300 * steady_seconds), 300))
-        print(f"steady 300/s for {steady_seconds}s: p50 {steady['p50_ms']:.1f} ms  p99 {steady['p99_ms']:.1f} ms"
-              f"  max {steady['max_ms']:.1f} ms  statuses {steady['statuses']}  (target p99 < 50 ms)")
-
-        # Clear the backlog before the burst, so only the burst is counted.
-        from django.db import connection
-
-        with connection.cursor() as cur:
-            cur.execute("TRUNCATE whatsapp_webhookevent, messaging_message, messaging_pendingstatus CASCADE")
-        import redis
-
-        redis.Redis.from_url(ENV["CELERY_BROKER_URL"]).flushdb()
-
-        # 3. Burst at 600/s with the worker running: nothing lost, no error.
-        worker = Worker()
-        try:
-            burst_items = signed_bodies(200000, 600 * burst_seconds)
-            burst = asyncio.run(constant_rate(port, burst_items, 600))
-            expected = sum(1 for item in burst_items if item[2])
-            drain = wait_processed(expected, timeout=600)
-            c = counts()
-            waiting = c["events"].get("received", 0) + c["events"].get("failed", 0)
-            missing = expected - c["distinct_wamids"]
-            # A message is lost only if nothing is left to process it.
-            lost = missing if waiting == 0 else f"0 known ({missing} still queued in {waiting} deliveries)"
-            errors = sum(n for code, n in burst["statuses"].items() if code != 200)
-            print(f"burst 600/s for {burst_seconds}s with the worker: sent {burst['sent']}  non-200 {errors}  reconnects {burst['reconnects']}"
-                  f"  p99 {burst['p99_ms']:.1f} ms  events {c['events']}  messages {c['messages']}/{expected}"
-                  f"  lost {lost}  (processing finished {drain:.1f}s after the burst)")
-        finally:
-            worker.stop()
-
-        # 4. End-to-end processing rate: a backlog posted with no worker, then drained.
-        with connection.cursor() as cur:
-            cur.execute("TRUNCATE whatsapp_webhookevent, messaging_message, messaging_pendingstatus CASCADE")
-        redis.Redis.from_url(ENV["CELERY_BROKER_URL"]).flushdb()
-        backlog_items = signed_bodies(400000, backlog, status_share=0.0)
-        asyncio.run(constant_rate(port, backlog_items, 2000))
+        print(f"load average at the start: {os.getloadavg()[0]:.1f}")
+        if not args.e2e_only:
+            ack_figures(port, tmp, peak_seconds, steady_seconds, burst_seconds)
+        # 4. End to end with the worker running (the issue's figure): the worker is
+        # started and warmed first (its start is printed, not counted), then N message
+        # deliveries are posted as fast as the server takes them; the rate is N over
+        # the time from the first POST to the last message stored.
+        reset()
         began = time.perf_counter()
         worker = Worker()
         try:
-            drained = wait_processed(backlog, timeout=900)
+            warm = signed_bodies(300000, 50, status_share=0.0)
+            asyncio.run(constant_rate(port, warm, 1000))
+            started = wait_processed(len(warm), timeout=300)
+            start_seconds = time.perf_counter() - began
+            live_items = signed_bodies(500000, live, status_share=0.0)
+            meter = CpuMeter(server, worker)
+            meter.start()
+            first_post = time.time()
+            posted = asyncio.run(constant_rate(port, live_items, 100000, connections=16))
+            done = wait_processed(len(warm) + live, timeout=900)
+            last_stored = last_message_stored()
+            cpu = meter.stop()
+            batches = drain_batches()
         finally:
             worker.stop()
-        total = time.perf_counter() - began
-        print(f"end to end: {backlog} inbound messages processed in {drained:.1f}s (incl. worker start)"
-              f" = {backlog / drained:.0f} messages/s  (target >= 500/s)")
+        span = last_stored - first_post
+        post_errors = sum(n for code, n in posted["statuses"].items() if code != 200)
+        print(f"worker start (spawn to the first {len(warm)} messages stored): {start_seconds:.1f}s"
+              f"{'' if started == started else ' (not finished)'}")
+        print(f"end to end, worker running: {live} message deliveries posted in {posted['seconds']:.1f}s"
+              f" ({live / posted['seconds']:.0f}/s acknowledged, non-200 {post_errors}), last message stored"
+              f" {span:.1f}s after the first POST = {live / span:.0f} messages/s  (target >= 500/s)"
+              f"{'' if done == done else '  NOT ALL STORED'}")
+        print(f"  drained in {batches} batches ({(live + len(warm)) / max(batches, 1):.0f} deliveries each on average)")
+        total_cpu = sum(cpu.values())
+        print("  CPU per message in that run: " + ", ".join(f"{name} {1000 * seconds / live:.2f} ms"
+                                                           for name, seconds in cpu.items())
+              + f", total {1000 * total_cpu / live:.2f} ms: at most {2 * live / total_cpu:.0f} messages/s on 2 idle"
+              " cores (PostgreSQL's own background work not counted)")
+
+        # 5. A backlog posted with no worker, then drained (worker start included, and
+        # without it: from the first message stored to the last).
+        reset()
+        backlog_items = signed_bodies(400000, backlog, status_share=0.0)
+        asyncio.run(constant_rate(port, backlog_items, 2000))
+        began_wall, began = time.time(), time.perf_counter()
+        worker = Worker()
+        try:
+            drained = wait_processed(backlog, timeout=900)
+            first_stored, last_stored = first_message_stored(), last_message_stored()
+        finally:
+            worker.stop()
+        print(f"backlog drained: {backlog} message deliveries stored {drained:.1f}s after the worker was spawned"
+              f" = {backlog / drained:.0f} messages/s incl. worker start;"
+              f" {backlog / (last_stored - first_stored):.0f} messages/s from the first message stored to the last"
+              f" (worker start {first_stored - began_wall:.1f}s)")
+        print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     finally:
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -27,9 +27,8 @@ def process_webhook_event(self, event_id: int):
 @shared_task(name="whatsapp.drain_webhook_events", acks_late=True, ignore_result=True)
 def drain_webhook_events():
     """Process the stored deliveries in batches until none is waiting (woken by
-    the webhook view, see services.wake_drain)."""
-    while services.webhook_events_drain() >= services.DRAIN_BATCH:
-        pass
+    the webhook view, see services.wake_drain and services.drain_request)."""
+    services.webhook_events_drain_all()
 
 
 @shared_task(name="whatsapp.sweep_webhook_events", ignore_result=True)

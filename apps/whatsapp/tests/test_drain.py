@@ -93,14 +93,53 @@ def test_unknown_numbers_and_bad_bodies_are_marked(number):
 def test_the_waker_sends_a_drain_task(monkeypatch):
     import threading
 
+    from django.core.cache import cache
+
     from apps.whatsapp import tasks
 
+    cache.delete(services.DRAIN_QUEUED_KEY)
     sent = threading.Event()
     monkeypatch.setattr(tasks.drain_webhook_events, "apply_async", lambda *a, **k: sent.set())
     waker = services._Waker(interval=0.01)
     waker()
     waker()  # coalesced with the first, or sent right after it: never lost
     assert sent.wait(timeout=30)
+
+
+@pytest.mark.django_db
+def test_a_wake_up_sends_no_task_while_one_is_queued_and_one_again_once_it_started(monkeypatch):
+    from django.core.cache import cache
+
+    from apps.whatsapp import tasks
+
+    cache.delete(services.DRAIN_QUEUED_KEY)
+    sent = []
+    monkeypatch.setattr(tasks.drain_webhook_events, "apply_async", lambda *a, **k: sent.append(1))
+    services.drain_request()
+    services.drain_request()  # the first task has not started: it will take everything
+    assert len(sent) == 1
+    tasks.drain_webhook_events.apply()  # it starts: a delivery stored now needs a new task
+    services.drain_request()
+    assert len(sent) == 2
+
+
+@pytest.mark.django_db
+def test_a_failed_send_does_not_silence_the_next_wake_ups(monkeypatch):
+    from django.core.cache import cache
+
+    from apps.whatsapp import tasks
+
+    cache.delete(services.DRAIN_QUEUED_KEY)
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.drain_webhook_events, "apply_async", broker_down)
+    services.drain_request()
+    sent = []
+    monkeypatch.setattr(tasks.drain_webhook_events, "apply_async", lambda *a, **k: sent.append(1))
+    services.drain_request()
+    assert sent == [1]
 
 
 def test_the_drain_is_for_postgresql_and_celery(settings):
