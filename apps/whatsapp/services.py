@@ -276,6 +276,7 @@ def _process_batch(events: list[WebhookEvent]) -> None:
         runs.append((_Run(event), items))
     numbers, by_waba = _numbers_for([item for _, items in runs for item in items])
     batches: dict[str, list[tuple[_Run, ev.InboundMessage]]] = {}
+    status_batches: dict[str, list[tuple[_Run, ev.StatusUpdate]]] = {}
     rest: list[tuple[_Run, ev.Event]] = []
     for run, items in runs:
         run.numbers, run.by_waba = numbers, by_waba
@@ -283,6 +284,8 @@ def _process_batch(events: list[WebhookEvent]) -> None:
             if (isinstance(item, ev.InboundMessage) and item.type not in inbound.BATCH_EXCLUDED_TYPES
                     and item.phone_number_id in numbers):
                 batches.setdefault(item.phone_number_id, []).append((run, item))
+            elif isinstance(item, ev.StatusUpdate) and item.phone_number_id in numbers:
+                status_batches.setdefault(item.phone_number_id, []).append((run, item))
             else:
                 rest.append((run, item))
     for phone_number_id, pairs in batches.items():
@@ -296,6 +299,23 @@ def _process_batch(events: list[WebhookEvent]) -> None:
         else:
             for run, item in pairs:
                 run.route(number, item, phone_number_id)
+    # Statuses after the messages (as before: a status may be for a message of the
+    # same drain), per number, one batch each (statuses.statuses_apply_batch).
+    from apps.messaging.services import statuses
+
+    for phone_number_id, pairs in status_batches.items():
+        number = numbers[phone_number_id]
+        try:
+            with transaction.atomic():
+                outcomes = statuses.statuses_apply_batch(number=number, updates=[item for _, item in pairs])
+        except Exception:
+            logger.warning("batch of %d statuses failed; applying them one by one", len(pairs), exc_info=True)
+            rest[:0] = pairs
+            continue
+        for (run, item), outcome in zip(pairs, outcomes):
+            run.route(number, item, phone_number_id)
+            if outcome == "pending":
+                run.notes.append(f"{item.path}: status {item.status} waits for message {item.wamid}")
     for run, item in rest:
         try:
             with transaction.atomic():

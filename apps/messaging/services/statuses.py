@@ -84,6 +84,99 @@ def status_apply(*, number, update) -> str:
     return "pending"
 
 
+_WRITTEN = ("status", *TIME_FIELDS.values(), "pricing", "meta_conversation", "error_code", "error_title",
+            "error_message", "error_details")
+
+
+def statuses_apply_batch(*, number, updates: list) -> list[str]:
+    """`status_apply` for many statuses of one number at once, with the same outcome
+    for each ("applied", "duplicate", "pending" or "ignored", in order): the target
+    messages read and locked with one query (FOR UPDATE, in id order), every change
+    written with one UPDATE, one PendingStatus INSERT for the unknown wamids, one
+    read for the events. A second status for the same wamid in the batch is applied
+    after the others, by `status_apply`. Call inside a transaction."""
+    outcomes: list[str | None] = [None] * len(updates)
+    first: dict[str, int] = {}
+    repeats: list[int] = []
+    for position, update in enumerate(updates):
+        if update.status not in TIME_FIELDS:
+            logger.info("ignoring unknown status %r for %s", update.status, update.wamid)
+            outcomes[position] = "ignored"
+        elif update.wamid in first:
+            repeats.append(position)
+        else:
+            first[update.wamid] = position
+    rows = {
+        message.wamid: message
+        for message in Message.objects.select_for_update().filter(
+            number=number, wamid__in=list(first), direction=Direction.OUTBOUND
+        ).only("id", "wamid", *_WRITTEN).order_by("pk")
+    }
+    changed_rows, written, changed_ids = [], set(), []
+    pending = []
+    for wamid, position in first.items():
+        update, message = updates[position], rows.get(wamid)
+        if message is None:
+            pending.append(update)
+            outcomes[position] = "pending"
+            continue
+        time_field = TIME_FIELDS[update.status]
+        changes = {}
+        if STATUS_RANK.get(message.status, len(STATUS_RANK)) < STATUS_RANK[update.status]:
+            changes = {"status": update.status, time_field: update.timestamp}
+            if update.pricing:
+                changes["pricing"] = update.pricing
+            if update.conversation:
+                changes["meta_conversation"] = update.conversation
+            if update.status == Status.FAILED:
+                changes.update(_error_fields(update.errors))
+            changed = True
+        else:
+            # Behind the current state: as status_apply, the time of this state and
+            # Meta's billing information if we had none, without moving the state back.
+            changed = getattr(message, time_field) is None
+            if changed:
+                changes[time_field] = update.timestamp
+            if update.pricing and message.pricing is None:
+                changes["pricing"] = update.pricing
+            if update.conversation and message.meta_conversation is None:
+                changes["meta_conversation"] = update.conversation
+        for name, value in changes.items():
+            setattr(message, name, value)
+        if changes:
+            changed_rows.append(message)
+            written.update(changes)
+        if changed:
+            changed_ids.append(message.pk)
+        outcomes[position] = "applied" if changed else "duplicate"
+    if changed_rows:
+        # The rows are locked: writing back the loaded value of a field a row does not
+        # change cannot undo a concurrent change.
+        Message.objects.bulk_update(changed_rows, [name for name in _WRITTEN if name in written])
+    if pending:
+        PendingStatus.objects.bulk_create([
+            PendingStatus(organization_id=number.organization_id, number=number, wamid=update.wamid,
+                          status=update.status,
+                          payload={**update.raw, "_phone_number_id": update.phone_number_id,
+                                   "_waba_id": update.waba_id})
+            for update in pending
+        ], ignore_conflicts=True)  # the same status for the same unknown message, again
+    if changed_ids:
+        from apps.realtime import groups
+        from apps.realtime.publish import publish
+
+        from ..serializers import MessageSerializer
+
+        shown = {m.pk: m for m in Message.objects.filter(pk__in=changed_ids).select_related(
+            "conversation", "author", "media").prefetch_related("reactions")}
+        ordered = [shown[pk] for pk in changed_ids]
+        for message, data in zip(ordered, MessageSerializer(ordered, many=True).data):
+            publish("message.updated", data, groups=groups.conversation_groups(message.conversation))
+    for position in repeats:
+        outcomes[position] = status_apply(number=number, update=updates[position])
+    return outcomes
+
+
 def _pending_store(*, number, update) -> None:
     try:
         with transaction.atomic():

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from apps.messaging.models import PendingStatus, Status
+from apps.messaging.models import Message, PendingStatus, Status
 from apps.messaging.services.statuses import status_apply, status_apply_pending
 from apps.messaging.tests.factories import OutboundMessageFactory
 from apps.whatsapp.parser import parse_status
@@ -105,3 +105,66 @@ def test_status_apply_pending_without_waiting_statuses_does_nothing(django_asser
         status_apply_pending(message=message)
     message.refresh_from_db()
     assert message.status == Status.SENT
+
+
+def test_a_batch_of_statuses_ends_exactly_as_applying_them_one_by_one(published, django_capture_on_commit_callbacks):
+    # Two numbers with the same outbound messages in the same states; the same status
+    # webhooks applied as one batch on the first and one by one on the second must
+    # leave the same rows, the same outcomes, the same pending statuses and the same
+    # number of live events.
+    from django.db import transaction
+
+    from apps.conversations.tests.factories import ConversationFactory
+    from apps.messaging.services.statuses import statuses_apply_batch
+
+    pricing = {"billable": True, "pricing_model": "CBP", "category": "service"}
+    failed = [{"code": 131026, "title": "Message undeliverable", "message": "Undeliverable",
+               "error_data": {"details": "not on WhatsApp"}}]
+    starts = {  # wamid suffix -> (status, sent_at, delivered_at, read_at, pricing)
+        "sent": (Status.SENT, at(100), None, None, None),
+        "read": (Status.READ, at(100), None, at(130), pricing),
+        "pending": (Status.PENDING, None, None, None, None),
+        "delivered": (Status.DELIVERED, at(100), at(110), None, None),
+        "twice": (Status.SENT, at(100), None, None, None),
+        "failing": (Status.SENT, at(100), None, None, None),
+    }
+    updates = [  # (wamid suffix, status, time, extra)
+        ("sent", "delivered", 110, {"pricing": pricing, "conversation": {"id": "c1", "origin": {"type": "service"}}}),
+        ("read", "delivered", 120, {"pricing": {"billable": False}}),  # late: time only, no step back
+        ("pending", "sent", 100, {}),
+        ("delivered", "delivered", 110, {}),  # the same status again: nothing
+        ("twice", "read", 140, {}),
+        ("twice", "delivered", 120, {}),  # a second status for a wamid of the batch
+        ("failing", "failed", 150, {"errors": failed}),
+        ("unknown", "read", 160, {}),  # no such message yet: waits
+        ("sent", "warning", 170, {}),  # not a status we know
+    ]
+    outcomes, rows = {}, {}
+    for mode in ("batch", "single"):
+        conversation = ConversationFactory()
+        number = conversation.number
+        for suffix, (state, sent_at, delivered_at, read_at, price) in starts.items():
+            OutboundMessageFactory(conversation=conversation, wamid=f"wamid.{suffix}", status=state, sent_at=sent_at,
+                                   delivered_at=delivered_at, read_at=read_at, pricing=price)
+        items = [update(f"wamid.{suffix}", state, ts, **extra) for suffix, state, ts, extra in updates]
+        before = len(published)
+        with django_capture_on_commit_callbacks(execute=True):
+            with transaction.atomic():
+                if mode == "batch":
+                    outcomes[mode] = statuses_apply_batch(number=number, updates=items)
+                else:
+                    outcomes[mode] = [status_apply(number=number, update=item) for item in items]
+        events = sorted(data["wamid"] for event, data, _ in published[before:] if event == "message.updated")
+        fields = ("wamid", "status", "sent_at", "delivered_at", "read_at", "failed_at", "pricing",
+                  "meta_conversation", "error_code", "error_title", "error_message", "error_details")
+        rows[mode] = (
+            sorted(Message.objects.filter(number=number).values_list(*fields)),
+            sorted(PendingStatus.objects.filter(number=number).values_list("wamid", "status")),
+            events,
+        )
+    assert outcomes["batch"] == outcomes["single"] == [
+        "applied", "applied", "applied", "duplicate", "applied", "applied", "applied", "pending", "ignored"]
+    assert rows["batch"] == rows["single"]
+    statuses = {row[0]: row[1] for row in rows["batch"][0]}
+    assert statuses == {"wamid.sent": "delivered", "wamid.read": "read", "wamid.pending": "sent",
+                        "wamid.delivered": "delivered", "wamid.twice": "read", "wamid.failing": "failed"}
