@@ -1,6 +1,8 @@
-"""Messaging tasks: send one message, sweep messages that never started, mark read.
+"""Messaging tasks: send messages (one, or a batch of one number's: see "batches"
+below), sweep messages that never started, mark read.
 
-Thin: each task takes ids and calls the sending code in apps.messaging.services.
+Each task takes ids. The send path lives here rather than in services because its
+cost per message is the product's sending throughput (docs/benchmarks.md).
 
 Never two sends of one message. Before the call to Meta the attempt is claimed with
 one conditional UPDATE (send_started_at set, send_attempts + 1, only if no attempt
