@@ -397,12 +397,44 @@ def webhook_events_drain(*, limit: int = DRAIN_BATCH) -> int:
             event.processed_at = now
             key = tuple(getattr(event, f) for f in SAVED_FIELDS)
             groups.setdefault(key, []).append(event.pk)
-        for key, ids in groups.items():  # nearly always one UPDATE: all processed, one number
-            WebhookEvent.objects.filter(pk__in=ids).update(**dict(zip(SAVED_FIELDS, key)))
+        singles = []
+        for key, ids in groups.items():  # mostly one UPDATE: all processed, one number
+            if len(ids) > 1:
+                WebhookEvent.objects.filter(pk__in=ids).update(**dict(zip(SAVED_FIELDS, key)))
+            else:
+                singles.extend(ids)
+        if singles:  # each with its own notes (e.g. a status waiting for its message): one UPDATE for all
+            by_pk = {event.pk: event for event in events}
+            _events_save([by_pk[pk] for pk in singles])
         for event in events:
             if event.status == WebhookEvent.Status.FAILED:
                 enqueue(process_webhook_event, event.pk, countdown=retry_delay(event.attempts))
     return len(events)
+
+
+def _events_save(events: list[WebhookEvent]) -> None:
+    """Write SAVED_FIELDS of many events with one statement: UPDATE … FROM (VALUES …)
+    on PostgreSQL (the ORM's bulk_update builds a CASE per field and row)."""
+    connection = connections[WebhookEvent.objects.db]
+    if connection.vendor != "postgresql":
+        WebhookEvent.objects.bulk_update(events, SAVED_FIELDS)
+        return
+    qn = connection.ops.quote_name
+    columns = [WebhookEvent._meta.get_field(name).column for name in SAVED_FIELDS]
+    types = [WebhookEvent._meta.get_field(name).db_type(connection) for name in SAVED_FIELDS]
+    row = "(%s::bigint, " + ", ".join(f"%s::{db_type}" for db_type in types) + ")"
+    params = []
+    for event in events:
+        params.append(event.pk)
+        params.extend(getattr(event, name) for name in SAVED_FIELDS)
+    assignments = ", ".join(f"{qn(column)} = v.{qn(column)}" for column in columns)
+    value_columns = ", ".join(qn(column) for column in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {qn(WebhookEvent._meta.db_table)} AS e SET {assignments} FROM (VALUES "
+            f"{', '.join([row] * len(events))}) AS v(id, {value_columns}) WHERE e.id = v.id",
+            params,
+        )
 
 
 def webhook_events_sweep(*, older_than_seconds: float = 60.0) -> int:

@@ -219,3 +219,24 @@ def test_batches_of_every_type_and_size_are_stored_without_falling_back(number, 
     assert set(WebhookEvent.objects.values_list("status", flat=True)) == {WebhookEvent.Status.PROCESSED}
     assert not [r for r in caplog.records if "one by one" in r.getMessage()]
     assert Message.objects.count() >= len(fixtures)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_delivery_keeps_its_own_notes_when_a_drain_saves_them_together(number):
+    from apps.messaging.models import PendingStatus
+    from apps.whatsapp.tests.utils import status
+
+    def status_delivery(wamid):
+        payload = envelope(messages_change(phone_number_id=number.phone_number_id,
+                                           statuses=[status(wamid, "delivered")]))
+        return WebhookEvent.objects.create(body=json.dumps(payload).encode(), signature=WebhookEvent.Signature.VALID)
+
+    first, second = status_delivery("wamid.AWAY1"), status_delivery("wamid.AWAY2")
+    plain = _store(number, _text("wamid.P1", A, "hello", 1718200001))
+    assert services.webhook_events_drain() == 3
+    for event, note in ((first, "wamid.AWAY1"), (second, "wamid.AWAY2"), (plain, None)):
+        event.refresh_from_db()
+        assert (event.status, event.attempts, event.number_id) == (WebhookEvent.Status.PROCESSED, 1, number.pk)
+        assert event.processed_at is not None
+        assert (note in event.reason) if note else event.reason == ""
+    assert PendingStatus.objects.count() == 2
