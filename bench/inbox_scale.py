@@ -743,8 +743,11 @@ def main():
     parser.add_argument("--no-live", action="store_true", help="skip the websocket measurements")
     parser.add_argument("--no-reads", action="store_true", help="skip the list/thread/search measurements")
     parser.add_argument("--only-fan-out", action="store_true", help="of the live runs, only the 200-agent fan-out")
-    parser.add_argument("--py-spy", action="store_true", help="record daphne with py-spy during the fan-out")
+    parser.add_argument("--py-spy", action="store_true",
+                        help="record daphne with py-spy during the fan-out (pip install py-spy into the virtualenv)")
     args = parser.parse_args()
+    if args.py_spy and not (BIN / "py-spy").exists():
+        parser.error(f"--py-spy needs py-spy in {BIN} (pip install py-spy)")
     # This script's own ORM calls between awaits (setup and tallies, never while
     # timing); the servers it starts do not get this variable (ENV was copied before).
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
