@@ -467,12 +467,28 @@ def _db_value(value):
     return value
 
 
+def _fixed_offset(p: ReportParams, lo: datetime, hi: datetime) -> int | None:
+    """The zone's UTC offset in seconds when it is the same at every hour from lo to
+    hi (no daylight-saving change in between), else None. Checked hourly, as
+    `_rolled_until` does: zones change offset for months, never for less than an hour."""
+    hour = lo.astimezone(dt_timezone.utc).replace(minute=0, second=0, microsecond=0)
+    offset = hour.astimezone(p.tz).utcoffset()
+    while hour <= hi:
+        hour += timedelta(hours=1)
+        if hour.astimezone(p.tz).utcoffset() != offset:
+            return None
+    return int(offset.total_seconds())
+
+
 def response_times(p: ReportParams, ctx: dict | None = None) -> list[Table]:
     if p.hours is None:
         waiting = sql.stats(*_waiting_sql(p, ctx, seconds=True))[None]
     else:
+        # Every instant of a wait is in [start - WAIT_LOOKBACK, end).
         waiting_sql, waiting_params = _waiting_sql(p, ctx)
-        waiting = sql.stats(*sql.durations(waiting_sql, waiting_params, tzname=p.tz.key, hours=p.hours))[None]
+        offset = _fixed_offset(p, p.start - WAIT_LOOKBACK, p.end)
+        waiting = sql.stats(*sql.durations(waiting_sql, waiting_params, tzname=p.tz.key, hours=p.hours,
+                                           offset=offset))[None]
     rows = []
     for name, s in (
         ("first_response", _conversation_durations(p, ctx, "first_response").get(sql.TOTAL, sql.Stats())),

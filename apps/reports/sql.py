@@ -38,8 +38,13 @@ def elapsed_seconds(end_sql: str, start_sql: str) -> tuple[str, list]:
     return f"(django_timestamp_diff({end_sql}, {start_sql}) / 1000000.0)", []
 
 
-def _local_epoch(col_sql: str, tzname: str) -> tuple[str, list]:
-    """Whole seconds since 1970-01-01 00:00 of the local wall clock of `col_sql`."""
+def _local_epoch(col_sql: str, tzname: str, offset: int | None = None) -> tuple[str, list]:
+    """Whole seconds since 1970-01-01 00:00 of the local wall clock of `col_sql`.
+    `offset`: the zone's UTC offset in seconds when the caller knows it is the same for
+    every instant of the column; the wall clock is then the UTC epoch plus it (no time
+    zone conversion per row)."""
+    if is_postgres() and offset is not None:
+        return f"(CAST(FLOOR(date_part('epoch', {col_sql})) AS BIGINT) + {int(offset)})", []
     if is_postgres():
         return f"CAST(FLOOR(EXTRACT(EPOCH FROM ({col_sql} AT TIME ZONE %s))) AS BIGINT)", [tzname]
     return (
@@ -69,7 +74,7 @@ def business_clock(epoch_sql: str, hours: BusinessHours) -> str:
 
 
 def durations(inner_sql: str, params: list, *, tzname: str, hours: BusinessHours | None,
-              keyed: bool = False) -> tuple[str, list]:
+              keyed: bool = False, offset: int | None = None) -> tuple[str, list]:
     """Wrap a query of columns `e` (end), `s` (start) and optionally `k` into one of
     `v`: seconds from s to e, elapsed or within business hours. The local clock of
     each instant is computed once per row (below a fence the planner does not
@@ -78,8 +83,8 @@ def durations(inner_sql: str, params: list, *, tzname: str, hours: BusinessHours
     if hours is None:
         elapsed, _ = elapsed_seconds("e", "s")
         return f"SELECT {key}{elapsed} AS v FROM ({inner_sql}) AS d", list(params)
-    end_epoch, end_params = _local_epoch("e", tzname)
-    start_epoch, start_params = _local_epoch("s", tzname)
+    end_epoch, end_params = _local_epoch("e", tzname, offset)
+    start_epoch, start_params = _local_epoch("s", tzname, offset)
     fence = " OFFSET 0" if is_postgres() else ""
     local = f"SELECT {key}{end_epoch} AS le, {start_epoch} AS ls FROM ({inner_sql}) AS d0{fence}"
     diff = f"({business_clock('le', hours)} - {business_clock('ls', hours)})"

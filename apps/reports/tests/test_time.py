@@ -123,3 +123,41 @@ def test_waits_look_back_seven_days_before_the_range():
                            direction=Direction.OUTBOUND)
     params = params_for(org, date(2025, 3, 10), date(2025, 3, 16))
     assert sections.response_times(params)[0].rows[1] == ["customer_waiting", 1, 432000.0, 432000.0, 432000.0]
+
+
+def test_fixed_offset_only_without_a_clock_change():
+    lisbon = params_for(OrganizationFactory(timezone="Europe/Lisbon"), date(2024, 3, 25), date(2024, 4, 5))
+    assert sections._fixed_offset(lisbon, lisbon.start, lisbon.end) is None  # 2024-03-31 WET -> WEST
+    assert sections._fixed_offset(lisbon, utc(2024, 4, 1), utc(2024, 4, 30)) == 3600
+    sao_paulo = params_for(OrganizationFactory(timezone="America/Sao_Paulo"), date(2025, 3, 10), date(2025, 3, 16))
+    assert sections._fixed_offset(sao_paulo, sao_paulo.start, sao_paulo.end) == -3 * 3600
+
+
+@pytest.mark.parametrize("zone, start, end", [("America/Sao_Paulo", date(2025, 3, 10), date(2025, 3, 23)),
+                                              ("Europe/Lisbon", date(2024, 3, 11), date(2024, 4, 7))])
+def test_business_hours_waits_the_same_with_a_fixed_offset(monkeypatch, zone, start, end):
+    """The waiting time in business hours from `epoch + offset` (a zone without a clock
+    change in sight) equals the one converting each instant (AT TIME ZONE)."""
+    org = OrganizationFactory(timezone=zone)
+    number = WhatsAppNumberFactory(organization=org)
+    conversation = ConversationFactory(organization=org, number=number, created_at=utc(start.year, start.month, 14, 20))
+    MessageFactory(conversation=conversation, timestamp=utc(start.year, start.month, 14, 20, 0, 30))
+    from apps.messaging.models import Author
+    from apps.messaging.tests.factories import OutboundMessageFactory
+
+    for day, hour in ((17, 13), (18, 9), (20, 11)):
+        OutboundMessageFactory(conversation=conversation, author_type=Author.AGENT,
+                               timestamp=utc(start.year, start.month, day, hour, 15, 0))
+        MessageFactory(conversation=conversation, timestamp=utc(start.year, start.month, day, hour + 2, 7, 12))
+    OutboundMessageFactory(conversation=conversation, author_type=Author.AGENT,
+                           timestamp=utc(start.year, start.month, 21, 16, 0, 1))
+    hours = business_hours_parse("mon-fri 09:00-18:00; sat 09:00-12:00")
+    params = params_for(org, start, end, hours=hours)
+    with_offset = sections.response_times(params)[0].rows[1]
+    assert with_offset[0] == "customer_waiting" and with_offset[1] == 4
+    if zone == "America/Sao_Paulo":
+        # Fri 17:00:30 -> Mon 10:15 = 3570 + 10800 (Sat) + 4500; Mon 12:07:12 -> Tue 06:15 =
+        # 21168; Tue 08:07:12 -> Thu 08:15 = 2 x 32400; Thu 10:07:12 -> Fri 13:00:01 = 28368 + 14401.
+        assert with_offset == ["customer_waiting", 4, 31968.5, 58190.7, 36901.75]
+    monkeypatch.setattr(sections, "_fixed_offset", lambda *a: None)
+    assert sections.response_times(params)[0].rows[1] == with_offset
