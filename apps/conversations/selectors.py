@@ -274,8 +274,12 @@ def _matching_contact_ids(*, user, q: str) -> QuerySet:
     from .models import Contact as ContactModel
 
     contacts = ContactModel.objects.filter(organization_id=user.organization_id)
-    parts = [contacts.filter(**{f"{column}__icontains": q}).values("id")
-             for column in ("name", "profile_name", "phone", "wa_id")]
+    # A term without letters (a number, part of one) matches the same rows with or
+    # without case folding: the phone and WhatsApp id are then compared as they are,
+    # served by their plain trigram indexes (conversations/0006), not through UPPER().
+    number_lookup = "icontains" if any(ch.isalpha() for ch in q) else "contains"
+    lookups = {"name": "icontains", "profile_name": "icontains", "phone": number_lookup, "wa_id": number_lookup}
+    parts = [contacts.filter(**{f"{column}__{lookup}": q}).values("id") for column, lookup in lookups.items()]
     return parts[0].union(*parts[1:])
 
 

@@ -268,6 +268,30 @@ def test_search_uses_the_trigram_indexes_on_postgresql(world):
         index = {"name": "name", "profile_name": "profile", "phone": "phone", "wa_id": "waid"}[field]
         assert f"conv_search_contact_{index}_trgm" in plan(
             Contact.objects.filter(**{f"{field}__icontains": "ali"}).values("id"))
+    # A term without letters compares the numbers as they are (conversations/0006).
+    for field, index in (("phone", "phone"), ("wa_id", "waid")):
+        assert f"conv_search_contact_{index}_trgm_plain" in plan(
+            Contact.objects.filter(**{f"{field}__contains": "1190"}).values("id"))
+
+
+@pytest.mark.parametrize("q", ["+5511987", "87654", "4321", "555 9", "EXT", "EXT 9", "ANA", "9-8"])
+def test_contact_search_matches_as_icontains_on_every_column(world, q):
+    """The search compares a letter-free term without case folding: the contacts found
+    are exactly those a case-insensitive match of every column finds."""
+    from django.db.models import Q
+
+    from apps.conversations.models import Contact
+    from apps.conversations.selectors import _matching_contact_ids
+
+    organization = world.agent.organization
+    for phone, name in (("+5511987654321", "Ana"), ("+1 555 9-876 ext 9", "zoË Ext"), ("4321", "")):
+        Contact.objects.create(organization=organization, wa_id=phone.replace("+", "").replace(" ", "")[:20],
+                               phone=phone, name=name)
+    expected = set(Contact.objects.filter(organization=organization).filter(
+        Q(name__icontains=q) | Q(profile_name__icontains=q) | Q(phone__icontains=q) | Q(wa_id__icontains=q)
+    ).values_list("id", flat=True))
+    assert expected, "each term matches some contact"
+    assert set(_matching_contact_ids(user=world.agent, q=q).values_list("id", flat=True)) == expected
 
 
 def test_availability_switch_over_htmx_answers_the_form(client, world, published,
