@@ -329,6 +329,10 @@ SEND_NUMBER_BURST = int(env("SEND_NUMBER_BURST", "1"))
 # Benchmarks only: expose a bare JSON view at /bench/floor/ as the floor.
 BENCH_FLOOR_VIEW = env_bool("BENCH_FLOOR_VIEW", False)
 WEBHOOK_MAX_BODY_BYTES = int(env("WEBHOOK_MAX_BODY_BYTES", str(3 * 1024 * 1024)))
+# After a web process has woken the inbound worker it waits this long (seconds) before
+# it wakes it again; deliveries stored meanwhile wait for the next wake-up. A queued,
+# unstarted drain task already coalesces the wake-ups of every process.
+WEBHOOK_WAKE_INTERVAL = float(env("WEBHOOK_WAKE_INTERVAL", "0.01"))
 
 # --- OpenAI-compatible bot ----------------------------------------------------------
 OPENAI_API_KEY = env("OPENAI_API_KEY")

@@ -144,8 +144,7 @@ class _Waker:
             time.sleep(self.interval)
 
 
-WAKE_INTERVAL = 0.05
-wake_drain = _Waker(WAKE_INTERVAL)
+wake_drain = _Waker(settings.WEBHOOK_WAKE_INTERVAL)
 
 # Set (in the shared cache) while a drain task is queued and not yet started: the
 # web processes' wake-ups then send nothing more, since that task will take every
