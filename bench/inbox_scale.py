@@ -688,6 +688,12 @@ def fan_out(ws_port, agents, seconds, daphne_pid, tick=0.05) -> dict:
             "daphne_cpu_ms_per_event": daphne_cpu * 1000 / max(len(latencies), 1)}
 
 
+# The inbound worker's processes (the Procfile's INBOUND_CONCURRENCY). 2 on this 2-core
+# machine, as bench/webhook_ingest.py: at 100 messages/s, 4 processes gave p95 200 ms
+# (more, smaller batches competing for the cores), 2 gave 96-127 ms and 1 gave 103 ms.
+INBOUND_CONCURRENCY = os.environ.get("INBOUND_CONCURRENCY", "2")
+
+
 def measure_live(quick: bool, agents: int, extra_agents: int, only_fan_out: bool = False,
                  py_spy: bool = False) -> list[tuple[str, dict]]:
     import redis
@@ -702,13 +708,20 @@ def measure_live(quick: bool, agents: int, extra_agents: int, only_fan_out: bool
         procs += [
             start([str(BIN / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{http_port}", "-c",
                    "config/gunicorn.conf.py"], "gunicorn", http_port),
-            start([str(BIN / "celery"), "-A", "config", "worker", "-Q", "inbound", "-c", "2", "--without-gossip",
+            start([str(BIN / "celery"), "-A", "config", "worker", "-Q", "inbound", "-c", INBOUND_CONCURRENCY, "--without-gossip",
                    "--without-mingle", "--without-heartbeat", "-l", "WARNING"], "celery"),
         ]
     out = []
     try:
         time.sleep(3)  # the worker connects to the broker
         seconds = 5 if quick else 20
+        if not only_fan_out:
+            # Warm-up, not counted: the first requests of each gunicorn worker and the
+            # first tasks of each Celery process load code and open connections once
+            # per process (a deploy's cold start, not the steady state measured here).
+            warm = asyncio.run(live_webhooks(http_port, ws_port, 20, 3, agents, f"WARM{int(time.time())}", daphne.pid))
+            print(f"  ... warm-up, not counted: 20/s for 3 s, p50 {warm['p50']:.1f} ms, p99 {warm['p99']:.1f} ms",
+                  flush=True)
         for rate in () if only_fan_out else (20, 100):
             figures = asyncio.run(live_webhooks(http_port, ws_port, rate, seconds, agents,
                                                 f"LIVE{rate}x{int(time.time())}", daphne.pid))

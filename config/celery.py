@@ -3,9 +3,27 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("inbox")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _database_connections_around_task(sender=None, **kwargs):
+    """Around each task, what Django does around each request: close the database
+    connections that are obsolete (CONN_MAX_AGE) or unusable, keep the others (checked
+    on their next use, conn_health_checks). Celery's Django fix-up would instead close
+    every connection before and after every task (each drain of the inbound worker
+    paid a new PostgreSQL connection); CELERY_DB_REUSE_MAX in settings keeps it from
+    doing so but for a periodic recycle. Not for eager tasks: they run inside the
+    caller's connection and transaction."""
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -283,6 +283,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fix-up closes every database connection before and after every task
+# unless this is set; config/celery.py closes only obsolete or broken ones instead (as
+# Django does around a request) and the fix-up recycles them after this many tasks.
+CELERY_DB_REUSE_MAX = int(env("CELERY_DB_REUSE_MAX", "1000"))
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Longer than any countdown or retry delay we use, so a late-acked task is not
 # redelivered while it is still scheduled.

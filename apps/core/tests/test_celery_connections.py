@@ -1,0 +1,41 @@
+"""Database connections around Celery tasks (config/celery.py)."""
+
+from types import SimpleNamespace
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from config.celery import _database_connections_around_task, app
+
+
+def _task(eager: bool):
+    return SimpleNamespace(request=SimpleNamespace(is_eager=eager))
+
+
+def test_celery_fixup_does_not_close_connections_after_every_task():
+    assert app.conf.get("CELERY_DB_REUSE_MAX") == settings.CELERY_DB_REUSE_MAX >= 100
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_usable_connection_is_kept_between_tasks_an_obsolete_one_closed():
+    if connection.vendor == "sqlite":
+        pytest.skip("Django never closes the in-memory SQLite test database")
+    connection.ensure_connection()
+    before = connection.connection
+    connection.close_at = None  # CONN_MAX_AGE None: never obsolete
+    _database_connections_around_task(sender=_task(eager=False))
+    assert connection.connection is before
+    connection.close_at = 0  # past its CONN_MAX_AGE
+    _database_connections_around_task(sender=_task(eager=False))
+    assert connection.connection is None
+
+
+@pytest.mark.django_db
+def test_eager_tasks_leave_the_callers_connection_alone():
+    connection.ensure_connection()
+    before = connection.connection
+    connection.close_at = 0  # would be closed around a worker's task
+    _database_connections_around_task(sender=_task(eager=True))
+    assert connection.connection is before
+    assert not connection.closed_in_transaction and not connection.needs_rollback
