@@ -85,11 +85,9 @@ def _batched_redis_layer(layer) -> bool:
     """Whether `layer` is channels-redis's RedisChannelLayer (or a subclass) with the
     internals the batched send uses (pinned in requirements.txt; any other layer sends
     per group)."""
-    try:
-        from channels_redis.core import RedisChannelLayer
-    except ImportError:  # pragma: no cover - channels-redis is in requirements.txt
-        return False
-    return isinstance(layer, RedisChannelLayer) and all(
+    from .layers import is_redis_layer
+
+    return is_redis_layer(layer) and all(
         hasattr(layer, name)
         for name in ("_group_key", "consistent_hash", "connection", "_map_channel_keys_to_connection",
                      "group_expiry", "expiry", "require_valid_group_name")
