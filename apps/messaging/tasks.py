@@ -421,7 +421,11 @@ def _batching() -> bool:
 def send_enqueue(message: Message) -> None:
     """On commit, make sure a send task picks `message` up (message_send's enqueue)."""
     message_id, number_id, kind = message.pk, message.number_id, message.type
-    transaction.on_commit(lambda: _kick(number_id, message_id=message_id, batchable=kind not in MEDIA_TYPES))
+    # Robust: the message is committed whatever happens here. Should the broker or
+    # Redis be down, the error is logged, the caller still gets its message (an error
+    # would invite sending it twice), and sweep_pending queues it later.
+    transaction.on_commit(lambda: _kick(number_id, message_id=message_id, batchable=kind not in MEDIA_TYPES),
+                          robust=True)
 
 
 def send_kick(message: Message) -> None:
@@ -435,8 +439,11 @@ def _kick(number_id: int, *, message_id: int | None = None, batchable: bool = Tr
     (it takes the number's others along); a media message always gets its own."""
     if _batching() and batchable:
         ttl_ms = int((countdown + KICK_TTL) * 1000)
-        if not ratelimit.client().set(KICK_PREFIX + str(number_id), 1, nx=True, px=ttl_ms):
-            return
+        try:
+            if not ratelimit.client().set(KICK_PREFIX + str(number_id), 1, nx=True, px=ttl_ms):
+                return
+        except Exception:  # cannot tell whether a task waits: queue one (an extra one is harmless)
+            logger.warning("send kick of number %s unavailable", number_id, exc_info=True)
     if message_id is None:
         dispatch(send_pending, number_id, countdown=countdown or None)
     else:

@@ -257,7 +257,6 @@ def _insert_new_postgresql(objs: list[Message], fields: list, connection) -> dic
     once, the others read from json_to_recordset. The ORM's insert prepared ~40 values
     per row, one by one, and was the largest part of a batch's CPU. Returns None when
     a varying value's type cannot travel as JSON (the ORM's insert then does it)."""
-    import json
 
     template = objs[0]
     for field in fields:

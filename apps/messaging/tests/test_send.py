@@ -259,3 +259,17 @@ def test_idempotency_key_returns_the_same_message(conversation):
     second = send(conversation, "text", {"body": "Hi"}, idempotency_key="k1")
     assert first.pk == second.pk
     assert SimulatedMessage.objects.count() == 1
+
+
+def test_a_send_whose_task_cannot_be_queued_still_returns_its_stored_message(conversation, monkeypatch):
+    """The broker down after the commit: the agent gets the stored, pending message (not
+    an error that would make them send it again); sweep_pending queues it later."""
+    from apps.messaging import tasks
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks, "dispatch", broker_down)
+    message = send(conversation, "text", {"body": "Still stored"})
+    message.refresh_from_db()
+    assert (message.status, message.text) == (Status.PENDING, "Still stored")

@@ -5,6 +5,7 @@ message_send queues a task only when none is waiting to start (the number's kick
 Tasks queued by the code under test are recorded, not run (`queued`)."""
 
 import os
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection
@@ -185,3 +186,15 @@ def test_a_batch_task_does_not_claim_while_the_numbers_slots_are_taken_far_ahead
     ((name, args, countdown),) = queued
     assert (name, args) == ("messaging.send_pending", (number.pk,)) and 2.0 < countdown <= 2.5
     ratelimit.reset(ratelimit.number_key(number))
+
+
+def test_without_the_kick_key_a_task_is_queued_anyway(queued, number, monkeypatch):
+    """Redis refusing the kick key: a task is queued all the same (an extra one is harmless)."""
+    class Down:
+        def set(self, *args, **kwargs):
+            raise ConnectionError("redis down")
+
+    messages = pending(number, 1)
+    monkeypatch.setattr(tasks, "ratelimit", SimpleNamespace(client=lambda: Down()))
+    tasks.send_kick(messages[0])
+    assert queued == [("messaging.send_message", (messages[0].pk,), None)]
