@@ -450,13 +450,8 @@ def _kick(number_id: int, *, message_id: int | None = None, batchable: bool = Tr
         dispatch(send_message, message_id, countdown=countdown or None)
 
 
-# Number id -> phone number id (the rate limit's key), from the claimed rows.
-_phone_number_ids: dict[int, str] = {}
-
-
-class _Number:
-    def __init__(self, phone_number_id: str):
-        self.phone_number_id = phone_number_id
+# Number id -> its rate-limit bucket key, learnt from the numbers this process sent for.
+_number_keys: dict[int, str] = {}
 
 
 def _kick_taken(number_id: int) -> None:
@@ -514,7 +509,7 @@ def _send_batch(messages: list[Message], claimed_at, *, full: bool) -> dict[int,
 
     outcome: dict[int, str] = {}
     number = messages[0].number
-    _phone_number_ids[number.pk] = number.phone_number_id
+    _number_keys[number.pk] = ratelimit.number_key(number)
     client = client_for(number)
     pool = _sender_pool()
     _release_db_connection()
@@ -617,12 +612,12 @@ def send_pending(number_id: int) -> int:
     if not _batching():
         return 0
     _kick_taken(number_id)
-    phone_number_id = _phone_number_ids.get(number_id)
-    if phone_number_id is not None:
+    key = _number_keys.get(number_id)
+    if key is not None:
         # The number's slots are taken for most of the next second already (a
         # backlog): claiming now would mostly give the claims back. Look again when
         # a batch fits.
-        ahead = ratelimit.taken_ahead(ratelimit.number_key(_Number(phone_number_id)))
+        ahead = ratelimit.taken_ahead(key)
         if ahead > 0.75 * MAX_INLINE_WAIT:
             _kick(number_id, countdown=ahead - 0.5 * MAX_INLINE_WAIT)
             return 0

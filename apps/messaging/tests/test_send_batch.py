@@ -175,7 +175,7 @@ def test_claims_beyond_the_numbers_next_second_are_given_back_and_queued_later(q
 
 def test_a_batch_task_does_not_claim_while_the_numbers_slots_are_taken_far_ahead(queued, number):
     messages = pending(number, 2)
-    tasks._phone_number_ids[number.pk] = number.phone_number_id
+    tasks._number_keys[number.pk] = ratelimit.number_key(number)
     ratelimit.reset(ratelimit.number_key(number))
     slow = ratelimit.Limit(ratelimit.number_key(number), rate=1)
     for _ in range(3):  # the number's slots taken for the next 3 s
