@@ -22,9 +22,16 @@ arrival time, in one-second buckets) and the product's messages:
    a product message that does not end "sent" with the wamid of its accepted
    copy. Target: 0 and 0;
 4. the limit lifted (1,000/s per number): the highest rate across numbers
-   (target: 1,000 messages/s, Meta's highest tier).
+   (target: 1,000 messages/s, Meta's highest tier), next to the floor measured
+   in the same run: the bare exchange on this machine, the same client library
+   and concurrency shape (urllib3 from threads: the workers' processes x their
+   sender threads) posting to a bare WSGI endpoint (`bare_app` below: no Django,
+   no database) served by the same gunicorn configuration, answering a
+   wamid-shaped JSON after the same latency. It is measured twice: with the
+   product's concurrency (calls in flight = processes x sender threads, which
+   caps any rate at in-flight / latency) and with the simulator's (2 x 160).
 
-Usage: python bench/send_throughput.py [--quick] [--workers N] [--threads N]
+Usage: python bench/send_throughput.py [--quick] [--workers N] [--threads N] [--only 1234] [--no-floor]
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres) and Redis on 127.0.0.1:6379.
 """
 
@@ -131,7 +138,10 @@ class Process:
 def start_simulator(env: dict, port: int, logdir: str) -> Process:
     cmd = [str(BIN / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}", "-c", "config/gunicorn.conf.py",
            "--workers", "2", "--threads", "160", "--max-requests", "0", "--keep-alive", "75"]
-    server = Process("simulator", cmd, env, logdir)
+    return wait_listening(Process("simulator", cmd, env, logdir), port, logdir)
+
+
+def wait_listening(server: Process, port: int, logdir: str) -> Process:
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
@@ -140,7 +150,123 @@ def start_simulator(env: dict, port: int, logdir: str) -> Process:
         except OSError:
             time.sleep(0.2)
     server.stop()
-    raise RuntimeError(f"the simulator did not start: see {logdir}/simulator.log")
+    raise RuntimeError(f"{server.name} did not start: see {logdir}/{server.name}.log")
+
+
+# -- the floor: the bare exchange ----------------------------------------------------------
+def bare_app(environ, start_response):
+    """The floor's server side (WSGI, served by gunicorn as the simulator is): read
+    the JSON body, answer Meta's shape of an accepted message after the same
+    latency. No Django, no database, no request log."""
+    started = time.monotonic()
+    import json
+
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = json.loads(environ["wsgi.input"].read(length) or b"{}")
+    to = str(body.get("to", ""))
+    answer = json.dumps({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
+                         "messages": [{"id": "wamid.SIM" + uuid.uuid4().hex.upper()}]}).encode()
+    pause = LATENCY_MS / 1000 - (time.monotonic() - started)
+    if pause > 0:
+        time.sleep(pause)
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))])
+    return [answer]
+
+
+def floor_client(url: str, count: int, threads: int, start_at: float) -> None:
+    """The floor's client side (one process): `threads` threads post `count`
+    messages in all through one urllib3 pool, as the workers' sender threads call
+    the Graph API client (JSON encoded, a bearer token, the answer parsed for its
+    wamid). Prints the send times (epoch seconds) and the errors as JSON."""
+    import itertools
+    import json
+    import threading
+
+    import urllib3
+
+    pool = urllib3.PoolManager(num_pools=4, maxsize=threads, block=False, retries=False)
+    headers = {"Authorization": "Bearer bench-token", "User-Agent": "whatsapp-inbox/1.0",
+               "Content-Type": "application/json"}
+    tickets = itertools.count()
+    sent: list[float] = []
+    errors = [0]
+
+    def post(i: int) -> bool:
+        payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": f"5599{i:07d}",
+                   "type": "text", "text": {"body": f"bench floor {i}"}}
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+        answer = pool.request("POST", url, body=body, headers=headers, redirect=False, preload_content=True,
+                              timeout=urllib3.Timeout(connect=10, read=10))
+        return answer.status == 200 and bool(json.loads(answer.data)["messages"][0]["id"])
+
+    def run():
+        try:
+            post(0)  # open this thread's kept-alive connection first (not counted)
+        except Exception:
+            pass
+        pause = start_at - time.time()
+        if pause > 0:
+            time.sleep(pause)
+        while next(tickets) < count:
+            at = time.time()
+            try:
+                ok = post(1)
+            except Exception:
+                ok = False
+            if ok:
+                sent.append(at)
+            else:
+                errors[0] += 1
+
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    pause = start_at - time.time()
+    if pause > 0:
+        time.sleep(pause)
+    cpu = time.process_time()  # this process's CPU from the start on (the warm-up excluded)
+    for w in workers:
+        w.join()
+    print(json.dumps({"sent": sent, "errors": errors[0], "cpu": time.process_time() - cpu}))
+
+
+def measure_floor(count: int, processes: int, threads: int, logdir: str) -> dict:
+    """The bare exchange: `processes` client processes x `threads` threads posting
+    `count` messages to `bare_app` served by gunicorn as the simulator is."""
+    import json
+
+    port = free_port()
+    cmd = [str(BIN / "gunicorn"), "bench.send_throughput:bare_app", "-b", f"127.0.0.1:{port}", "-c",
+           "config/gunicorn.conf.py", "--workers", "2", "--threads", "160", "--max-requests", "0",
+           "--keep-alive", "75"]
+    server = wait_listening(Process(f"floor-server-{threads}", cmd, dict(os.environ), logdir), port, logdir)
+    try:
+        time.sleep(1)
+        start_at = time.time() + 3
+        share = [count // processes + (1 if i < count % processes else 0) for i in range(processes)]
+        clients = [
+            subprocess.Popen([PY, __file__, "--floor-client", f"http://127.0.0.1:{port}/v23.0/1/messages",
+                              "--floor-count", str(n), "--floor-threads", str(threads), "--floor-start",
+                              repr(start_at)], cwd=ROOT, stdout=subprocess.PIPE)
+            for n in share
+        ]
+        pause = start_at - time.time()
+        if pause > 0:
+            time.sleep(pause)
+        cpu_server = cpu_seconds([server])
+        outputs = [c.communicate()[0] for c in clients]
+        cpu_server = cpu_seconds([server]) - cpu_server
+    finally:
+        server.stop()
+    sent, errors, cpu_clients = [], 0, 0.0
+    for out in outputs:
+        result = json.loads(out)
+        sent += result["sent"]
+        errors += result["errors"]
+        cpu_clients += result["cpu"]
+    sent.sort()
+    return {"sent": len(sent), "errors": errors, "rate": rate(sent), "in_flight": processes * threads,
+            "client_ms": cpu_clients * 1000 / max(len(sent), 1), "server_ms": cpu_server * 1000 / max(len(sent), 1)}
 
 
 def start_workers(env: dict, count: int, threads: int, logdir: str) -> list[Process]:
@@ -303,6 +429,28 @@ def failure_statistics(since_id: int) -> dict:
     return dict(Counter(SimulatedRequest.objects.filter(pk__gt=since_id).values_list("status_code", flat=True)))
 
 
+def print_floor(product: float, count: int, processes: int, logdir: str) -> None:
+    """Phase 4's floor (see the module doc), printed next to the product's rate."""
+    from apps.messaging.tasks import SENDER_THREADS
+
+    time.sleep(1)
+    shapes = [("the workers' shape", SENDER_THREADS), ("the simulator's 160 threads", 160)]
+    for label, threads in shapes:
+        f = measure_floor(count, processes, threads, logdir)
+        cap = f["in_flight"] / (LATENCY_MS / 1000)
+        print(f"   floor: bare client -> bare server, same latency: {f['rate']:.0f}/s ({label}: {processes} processes x "
+              f"{threads} threads, {f['in_flight']} calls in flight, at most {cap:.0f}/s at {LATENCY_MS} ms; "
+              f"{f['sent']} answered, {f['errors']} errors; CPU per message client {f['client_ms']:.2f} ms, "
+              f"server {f['server_ms']:.2f} ms)  (load {load()})")
+        if f["rate"] < LIFTED_LIMIT:
+            why = (f"{f['in_flight']} calls in flight cannot exceed {cap:.0f}/s at {LATENCY_MS} ms"
+                   if cap < LIFTED_LIMIT else "the CPU of this machine")
+            print(f"      the bare exchange itself does NOT reach {LIFTED_LIMIT}/s on this machine with this shape "
+                  f"(bound: {why})")
+        if threads == SENDER_THREADS:
+            print(f"      product: {product / f['rate']:.0%} of this floor")
+
+
 # -- the run --------------------------------------------------------------------------------
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -311,7 +459,15 @@ def main():
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument("--threads", type=int, default=64, help="threads per worker process")
     parser.add_argument("--only", default="1234", help="the parts to run, e.g. 14")
+    parser.add_argument("--no-floor", action="store_true", help="phase 4 without the bare-exchange floor")
+    parser.add_argument("--floor-client", help=argparse.SUPPRESS)  # a floor client process (internal)
+    parser.add_argument("--floor-count", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--floor-threads", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--floor-start", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.floor_client:
+        floor_client(args.floor_client, args.floor_count, args.floor_threads, args.floor_start)
+        return
     per_number, backlog, failing, lifted = (240, 250, 300, 1500) if args.quick else (960, 1000, 1500, 4000)
 
     port = free_port()
@@ -425,6 +581,8 @@ def main():
                   f"{'met' if rate(overall) >= LIFTED_LIMIT else 'NOT met'}); per second {counts}  (load {load()})")
             print(f"   CPU per message: {cpu_cost(cpu, workers, server, len(ids))}")
             print(f"   {check_exactly_once(ids)}")
+            if not args.no_floor:
+                print_floor(rate(overall), lifted, args.workers, logdir)
     finally:
         for worker in workers:
             worker.stop()
