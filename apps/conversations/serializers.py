@@ -68,9 +68,17 @@ def _time(value):
     return None if value is None else _DATETIME.to_representation(value)
 
 
+def _event_labels(conversation: Conversation) -> list[dict]:
+    labels = getattr(conversation, "event_labels", None)  # set by conversations_record_inbound_many
+    if labels is not None:
+        return labels
+    return [{"id": label.id, "name": label.name, "color": label.color} for label in conversation.labels.all()]
+
+
 def conversation_event_data(conversation: Conversation) -> dict:
     """`ConversationSerializer(conversation).data`, built straight from the loaded row
-    (contact and assignee selected, labels prefetched, as the serializer reads them):
+    (contact and assignee selected, labels prefetched, as the serializer reads them,
+    or the rows conversations_record_inbound_many returned):
     the inbound worker's conversation events, one per conversation of every batch,
     without DRF's per-field machinery. Same keys, same values (tests compare it with
     the serializer)."""
@@ -90,7 +98,7 @@ def conversation_event_data(conversation: Conversation) -> dict:
         "team_id": conversation.team_id, "priority": conversation.priority, "unread_count": conversation.unread_count,
         "last_message_preview": conversation.last_message_preview, "bot_active": conversation.bot_active,
         "contact": {name: contact_data[name] for name in ContactSerializer.Meta.fields},
-        "labels": [{"id": label.id, "name": label.name, "color": label.color} for label in conversation.labels.all()],
+        "labels": _event_labels(conversation),
     }
     for name in _CONVERSATION_TIME_FIELDS:
         data[name] = _time(getattr(conversation, name))

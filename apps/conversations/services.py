@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 
@@ -214,25 +215,47 @@ def conversation_record_inbound(*, conversation: Conversation, timestamp, previe
     Conversation.objects.filter(pk=conversation.pk).update(**changes)
 
 
-def conversations_record_inbound_many(*, updates: list[tuple[int, object, str, int]]) -> None:
+def conversations_record_inbound_many(*, updates: list[tuple[int, object, str, int]]) -> dict[int, Conversation] | None:
     """`conversation_record_inbound` for many conversations at once: `updates` holds
     (conversation id, newest message time, its preview, how many messages). One
-    UPDATE … FROM (VALUES …) on PostgreSQL; one UPDATE each elsewhere."""
+    UPDATE … FROM (VALUES …) on PostgreSQL; one UPDATE each elsewhere.
+
+    On PostgreSQL the same statement returns the updated conversations, ready for
+    their live events (`conversation_event_data`): every column, the assignee's
+    name fields (`assignee` holds a User with only those loaded) and the labels
+    (`event_labels`: id, name and colour, in the labels' order); the caller sets
+    `contact`. Elsewhere it returns None and the caller reads them back."""
     if not updates:
-        return
+        return {}
     from django.db import connections, router
 
     using = router.db_for_write(Conversation)
-    if connections[using].vendor != "postgresql":
+    connection = connections[using]
+    if connection.vendor != "postgresql":
         for pk, timestamp, preview, count in updates:
             conversation_record_inbound(conversation=Conversation(pk=pk), timestamp=timestamp, preview=preview,
                                         count=count)
-        return
-    table = connections[using].ops.quote_name(Conversation._meta.db_table)
+        return None
+    qn = connection.ops.quote_name
+    table = qn(Conversation._meta.db_table)
     rows = ", ".join(["(%s::bigint, %s::timestamptz, %s::text, %s::integer)"] * len(updates))
     params = [timezone.now()]
     for pk, timestamp, preview, count in updates:
         params.extend([pk, timestamp, preview[:200], count])
+    fields = Conversation._meta.concrete_fields
+    user_model = Conversation._meta.get_field("assignee").related_model
+    # In the model's field order: from_db takes the values in that order.
+    user_fields = [f for f in user_model._meta.concrete_fields if f.attname in ("id", *_ASSIGNEE_NAME_FIELDS)]
+    label_model = Conversation._meta.get_field("labels").related_model
+    through = Conversation._meta.get_field("labels").remote_field.through
+    label_order = ", ".join(f"l.{qn(label_model._meta.get_field(name).column)}" for name in
+                            (*label_model._meta.ordering, "id"))
+    assignee = (f"(SELECT json_build_array({', '.join('u.' + qn(f.column) for f in user_fields)}) "
+                f"FROM {qn(user_model._meta.db_table)} AS u WHERE u.id = c.{qn('assignee_id')})")
+    labels = (f"(SELECT json_agg(json_build_array(l.id, l.{qn('name')}, l.{qn('color')}) ORDER BY {label_order}) "
+              f"FROM {qn(through._meta.db_table)} AS cl JOIN {qn(label_model._meta.db_table)} AS l "
+              f"ON l.id = cl.{qn(through._meta.get_field('label').column)} "
+              f"WHERE cl.{qn(through._meta.get_field('conversation').column)} = c.id)")
     newer = "(c.last_message_at IS NULL OR c.last_message_at < v.ts)"
     sql = (
         f"UPDATE {table} AS c SET "
@@ -241,10 +264,30 @@ def conversations_record_inbound_many(*, updates: list[tuple[int, object, str, i
         "last_customer_message_at = CASE WHEN c.last_customer_message_at IS NULL "
         "OR c.last_customer_message_at < v.ts THEN v.ts ELSE c.last_customer_message_at END, "
         "unread_count = c.unread_count + v.n, updated_at = %s "
-        f"FROM (VALUES {rows}) AS v(id, ts, preview, n) WHERE c.id = v.id"
+        f"FROM (VALUES {rows}) AS v(id, ts, preview, n) WHERE c.id = v.id "
+        f"RETURNING {', '.join('c.' + qn(f.column) for f in fields)}, {assignee}, {labels}"
     )
-    with connections[using].cursor() as cursor:
+    names = [f.attname for f in fields]
+    found: dict[int, Conversation] = {}
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            conversation = Conversation.from_db(using, names, row[:len(names)])
+            assignee_row, label_rows = (_json(value) for value in row[len(names):])
+            if assignee_row is not None:
+                conversation.assignee = user_model.from_db(using, [f.attname for f in user_fields], assignee_row)
+            conversation.event_labels = [{"id": pk, "name": name, "color": color}
+                                         for pk, name, color in label_rows or []]
+            found[conversation.pk] = conversation
+    return found
+
+
+# What `User.name` reads (the live events' assignee_name).
+_ASSIGNEE_NAME_FIELDS = ("display_name", "first_name", "last_name", "username")
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _normalise_keyword(text: str) -> str:

@@ -347,7 +347,7 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
     for conversation_id, messages in per_conversation.items():
         newest = max(messages, key=lambda m: (m.timestamp, m.pk))
         updates.append((conversation_id, newest.timestamp, message_preview(newest), len(messages)))
-    conversation_services.conversations_record_inbound_many(updates=updates)
+    returned = conversation_services.conversations_record_inbound_many(updates=updates)
     # Reactions that arrived before their message.
     waiting = list(Reaction.objects.filter(number=number, target_wamid__in=list(inserted), message__isnull=True)
                    .order_by("pk"))
@@ -369,10 +369,16 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
     # What the inbox shows. A new message's event is built from the row just written
     # (no author, its reactions and media known here): the same data as the serializer
     # gives for the stored row (tests compare them) without reading it back. The
-    # conversations are read back (the UPDATE above changed them) and their events
-    # built the same way (conversation_event_data).
-    fresh_conversations = {c.pk: c for c in Conversation.objects.filter(pk__in=list(per_conversation))
-                           .select_related("contact", "assignee").prefetch_related("labels")}
+    # conversations' events are built the same way (conversation_event_data) from the
+    # rows the UPDATE above returned (PostgreSQL), else read back.
+    if returned is not None:
+        fresh_conversations = returned
+        contacts_by_id = {contact.pk: contact for contact in contacts.values()}
+        for conversation in fresh_conversations.values():
+            conversation.contact = contacts_by_id[conversation.contact_id]
+    else:
+        fresh_conversations = {c.pk: c for c in Conversation.objects.filter(pk__in=list(per_conversation))
+                               .select_related("contact", "assignee").prefetch_related("labels")}
     for message in new:
         publish("message.created",
                 message_event_data(message, reactions=reactions.get(message.pk, []), media=media.get(message.pk)),

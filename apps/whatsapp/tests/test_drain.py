@@ -240,3 +240,28 @@ def test_each_delivery_keeps_its_own_notes_when_a_drain_saves_them_together(numb
         assert event.processed_at is not None
         assert (note in event.reason) if note else event.reason == ""
     assert PendingStatus.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drain_of_known_customers_messages_takes_a_fixed_few_statements(number, published):
+    # The inbound worker's cost per drain is mostly its round trips: on PostgreSQL the
+    # conversations' events come from the UPDATE's RETURNING (no read-back, no labels
+    # query) and the first try takes no savepoint per batch (the drain's own one
+    # undoes it all should it fail, and then it goes one by one).
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _store(number, _text("wamid.Q0", A, "first", 1718200000), _text("wamid.Q1", B, "first", 1718200000))
+    services.webhook_events_drain()
+    _store(number, _text("wamid.Q2", A, "again", 1718200005))
+    _store(number, _text("wamid.Q3", B, "again", 1718200006))
+    with CaptureQueriesContext(connection) as queries:
+        assert services.webhook_events_drain() == 2
+    statements = [q["sql"].split(" ", 1)[0].upper() for q in queries.captured_queries]
+    if connection.vendor == "postgresql":
+        assert statements.count("SAVEPOINT") == 1
+        assert len(statements) <= 13, statements
+        assert sum(1 for q in queries.captured_queries if q["sql"].startswith("SELECT")
+                   and '"conversations_conversation_labels"' in q["sql"]) == 0
+    assert Conversation.objects.get(contact__wa_id=A).last_message_preview == "again"
+    assert [e for e, *_ in published].count("conversation.updated") == 2

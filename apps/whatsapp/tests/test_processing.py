@@ -539,3 +539,55 @@ def test_each_new_message_event_is_what_the_serializer_gives_for_the_stored_row(
         assert data == plain(MessageSerializer(rows[data["id"]]).data)
     assert {data["wamid"]: len(data["reactions"]) for data in created}["wamid.LATER"] == 1
     assert sum(1 for data in created if data["media"]) == Media.objects.count() >= 6
+
+
+def test_each_conversation_event_of_a_batch_is_what_the_serializer_gives_for_the_stored_row(deliver, number,
+                                                                                            published):
+    # The batch builds conversation.created/updated from the rows its UPDATE returned
+    # (on PostgreSQL), not from a read-back: assignee, team, labels, a snoozed
+    # conversation it wakes, a contact who opts out by keyword, a new customer, all
+    # as the REST API shows the stored conversation.
+    from datetime import timedelta
+
+    from django.core.serializers.json import DjangoJSONEncoder
+    from django.utils import timezone
+
+    from apps.accounts.tests.factories import TeamFactory, UserFactory
+    from apps.conversations.serializers import ConversationSerializer
+    from apps.conversations.tests.factories import ContactFactory, ConversationFactory, LabelFactory
+
+    org = number.organization
+    org.opt_out_keywords = ["STOP"]
+    org.save()
+    agent = UserFactory(organization=org, display_name="Agent Ana")
+    team = TeamFactory(organization=org)
+    assigned = ConversationFactory(organization=org, number=number, assignee=agent, team=team, priority=3,
+                                   unread_count=2, contact=ContactFactory(organization=org, wa_id="5511900000001"))
+    assigned.labels.set([LabelFactory(organization=org, name="vip", color="#ff0000"),
+                         LabelFactory(organization=org, name="billing")])
+    snoozed = ConversationFactory(organization=org, number=number, status=Conversation.Status.SNOOZED,
+                                  snoozed_until=timezone.now() + timedelta(hours=2), team=team,
+                                  contact=ContactFactory(organization=org, wa_id="5511900000002"))
+    leaving = ConversationFactory(organization=org, number=number,
+                                  contact=ContactFactory(organization=org, wa_id="5511900000003"))
+    published.clear()
+    later = int(timezone.now().timestamp()) + 60
+    deliver(envelope(messages_change(phone_number_id=number.phone_number_id, messages=[
+        message("text", wamid="wamid.B1", from_="5511900000001", body="hello", timestamp=later),
+        message("text", wamid="wamid.B2", from_="5511900000002", body="wake up"),
+        message("text", wamid="wamid.B3", from_="5511900000003", body="stop"),
+        message("text", wamid="wamid.B4", from_="5511900000004", body="I am new"),
+        message("text", wamid="wamid.B5", from_="5511900000001", body="again", timestamp=later + 1),
+    ])))
+    events = [(event, data) for event, data, _ in published if event.startswith("conversation.")]
+    assert sorted(event for event, _ in events) == ["conversation.created"] + ["conversation.updated"] * 3
+    rows = {c.pk: c for c in Conversation.objects.select_related("contact", "assignee").prefetch_related("labels")}
+    plain = lambda data: json.loads(json.dumps(data, cls=DjangoJSONEncoder))  # noqa: E731
+    for _event, data in events:
+        assert data == plain(ConversationSerializer(rows[data["id"]]).data)
+    shown = {data["id"]: data for _, data in events}
+    assert shown[assigned.pk]["assignee_name"] == "Agent Ana"
+    assert [label["name"] for label in shown[assigned.pk]["labels"]] == ["billing", "vip"]
+    assert shown[assigned.pk]["unread_count"] == 4 and shown[assigned.pk]["last_message_preview"] == "again"
+    assert shown[snoozed.pk]["status"] == "open" and shown[snoozed.pk]["snoozed_until"] is None
+    assert shown[leaving.pk]["contact"]["opted_out"] is True
