@@ -337,6 +337,9 @@ WEBHOOK_MAX_BODY_BYTES = int(env("WEBHOOK_MAX_BODY_BYTES", str(3 * 1024 * 1024))
 # it wakes it again; deliveries stored meanwhile wait for the next wake-up. A queued,
 # unstarted drain task already coalesces the wake-ups of every process.
 WEBHOOK_WAKE_INTERVAL = float(env("WEBHOOK_WAKE_INTERVAL", "0.01"))
+# Seconds the inbound worker keeps a number and its organisation between drains (0: read
+# them for every drain); a change to either reaches inbound processing within that time.
+INBOUND_NUMBER_CACHE_SECONDS = float(env("INBOUND_NUMBER_CACHE_SECONDS", "2"))
 
 # --- OpenAI-compatible bot ----------------------------------------------------------
 OPENAI_API_KEY = env("OPENAI_API_KEY")

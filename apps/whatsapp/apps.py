@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class WhatsappConfig(AppConfig):
     name = "apps.whatsapp"
     label = "whatsapp"
+
+    def ready(self):
+        from django.test.signals import setting_changed
+
+        from . import services
+
+        # A test that turns the inbound number cache on starts from an empty one.
+        setting_changed.connect(services.number_cache_clear, dispatch_uid="whatsapp-number-cache")

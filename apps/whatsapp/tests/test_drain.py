@@ -265,3 +265,62 @@ def test_a_drain_of_known_customers_messages_takes_a_fixed_few_statements(number
                    and '"conversations_conversation_labels"' in q["sql"]) == 0
     assert Conversation.objects.get(contact__wa_id=A).last_message_preview == "again"
     assert [e for e, *_ in published].count("conversation.updated") == 2
+
+
+@pytest.fixture
+def number_cache(settings):
+    settings.INBOUND_NUMBER_CACHE_SECONDS = 60
+    yield
+    services.number_cache_clear()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_drains_keep_a_number_and_its_organisation_for_a_moment(number, number_cache, settings, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def number_queries(captured):
+        return [q for q in captured if '"whatsapp_whatsappnumber"' in q["sql"] and q["sql"].startswith("SELECT")]
+
+    _store(number, _text("wamid.N1", A, "one", 1718200001))
+    with CaptureQueriesContext(connection) as first:
+        services.webhook_events_drain()
+    _store(number, _text("wamid.N2", A, "two", 1718200002))
+    with CaptureQueriesContext(connection) as second:
+        services.webhook_events_drain()
+    assert len(number_queries(first.captured_queries)) == 1
+    assert number_queries(second.captured_queries) == []
+    assert Message.objects.filter(wamid__in=["wamid.N1", "wamid.N2"]).count() == 2
+    # Each drain gets its own copies: what one sets on them stays there.
+    items = [next(iter(services.parse_webhook(json.loads(bytes(WebhookEvent.objects.first().body)))))]
+    one, _ = services._numbers_for(items)
+    one[number.phone_number_id].display_phone_number = "changed"
+    one[number.phone_number_id].organization.name = "changed"
+    two, _ = services._numbers_for(items)
+    assert two[number.phone_number_id].display_phone_number == number.display_phone_number
+    assert two[number.phone_number_id].organization.name == number.organization.name
+    # After the time given, a change is read.
+    type(number.organization).objects.filter(pk=number.organization_id).update(name="Renamed")
+    clock = [services.time.monotonic() + 61]
+    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
+    three, _ = services._numbers_for(items)
+    assert three[number.phone_number_id].organization.name == "Renamed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_number_added_a_moment_ago_is_found_at_once(number_cache):
+    from apps.whatsapp.tests.factories import WhatsAppNumberFactory
+
+    unknown = _store_raw("777000", _text("wamid.U7", A, "hello?", 1718200001))
+    services.webhook_events_drain()
+    unknown.refresh_from_db()
+    assert unknown.status == WebhookEvent.Status.UNROUTED
+    added = WhatsAppNumberFactory(phone_number_id="777000")
+    _store(added, _text("wamid.U8", A, "hello!", 1718200002))
+    services.webhook_events_drain()
+    assert Message.objects.filter(wamid="wamid.U8", number=added).exists()
+
+
+def _store_raw(phone_number_id, *messages):
+    payload = envelope(messages_change(phone_number_id=phone_number_id, messages=list(messages)))
+    return WebhookEvent.objects.create(body=json.dumps(payload).encode(), signature=WebhookEvent.Signature.VALID)
