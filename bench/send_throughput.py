@@ -300,6 +300,18 @@ def cpu_cost(before: tuple[float, float], workers: list[Process], server: Proces
     return f"workers {worker:.1f} ms, simulator {simulator:.1f} ms"
 
 
+def tasks_run() -> dict:
+    """Tasks each worker has run so far, by name (Celery's remote control)."""
+    from collections import Counter
+
+    from config.celery import app
+
+    total = Counter()
+    for stats in (app.control.inspect(timeout=2).stats() or {}).values():
+        total.update(stats.get("total") or {})
+    return total
+
+
 def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -567,6 +579,7 @@ def main():
             set_limits(numbers, LIFTED_LIMIT)
             print(f"\n4. limit lifted to {LIFTED_LIMIT}/s, {lifted} messages over {len(numbers)} numbers  (load {load()})")
             since = last_request_id()
+            tasks = tasks_run()
             cpu = cpu_seconds(workers), cpu_seconds([server])
             began = time.perf_counter()
             ids = queue_messages(org, {n: lifted // len(numbers) for n in numbers}, tag + "d")
@@ -580,6 +593,9 @@ def main():
                   f" median second {sorted(steady)[len(steady) // 2] if steady else 0} (target {LIFTED_LIMIT}/s: "
                   f"{'met' if rate(overall) >= LIFTED_LIMIT else 'NOT met'}); per second {counts}  (load {load()})")
             print(f"   CPU per message: {cpu_cost(cpu, workers, server, len(ids))}")
+            ran = tasks_run()
+            ran.subtract(tasks)
+            print(f"   tasks run: {dict(+ran)}")
             print(f"   {check_exactly_once(ids)}")
             if not args.no_floor:
                 print_floor(rate(overall), lifted, args.workers, logdir)

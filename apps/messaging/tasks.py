@@ -403,7 +403,15 @@ def _settle_error(message: Message, attempt: int, error) -> str:
 # key *before* it claims, so a message whose commit found the key set is committed
 # before that task's claim and is claimed by it (or, when the batch is full, by the
 # task it queues next). The sweeper still finds any message no task took.
+#
+# A number allowed more than BATCH_RATE sends per second takes larger batches: as
+# many as its slots of BATCH_SECONDS, at most MAX_BATCH_SIZE (at 1,000/s, 64): a
+# batch's fixed costs (Celery's handling of the task, the claim, the reservation,
+# the stored answers) were a large share of a send's CPU at such rates.
 BATCH_SIZE = 16
+BATCH_RATE = 250
+BATCH_SECONDS = 0.064
+MAX_BATCH_SIZE = 64
 KICK_PREFIX = "send:kick:"
 KICK_TTL = 10.0
 SENDER_THREADS = 64
@@ -452,6 +460,16 @@ def _kick(number_id: int, *, message_id: int | None = None, batchable: bool = Tr
 
 # Number id -> its rate-limit bucket key, learnt from the numbers this process sent for.
 _number_keys: dict[int, str] = {}
+# Number id -> its sends per second, learnt likewise (the size of its next batches).
+_number_rates: dict[int, float] = {}
+
+
+def _batch_size(number_id: int, rate: float | None = None) -> int:
+    """How many messages a task of number `number_id` claims at most (see above)."""
+    rate = _number_rates.get(number_id) if rate is None else rate
+    if not rate or rate <= BATCH_RATE:
+        return BATCH_SIZE
+    return max(BATCH_SIZE, min(MAX_BATCH_SIZE, int(rate * BATCH_SECONDS)))
 
 
 def _kick_taken(number_id: int) -> None:
@@ -510,6 +528,8 @@ def _send_batch(messages: list[Message], claimed_at, *, full: bool) -> dict[int,
     outcome: dict[int, str] = {}
     number = messages[0].number
     _number_keys[number.pk] = ratelimit.number_key(number)
+    _number_rates[number.pk] = number.rate_limit_per_second
+    size = _batch_size(number.pk)
     client = client_for(number)
     pool = _sender_pool()
     _release_db_connection()
@@ -532,7 +552,7 @@ def _send_batch(messages: list[Message], claimed_at, *, full: bool) -> dict[int,
             # The number's slots are taken for the next second: give these back and
             # queue a batch for when a whole batch fits (from a sender thread, so
             # that this one keeps to the slots).
-            countdown = min(d for d, _ in by_number) + BATCH_SIZE / number.rate_limit_per_second
+            countdown = min(d for d, _ in by_number) + size / number.rate_limit_per_second
             pool.submit(_give_back, [m.pk for _, m in by_number], claimed_at, number.pk, countdown)
             outcome.update({m.pk: "throttled" for _, m in by_number})
             by_number = []
@@ -566,7 +586,7 @@ def _send_batch(messages: list[Message], claimed_at, *, full: bool) -> dict[int,
         _unclaim([m.pk for _, m in by_number], claimed_at)
         outcome.update({m.pk: "throttled" for _, m in by_number})
         # When the number's slots free up for a whole batch.
-        _kick(number.pk, countdown=min(d for d, _ in by_number) + BATCH_SIZE / number.rate_limit_per_second)
+        _kick(number.pk, countdown=min(d for d, _ in by_number) + size / number.rate_limit_per_second)
 
     sent = []
     for message, future in calls:
@@ -622,9 +642,10 @@ def send_pending(number_id: int) -> int:
             _kick(number_id, countdown=ahead - 0.5 * MAX_INLINE_WAIT)
             return 0
     claimed_at = timezone.now()
-    batch = _claim_batch(number_id, claimed_at, limit=BATCH_SIZE)
+    size = _batch_size(number_id)
+    batch = _claim_batch(number_id, claimed_at, limit=size)
     if batch:
-        _send_batch(batch, claimed_at, full=len(batch) == BATCH_SIZE)
+        _send_batch(batch, claimed_at, full=len(batch) == size)
     return len(batch)
 
 
@@ -645,7 +666,7 @@ def send_message(message_id: int) -> str:
     _kick_taken(number_id)
     alone = first is None or first.type in MEDIA_TYPES
     batch = [] if alone else [first]
-    limit = BATCH_SIZE - len(batch)
+    limit = _batch_size(number_id, first.number.rate_limit_per_second if first is not None else None) - len(batch)
     others = _claim_batch(number_id, claimed_at, limit=limit, exclude=message_id)
     batch += others
     outcome = _send_batch(batch, claimed_at, full=len(others) == limit) if batch else {}

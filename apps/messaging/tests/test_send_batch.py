@@ -86,6 +86,30 @@ def test_a_full_batch_queues_the_next_and_media_go_alone(queued, number, monkeyp
     assert set(Message.objects.filter(status=Status.SENT).values_list("pk", flat=True)) == {m.pk for m in texts}
 
 
+def test_a_number_allowed_many_sends_per_second_takes_larger_batches(queued, number, monkeypatch):
+    monkeypatch.setattr(tasks, "BATCH_SIZE", 2)
+    monkeypatch.setattr(tasks, "MAX_BATCH_SIZE", 4)
+    monkeypatch.setattr(tasks, "_number_rates", {})
+    number.rate_limit_per_second = 1000
+    number.save(update_fields=["rate_limit_per_second"])
+    messages = pending(number, 7)
+    assert tasks.send_pending.run(number.pk) == 2  # its rate not known yet: the default size
+    assert tasks.send_pending.run(number.pk) == 4  # 64 ms of its slots, at most MAX_BATCH_SIZE
+    assert tasks.send_pending.run(number.pk) == 1
+    rows = Message.objects.filter(pk__in=[m.pk for m in messages])
+    assert sorted(rows.values_list("status", "send_attempts")) == [(Status.SENT, 1)] * 7
+    assert SimulatedRequest.objects.count() == 7
+
+
+def test_batch_size_follows_the_numbers_rate(monkeypatch):
+    monkeypatch.setattr(tasks, "_number_rates", {1: 80, 2: 1000, 3: 400})
+    assert tasks._batch_size(1) == tasks.BATCH_SIZE == 16
+    assert tasks._batch_size(2) == tasks.MAX_BATCH_SIZE == 64
+    assert tasks._batch_size(3) == 25
+    assert tasks._batch_size(4) == 16  # not known yet
+    assert tasks._batch_size(4, rate=1000) == 64
+
+
 def test_kick_queues_one_task_until_that_task_starts(queued, number):
     messages = pending(number, 3)
     for message in messages:
