@@ -218,17 +218,19 @@ def _message_store(*, number, organization, event, message_type, content, text, 
 BATCH_EXCLUDED_TYPES = {"reaction", "edit", "revoke"}
 
 
-def _insert_new(objs: list[Message]) -> dict[str, int]:
+def _insert_new(objs: list[Message]) -> tuple[dict[str, int], set[str] | None]:
     """INSERT the messages, skipping those whose (number, wamid) is already stored
     (ON CONFLICT DO NOTHING / INSERT OR IGNORE): wamid -> id of the rows this call
     inserted. The unique constraint, not a prior check, decides who stored a message
-    when two workers race."""
+    when two workers race. Second: the inserted wamids that a reaction of the same
+    number waits for (one that arrived before its message), when the statement could
+    tell (PostgreSQL), else None."""
     from django.db import connections, router
     from django.db.models.constants import OnConflict
     from django.db.models.sql import InsertQuery
 
     if not objs:
-        return {}
+        return {}, set()
     opts = Message._meta
     fields = [f for f in opts.concrete_fields if not f.primary_key and not getattr(f, "generated", False)]
     using = router.db_for_write(Message)
@@ -241,7 +243,7 @@ def _insert_new(objs: list[Message]) -> dict[str, int]:
     if not connections[using].features.can_return_rows_from_bulk_insert:  # pragma: no cover - old SQLite
         raise NotImplementedError("this database cannot return the inserted rows")
     rows = query.get_compiler(using=using).execute_sql([opts.pk, opts.get_field("wamid")])
-    return {wamid: pk for row in rows if row for pk, wamid in [row]}
+    return {wamid: pk for row in rows if row for pk, wamid in [row]}, None
 
 
 # Column types a batch's varying values can travel as in one JSON document.
@@ -251,12 +253,14 @@ _JSON_ROW_TYPES = {
 }
 
 
-def _insert_new_postgresql(objs: list[Message], fields: list, connection) -> dict[str, int] | None:
+def _insert_new_postgresql(objs: list[Message], fields: list, connection) -> tuple[dict[str, int], set[str]] | None:
     """`_insert_new` on PostgreSQL with the rows as one JSON parameter: the values every
     row shares (number, organisation, direction, defaults, the creation time) are bound
     once, the others read from json_to_recordset. The ORM's insert prepared ~40 values
-    per row, one by one, and was the largest part of a batch's CPU. Returns None when
-    a varying value's type cannot travel as JSON (the ORM's insert then does it)."""
+    per row, one by one, and was the largest part of a batch's CPU. The same statement
+    tells which new messages a reaction waits for, so a batch without any (nearly
+    all) reads no reactions. Returns None when a varying value's type cannot travel as
+    JSON (the ORM's insert then does it)."""
 
     template = objs[0]
     for field in fields:
@@ -288,12 +292,24 @@ def _insert_new_postgresql(objs: list[Message], fields: list, connection) -> dic
             params.append(field.get_db_prep_save(getattr(template, field.attname), connection))
     columns = ", ".join(qn(field.column) for field in fields)
     definition = ", ".join(f"{qn(field.column)} {field.db_type(connection)}" for field in varying)
-    sql = (f"INSERT INTO {qn(Message._meta.db_table)} ({columns}) SELECT {', '.join(select)} "
-           f"FROM json_to_recordset(%s::json) AS r({definition}) ON CONFLICT DO NOTHING RETURNING id, wamid")
+    reaction = Reaction._meta
+    waiting = (f"EXISTS (SELECT 1 FROM {qn(reaction.db_table)} AS w "
+               f"WHERE w.{qn(reaction.get_field('number').column)} = %s "
+               f"AND w.{qn(reaction.get_field('target_wamid').column)} = i.wamid "
+               f"AND w.{qn(reaction.get_field('message').column)} IS NULL)")
+    sql = (f"WITH i AS (INSERT INTO {qn(Message._meta.db_table)} ({columns}) SELECT {', '.join(select)} "
+           f"FROM json_to_recordset(%s::json) AS r({definition}) ON CONFLICT DO NOTHING RETURNING id, wamid) "
+           f"SELECT i.id, i.wamid, {waiting} FROM i")
     params.append(json.dumps(rows))
+    params.append(template.number_id)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return {wamid: pk for pk, wamid in cursor.fetchall()}
+        inserted, awaited = {}, set()
+        for pk, wamid, reaction_waits in cursor.fetchall():
+            inserted[wamid] = pk
+            if reaction_waits:
+                awaited.add(wamid)
+        return inserted, awaited
 
 
 def messages_receive_batch(*, number, events: list) -> list[Message]:
@@ -332,7 +348,7 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
             forwarded=event.forwarded, frequently_forwarded=event.frequently_forwarded, referral=event.referral,
             errors=event.errors, status=Status.RECEIVED, timestamp=event.timestamp,
         ))
-    inserted = _insert_new(objs)
+    inserted, awaited = _insert_new(objs)
     new = [m for m in objs if m.wamid in inserted]
     if not new:
         return []
@@ -349,8 +365,9 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
         updates.append((conversation_id, newest.timestamp, message_preview(newest), len(messages)))
     returned = conversation_services.conversations_record_inbound_many(updates=updates)
     # Reactions that arrived before their message.
-    waiting = list(Reaction.objects.filter(number=number, target_wamid__in=list(inserted), message__isnull=True)
-                   .order_by("pk"))
+    targets = list(inserted) if awaited is None else list(awaited)
+    waiting = list(Reaction.objects.filter(number=number, target_wamid__in=targets, message__isnull=True)
+                   .order_by("pk")) if targets else []
     reactions: dict[int, list[Reaction]] = {}
     for reaction in waiting:
         reaction.message_id = inserted[reaction.target_wamid]
