@@ -51,11 +51,45 @@ def contacts_get_or_create_many(*, organization, profiles: dict[str, str]) -> di
         found.update({c.wa_id: c for c in Contact.objects.filter(organization=organization, wa_id__in=missing)})
     for wa_id, contact in found.items():
         contact.organization = organization
-        name = profiles.get(wa_id)
-        if name and contact.profile_name != name:
-            Contact.objects.filter(pk=contact.pk).update(profile_name=name)
-            contact.profile_name = name
+        _profile_name_refresh(contact, profiles.get(wa_id))
     return found
+
+
+def _profile_name_refresh(contact: Contact, name: str | None) -> None:
+    if name and contact.profile_name != name:
+        Contact.objects.filter(pk=contact.pk).update(profile_name=name)
+        contact.profile_name = name
+
+
+def inbound_parties_many(*, organization, number, profiles: dict[str, str]
+                         ) -> tuple[dict[str, Contact], dict[int, tuple[Conversation, str]]]:
+    """`contacts_get_or_create_many` and then `conversations_for_inbound_many`, with
+    the customers who have an active conversation on `number` (most messages of a
+    busy inbox) read in one query, their conversation with its contact: wa_id ->
+    contact, contact id -> (conversation, how)."""
+    contacts: dict[str, Contact] = {}
+    conversations: dict[int, tuple[Conversation, str]] = {}
+    active = (Conversation.objects.filter(organization=organization, number=number, contact__wa_id__in=list(profiles))
+              .exclude(status=Conversation.Status.RESOLVED).select_related("contact"))
+    for conversation in active:
+        contact = conversation.contact
+        contact.organization = organization
+        _profile_name_refresh(contact, profiles.get(contact.wa_id))
+        contacts[contact.wa_id] = contact
+        conversations[contact.pk] = (_active_for_inbound(conversation), "existing")
+    rest = {wa_id: name for wa_id, name in profiles.items() if wa_id not in contacts}
+    if rest:
+        more = contacts_get_or_create_many(organization=organization, profiles=rest)
+        contacts.update(more)
+        conversations.update(conversations_for_inbound_many(contacts=list(more.values()), number=number))
+    return contacts, conversations
+
+
+def _active_for_inbound(conversation: Conversation) -> Conversation:
+    """A customer's message wakes the snoozed conversation it lands in."""
+    if conversation.status == Conversation.Status.SNOOZED:
+        _conversation_wake(conversation, reason="customer_message")
+    return conversation
 
 
 def conversations_for_inbound_many(*, contacts: list[Contact], number) -> dict[int, tuple[Conversation, str]]:
@@ -69,9 +103,7 @@ def conversations_for_inbound_many(*, contacts: list[Contact], number) -> dict[i
     )
     found: dict[int, tuple[Conversation, str]] = {}
     for conversation in active:
-        if conversation.status == Conversation.Status.SNOOZED:
-            _conversation_wake(conversation, reason="customer_message")
-        found[conversation.contact_id] = (conversation, "existing")
+        found[conversation.contact_id] = (_active_for_inbound(conversation), "existing")
     missing = [contact for contact in contacts if contact.pk not in found]
     if not missing:
         return found
@@ -133,9 +165,7 @@ def conversation_for_inbound(*, contact: Contact, number) -> tuple[Conversation,
     active = Conversation.objects.filter(contact=contact, number=number).exclude(status=Conversation.Status.RESOLVED)
     conversation = active.first()
     if conversation is not None:
-        if conversation.status == Conversation.Status.SNOOZED:
-            _conversation_wake(conversation, reason="customer_message")
-        return conversation, "existing"
+        return _active_for_inbound(conversation), "existing"
     organization = contact.organization
     if organization.on_message_to_resolved == organization.ResolvedPolicy.REOPEN:
         resolved = (

@@ -330,9 +330,8 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
     for event in sorted(todo, key=lambda e: e.timestamp):  # the newest profile name wins
         if event.profile_name or event.from_wa_id not in profiles:
             profiles[event.from_wa_id] = event.profile_name or ""
-    contacts = conversation_services.contacts_get_or_create_many(organization=organization, profiles=profiles)
-    conversations = conversation_services.conversations_for_inbound_many(contacts=list(contacts.values()),
-                                                                         number=number)
+    contacts, conversations = conversation_services.inbound_parties_many(organization=organization, number=number,
+                                                                         profiles=profiles)
     replied = {e.reply_to_wamid for e in todo if e.reply_to_wamid}
     reply_ids = dict(Message.objects.filter(number=number, wamid__in=replied).values_list("wamid", "id")) if replied else {}
     objs = []
