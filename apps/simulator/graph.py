@@ -159,7 +159,7 @@ def _graph_view(handler):
         config = None
         if edge_name in ("messages", "media") and object_id:
             # The settings and the number in one statement (a round trip per call less).
-            config, request.simulator_number = rows.get_two(
+            config, request.simulator_number = rows.read_two(
                 (SimulatorConfig, "id", 1), (WhatsAppNumber, "phone_number_id", object_id)
             )
         config = request.simulator_config = config or SimulatorConfig.get()
@@ -182,7 +182,7 @@ def _graph_view(handler):
         except GraphError as error:
             response = error.response()
         except Exception:
-            rows.insert_many(request.simulator_rows)
+            rows.store_many(request.simulator_rows)
             raise
         logged = None
         if isinstance(response, GraphResponse):
@@ -192,7 +192,7 @@ def _graph_view(handler):
                 logged = json.loads(response.content)
             except ValueError:
                 logged = None
-        rows.insert_many(request.simulator_rows + [(SimulatedRequest, {
+        rows.store_many(request.simulator_rows + [(SimulatedRequest, {
             "method": request.method, "path": request.path[:500], "body": body, "status_code": response.status_code,
             "response": logged, "received_at": received_at,
         })])

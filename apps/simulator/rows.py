@@ -10,6 +10,8 @@ conversion (so JSON and encrypted columns are stored and read exactly as the ORM
 
 from __future__ import annotations
 
+import threading
+
 from django.db import connection
 
 from apps.core.fields import EncryptedTextField
@@ -123,7 +125,8 @@ def insert(model, **values) -> None:
 
 def insert_many(rows: list[tuple]) -> None:
     """`insert(model, **values)` for each (model, values) of `rows`; on PostgreSQL in
-    one statement (each row but the last in a data-modifying WITH), one round trip."""
+    one statement (one INSERT per model, all but the last in a data-modifying WITH),
+    one round trip."""
     if not rows:
         return
     if connection.vendor != "postgresql":
@@ -132,11 +135,17 @@ def insert_many(rows: list[tuple]) -> None:
             with connection.cursor() as cursor:
                 cursor.execute(sql, _params(model, fields, values))
         return
-    parts, params = [], []
+    # One INSERT per model, its rows as one VALUES list; the models' INSERTs chained.
+    grouped: dict = {}
     for model, values in rows:
+        grouped.setdefault(model, []).append(values)
+    parts, params = [], []
+    for model, many in grouped.items():
         sql, fields = _insert(model)
-        parts.append(sql)
-        params += _params(model, fields, values)
+        row = sql[sql.index(" VALUES ") + len(" VALUES "):]
+        parts.append(sql + (", " + row) * (len(many) - 1))
+        for values in many:
+            params += _params(model, fields, values)
     *first, last = parts
     statement = (f"WITH {', '.join(f'r{i} AS ({sql})' for i, sql in enumerate(first))} {last}" if first else last)
     # Server-side binding: Django's cursor quotes every parameter into the SQL text
@@ -147,3 +156,147 @@ def insert_many(rows: list[tuple]) -> None:
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(statement, params)
+
+
+# -- one database thread per process, for the calls of every request thread --------------
+# Under load each simulated call made three round trips of its own (the pool's check of
+# the connection it took, the read of the settings and the number, the stored rows),
+# with a connection checked out per call (it goes back to the pool during the latency).
+# On PostgreSQL, outside a transaction, the calls' reads and rows are handed to one
+# thread per process that holds one connection and serves every call waiting at that
+# moment together: the settings and the numbers in one read, the rows in one INSERT
+# statement (autocommit). A call waits for its own read and for its rows to be stored
+# (committed) before it goes on, so what it reads is read after it arrived and what it
+# stored is stored before its answer, as before.
+class _Job:
+    __slots__ = ("kind", "args", "done", "result", "error")
+
+    def __init__(self, kind: str, args):
+        self.kind, self.args = kind, args
+        self.done = threading.Event()
+        self.result = self.error = None
+
+
+class _DatabaseThread:
+    LINGER = 0.1  # seconds without a call after which the connection goes back
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.ready = threading.Condition(self.lock)
+        self.jobs: list[_Job] = []
+        self.thread: threading.Thread | None = None
+
+    def run_job(self, kind: str, args):
+        job = _Job(kind, args)
+        with self.lock:
+            self.jobs.append(job)
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._serve, name="simulator-db", daemon=True)
+                self.thread.start()
+            self.ready.notify()
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+    def _serve(self):
+        held = False  # whether this thread may hold a connection
+        while True:
+            with self.lock:
+                while not self.jobs:
+                    if not held:
+                        self.ready.wait()
+                    elif not self.ready.wait(timeout=self.LINGER):
+                        connection.close()  # back to the pool (or closed) while nothing comes
+                        held = False
+                jobs, self.jobs = self.jobs, []
+            held = True
+            for kind, serve in (("read", self._read), ("write", self._write)):
+                chosen = [job for job in jobs if job.kind == kind]
+                if not chosen:
+                    continue
+                try:
+                    serve(chosen)
+                except BaseException as exc:  # noqa: BLE001 - every waiting call is told
+                    for job in chosen:
+                        job.error = job.error or exc
+                    connection.close()
+                finally:
+                    for job in chosen:
+                        job.done.set()
+
+    @staticmethod
+    def _read(jobs: list[_Job]) -> None:
+        """Each job's args: ((model, column, value), ...); its result: the rows, as get_one's."""
+        wanted: dict = {}
+        for job in jobs:
+            for model, column, value in job.args:
+                wanted.setdefault((model, column), set()).add(value)
+        found = {}
+        for (model, column), values in wanted.items():
+            for key, obj in get_many(model, column, sorted(values, key=str)).items():
+                found[(model, column, key)] = obj
+        for job in jobs:
+            job.result = tuple(found.get(lookup) for lookup in job.args)
+
+    @staticmethod
+    def _write(jobs: list[_Job]) -> None:
+        try:
+            insert_many([row for job in jobs for row in job.args])
+        except Exception:
+            connection.close()  # a failed statement: a fresh connection for the calls one by one
+            if len(jobs) == 1:
+                raise
+            for job in jobs:  # one call's bad row must not fail the others
+                try:
+                    insert_many(job.args)
+                except Exception as exc:  # noqa: BLE001
+                    job.error = exc
+                    connection.close()
+
+
+_database_thread = _DatabaseThread()
+
+
+def _shared() -> bool:
+    """Whether this call's reads and rows go through the process's database thread."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def get_many(model, column: str, values: list) -> dict:
+    """{value: the first row of `model` (by id) whose `column` is value} for each of
+    `values` found, in one statement."""
+    key = (connection.alias, model, column, "many")
+    cached = _selects.get(key)
+    if cached is None:
+        q = connection.ops.quote_name
+        columns = ", ".join(q(f.column) for f in model._meta.concrete_fields)
+        sql = f"SELECT {columns} FROM {q(model._meta.db_table)} WHERE {q(column)} = ANY(%s) ORDER BY {q('id')}"
+        names = [f.attname for f in model._meta.concrete_fields]
+        cached = _selects[key] = (sql, _converters(model), names, names.index(model._meta.get_field(column).attname))
+    sql, converters, names, position = cached
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(values)])
+        rows = cursor.fetchall()
+    result = {}
+    for row in rows:
+        if row[position] not in result:
+            result[row[position]] = _load(model, converters, names, row)
+    return result
+
+
+def read_two(first: tuple, second: tuple) -> tuple:
+    """`get_two(first, second)`: through the database thread when `_shared()`."""
+    if not _shared():
+        return get_two(first, second)
+    return _database_thread.run_job("read", (first, second))
+
+
+def store_many(rows: list[tuple]) -> None:
+    """`insert_many(rows)`, committed on return: through the database thread when `_shared()`."""
+    if not rows:
+        return
+    if not _shared():
+        insert_many(rows)
+        return
+    _database_thread.run_job("write", rows)

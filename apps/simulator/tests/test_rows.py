@@ -64,3 +64,93 @@ def test_insert_many_stores_each_row_as_insert_does(django_assert_max_num_querie
     assert (stored.status, stored.payload, stored.customer) == ("accepted", {"text": {"body": "Oi"}}, "5511")
     logged = SimulatedRequest.objects.get(path="/y")
     assert (logged.body, logged.response, logged.status_code) == ({"a": 1}, None, 200)
+
+
+postgresql_only = pytest.mark.skipif(
+    not __import__("os").environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="the database thread serves calls on PostgreSQL",
+)
+
+
+def _in_threads(count, target):
+    import threading
+
+    results, errors = [None] * count, [None] * count
+    start = threading.Barrier(count)
+
+    def run(i):
+        start.wait()
+        try:
+            results[i] = target(i)
+        except Exception as exc:  # noqa: BLE001
+            errors[i] = exc
+        finally:
+            from django.db import connection
+
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, errors
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_calls_read_and_store_through_the_database_thread():
+    numbers = [WhatsAppNumberFactory(access_token=f"token-{i}") for i in range(3)]
+    SimulatorConfig.objects.update_or_create(pk=1, defaults={"latency_ms": 9})
+
+    def call(i):
+        number = numbers[i % 3]
+        config, loaded = rows.read_two((SimulatorConfig, "id", 1), (WhatsAppNumber, "phone_number_id",
+                                                                     number.phone_number_id))
+        missing = rows.read_two((SimulatorConfig, "id", 1), (WhatsAppNumber, "phone_number_id", "nope"))[1]
+        rows.store_many([
+            (SimulatedMessage, {"phone_number_id": number.phone_number_id, "customer": str(5500 + i),
+                                "direction": "out", "wamid": f"wamid.T{i}", "type": "text",
+                                "payload": {"text": {"body": f"n{i}"}}}),
+            (SimulatedRequest, {"method": "POST", "path": f"/t/{i}", "body": {"i": i}, "status_code": 200,
+                                "response": None, "received_at": None}),
+        ])
+        # Stored (committed) when the call goes on.
+        assert SimulatedMessage.objects.filter(wamid=f"wamid.T{i}").exists()
+        return config.latency_ms, loaded.pk, loaded.access_token, missing
+
+    results, errors = _in_threads(30, call)
+    assert errors == [None] * 30
+    assert results == [(9, numbers[i % 3].pk, f"token-{i % 3}", None) for i in range(30)]
+    assert sorted(SimulatedMessage.objects.values_list("payload__text__body", flat=True)) == sorted(
+        f"n{i}" for i in range(30))
+    assert SimulatedRequest.objects.filter(path__startswith="/t/").count() == 30
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_call_whose_row_cannot_be_stored_fails_alone():
+    rows.insert(SimulatedMessage, phone_number_id="1", customer="5511", direction="out", wamid="wamid.TAKEN",
+                type="text", payload={})
+
+    def call(i):
+        rows.store_many([(SimulatedMessage, {"phone_number_id": "1", "customer": "5511", "direction": "out",
+                                             "wamid": "wamid.TAKEN" if i == 0 else f"wamid.F{i}", "type": "text",
+                                             "payload": {}})])
+
+    _results, errors = _in_threads(12, call)
+    assert errors[0] is not None and errors[1:] == [None] * 11
+    assert SimulatedMessage.objects.count() == 12
+
+
+def test_insert_many_stores_several_rows_of_each_model():
+    rows.insert_many([
+        (SimulatedRequest, {"method": "POST", "path": f"/m/{i}", "body": {"i": i}, "status_code": 200,
+                            "response": None, "received_at": None}) for i in range(3)
+    ] + [
+        (SimulatedMessage, {"phone_number_id": "1", "customer": "5511", "direction": "out", "wamid": f"wamid.S{i}",
+                            "type": "text", "payload": {"i": i}}) for i in range(2)
+    ])
+    assert sorted(SimulatedRequest.objects.values_list("body", flat=True), key=str) == [{"i": 0}, {"i": 1}, {"i": 2}]
+    assert sorted(SimulatedMessage.objects.values_list("wamid", "payload")) == [("wamid.S0", {"i": 0}),
+                                                                                 ("wamid.S1", {"i": 1})]
