@@ -24,7 +24,8 @@ run, and "CPU p50" with each read (process time of this process): figures that t
 shared machine's load inflates much less than wall time. --py-spy records daphne's
 stacks during the fan-out (collapsed, in the log directory).
 
-Usage: python bench/inbox_scale.py [--quick] [--reuse-seed] [--only-fan-out] [--py-spy]
+Usage: python bench/inbox_scale.py [--quick] [--reuse-seed] [--no-reads] [--only-fan-out | --no-fan-out] [--py-spy]
+The inbound worker runs INBOUND_CONCURRENCY processes (default 2) of pool INBOUND_POOL (default prefork).
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres) and Redis on 127.0.0.1:6379.
 """
 
@@ -692,10 +693,11 @@ def fan_out(ws_port, agents, seconds, daphne_pid, tick=0.05) -> dict:
 # machine, as bench/webhook_ingest.py: at 100 messages/s, 4 processes gave p95 200 ms
 # (more, smaller batches competing for the cores), 2 gave 96-127 ms and 1 gave 103 ms.
 INBOUND_CONCURRENCY = os.environ.get("INBOUND_CONCURRENCY", "2")
+INBOUND_POOL = os.environ.get("INBOUND_POOL", "prefork")
 
 
 def measure_live(quick: bool, agents: int, extra_agents: int, only_fan_out: bool = False,
-                 py_spy: bool = False) -> list[tuple[str, dict]]:
+                 py_spy: bool = False, fan_out_too: bool = True) -> list[tuple[str, dict]]:
     import redis
 
     for db in (REDIS_DB, BROKER_DB):
@@ -708,7 +710,8 @@ def measure_live(quick: bool, agents: int, extra_agents: int, only_fan_out: bool
         procs += [
             start([str(BIN / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{http_port}", "-c",
                    "config/gunicorn.conf.py"], "gunicorn", http_port),
-            start([str(BIN / "celery"), "-A", "config", "worker", "-Q", "inbound", "-c", INBOUND_CONCURRENCY, "--without-gossip",
+            start([str(BIN / "celery"), "-A", "config", "worker", "-Q", "inbound", "-P", INBOUND_POOL,
+                   "-c", INBOUND_CONCURRENCY, "--without-gossip",
                    "--without-mingle", "--without-heartbeat", "-l", "WARNING"], "celery"),
         ]
     out = []
@@ -728,6 +731,8 @@ def measure_live(quick: bool, agents: int, extra_agents: int, only_fan_out: bool
             figures["load_1min"] = os.getloadavg()[0]
             out.append((f"webhook -> websocket at {rate}/s, {agents} agents", figures))
             print(f"  ... {out[-1][0]}: {figures}", flush=True)
+        if not fan_out_too:
+            return out
         fan_seconds = 10 if quick else 30
         spy = None
         if py_spy:  # where daphne's time goes during the fan-out (collapsed stacks)
@@ -756,6 +761,7 @@ def main():
     parser.add_argument("--no-live", action="store_true", help="skip the websocket measurements")
     parser.add_argument("--no-reads", action="store_true", help="skip the list/thread/search measurements")
     parser.add_argument("--only-fan-out", action="store_true", help="of the live runs, only the 200-agent fan-out")
+    parser.add_argument("--no-fan-out", action="store_true", help="of the live runs, only the webhook -> websocket ones")
     parser.add_argument("--py-spy", action="store_true",
                         help="record daphne with py-spy during the fan-out (pip install py-spy into the virtualenv)")
     args = parser.parse_args()
@@ -790,7 +796,8 @@ def main():
         print("(ms; p* = POST -> frame at the socket; store_* = POST -> message row; browser_* = message row ->"
               " socket, split into publish_* = row -> published (the rest of the worker's transaction, commit,"
               " publish) and delivery_* = published -> socket (channel layer, daphne, client))")
-        for name, r in measure_live(args.quick, agents, extra, args.only_fan_out, args.py_spy):
+        for name, r in measure_live(args.quick, agents, extra, args.only_fan_out, args.py_spy,
+                                     fan_out_too=not args.no_fan_out):
             print(f"\n{name}")
             print("  " + ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()))
             if "acked_200" in r:
