@@ -69,7 +69,11 @@ def inbound_parties_many(*, organization, number, profiles: dict[str, str]
     contact, contact id -> (conversation, how)."""
     contacts: dict[str, Contact] = {}
     conversations: dict[int, tuple[Conversation, str]] = {}
-    active = (Conversation.objects.filter(organization=organization, number=number, contact__wa_id__in=list(profiles))
+    # The contact's organisation, not the conversation's: (organization, wa_id) is the
+    # contacts' unique index. With only wa_id PostgreSQL chose the trigram search index
+    # (49 ms instead of 0.4 on 100,000 contacts).
+    active = (Conversation.objects.filter(contact__organization=organization, contact__wa_id__in=list(profiles),
+                                          number=number)
               .exclude(status=Conversation.Status.RESOLVED).select_related("contact"))
     for conversation in active:
         contact = conversation.contact
