@@ -285,35 +285,50 @@ def _claim_batch(number_id: int, claimed_at, *, limit: int, exclude: int = 0) ->
 
 def _claimed(connection, batch: bool, params: list) -> list[Message]:
     sql, groups, converters = _claim_sql(connection, batch)
+    plans = _row_plans(connection, batch, groups, converters)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     shared: dict = {}  # the rows of a batch share their number: built once
-    return [_message_from_row(connection, groups, converters, row, shared) for row in rows]
+    return [_message_from_row(connection, plans, row, shared) for row in rows]
 
 
-def _message_from_row(connection, groups, converters, row, shared: dict) -> Message:
-    position = 0
+_plans_cache: dict = {}
+
+
+def _row_plans(connection, batch: bool, groups, converters) -> list:
+    """Per model of the claim's row: its slice of the row, its field names, where its
+    id is, and only the columns that have converters (most have none)."""
+    plans = _plans_cache.get((connection.alias, batch))
+    if plans is None:
+        plans, position = [], 0
+        for alias, model, fs in groups:
+            end = position + len(fs)
+            names = [f.attname for f in fs]
+            convert = [(i - position, col, convert_all) for i, (col, convert_all) in
+                       enumerate(converters[position:end], start=position) if convert_all]
+            plans.append((alias, model, position, end, names, names.index("id"), convert))
+            position = end
+        plans = _plans_cache[(connection.alias, batch)] = plans
+    return plans
+
+
+def _message_from_row(connection, plans, row, shared: dict) -> Message:
     objects = {}
-    for alias, model, fs in groups:
-        end = position + len(fs)
-        raw = row[position:end]
+    for alias, model, start, end, names, id_index, convert in plans:
+        raw = row[start:end]
         if alias == "n" and shared.get("raw") == raw:
             objects[alias] = shared["number"]
-            position = end
             continue
-        names = [f.attname for f in fs]
-        if alias == "u" and raw[names.index("id")] is None:
+        if alias == "u" and raw[id_index] is None:
             objects[alias] = None
-            position = end
             continue
-        chunk = []
-        for value in raw:
-            col, convert_all = converters[position]
-            for convert in convert_all:
-                value = convert(value, col, connection)
-            chunk.append(value)
-            position += 1
+        chunk = list(raw)
+        for i, col, convert_all in convert:
+            value = chunk[i]
+            for c in convert_all:
+                value = c(value, col, connection)
+            chunk[i] = value
         objects[alias] = model.from_db(connection.alias, names, chunk)
         if alias == "n":
             shared["raw"], shared["number"] = raw, objects[alias]
