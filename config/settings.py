@@ -330,6 +330,11 @@ SEND_PAIR_BURST = int(env("SEND_PAIR_BURST", "10"))
 # Sends of one number at once after a quiet moment: 1 spaces them 1/rate apart, so no
 # second holds more than the number's rate.
 SEND_NUMBER_BURST = int(env("SEND_NUMBER_BURST", "1"))
+# Threads per send-worker process that make the calls to Meta (each waits for its answer):
+# the calls a process has in flight, so at most this many / round trip sends per second
+# (256 at 200 ms: 1,280/s, above Meta's highest tier of 1,000/s for one number). Threads
+# are created as calls need them; the Graph client keeps as many connections.
+SEND_SENDER_THREADS = int(env("SEND_SENDER_THREADS", "256"))
 # Benchmarks only: expose a bare JSON view at /bench/floor/ as the floor.
 BENCH_FLOOR_VIEW = env_bool("BENCH_FLOOR_VIEW", False)
 WEBHOOK_MAX_BODY_BYTES = int(env("WEBHOOK_MAX_BODY_BYTES", str(3 * 1024 * 1024)))

@@ -429,7 +429,6 @@ BATCH_SECONDS = 0.064
 MAX_BATCH_SIZE = 64
 KICK_PREFIX = "send:kick:"
 KICK_TTL = 10.0
-SENDER_THREADS = 64
 
 _senders = None
 _senders_lock = threading.Lock()
@@ -491,13 +490,20 @@ def _kick_taken(number_id: int) -> None:
     ratelimit.client().delete(KICK_PREFIX + str(number_id))
 
 
+def sender_threads() -> int:
+    """The threads of a process that make the calls to Meta (SEND_SENDER_THREADS): its
+    calls in flight, so at most sender_threads() / round trip sends per second."""
+    return max(1, settings.SEND_SENDER_THREADS)
+
+
 def _sender_pool():
+    """The process's sender threads (created as calls need them, up to sender_threads())."""
     global _senders
     with _senders_lock:
         if _senders is None:
             from concurrent.futures import ThreadPoolExecutor
 
-            _senders = ThreadPoolExecutor(max_workers=SENDER_THREADS, thread_name_prefix="send")
+            _senders = ThreadPoolExecutor(max_workers=sender_threads(), thread_name_prefix="send")
         return _senders
 
 

@@ -87,8 +87,11 @@ def _manager(url: str) -> urllib3.PoolManager:
         with _managers_lock:
             manager = _managers.get(proxy)
             if manager is None:
+                # At least one kept-alive connection per sender thread (SEND_SENDER_THREADS):
+                # with fewer, the calls beyond the pool's size open a connection each.
+                size = max(settings.GRAPH_HTTP_POOL_SIZE, getattr(settings, "SEND_SENDER_THREADS", 0))
                 options = {
-                    "num_pools": 20, "maxsize": settings.GRAPH_HTTP_POOL_SIZE, "block": False, "retries": False,
+                    "num_pools": 20, "maxsize": size, "block": False, "retries": False,
                     "cert_reqs": "CERT_REQUIRED", "ca_certs": _ca_bundle(),
                 }
                 manager = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
