@@ -25,13 +25,14 @@ arrival time, in one-second buckets) and the product's messages:
    (target: 1,000 messages/s, Meta's highest tier), next to the floor measured
    in the same run: the bare exchange on this machine, the same client library
    and concurrency shape (urllib3 from threads: the workers' processes x their
-   sender threads) posting to a bare WSGI endpoint (`bare_app` below: no Django,
+   sender threads, SEND_SENDER_THREADS) posting to a bare WSGI endpoint (`bare_app` below: no Django,
    no database) served by the same gunicorn configuration, answering a
    wamid-shaped JSON after the same latency. It is measured twice: with the
    product's concurrency (calls in flight = processes x sender threads, which
    caps any rate at in-flight / latency) and with the simulator's (2 x 160).
 
-Usage: python bench/send_throughput.py [--quick] [--workers N] [--threads N] [--only 1234] [--no-floor]
+Usage: python bench/send_throughput.py [--quick] [--workers N] [--threads N] [--sender-threads N] [--only 1234]
+       [--no-floor]
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres) and Redis on 127.0.0.1:6379.
 """
 
@@ -443,10 +444,11 @@ def failure_statistics(since_id: int) -> dict:
 
 def print_floor(product: float, count: int, processes: int, logdir: str) -> None:
     """Phase 4's floor (see the module doc), printed next to the product's rate."""
-    from apps.messaging.tasks import SENDER_THREADS
+    from apps.messaging.tasks import sender_threads
 
     time.sleep(1)
-    shapes = [("the workers' shape", SENDER_THREADS), ("the simulator's 160 threads", 160)]
+    senders = sender_threads()  # the workers' (same environment)
+    shapes = [("the workers' shape", senders), ("the simulator's 160 threads", 160)]
     for label, threads in shapes:
         f = measure_floor(count, processes, threads, logdir)
         cap = f["in_flight"] / (LATENCY_MS / 1000)
@@ -459,7 +461,7 @@ def print_floor(product: float, count: int, processes: int, logdir: str) -> None
                    if cap < LIFTED_LIMIT else "the CPU of this machine")
             print(f"      the bare exchange itself does NOT reach {LIFTED_LIMIT}/s on this machine with this shape "
                   f"(bound: {why})")
-        if threads == SENDER_THREADS:
+        if threads == senders:
             print(f"      product: {product / f['rate']:.0%} of this floor")
 
 
@@ -470,6 +472,7 @@ def main():
     parser.add_argument("--numbers", type=int, default=3, help="numbers sending at once at the default limit")
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument("--threads", type=int, default=64, help="threads per worker process")
+    parser.add_argument("--sender-threads", type=int, help="SEND_SENDER_THREADS of the workers (default: the setting)")
     parser.add_argument("--only", default="1234", help="the parts to run, e.g. 14")
     parser.add_argument("--no-floor", action="store_true", help="phase 4 without the bare-exchange floor")
     parser.add_argument("--floor-client", help=argparse.SUPPRESS)  # a floor client process (internal)
@@ -483,16 +486,20 @@ def main():
     per_number, backlog, failing, lifted = (240, 250, 300, 1500) if args.quick else (960, 1000, 1500, 4000)
 
     port = free_port()
+    if args.sender_threads:
+        os.environ["SEND_SENDER_THREADS"] = str(args.sender_threads)
     env = environment(port, pool=10)
     os.environ.update(environment(port, pool=4))
     numbers_total = max(args.numbers, 4)
     org = prepare_database(env, numbers_total + 1)
+    from apps.messaging.tasks import sender_threads
     from apps.whatsapp.models import WhatsAppNumber
 
     *numbers, warm = list(WhatsAppNumber.objects.order_by("pk"))
     logdir = tempfile.mkdtemp(prefix="bench-send-")
     print(f"simulator: gunicorn 2 x 160 threads, answers after {LATENCY_MS} ms, status webhooks off;"
-          f" workers: {args.workers} x --pool threads --concurrency {args.threads}; logs in {logdir}")
+          f" workers: {args.workers} x --pool threads --concurrency {args.threads}, {sender_threads()} sender threads"
+          f" each (SEND_SENDER_THREADS); logs in {logdir}")
     server = start_simulator(env, port, logdir)
     workers = start_workers(env, args.workers, args.threads, logdir)
     failures = []
