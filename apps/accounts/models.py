@@ -76,6 +76,9 @@ class User(AbstractUser):
         verbose_name_plural = _("users")
         indexes = [models.Index(fields=["organization", "role"])]
 
+    # What `name` reads (a User loaded with only these shows its name without a query).
+    NAME_FIELDS = ("display_name", "first_name", "last_name", "username")
+
     @property
     def name(self) -> str:
         return self.display_name or self.get_full_name() or self.username

@@ -30,9 +30,8 @@ def contact_get_or_create(*, organization, wa_id: str, profile_name: str | None 
             )
     except IntegrityError:  # a concurrent first message created it
         contact, created = Contact.objects.get(organization=organization, wa_id=wa_id), False
-    if not created and profile_name and contact.profile_name != profile_name:
-        Contact.objects.filter(pk=contact.pk).update(profile_name=profile_name)
-        contact.profile_name = profile_name
+    if not created:
+        _profile_name_refresh(contact, profile_name)
     return contact
 
 
@@ -252,15 +251,16 @@ def conversation_record_inbound(*, conversation: Conversation, timestamp, previe
 def conversations_record_inbound_many(*, updates: list[tuple[int, object, str, int]]) -> dict[int, Conversation] | None:
     """`conversation_record_inbound` for many conversations at once: `updates` holds
     (conversation id, newest message time, its preview, how many messages). One
-    UPDATE … FROM (VALUES …) on PostgreSQL; one UPDATE each elsewhere.
+    UPDATE … FROM (VALUES …) on PostgreSQL (the values in id order, so that two drains
+    updating the same conversations tend to take them in the same order); one UPDATE
+    each elsewhere.
 
     On PostgreSQL the same statement returns the updated conversations, ready for
     their live events (`conversation_event_data`): every column, the assignee's
     name fields (`assignee` holds a User with only those loaded) and the labels
     (`event_labels`: id, name and colour, in the labels' order); the caller sets
-    `contact`. Elsewhere it returns None and the caller reads them back."""
-    if not updates:
-        return {}
+    `contact`. The assignee's and labels' subselects see the database as the
+    statement started. Elsewhere it returns None and the caller reads them back."""
     from django.db import connections, router
 
     using = router.db_for_write(Conversation)
@@ -270,26 +270,14 @@ def conversations_record_inbound_many(*, updates: list[tuple[int, object, str, i
             conversation_record_inbound(conversation=Conversation(pk=pk), timestamp=timestamp, preview=preview,
                                         count=count)
         return None
-    qn = connection.ops.quote_name
-    table = qn(Conversation._meta.db_table)
+    if not updates:
+        return {}
+    returning, conversations, assignees = _record_returning(connection)
+    table = connection.ops.quote_name(Conversation._meta.db_table)
     rows = ", ".join(["(%s::bigint, %s::timestamptz, %s::text, %s::integer)"] * len(updates))
     params = [timezone.now()]
-    for pk, timestamp, preview, count in updates:
+    for pk, timestamp, preview, count in sorted(updates, key=lambda update: update[0]):
         params.extend([pk, timestamp, preview[:200], count])
-    fields = Conversation._meta.concrete_fields
-    user_model = Conversation._meta.get_field("assignee").related_model
-    # In the model's field order: from_db takes the values in that order.
-    user_fields = [f for f in user_model._meta.concrete_fields if f.attname in ("id", *_ASSIGNEE_NAME_FIELDS)]
-    label_model = Conversation._meta.get_field("labels").related_model
-    through = Conversation._meta.get_field("labels").remote_field.through
-    label_order = ", ".join(f"l.{qn(label_model._meta.get_field(name).column)}" for name in
-                            (*label_model._meta.ordering, "id"))
-    assignee = (f"(SELECT json_build_array({', '.join('u.' + qn(f.column) for f in user_fields)}) "
-                f"FROM {qn(user_model._meta.db_table)} AS u WHERE u.id = c.{qn('assignee_id')})")
-    labels = (f"(SELECT json_agg(json_build_array(l.id, l.{qn('name')}, l.{qn('color')}) ORDER BY {label_order}) "
-              f"FROM {qn(through._meta.db_table)} AS cl JOIN {qn(label_model._meta.db_table)} AS l "
-              f"ON l.id = cl.{qn(through._meta.get_field('label').column)} "
-              f"WHERE cl.{qn(through._meta.get_field('conversation').column)} = c.id)")
     newer = "(c.last_message_at IS NULL OR c.last_message_at < v.ts)"
     sql = (
         f"UPDATE {table} AS c SET "
@@ -298,26 +286,56 @@ def conversations_record_inbound_many(*, updates: list[tuple[int, object, str, i
         "last_customer_message_at = CASE WHEN c.last_customer_message_at IS NULL "
         "OR c.last_customer_message_at < v.ts THEN v.ts ELSE c.last_customer_message_at END, "
         "unread_count = c.unread_count + v.n, updated_at = %s "
-        f"FROM (VALUES {rows}) AS v(id, ts, preview, n) WHERE c.id = v.id "
-        f"RETURNING {', '.join('c.' + qn(f.column) for f in fields)}, {assignee}, {labels}"
+        f"FROM (VALUES {rows}) AS v(id, ts, preview, n) WHERE c.id = v.id RETURNING {returning}"
     )
-    names = [f.attname for f in fields]
     found: dict[int, Conversation] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for row in cursor.fetchall():
-            conversation = Conversation.from_db(using, names, row[:len(names)])
-            assignee_row, label_rows = (_json(value) for value in row[len(names):])
+            conversation = conversations.load(row[:len(conversations)])
+            assignee_row, label_rows = (_json(value) for value in row[len(conversations):])
             if assignee_row is not None:
-                conversation.assignee = user_model.from_db(using, [f.attname for f in user_fields], assignee_row)
+                conversation.assignee = assignees.load(assignee_row)
             conversation.event_labels = [{"id": pk, "name": name, "color": color}
                                          for pk, name, color in label_rows or []]
             found[conversation.pk] = conversation
     return found
 
 
-# What `User.name` reads (the live events' assignee_name).
-_ASSIGNEE_NAME_FIELDS = ("display_name", "first_name", "last_name", "username")
+_returning_cache: dict[str, tuple] = {}
+
+
+def _record_returning(connection) -> tuple:
+    """The RETURNING list of conversations_record_inbound_many and the loaders of its
+    rows, built once per database."""
+    cached = _returning_cache.get(connection.alias)
+    if cached is not None:
+        return cached
+    from apps.core.rows import RowLoader
+
+    qn = connection.ops.quote_name
+    fields = list(Conversation._meta.concrete_fields)
+    user_model = Conversation._meta.get_field("assignee").related_model
+    user_fields = [f for f in user_model._meta.concrete_fields if f.attname in ("id", *user_model.NAME_FIELDS)]
+    label_model = Conversation._meta.get_field("labels").related_model
+    through = Conversation._meta.get_field("labels").remote_field.through
+    label_order = []
+    for name in (*label_model._meta.ordering, "id"):
+        descending = name.startswith("-")
+        column = qn(label_model._meta.get_field(name.lstrip("-")).column)
+        label_order.append(f"l.{column}{' DESC' if descending else ''}")
+    assignee = (f"(SELECT json_build_array({', '.join('u.' + qn(f.column) for f in user_fields)}) "
+                f"FROM {qn(user_model._meta.db_table)} AS u "
+                f"WHERE u.id = c.{qn(Conversation._meta.get_field('assignee').column)})")
+    labels = (f"(SELECT json_agg(json_build_array(l.id, l.{qn('name')}, l.{qn('color')}) "
+              f"ORDER BY {', '.join(label_order)}) "
+              f"FROM {qn(through._meta.db_table)} AS cl JOIN {qn(label_model._meta.db_table)} AS l "
+              f"ON l.id = cl.{qn(through._meta.get_field('label').column)} "
+              f"WHERE cl.{qn(through._meta.get_field('conversation').column)} = c.id)")
+    returning = f"{', '.join('c.' + qn(f.column) for f in fields)}, {assignee}, {labels}"
+    cached = _returning_cache[connection.alias] = (
+        returning, RowLoader(Conversation, fields, connection), RowLoader(user_model, user_fields, connection))
+    return cached
 
 
 def _json(value):

@@ -243,21 +243,23 @@ def _process(event: WebhookEvent) -> None:
     _process_batch([event])
 
 
-def _numbers_for(items: list[ev.Event]) -> tuple[dict[str, WhatsAppNumber], dict[str, list[WhatsAppNumber]]]:
+def _numbers_for(items: list[ev.Event], *, cached: bool = False
+                 ) -> tuple[dict[str, WhatsAppNumber], dict[str, list[WhatsAppNumber]]]:
     phone_ids = {item.phone_number_id for item in items if isinstance(item, ev.NumberEvent)}
     wabas = {item.waba_id for item in items if not isinstance(item, ev.NumberEvent) and item.waba_id}
     numbers: dict[str, WhatsAppNumber] = {}
     by_waba: dict[str, list[WhatsAppNumber]] = {}
     if not (phone_ids or wabas):
         return numbers, by_waba
-    found = None if wabas else _numbers_cached(phone_ids)
+    found = _numbers_cached(phone_ids) if cached and not wabas else None
     if found is None:
         from django.db.models import Q
 
         found = list(WhatsAppNumber.objects.filter(
             Q(phone_number_id__in=phone_ids) | Q(waba_id__in=wabas)
         ).select_related("organization"))
-        _numbers_remember(found)
+        if cached:
+            _numbers_remember(found)
     for number in found:
         numbers[number.phone_number_id] = number
         by_waba.setdefault(number.waba_id, []).append(number)
@@ -267,10 +269,13 @@ def _numbers_for(items: list[ev.Event]) -> tuple[dict[str, WhatsAppNumber], dict
 # The numbers (with their organisation) the drains looked up, kept per process for
 # INBOUND_NUMBER_CACHE_SECONDS: at 100 deliveries/s the inbound worker runs dozens of
 # small drains a second, and reading the number and its organisation through the ORM
-# was the costliest query of each (about 1.5 ms of CPU). Only found numbers are kept
-# (a number added a moment ago is found at once); a change to a number or its
-# organisation reaches the drains within that many seconds. Each drain gets its own
-# copies, so nothing one drain sets on them leaks into another.
+# was the costliest query of each (about 1.5 ms of CPU). Only the drains' first try
+# uses it (a second try, the single path and its retries read afresh). Only found
+# numbers are kept (a number added a moment ago is found at once); a change to a
+# number or its organisation reaches the drains within that many seconds (a number
+# deleted meanwhile fails the drain, which clears the cache: the deliveries wait for
+# the next drain). Each drain gets its own copies, so nothing one drain sets on them
+# leaks into another.
 _number_cache: dict[str, tuple[float, WhatsAppNumber]] = {}
 
 
@@ -303,11 +308,13 @@ def _number_copy(number: WhatsAppNumber) -> WhatsAppNumber:
     return copied
 
 
-def number_cache_clear(**_kwargs) -> None:
-    _number_cache.clear()
+def number_cache_clear(*, setting: str = "INBOUND_NUMBER_CACHE_SECONDS", **_kwargs) -> None:
+    """Forget the cached numbers (also Django's setting_changed receiver)."""
+    if setting == "INBOUND_NUMBER_CACHE_SECONDS":
+        _number_cache.clear()
 
 
-def _process_batch(events: list[WebhookEvent], *, isolated: bool = True) -> None:
+def _process_batch(events: list[WebhookEvent], *, isolated: bool = True, cached_numbers: bool = False) -> None:
     """Process deliveries (already counted an attempt, in the caller's transaction)
     and set each one's status. The plain customer messages of all of them are
     stored together, per number (inbound.messages_receive_batch); every other item
@@ -317,7 +324,8 @@ def _process_batch(events: list[WebhookEvent], *, isolated: bool = True) -> None
     `isolated=False`: the caller undoes everything and processes the deliveries one
     by one should anything fail (the drain's first try), so the batches of messages
     and statuses run without a savepoint of their own (two round trips less each)
-    and their failure is raised."""
+    and their failure is raised. `cached_numbers`: the numbers may come from the
+    drains' cache (_numbers_for)."""
     from apps.messaging.services import inbound
 
     runs: list[tuple[_Run, list[ev.Event]]] = []
@@ -328,7 +336,7 @@ def _process_batch(events: list[WebhookEvent], *, isolated: bool = True) -> None
             event.status, event.reason, event.error = WebhookEvent.Status.DEAD, f"unparsable: {exc}", ""
             continue
         runs.append((_Run(event), items))
-    numbers, by_waba = _numbers_for([item for _, items in runs for item in items])
+    numbers, by_waba = _numbers_for([item for _, items in runs for item in items], cached=cached_numbers)
     batches: dict[str, list[tuple[_Run, ev.InboundMessage]]] = {}
     status_batches: dict[str, list[tuple[_Run, ev.StatusUpdate]]] = {}
     rest: list[tuple[_Run, ev.Event]] = []
@@ -416,7 +424,14 @@ def webhook_events_drain_all() -> int:
     _drain_started()
     total = 0
     while True:
-        claimed = webhook_events_drain()
+        try:
+            claimed = webhook_events_drain()
+        except Exception:
+            # E.g. a deferred foreign key failing at COMMIT, as a number deleted and
+            # added again while cached would: nothing is lost (the deliveries stay
+            # received for the next drain), which reads every number afresh.
+            number_cache_clear()
+            raise
         total += claimed
         if claimed < DRAIN_BATCH:
             return total
@@ -443,16 +458,13 @@ def webhook_events_drain(*, limit: int = DRAIN_BATCH) -> int:
             event.attempts += 1
         try:
             with transaction.atomic():
-                _process_batch(events, isolated=False)
-        except Exception:  # the batch as a whole failed (a bug, a lost connection): one by one
-            logger.exception("drain of %d deliveries failed; processing them one by one", len(events))
-            for event in events:
-                try:
-                    with transaction.atomic():
-                        _process_batch([event])
-                except Exception as exc:
-                    event.status = WebhookEvent.Status.DEAD if event.attempts >= MAX_ATTEMPTS else WebhookEvent.Status.FAILED
-                    event.error = f"{type(exc).__name__}: {exc}"[:10000]
+                _process_batch(events, isolated=False, cached_numbers=True)
+        except Exception:
+            # Again with a savepoint per batch (a failing batch goes item by item, the
+            # others stand) and every number read afresh.
+            logger.warning("drain of %d deliveries failed; again batch by batch", len(events), exc_info=True)
+            number_cache_clear()
+            _process_batch_or_each(events)
         now = timezone.now()
         groups: dict[tuple, list[int]] = {}
         for event in events:
@@ -472,6 +484,23 @@ def webhook_events_drain(*, limit: int = DRAIN_BATCH) -> int:
             if event.status == WebhookEvent.Status.FAILED:
                 enqueue(process_webhook_event, event.pk, countdown=retry_delay(event.attempts))
     return len(events)
+
+
+def _process_batch_or_each(events: list[WebhookEvent]) -> None:
+    """The drain's second try: batch by batch; should that fail as a whole (a bug, a
+    lost connection), delivery by delivery."""
+    try:
+        with transaction.atomic():
+            _process_batch(events)
+    except Exception:
+        logger.exception("drain of %d deliveries failed; processing them one by one", len(events))
+        for event in events:
+            try:
+                with transaction.atomic():
+                    _process_batch([event])
+            except Exception as exc:
+                event.status = WebhookEvent.Status.DEAD if event.attempts >= MAX_ATTEMPTS else WebhookEvent.Status.FAILED
+                event.error = f"{type(exc).__name__}: {exc}"[:10000]
 
 
 def _events_save(events: list[WebhookEvent]) -> None:

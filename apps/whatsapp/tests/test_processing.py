@@ -568,7 +568,8 @@ def test_each_conversation_event_of_a_batch_is_what_the_serializer_gives_for_the
     snoozed = ConversationFactory(organization=org, number=number, status=Conversation.Status.SNOOZED,
                                   snoozed_until=timezone.now() + timedelta(hours=2), team=team,
                                   contact=ContactFactory(organization=org, wa_id="5511900000002"))
-    leaving = ConversationFactory(organization=org, number=number,
+    plain_agent = UserFactory(organization=org, display_name="", first_name="Bia", last_name="Lima")
+    leaving = ConversationFactory(organization=org, number=number, assignee=plain_agent,
                                   contact=ContactFactory(organization=org, wa_id="5511900000003"))
     published.clear()
     later = int(timezone.now().timestamp()) + 60
@@ -591,3 +592,4 @@ def test_each_conversation_event_of_a_batch_is_what_the_serializer_gives_for_the
     assert shown[assigned.pk]["unread_count"] == 4 and shown[assigned.pk]["last_message_preview"] == "again"
     assert shown[snoozed.pk]["status"] == "open" and shown[snoozed.pk]["snoozed_until"] is None
     assert shown[leaving.pk]["contact"]["opted_out"] is True
+    assert shown[leaving.pk]["assignee_name"] == "Bia Lima"
