@@ -222,3 +222,62 @@ def test_without_the_kick_key_a_task_is_queued_anyway(queued, number, monkeypatc
     monkeypatch.setattr(tasks, "ratelimit", SimpleNamespace(client=lambda: Down()))
     tasks.send_kick(messages[0])
     assert queued == [("messaging.send_message", (messages[0].pk,), None)]
+
+
+def _claimed_state(message):
+    """What a claimed message holds: its attributes and those of the instances it
+    carries, their state, and the fields left to load on access."""
+    def state(obj):
+        if obj is None:
+            return None
+        values = {k: v for k, v in obj.__dict__.items() if k != "_state"}
+        return (type(obj), values, obj._state.adding, obj._state.db, obj.get_deferred_fields())
+
+    conversation = message.conversation
+    return [state(message), state(conversation), state(conversation.contact), state(message.number),
+            state(message.author)]
+
+
+def test_claimed_instances_are_those_from_db_builds(queued, number, monkeypatch):
+    from django.db.models.signals import post_init
+
+    from apps.accounts.tests.factories import UserFactory
+
+    first, second = pending(number, 2)
+    Message.objects.filter(pk=second.pk).update(author=UserFactory(organization=number.organization))
+    now = timezone.now()
+
+    def claim():
+        claimed = tasks._claim_batch(number.pk, now, limit=2)
+        Message.objects.filter(pk__in=[first.pk, second.pk]).update(send_started_at=None, send_attempts=0)
+        return claimed
+
+    monkeypatch.setattr(tasks, "_plans_cache", {})
+    fast = claim()
+    assert [m.pk for m in fast] == [first.pk, second.pk]
+    assert all(plan[-1] for plan in tasks._plans_cache[(connection.alias, True)])  # every model built plainly
+
+    # The same rows through Model.from_db for every model (Model.__init__ and its signals).
+    plain_attributes = tasks._plain_attributes
+    monkeypatch.setattr(tasks, "_plans_cache", {})
+    monkeypatch.setattr(tasks, "_plain_attributes", lambda model, names: False)
+    slow = claim()
+    assert [_claimed_state(m) for m in fast] == [_claimed_state(m) for m in slow]
+    assert fast[1].author.username == slow[1].author.username
+    # Deferred columns load on access, as for any partly loaded instance; a save works.
+    assert fast[0].conversation.contact.profile_name == first.conversation.contact.profile_name
+    fast[0].text = "changed"
+    fast[0].save(update_fields=["text"])
+    assert Message.objects.get(pk=first.pk).text == "changed"
+
+    # A model something listens to for its instances goes through Model.__init__.
+    monkeypatch.setattr(tasks, "_plain_attributes", plain_attributes)
+    monkeypatch.setattr(tasks, "_plans_cache", {})
+    seen = []
+    receiver = lambda sender, instance, **kw: seen.append(sender)  # noqa: E731
+    post_init.connect(receiver, sender=Message)
+    try:
+        claim()
+    finally:
+        post_init.disconnect(receiver, sender=Message)
+    assert seen == [Message, Message]
