@@ -18,6 +18,7 @@ def fresh_pools(monkeypatch):
     """A process's sender pool and Graph HTTP pools as if new (the test's own)."""
     monkeypatch.setattr(tasks, "_senders", None)
     monkeypatch.setattr(client, "_managers", {})
+    monkeypatch.setattr(client, "_targets", {})
     yield
     if tasks._senders is not None:
         tasks._senders.shutdown(wait=True)

@@ -128,3 +128,39 @@ def test_proxy_settings_are_read_once_per_host_not_per_call(monkeypatch):
     assert graph_client._proxies("https://internal.test/v23.0/1/messages") == {}
     monkeypatch.setenv("HTTPS_PROXY", "http://other.test:3128")  # kept for the process: not looked up again
     assert graph_client._proxies("https://graph.facebook.com/v23.0/2/messages")["https"] == "http://proxy.test:3128"
+
+
+def test_json_calls_go_straight_to_the_hosts_pool_and_a_closed_pool_is_replaced(number, monkeypatch):
+    from apps.whatsapp import client as client_module
+
+    monkeypatch.setattr(client_module, "_targets", {})
+    send = client_for(number).send_message
+    send({"to": "5511999990000", "type": "text", "text": {"body": "one"}})
+    url = client_module.graph_url(f"{number.phone_number_id}/messages")
+    pool, request_uri = client_module._targets[url]
+    assert request_uri.endswith(f"/{number.phone_number_id}/messages")
+    assert pool is client_module._manager(url).connection_from_url(url)  # the manager's own pool
+    send({"to": "5511999990000", "type": "text", "text": {"body": "two"}})
+    assert client_module._targets[url][0] is pool
+    client_module._manager(url).clear()  # the manager drops its pools
+    pool.close()
+    send({"to": "5511999990000", "type": "text", "text": {"body": "three"}})
+    assert client_module._targets[url][0] is not pool
+    assert list(SimulatedMessage.objects.order_by("pk").values_list("payload__text__body", flat=True)) == [
+        "one", "two", "three"]
+
+
+def test_through_a_proxy_the_manager_calls(number, monkeypatch):
+    import urllib3
+
+    from apps.whatsapp import client as client_module
+
+    proxy = urllib3.ProxyManager("http://127.0.0.1:9")
+    monkeypatch.setattr(client_module, "_manager", lambda url: proxy)
+    monkeypatch.setattr(client_module, "_targets", {})
+    calls = []
+    monkeypatch.setattr(proxy, "request", lambda *args, **kw: calls.append(args) or (_ for _ in ()).throw(
+        urllib3.exceptions.NewConnectionError(None, "refused")))
+    with pytest.raises(GraphAPIError):
+        client_for(number).send_message({"to": "5511999990000", "type": "text", "text": {"body": "x"}})
+    assert calls and calls[0][0] == "POST" and client_module._targets == {}
