@@ -105,7 +105,8 @@ def _injected_failure(config: SimulatorConfig) -> GraphError | None:
 
 
 def _token(request) -> str:
-    header = request.headers.get("Authorization", "")
+    # META itself: request.headers builds a mapping of every header first.
+    header = request.META.get("HTTP_AUTHORIZATION", "")
     return header[7:].strip() if header.startswith("Bearer ") else ""
 
 

@@ -13,6 +13,9 @@ from __future__ import annotations
 import threading
 
 from django.db import connection
+from django.db.models import DateTimeField, Field
+from django.db.models.signals import post_init, pre_init
+from django.utils import timezone
 
 from apps.core.fields import EncryptedTextField
 
@@ -113,8 +116,45 @@ def _insert(model) -> tuple[str, list]:
 
 
 def _params(model, fields, values: dict) -> list:
-    obj = model(**values)
-    return [f.get_db_prep_save(f.pre_save(obj, True), connection=connection) for f in fields]
+    """The INSERT's parameters of one row: each field's value as `model(**values)`
+    and the field's `pre_save(obj, add=True)` give it, prepared for the database."""
+    plan = _plans.get(model, _UNPLANNED)
+    if plan is _UNPLANNED:
+        plan = _plans[model] = _save_plan(fields)
+    if plan is None or not values.keys() <= plan[0] or pre_init.has_listeners(model) or post_init.has_listeners(model):
+        obj = model(**values)
+        return [f.get_db_prep_save(f.pre_save(obj, True), connection=connection) for f in fields]
+    # Without building the instance (Model.__init__ and its signals were a tenth of a
+    # simulated call's CPU): a given value, else the field's default; a stamped time.
+    params = []
+    for f, name, stamped in plan[1]:
+        if stamped:
+            value = timezone.now()
+        else:
+            value = values[name] if name in values else f.get_default()
+        params.append(f.get_db_prep_save(value, connection=connection))
+    return params
+
+
+_plans: dict = {}
+_UNPLANNED = object()
+
+
+def _save_plan(fields):
+    """(the names a row may give, [(field, name, whether pre_save stamps the time)]),
+    or None when a field is a relation or its pre_save does anything else."""
+    plan = []
+    for f in fields:
+        pre_save = type(f).pre_save
+        if f.is_relation or f.attname != f.name:
+            return None
+        if pre_save is DateTimeField.pre_save:
+            plan.append((f, f.name, bool(f.auto_now or f.auto_now_add)))
+        elif pre_save is Field.pre_save:
+            plan.append((f, f.name, False))
+        else:
+            return None
+    return {name for _f, name, _stamped in plan}, plan
 
 
 def insert(model, **values) -> None:

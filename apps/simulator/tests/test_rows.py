@@ -154,3 +154,40 @@ def test_insert_many_stores_several_rows_of_each_model():
     assert sorted(SimulatedRequest.objects.values_list("body", flat=True), key=str) == [{"i": 0}, {"i": 1}, {"i": 2}]
     assert sorted(SimulatedMessage.objects.values_list("wamid", "payload")) == [("wamid.S0", {"i": 0}),
                                                                                  ("wamid.S1", {"i": 1})]
+
+
+@pytest.mark.parametrize("model, values", [
+    (SimulatedMessage, {"phone_number_id": "1", "customer": "5511", "direction": SimulatedMessage.Direction.FROM_BUSINESS,
+                        "wamid": "wamid.P1", "type": "text", "payload": {"text": {"body": "Olá"}}}),
+    (SimulatedMessage, {"phone_number_id": "1", "customer": "5511", "direction": "out", "wamid": "wamid.P2",
+                        "type": "text", "status": "read"}),
+    (SimulatedRequest, {"method": "POST", "path": "/x", "body": None, "status_code": 429,
+                        "response": {"error": {"code": 130429}}, "received_at": None}),
+])
+def test_row_parameters_are_those_of_the_models_instance(model, values, monkeypatch):
+    import datetime
+
+    from django.db import connection
+    from django.db.models.signals import post_init
+
+    from apps.simulator import rows as rows_module
+
+    at = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    monkeypatch.setattr(rows_module.timezone, "now", lambda: at)
+    sql, fields = rows._insert(model)
+    plain = rows._params(model, fields, dict(values))
+    assert rows._plans[model] is not None  # built without the instance
+    obj = model(**values)
+    built = [f.get_db_prep_save(f.pre_save(obj, True), connection=connection) for f in fields]
+    assert [repr(p) for p in plain] == [repr(p) for p in built]
+    # A listener to the model's instances, or a name the model does not have: the instance is built.
+    seen = []
+    receiver = lambda sender, instance, **kw: seen.append(sender)  # noqa: E731
+    post_init.connect(receiver, sender=model)
+    try:
+        assert [repr(p) for p in rows._params(model, fields, dict(values))] == [repr(p) for p in built]
+    finally:
+        post_init.disconnect(receiver, sender=model)
+    assert seen == [model]
+    with pytest.raises(TypeError):
+        rows._params(model, fields, {**values, "nope": 1})
