@@ -690,8 +690,9 @@ def fan_out(ws_port, agents, seconds, daphne_pid, tick=0.05) -> dict:
 
 
 # The inbound worker's processes (the Procfile's INBOUND_CONCURRENCY). 2 on this 2-core
-# machine, as bench/webhook_ingest.py: at 100 messages/s, 4 processes gave p95 200 ms
-# (more, smaller batches competing for the cores), 2 gave 96-127 ms and 1 gave 103 ms.
+# machine, as bench/webhook_ingest.py: at 100 messages/s, before the drain was made lean,
+# 4 processes gave p95 200 ms (more, smaller batches competing for the cores), 2 gave
+# 96-127 ms and 1 gave 103 ms; after it, 1 and 2 give 36-58 ms.
 INBOUND_CONCURRENCY = os.environ.get("INBOUND_CONCURRENCY", "2")
 INBOUND_POOL = os.environ.get("INBOUND_POOL", "prefork")
 
