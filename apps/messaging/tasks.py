@@ -34,7 +34,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
-from django.db.models.base import ModelState
+from django.db.models.base import Model, ModelState
 from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
@@ -339,7 +339,8 @@ def _instance(model, db: str, names: list[str], values: list, plain: bool):
     Model.__init__ would leave it (the given fields set, the others deferred, a state
     loaded from `db`) without running it: a claimed batch builds five instances per
     message, and Model.__init__ was most of the claim's CPU."""
-    if not plain or pre_init.has_listeners(model) or post_init.has_listeners(model):
+    if (not plain or pre_init.has_listeners(model) or post_init.has_listeners(model)
+            or model.__init__ is not Model.__init__ or model.from_db.__func__ is not Model.from_db.__func__):
         return model.from_db(db, names, values)
     obj = model.__new__(model)
     obj.__dict__.update(zip(names, values))
@@ -549,10 +550,7 @@ def _call(client, message: Message):
     except Exception as exc:  # settled by the task's thread
         return exc
     finally:
-        from django.db import connection
-
-        if connection.connection is not None:  # a token error is recorded from this thread
-            _release_db_connection()
+        _sender_thread_done()
 
 
 def _unclaim(ids: list[int], claimed_at, *, next_attempt_at=None) -> None:
@@ -570,7 +568,17 @@ def _give_back(ids: list[int], claimed_at, number_id: int, countdown: float) -> 
     except Exception:  # the sweeper finds them
         logger.exception("could not give back the claims of %s", ids)
     finally:
-        _release_db_connection()
+        _sender_thread_done()
+
+
+def _sender_thread_done() -> None:
+    """A sender thread keeps no database connection between its jobs, pool or not
+    (a token error or a give-back opens one): SEND_SENDER_THREADS threads would
+    otherwise hold as many connections for CONN_MAX_AGE."""
+    from django.db import connection
+
+    if connection.connection is not None and not connection.in_atomic_block:
+        connection.close()
 
 
 def _send_batch(messages: list[Message], claimed_at, *, full: bool) -> dict[int, str]:

@@ -10,6 +10,7 @@ conversion (so JSON and encrypted columns are stored and read exactly as the ORM
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from django.db import connection
@@ -18,6 +19,8 @@ from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
 from apps.core.fields import EncryptedTextField
+
+logger = logging.getLogger(__name__)
 
 _selects: dict = {}
 _inserts: dict = {}
@@ -218,7 +221,8 @@ class _Job:
 
 
 class _DatabaseThread:
-    LINGER = 0.1  # seconds without a call after which the connection goes back
+    LINGER = 0.1  # seconds without a call after which a pooled connection goes back
+    WAIT = 5.0  # a caller looks again this often that the thread is alive
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -230,40 +234,57 @@ class _DatabaseThread:
         job = _Job(kind, args)
         with self.lock:
             self.jobs.append(job)
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._serve, name="simulator-db", daemon=True)
-                self.thread.start()
+            self._ensure_thread()
             self.ready.notify()
-        job.done.wait()
+        while not job.done.wait(timeout=self.WAIT):
+            with self.lock:  # a thread that died has told its jobs; a new one serves the queue
+                self._ensure_thread()
         if job.error is not None:
             raise job.error
         return job.result
 
+    def _ensure_thread(self) -> None:
+        if self.thread is None or not self.thread.is_alive():
+            self.thread = threading.Thread(target=self._serve, name="simulator-db", daemon=True)
+            self.thread.start()
+
     def _serve(self):
-        held = False  # whether this thread may hold a connection
+        pooled = bool((connection.settings_dict.get("OPTIONS") or {}).get("pool"))
+        held = False  # whether this thread holds a pooled connection
         while True:
             with self.lock:
                 while not self.jobs:
                     if not held:
                         self.ready.wait()
                     elif not self.ready.wait(timeout=self.LINGER):
-                        connection.close()  # back to the pool (or closed) while nothing comes
+                        _close_quietly()  # back to the pool while nothing comes
                         held = False
                 jobs, self.jobs = self.jobs, []
-            held = True
-            for kind, serve in (("read", self._read), ("write", self._write)):
-                chosen = [job for job in jobs if job.kind == kind]
-                if not chosen:
-                    continue
-                try:
-                    serve(chosen)
-                except BaseException as exc:  # noqa: BLE001 - every waiting call is told
-                    for job in chosen:
+            held = pooled
+            try:
+                # As Django does around a request: a broken or too old connection is
+                # replaced (a database restart fails no more than one batch).
+                connection.close_if_unusable_or_obsolete()
+                for kind, serve in (("read", self._read), ("write", self._write)):
+                    chosen = [job for job in jobs if job.kind == kind]
+                    if not chosen:
+                        continue
+                    try:
+                        serve(chosen)
+                    except BaseException as exc:  # noqa: BLE001 - every waiting call is told
+                        for job in chosen:
+                            job.error = job.error or exc
+                        _close_quietly()
+                    finally:
+                        for job in chosen:
+                            job.done.set()
+            except BaseException as exc:  # noqa: BLE001 - the jobs not served yet are told
+                for job in jobs:
+                    if not job.done.is_set():
                         job.error = job.error or exc
-                    connection.close()
-                finally:
-                    for job in chosen:
-                        job.done.set()
+            finally:
+                for job in jobs:  # whatever happened, no caller waits for ever
+                    job.done.set()
 
     @staticmethod
     def _read(jobs: list[_Job]) -> None:
@@ -284,7 +305,7 @@ class _DatabaseThread:
         try:
             insert_many([row for job in jobs for row in job.args])
         except Exception:
-            connection.close()  # a failed statement: a fresh connection for the calls one by one
+            _close_quietly()  # a failed statement: a fresh connection for the calls one by one
             if len(jobs) == 1:
                 raise
             for job in jobs:  # one call's bad row must not fail the others
@@ -292,7 +313,14 @@ class _DatabaseThread:
                     insert_many(job.args)
                 except Exception as exc:  # noqa: BLE001
                     job.error = exc
-                    connection.close()
+                    _close_quietly()
+
+
+def _close_quietly() -> None:
+    try:
+        connection.close()
+    except Exception:  # noqa: BLE001 - a broken connection is dropped all the same
+        logger.warning("simulator database thread: closing its connection failed", exc_info=True)
 
 
 _database_thread = _DatabaseThread()

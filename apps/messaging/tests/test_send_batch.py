@@ -281,3 +281,40 @@ def test_claimed_instances_are_those_from_db_builds(queued, number, monkeypatch)
     finally:
         post_init.disconnect(receiver, sender=Message)
     assert seen == [Message, Message]
+
+
+def test_a_model_with_its_own_init_is_built_by_it(monkeypatch):
+    # The claim builds plain instances without Model.__init__ only for models that do
+    # not override it (or from_db): an overriding model gets its own.
+    from django.db import connection as db_connection
+
+    calls = []
+    original = Message.__init__
+
+    def own_init(self, *args, **kwargs):
+        calls.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Message, "__init__", own_init)
+    message = tasks._instance(Message, db_connection.alias, ["id", "text"], [7, "hi"], True)
+    assert calls == [1] and (message.pk, message.text) == (7, "hi")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sender_thread_keeps_no_database_connection():
+    # Without a pool too: SEND_SENDER_THREADS threads must not hold as many connections.
+    import threading
+
+    from django.db import connection as db_connection
+
+    held = []
+
+    def job():
+        db_connection.ensure_connection()
+        tasks._sender_thread_done()
+        held.append(db_connection.connection)
+
+    thread = threading.Thread(target=job)
+    thread.start()
+    thread.join()
+    assert held == [None]

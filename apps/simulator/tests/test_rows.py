@@ -191,3 +191,29 @@ def test_row_parameters_are_those_of_the_models_instance(model, values, monkeypa
     assert seen == [model]
     with pytest.raises(TypeError):
         rows._params(model, fields, {**values, "nope": 1})
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_fails_before_serving_tells_its_callers_and_the_next_is_served(monkeypatch):
+    # No caller waits for ever: a failure outside the reads and writes themselves (here
+    # the connection check before the batch) reaches every caller of that batch, and
+    # the thread serves the next one.
+    from django.db import connections
+
+    wrapper = type(connections["default"])  # the database thread has its own connection
+    real, failures = wrapper.close_if_unusable_or_obsolete, []
+
+    def failing_once(self):
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("connection check failed")
+        return real(self)
+
+    monkeypatch.setattr(wrapper, "close_if_unusable_or_obsolete", failing_once)
+    row = {"phone_number_id": "1", "customer": "5511", "direction": "out", "wamid": "wamid.W1", "type": "text",
+           "payload": {}}
+    _results, errors = _in_threads(1, lambda i: rows.store_many([(SimulatedMessage, row)]))
+    assert isinstance(errors[0], RuntimeError)
+    _results, errors = _in_threads(1, lambda i: rows.store_many([(SimulatedMessage, row)]))
+    assert errors == [None] and SimulatedMessage.objects.filter(wamid="wamid.W1").count() == 1
