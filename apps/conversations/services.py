@@ -96,18 +96,14 @@ def _active_for_inbound(conversation: Conversation) -> Conversation:
 
 
 def conversations_for_inbound_many(*, contacts: list[Contact], number) -> dict[int, tuple[Conversation, str]]:
-    """`conversation_for_inbound` for many contacts of one number: contact id ->
-    (conversation, "existing" | "created" | "reopened"). The active conversations
-    are read with one query (a snoozed one wakes), the new customers' conversations
-    created with one INSERT; only contacts with a resolved conversation to reopen,
-    or whose conversation a concurrent message opened, take the single path."""
-    active = Conversation.objects.filter(contact__in=contacts, number=number).exclude(
-        status=Conversation.Status.RESOLVED
-    )
+    """`conversation_for_inbound` for many contacts of one number that had no active
+    conversation on it when `inbound_parties_many` read them: contact id ->
+    (conversation, "created" | "reopened" | "existing"). The new customers'
+    conversations are created with one INSERT; only contacts with a resolved
+    conversation to reopen, or whose conversation a concurrent message opened since,
+    take the single path."""
     found: dict[int, tuple[Conversation, str]] = {}
-    for conversation in active:
-        found[conversation.contact_id] = (_active_for_inbound(conversation), "existing")
-    missing = [contact for contact in contacts if contact.pk not in found]
+    missing = list(contacts)
     if not missing:
         return found
     single = set()
