@@ -317,8 +317,13 @@ GRAPH_API_VERSION = env("GRAPH_API_VERSION", "v23.0")
 # With no GRAPH_API_BASE the built-in simulator stands in for Meta.
 GRAPH_API_BASE = env("GRAPH_API_BASE", f"{SITE_URL}/simulator/graph").rstrip("/")
 SIMULATOR_ENABLED = env_bool("SIMULATOR_ENABLED", env("GRAPH_API_BASE") is None)
+# Seconds a simulator process keeps its settings and the numbers it was called for
+# (0: read them on every call). A change made in the same process (the control API, the
+# admin) applies at once; one made elsewhere within this time.
+SIMULATOR_CACHE_SECONDS = float(env("SIMULATOR_CACHE_SECONDS", "1"))
 GRAPH_API_TIMEOUT = float(env("GRAPH_API_TIMEOUT", "20"))
-# Kept-alive connections to the Graph API per process: at least the send worker's threads.
+# Kept-alive connections to the Graph API per process for the calls made from threads
+# (single sends, read receipts, media, templates); batches use the sender loop.
 GRAPH_HTTP_POOL_SIZE = int(env("GRAPH_HTTP_POOL_SIZE", "100"))
 # Sending: retries of transient errors (exponential backoff with jitter from the base
 # delay), and the pair rate to one customer (Meta: about one message every 6 s,
@@ -330,11 +335,11 @@ SEND_PAIR_BURST = int(env("SEND_PAIR_BURST", "10"))
 # Sends of one number at once after a quiet moment: 1 spaces them 1/rate apart, so no
 # second holds more than the number's rate.
 SEND_NUMBER_BURST = int(env("SEND_NUMBER_BURST", "1"))
-# Threads per send-worker process that make the calls to Meta (each waits for its answer):
-# the calls a process has in flight, so at most this many / round trip sends per second
-# (256 at 200 ms: 1,280/s, above Meta's highest tier of 1,000/s for one number). Threads
-# are created as calls need them; the Graph client keeps as many connections.
-SEND_SENDER_THREADS = int(env("SEND_SENDER_THREADS", "256"))
+# Calls to Meta a send-worker process has in flight at once (its sender loop,
+# apps/whatsapp/transport.py), so at most this many / round trip sends per second (256
+# at 200 ms: 1,280/s, above Meta's highest tier of 1,000/s for one number). The loop
+# keeps a connection per call in flight. SEND_SENDER_THREADS is its former name.
+SEND_CONCURRENCY = int(env("SEND_CONCURRENCY", env("SEND_SENDER_THREADS", "256")))
 # Benchmarks only: expose a bare JSON view at /bench/floor/ as the floor.
 BENCH_FLOOR_VIEW = env_bool("BENCH_FLOOR_VIEW", False)
 WEBHOOK_MAX_BODY_BYTES = int(env("WEBHOOK_MAX_BODY_BYTES", str(3 * 1024 * 1024)))

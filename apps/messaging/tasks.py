@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from datetime import timedelta
 
@@ -286,6 +285,13 @@ def _claim_batch(number_id: int, claimed_at, *, limit: int, exclude: int = 0) ->
 
 
 def _claimed(connection, batch: bool, params: list) -> list[Message]:
+    from django.db import connections
+
+    # This thread's own connection, not django.db.connection: each attribute read
+    # through that proxy looks the thread's connection up again (asgiref's Local),
+    # and building a batch's instances reads it for every column converted and
+    # every instance (a sixth of a worker's CPU at 1,000 sends/s).
+    connection = connections[connection.alias]
     sql, groups, converters = _claim_sql(connection, batch)
     plans = _row_plans(connection, batch, groups, converters)
     with connection.cursor() as cursor:
@@ -369,10 +375,12 @@ def _message_from_row(connection, plans, row, shared: dict) -> Message:
         if alias == "n":
             shared["raw"], shared["number"] = raw, objects[alias]
     message, contact, conversation = objects["m"], objects["k"], objects["c"]
-    conversation.contact = contact
-    message.conversation = conversation
-    message.number = objects["n"]
-    message.author = objects["u"]
+    # The related objects go straight into the instances' caches: the join matched
+    # their ids, so the foreign key descriptors' checks (types, routers) have
+    # nothing to find.
+    conversation._state.fields_cache["contact"] = contact
+    cache = message._state.fields_cache
+    cache["conversation"], cache["number"], cache["author"] = conversation, objects["n"], objects["u"]
     return message
 
 
@@ -466,9 +474,6 @@ MAX_BATCH_SIZE = 64
 KICK_PREFIX = "send:kick:"
 KICK_TTL = 10.0
 
-_senders = None
-_senders_lock = threading.Lock()
-
 
 def _batching() -> bool:
     from django.db import connection
@@ -526,31 +531,11 @@ def _kick_taken(number_id: int) -> None:
     ratelimit.client().delete(KICK_PREFIX + str(number_id))
 
 
-def sender_threads() -> int:
-    """The threads of a process that make the calls to Meta (SEND_SENDER_THREADS): its
-    calls in flight, so at most sender_threads() / round trip sends per second."""
-    return max(1, settings.SEND_SENDER_THREADS)
-
-
-def _sender_pool():
-    """The process's sender threads (created as calls need them, up to sender_threads())."""
-    global _senders
-    with _senders_lock:
-        if _senders is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            _senders = ThreadPoolExecutor(max_workers=sender_threads(), thread_name_prefix="send")
-        return _senders
-
-
-def _call(client, message: Message):
-    """One message's call to Meta (a sender thread): its answer, or the error."""
-    try:
-        return client.send_message(meta_payload(message))
-    except Exception as exc:  # settled by the task's thread
-        return exc
-    finally:
-        _sender_thread_done()
+def send_concurrency() -> int:
+    """The calls to Meta a worker process has in flight at most (SEND_CONCURRENCY,
+    its sender loop: apps.whatsapp.transport), so at most send_concurrency() / round
+    trip sends per second."""
+    return max(1, settings.SEND_CONCURRENCY)
 
 
 def _unclaim(ids: list[int], claimed_at, *, next_attempt_at=None) -> None:
@@ -567,25 +552,28 @@ def _give_back(ids: list[int], claimed_at, number_id: int, countdown: float) -> 
         _kick(number_id, countdown=countdown)
     except Exception:  # the sweeper finds them
         logger.exception("could not give back the claims of %s", ids)
-    finally:
-        _sender_thread_done()
 
 
-def _sender_thread_done() -> None:
-    """A sender thread keeps no database connection between its jobs, pool or not
-    (a token error or a give-back opens one): SEND_SENDER_THREADS threads would
-    otherwise hold as many connections for CONN_MAX_AGE."""
-    from django.db import connection
+def _results(batch, client) -> list:
+    """The batch's results once all are in (at most claim_expiry(): a call that has
+    none by then may yet reach Meta, so it counts as a read timeout)."""
+    from apps.whatsapp.client import GraphAPIError
 
-    if connection.connection is not None and not connection.in_atomic_block:
-        connection.close()
+    if not batch.wait(claim_expiry()):
+        logger.error("the sender loop gave no result within %ss", claim_expiry())
+    return [
+        GraphAPIError("No answer from the sender loop in time", retryable=True, read_timeout=True)
+        if result is None else result
+        for result in batch.results
+    ]
 
 
 def _send_batch(messages: list[Message], claimed_at, *, full: bool) -> dict[int, str]:
     """Send claimed messages of one number: their slots in one reservation, each
-    call from a sender thread at its slot, the answers stored together. `full`:
-    the claim may have left more waiting, so the next batch is queued at once."""
-    from apps.whatsapp.client import GraphAPIError, client_for
+    call from the process's sender loop at its slot, the answers stored together.
+    `full`: the claim may have left more waiting, so the next batch is queued at once."""
+    from apps.whatsapp.client import GraphAPIError, client_for, sender
+    from apps.whatsapp.transport import LATE
 
     from .services.statuses import status_apply_pending
 
@@ -595,7 +583,7 @@ def _send_batch(messages: list[Message], claimed_at, *, full: bool) -> dict[int,
     _number_rates[number.pk] = number.rate_limit_per_second
     size = _batch_size(number.pk)
     client = client_for(number)
-    pool = _sender_pool()
+    loop = sender()
     _release_db_connection()
     calls, by_number, by_pair = [], [], []
     waiting, first = messages, True
@@ -609,34 +597,31 @@ def _send_batch(messages: list[Message], claimed_at, *, full: bool) -> dict[int,
         go = []
         for message, (granted, delay, refused_by_pair) in zip(waiting, slots):
             if granted:
-                go.append((delay, message))
+                go.append((began + delay, message))
             else:
                 (by_pair if refused_by_pair else by_number).append((delay, message))
+        # Each call starts at its slot in the sender loop. One the loop cannot start
+        # within LATE_SLOT of its slot is not made (sent late, it could crowd the
+        # number's next slots into one second): it takes a new slot with the others
+        # that missed theirs.
+        batch = loop.schedule([(at, client.send_message_call(meta_payload(m))) for at, m in go],
+                              late_after=LATE_SLOT)
         if first and by_number:
             # The number's slots are taken for the next second: give these back and
-            # queue a batch for when a whole batch fits (from a sender thread, so
-            # that this one keeps to the slots).
+            # queue a batch for when a whole batch fits.
             countdown = min(d for d, _ in by_number) + size / number.rate_limit_per_second
-            pool.submit(_give_back, [m.pk for _, m in by_number], claimed_at, number.pk, countdown)
+            _give_back([m.pk for _, m in by_number], claimed_at, number.pk, countdown)
             outcome.update({m.pk: "throttled" for _, m in by_number})
             by_number = []
         elif first and full:
             _kick(number.pk)  # more may be waiting: the next batch is claimed now
         first = False
         waiting = []
-        go.sort(key=lambda item: item[0])
-        for delay, message in go:
-            go_at = began + delay
-            pause = go_at - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
-            if time.monotonic() - go_at > LATE_SLOT:
-                # Too late for its slot (this thread did not get the CPU in time):
-                # sent late it could crowd the number's next slots into one second.
-                # It takes a new slot with the others that missed theirs.
+        for (_at, message), result in zip(go, _results(batch, client)):
+            if result is LATE:
                 waiting.append(message)
-                continue
-            calls.append((message, pool.submit(_call, client, message)))
+            else:
+                calls.append((message, result))
         if not waiting:
             break
     by_number += [(0.0, message) for message in waiting]
@@ -653,16 +638,20 @@ def _send_batch(messages: list[Message], claimed_at, *, full: bool) -> dict[int,
         _kick(number.pk, countdown=min(d for d, _ in by_number) + size / number.rate_limit_per_second)
 
     sent = []
-    for message, future in calls:
-        answer = future.result()
-        if isinstance(answer, GraphAPIError):
-            outcome[message.pk] = _settle_error(message, message.send_attempts, answer)
-        elif isinstance(answer, Exception):
-            _fail(message.pk, title="Send error", text=str(answer)[:1000])
-            logger.error("message %s: send error", message.pk, exc_info=answer)
+    for message, result in calls:
+        if not isinstance(result, Exception):
+            try:
+                result = client.answer(result)
+            except Exception as exc:
+                result = exc
+        if isinstance(result, GraphAPIError):
+            outcome[message.pk] = _settle_error(message, message.send_attempts, result)
+        elif isinstance(result, Exception):
+            _fail(message.pk, title="Send error", text=str(result)[:1000])
+            logger.error("message %s: send error", message.pk, exc_info=result)
             outcome[message.pk] = "failed"
         else:
-            wamid = ((answer.get("messages") or [{}])[0]).get("id")
+            wamid = ((result.get("messages") or [{}])[0]).get("id")
             if wamid:
                 sent.append((message, wamid))
             else:

@@ -24,7 +24,7 @@ import urllib3
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
-from . import errors
+from . import errors, transport
 
 logger = logging.getLogger(__name__)
 
@@ -87,11 +87,8 @@ def _manager(url: str) -> urllib3.PoolManager:
         with _managers_lock:
             manager = _managers.get(proxy)
             if manager is None:
-                # At least one kept-alive connection per sender thread (SEND_SENDER_THREADS):
-                # with fewer, the calls beyond the pool's size open a connection each.
-                size = max(settings.GRAPH_HTTP_POOL_SIZE, getattr(settings, "SEND_SENDER_THREADS", 0))
                 options = {
-                    "num_pools": 20, "maxsize": size, "block": False, "retries": False,
+                    "num_pools": 20, "maxsize": settings.GRAPH_HTTP_POOL_SIZE, "block": False, "retries": False,
                     "cert_reqs": "CERT_REQUIRED", "ca_certs": _ca_bundle(),
                 }
                 manager = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
@@ -268,11 +265,19 @@ class GraphClient:
             from urllib.parse import urlencode
 
             url = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
+        url, headers, body = self._prepare(url, json)
+        return self._answer(self._raw(method, url, headers, body))
+
+    def _prepare(self, url: str, json: dict | None) -> tuple[str, dict, bytes | None]:
         headers = self._headers()
         body = None
         if json is not None:
             body = _json_dumps(json)
             headers["Content-Type"] = "application/json"
+        return url, headers, body
+
+    def _raw(self, method: str, url: str, headers: dict, body: bytes | None) -> _Answer:
+        """One JSON call through the process's urllib3 pool: the answer, whatever its status."""
         timeout = urllib3.Timeout(connect=self.timeout, read=self.timeout)
         try:
             target = _target(url)
@@ -292,7 +297,36 @@ class GraphClient:
             raise GraphAPIError(f"Timed out calling the Graph API: {exc}", retryable=True) from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise GraphAPIError(f"Could not reach the Graph API: {exc}", retryable=True) from exc
-        return self._answer(_Answer(raw.status, raw.headers, raw.data))
+        return _Answer(raw.status, raw.headers, raw.data)
+
+    def _call(self, method: str, url: str, headers: dict, body: bytes | None):
+        """The same call as `_raw`, as a function of the sender loop's pool returning
+        an awaitable (`apps.whatsapp.transport`): it gives the answer, whatever its
+        status, or raises GraphAPIError when there is none. Through a proxy, the call
+        is `_raw` in the loop's executor (the loop's own connections do not proxy)."""
+        timeout = self.timeout
+
+        async def call(pool):
+            if _target(url) is None:
+                return await pool.loop.run_in_executor(None, self._raw, method, url, headers, body)
+            try:
+                raw = await pool.request(method, url, headers, body, connect_timeout=timeout, read_timeout=timeout)
+            except transport.ReadTimeout as exc:
+                raise GraphAPIError(f"Timed out calling the Graph API: {exc}", retryable=True,
+                                    read_timeout=True) from exc
+            except transport.ConnectTimeout as exc:  # Meta never had the request
+                raise GraphAPIError(f"Timed out calling the Graph API: {exc}", retryable=True) from exc
+            except transport.TransportError as exc:
+                raise GraphAPIError(f"Could not reach the Graph API: {exc}", retryable=True) from exc
+            return _Answer(raw.status_code, raw.headers, raw.content)
+
+        return call
+
+    def answer(self, raw: _Answer) -> dict:
+        """What `_request` makes of an answer: its JSON, or the GraphAPIError it
+        means (a token error alerts the organisation's admins: database work, so
+        this runs in the caller's thread, not in the sender loop)."""
+        return self._answer(raw)
 
     def _request_multipart(self, method: str, url: str, **kwargs):
         try:
@@ -327,6 +361,14 @@ class GraphClient:
         """POST /{phone-number-id}/messages; `payload` without messaging_product is completed."""
         body = {"messaging_product": "whatsapp", **payload}
         return self._request("POST", f"{self.number.phone_number_id}/messages", json=body)
+
+    def send_message_call(self, payload: dict):
+        """`send_message` as a call for the sender loop (`sender().schedule`): its
+        result is the raw answer, which `answer()` turns into send_message's result
+        or error."""
+        body = {"messaging_product": "whatsapp", **payload}
+        url, headers, data = self._prepare(graph_url(f"{self.number.phone_number_id}/messages"), body)
+        return self._call("POST", url, headers, data)
 
     def mark_read(self, wamid: str, typing: bool = False) -> dict:
         body = {"messaging_product": "whatsapp", "status": "read", "message_id": wamid}
@@ -397,6 +439,11 @@ class GraphClient:
 
 def client_for(number) -> GraphClient:
     return GraphClient(number)
+
+
+def sender() -> transport.Sender:
+    """The process's sender loop: SEND_CONCURRENCY calls in flight at most."""
+    return transport.sender(max(1, settings.SEND_CONCURRENCY), _ca_bundle())
 
 
 def token_error_report(*, number, error: GraphAPIError) -> None:

@@ -186,7 +186,7 @@ def test_claims_beyond_the_numbers_next_second_are_given_back_and_queued_later(q
     ratelimit.reset(ratelimit.number_key(number))
     messages = pending(number, 6)
     tasks.send_pending.run(number.pk)
-    # Slots ~0.26 s apart: four within the second; two given back (from a sender thread).
+    # Slots ~0.26 s apart: four within the second; two given back.
     deadline = time.monotonic() + 30
     while not queued and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -300,21 +300,55 @@ def test_a_model_with_its_own_init_is_built_by_it(monkeypatch):
     assert calls == [1] and (message.pk, message.text) == (7, "hi")
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_sender_thread_keeps_no_database_connection():
-    # Without a pool too: SEND_SENDER_THREADS threads must not hold as many connections.
+def test_a_batchs_calls_leave_from_the_one_sender_loop(queued, number, monkeypatch):
+    # No thread per call: every call of the batch is made by the process's sender loop.
     import threading
 
-    from django.db import connection as db_connection
+    from apps.whatsapp import transport
 
-    held = []
+    threads = set()
+    request = transport.Pool.request
 
-    def job():
-        db_connection.ensure_connection()
-        tasks._sender_thread_done()
-        held.append(db_connection.connection)
+    async def recording(self, *args, **kwargs):
+        threads.add(threading.current_thread().name)
+        return await request(self, *args, **kwargs)
 
-    thread = threading.Thread(target=job)
-    thread.start()
-    thread.join()
-    assert held == [None]
+    monkeypatch.setattr(transport.Pool, "request", recording)
+    messages = pending(number, 12)
+    before = threading.active_count()
+    tasks.send_pending.run(number.pk)
+    assert threads == {"graph-sender"}
+    assert threading.active_count() <= before + 1  # the loop's thread, if it was not running yet
+    assert set(Message.objects.filter(pk__in=[m.pk for m in messages]).values_list("status", flat=True)) == {
+        Status.SENT}
+
+
+def test_calls_the_loop_could_not_start_at_their_slots_take_new_slots(queued, number, monkeypatch):
+    # A call the loop starts later than LATE_SLOT after its slot is not made: the
+    # batch reserves new slots for those and sends them in its next round.
+    from apps.whatsapp import transport
+
+    launch = transport.Sender._launch
+    late = [3]
+
+    def sometimes_late(self, batch, index, when, call, late_after):
+        if late[0] > 0:
+            late[0] -= 1
+            return launch(self, batch, index, when - 10 * late_after, call, late_after)
+        return launch(self, batch, index, when, call, late_after)
+
+    reservations = []
+    reserve = tasks.ratelimit.send_reserve_batch
+
+    def counting(number, wa_ids, **kwargs):
+        reservations.append(len(wa_ids))
+        return reserve(number, wa_ids, **kwargs)
+
+    monkeypatch.setattr(transport.Sender, "_launch", sometimes_late)
+    monkeypatch.setattr(tasks.ratelimit, "send_reserve_batch", counting)
+    messages = pending(number, 6)
+    tasks.send_pending.run(number.pk)
+    assert reservations == [6, 3]
+    rows = Message.objects.filter(pk__in=[m.pk for m in messages])
+    assert [(m.status, m.send_attempts) for m in rows] == [(Status.SENT, 1)] * 6
+    assert SimulatedMessage.objects.filter(wamid__in=[m.wamid for m in rows]).count() == 6

@@ -164,3 +164,84 @@ def test_through_a_proxy_the_manager_calls(number, monkeypatch):
     with pytest.raises(GraphAPIError):
         client_for(number).send_message({"to": "5511999990000", "type": "text", "text": {"body": "x"}})
     assert calls and calls[0][0] == "POST" and client_module._targets == {}
+
+
+# -- send_message through the sender loop (the send worker's batches) --------------------
+def loop_send(client, payload):
+    """send_message_call run by the process's sender loop, its answer read in this thread."""
+    from apps.whatsapp.client import sender
+
+    return client.answer(sender().run(client.send_message_call(payload)))
+
+
+def test_the_loop_call_sends_as_send_message_does(number):
+    answer = loop_send(client_for(number), {"to": "5511999990000", "type": "text", "text": {"body": "Loop"}})
+    stored = SimulatedMessage.objects.get(wamid=answer["messages"][0]["id"])
+    assert (stored.customer, stored.payload["text"]) == ("5511999990000", {"body": "Loop"})
+
+
+def test_the_loop_calls_answer_is_read_as_send_messages(number, published):
+    with pytest.raises(GraphAPIError) as caught:
+        loop_send(client_for(number), {"to": "5511999990000", "type": "text", "text": {"body": "x" * 4097}})
+    assert (caught.value.code, caught.value.http_status, caught.value.retryable) == (100, 400, False)
+    SimulatorConfig.objects.filter(pk=1).update(fail_code=130429, fail_count=1, retry_after=3)
+    with pytest.raises(GraphAPIError) as caught:
+        loop_send(client_for(number), {"to": "5511999990000", "type": "text", "text": {"body": "a"}})
+    assert (caught.value.code, caught.value.retryable, caught.value.retry_after) == (130429, True, 3.0)
+    # A refused token alerts the admins, from the caller's thread (database work).
+    client = client_for(number)
+    client.token = "an-expired-token"
+    with pytest.raises(GraphAPIError) as caught:
+        loop_send(client, {"to": "5511999990000", "type": "text", "text": {"body": "a"}})
+    assert caught.value.token_error is True
+    number.refresh_from_db()
+    assert number.token_error.startswith("(190)") and [e[0] for e in published] == ["number.token_error"]
+
+
+@pytest.mark.parametrize("raised, read_timeout", [
+    ("ReadTimeout", True),  # Meta had the request: it may have accepted it
+    ("ConnectTimeout", False),
+    ("ConnectionFailed", False),
+    ("ProtocolError", False),
+])
+def test_the_loop_calls_transport_errors(number, monkeypatch, raised, read_timeout):
+    from apps.whatsapp import transport
+    from apps.whatsapp.client import sender
+
+    async def failing(self, *args, **kwargs):
+        raise getattr(transport, raised)("boom")
+
+    monkeypatch.setattr(transport.Pool, "request", failing)
+    with pytest.raises(GraphAPIError) as caught:
+        sender().run(client_for(number).send_message_call({"to": "1", "type": "text", "text": {"body": "a"}}))
+    assert (caught.value.retryable, caught.value.read_timeout) == (True, read_timeout)
+
+
+def test_through_a_proxy_the_loop_call_is_made_from_a_thread(number, monkeypatch):
+    import threading
+
+    from apps.whatsapp import client as client_module
+
+    seen = []
+
+    def raw(self, method, url, headers, body):
+        seen.append((method, url.endswith(f"/{number.phone_number_id}/messages"), threading.current_thread().name))
+        return client_module._Answer(200, {}, b'{"messages": [{"id": "wamid.PROXIED"}]}')
+
+    monkeypatch.setattr(client_module, "_target", lambda url: None)  # a proxy is configured for the URL
+    monkeypatch.setattr(client_module.GraphClient, "_raw", raw)
+    answer = loop_send(client_for(number), {"to": "1", "type": "text", "text": {"body": "a"}})
+    assert answer["messages"][0]["id"] == "wamid.PROXIED"
+    assert seen[0][:2] == ("POST", True) and seen[0][2] != "graph-sender"
+
+
+def test_the_sender_loop_takes_the_concurrency_setting(settings):
+    from apps.whatsapp import transport
+    from apps.whatsapp.client import sender
+
+    transport.reset()
+    settings.SEND_CONCURRENCY = 7
+    try:
+        assert sender().pool.limit == 7 and sender() is sender()
+    finally:
+        transport.reset()

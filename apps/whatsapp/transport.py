@@ -1,0 +1,470 @@
+"""Calls to the Graph API from one event loop per process: the send worker's batches.
+
+A send waits about as long for Meta's answer as everything else it does takes
+together, so a worker must have many calls in flight. Threads did that at a cost:
+hundreds of threads posting through urllib3 spent more CPU on handing the GIL and
+the CPU to each other than on the calls (about 0.5 ms of CPU per call on loopback,
+against 0.2 ms for the same calls from one event loop). Here one thread per process
+runs an asyncio loop; a batch's calls are scheduled on it at their send slots
+(`schedule`) and the caller's thread waits once for the whole batch.
+
+The HTTP side is HTTP/1.1 over kept-alive connections (TLS for https), written for
+what the Graph API answers: a status line, headers, and a body framed by
+Content-Length, chunked transfer coding, or the connection's close. Requests carry
+a Content-Length body. Timeouts: `connect` to open a connection (Meta never had the
+request: `ConnectTimeout`), `read` from the request written to the answer complete
+(Meta may have it: `ReadTimeout`). At most `SEND_CONCURRENCY` calls of a process
+are in flight; the others wait for a free place.
+
+apps.whatsapp.client builds the requests and reads the answers (`GraphClient.
+send_message_call`, `GraphClient.answer`); nothing here knows Meta's errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl
+import threading
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
+
+MAX_HEAD = 64 * 1024  # status line and headers of an answer
+MAX_BODY = 16 * 1024 * 1024
+IDLE_SECONDS = 50.0  # a kept-alive connection idle longer is closed, not reused
+
+# A call scheduled at a time it could not start within `late_after` of (the loop did
+# not get the CPU in time) is not made: its result is LATE and the caller decides.
+LATE = object()
+
+
+class TransportError(Exception):
+    """A call that got no complete answer."""
+
+
+class ConnectTimeout(TransportError):
+    """No connection within the connect timeout: the request was never sent."""
+
+
+class ReadTimeout(TransportError):
+    """The request was sent and no complete answer came within the read timeout."""
+
+
+class ConnectionFailed(TransportError):
+    """The connection could not be opened, or broke before the answer was complete."""
+
+
+class ProtocolError(TransportError):
+    """The answer was not HTTP/1.x as this module reads it."""
+
+
+class Answer:
+    """An HTTP answer: its status, headers (lower-case names) and body."""
+
+    __slots__ = ("status_code", "headers", "content", "keep_alive")
+
+    def __init__(self, status_code: int, headers: dict, content: bytes, keep_alive: bool):
+        self.status_code, self.headers, self.content, self.keep_alive = status_code, headers, content, keep_alive
+
+
+class _Headers(dict):
+    """Answer headers; `get` ignores the name's case (as requests' and urllib3's do)."""
+
+    def get(self, name, default=None):
+        return super().get(name.lower(), default)
+
+    def __getitem__(self, name):
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name):
+        return super().__contains__(name.lower())
+
+
+class _Connection(asyncio.Protocol):
+    """One kept-alive connection: one exchange at a time."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future | None = None
+        self.lost = False
+        self.eof = False
+        self.idle_since = 0.0
+        self._head = None  # (version, status, headers, framing, length) of the answer being read
+        self._method = "POST"
+
+    # -- asyncio.Protocol --------------------------------------------------------------
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def data_received(self, data):
+        if self.waiter is None:  # nothing asked: an idle connection the server talks on
+            self.close()
+            return
+        self.buffer += data
+        self._read()
+
+    def eof_received(self):
+        self.eof = True
+        if self.waiter is not None:
+            self._read()
+        return False  # close our side too
+
+    def connection_lost(self, exc):
+        self.lost = True
+        self.eof = True
+        if self.waiter is not None and not self.waiter.done():
+            self._read()
+            if not self.waiter.done():
+                self.waiter.set_exception(ConnectionFailed(f"connection closed before the answer was complete: {exc}"
+                                                           if exc else "connection closed before the answer was complete"))
+
+    # -- one exchange ------------------------------------------------------------------
+    def usable(self, now: float) -> bool:
+        return not self.lost and not self.eof and now - self.idle_since < IDLE_SECONDS
+
+    async def exchange(self, method: str, data: bytes, read_timeout: float) -> Answer:
+        self._method, self._head = method, None
+        self.buffer.clear()
+        waiter = self.waiter = self.loop.create_future()
+        timer = self.loop.call_later(read_timeout, self._timed_out, waiter)
+        try:
+            self.transport.write(data)
+            return await waiter
+        finally:
+            timer.cancel()
+            self.waiter = None
+
+    def _timed_out(self, waiter):
+        if not waiter.done():
+            waiter.set_exception(ReadTimeout("no complete answer within the read timeout"))
+            self.close()
+
+    def close(self):
+        self.lost = True
+        if self.transport is not None:
+            self.transport.close()
+
+    def _fail(self, message: str):
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ProtocolError(message))
+        self.close()
+
+    def _read(self):
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            return
+        buf = self.buffer
+        while self._head is None:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buf) > MAX_HEAD:
+                    return self._fail("answer headers too long")
+                return
+            head = self._parse_head(bytes(buf[:end]))
+            del buf[: end + 4]
+            if head is None:
+                return self._fail("not an HTTP/1.x answer")
+            if 100 <= head[1] < 200:  # an interim answer: the final one follows
+                continue
+            self._head = head
+        version, status, headers, framing, length = self._head
+        if framing == "length":
+            if len(buf) < length:
+                if self.eof:
+                    waiter.set_exception(ConnectionFailed("connection closed in the answer's body"))
+                return
+            content = bytes(buf[:length])
+            del buf[:length]
+        elif framing == "chunked":
+            parsed = _dechunk(buf)
+            if parsed is None:
+                if self.eof:
+                    waiter.set_exception(ConnectionFailed("connection closed in the answer's body"))
+                elif len(buf) > MAX_BODY:
+                    self._fail("answer too long")
+                return
+            if parsed is False:
+                return self._fail("bad chunked coding")
+            content = parsed
+            buf.clear()
+        else:  # delimited by the connection's close
+            if not self.eof:
+                if len(buf) > MAX_BODY:
+                    self._fail("answer too long")
+                return
+            content = bytes(buf)
+            buf.clear()
+        connection = headers.get("connection", "").lower()
+        keep_alive = framing != "close" and (
+            "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
+        )
+        waiter.set_result(Answer(status, headers, content, keep_alive and not self.eof))
+
+    def _parse_head(self, raw: bytes):
+        lines = raw.decode("latin-1").split("\r\n")
+        parts = lines[0].split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+            return None
+        version, status = parts[0], int(parts[1])
+        found: dict = {}
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            if not sep:
+                continue
+            name, value = name.strip().lower(), value.strip()
+            found[name] = f"{found[name]}, {value}" if name in found else value
+        headers = _Headers(found)
+        if self._method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+            return version, status, headers, "length", 0
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            return version, status, headers, "chunked", 0
+        length = headers.get("content-length")
+        if length is not None:
+            try:
+                length = int(length.split(",")[0])
+            except ValueError:
+                return None
+            if length < 0 or length > MAX_BODY:
+                return None
+            return version, status, headers, "length", length
+        return version, status, headers, "close", 0
+
+
+def _dechunk(buf: bytearray):
+    """The body of a complete chunked answer in `buf`; None while incomplete; False
+    when the coding is broken. Trailers are read and dropped."""
+    position, parts = 0, []
+    while True:
+        end = buf.find(b"\r\n", position)
+        if end < 0:
+            return None
+        size_field = bytes(buf[position:end]).split(b";", 1)[0].strip()
+        try:
+            size = int(size_field, 16)
+        except ValueError:
+            return False
+        position = end + 2
+        if size == 0:
+            while True:  # trailers, up to an empty line
+                end = buf.find(b"\r\n", position)
+                if end < 0:
+                    return None
+                if end == position:
+                    return b"".join(parts)
+                position = end + 2
+        if len(buf) < position + size + 2:
+            return None
+        parts.append(bytes(buf[position: position + size]))
+        if buf[position + size: position + size + 2] != b"\r\n":
+            return False
+        position += size + 2
+
+
+class Pool:
+    """Kept-alive connections per origin, at most `limit` calls in flight. Lives in
+    (and is used from) one event loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, limit: int, ca_bundle: str | None = None):
+        self.loop = loop
+        self.limit = limit
+        self.places = asyncio.Semaphore(limit)
+        self.idle: dict[tuple, list[_Connection]] = {}
+        self.in_flight = 0
+        self.opened = 0
+        self._ca_bundle = ca_bundle
+        self._ssl: ssl.SSLContext | None = None
+        self._targets: dict[str, tuple] = {}
+
+    def _split(self, url: str):
+        found = self._targets.get(url)
+        if found is None:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConnectionFailed(f"not an http(s) URL: {url}")
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            default = (parts.scheme == "https" and port == 443) or (parts.scheme == "http" and port == 80)
+            host_header = parts.hostname if default else f"{parts.hostname}:{port}"
+            if ":" in parts.hostname and not default:  # an IPv6 literal
+                host_header = f"[{parts.hostname}]:{port}"
+            if len(self._targets) >= 1000:
+                self._targets.clear()
+            found = self._targets[url] = ((parts.scheme, parts.hostname, port), target, host_header)
+        return found
+
+    def _context(self) -> ssl.SSLContext:
+        if self._ssl is None:
+            self._ssl = ssl.create_default_context(cafile=self._ca_bundle)
+        return self._ssl
+
+    async def _connect(self, origin: tuple, timeout: float) -> _Connection:
+        scheme, host, port = origin
+        context = self._context() if scheme == "https" else None
+        try:
+            _transport, connection = await asyncio.wait_for(
+                self.loop.create_connection(lambda: _Connection(self.loop), host, port, ssl=context,
+                                            server_hostname=host if context else None),
+                timeout,
+            )
+        except asyncio.TimeoutError as exc:
+            raise ConnectTimeout(f"no connection to {host}:{port} within {timeout:g}s") from exc
+        except OSError as exc:
+            raise ConnectionFailed(f"could not connect to {host}:{port}: {exc}") from exc
+        self.opened += 1
+        return connection
+
+    def _take_idle(self, origin: tuple) -> _Connection | None:
+        idle = self.idle.get(origin)
+        now = self.loop.time()
+        while idle:
+            connection = idle.pop()
+            if connection.usable(now):
+                return connection
+            connection.close()
+        return None
+
+    async def request(self, method: str, url: str, headers: dict, body: bytes | None, *, connect_timeout: float,
+                      read_timeout: float) -> Answer:
+        origin, target, host_header = self._split(url)
+        lines = [f"{method} {target} HTTP/1.1", f"Host: {host_header}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        if body is not None or method in ("POST", "PUT", "PATCH"):
+            lines.append(f"Content-Length: {len(body or b'')}")
+        data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
+        async with self.places:
+            self.in_flight += 1
+            try:
+                connection = self._take_idle(origin) or await self._connect(origin, connect_timeout)
+                try:
+                    answer = await connection.exchange(method, data, read_timeout)
+                except BaseException:
+                    connection.close()
+                    raise
+                if answer.keep_alive:
+                    connection.idle_since = self.loop.time()
+                    self.idle.setdefault(origin, []).append(connection)
+                else:
+                    connection.close()
+                return answer
+            finally:
+                self.in_flight -= 1
+
+    def close(self):
+        for connections in self.idle.values():
+            for connection in connections:
+                connection.close()
+        self.idle.clear()
+
+
+class Batch:
+    """The results of a batch of scheduled calls, in the order given: what each
+    call's coroutine returned or raised, or LATE. `wait()` blocks the calling
+    thread until all are in."""
+
+    def __init__(self, count: int):
+        self.results: list = [None] * count
+        self._left = count
+        self._done = threading.Event()
+        if count == 0:
+            self._done.set()
+
+    def _set(self, index: int, result) -> None:
+        self.results[index] = result
+        self._left -= 1
+        if self._left == 0:
+            self._done.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+
+class Sender:
+    """An event loop in a daemon thread of its own, with its connection pool."""
+
+    def __init__(self, limit: int, ca_bundle: str | None = None):
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        self.pool = Pool(self.loop, limit, ca_bundle)
+        ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(ready,), name="graph-sender", daemon=True)
+        self.thread.start()
+        ready.wait()
+
+    def _run(self, ready: threading.Event):
+        asyncio.set_event_loop(self.loop)
+        self.loop.call_soon(ready.set)
+        self.loop.run_forever()
+
+    def alive(self) -> bool:
+        return self.pid == os.getpid() and self.thread.is_alive() and not self.loop.is_closed()
+
+    def schedule(self, calls: list[tuple[float, Callable[[Pool], Awaitable]]], *, late_after: float) -> Batch:
+        """Run each call (a function of the pool returning an awaitable) at its time
+        (time.monotonic(), the loop's clock); one that cannot start within
+        `late_after` of its time is not run and its result is LATE."""
+        batch = Batch(len(calls))
+        if calls:
+            self.loop.call_soon_threadsafe(self._start, batch, calls, late_after)
+        return batch
+
+    def run(self, call: Callable[[Pool], Awaitable], timeout: float | None = None):
+        """Run one call now and wait for its result (it raises what the call raised)."""
+        return asyncio.run_coroutine_threadsafe(self._one(call), self.loop).result(timeout)
+
+    async def _one(self, call):
+        return await call(self.pool)
+
+    def _start(self, batch: Batch, calls, late_after: float) -> None:
+        for index, (when, call) in enumerate(calls):
+            self.loop.call_at(when, self._launch, batch, index, when, call, late_after)
+
+    def _launch(self, batch: Batch, index: int, when: float, call, late_after: float) -> None:
+        if self.loop.time() - when > late_after:
+            batch._set(index, LATE)
+            return
+        self.loop.create_task(self._call(batch, index, call))
+
+    async def _call(self, batch: Batch, index: int, call) -> None:
+        try:
+            result = await call(self.pool)
+        except Exception as exc:  # the caller's thread settles it
+            result = exc
+        batch._set(index, result)
+
+    def stop(self) -> None:
+        def shutdown():
+            self.pool.close()
+            self.loop.stop()
+
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(shutdown)
+            self.thread.join(timeout=5)
+        if not self.loop.is_running():
+            self.loop.close()
+
+
+_sender: Sender | None = None
+_sender_lock = threading.Lock()
+
+
+def sender(limit: int, ca_bundle: str | None = None) -> Sender:
+    """The process's sender loop (started on first use; again in a forked child)."""
+    global _sender
+    found = _sender
+    if found is not None and found.alive():
+        return found
+    with _sender_lock:
+        if _sender is None or not _sender.alive():
+            _sender = Sender(limit, ca_bundle)
+        return _sender
+
+
+def reset() -> None:
+    """Stop the process's sender loop (tests, settings changes)."""
+    global _sender
+    with _sender_lock:
+        if _sender is not None and _sender.pid == os.getpid():
+            _sender.stop()
+        _sender = None
