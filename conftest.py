@@ -20,6 +20,8 @@ def _test_settings(settings, tmp_path):
     # Tests change numbers and organisations between deliveries and roll them back:
     # the inbound worker's number cache has tests of its own.
     settings.INBOUND_NUMBER_CACHE_SECONDS = 0
+    # Likewise the simulator's settings and numbers (its cache has tests of its own).
+    settings.SIMULATOR_CACHE_SECONDS = 0
 
 
 @pytest.fixture

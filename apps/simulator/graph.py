@@ -15,6 +15,7 @@ import re
 import time
 import uuid
 
+from django.conf import settings
 from django.db.models import F
 from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
@@ -160,8 +161,9 @@ def _graph_view(handler):
         config = None
         if edge_name in ("messages", "media") and object_id:
             # The settings and the number in one statement (a round trip per call less).
-            config, request.simulator_number = rows.read_two(
-                (SimulatorConfig, "id", 1), (WhatsAppNumber, "phone_number_id", object_id)
+            config, request.simulator_number = rows.read_two_kept(
+                (SimulatorConfig, "id", 1), (WhatsAppNumber, "phone_number_id", object_id),
+                settings.SIMULATOR_CACHE_SECONDS,
             )
         config = request.simulator_config = config or SimulatorConfig.get()
         # Rows the handler stores go in one statement with the request log (`_store`).
@@ -193,19 +195,28 @@ def _graph_view(handler):
                 logged = json.loads(response.content)
             except ValueError:
                 logged = None
-        rows.store_many(request.simulator_rows + [(SimulatedRequest, {
+        stored = rows.store_begin(request.simulator_rows + [(SimulatedRequest, {
             "method": request.method, "path": request.path[:500], "body": body, "status_code": response.status_code,
             "response": logged, "received_at": received_at,
         })])
+        answer_at = request.META.get("simulator.answer_at")
+        if answer_at is not None:
+            # Served by manage.py simulator_serve (apps/simulator/server.py): the
+            # server holds the answer until its time and until the rows are stored,
+            # and this thread goes on to the next call.
+            answer_at(started + config.latency_ms / 1000, stored)
+            return response
         if config.latency_ms:
-            # Meta is far away: the answer arrives `latency_ms` after the request,
-            # though what the request did is already stored (as at Meta, an answer
-            # lost on the way back leaves the message accepted). The database
-            # connection goes back to its pool (if any) during the wait.
+            # Meta is far away: the answer arrives `latency_ms` after the request.
+            # The rows are stored meanwhile. The database connection goes back to
+            # its pool (if any) during the wait.
             _release_db_connection()
             pause = config.latency_ms / 1000 - (time.monotonic() - started)
             if pause > 0:
                 time.sleep(pause)
+        # What the request did is stored before its answer (as at Meta, an answer
+        # lost on the way back leaves the message accepted).
+        stored()
         return response
 
     return view

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from django.db import connection
 from django.db.models import DateTimeField, Field
@@ -118,6 +119,22 @@ def _insert(model) -> tuple[str, list]:
     return cached
 
 
+def _insert_arrays(model) -> tuple[str, list]:
+    """INSERT of `model`'s rows from one array parameter per column (PostgreSQL)."""
+    key = (connection.alias, model, "arrays")
+    cached = _inserts.get(key)
+    if cached is None:
+        q = connection.ops.quote_name
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+        sql = (
+            f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "
+            f"SELECT * FROM unnest({arrays})"
+        )
+        cached = _inserts[key] = (sql, fields)
+    return cached
+
+
 def _params(model, fields, values: dict) -> list:
     """The INSERT's parameters of one row: each field's value as `model(**values)`
     and the field's `pre_save(obj, add=True)` give it, prepared for the database."""
@@ -178,17 +195,22 @@ def insert_many(rows: list[tuple]) -> None:
             with connection.cursor() as cursor:
                 cursor.execute(sql, _params(model, fields, values))
         return
-    # One INSERT per model, its rows as one VALUES list; the models' INSERTs chained.
+    # One INSERT per model, its rows as one array per column (unnest): the statement's
+    # text is the same whatever the number of rows, so psycopg parses it once (a
+    # VALUES list of as many rows was parsed again for every batch: a third of the
+    # simulator's CPU under load); the models' INSERTs chained.
     grouped: dict = {}
     for model, values in rows:
         grouped.setdefault(model, []).append(values)
     parts, params = [], []
     for model, many in grouped.items():
-        sql, fields = _insert(model)
-        row = sql[sql.index(" VALUES ") + len(" VALUES "):]
-        parts.append(sql + (", " + row) * (len(many) - 1))
+        sql, fields = _insert_arrays(model)
+        parts.append(sql)
+        columns = [[] for _ in fields]
         for values in many:
-            params += _params(model, fields, values)
+            for column, value in zip(columns, _params(model, fields, values)):
+                column.append(value)
+        params += columns
     *first, last = parts
     statement = (f"WITH {', '.join(f'r{i} AS ({sql})' for i, sql in enumerate(first))} {last}" if first else last)
     # Server-side binding: Django's cursor quotes every parameter into the SQL text
@@ -231,11 +253,18 @@ class _DatabaseThread:
         self.thread: threading.Thread | None = None
 
     def run_job(self, kind: str, args):
+        return self.start_job(kind, args)()
+
+    def start_job(self, kind: str, args):
+        """Queue a job; returns the function that waits for its result."""
         job = _Job(kind, args)
         with self.lock:
             self.jobs.append(job)
             self._ensure_thread()
             self.ready.notify()
+        return _Waiter(self, job)
+
+    def _finish(self, job: _Job):
         while not job.done.wait(timeout=self.WAIT):
             with self.lock:  # a thread that died has told its jobs; a new one serves the queue
                 self._ensure_thread()
@@ -360,11 +389,66 @@ def read_two(first: tuple, second: tuple) -> tuple:
     return _database_thread.run_job("read", (first, second))
 
 
+# (alias, first, second) -> (monotonic expiry, the rows read_two found)
+_kept: dict = {}
+
+
+def read_two_kept(first: tuple, second: tuple, seconds: float) -> tuple:
+    """`read_two(first, second)`, its rows kept by this process for `seconds`
+    (SIMULATOR_CACHE_SECONDS; 0 reads every time): every simulated call reads the
+    settings and its number, which change rarely. The rows are shared by the calls
+    that find them: read-only. `forget()` drops them (saves in this process)."""
+    if seconds <= 0:
+        return read_two(first, second)
+    key = (connection.alias, first, second)
+    now = time.monotonic()
+    kept = _kept.get(key)
+    if kept is not None and kept[0] > now:
+        return kept[1]
+    found = read_two(first, second)
+    if len(_kept) >= 1000:
+        _kept.clear()
+    _kept[key] = (now + seconds, found)
+    return found
+
+
+def forget(**_kwargs) -> None:
+    """Drop the kept rows (a signal receiver: a saved setting or number applies at once)."""
+    _kept.clear()
+
+
 def store_many(rows: list[tuple]) -> None:
     """`insert_many(rows)`, committed on return: through the database thread when `_shared()`."""
+    store_begin(rows)()
+
+
+def store_begin(rows: list[tuple]):
+    """Start `store_many(rows)` and return the function that waits until the rows are
+    committed (raising what storing them raised). Through the database thread the
+    caller may do other things meanwhile (the simulated latency); otherwise the rows
+    are stored before this returns."""
     if not rows:
-        return
+        return _STORED
     if not _shared():
         insert_many(rows)
-        return
-    _database_thread.run_job("write", rows)
+        return _STORED
+    return _database_thread.start_job("write", rows)
+
+
+class _Waiter:
+    """A started job: `done()` tells without waiting; calling it waits for the
+    result (raising what the job raised)."""
+
+    __slots__ = ("thread", "job")
+
+    def __init__(self, thread=None, job=None):
+        self.thread, self.job = thread, job
+
+    def done(self) -> bool:
+        return self.job is None or self.job.done.is_set()
+
+    def __call__(self):
+        return None if self.job is None else self.thread._finish(self.job)
+
+
+_STORED = _Waiter()
