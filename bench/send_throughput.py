@@ -96,10 +96,6 @@ def prepare_database(env: dict, numbers: int):
         conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {DB_NAME}")
     subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    if os.environ.get("EXP_DROP"):
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{DB_NAME}", autocommit=True) as conn:
-            for ix in os.environ["EXP_DROP"].split(","):
-                conn.execute(f"DROP INDEX {ix}")
     import redis
 
     for db in (10, 11):
