@@ -554,13 +554,13 @@ def _give_back(ids: list[int], claimed_at, number_id: int, countdown: float) -> 
         logger.exception("could not give back the claims of %s", ids)
 
 
-def _results(batch, client) -> list:
-    """The batch's results once all are in (at most claim_expiry(): a call that has
-    none by then may yet reach Meta, so it counts as a read timeout)."""
+def _results(batch, deadline: float) -> list:
+    """The batch's results once all are in, or at `deadline` (time.monotonic()): a
+    call with none by then may yet reach Meta, so it counts as a read timeout."""
     from apps.whatsapp.client import GraphAPIError
 
-    if not batch.wait(claim_expiry()):
-        logger.error("the sender loop gave no result within %ss", claim_expiry())
+    if not batch.wait(max(0.0, deadline - time.monotonic())):
+        logger.error("the sender loop gave no result for some calls within the claim's time")
     return [
         GraphAPIError("No answer from the sender loop in time", retryable=True, read_timeout=True)
         if result is None else result
@@ -585,8 +585,9 @@ def _send_batch(messages: list[Message], claimed_at, *, full: bool) -> dict[int,
     client = client_for(number)
     loop = sender()
     _release_db_connection()
-    calls, by_number, by_pair = [], [], []
+    rounds, by_number, by_pair = [], [], []
     waiting, first = messages, True
+    deadline = time.monotonic() + claim_expiry()
     for _round in range(5):
         # Slots for the messages still waiting (all of them, then those that
         # missed their slot), one reservation.
@@ -600,12 +601,15 @@ def _send_batch(messages: list[Message], claimed_at, *, full: bool) -> dict[int,
                 go.append((began + delay, message))
             else:
                 (by_pair if refused_by_pair else by_number).append((delay, message))
+        if first and full and not by_number:
+            _kick_quietly(number.pk)  # more may be waiting: the next batch is claimed now
         # Each call starts at its slot in the sender loop. One the loop cannot start
         # within LATE_SLOT of its slot is not made (sent late, it could crowd the
         # number's next slots into one second): it takes a new slot with the others
-        # that missed theirs.
+        # that missed theirs, as soon as the loop has started or passed over all.
         batch = loop.schedule([(at, client.send_message_call(meta_payload(m))) for at, m in go],
                               late_after=LATE_SLOT)
+        rounds.append(([m for _at, m in go], batch))
         if first and by_number:
             # The number's slots are taken for the next second: give these back and
             # queue a batch for when a whole batch fits.
@@ -613,51 +617,35 @@ def _send_batch(messages: list[Message], claimed_at, *, full: bool) -> dict[int,
             _give_back([m.pk for _, m in by_number], claimed_at, number.pk, countdown)
             outcome.update({m.pk: "throttled" for _, m in by_number})
             by_number = []
-        elif first and full:
-            _kick(number.pk)  # more may be waiting: the next batch is claimed now
         first = False
-        waiting = []
-        for (_at, message), result in zip(go, _results(batch, client)):
-            if result is LATE:
-                waiting.append(message)
-            else:
-                calls.append((message, result))
+        if not batch.wait_decided(max(0.0, deadline - time.monotonic())):
+            break  # the loop is stuck: what it did not start counts as unanswered below
+        waiting = [go[i][1] for i in batch.late()]
         if not waiting:
             break
     by_number += [(0.0, message) for message in waiting]
 
-    for delay, message in by_pair:
-        # This customer had messages just before: this one alone, when its pair allows.
-        _unclaim([message.pk], claimed_at, next_attempt_at=timezone.now() + timedelta(seconds=delay))
-        dispatch(send_message, message.pk, countdown=delay)
-        outcome[message.pk] = "throttled"
-    if by_number:
-        _unclaim([m.pk for _, m in by_number], claimed_at)
-        outcome.update({m.pk: "throttled" for _, m in by_number})
-        # When the number's slots free up for a whole batch.
-        _kick(number.pk, countdown=min(d for d, _ in by_number) + size / number.rate_limit_per_second)
-
-    sent = []
-    for message, result in calls:
-        if not isinstance(result, Exception):
-            try:
-                result = client.answer(result)
-            except Exception as exc:
-                result = exc
-        if isinstance(result, GraphAPIError):
-            outcome[message.pk] = _settle_error(message, message.send_attempts, result)
-        elif isinstance(result, Exception):
-            _fail(message.pk, title="Send error", text=str(result)[:1000])
-            logger.error("message %s: send error", message.pk, exc_info=result)
-            outcome[message.pk] = "failed"
-        else:
+    # The answers: the wamids are stored first (the calls were made: nothing that
+    # fails after this point may lose them), then the errors and the messages that
+    # got no slot are settled, each on its own.
+    sent, failed = [], []
+    for sent_messages, batch in rounds:
+        for message, result in zip(sent_messages, _results(batch, deadline)):
+            if result is LATE:
+                continue  # in `waiting`, hence in by_number
+            if not isinstance(result, Exception):
+                try:
+                    result = client.answer(result)
+                except Exception as exc:
+                    result = exc
+            if isinstance(result, Exception):
+                failed.append((message, result))
+                continue
             wamid = ((result.get("messages") or [{}])[0]).get("id")
             if wamid:
                 sent.append((message, wamid))
             else:
-                _fail(message.pk, title="No message id",
-                      text="WhatsApp accepted the request but returned no message id.")
-                outcome[message.pk] = "failed"
+                failed.append((message, None))
     if sent:
         with transaction.atomic():
             sent_at = timezone.now()
@@ -675,7 +663,43 @@ def _send_batch(messages: list[Message], claimed_at, *, full: bool) -> dict[int,
                     groups=groups.conversation_groups(message.conversation),
                 )
                 outcome[message.pk] = "sent"
+    for message, error in failed:
+        try:
+            if error is None:
+                _fail(message.pk, title="No message id",
+                      text="WhatsApp accepted the request but returned no message id.")
+                outcome[message.pk] = "failed"
+            elif isinstance(error, GraphAPIError):
+                outcome[message.pk] = _settle_error(message, message.send_attempts, error)
+            else:
+                _fail(message.pk, title="Send error", text=str(error)[:1000])
+                logger.error("message %s: send error", message.pk, exc_info=error)
+                outcome[message.pk] = "failed"
+        except Exception:  # its claim expires: the sweeper settles it
+            logger.exception("message %s: could not settle its error", message.pk)
+    for delay, message in by_pair:
+        # This customer had messages just before: this one alone, when its pair allows.
+        try:
+            _unclaim([message.pk], claimed_at, next_attempt_at=timezone.now() + timedelta(seconds=delay))
+            dispatch(send_message, message.pk, countdown=delay)
+        except Exception:  # the sweeper finds it
+            logger.exception("message %s: could not queue it for its pair's slot", message.pk)
+        outcome[message.pk] = "throttled"
+    if by_number:
+        outcome.update({m.pk: "throttled" for _, m in by_number})
+        # When the number's slots free up for a whole batch.
+        _give_back([m.pk for _, m in by_number], claimed_at, number.pk,
+                   min(d for d, _ in by_number) + size / number.rate_limit_per_second)
     return outcome
+
+
+def _kick_quietly(number_id: int) -> None:
+    """`_kick`, its failure logged: a batch whose calls are going out must not be
+    stopped by the broker (the sweeper finds what no task took)."""
+    try:
+        _kick(number_id)
+    except Exception:
+        logger.exception("could not queue the next batch of number %s", number_id)
 
 
 @shared_task(name="messaging.send_pending", acks_late=True, ignore_result=True)

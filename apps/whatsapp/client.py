@@ -302,17 +302,21 @@ class GraphClient:
     def _call(self, method: str, url: str, headers: dict, body: bytes | None):
         """The same call as `_raw`, as a function of the sender loop's pool returning
         an awaitable (`apps.whatsapp.transport`): it gives the answer, whatever its
-        status, or raises GraphAPIError when there is none. Through a proxy, the call
-        is `_raw` in the loop's executor (the loop's own connections do not proxy)."""
+        status, or raises GraphAPIError when there is none (`read_timeout` when Meta
+        had the request: no answer in time, or one cut off). Through a proxy, the call
+        is `_raw` in a thread of the loop's pool (its own connections do not proxy)."""
         timeout = self.timeout
 
         async def call(pool):
             if _target(url) is None:
-                return await pool.loop.run_in_executor(None, self._raw, method, url, headers, body)
+                return await pool.run_blocking(self._raw, method, url, headers, body)
             try:
                 raw = await pool.request(method, url, headers, body, connect_timeout=timeout, read_timeout=timeout)
             except transport.ReadTimeout as exc:
                 raise GraphAPIError(f"Timed out calling the Graph API: {exc}", retryable=True,
+                                    read_timeout=True) from exc
+            except transport.AnswerLost as exc:  # Meta had the request: it may have accepted it
+                raise GraphAPIError(f"The Graph API's answer was lost: {exc}", retryable=True,
                                     read_timeout=True) from exc
             except transport.ConnectTimeout as exc:  # Meta never had the request
                 raise GraphAPIError(f"Timed out calling the Graph API: {exc}", retryable=True) from exc

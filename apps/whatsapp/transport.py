@@ -26,7 +26,9 @@ import asyncio
 import os
 import ssl
 import threading
+from collections import deque
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 MAX_HEAD = 64 * 1024  # status line and headers of an answer
@@ -51,11 +53,17 @@ class ReadTimeout(TransportError):
 
 
 class ConnectionFailed(TransportError):
-    """The connection could not be opened, or broke before the answer was complete."""
+    """The connection could not be opened, or a kept-alive one was found closed before
+    any answer came (the server closed it while idle: it never read the request)."""
 
 
 class ProtocolError(TransportError):
     """The answer was not HTTP/1.x as this module reads it."""
+
+
+class AnswerLost(TransportError):
+    """The request was written and its answer was cut off or garbled: the server may
+    have acted on it (as after a read timeout)."""
 
 
 class Answer:
@@ -91,6 +99,7 @@ class _Connection(asyncio.Protocol):
         self.lost = False
         self.eof = False
         self.idle_since = 0.0
+        self.received = False  # whether any byte of the current answer arrived
         self._head = None  # (version, status, headers, framing, length) of the answer being read
         self._method = "POST"
 
@@ -102,6 +111,7 @@ class _Connection(asyncio.Protocol):
         if self.waiter is None:  # nothing asked: an idle connection the server talks on
             self.close()
             return
+        self.received = True
         self.buffer += data
         self._read()
 
@@ -125,7 +135,7 @@ class _Connection(asyncio.Protocol):
         return not self.lost and not self.eof and now - self.idle_since < IDLE_SECONDS
 
     async def exchange(self, method: str, data: bytes, read_timeout: float) -> Answer:
-        self._method, self._head = method, None
+        self._method, self._head, self.received = method, None, False
         self.buffer.clear()
         waiter = self.waiter = self.loop.create_future()
         timer = self.loop.call_later(read_timeout, self._timed_out, waiter)
@@ -276,6 +286,7 @@ class Pool:
         self._ca_bundle = ca_bundle
         self._ssl: ssl.SSLContext | None = None
         self._targets: dict[str, tuple] = {}
+        self._executor = None
 
     def _split(self, url: str):
         found = self._targets.get(url)
@@ -301,8 +312,8 @@ class Pool:
 
     async def _connect(self, origin: tuple, timeout: float) -> _Connection:
         scheme, host, port = origin
-        context = self._context() if scheme == "https" else None
         try:
+            context = self._context() if scheme == "https" else None
             _transport, connection = await asyncio.wait_for(
                 self.loop.create_connection(lambda: _Connection(self.loop), host, port, ssl=context,
                                             server_hostname=host if context else None),
@@ -310,7 +321,7 @@ class Pool:
             )
         except asyncio.TimeoutError as exc:
             raise ConnectTimeout(f"no connection to {host}:{port} within {timeout:g}s") from exc
-        except OSError as exc:
+        except (OSError, ssl.SSLError) as exc:  # a refusal, a certificate, an unreadable CA bundle
             raise ConnectionFailed(f"could not connect to {host}:{port}: {exc}") from exc
         self.opened += 1
         return connection
@@ -319,11 +330,38 @@ class Pool:
         idle = self.idle.get(origin)
         now = self.loop.time()
         while idle:
-            connection = idle.pop()
+            connection = idle.pop()  # the most recently used
             if connection.usable(now):
                 return connection
             connection.close()
         return None
+
+    def _give_back(self, origin: tuple, connection: _Connection) -> None:
+        now = self.loop.time()
+        connection.idle_since = now
+        idle = self.idle.setdefault(origin, deque())
+        idle.append(connection)
+        # The least recently used are first: close those idle too long or closed.
+        while idle and not idle[0].usable(now):
+            idle.popleft().close()
+
+    def sweep(self) -> None:
+        """Close the connections idle too long or closed by their server (the sender
+        loop calls this now and then: without traffic nothing else would)."""
+        now = self.loop.time()
+        for idle in self.idle.values():
+            for connection in [c for c in idle if not c.usable(now)]:
+                idle.remove(connection)
+                connection.close()
+
+    async def run_blocking(self, function, *args):
+        """`function(*args)` in a thread of the pool's own (as many as the limit),
+        counted among the calls in flight: a call this loop cannot make itself
+        (through a proxy)."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=self.limit, thread_name_prefix="graph-blocking")
+        async with self.places:
+            return await self.loop.run_in_executor(self._executor, function, *args)
 
     async def request(self, method: str, url: str, headers: dict, body: bytes | None, *, connect_timeout: float,
                       read_timeout: float) -> Answer:
@@ -336,15 +374,24 @@ class Pool:
         async with self.places:
             self.in_flight += 1
             try:
-                connection = self._take_idle(origin) or await self._connect(origin, connect_timeout)
+                connection = self._take_idle(origin)
+                reused = connection is not None
+                if connection is None:
+                    connection = await self._connect(origin, connect_timeout)
                 try:
                     answer = await connection.exchange(method, data, read_timeout)
+                except (ConnectionFailed, ProtocolError) as exc:
+                    connection.close()
+                    if reused and not connection.received:
+                        # A kept-alive connection the server had closed while idle:
+                        # nothing came back, the request was never read.
+                        raise ConnectionFailed(f"kept-alive connection closed before any answer: {exc}") from exc
+                    raise AnswerLost(f"the answer was lost after the request was sent: {exc}") from exc
                 except BaseException:
                     connection.close()
                     raise
                 if answer.keep_alive:
-                    connection.idle_since = self.loop.time()
-                    self.idle.setdefault(origin, []).append(connection)
+                    self._give_back(origin, connection)
                 else:
                     connection.close()
                 return answer
@@ -356,19 +403,31 @@ class Pool:
             for connection in connections:
                 connection.close()
         self.idle.clear()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
 
 
 class Batch:
     """The results of a batch of scheduled calls, in the order given: what each
     call's coroutine returned or raised, or LATE. `wait()` blocks the calling
-    thread until all are in."""
+    thread until all are in; `wait_decided()` until each call was started or found
+    LATE (the LATE ones are known then). A result still None after a wait that
+    timed out belongs to a call that may or may not have been made."""
 
     def __init__(self, count: int):
         self.results: list = [None] * count
         self._left = count
+        self._undecided = count
         self._done = threading.Event()
+        self._decided = threading.Event()
         if count == 0:
             self._done.set()
+            self._decided.set()
+
+    def _decide(self) -> None:
+        self._undecided -= 1
+        if self._undecided == 0:
+            self._decided.set()
 
     def _set(self, index: int, result) -> None:
         self.results[index] = result
@@ -376,8 +435,20 @@ class Batch:
         if self._left == 0:
             self._done.set()
 
+    def _release(self) -> None:
+        """Wake every waiter (the loop stops): unfinished results stay None."""
+        self._decided.set()
+        self._done.set()
+
     def wait(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout)
+
+    def wait_decided(self, timeout: float | None = None) -> bool:
+        return self._decided.wait(timeout)
+
+    def late(self) -> list[int]:
+        """The indexes of the calls found LATE (final once `wait_decided()`)."""
+        return [i for i, result in enumerate(self.results) if result is LATE]
 
 
 class Sender:
@@ -387,15 +458,23 @@ class Sender:
         self.pid = os.getpid()
         self.loop = asyncio.new_event_loop()
         self.pool = Pool(self.loop, limit, ca_bundle)
+        self.batches: set[Batch] = set()  # unfinished (the loop's thread only)
         ready = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(ready,), name="graph-sender", daemon=True)
         self.thread.start()
         ready.wait()
 
+    SWEEP_SECONDS = 10.0
+
     def _run(self, ready: threading.Event):
         asyncio.set_event_loop(self.loop)
         self.loop.call_soon(ready.set)
+        self.loop.call_later(self.SWEEP_SECONDS, self._sweep)
         self.loop.run_forever()
+
+    def _sweep(self) -> None:
+        self.pool.sweep()
+        self.loop.call_later(self.SWEEP_SECONDS, self._sweep)
 
     def alive(self) -> bool:
         return self.pid == os.getpid() and self.thread.is_alive() and not self.loop.is_closed()
@@ -417,24 +496,37 @@ class Sender:
         return await call(self.pool)
 
     def _start(self, batch: Batch, calls, late_after: float) -> None:
+        self.batches.add(batch)
         for index, (when, call) in enumerate(calls):
             self.loop.call_at(when, self._launch, batch, index, when, call, late_after)
 
     def _launch(self, batch: Batch, index: int, when: float, call, late_after: float) -> None:
         if self.loop.time() - when > late_after:
-            batch._set(index, LATE)
-            return
-        self.loop.create_task(self._call(batch, index, call))
+            self._set(batch, index, LATE)
+        else:
+            self.loop.create_task(self._call(batch, index, call))
+        batch._decide()
+
+    def _set(self, batch: Batch, index: int, result) -> None:
+        batch._set(index, result)
+        if batch._left == 0:
+            self.batches.discard(batch)
 
     async def _call(self, batch: Batch, index: int, call) -> None:
         try:
             result = await call(self.pool)
-        except Exception as exc:  # the caller's thread settles it
-            result = exc
-        batch._set(index, result)
+        except BaseException as exc:  # the caller's thread settles it (a cancelled call too)
+            self._set(batch, index, exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        self._set(batch, index, result)
 
     def stop(self) -> None:
         def shutdown():
+            for batch in self.batches:  # nobody waits for a call that will not end
+                batch._release()
+            self.batches.clear()
             self.pool.close()
             self.loop.stop()
 

@@ -352,3 +352,44 @@ def test_calls_the_loop_could_not_start_at_their_slots_take_new_slots(queued, nu
     rows = Message.objects.filter(pk__in=[m.pk for m in messages])
     assert [(m.status, m.send_attempts) for m in rows] == [(Status.SENT, 1)] * 6
     assert SimulatedMessage.objects.filter(wamid__in=[m.wamid for m in rows]).count() == 6
+
+
+@pytest.mark.parametrize("lost", ["ReadTimeout", "AnswerLost", "no result in time"])
+def test_a_call_meta_may_have_had_is_marked_interrupted_not_retried(queued, number, monkeypatch, lost):
+    import asyncio
+
+    from apps.whatsapp import transport
+
+    request = transport.Pool.request
+    first = pending(number, 3)[0]
+
+    async def losing(self, method, url, headers, body, **kwargs):
+        if f'"Batch {number.pk} 0"'.encode() not in body:
+            return await request(self, method, url, headers, body, **kwargs)
+        if lost == "no result in time":
+            await asyncio.sleep(3)  # past the claim's time (shortened below)
+        raise getattr(transport, lost if lost != "no result in time" else "ReadTimeout")("lost")
+
+    monkeypatch.setattr(transport.Pool, "request", losing)
+    if lost == "no result in time":
+        monkeypatch.setattr(tasks, "claim_expiry", lambda: 1.0)
+    outcome = tasks._send_batch(tasks._claim_batch(number.pk, timezone.now(), limit=3), timezone.now(), full=False)
+    assert outcome[first.pk] == "interrupted"
+    first.refresh_from_db()
+    assert (first.status, first.error_title, first.wamid) == (Status.FAILED, tasks.INTERRUPTED_TITLE, None)
+    assert [name for name, args, _ in queued if args == (first.pk,)] == []  # not retried
+    assert sorted(outcome.values()) == ["interrupted", "sent", "sent"]
+
+
+def test_a_broker_that_fails_between_the_calls_and_their_answers_loses_no_wamid(queued, number, monkeypatch):
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks, "dispatch", broker_down)
+    ratelimit.client().delete(tasks.KICK_PREFIX + str(number.pk))
+    messages = pending(number, 3)
+    batch = tasks._claim_batch(number.pk, timezone.now(), limit=2)
+    outcome = tasks._send_batch(batch, timezone.now(), full=True)  # full: it queues the next batch, which fails
+    assert sorted(outcome.values()) == ["sent", "sent"]
+    rows = {m.pk: m for m in Message.objects.filter(pk__in=[m.pk for m in messages])}
+    assert [(rows[m.pk].status, bool(rows[m.pk].wamid)) for m in batch] == [(Status.SENT, True)] * 2

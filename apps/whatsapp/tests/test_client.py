@@ -200,9 +200,9 @@ def test_the_loop_calls_answer_is_read_as_send_messages(number, published):
 
 @pytest.mark.parametrize("raised, read_timeout", [
     ("ReadTimeout", True),  # Meta had the request: it may have accepted it
+    ("AnswerLost", True),  # likewise
     ("ConnectTimeout", False),
     ("ConnectionFailed", False),
-    ("ProtocolError", False),
 ])
 def test_the_loop_calls_transport_errors(number, monkeypatch, raised, read_timeout):
     from apps.whatsapp import transport

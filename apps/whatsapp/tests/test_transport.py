@@ -172,13 +172,17 @@ def test_a_refused_connection_and_a_broken_answer(sender):
     closed.close()
     with pytest.raises(transport.ConnectionFailed):
         sender.run(call(f"http://127.0.0.1:{port}/x"))
+    with pytest.raises(transport.ConnectionFailed, match="could not connect"):  # a CA bundle it cannot read
+        transport.Sender(limit=1, ca_bundle="/nonexistent/ca.pem").run(call(f"https://127.0.0.1:{port}/x"))
+    # Once the request is written, an answer cut off or garbled may follow a request
+    # the server acted on: the answer is lost (not a plain connection failure).
     server = Server("close", (b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nshort", "close"),
                     b"NOT HTTP\r\n\r\n")
-    with pytest.raises(transport.ConnectionFailed):  # closed before any answer
+    with pytest.raises(transport.AnswerLost):  # a new connection closed before any answer
         sender.run(call(server.url))
-    with pytest.raises(transport.ConnectionFailed):  # closed within the body
+    with pytest.raises(transport.AnswerLost):  # closed within the body
         sender.run(call(server.url))
-    with pytest.raises(transport.ProtocolError):
+    with pytest.raises(transport.AnswerLost, match="not an HTTP"):
         sender.run(call(server.url))
     assert sender.run(call(server.url)).status_code == 200
     server.close()
@@ -190,11 +194,57 @@ def test_a_kept_alive_connection_the_server_closed_is_not_reused(sender):
     assert sender.run(call(server.url)).content == b"hi"
     time.sleep(0.2)
     assert sender.run(call(server.url)).status_code == 200 and server.connections == 2
-    # It closes it as the next request arrives: that call fails, the next one opens another.
+    # It closes it as the next request arrives, before any answer: the request was not
+    # read, a plain connection failure; the next call opens another.
     server.answers = ["close"]
     with pytest.raises(transport.ConnectionFailed):
         sender.run(call(server.url))
     assert sender.run(call(server.url)).status_code == 200 and server.connections == 3
+    # On a kept-alive connection, an answer begun and cut off is lost all the same.
+    server.answers = [(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nshort", "close")]
+    with pytest.raises(transport.AnswerLost):
+        sender.run(call(server.url))
+    server.close()
+
+
+def test_answers_without_a_body_head_204_and_304(sender):
+    server = Server(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n",
+                    b"HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n",
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 1713\r\n\r\n")
+
+    def head(url):
+        async def run(pool):
+            return await pool.request("HEAD", url, {}, None, connect_timeout=5, read_timeout=5)
+        return run
+
+    assert [sender.run(call(server.url)).status_code for _ in range(2)] == [204, 304]
+    answer = sender.run(head(server.url))
+    assert (answer.status_code, answer.content, answer.headers["content-length"]) == (200, b"", "1713")
+    assert sender.run(call(server.url)).content == b'{"ok":true}' and server.connections == 1  # in step
+    server.close()
+
+
+def test_connections_idle_too_long_or_talked_to_while_idle_are_closed(sender, monkeypatch):
+    server = Server()
+    sender.run(call(server.url))
+    monkeypatch.setattr(transport, "IDLE_SECONDS", 0.2)
+    time.sleep(0.3)
+    sender.run(call(server.url))  # the idle one is too old: a new one
+    assert server.connections == 2
+    time.sleep(0.3)
+    done = threading.Event()
+    sender.loop.call_soon_threadsafe(lambda: (sender.pool.sweep(), done.set()))
+    done.wait(5)
+    assert sum(len(idle) for idle in sender.pool.idle.values()) == 0  # swept
+    monkeypatch.setattr(transport, "IDLE_SECONDS", 50.0)
+    # A server that talks on an idle connection: that connection is not reused.
+    sender.run(call(server.url))
+    (connection,) = [c for idle in sender.pool.idle.values() for c in idle]
+    sender.loop.call_soon_threadsafe(connection.data_received, b"unasked")
+    time.sleep(0.1)
+    assert connection.lost
+    sender.run(call(server.url))
+    assert server.connections == 4
     server.close()
 
 
@@ -234,16 +284,75 @@ def test_calls_start_at_their_times_and_one_the_loop_could_not_start_in_time_is_
     server.close()
 
 
-def test_an_error_in_a_call_is_its_result():
+def test_an_error_in_a_call_is_its_result_a_cancelled_one_too():
+    import asyncio
+
     sender = transport.Sender(limit=2)
 
     async def broken(pool):
-        raise ValueError("bad call")
+        raise RuntimeError("bad call")
+
+    async def cancelled(pool):
+        raise asyncio.CancelledError()
 
     try:
-        batch = sender.schedule([(time.monotonic(), broken)], late_after=1)
+        batch = sender.schedule([(time.monotonic(), broken), (time.monotonic(), cancelled)], late_after=1)
         assert batch.wait(5)
-        assert isinstance(batch.results[0], ValueError)
+        assert isinstance(batch.results[0], RuntimeError) and isinstance(batch.results[1], asyncio.CancelledError)
+        assert not sender.batches
+    finally:
+        sender.stop()
+
+
+def test_stopping_the_loop_wakes_whoever_waits_for_a_batch():
+    server = Server(None)  # never answers
+    sender = transport.Sender(limit=2)
+    batch = sender.schedule([(time.monotonic(), call(server.url, read_timeout=60))], late_after=1)
+    assert batch.wait_decided(5) and not batch.wait(0.2)
+    sender.stop()
+    assert batch.wait(5) and batch.results == [None]  # no result: may or may not have been made
+    server.close()
+
+
+def test_late_calls_are_known_when_all_are_decided_before_the_answers(sender):
+    hold = threading.Event()
+    server = Server(hold=hold)
+    now = time.monotonic()
+    batch = sender.schedule([(now, call(server.url)), (now - 5, call(server.url))], late_after=0.5)
+    try:
+        assert batch.wait_decided(5)
+        assert batch.late() == [1] and batch.results[0] is None  # the other is still in flight
+    finally:
+        hold.set()
+    assert batch.wait(5) and batch.results[0].status_code == 200
+    server.close()
+
+
+def test_blocking_calls_run_in_the_pools_threads_within_the_limit():
+    sender = transport.Sender(limit=3)
+    lock = threading.Lock()
+    running, most = [0], [0]
+
+    def blocking(i):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return threading.current_thread().name, i
+
+    def call_blocking(i):
+        async def run(pool):
+            return await pool.run_blocking(blocking, i)
+        return run
+
+    try:
+        batch = sender.schedule([(time.monotonic(), call_blocking(i)) for i in range(10)], late_after=60)
+        assert batch.wait(10)
+        assert [i for _name, i in batch.results] == list(range(10))
+        assert all(name.startswith("graph-blocking") for name, _i in batch.results)
+        assert most[0] == 3
     finally:
         sender.stop()
 
