@@ -11,6 +11,7 @@ conversion (so JSON and encrypted columns are stored and read exactly as the ORM
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 
@@ -126,7 +127,10 @@ def _insert_arrays(model) -> tuple[str, list]:
     if cached is None:
         q = connection.ops.quote_name
         fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-        arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+        # Arrays of each column's base type (varchar, not varchar(32)): an explicit cast
+        # to a length would cut a longer value, where the INSERT refuses it as the
+        # ORM's does.
+        arrays = ", ".join(f"%s::{re.sub(r'[(].*[)]', '', f.db_type(connection))}[]" for f in fields)
         sql = (
             f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "
             f"SELECT * FROM unnest({arrays})"
@@ -396,7 +400,8 @@ _kept: dict = {}
 def read_two_kept(first: tuple, second: tuple, seconds: float) -> tuple:
     """`read_two(first, second)`, its rows kept by this process for `seconds`
     (SIMULATOR_CACHE_SECONDS; 0 reads every time): every simulated call reads the
-    settings and its number, which change rarely. The rows are shared by the calls
+    settings and its number, which change rarely. Only a pair found whole is kept
+    (a number added meanwhile is found at once). The rows are shared by the calls
     that find them: read-only. `forget()` drops them (saves in this process)."""
     if seconds <= 0:
         return read_two(first, second)
@@ -406,6 +411,8 @@ def read_two_kept(first: tuple, second: tuple, seconds: float) -> tuple:
     if kept is not None and kept[0] > now:
         return kept[1]
     found = read_two(first, second)
+    if None in found:  # only rows that exist are kept: one created meanwhile is found at once
+        return found
     if len(_kept) >= 1000:
         _kept.clear()
     _kept[key] = (now + seconds, found)

@@ -147,6 +147,8 @@ class _Connection(asyncio.Protocol):
         if not has_length:
             head.append(f"Content-Length: {len(body)}")
         head.append("Connection: keep-alive" if keep_alive else "Connection: close")
+        if environ["REQUEST_METHOD"] == "HEAD" or status[:3] in ("204", "304") or status[:1] == "1":
+            body = b""  # the headers say what a GET would have had; no body follows
         self.transport.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
         if not keep_alive:
             self.transport.close()

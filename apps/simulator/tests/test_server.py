@@ -105,6 +105,13 @@ def test_http_edge_cases(served):
     answer = raw_exchange(port, two)
     assert answer.startswith(b"HTTP/1.1 200 ") and answer.count(b"HTTP/1.1 ") == 2
     assert b"Connection: close" in answer.rsplit(b"HTTP/1.1 ", 1)[1]
+    # HEAD: the headers of the answer, no body (the connection stays in step).
+    two_heads = (b"HEAD /accounts/login/ HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                 b"HEAD /accounts/login/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+    answer = raw_exchange(port, two_heads)
+    first, second = answer.split(b"HTTP/1.1 ")[1:]
+    assert first.startswith(b"200 ") and first.endswith(b"\r\n\r\n") and b"Content-Length: " in first
+    assert second.startswith(b"200 ") and second.endswith(b"\r\n\r\n")
     # A chunked request body: 411; a malformed request line: 400.
     assert raw_exchange(port, b"POST /x HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n").startswith(
         b"HTTP/1.1 411 ")
@@ -122,6 +129,25 @@ def test_http_edge_cases(served):
             answer += chunk
     head, _, content = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400 ") and json.loads(content)["error"]["code"] == 100  # no such number
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_that_cannot_be_stored_make_the_answer_a_500(served, monkeypatch):
+    number = WhatsAppNumberFactory()
+
+    class Failed:
+        def done(self):
+            return True
+
+        def __call__(self):
+            raise RuntimeError("the rows could not be stored")
+
+    monkeypatch.setattr(rows, "store_begin", lambda rows_: Failed())
+    answer = urllib3.PoolManager(retries=False).request(
+        "POST", f"http://127.0.0.1:{served.port}/simulator/graph/v23.0/{number.phone_number_id}/messages",
+        body=json.dumps({"messaging_product": "whatsapp", "to": "1", "type": "text", "text": {"body": "a"}}),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {number.access_token}"})
+    assert answer.status == 500
 
 
 @pytest.mark.django_db(transaction=True)
@@ -183,6 +209,31 @@ def test_settings_and_numbers_are_kept_for_the_setting_and_forgotten_on_a_save(s
     config.save()
     assert rows.read_two_kept(*lookups, 60)[0].latency_ms == 11
     rows.forget()
+
+
+@pytest.mark.django_db
+def test_a_number_not_found_is_not_kept():
+    lookups = ((SimulatorConfig, "id", 1), (WhatsAppNumber, "phone_number_id", "15550001111"))
+    SimulatorConfig.objects.update_or_create(pk=1, defaults={"latency_ms": 1})
+    rows.forget()
+    assert rows.read_two_kept(*lookups, 60)[1] is None
+    other = WhatsAppNumberFactory()
+    WhatsAppNumber.objects.filter(pk=other.pk).update(phone_number_id="15550001111")  # no signal
+    assert rows.read_two_kept(*lookups, 60)[1].pk == other.pk  # found all the same
+    rows.forget()
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("DATABASE_URL", "").startswith("postgres"),
+                    reason="SQLite does not hold a column to its length")
+@pytest.mark.django_db
+def test_a_value_too_long_for_its_column_is_refused_not_cut():
+    from django.db import DataError
+
+    import psycopg
+
+    with pytest.raises((DataError, psycopg.DataError)):
+        rows.insert_many([(SimulatedMessage, {"phone_number_id": "1", "customer": "1" * 40, "direction": "out",
+                                              "wamid": "wamid.LONG", "type": "text", "payload": {}})])
 
 
 @pytest.mark.django_db
