@@ -94,7 +94,7 @@ def test_a_number_allowed_many_sends_per_second_takes_larger_batches(queued, num
     number.save(update_fields=["rate_limit_per_second"])
     messages = pending(number, 7)
     assert tasks.send_pending.run(number.pk) == 2  # its rate not known yet: the default size
-    assert tasks.send_pending.run(number.pk) == 4  # 64 ms of its slots, at most MAX_BATCH_SIZE
+    assert tasks.send_pending.run(number.pk) == 4  # 128 ms of its slots, at most MAX_BATCH_SIZE
     assert tasks.send_pending.run(number.pk) == 1
     rows = Message.objects.filter(pk__in=[m.pk for m in messages])
     assert sorted(rows.values_list("status", "send_attempts")) == [(Status.SENT, 1)] * 7
@@ -104,10 +104,10 @@ def test_a_number_allowed_many_sends_per_second_takes_larger_batches(queued, num
 def test_batch_size_follows_the_numbers_rate(monkeypatch):
     monkeypatch.setattr(tasks, "_number_rates", {1: 80, 2: 1000, 3: 400})
     assert tasks._batch_size(1) == tasks.BATCH_SIZE == 16
-    assert tasks._batch_size(2) == tasks.MAX_BATCH_SIZE == 64
-    assert tasks._batch_size(3) == 25
+    assert tasks._batch_size(2) == tasks.MAX_BATCH_SIZE == 128
+    assert tasks._batch_size(3) == 51
     assert tasks._batch_size(4) == 16  # not known yet
-    assert tasks._batch_size(4, rate=1000) == 64
+    assert tasks._batch_size(4, rate=1000) == 128
 
 
 def test_kick_queues_one_task_until_that_task_starts(queued, number):
