@@ -619,12 +619,12 @@ def _send_batch(messages: list[Message], claimed_at, *, full: bool) -> dict[int,
             outcome.update({m.pk: "throttled" for _, m in by_number})
             by_number = []
         first = False
-        if not batch.wait_decided(max(0.0, deadline - time.monotonic())):
-            break  # the loop is stuck: what it did not start counts as unanswered below
-        waiting = [go[i][1] for i in batch.late()]
-        if not waiting:
-            break
+        decided = batch.wait_decided(max(0.0, deadline - time.monotonic()))
+        waiting = [go[i][1] for i in batch.late()]  # never made: final
+        if not decided or not waiting:
+            break  # (not decided: the loop is stuck; what it did not start counts as unanswered below)
     by_number += [(0.0, message) for message in waiting]
+    given_back = {message.pk for message in waiting}
 
     # The answers: the wamids are stored first (the calls were made: nothing that
     # fails after this point may lose them), then the errors and the messages that
@@ -633,7 +633,9 @@ def _send_batch(messages: list[Message], claimed_at, *, full: bool) -> dict[int,
     for sent_messages, batch in rounds:
         for message, result in zip(sent_messages, _results(batch, deadline)):
             if result is LATE:
-                continue  # in `waiting`, hence in by_number
+                if message.pk not in given_back:  # found late after the loop was given up on
+                    by_number.append((0.0, message))
+                continue
             if not isinstance(result, Exception):
                 try:
                     result = client.answer(result)

@@ -393,3 +393,38 @@ def test_a_broker_that_fails_between_the_calls_and_their_answers_loses_no_wamid(
     assert sorted(outcome.values()) == ["sent", "sent"]
     rows = {m.pk: m for m in Message.objects.filter(pk__in=[m.pk for m in messages])}
     assert [(rows[m.pk].status, bool(rows[m.pk].wamid)) for m in batch] == [(Status.SENT, True)] * 2
+
+
+def test_a_stuck_loop_gives_back_what_it_never_made_and_the_rest_is_interrupted(queued, number, monkeypatch):
+    from apps.whatsapp import client as client_module
+    from apps.whatsapp import transport
+
+    class Stuck:
+        """A sender loop that found the first call late and then hung."""
+
+        def __init__(self):
+            self.scheduled = 0
+
+        def schedule(self, calls, late_after):
+            self.scheduled += 1
+            batch = transport.Batch(len(calls))
+            batch._set(0, transport.LATE)
+            batch._decide()
+            return batch
+
+    stuck = Stuck()
+    monkeypatch.setattr(client_module, "sender", lambda: stuck)
+    monkeypatch.setattr(tasks, "claim_expiry", lambda: 0.5)
+    messages = pending(number, 3)
+    claimed_at = timezone.now()
+    outcome = tasks._send_batch(tasks._claim_batch(number.pk, claimed_at, limit=3), claimed_at, full=False)
+    assert stuck.scheduled == 1  # not scheduled again while the loop is stuck
+    rows = {m.pk: m for m in Message.objects.filter(pk__in=[m.pk for m in messages])}
+    first, *others = messages
+    # Never made: given back, as it was (no attempt counted), and its number kicked later.
+    assert (outcome[first.pk], rows[first.pk].status, rows[first.pk].send_started_at,
+            rows[first.pk].send_attempts) == ("throttled", Status.PENDING, None, 0)
+    assert [name for name, _args, _countdown in queued] == ["messaging.send_pending"]
+    # No answer by the claim's deadline: maybe made, so interrupted, not retried.
+    assert [(outcome[m.pk], rows[m.pk].status, rows[m.pk].error_title) for m in others] == [
+        ("interrupted", Status.FAILED, tasks.INTERRUPTED_TITLE)] * 2
