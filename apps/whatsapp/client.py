@@ -3,7 +3,8 @@
 JSON calls (sending, read receipts, templates, media info) go through one urllib3
 `PoolManager` per process (kept-alive connections; `requests` cost about a fifth
 of a send's CPU in its own layers); uploads and media downloads through one pooled
-`requests.Session`. Explicit timeouts on every call, the base URL and version read
+`requests.Session`. A send worker's batches go out from the process's sender loop
+instead (`send_message_call`, `answer`, `sender()`: apps/whatsapp/transport.py). Explicit timeouts on every call, the base URL and version read
 from settings (GRAPH_API_BASE, GRAPH_API_VERSION). Every
 failure is raised as `GraphAPIError`, which says whether a retry can help
 (`retryable`, with Meta's Retry-After in `retry_after`) and whether the number's
