@@ -240,12 +240,32 @@ def insert_many(rows: list[tuple]) -> None:
 # (committed) before it goes on, so what it reads is read after it arrived and what it
 # stored is stored before its answer, as before.
 class _Job:
-    __slots__ = ("kind", "args", "done", "result", "error")
+    __slots__ = ("kind", "args", "done", "result", "error", "callbacks", "lock")
 
     def __init__(self, kind: str, args):
         self.kind, self.args = kind, args
         self.done = threading.Event()
         self.result = self.error = None
+        self.callbacks: list = []
+        self.lock = threading.Lock()
+
+    def finish(self) -> None:
+        """Done (once): wake the waiters and run the callbacks."""
+        with self.lock:
+            if self.done.is_set():
+                return
+            self.done.set()
+            callbacks, self.callbacks = self.callbacks, []
+        for callback in callbacks:
+            callback()
+
+    def when_done(self, callback) -> None:
+        """Run `callback()` when done (at once if it is): from the database thread."""
+        with self.lock:
+            if not self.done.is_set():
+                self.callbacks.append(callback)
+                return
+        callback()
 
 
 class _DatabaseThread:
@@ -312,14 +332,14 @@ class _DatabaseThread:
                         _close_quietly()
                     finally:
                         for job in chosen:
-                            job.done.set()
+                            job.finish()
             except BaseException as exc:  # noqa: BLE001 - the jobs not served yet are told
                 for job in jobs:
                     if not job.done.is_set():
                         job.error = job.error or exc
             finally:
                 for job in jobs:  # whatever happened, no caller waits for ever
-                    job.done.set()
+                    job.finish()
 
     @staticmethod
     def _read(jobs: list[_Job]) -> None:
@@ -455,6 +475,14 @@ class _Waiter:
 
     def done(self) -> bool:
         return self.job is None or self.job.done.is_set()
+
+    def when_done(self, callback) -> None:
+        """Run `callback()` once the job is done (from the thread that finished it),
+        or at once: how an event loop waits for the rows without holding a thread."""
+        if self.job is None:
+            callback()
+        else:
+            self.job.when_done(callback)
 
     def __call__(self):
         return None if self.job is None else self.thread._finish(self.job)

@@ -151,6 +151,43 @@ def test_rows_that_cannot_be_stored_make_the_answer_a_500(served, monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_an_answer_waiting_for_its_rows_holds_no_thread(served, monkeypatch):
+    # One thread runs requests: while a send's rows are not stored yet, its answer
+    # waits on the loop and the thread serves the next request.
+    number = WhatsAppNumberFactory()
+    callbacks, finished = [], threading.Event()
+
+    class Slow:
+        def done(self):
+            return finished.is_set()
+
+        def when_done(self, callback):
+            callbacks.append(callback)
+
+        def __call__(self):
+            assert finished.is_set()
+
+    monkeypatch.setattr(rows, "store_begin", lambda rows_: Slow())
+    answered = []
+
+    def send():
+        answered.append(client_for(number).send_message({"to": "1", "type": "text", "text": {"body": "slow rows"}}))
+
+    sending = threading.Thread(target=send)
+    sending.start()
+    deadline = time.monotonic() + 10
+    while not callbacks and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert callbacks and not answered
+    assert urllib3.PoolManager().request("GET", f"http://127.0.0.1:{served.port}/accounts/login/").status == 200
+    assert not answered
+    finished.set()
+    callbacks[0]()  # as the database thread calls it
+    sending.join(10)
+    assert answered and answered[0]["messages"][0]["id"].startswith("wamid.")
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_failing_application_is_a_500_and_the_server_goes_on():
     def broken(environ, start_response):
         raise RuntimeError("broken")
@@ -269,3 +306,13 @@ def test_store_begin_lets_the_caller_go_on_and_tells_it_when_stored():
         rows.store_begin([(SimulatedMessage, {"phone_number_id": "1", "customer": "1", "direction": "out",
                                               "wamid": "wamid.DUP", "type": "text", "payload": {}})])()
     assert rows.store_begin([]).done()
+    called = []
+    rows.store_begin([]).when_done(lambda: called.append(1))  # done: at once
+    waiter = rows.store_begin([(SimulatedRequest, {"method": "POST", "path": "/later", "body": None,
+                                                   "status_code": 200, "response": None, "received_at": None})])
+    waiter.when_done(lambda: called.append(2))  # when stored (by the database thread, or at once)
+    waiter()
+    deadline = time.monotonic() + 5
+    while len(called) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert called == [1, 2]
