@@ -29,15 +29,25 @@ def _database_connections_around_task(sender=None, **kwargs):
     close_old_connections()
 
 
+# How often a thread waiting for the GIL gets it (CPython's default: every 5 ms). A send
+# worker's loop must start each call within 30 ms of its slot (apps.messaging.tasks.
+# LATE_SLOT) while its task threads claim and store batches; at 5 ms it sometimes could
+# not when many tasks ran at once, and a call that misses its slot loses it.
+SWITCH_INTERVAL = 0.001
+
+
 @worker_ready.connect
 @worker_process_init.connect
-def _freeze_startup_objects(**kwargs):
-    """Once a worker process is ready, move every object it has made so far (Django,
+def _prepare_worker_process(**kwargs):
+    """Once a worker process is ready: move every object it has made so far (Django,
     Celery, the apps: hundreds of thousands) out of the garbage collector's reach
-    (gc.freeze): a full collection then walks only what the tasks made. A full
-    collection went through all of them, 100-190 ms during which no thread of the
-    process ran: a send worker's loop missed its slots (bench/send_throughput.py)."""
+    (gc.freeze), so that a full collection walks only what the tasks made (walking
+    all of them took 100-190 ms in which no thread of the process ran: a send
+    worker's loop missed its slots, bench/send_throughput.py); and hand the GIL over
+    more often (SWITCH_INTERVAL)."""
     import gc
+    import sys
 
     gc.collect()
     gc.freeze()
+    sys.setswitchinterval(SWITCH_INTERVAL)
