@@ -499,8 +499,15 @@ def send_kick(message: Message) -> None:
 
 def _kick(number_id: int, *, message_id: int | None = None, batchable: bool = True, countdown: float = 0.0) -> None:
     """Queue a send task for the number's pending messages unless one is queued and
-    has not started yet (see above). With `message_id`, the task is that message's
-    (it takes the number's others along); a media message always gets its own."""
+    has not started yet (see above): the number's batch task (`send_pending`). A
+    message that cannot go in a batch (media), or any message when batches are off
+    (`message_id`), gets a task of its own.
+
+    (A kick used to queue a task of the kicked message, which took the number's
+    others along. A burst of messages then queued a task each time the number's
+    task started, for messages that earlier batches had mostly claimed already:
+    dozens of tasks per number in the burst's first second, each claiming, and the
+    number's next batch waited behind them for up to half a second.)"""
     if _batching() and batchable:
         ttl_ms = int((countdown + KICK_TTL) * 1000)
         try:
@@ -508,7 +515,8 @@ def _kick(number_id: int, *, message_id: int | None = None, batchable: bool = Tr
                 return
         except Exception:  # cannot tell whether a task waits: queue one (an extra one is harmless)
             logger.warning("send kick of number %s unavailable", number_id, exc_info=True)
-    if message_id is None:
+        dispatch(send_pending, number_id, countdown=countdown or None)
+    elif message_id is None:
         dispatch(send_pending, number_id, countdown=countdown or None)
     else:
         dispatch(send_message, message_id, countdown=countdown or None)
@@ -711,6 +719,8 @@ def send_pending(number_id: int) -> int:
     twice: each message is claimed before its call."""
     if not _batching():
         return 0
+    if (getattr(send_pending.request, "delivery_info", None) or {}).get("redelivered"):
+        _check_claims(number_id)
     _kick_taken(number_id)
     key = _number_keys.get(number_id)
     if key is not None:
@@ -727,6 +737,21 @@ def send_pending(number_id: int) -> int:
     if batch:
         _send_batch(batch, claimed_at, full=len(batch) == size)
     return len(batch)
+
+
+def _check_claims(number_id: int) -> None:
+    """A batch task delivered again: the worker that ran it may have died holding
+    claims of the number. Each message claimed and not sent gets a task of its own,
+    which settles it once its claim has expired (interrupted, see the module doc)
+    unless its wamid is stored by then (a live worker's batch)."""
+    ids = list(
+        Message.objects.filter(
+            number_id=number_id, direction=Direction.OUTBOUND, status=Status.PENDING, wamid__isnull=True,
+            send_started_at__isnull=False,
+        ).values_list("pk", flat=True)[:1000]
+    )
+    for message_id in ids:
+        dispatch(send_message, message_id)
 
 
 @shared_task(name="messaging.send_message", acks_late=True, ignore_result=True)

@@ -114,12 +114,12 @@ def test_kick_queues_one_task_until_that_task_starts(queued, number):
     messages = pending(number, 3)
     for message in messages:
         tasks.send_kick(message)
-    assert queued == [("messaging.send_message", (messages[0].pk,), None)]
-    tasks.send_message.run(messages[0].pk)  # takes the two others along
+    assert queued == [("messaging.send_pending", (number.pk,), None)]  # the number's batch task
+    tasks.send_pending.run(number.pk)  # takes all three
     assert Message.objects.filter(status=Status.SENT).count() == 3
     later = pending(number, 1)[0]
     tasks.send_kick(later)  # the key went with the task's start: a new task
-    assert queued[-1] == ("messaging.send_message", (later.pk,), None)
+    assert queued[-1] == ("messaging.send_pending", (number.pk,), None)
     image = pending(number, 2, kind="image")
     for message in image:
         tasks.send_kick(message)  # a media message always gets its own task
@@ -221,7 +221,7 @@ def test_without_the_kick_key_a_task_is_queued_anyway(queued, number, monkeypatc
     messages = pending(number, 1)
     monkeypatch.setattr(tasks, "ratelimit", SimpleNamespace(client=lambda: Down()))
     tasks.send_kick(messages[0])
-    assert queued == [("messaging.send_message", (messages[0].pk,), None)]
+    assert queued == [("messaging.send_pending", (number.pk,), None)]
 
 
 def _claimed_state(message):
@@ -428,3 +428,24 @@ def test_a_stuck_loop_gives_back_what_it_never_made_and_the_rest_is_interrupted(
     # No answer by the claim's deadline: maybe made, so interrupted, not retried.
     assert [(outcome[m.pk], rows[m.pk].status, rows[m.pk].error_title) for m in others] == [
         ("interrupted", Status.FAILED, tasks.INTERRUPTED_TITLE)] * 2
+
+
+def test_a_batch_task_delivered_again_gives_each_claim_in_flight_its_own_task(queued, number, monkeypatch):
+    # Its worker may have died holding them: each claimed message's own task settles
+    # it once the claim has expired (test_worker_processes kills a real worker).
+    claimed, waiting = pending(number, 2)
+    Message.objects.filter(pk=claimed.pk).update(send_started_at=timezone.now(), send_attempts=1)
+    tasks.send_pending.push_request(delivery_info={"redelivered": True})
+    try:
+        tasks.send_pending.run(number.pk)
+    finally:
+        tasks.send_pending.pop_request()
+    assert ("messaging.send_message", (claimed.pk,), None) in queued
+    assert Message.objects.get(pk=waiting.pk).status == Status.SENT
+    queued.clear()
+    tasks.send_pending.push_request(delivery_info={"redelivered": False})
+    try:
+        tasks.send_pending.run(number.pk)  # a first delivery looks at no claim
+    finally:
+        tasks.send_pending.pop_request()
+    assert not [call for call in queued if call[0] == "messaging.send_message"]
