@@ -281,8 +281,6 @@ class Pool:
         self.limit = limit
         self.places = asyncio.Semaphore(limit)
         self.idle: dict[tuple, list[_Connection]] = {}
-        self.in_flight = 0
-        self.opened = 0
         self._ca_bundle = ca_bundle
         self._ssl: ssl.SSLContext | None = None
         self._targets: dict[str, tuple] = {}
@@ -323,7 +321,6 @@ class Pool:
             raise ConnectTimeout(f"no connection to {host}:{port} within {timeout:g}s") from exc
         except (OSError, ssl.SSLError) as exc:  # a refusal, a certificate, an unreadable CA bundle
             raise ConnectionFailed(f"could not connect to {host}:{port}: {exc}") from exc
-        self.opened += 1
         return connection
 
     def _take_idle(self, origin: tuple) -> _Connection | None:
@@ -372,31 +369,27 @@ class Pool:
             lines.append(f"Content-Length: {len(body or b'')}")
         data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
         async with self.places:
-            self.in_flight += 1
+            connection = self._take_idle(origin)
+            reused = connection is not None
+            if connection is None:
+                connection = await self._connect(origin, connect_timeout)
             try:
-                connection = self._take_idle(origin)
-                reused = connection is not None
-                if connection is None:
-                    connection = await self._connect(origin, connect_timeout)
-                try:
-                    answer = await connection.exchange(method, data, read_timeout)
-                except (ConnectionFailed, ProtocolError) as exc:
-                    connection.close()
-                    if reused and not connection.received:
-                        # A kept-alive connection the server had closed while idle:
-                        # nothing came back, the request was never read.
-                        raise ConnectionFailed(f"kept-alive connection closed before any answer: {exc}") from exc
-                    raise AnswerLost(f"the answer was lost after the request was sent: {exc}") from exc
-                except BaseException:
-                    connection.close()
-                    raise
-                if answer.keep_alive:
-                    self._give_back(origin, connection)
-                else:
-                    connection.close()
-                return answer
-            finally:
-                self.in_flight -= 1
+                answer = await connection.exchange(method, data, read_timeout)
+            except (ConnectionFailed, ProtocolError) as exc:
+                connection.close()
+                if reused and not connection.received:
+                    # A kept-alive connection the server had closed while idle:
+                    # nothing came back, the request was never read.
+                    raise ConnectionFailed(f"kept-alive connection closed before any answer: {exc}") from exc
+                raise AnswerLost(f"the answer was lost after the request was sent: {exc}") from exc
+            except BaseException:
+                connection.close()
+                raise
+            if answer.keep_alive:
+                self._give_back(origin, connection)
+            else:
+                connection.close()
+            return answer
 
     def close(self):
         for connections in self.idle.values():
