@@ -80,8 +80,9 @@ def can_act_on_conversation(user, conversation) -> bool:
 
 
 def can_assign(user, conversation, assignee=None, team=None) -> bool:
-    """Supervisors and admins assign anyone of the organisation. An agent may take
-    an unassigned conversation they can see, or hand their own back (assignee None)."""
+    """Supervisors and admins assign anyone, and route to any team, of the organisation.
+    An agent may take an unassigned conversation they can see, or hand their own back
+    (assignee None), and route it only to a team they belong to."""
     if not can_view_conversation(user, conversation):
         return False
     for target in (assignee, team):
@@ -89,6 +90,8 @@ def can_assign(user, conversation, assignee=None, team=None) -> bool:
             return False
     if user.is_supervisor_or_admin:
         return True
+    if team is not None and team.pk not in team_ids(user):
+        return False
     if assignee is None:
         return conversation.assignee_id == user.id and team is None
     return assignee.id == user.id and conversation.assignee_id in (None, user.id)
