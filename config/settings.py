@@ -158,12 +158,19 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login throttling: an account, or an address, is locked after 5 failures for 15 minutes.
+# Login throttling: a username is locked at one client address after 5 failures from
+# it, for 15 minutes. Never a username everywhere nor an address for everyone: either
+# would let anyone lock others out (behind a proxy, every user at once).
 AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", "0")) or None
+# The client address is read from X-Forwarded-For only where our proxies wrote it
+# (apps/core/client_ip.py): TRUSTED_PROXIES lists their addresses or networks; without
+# it, TRUSTED_PROXY_COUNT says how many stand in front. With neither, the peer is the client.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "apps.core.client_ip.client_ip"
 
 # --- Security ---------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
