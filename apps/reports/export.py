@@ -1,18 +1,37 @@
 """CSV export of a report table, safe to open in a spreadsheet.
 
-A text cell that begins with =, +, -, @, a tab or a carriage return could be read as a
-formula (CSV injection): it is neutralised by prefixing a single quote. Numbers are
-written as numbers.
+A text cell a spreadsheet could read as a formula (CSV injection) is neutralised by
+prefixing a single quote: one whose first character, past any leading spaces, line
+breaks, tabs and invisible characters (spreadsheets skip them), is =, +, - or @ in any
+of their Unicode forms (full-width ＝＋－＠, small ﹦﹢﹣﹫, the minus sign −), and one
+that begins with a tab or a carriage return. Numbers are written as numbers.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 
 from .sections import Table
 
-DANGEROUS_FIRST = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_FIRST = frozenset("=+-@\u2212")
+DANGEROUS_FIRST = ("\t", "\r")
+
+
+def _skipped(char: str) -> bool:
+    """Leading characters a spreadsheet skips before it looks for a formula."""
+    return char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp")
+
+
+def formula_risk(text: str) -> bool:
+    if text.startswith(DANGEROUS_FIRST):
+        return True
+    for char in text:
+        if _skipped(char):
+            continue
+        return unicodedata.normalize("NFKC", char)[:1] in FORMULA_FIRST
+    return False
 
 
 def csv_cell(value) -> str | int | float:
@@ -23,7 +42,7 @@ def csv_cell(value) -> str | int | float:
     if isinstance(value, (int, float)):
         return value
     text = str(value)
-    if text.startswith(DANGEROUS_FIRST):
+    if formula_risk(text):
         return "'" + text
     return text
 
