@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -59,6 +60,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "django_htmx",
     "axes",
     "channels",
@@ -83,6 +86,9 @@ MIDDLEWARE = [
     # The simulated Graph API's calls go straight to their views too (apps/simulator/middleware.py).
     "apps.simulator.middleware.GraphFastPathMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy on every response from here down (the webhook's and the
+    # simulated Graph API's fast paths above answer JSON only).
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -245,6 +251,40 @@ STORAGES = {
     },
 }
 
+# --- Content-Security-Policy (django-csp) ---------------------------------------------
+# Scripts only from our own origin, or an inline one carrying the response's nonce
+# ({{ request.csp_nonce }}); never inline otherwise, never eval. Styles may be inline:
+# labels' colours are style attributes, and htmx, the admin and Swagger UI add style
+# elements. Images and media also come from the bucket's presigned links with S3.
+def _media_origins() -> list[str]:
+    if not AWS_STORAGE_BUCKET_NAME:
+        return []
+    if AWS_S3_ENDPOINT_URL:
+        scheme, _sep, host = AWS_S3_ENDPOINT_URL.rstrip("/").partition("://")
+        host = host.split("/")[0]
+        return [f"{scheme}://{host}", f"{scheme}://{AWS_STORAGE_BUCKET_NAME}.{host}"]
+    return [f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com",
+            f"https://{AWS_STORAGE_BUCKET_NAME}.s3.{AWS_S3_REGION_NAME}.amazonaws.com"]
+
+
+CSP_MEDIA_ORIGINS = env_list("CSP_MEDIA_ORIGINS") or _media_origins()
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:", *CSP_MEDIA_ORIGINS],
+        "media-src": ["'self'", "blob:", *CSP_MEDIA_ORIGINS],
+        # 'self' covers the live socket (ws: and wss: to our own host).
+        "connect-src": ["'self'"],
+        "font-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
 # --- Redis, channel layer, cache --------------------------------------------------
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
@@ -385,6 +425,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Agent inbox for the WhatsApp Business Cloud API.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI's files come from our static files (drf-spectacular-sidecar), not a CDN,
+    # and it calls no outside validator.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # --- Logging ------------------------------------------------------------------------
