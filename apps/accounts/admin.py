@@ -30,6 +30,10 @@ class OrganizationAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [] if self.is_platform(request) else ["slug"]
 
+    def get_prepopulated_fields(self, request, obj=None):
+        # A read-only slug cannot be prepopulated (the change page failed with a 500).
+        return super().get_prepopulated_fields(request, obj) if self.is_platform(request) else {}
+
 
 class TeamsField(forms.ModelMultipleChoiceField):
     pass

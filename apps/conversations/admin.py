@@ -65,13 +65,6 @@ class ConversationAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
     ]
     inlines = [NoteInline]
 
-    def get_list_filter(self, request):
-        filters = super().get_list_filter(request)
-        if not self.is_platform(request):
-            # Related filters would list every organisation's numbers and teams.
-            filters = [f for f in filters if f not in ("number", "team", "labels")]
-        return filters
-
 
 @admin.register(Note)
 class NoteAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):

@@ -2,14 +2,20 @@
 
 Platform superusers (no organisation) see and change everything. An organisation's
 admins (role admin, staff) see and change only their own organisation's rows: the
-querysets, the choices of every foreign key and the organisation saved on a row
-all come from the requesting user, never from the form.
+querysets, the choices of every foreign key and many-to-many field (select, raw id,
+autocomplete, inline), the values a query string may preset, the related list
+filters and the organisation saved on a row all come from the requesting user,
+never from the form.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.admin.utils import unquote
+from django.contrib.admin import widgets
+from django.contrib.admin.filters import AllValuesFieldListFilter, RelatedFieldListFilter, RelatedOnlyFieldListFilter
+from django.contrib.admin.utils import get_model_from_relation, unquote
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.http import Http404
 
 from apps.accounts import access
@@ -26,6 +32,129 @@ def _has_organization_field(model) -> bool:
     except Exception:
         return False
     return field.is_relation
+
+
+def organization_rows(queryset, organization_id, admin_site=None):
+    """`queryset` narrowed to organisation `organization_id`'s rows, or None when its
+    model holds no organisation's data (permissions, groups)."""
+    model = queryset.model
+    if model._meta.label == "accounts.Organization":
+        return queryset.filter(pk=organization_id)
+    if _has_organization_field(model):
+        return queryset.filter(organization_id=organization_id)
+    model_admin = (admin_site or admin.site)._registry.get(model)
+    if isinstance(model_admin, OrganizationScopedAdminMixin):
+        return queryset.filter(**{model_admin.organization_lookup: organization_id})
+    return None
+
+
+class ScopedForeignKeyRawIdWidget(widgets.ForeignKeyRawIdWidget):
+    """Names the chosen row only when it is one of the field's choices: Django's widget
+    looks up whatever id the form holds (a query string's, a refused POST's), in every
+    organisation, and prints its name next to the box."""
+
+    def __init__(self, rel, admin_site, queryset, attrs=None, using=None):
+        self.queryset = queryset
+        super().__init__(rel, admin_site, attrs, using)
+
+    def label_and_url_for_value(self, value):
+        key = self.rel.get_related_field().name
+        try:
+            if not self.queryset.filter(**{key: value}).exists():
+                return "", ""
+        except (ValueError, TypeError, ValidationError):
+            return "", ""
+        return super().label_and_url_for_value(value)
+
+
+def scope_formfield(request, db_field, formfield, admin_site=None):
+    """The form field of a relation with only the requesting organisation's rows to
+    choose from (a platform admin's form is left whole)."""
+    if formfield is None or access.is_platform_admin(request.user) or not hasattr(formfield, "queryset"):
+        return formfield
+    org_id = _org_of(request)
+    related = db_field.remote_field.model
+    rows = organization_rows(formfield.queryset, org_id, admin_site)
+    if rows is None:
+        return formfield
+    formfield.queryset = rows
+    if related._meta.label == "accounts.Organization" and db_field.name == "organization":
+        formfield.required = True
+        formfield.empty_label = None
+        formfield.initial = org_id
+    widget = formfield.widget
+    if type(widget) is widgets.ForeignKeyRawIdWidget:
+        formfield.widget = ScopedForeignKeyRawIdWidget(
+            widget.rel, widget.admin_site, rows, attrs=widget.attrs, using=widget.db
+        )
+    return formfield
+
+
+class OrganizationScopedChangeList(ChangeList):
+    """The list filters' choices, like the rows, of the requesting organisation only:
+    Django lists every row of a related model, and every value of a field reached
+    through a relation."""
+
+    def get_filters(self, request):
+        result = super().get_filters(request)
+        model_admin = self.model_admin
+        if access.is_platform_admin(request.user):
+            return result
+        org_id = _org_of(request)
+        for spec in result[0]:
+            if isinstance(spec, RelatedOnlyFieldListFilter):
+                continue  # already only values of the (scoped) rows
+            if isinstance(spec, RelatedFieldListFilter):
+                related = get_model_from_relation(spec.field)
+                rows = organization_rows(related._default_manager.all(), org_id, model_admin.admin_site)
+                if rows is not None:
+                    spec.lookup_choices = spec.field.get_choices(
+                        include_blank=False,
+                        ordering=spec.field_admin_ordering(spec.field, request, model_admin),
+                        limit_choices_to={"pk__in": rows.values("pk")},
+                    )
+            elif isinstance(spec, AllValuesFieldListFilter):
+                spec.lookup_choices = (
+                    model_admin.get_queryset(request).distinct().order_by(spec.field_path)
+                    .values_list(spec.field_path, flat=True)
+                )
+        return result
+
+
+class OrganizationScopedInlineMixin:
+    """Put before the inline's base class; `OrganizationScopedAdminMixin` adds it to
+    every inline of its pages that lacks it. Permissions stay the inline's own."""
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if access.is_platform_admin(request.user):
+            return queryset
+        if not access.can_use_admin(request.user):
+            return queryset.none()
+        rows = organization_rows(queryset, _org_of(request), self.admin_site)
+        return queryset if rows is None else rows
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return scope_formfield(request, db_field, formfield, self.admin_site)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
+        return scope_formfield(request, db_field, formfield, self.admin_site)
+
+
+_scoped_inlines: dict[type, type] = {}
+
+
+def scoped_inline(inline_class: type) -> type:
+    if issubclass(inline_class, OrganizationScopedInlineMixin):
+        return inline_class
+    if inline_class not in _scoped_inlines:
+        _scoped_inlines[inline_class] = type(
+            inline_class.__name__, (OrganizationScopedInlineMixin, inline_class),
+            {"__module__": inline_class.__module__, "__qualname__": inline_class.__qualname__},
+        )
+    return _scoped_inlines[inline_class]
 
 
 class OrganizationScopedAdminMixin:
@@ -96,32 +225,77 @@ class OrganizationScopedAdminMixin:
         self._ensure_visible(request, object_id)
         return super().history_view(request, object_id, extra_context)
 
-    # --- what the forms offer ---------------------------------------------------
-    def _scope_choices(self, request, db_field, formfield):
-        if formfield is None or self.is_platform(request) or not hasattr(formfield, "queryset"):
-            return formfield
-        related = db_field.remote_field.model
-        org_id = _org_of(request)
-        if related._meta.label == "accounts.Organization":
-            formfield.queryset = related._default_manager.filter(pk=org_id)
-            if db_field.name == "organization":
-                formfield.required = True
-                formfield.empty_label = None
-                formfield.initial = org_id
-        elif _has_organization_field(related):
-            formfield.queryset = formfield.queryset.filter(organization_id=org_id)
-        return formfield
+    def get_changelist(self, request, **kwargs):
+        return OrganizationScopedChangeList
 
+    def get_inlines(self, request, obj):
+        return [scoped_inline(inline) for inline in super().get_inlines(request, obj)]
+
+    # --- what the forms offer ---------------------------------------------------
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        return self._scope_choices(request, db_field, super().formfield_for_foreignkey(db_field, request, **kwargs))
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return scope_formfield(request, db_field, formfield, self.admin_site)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
-        return self._scope_choices(request, db_field, super().formfield_for_manytomany(db_field, request, **kwargs))
+        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
+        return scope_formfield(request, db_field, formfield, self.admin_site)
+
+    def get_changeform_initial_data(self, request):
+        """The add form's values from the query string (?contact=<id>), keeping of a
+        relation only the ids of the organisation's rows."""
+        initial = super().get_changeform_initial_data(request)
+        if self.is_platform(request):
+            return initial
+        for name in list(initial):
+            try:
+                field = self.model._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            if not (field.is_relation and field.concrete):
+                continue
+            rows = organization_rows(field.related_model._default_manager.all(), _org_of(request), self.admin_site)
+            if rows is None:
+                continue
+            key = field.target_field.name if not field.many_to_many else "pk"
+            values = initial[name] if isinstance(initial[name], list) else [initial[name]]
+            try:
+                known = {str(v) for v in rows.filter(**{f"{key}__in": values}).values_list(key, flat=True)}
+            except (ValueError, TypeError, ValidationError):
+                known = set()
+            kept = [value for value in values if str(value) in known]
+            if field.many_to_many:
+                initial[name] = kept
+            elif kept:
+                initial[name] = kept[0]
+            else:
+                del initial[name]
+        return initial
 
     def save_model(self, request, obj, form, change):
         if not self.is_platform(request) and self.organization_lookup == "organization":
             obj.organization_id = _org_of(request)
         super().save_model(request, obj, form, change)
+
+
+class PlatformOnlyAdminMixin:
+    """Pages of the platform itself (the simulator's settings and traffic, which span
+    every organisation): platform superusers only, whatever Django permissions an
+    organisation's admin was given."""
+
+    def has_module_permission(self, request):
+        return access.is_platform_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return access.is_platform_admin(request.user)
+
+    def has_add_permission(self, request, *args):
+        return access.is_platform_admin(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return access.is_platform_admin(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return access.is_platform_admin(request.user)
 
 
 class ReadOnlyAdminMixin:
