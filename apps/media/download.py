@@ -55,15 +55,9 @@ def _simulator_url(url: str) -> bool:
 
 
 def host_allowed(host: str) -> bool:
-    host = (host or "").lower().rstrip(".")
-    for pattern in settings.MEDIA_DOWNLOAD_ALLOWED_HOSTS:
-        pattern = pattern.lower()
-        if pattern.startswith("*."):
-            if host.endswith(pattern[1:]) and len(host) > len(pattern) - 1:
-                return True
-        elif host == pattern:
-            return True
-    return False
+    from apps.whatsapp.destinations import host_allowed as meta_media_host
+
+    return meta_media_host(host)
 
 
 def _public_address(address: str) -> bool:

@@ -99,6 +99,7 @@ def media_mirror(*, media_id: int) -> Media | None:
     failed with a reason when the file cannot be had.
     """
     from apps.whatsapp.client import GraphAPIError, client_for
+    from apps.whatsapp.parser import media_id_valid
 
     media = _media_for_update(media_id)
     if media is None or media.state != Media.State.PENDING:
@@ -106,6 +107,10 @@ def media_mirror(*, media_id: int) -> Media | None:
     message = media.message
     if message is None or not media.meta_media_id:
         return media_mark_failed(media_id=media.pk, reason=_("The file has no WhatsApp media id."))
+    if not media_id_valid(media.meta_media_id):  # rows stored before inbound checked the shape
+        return media_mark_failed(
+            media_id=media.pk, reason=_("The file was not fetched: its WhatsApp media id is not one Meta issues.")
+        )
     kind = _kind_of(media)
     limit = detect.inbound_size_limit(kind)
     client = client_for(message.number)

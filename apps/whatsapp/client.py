@@ -9,6 +9,9 @@ from settings (GRAPH_API_BASE, GRAPH_API_VERSION). Every
 failure is raised as `GraphAPIError`, which says whether a retry can help
 (`retryable`, with Meta's Retry-After in `retry_after`) and whether the number's
 token is the problem (`token_error`: the organisation's admins are alerted).
+The token is sent only where apps/whatsapp/destinations.py allows (the Graph
+origin, Meta's media hosts), to paths built from checked ids; redirects are never
+followed.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 
 from . import errors, transport
+from .destinations import Refused, graph_url, paging_url, token_allowed
+from .parser import media_id_valid
+from .token_alerts import token_error_report
 
 logger = logging.getLogger(__name__)
 
@@ -240,11 +246,6 @@ def _json_dumps(data) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
-def graph_url(path: str) -> str:
-    base = settings.GRAPH_API_BASE.rstrip("/")
-    return f"{base}/{settings.GRAPH_API_VERSION}/{path.lstrip('/')}"
-
-
 class GraphClient:
     """The Graph API as seen by one WhatsApp number (its token, its phone number id)."""
 
@@ -254,12 +255,25 @@ class GraphClient:
         self.timeout = settings.GRAPH_API_TIMEOUT
 
     # -- plumbing ---------------------------------------------------------------------
-    def _headers(self) -> dict:
+    def _headers(self, url: str) -> dict:
+        """The headers of a call to `url`, which carry the token: refused (GraphAPIError,
+        not retryable) unless the token may go there."""
+        if not token_allowed(url):
+            raise GraphAPIError(f"Refused to send the access token to {url[:200]!r}: not the Graph API's "
+                                "origin nor one of Meta's media hosts", retryable=False)
         return {"Authorization": f"Bearer {self.token}", "User-Agent": USER_AGENT}
 
-    def _request(self, method: str, path_or_url: str, *, json: dict | None = None, params: dict | None = None,
-                 **kwargs) -> dict:
-        url = path_or_url if path_or_url.startswith(("http://", "https://")) else graph_url(path_or_url)
+    def _url(self, *segments) -> str:
+        try:
+            return graph_url(*segments)
+        except Refused as exc:
+            raise GraphAPIError(f"Refused to call the Graph API: {exc}", retryable=False) from exc
+
+    def _request(self, method: str, path: tuple, *, json: dict | None = None, params: dict | None = None,
+                 url: str | None = None, **kwargs) -> dict:
+        """Call the Graph API's `path` (segments, each checked), or `url` when given
+        (a paging link, checked by the caller)."""
+        url = url or self._url(*path)
         if kwargs:  # multipart (uploads): requests builds the body
             return self._answer(self._request_multipart(method, url, **kwargs))
         if params:
@@ -270,7 +284,7 @@ class GraphClient:
         return self._answer(self._raw(method, url, headers, body))
 
     def _prepare(self, url: str, json: dict | None) -> tuple[str, dict, bytes | None]:
-        headers = self._headers()
+        headers = self._headers(url)
         body = None
         if json is not None:
             body = _json_dumps(json)
@@ -336,7 +350,8 @@ class GraphClient:
     def _request_multipart(self, method: str, url: str, **kwargs):
         try:
             return _http().request(
-                method, url, headers=self._headers(), timeout=self.timeout, proxies=_proxies(url), **kwargs
+                method, url, headers=self._headers(url), timeout=self.timeout, proxies=_proxies(url),
+                allow_redirects=False, **kwargs
             )
         except requests.ReadTimeout as exc:
             raise GraphAPIError(f"Timed out calling the Graph API: {exc}", retryable=True, read_timeout=True) from exc
@@ -365,27 +380,27 @@ class GraphClient:
     def send_message(self, payload: dict) -> dict:
         """POST /{phone-number-id}/messages; `payload` without messaging_product is completed."""
         body = {"messaging_product": "whatsapp", **payload}
-        return self._request("POST", f"{self.number.phone_number_id}/messages", json=body)
+        return self._request("POST", (self.number.phone_number_id, "messages"), json=body)
 
     def send_message_call(self, payload: dict):
         """`send_message` as a call for the sender loop (`sender().schedule`): its
         result is the raw answer, which `answer()` turns into send_message's result
         or error."""
         body = {"messaging_product": "whatsapp", **payload}
-        url, headers, data = self._prepare(graph_url(f"{self.number.phone_number_id}/messages"), body)
+        url, headers, data = self._prepare(self._url(self.number.phone_number_id, "messages"), body)
         return self._call("POST", url, headers, data)
 
     def mark_read(self, wamid: str, typing: bool = False) -> dict:
         body = {"messaging_product": "whatsapp", "status": "read", "message_id": wamid}
         if typing:
             body["typing_indicator"] = {"type": "text"}
-        return self._request("POST", f"{self.number.phone_number_id}/messages", json=body)
+        return self._request("POST", (self.number.phone_number_id, "messages"), json=body)
 
     # -- media ------------------------------------------------------------------------
     def upload_media(self, fileobj, *, mime_type: str, filename: str) -> str:
         data = self._request(
             "POST",
-            f"{self.number.phone_number_id}/media",
+            (self.number.phone_number_id, "media"),
             data={"messaging_product": "whatsapp", "type": mime_type},
             files={"file": (filename, fileobj, mime_type)},
         )
@@ -394,8 +409,14 @@ class GraphClient:
             raise GraphAPIError("The media upload answer has no id", retryable=False)
         return str(media_id)
 
+    def _media_path(self, media_id) -> str:
+        if not media_id_valid(media_id):
+            raise GraphAPIError(f"Refused to call the Graph API: {str(media_id)[:200]!r} is not a media id",
+                                retryable=False)
+        return str(media_id)
+
     def get_media(self, media_id: str) -> dict:
-        data = self._request("GET", str(media_id))
+        data = self._request("GET", (self._media_path(media_id),))
         return {
             "url": data.get("url", ""),
             "mime_type": data.get("mime_type", ""),
@@ -406,10 +427,13 @@ class GraphClient:
 
     def download_media(self, url: str) -> requests.Response:
         """Stream the file at Meta's short-lived media URL. The caller closes the
-        response. Redirects are not followed (the token must not leak elsewhere)."""
+        response. The token goes only where `token_allowed` says (else GraphAPIError,
+        not retryable); redirects are not followed: the caller checks where one leads
+        (apps.media.download)."""
+        headers = self._headers(url)
         try:
             response = _http().get(
-                url, headers=self._headers(), timeout=self.timeout, stream=True, allow_redirects=False,
+                url, headers=headers, timeout=self.timeout, stream=True, allow_redirects=False,
                 proxies=_proxies(url),
             )
         except requests.Timeout as exc:
@@ -425,21 +449,25 @@ class GraphClient:
         return response
 
     def delete_media(self, media_id: str) -> dict:
-        return self._request("DELETE", str(media_id))
+        return self._request("DELETE", (self._media_path(media_id),))
 
     # -- templates --------------------------------------------------------------------
     def list_templates(self, waba_id: str, **params) -> Iterator[dict]:
         """Every template of the WABA, following paging.next until it is absent."""
-        data = self._request("GET", f"{waba_id}/message_templates", params=params or None)
+        data = self._request("GET", (waba_id, "message_templates"), params=params or None)
         while True:
             yield from data.get("data", [])
             next_url = (data.get("paging") or {}).get("next")
             if not next_url:
                 return
-            data = self._request("GET", next_url)
+            try:
+                next_url = paging_url(next_url)
+            except Refused as exc:
+                raise GraphAPIError(f"Refused to follow the templates' paging: {exc}", retryable=False) from exc
+            data = self._request("GET", (), url=next_url)
 
     def create_template(self, waba_id: str, payload: dict) -> dict:
-        return self._request("POST", f"{waba_id}/message_templates", json=payload)
+        return self._request("POST", (waba_id, "message_templates"), json=payload)
 
 
 def client_for(number) -> GraphClient:
@@ -449,34 +477,3 @@ def client_for(number) -> GraphClient:
 def sender() -> transport.Sender:
     """The process's sender loop: SEND_CONCURRENCY calls in flight at most."""
     return transport.sender(max(1, settings.SEND_CONCURRENCY), _ca_bundle())
-
-
-def token_error_report(*, number, error: GraphAPIError) -> None:
-    """Record that `number`'s access token was refused and alert its organisation's
-    admins (a stored notice on the number, an audit log entry, a live event)."""
-    from django.utils import timezone
-
-    from apps.conversations.models import AuditLogEntry
-    from apps.realtime import groups
-    from apps.realtime.publish import publish
-    from apps.whatsapp.models import WhatsAppNumber
-
-    if number is None or number.pk is None:
-        return
-    now = timezone.now()
-    text = f"({error.code}) {error.message}"
-    try:
-        WhatsAppNumber.objects.filter(pk=number.pk).update(token_error=text, token_error_at=now)
-        number.token_error, number.token_error_at = text, now
-        AuditLogEntry.objects.create(
-            organization_id=number.organization_id,
-            action="number.token_error",
-            data={"number_id": number.pk, "code": error.code, "message": error.message},
-        )
-        publish(
-            "number.token_error",
-            {"number_id": number.pk, "name": str(number), "code": error.code, "message": error.message, "at": now},
-            groups=[groups.org_supervisors(number.organization_id)],
-        )
-    except Exception:  # the alert must never hide the original error
-        logger.exception("could not record the token error of number %s", number.pk)

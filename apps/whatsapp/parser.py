@@ -2,10 +2,17 @@
 
 Every entry, every change and every item of a change is visited; an item whose
 shape is wrong becomes a `Malformed` event instead of stopping the rest.
+
+Every string of a delivery (values and keys, at any depth) is cleaned here, once,
+of what no database column can hold: NUL (PostgreSQL refuses it in text and
+jsonb) and lone surrogates (not encodable as UTF-8). A customer's message with
+such a character is stored without it instead of failing until dead letter.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime
 
 from .events import (
@@ -44,6 +51,49 @@ def parse_timestamp(value) -> datetime | None:
         return None
 
 
+# A media id as Meta issues them: digits only, bounded. Anything else is never
+# fetched (it would become a path or a URL called with the number's token).
+_MEDIA_ID = re.compile(r"[0-9]{1,32}", re.ASCII)
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# The same characters as json.dumps(ensure_ascii=False) writes them.
+_UNSTORABLE_JSON = re.compile("\\\\u0000|[\ud800-\udfff]")
+
+
+def media_id_valid(value) -> bool:
+    """Whether `value` has the shape of Meta's media ids."""
+    if isinstance(value, bool):
+        return False
+    text = str(value) if isinstance(value, int) else value
+    return isinstance(text, str) and _MEDIA_ID.fullmatch(text) is not None
+
+
+def clean_text(value: str) -> str:
+    """`value` without NUL and lone surrogates."""
+    return _UNSTORABLE.sub("", value)
+
+
+def clean_strings(value):
+    """`value` (JSON: dicts, lists, strings...) with every string cleaned (clean_text).
+    Returned as is when there is nothing to clean, which one pass over its JSON tells."""
+    try:
+        dumped = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        dumped = None
+    if dumped is not None and not _UNSTORABLE_JSON.search(dumped):
+        return value
+    return _clean(value)
+
+
+def _clean(value):
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {_clean(k) if isinstance(k, str) else k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(item) for item in value]
+    return value
+
+
 def _list(value) -> list:
     return value if isinstance(value, list) else []
 
@@ -58,6 +108,7 @@ def parse_webhook(payload) -> list[Event]:
         raise ParseError("the body is not a JSON object")
     if payload.get("object") != OBJECT:
         raise ParseError(f"object is {payload.get('object')!r}, not {OBJECT!r}")
+    payload = clean_strings(payload)
     events: list[Event] = []
     for e, entry in enumerate(_list(payload.get("entry"))):
         if not isinstance(entry, dict):

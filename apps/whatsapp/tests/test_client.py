@@ -136,7 +136,7 @@ def test_json_calls_go_straight_to_the_hosts_pool_and_a_closed_pool_is_replaced(
     monkeypatch.setattr(client_module, "_targets", {})
     send = client_for(number).send_message
     send({"to": "5511999990000", "type": "text", "text": {"body": "one"}})
-    url = client_module.graph_url(f"{number.phone_number_id}/messages")
+    url = client_module.graph_url(number.phone_number_id, "messages")
     pool, request_uri = client_module._targets[url]
     assert request_uri.endswith(f"/{number.phone_number_id}/messages")
     assert pool is client_module._manager(url).connection_from_url(url)  # the manager's own pool

@@ -1,0 +1,110 @@
+"""Where the Graph client may send a number's access token.
+
+A token is an organisation's key to its WhatsApp account, so it goes to two kinds
+of place only: the configured Graph origin (GRAPH_API_BASE's scheme, host and
+port; the local simulator's plain-HTTP origin included), and Meta's media hosts
+(MEDIA_DOWNLOAD_ALLOWED_HOSTS) over HTTPS on the default port, where the URL that
+GET /{media-id} answers lives. Every Graph path is built from segments checked
+here, and an absolute URL is taken only as a paging link on the Graph origin.
+
+URLs are read with urllib3's parser, the one requests and our pools use to decide
+where to connect: the host checked is the host called.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import urllib3
+from django.conf import settings
+
+# An id or a name of the Graph API's paths (phone number ids, WABA ids, media ids,
+# "messages", "message_templates"): nothing that could change the path's meaning
+# ("..", "/", "?", "#", "%", whitespace).
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]{1,128}", re.ASCII)
+# Characters no URL of Meta's has, and which parsers read differently.
+_UNSAFE_URL = re.compile(r"[\x00-\x20\x7f\\]")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class Refused(ValueError):
+    """A path or URL the client will not call with the token; the message says why."""
+
+
+def segment(value) -> str:
+    """`value` as one path segment of a Graph URL, or Refused."""
+    text = value if isinstance(value, str) else str(value) if isinstance(value, int) else ""
+    if not _SEGMENT.fullmatch(text):
+        raise Refused(f"{value!r} is not a Graph API path segment")
+    return text
+
+
+def graph_url(*segments) -> str:
+    """The Graph API URL of the path of `segments` ("<id>", "messages"), each checked."""
+    path = "/".join(segment(part) for part in segments)
+    base = settings.GRAPH_API_BASE.rstrip("/")
+    return f"{base}/{settings.GRAPH_API_VERSION}/{path}"
+
+
+def _parts(url: str):
+    """(scheme, host, port) of an absolute URL without credentials, else None."""
+    if not isinstance(url, str) or _UNSAFE_URL.search(url):
+        return None
+    try:
+        parsed = urllib3.util.parse_url(url)
+    except (urllib3.exceptions.LocationParseError, ValueError):
+        return None
+    scheme = (parsed.scheme or "").lower()
+    if scheme not in _DEFAULT_PORTS or not parsed.host or parsed.auth is not None:
+        return None
+    return scheme, parsed.host.lower(), parsed.port or _DEFAULT_PORTS[scheme]
+
+
+def graph_origin() -> tuple[str, str, int] | None:
+    return _parts(settings.GRAPH_API_BASE)
+
+
+@lru_cache(maxsize=1024)
+def _token_allowed(url: str, base: str, hosts: tuple[str, ...]) -> bool:
+    # Cached per (URL, settings): a send worker asks this for every call it makes.
+    parts = _parts(url)
+    if parts is None:
+        return False
+    if parts == _parts(base):
+        return True
+    scheme, host, port = parts
+    return scheme == "https" and port == 443 and _host_matches(host, hosts)
+
+
+def host_allowed(host: str) -> bool:
+    """Whether `host` is one of Meta's media hosts (MEDIA_DOWNLOAD_ALLOWED_HOSTS;
+    "*.example.com" matches its subdomains, not example.com itself)."""
+    return _host_matches(host, settings.MEDIA_DOWNLOAD_ALLOWED_HOSTS)
+
+
+def _host_matches(host: str, patterns) -> bool:
+    host = (host or "").lower().rstrip(".")
+    for pattern in patterns:
+        pattern = pattern.lower()
+        if pattern.startswith("*."):
+            if host.endswith(pattern[1:]) and len(host) > len(pattern) - 1:
+                return True
+        elif host == pattern:
+            return True
+    return False
+
+
+def token_allowed(url: str) -> bool:
+    """Whether the number's token may be sent to `url`."""
+    if not isinstance(url, str):
+        return False
+    return _token_allowed(url, settings.GRAPH_API_BASE, tuple(settings.MEDIA_DOWNLOAD_ALLOWED_HOSTS))
+
+
+def paging_url(url) -> str:
+    """A paging link (`paging.next`) to follow, or Refused: only on the Graph origin."""
+    parts = _parts(url)
+    if parts is None or parts != graph_origin():
+        raise Refused("a paging link off the Graph API's origin")
+    return url
