@@ -23,106 +23,24 @@ from apps.realtime.publish import publish
 
 from ..models import Author, Direction, Message, MessageType, Reaction, Status
 from ..serializers import MessageSerializer, message_event_data
+from .inbound_content import (  # noqa: F401 (names callers use from this module)
+    DIRECT_TYPES,
+    MEDIA_KINDS,
+    PREVIEW_LABELS,
+    event_fit,
+    fit,
+    message_content,
+    message_preview,
+    message_text,
+)
 
 logger = logging.getLogger(__name__)
-
-# Meta's types that map one to one onto ours.
-DIRECT_TYPES = {
-    "text": MessageType.TEXT,
-    "image": MessageType.IMAGE,
-    "video": MessageType.VIDEO,
-    "audio": MessageType.AUDIO,
-    "document": MessageType.DOCUMENT,
-    "sticker": MessageType.STICKER,
-    "location": MessageType.LOCATION,
-    "contacts": MessageType.CONTACTS,
-    "interactive": MessageType.INTERACTIVE,
-    "button": MessageType.BUTTON,
-    "order": MessageType.ORDER,
-    "system": MessageType.SYSTEM,
-    "request_welcome": MessageType.REQUEST_WELCOME,
-    "unsupported": MessageType.UNSUPPORTED,
-}
-MEDIA_KINDS = {"image", "video", "audio", "document", "sticker"}
-
-PREVIEW_LABELS = {
-    MessageType.IMAGE: _("Photo"),
-    MessageType.VIDEO: _("Video"),
-    MessageType.AUDIO: _("Audio"),
-    MessageType.DOCUMENT: _("Document"),
-    MessageType.STICKER: _("Sticker"),
-    MessageType.LOCATION: _("Location"),
-    MessageType.CONTACTS: _("Contact card"),
-    MessageType.ORDER: _("Order"),
-    MessageType.REQUEST_WELCOME: _("Opened the chat"),
-    MessageType.UNSUPPORTED: _("Unsupported message"),
-}
 
 
 @dataclass
 class InboundResult:
     message: Message | None
     created: bool
-
-
-# --- Content -----------------------------------------------------------------------
-
-
-def message_content(kind: str, content: dict, raw: dict) -> tuple[str, dict, str]:
-    """Our (type, content, text) for Meta's message type `kind` and its object."""
-    message_type = DIRECT_TYPES.get(kind)
-    if message_type is None:  # a type Meta added after this code: keep it raw
-        return MessageType.UNSUPPORTED, {"original_type": kind, "message": raw}, ""
-    content = dict(content)
-    if message_type == MessageType.INTERACTIVE:
-        nfm = content.get("nfm_reply")
-        if isinstance(nfm, dict) and isinstance(nfm.get("response_json"), str):
-            try:
-                content["nfm_reply"] = {**nfm, "response": json.loads(nfm["response_json"])}
-            except ValueError:
-                pass
-    if message_type == MessageType.UNSUPPORTED:
-        content = {**content, "original_type": kind, "message": raw}
-    return message_type, content, message_text(message_type, content)
-
-
-def message_text(message_type: str, content: dict) -> str:
-    """The searchable text of a message: body, caption, title, names..."""
-    if message_type == MessageType.TEXT:
-        return str(content.get("body", ""))
-    if message_type in (MessageType.IMAGE, MessageType.VIDEO):
-        return str(content.get("caption", ""))
-    if message_type == MessageType.DOCUMENT:
-        return " ".join(p for p in (str(content.get("caption", "")), str(content.get("filename", ""))) if p)
-    if message_type == MessageType.LOCATION:
-        return " ".join(str(content[k]) for k in ("name", "address") if content.get(k))
-    if message_type == MessageType.CONTACTS:
-        names = []
-        for card in content.get("contacts", []):
-            if isinstance(card, dict):
-                name = card.get("name") or {}
-                names.append(str(name.get("formatted_name") or name.get("first_name") or ""))
-        return ", ".join(n for n in names if n)
-    if message_type == MessageType.INTERACTIVE:
-        kind = content.get("type", "")
-        reply = content.get(kind) if isinstance(content.get(kind), dict) else {}
-        parts = [reply.get("title"), reply.get("description"), reply.get("body")]
-        return " — ".join(str(p) for p in parts if p)
-    if message_type == MessageType.BUTTON:
-        return str(content.get("text") or content.get("payload") or "")
-    if message_type in (MessageType.ORDER, MessageType.SYSTEM):
-        return str(content.get("text") or content.get("body") or "")
-    return ""
-
-
-def message_preview(message: Message) -> str:
-    if message.status == Status.DELETED:
-        return str(_("This message was deleted"))
-    if message.text:
-        return message.text
-    if message.type == MessageType.AUDIO and message.content.get("voice"):
-        return str(_("Voice message"))
-    return str(PREVIEW_LABELS.get(message.type, message.get_type_display()))
 
 
 # --- Publishing ----------------------------------------------------------------------
@@ -138,6 +56,7 @@ def message_publish(message: Message, *, event: str) -> None:
 
 def message_receive(*, number, event) -> InboundResult:
     """Store one customer message (apps.whatsapp.events.InboundMessage) on `number`."""
+    event = event_fit(event)
     if event.type == "reaction":
         reaction_receive(number=number, event=event)
         return InboundResult(message=None, created=False)
@@ -168,9 +87,10 @@ def _message_store(*, number, organization, event, message_type, content, text, 
         with transaction.atomic():
             conversation, how = conversation_services.conversation_for_inbound(contact=contact, number=number)
             reply_to_id = None
-            if event.reply_to_wamid:
+            if event.reply_to_wamid:  # only within the conversation: another one's agents may differ
                 reply_to_id = (
-                    Message.objects.filter(number=number, wamid=event.reply_to_wamid).values_list("id", flat=True).first()
+                    Message.objects.filter(number=number, conversation=conversation, wamid=event.reply_to_wamid)
+                    .values_list("id", flat=True).first()
                 )
             message = Message.objects.create(
                 organization=organization,
@@ -199,8 +119,9 @@ def _message_store(*, number, organization, event, message_type, content, text, 
     conversation_services.conversation_record_inbound(
         conversation=conversation, timestamp=event.timestamp, preview=message_preview(message)
     )
-    # Reactions that arrived before their message.
-    Reaction.objects.filter(number=number, target_wamid=message.wamid, message__isnull=True).update(message=message)
+    # Reactions that arrived before their message: the customer's own only.
+    Reaction.objects.filter(number=number, target_wamid=message.wamid, message__isnull=True,
+                            reactor=event.from_wa_id).update(message=message)
     if message_type in MEDIA_KINDS:
         _media_create(message=message, content=content)
     if message_type == MessageType.TEXT:
@@ -320,7 +241,7 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
     for each new message. Idempotent like the single path. Returns the new messages."""
     organization = number.organization
     unique: dict[str, object] = {}
-    for event in events:
+    for event in map(event_fit, events):
         unique.setdefault(event.wamid, event)
     stored = set(Message.objects.filter(number=number, wamid__in=list(unique)).values_list("wamid", flat=True))
     todo = [event for wamid, event in unique.items() if wamid not in stored]
@@ -332,8 +253,10 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
             profiles[event.from_wa_id] = event.profile_name or ""
     contacts, conversations = conversation_services.inbound_parties_many(organization=organization, number=number,
                                                                          profiles=profiles)
+    # Reply contexts, each only within its conversation (as in _message_store).
     replied = {e.reply_to_wamid for e in todo if e.reply_to_wamid}
-    reply_ids = dict(Message.objects.filter(number=number, wamid__in=replied).values_list("wamid", "id")) if replied else {}
+    reply_ids = {(wamid, conversation_id): pk for wamid, conversation_id, pk in Message.objects.filter(
+        number=number, wamid__in=replied).values_list("wamid", "conversation_id", "id")} if replied else {}
     objs = []
     for event in todo:
         message_type, content, text = message_content(event.type, event.content, event.raw)
@@ -343,7 +266,7 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
         objs.append(Message(
             organization=organization, conversation=conversation, number=number, wamid=event.wamid,
             direction=Direction.INBOUND, author_type=Author.CUSTOMER, type=message_type, content=content, text=text,
-            reply_to_id=reply_ids.get(event.reply_to_wamid), reply_to_wamid=event.reply_to_wamid,
+            reply_to_id=reply_ids.get((event.reply_to_wamid, conversation.pk)), reply_to_wamid=event.reply_to_wamid,
             forwarded=event.forwarded, frequently_forwarded=event.frequently_forwarded, referral=event.referral,
             errors=event.errors, status=Status.RECEIVED, timestamp=event.timestamp,
         ))
@@ -363,12 +286,14 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
         newest = max(messages, key=lambda m: (m.timestamp, m.pk))
         updates.append((conversation_id, newest.timestamp, message_preview(newest), len(messages)))
     returned = conversation_services.conversations_record_inbound_many(updates=updates)
-    # Reactions that arrived before their message.
+    # Reactions that arrived before their message: the customer's own only.
     targets = list(inserted) if awaited is None else list(awaited)
     waiting = list(Reaction.objects.filter(number=number, target_wamid__in=targets, message__isnull=True)
                    .order_by("pk")) if targets else []
     reactions: dict[int, list[Reaction]] = {}
     for reaction in waiting:
+        if reaction.reactor != unique[reaction.target_wamid].from_wa_id:
+            continue
         reaction.message_id = inserted[reaction.target_wamid]
         Reaction.objects.filter(pk=reaction.pk).update(message_id=reaction.message_id)
         reactions.setdefault(reaction.message_id, []).append(reaction)
@@ -410,18 +335,30 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
     return new
 
 
+_MEDIA_ID_MISSING = _("The file has no WhatsApp media id.")
+_MEDIA_ID_REFUSED = _("The file was not fetched: its WhatsApp media id is not one Meta issues.")
+
+
 def _media_create(*, message: Message, content: dict):
     from apps.media.models import Media
+    from apps.whatsapp.parser import media_id_valid
 
+    # A media id not of Meta's shape is never fetched (it would be a path or a URL
+    # called with the number's token); the message is kept, its file marked failed.
+    meta_media_id = content.get("id", "")
+    fetchable = media_id_valid(meta_media_id)
     media = Media.objects.create(
         organization_id=message.organization_id,
         message=message,
-        meta_media_id=str(content.get("id", ""))[:128],
+        meta_media_id=str(meta_media_id)[:128] if fetchable else "",
         mime_type=str(content.get("mime_type", ""))[:128],
         sha256=str(content.get("sha256", ""))[:128],
         filename=str(content.get("filename", ""))[:255],
-        state=Media.State.PENDING,
+        state=Media.State.PENDING if fetchable else Media.State.FAILED,
+        error="" if fetchable else str(_MEDIA_ID_REFUSED if meta_media_id not in ("", None) else _MEDIA_ID_MISSING),
     )
+    if not fetchable:
+        return media
     try:
         from apps.media.tasks import mirror_media
     except ImportError:  # the media app's tasks are optional in a partial install
@@ -446,11 +383,13 @@ def _opt_keywords(*, organization, contact, conversation, message: Message) -> N
 def reaction_receive(*, number, event) -> Reaction | None:
     """A customer's reaction: added, changed, or removed (an empty emoji). Kept per
     (number, target, reactor); an older reaction never overwrites a newer one."""
-    target = str(event.content.get("message_id", ""))
+    target = fit(Reaction, "target_wamid", event.content.get("message_id"))
     if not target:
         return None
-    emoji = str(event.content.get("emoji") or "")
-    message = Message.objects.filter(number=number, wamid=target).select_related("conversation").first()
+    emoji = fit(Reaction, "emoji", event.content.get("emoji") or "")
+    # Only a message of the reactor's own chat: a reaction never lands in another's conversation.
+    message = (Message.objects.filter(number=number, wamid=target, conversation__contact__wa_id=event.from_wa_id)
+               .select_related("conversation").first())
     reaction = Reaction.objects.filter(number=number, target_wamid=target, reactor=event.from_wa_id).first()
     changed = False
     if reaction is None:
@@ -465,7 +404,7 @@ def reaction_receive(*, number, event) -> Reaction | None:
                     message=message,
                     direction=Direction.INBOUND,
                     reactor=event.from_wa_id,
-                    emoji=emoji[:32],
+                    emoji=emoji,
                     reacted_at=event.timestamp,
                 )
                 changed = True
@@ -474,7 +413,7 @@ def reaction_receive(*, number, event) -> Reaction | None:
     if not changed:
         newer = Reaction.objects.filter(pk=reaction.pk, reacted_at__lt=event.timestamp)
         if emoji:
-            changed = bool(newer.update(emoji=emoji[:32], reacted_at=event.timestamp))
+            changed = bool(newer.update(emoji=emoji, reacted_at=event.timestamp))
         else:
             changed = bool(newer.delete()[0])
     if changed and message is not None:
@@ -492,8 +431,12 @@ def message_edit_receive(*, number, event) -> InboundResult:
     kind_content = new.get(kind) if isinstance(new.get(kind), dict) else {}
     message_type, content, text = message_content(kind, kind_content, new)
     with transaction.atomic():
+        # Only the customer's own message: an edit never changes another's conversation.
         original = (
-            Message.objects.select_for_update().filter(number=number, wamid=original_wamid).first()
+            Message.objects.select_for_update(of=("self",)).filter(
+                number=number, wamid=original_wamid, direction=Direction.INBOUND,
+                conversation__contact__wa_id=event.from_wa_id,
+            ).first()
             if original_wamid else None
         )
         if original is None:
@@ -538,7 +481,8 @@ def message_revoke_receive(*, number, event) -> Message | None:
     if not keep:
         changes.update(content={}, text="", edit_history=[])
     updated = Message.objects.filter(
-        ~Q(status=Status.DELETED), number=number, wamid=original_wamid, direction=Direction.INBOUND
+        ~Q(status=Status.DELETED), number=number, wamid=original_wamid, direction=Direction.INBOUND,
+        conversation__contact__wa_id=event.from_wa_id,  # the customer's own message only
     ).update(**changes)
     if not updated:
         return None

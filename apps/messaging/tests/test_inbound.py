@@ -66,9 +66,9 @@ def test_media_row_is_created_even_without_the_mirror_task(number, monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_media_tasks)
-    inbound.message_receive(number=number, event=event("image", id="m1", mime_type="image/png", sha256="ab"))
+    inbound.message_receive(number=number, event=event("image", id="1001", mime_type="image/png", sha256="ab"))
     msg = Message.objects.get()
-    assert (msg.media.meta_media_id, msg.media.state) == ("m1", "pending")
+    assert (msg.media.meta_media_id, msg.media.state) == ("1001", "pending")
 
 
 @pytest.mark.parametrize(
