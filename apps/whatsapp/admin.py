@@ -18,6 +18,14 @@ from .models import AccountEvent, WebhookEvent, WhatsAppNumber
 from .signature import clear_secrets_cache
 
 SECRET_FIELDS = ("access_token", "app_secret")
+# What binds a number to an organisation: Meta's ids (the webhooks and account alerts
+# of those ids reach the organisation) and who answers for them.
+BINDING_FIELDS = ("organization", "provider", "phone_number_id", "waba_id")
+BINDING_NOTICE = _(
+    "A number's phone number id, WhatsApp Business Account id and provider bind it to this organisation: "
+    "its messages and Meta's account alerts reach whoever holds them. Only the platform's administrators "
+    "add numbers and change these ids (one id belongs to one organisation); ask them to add a number."
+)
 
 
 class WhatsAppNumberForm(forms.ModelForm):
@@ -49,6 +57,24 @@ class WhatsAppNumberForm(forms.ModelForm):
                     "masked": masked(current)
                 }
 
+    def clean(self):
+        cleaned = super().clean()
+        # One WhatsApp Business Account, one organisation: another organisation's WABA
+        # id would bring it that account's alerts (phone_number_id is unique already).
+        waba_id = (cleaned.get("waba_id") if "waba_id" in self.fields else self.instance.waba_id) or ""
+        organization = cleaned.get("organization") if "organization" in self.fields else None
+        organization_id = organization.pk if organization else self.instance.organization_id
+        if waba_id.strip() and organization_id:
+            bound = WhatsAppNumber.objects.filter(waba_id=waba_id.strip()).exclude(organization_id=organization_id)
+            if self.instance.pk:
+                bound = bound.exclude(pk=self.instance.pk)
+            if bound.exists():
+                self.add_error(
+                    "waba_id" if "waba_id" in self.fields else None,
+                    _("This WhatsApp Business Account id is bound to another organisation."),
+                )
+        return cleaned
+
     def _post_clean(self):
         # Keep the stored secret when the field was left empty.
         for name in SECRET_FIELDS:
@@ -65,6 +91,27 @@ class WhatsAppNumberAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
     list_filter = ["provider", "is_active", "quality_rating", "organization"]
     search_fields = ["name", "display_phone_number", "phone_number_id", "waba_id"]
     readonly_fields = ["quality_rating", "messaging_limit", "token_error_at", "token_error", "created_at"]
+
+    def has_add_permission(self, request):
+        # Binding Meta's ids is the platform's act (BINDING_NOTICE says why).
+        return self.is_platform(request) and super().has_add_permission(request)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not self.is_platform(request):
+            readonly = [*BINDING_FIELDS, *readonly]
+        return readonly
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "GET" and not self.is_platform(request):
+            messages.info(request, BINDING_NOTICE)
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET" and not self.is_platform(request):
+            self._ensure_visible(request, object_id)
+            messages.info(request, BINDING_NOTICE)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("access token"))
     def masked_access_token(self, obj):
