@@ -75,6 +75,13 @@ class WebhookEvent(models.Model):
     headers = models.JSONField(_("headers"), default=dict, blank=True)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     signature = models.CharField(max_length=20, choices=Signature.choices)
+    # The fingerprint of the secret that signed the delivery (signature.secret_fingerprint,
+    # never the secret): processing routes an item only to numbers whose own secret it is.
+    signed_by = models.CharField(_("signed by (secret fingerprint)"), max_length=64, blank=True)
+    # Set on refused deliveries: the same body refused again adds to `repeats` on this
+    # row instead of storing another one (the constraint below).
+    body_sha256 = models.CharField(_("body SHA-256"), max_length=64, blank=True)
+    repeats = models.PositiveIntegerField(_("times received"), default=1)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED, db_index=True)
     reason = models.TextField(_("reason"), blank=True)
     error = models.TextField(_("last error"), blank=True)
@@ -87,6 +94,10 @@ class WebhookEvent(models.Model):
         verbose_name_plural = _("webhook events")
         ordering = ["-received_at", "-id"]
         indexes = [models.Index(fields=["status", "received_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["body_sha256"], condition=~models.Q(body_sha256=""),
+                                    name="webhook_event_refused_body_once")
+        ]
 
     def __str__(self):
         return f"#{self.pk} {self.get_status_display()}"

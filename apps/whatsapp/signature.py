@@ -4,6 +4,12 @@
 `verify_signature` checks a header against one or more candidate secrets in
 constant time. The secrets of the active numbers are decrypted once and cached in
 the process for a short time, so a burst of deliveries costs no query each.
+
+A valid signature is not enough to route a delivery: any organisation knows its own
+number's secret. `verify_delivery` therefore tells which secret matched, as its
+fingerprint (`secret_fingerprint`, keyed with SECRET_KEY so the stored value never
+reveals or helps guess the secret); the delivery keeps it, and processing routes an
+item only to numbers whose effective secret (`effective_secret`) has it.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import hmac
 import threading
 import time
 from collections.abc import Iterable
+from functools import lru_cache
 
 from django.conf import settings
 
@@ -36,20 +43,47 @@ def sign_body(body: bytes, secret: str) -> str:
 sign = sign_body
 
 
-def verify_signature(body: bytes, header: str | None, secrets: Iterable[str]) -> bool:
-    """True when `header` is the signature of `body` under any of `secrets`."""
+def matching_secret(body: bytes, header: str | None, secrets: Iterable[str]) -> str | None:
+    """The one of `secrets` under which `header` is the signature of `body`, if any."""
     if not header or not header.startswith(PREFIX):
-        return False
+        return None
     given = header[len(PREFIX):].strip().lower()
     if len(given) != 64:
-        return False
+        return None
     for secret in secrets:
         if not secret:
             continue
         expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         if hmac.compare_digest(expected, given):
-            return True
-    return False
+            return secret
+    return None
+
+
+def verify_signature(body: bytes, header: str | None, secrets: Iterable[str]) -> bool:
+    """True when `header` is the signature of `body` under any of `secrets`."""
+    return matching_secret(body, header, secrets) is not None
+
+
+def secret_fingerprint(secret: str) -> str:
+    """What a delivery records of the secret that signed it: HMAC-SHA256 keyed with
+    SECRET_KEY, so neither the database nor an admin page holds the secret itself."""
+    return _fingerprint(settings.SECRET_KEY, secret) if secret else ""
+
+
+@lru_cache(maxsize=4096)
+def _fingerprint(key: str, secret: str) -> str:
+    return hmac.new(key.encode(), b"whatsapp-app-secret:" + secret.encode(), hashlib.sha256).hexdigest()
+
+
+def effective_secret(number) -> str:
+    """The secret Meta signs a number's deliveries with: its own app secret, or the
+    platform's (settings.META_APP_SECRET) when it has none."""
+    return number.app_secret or settings.META_APP_SECRET or ""
+
+
+def signed_by_number(number, fingerprint: str) -> bool:
+    """True when the secret with this fingerprint is `number`'s effective secret."""
+    return bool(fingerprint) and hmac.compare_digest(secret_fingerprint(effective_secret(number)), fingerprint)
 
 
 _cache_lock = threading.Lock()
@@ -80,17 +114,19 @@ def app_secrets(*, max_age: float = SECRETS_TTL_SECONDS) -> tuple[str, ...]:
     return secrets
 
 
-def verify_delivery(body: bytes, header: str | None) -> bool:
+def verify_delivery(body: bytes, header: str | None) -> str | None:
     """Check a delivery against the app secrets, re-reading them at most once a
-    second when the cached set does not match."""
+    second when the cached set does not match. Returns the fingerprint of the
+    secret that signed it (see secret_fingerprint), or None."""
     if not header:
-        return False
-    if verify_signature(body, header, app_secrets()):
-        return True
-    cached = _cache
-    if cached is not None and time.monotonic() - cached[0] < SECRETS_MIN_REFRESH_SECONDS:
-        return False
-    return verify_signature(body, header, app_secrets(max_age=SECRETS_MIN_REFRESH_SECONDS))
+        return None
+    secret = matching_secret(body, header, app_secrets())
+    if secret is None:
+        cached = _cache
+        if cached is not None and time.monotonic() - cached[0] < SECRETS_MIN_REFRESH_SECONDS:
+            return None
+        secret = matching_secret(body, header, app_secrets(max_age=SECRETS_MIN_REFRESH_SECONDS))
+    return None if secret is None else secret_fingerprint(secret)
 
 
 def clear_secrets_cache() -> None:

@@ -61,7 +61,8 @@ def whatsapp_webhook(request):
         services.webhook_reject(body=body, headers=headers, remote_addr=remote, signature=Signature.MISSING,
                                 reason="X-Hub-Signature-256 missing")
         return _refuse(401, "signature missing")
-    if not verify_delivery(body, header):
+    signed_by = verify_delivery(body, header)
+    if signed_by is None:
         services.webhook_reject(body=body, headers=headers, remote_addr=remote, signature=Signature.INVALID,
                                 reason="X-Hub-Signature-256 does not match")
         return _refuse(401, "signature invalid")
@@ -76,5 +77,5 @@ def whatsapp_webhook(request):
         services.webhook_reject(body=body, headers=headers, remote_addr=remote, signature=Signature.VALID,
                                 reason=reason, authenticated=True)
         return _refuse(400, reason)
-    services.webhook_accept(body=body, headers=headers, remote_addr=remote)
+    services.webhook_accept(body=body, headers=headers, remote_addr=remote, signed_by=signed_by)
     return HttpResponse(b'{"ok":true}', content_type="application/json")

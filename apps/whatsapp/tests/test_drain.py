@@ -9,14 +9,25 @@ from apps.conversations.models import Contact, Conversation
 from apps.messaging.models import Message, Reaction
 from apps.whatsapp import services
 from apps.whatsapp.models import WebhookEvent
+from apps.whatsapp.signature import secret_fingerprint
 from apps.whatsapp.tests.utils import envelope, message, messages_change, status
 
 A, B = "5511900000001", "5511900000002"
 
 
+def _signed():
+    """What the view records of the number fixture's secret, which signed these deliveries."""
+    return secret_fingerprint("test-app-secret")
+
+
+def _row(payload):
+    return WebhookEvent.objects.create(body=json.dumps(payload).encode(), signature=WebhookEvent.Signature.VALID,
+                                       signed_by=_signed())
+
+
 def _store(number, *messages):
     payload = envelope(messages_change(phone_number_id=number.phone_number_id, messages=list(messages)))
-    return WebhookEvent.objects.create(body=json.dumps(payload).encode(), signature=WebhookEvent.Signature.VALID)
+    return _row(payload)
 
 
 def _text(wamid, who, body, ts):
@@ -79,14 +90,16 @@ def test_a_failing_message_loses_nothing_else_in_the_batch(number, monkeypatch):
 
 
 def test_unknown_numbers_and_bad_bodies_are_marked(number):
-    unknown = WebhookEvent.objects.create(signature=WebhookEvent.Signature.VALID, body=json.dumps(
+    unknown = WebhookEvent.objects.create(signature=WebhookEvent.Signature.VALID, signed_by=_signed(), body=json.dumps(
         envelope(messages_change(phone_number_id="999", messages=[_text("wamid.U1", A, "x", 1718200001)]))).encode())
-    broken = WebhookEvent.objects.create(signature=WebhookEvent.Signature.VALID, body=b"{not json")
+    broken = WebhookEvent.objects.create(signature=WebhookEvent.Signature.VALID, signed_by=_signed(), body=b"{not json")
     assert services.webhook_events_drain() == 2
     unknown.refresh_from_db()
     broken.refresh_from_db()
     assert unknown.status == WebhookEvent.Status.UNROUTED
-    assert broken.status == WebhookEvent.Status.DEAD
+    # A body that cannot be used is kept and marked, never retried or replayed.
+    assert (broken.status, broken.error) == (WebhookEvent.Status.REJECTED, "")
+    assert broken.reason.startswith("malformed body: body is not JSON")
     assert not Message.objects.exists()
 
 
@@ -211,7 +224,7 @@ def test_batches_of_every_type_and_size_are_stored_without_falling_back(number, 
                 "several_messages.json"]
     for name in fixtures:
         WebhookEvent.objects.create(body=json.dumps(load_fixture(name)).encode(),
-                                    signature=WebhookEvent.Signature.VALID)
+                                    signature=WebhookEvent.Signature.VALID, signed_by=_signed())
         if not together:
             assert services.webhook_events_drain() == 1
     if together:
@@ -229,7 +242,7 @@ def test_each_delivery_keeps_its_own_notes_when_a_drain_saves_them_together(numb
     def status_delivery(wamid):
         payload = envelope(messages_change(phone_number_id=number.phone_number_id,
                                            statuses=[status(wamid, "delivered")]))
-        return WebhookEvent.objects.create(body=json.dumps(payload).encode(), signature=WebhookEvent.Signature.VALID)
+        return _row(payload)
 
     first, second = status_delivery("wamid.AWAY1"), status_delivery("wamid.AWAY2")
     plain = _store(number, _text("wamid.P1", A, "hello", 1718200001))
@@ -309,8 +322,8 @@ def test_drains_keep_a_number_and_its_organisation_for_a_moment(number, number_c
     assert two[number.phone_number_id].organization.name == number.organization.name
     # After the time given, a change is read.
     type(number.organization).objects.filter(pk=number.organization_id).update(name="Renamed")
-    clock = [services.time.monotonic() + 61]
-    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
+    clock = [services.processing.time.monotonic() + 61]
+    monkeypatch.setattr(services.processing.time, "monotonic", lambda: clock[0])
     three, _ = services._numbers_for(items, cached=True)
     assert three[number.phone_number_id].organization.name == "Renamed"
 
@@ -331,7 +344,7 @@ def test_a_number_added_a_moment_ago_is_found_at_once(number_cache):
 
 def _store_raw(phone_number_id, *messages):
     payload = envelope(messages_change(phone_number_id=phone_number_id, messages=list(messages)))
-    return WebhookEvent.objects.create(body=json.dumps(payload).encode(), signature=WebhookEvent.Signature.VALID)
+    return _row(payload)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -342,7 +355,7 @@ def test_a_known_customers_new_profile_name_is_kept_and_shown(number, published)
     services.webhook_events_drain()
     payload = envelope(messages_change(phone_number_id=number.phone_number_id, messages=[
         _text("wamid.P2", A, "it's me", 1718200002)], contacts=[{"profile": {"name": "Maria S."}, "wa_id": A}]))
-    WebhookEvent.objects.create(body=json.dumps(payload).encode(), signature=WebhookEvent.Signature.VALID)
+    _row(payload)
     published.clear()
     services.webhook_events_drain()
     assert Contact.objects.get(wa_id=A).profile_name == "Maria S."
@@ -396,7 +409,7 @@ def test_a_failure_after_a_stored_batch_publishes_each_event_once(number, publis
     payload = envelope(messages_change(phone_number_id=number.phone_number_id, messages=[
         _text("wamid.F1", A, "one", 1718200001), _text("wamid.F2", B, "two", 1718200002)],
         statuses=[status("wamid.UNKNOWN", "delivered")]))
-    WebhookEvent.objects.create(body=json.dumps(payload).encode(), signature=WebhookEvent.Signature.VALID)
+    _row(payload)
     assert services.webhook_events_drain() == 1
     names = [event for event, *_ in published]
     assert names.count("message.created") == 2 and names.count("conversation.created") == 2

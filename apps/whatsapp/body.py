@@ -1,0 +1,44 @@
+"""A delivery's body as JSON, refused as a whole when it cannot be used safely.
+
+A signed body is still outside input: it may be invalid UTF-8 or JSON, or nested
+so deeply that decoding it, or later encoding a part of it into a JSON column,
+runs out of stack (RecursionError). Meta's payloads are a dozen levels deep, so
+anything past MAX_DEPTH is refused before any part of it reaches the services.
+"""
+
+from __future__ import annotations
+
+import json
+
+MAX_DEPTH = 64
+
+
+class MalformedBody(ValueError):
+    """The body cannot be decoded into a payload we may process."""
+
+
+def body_payload(body: bytes):
+    """The decoded JSON of `body`, or MalformedBody saying why not."""
+    try:
+        payload = json.loads(body)
+    except RecursionError:
+        raise MalformedBody("JSON nested too deeply") from None
+    except ValueError as exc:  # also invalid UTF-8 (UnicodeDecodeError)
+        raise MalformedBody(f"body is not JSON ({exc})") from None
+    if _deeper_than(payload, MAX_DEPTH):
+        raise MalformedBody(f"JSON nested deeper than {MAX_DEPTH} levels")
+    return payload
+
+
+def _deeper_than(value, limit: int) -> bool:
+    """True when containers nest more than `limit` levels (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(current, dict):
+            stack.extend((child, depth + 1) for child in current.values() if isinstance(child, (dict, list)))
+        elif isinstance(current, list):
+            stack.extend((child, depth + 1) for child in current if isinstance(child, (dict, list)))
+    return False

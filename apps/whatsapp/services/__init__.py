@@ -1,0 +1,46 @@
+"""Use-cases of the Meta boundary: store a webhook delivery, process it, replay it.
+
+The view stores a delivery with one INSERT (receiving.py) and wakes the inbound
+worker; the worker parses each body (a pure function, parser.py), routes every
+item to a number whose own secret signed the delivery, and hands each item to its
+use-case (processing.py), in batches on PostgreSQL (drain.py). Processing is
+idempotent, so Meta's retries and our replays (log.py) change nothing twice.
+"""
+
+from .drain import (
+    DRAIN_BATCH,
+    SAVED_FIELDS,
+    webhook_events_drain,
+    webhook_events_drain_all,
+    webhook_events_sweep,
+)
+from .log import webhook_events_replay
+from .processing import (
+    MAX_ATTEMPTS,
+    _numbers_for,
+    number_cache_clear,
+    parse_webhook,
+    retry_delay,
+    webhook_event_process,
+)
+from .receiving import (
+    DRAIN_QUEUED_KEY,
+    DRAIN_QUEUED_TTL,
+    UNAUTHENTICATED_BODY_LIMIT,
+    _insert_received,
+    _Waker,
+    drain_enabled,
+    drain_request,
+    request_headers,
+    wake_drain,
+    webhook_accept,
+    webhook_reject,
+)
+
+__all__ = [
+    "DRAIN_BATCH", "DRAIN_QUEUED_KEY", "DRAIN_QUEUED_TTL", "MAX_ATTEMPTS", "SAVED_FIELDS",
+    "UNAUTHENTICATED_BODY_LIMIT", "_Waker", "_insert_received", "_numbers_for", "drain_enabled",
+    "drain_request", "number_cache_clear", "parse_webhook", "request_headers", "retry_delay", "wake_drain",
+    "webhook_accept", "webhook_event_process", "webhook_events_drain", "webhook_events_drain_all",
+    "webhook_events_replay", "webhook_events_sweep", "webhook_reject",
+]
