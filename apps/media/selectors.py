@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.core import signing
 from django.core.files.storage import FileSystemStorage
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 
 from apps.accounts import access
 
+from . import detect
 from .models import Media
 
 FIELDS = ("file", "thumbnail")
@@ -36,21 +40,39 @@ def media_get_for_user(*, user, media_id: int) -> Media | None:
     return media
 
 
+# A stored file's declared type is the customer's (or Meta's) word. A browser runs
+# some types (SVG, HTML, XML, JavaScript...) as a page of our origin, so a file is
+# shown inline only when its type is one of these images, videos and sounds, and
+# keeps its type only when it is one WhatsApp carries (detect.ALLOWED_TYPES); any
+# other is served as a download of application/octet-stream, on every storage.
+INLINE_TYPES = frozenset().union(
+    detect.ALLOWED_TYPES[detect.IMAGE], detect.ALLOWED_TYPES[detect.STICKER], detect.ALLOWED_TYPES[detect.VIDEO],
+    detect.ALLOWED_TYPES[detect.AUDIO],
+)
+PASSIVE_TYPES = frozenset().union(*detect.ALLOWED_TYPES.values())
+OCTET_STREAM = "application/octet-stream"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def content_type(media: Media, field: str) -> str:
+    """The type a file is served as: its own when WhatsApp carries it, else OCTET_STREAM."""
+    if field == "thumbnail":
+        return "image/jpeg"
+    declared = detect.base_mime(media.mime_type)
+    return declared if declared in PASSIVE_TYPES else OCTET_STREAM
+
+
 def is_inline(media: Media, field: str) -> bool:
-    """Images, video and audio open in the browser; anything else downloads."""
-    return field == "thumbnail" or media.mime_type.split("/", 1)[0] in ("image", "video", "audio")
+    """Images, video and audio of the types WhatsApp carries open in the browser;
+    anything else downloads."""
+    return field == "thumbnail" or content_type(media, field) in INLINE_TYPES
 
 
 def download_name(media: Media, field: str) -> str:
     if field == "thumbnail":
         return f"thumbnail-{media.pk}.jpg"
-    return media.filename or media.file.name.rsplit("/", 1)[-1]
-
-
-def content_type(media: Media, field: str) -> str:
-    if field == "thumbnail":
-        return "image/jpeg"
-    return (media.mime_type or "application/octet-stream").split(";", 1)[0].strip()
+    # A customer's name may hold line breaks: never let it shape a header.
+    return _CONTROL.sub("", media.filename) or media.file.name.rsplit("/", 1)[-1]
 
 
 def signed_link(*, media: Media, field: str = "file") -> str | None:
@@ -64,12 +86,11 @@ def signed_link(*, media: Media, field: str = "file") -> str | None:
     if isinstance(storage, FileSystemStorage):
         token = signing.TimestampSigner(salt=_SALT).sign(f"{media.pk}.{field}")
         return reverse("media:serve", args=[token])
-    disposition = "inline" if is_inline(media, field) else "attachment"
-    name = download_name(media, field).replace('"', "")
     return storage.url(
         fieldfile.name,
         parameters={
-            "ResponseContentDisposition": f'{disposition}; filename="{name}"',
+            "ResponseContentDisposition": content_disposition_header(
+                not is_inline(media, field), download_name(media, field)),
             "ResponseContentType": content_type(media, field),
         },
         expire=settings.MEDIA_URL_TTL,

@@ -86,7 +86,12 @@ def _storage_name(media: Media, kind: str, mime_type: str) -> str:
     ext = detect.extension_for(mime_type)
     if kind == detect.DOCUMENT and media.filename:
         name = detect.safe_filename(media.filename, default_stem=f"document-{media.pk}")
-        return name if "." in name else f"{name}{ext}"
+        stem, dot, own = name.rpartition(".")
+        # Only an extension of a type WhatsApp carries is kept: storages type an object
+        # by its name (S3 would label drawing.svg image/svg+xml, which a browser runs).
+        if dot and f".{own.lower()}" in detect.EXTENSIONS.values():
+            return name
+        return f"{stem or name}{ext}"
     return f"{kind}-{media.pk}{ext}"
 
 
