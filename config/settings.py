@@ -361,9 +361,13 @@ CELERY_TIMEZONE = "UTC"
 META_APP_SECRET = env("META_APP_SECRET")
 META_VERIFY_TOKEN = env("META_VERIFY_TOKEN")
 GRAPH_API_VERSION = env("GRAPH_API_VERSION", "v23.0")
-# With no GRAPH_API_BASE the built-in simulator stands in for Meta.
-GRAPH_API_BASE = env("GRAPH_API_BASE", f"{SITE_URL}/simulator/graph").rstrip("/")
-SIMULATOR_ENABLED = env_bool("SIMULATOR_ENABLED", env("GRAPH_API_BASE") is None)
+# The built-in simulator stands in for Meta on a developer's machine (DEBUG on, no
+# GRAPH_API_BASE); anywhere else only when SIMULATOR_ENABLED says so, so that a
+# production configuration never serves its pages and failure controls by default.
+SIMULATOR_ENABLED = env_bool("SIMULATOR_ENABLED", DEBUG and env("GRAPH_API_BASE") is None)
+GRAPH_API_BASE = env(
+    "GRAPH_API_BASE", f"{SITE_URL}/simulator/graph" if SIMULATOR_ENABLED else "https://graph.facebook.com"
+).rstrip("/")
 # Seconds a simulator process keeps its settings and the numbers it was called for
 # (0: read them on every call). A change made in the same process (the control API, the
 # admin) applies at once; one made elsewhere within this time.

@@ -11,6 +11,7 @@ class SimulatorConfig(AppConfig):
 
         from apps.whatsapp.models import WhatsAppNumber
 
+        from . import checks  # noqa: F401  (registers the deploy check)
         from . import rows
         from .models import SimulatorConfig as Settings
 

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from apps.accounts import access
 from apps.conversations.models import Contact
 from apps.whatsapp.models import WhatsAppNumber
 
@@ -27,7 +28,8 @@ CONTROL_FIELDS = {
 
 
 def _may_control(user) -> bool:
-    return user.is_authenticated and (user.is_staff or user.is_superuser or getattr(user, "role", "") == "admin")
+    # The failure injection applies to every organisation's numbers: platform staff only.
+    return access.is_platform_admin(user)
 
 
 def _config_data(config: SimulatorConfig) -> dict:
@@ -38,30 +40,36 @@ def _config_data(config: SimulatorConfig) -> dict:
 def control(request):
     """GET the failure-injection settings; POST a JSON object to change some of them."""
     if not _may_control(request.user):
-        return JsonResponse({"detail": "Staff or admin only."}, status=403)
+        return JsonResponse({"detail": _("Platform staff only.")}, status=403)
     config = SimulatorConfig.get()
     if request.method == "POST":
         try:
             changes = json.loads(request.body or b"{}")
         except ValueError:
-            return JsonResponse({"detail": "Body must be JSON."}, status=400)
+            changes = None
+        if not isinstance(changes, dict):
+            return JsonResponse({"detail": _("Body must be a JSON object.")}, status=400)
         unknown = set(changes) - set(CONTROL_FIELDS)
         if unknown:
-            return JsonResponse({"detail": f"Unknown fields: {', '.join(sorted(unknown))}"}, status=400)
+            return JsonResponse(
+                {"detail": _("Unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))}}, status=400
+            )
         for field, value in changes.items():
             try:
                 setattr(config, field, None if value is None else CONTROL_FIELDS[field](value))
             except (TypeError, ValueError):
-                return JsonResponse({"detail": f"{field}: not a valid value."}, status=400)
+                return JsonResponse({"detail": _("%(field)s: not a valid value.") % {"field": field}}, status=400)
         config.save()
     return JsonResponse(_config_data(config))
 
 
 def _numbers(user):
     numbers = WhatsAppNumber.objects.filter(is_active=True)
-    if not user.is_superuser:
-        numbers = numbers.filter(organization_id=user.organization_id)
-    return numbers.order_by("id")
+    if access.is_platform_admin(user):
+        return numbers.order_by("id")
+    if not access.is_member(user):
+        return numbers.none()
+    return numbers.filter(organization_id=user.organization_id).order_by("id")
 
 
 @login_required
@@ -127,7 +135,10 @@ def phone_send(request, number_id):
         if request.POST.get("body"):
             content["name"] = request.POST["body"][:200]
     elif kind in ("button", "reaction"):
-        target = SimulatedMessage.objects.filter(wamid=request.POST.get("target", "")).first()
+        # Only a message of this number's thread: another number's stays unseen.
+        target = SimulatedMessage.objects.filter(
+            wamid=request.POST.get("target", ""), phone_number_id=number.phone_number_id, customer=customer,
+        ).first()
         if target is None:
             raise BadRequest(_("Pick a message of the business."))
         if kind == "reaction":

@@ -59,7 +59,7 @@ def test_statuses_are_sent_signed_after_the_answer(simulator, receiver):
 
 
 def test_control_api_changes_failure_injection(simulator, client):
-    client.force_login(AdminFactory())
+    client.force_login(UserFactory(organization=None, is_staff=True, is_superuser=True))
     response = client.post("/simulator/control/", {"fail_code": 131026, "fail_count": 2}, content_type="application/json")
     assert response.status_code == 200
     assert (response.json()["fail_code"], response.json()["fail_count"]) == (131026, 2)
