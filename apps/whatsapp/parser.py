@@ -55,8 +55,9 @@ def parse_timestamp(value) -> datetime | None:
 # fetched (it would become a path or a URL called with the number's token).
 _MEDIA_ID = re.compile(r"[0-9]{1,32}", re.ASCII)
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-# The same characters as json.dumps(ensure_ascii=False) writes them.
-_UNSTORABLE_JSON = re.compile("\\\\u0000|[\ud800-\udfff]")
+# The same characters as json.dumps(ensure_ascii=False) writes them: NUL escaped
+# (after an even run of backslashes: an odd one is a text's own backslash and "u0000"), surrogates raw.
+_UNSTORABLE_JSON = re.compile(r"(?<!\\)(?:\\\\)*\\u0000|[\ud800-\udfff]")
 
 
 def media_id_valid(value) -> bool:
