@@ -356,6 +356,7 @@ CELERY_BEAT_SCHEDULE = {
     "reports-refresh-rollups": {"task": "reports.refresh_rollups", "schedule": 300.0},
 }
 CELERY_TIMEZONE = "UTC"
+    "whatsapp-prune-webhook-events": {"task": "whatsapp.prune_webhook_events", "schedule": 3600.0},
 
 # --- Meta / Graph API ---------------------------------------------------------------
 META_APP_SECRET = env("META_APP_SECRET")
@@ -399,6 +400,12 @@ WEBHOOK_MAX_BODY_BYTES = int(env("WEBHOOK_MAX_BODY_BYTES", str(3 * 1024 * 1024))
 # unstarted drain task already coalesces the wake-ups of every process.
 WEBHOOK_WAKE_INTERVAL = float(env("WEBHOOK_WAKE_INTERVAL", "0.01"))
 # Seconds the inbound worker keeps a number and its organisation between drains (0: read
+# Unauthenticated deliveries stored per minute, across processes (beyond it they are
+# only counted, and answered 429); days stored deliveries are kept once done with
+# (processed, unknown number), and refused ones (whatsapp.prune_webhook_events).
+WEBHOOK_REFUSED_PER_MINUTE = int(env("WEBHOOK_REFUSED_PER_MINUTE", "60"))
+WEBHOOK_RETENTION_DAYS = float(env("WEBHOOK_RETENTION_DAYS", "30"))
+WEBHOOK_REJECTED_RETENTION_DAYS = float(env("WEBHOOK_REJECTED_RETENTION_DAYS", "7"))
 # them for every drain); a change to either reaches inbound processing within that time.
 INBOUND_NUMBER_CACHE_SECONDS = float(env("INBOUND_NUMBER_CACHE_SECONDS", "2"))
 

@@ -17,14 +17,19 @@ class MalformedBody(ValueError):
     """The body cannot be decoded into a payload we may process."""
 
 
-def body_payload(body: bytes):
-    """The decoded JSON of `body`, or MalformedBody saying why not."""
+def decode(body: bytes):
+    """`body` as JSON, or MalformedBody saying why not (the view's check: no walk)."""
     try:
-        payload = json.loads(body)
+        return json.loads(body)
     except RecursionError:
         raise MalformedBody("JSON nested too deeply") from None
-    except ValueError as exc:  # also invalid UTF-8 (UnicodeDecodeError)
-        raise MalformedBody(f"body is not JSON ({exc})") from None
+    except ValueError:  # also invalid UTF-8 (UnicodeDecodeError)
+        raise MalformedBody("body is not JSON") from None
+
+
+def body_payload(body: bytes):
+    """The decoded JSON of `body` for processing, or MalformedBody saying why not."""
+    payload = decode(body)
     if _deeper_than(payload, MAX_DEPTH):
         raise MalformedBody(f"JSON nested deeper than {MAX_DEPTH} levels")
     return payload

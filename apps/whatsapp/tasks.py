@@ -35,3 +35,10 @@ def drain_webhook_events():
 def sweep_webhook_events():
     """Periodic safety net: deliveries whose wake-up or task was lost."""
     services.webhook_events_sweep()
+
+
+@shared_task(name="whatsapp.prune_webhook_events", ignore_result=True)
+def prune_webhook_events():
+    """Periodic: delete stored deliveries past their retention (WEBHOOK_RETENTION_DAYS,
+    WEBHOOK_REJECTED_RETENTION_DAYS)."""
+    services.webhook_events_prune()

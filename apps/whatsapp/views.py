@@ -7,13 +7,13 @@ task enqueued on commit (services.webhook_accept), never in the request.
 from __future__ import annotations
 
 import hmac
-import json
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from . import services
+from .body import MalformedBody, decode
 from .models import WebhookEvent, WhatsAppNumber
 from .parser import OBJECT
 from .signature import HEADER, verify_delivery
@@ -54,28 +54,38 @@ def whatsapp_webhook(request):
     Signature = WebhookEvent.Signature
     if len(body) > limit:
         reason = f"body larger than {limit} bytes"
-        services.webhook_reject(body=body, headers=headers, remote_addr=remote, reason=reason,
-                                signature=Signature.INVALID if header else Signature.MISSING)
-        return _refuse(400, reason)
+        signature = Signature.INVALID if header else Signature.MISSING
+        return _refuse_unauthenticated(body, headers, remote, signature, reason, 400, reason)
     if not header:
-        services.webhook_reject(body=body, headers=headers, remote_addr=remote, signature=Signature.MISSING,
-                                reason="X-Hub-Signature-256 missing")
-        return _refuse(401, "signature missing")
+        return _refuse_unauthenticated(body, headers, remote, Signature.MISSING, "X-Hub-Signature-256 missing", 401,
+                                       "signature missing")
     signed_by = verify_delivery(body, header)
     if signed_by is None:
-        services.webhook_reject(body=body, headers=headers, remote_addr=remote, signature=Signature.INVALID,
-                                reason="X-Hub-Signature-256 does not match")
-        return _refuse(401, "signature invalid")
+        return _refuse_unauthenticated(body, headers, remote, Signature.INVALID, "X-Hub-Signature-256 does not match",
+                                       401, "signature invalid")
+    # A signed body we cannot use is kept and answered 200: any other answer has Meta
+    # retry it for days, and retrying cannot make it better.
     try:
-        payload = json.loads(body)
-    except ValueError:
-        services.webhook_reject(body=body, headers=headers, remote_addr=remote, signature=Signature.VALID,
-                                reason="body is not JSON", authenticated=True)
-        return _refuse(400, "body is not JSON")
+        payload = decode(body)
+    except MalformedBody as exc:
+        return _keep_malformed(body, headers, remote, signed_by, str(exc))
     if not isinstance(payload, dict) or payload.get("object") != OBJECT:
-        reason = f"object is not {OBJECT}"
-        services.webhook_reject(body=body, headers=headers, remote_addr=remote, signature=Signature.VALID,
-                                reason=reason, authenticated=True)
-        return _refuse(400, reason)
+        return _keep_malformed(body, headers, remote, signed_by, f"object is not {OBJECT}")
     services.webhook_accept(body=body, headers=headers, remote_addr=remote, signed_by=signed_by)
     return HttpResponse(b'{"ok":true}', content_type="application/json")
+
+
+def _refuse_unauthenticated(body, headers, remote, signature, reason, status, answer):
+    """Keep a trace of a delivery we could not authenticate, as far as the rate of
+    such deliveries allows (beyond it they are only counted, and answered 429)."""
+    if not services.webhook_reject(body=body, headers=headers, remote_addr=remote, signature=signature,
+                                   reason=reason):
+        return _refuse(429, "too many unauthenticated deliveries")
+    return _refuse(status, answer)
+
+
+def _keep_malformed(body, headers, remote, signed_by, reason):
+    reason = f"malformed body: {reason}"
+    services.webhook_reject(body=body, headers=headers, remote_addr=remote, signature=WebhookEvent.Signature.VALID,
+                            reason=reason, signed_by=signed_by)
+    return JsonResponse({"ok": False, "error": reason}, status=200)

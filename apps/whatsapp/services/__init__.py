@@ -14,7 +14,7 @@ from .drain import (
     webhook_events_drain_all,
     webhook_events_sweep,
 )
-from .log import webhook_events_replay
+from .log import PRUNE_BATCH, webhook_events_prune, webhook_events_replay
 from .processing import (
     MAX_ATTEMPTS,
     _numbers_for,
@@ -38,9 +38,9 @@ from .receiving import (
 )
 
 __all__ = [
-    "DRAIN_BATCH", "DRAIN_QUEUED_KEY", "DRAIN_QUEUED_TTL", "MAX_ATTEMPTS", "SAVED_FIELDS",
+    "DRAIN_BATCH", "DRAIN_QUEUED_KEY", "DRAIN_QUEUED_TTL", "MAX_ATTEMPTS", "PRUNE_BATCH", "SAVED_FIELDS",
     "UNAUTHENTICATED_BODY_LIMIT", "_Waker", "_insert_received", "_numbers_for", "drain_enabled",
     "drain_request", "number_cache_clear", "parse_webhook", "request_headers", "retry_delay", "wake_drain",
     "webhook_accept", "webhook_event_process", "webhook_events_drain", "webhook_events_drain_all",
-    "webhook_events_replay", "webhook_events_sweep", "webhook_reject",
+    "webhook_events_prune", "webhook_events_replay", "webhook_events_sweep", "webhook_reject",
 ]

@@ -5,6 +5,7 @@ take it from there); keep a refused one for admins, bounded (see webhook_reject)
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -19,9 +20,12 @@ from ..models import Provider, WebhookEvent
 
 logger = logging.getLogger(__name__)
 
-# What is kept of a body we could not authenticate.
-UNAUTHENTICATED_BODY_LIMIT = 64 * 1024
+# What is kept of a body we could not authenticate: a prefix for admins to see
+# what it was, with the hash of the whole body (repeats are counted on one row).
+UNAUTHENTICATED_BODY_LIMIT = 1024
 KEPT_HEADERS = ("CONTENT_TYPE", "CONTENT_LENGTH", "HTTP_USER_AGENT", "HTTP_X_HUB_SIGNATURE_256", "HTTP_X_FORWARDED_FOR")
+# The shared counter of unauthenticated deliveries in the current minute.
+REFUSED_COUNTER_KEY = "whatsapp:webhook:refused:{minute}"
 
 
 def request_headers(meta: dict) -> dict:
@@ -32,19 +36,59 @@ def request_headers(meta: dict) -> dict:
 
 
 def webhook_reject(*, body: bytes, headers: dict, remote_addr: str | None, signature: str, reason: str,
-                   authenticated: bool = False) -> WebhookEvent:
-    """Keep a refused delivery for admins: counted, never processed."""
-    if not authenticated:
-        body = body[:UNAUTHENTICATED_BODY_LIMIT]
-    return WebhookEvent.objects.create(
-        provider=Provider.META,
-        body=body,
-        headers=headers,
-        remote_addr=remote_addr or None,
-        signature=signature,
-        status=WebhookEvent.Status.REJECTED,
-        reason=reason,
-    )
+                   signed_by: str = "") -> bool:
+    """Keep a refused delivery for admins, never processed. An authenticated one
+    (`signed_by`: a malformed body) is kept whole; of an unauthenticated one only a
+    prefix, and only WEBHOOK_REFUSED_PER_MINUTE of them a minute (across processes):
+    beyond that they are counted and False is returned. The same body refused again
+    adds to `repeats` on its row rather than storing another."""
+    if not signed_by:
+        if not _unauthenticated_allowed():
+            return False
+        kept = body[:UNAUTHENTICATED_BODY_LIMIT]
+    else:
+        kept = body
+    _refused_upsert(body=kept, digest=hashlib.sha256(body).hexdigest(), headers=headers, remote_addr=remote_addr,
+                    signature=signature, reason=reason, signed_by=signed_by)
+    return True
+
+
+def _unauthenticated_allowed() -> bool:
+    from django.core.cache import cache
+
+    limit = settings.WEBHOOK_REFUSED_PER_MINUTE
+    key = REFUSED_COUNTER_KEY.format(minute=int(time.time() // 60))
+    try:
+        cache.add(key, 0, timeout=120)
+        count = cache.incr(key)
+    except Exception:  # no shared counter: store nothing rather than without bound
+        logger.warning("the unauthenticated webhook counter is unavailable; not storing", exc_info=True)
+        return False
+    if count == limit + 1:
+        logger.warning("more than %d unauthenticated webhook deliveries this minute: only counting them (%s)",
+                       limit, key)
+    return count <= limit
+
+
+def _refused_upsert(*, body: bytes, digest: str, headers: dict, remote_addr: str | None, signature: str,
+                    reason: str, signed_by: str) -> None:
+    """One statement: a new row, or one more repeat on the row of the same body."""
+    connection = connections[WebhookEvent.objects.db]
+    qn = connection.ops.quote_name
+    table = qn(WebhookEvent._meta.db_table)
+    casts = ("::jsonb", "::inet") if connection.vendor == "postgresql" else ("", "")
+    columns = ", ".join(qn(column) for column in (
+        "provider", "body", "headers", "remote_addr", "signature", "signed_by", "body_sha256", "repeats", "status",
+        "reason", "error", "attempts", "received_at"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s{casts[0]}, %s{casts[1]}, %s, %s, %s, 1, %s, %s, "
+            f"'', 0, %s) ON CONFLICT ({qn('body_sha256')}) WHERE NOT ({qn('body_sha256')} = '') "
+            f"DO UPDATE SET {qn('repeats')} = {table}.{qn('repeats')} + 1",
+            [Provider.META.value, body, json.dumps(headers), remote_addr or None, signature, signed_by, digest,
+             WebhookEvent.Status.REJECTED.value, reason[:10000],
+             connection.ops.adapt_datetimefield_value(timezone.now())],
+        )
 
 
 def webhook_accept(*, body: bytes, headers: dict, remote_addr: str | None, signed_by: str) -> WebhookEvent | None:
