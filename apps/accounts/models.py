@@ -91,6 +91,39 @@ class User(AbstractUser):
     def is_supervisor_or_admin(self) -> bool:
         return self.role in (self.Role.ADMIN, self.Role.SUPERVISOR)
 
+    # Every path that changes a password (the services, Django's password views and
+    # admin forms, `changepassword`) goes through set_password, which tells
+    # accounts.services.user_credentials_changed.
+    def set_password(self, raw_password):
+        super().set_password(raw_password)
+        self._credentials_changed()
+
+    def set_unusable_password(self):
+        super().set_unusable_password()
+        self._credentials_changed()
+
+    def _credentials_changed(self):
+        if self.pk is not None and not getattr(self, "_rehashing", False):
+            from . import services
+
+            services.user_credentials_changed(user=self)
+
+    # check_password re-hashes a right password with newer parameters through
+    # set_password (Django 5.2): not a change of credentials.
+    def check_password(self, raw_password):
+        self._rehashing = True
+        try:
+            return super().check_password(raw_password)
+        finally:
+            self._rehashing = False
+
+    async def acheck_password(self, raw_password):
+        self._rehashing = True
+        try:
+            return await super().acheck_password(raw_password)
+        finally:
+            self._rehashing = False
+
 
 class Team(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="teams")
@@ -111,3 +144,4 @@ class Team(models.Model):
 
     def __str__(self):
         return self.name
+

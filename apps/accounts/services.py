@@ -2,15 +2,130 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from apps.realtime import groups
-from apps.realtime.publish import publish
+from apps.realtime.publish import publish, sockets_signal
 
-from .models import Organization, User
+from .models import Organization, Team, User
+
+logger = logging.getLogger(__name__)
+
+
+# --- who a user is: every change reaches their open sockets --------------------------
+def user_access_changed(*, user_ids: Iterable[int], credentials_changed: bool = False) -> None:
+    """The one way a change of what users may see (role, teams, a team's numbers,
+    active state, password, session) reaches their open sockets: on commit, each
+    socket of these users recomputes its groups from the rows, or closes (inactive,
+    session ended; `credentials_changed` closes it in any case, for the browser to
+    reconnect with a session that still authenticates)."""
+    sockets_signal(
+        "inbox.rights", groups=[groups.user(user_id) for user_id in user_ids],
+        credentials_changed=credentials_changed,
+    )
+
+
+def user_update(*, user: User, role: str | None = None, is_active: bool | None = None) -> User:
+    """Change a user's role or active state. Deactivating ends every session of the
+    user (and so closes their sockets)."""
+    if role is not None and role not in User.Role.values:
+        raise ValidationError(_("Unknown role."))
+    fields = []
+    if role is not None and role != user.role:
+        user.role = role
+        fields.append("role")
+    if is_active is not None and is_active != user.is_active:
+        user.is_active = is_active
+        fields.append("is_active")
+    if not fields:
+        return user
+    with transaction.atomic():
+        user.save(update_fields=fields)
+        if not user.is_active:
+            user_sessions_end(user=user)
+        user_access_changed(user_ids=[user.pk])
+    return user
+
+
+def user_teams_set(*, user: User, teams: Iterable[Team]) -> None:
+    teams = list(teams)
+    if any(team.organization_id != user.organization_id for team in teams):
+        raise ValidationError(_("A team must belong to the user's organisation."))
+    with transaction.atomic():
+        user.teams.set(teams)
+        user_access_changed(user_ids=[user.pk])
+
+
+def team_members_set(*, team: Team, members: Iterable[User]) -> None:
+    """The team's members become `members`; those who joined or left are told."""
+    members = list(members)
+    if any(member.organization_id != team.organization_id for member in members):
+        raise ValidationError(_("A team's members belong to its organisation."))
+    with transaction.atomic():
+        before = set(team.members.values_list("pk", flat=True))
+        team.members.set(members)
+        after = {member.pk for member in members}
+        user_access_changed(user_ids=sorted(before ^ after))
+
+
+def team_numbers_set(*, team: Team, numbers: Iterable) -> None:
+    """The numbers whose unassigned conversations the team's agents see."""
+    numbers = list(numbers)
+    if any(number.organization_id != team.organization_id for number in numbers):
+        raise ValidationError(_("A team's numbers belong to its organisation."))
+    with transaction.atomic():
+        team.numbers.set(numbers)
+        user_access_changed(user_ids=list(team.members.values_list("pk", flat=True)))
+
+
+def user_set_password(*, user: User, password: str) -> User:
+    """A new password that passes the configured validators (see user_credentials_changed)."""
+    validate_password(password, user=user)
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    return user
+
+
+def user_credentials_changed(*, user: User) -> None:
+    """The user's password was set (User.set_password calls this, whatever the path):
+    their open sockets close. Their other sessions end by themselves: Django checks a
+    session's password hash on every request."""
+    user_access_changed(user_ids=[user.pk], credentials_changed=True)
+
+
+def user_logged_out(*, user_id: int) -> None:
+    """A session of the user ended (logout): the socket opened with it closes."""
+    user_access_changed(user_ids=[user_id])
+
+
+def user_sessions_end(*, user: User) -> int:
+    """Delete every session of `user`; how many. Needs a database-backed session
+    engine (db, cached_db): other engines cannot be searched by user."""
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    if not hasattr(store_class, "get_model_class"):
+        logger.warning("sessions of user %s not ended: %s cannot list them", user.pk, settings.SESSION_ENGINE)
+        return 0
+    keys = []
+    decoder = store_class()
+    rows = store_class.get_model_class().objects.filter(expire_date__gt=timezone.now())
+    for session_key, data in rows.values_list("session_key", "session_data").iterator():
+        if decoder.decode(data).get(SESSION_KEY) == str(user.pk):
+            keys.append(session_key)
+    for session_key in keys:
+        store_class(session_key).delete()
+    return len(keys)
 
 
 def user_set_availability(*, user: User, availability: str) -> User:

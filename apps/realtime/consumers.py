@@ -7,39 +7,58 @@ Client -> server: {"action": "catch_up", "since": cursor|null},
 
 Until the client's first catch_up (or CATCH_UP_WAIT seconds), live events are held, so
 that replayed events come before them and ids do not go backwards.
+
+Rights are those of now, not of the connect: the socket recomputes its groups (or
+closes) when told that its user's role, teams, active state, password or session
+changed (accounts.services.user_access_changed, on the user's own group), every
+REALTIME_RIGHTS_CHECK_SECONDS for changes made elsewhere, and before each client action.
+Client frames are rate-limited per socket (WS_MAX_FRAMES_PER_SECOND, WS_FRAMES_BURST).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from channels.db import database_sync_to_async
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
 
-from . import groups as group_names
 from . import presence, replay, selectors, services
+
+logger = logging.getLogger(__name__)
 
 CATCH_UP_WAIT = 3.0
 _TEXT = "_frame_text"  # the encoded frame, kept on a layer message shared by sockets
 PENDING_MAX = 1000
+# Close codes. live.js does not reconnect after 4401 or 4403 (a reconnect cannot help).
+CLOSE_SIGNED_OUT = 4401  # not signed in, or no longer: logged out, deactivated, session ended
+CLOSE_RECONNECT = 4001  # the credentials changed: a reconnect is authenticated afresh
+CLOSE_FLOODING = 4429  # kept sending frames over the rate after being told
+
+
+_CLOSE_CODES = {selectors.SIGNED_OUT: CLOSE_SIGNED_OUT, selectors.RECONNECT: CLOSE_RECONNECT}
 
 
 @database_sync_to_async
 def groups_for(user) -> list[str]:
-    from apps.accounts import access
+    return selectors.user_groups(user)
 
-    if not access.is_member(user):
-        return []
-    names = [group_names.user(user.id), group_names.org_members(user.organization_id)]
-    if user.is_supervisor_or_admin:
-        names.append(group_names.org_supervisors(user.organization_id))
-    else:
-        names += [group_names.team(team_id) for team_id in access.team_ids(user)]
-        names += [group_names.number(number_id) for number_id in access.team_number_ids(user)]
-    return names
+
+@database_sync_to_async
+def session_of(scope) -> tuple[str | None, str | None]:
+    """The key of the session the socket was opened with, and its auth hash then (the
+    socket closes when the user's hash no longer matches it)."""
+    from django.contrib.auth import HASH_SESSION_KEY
+
+    session = scope.get("session")
+    if session is None:
+        return None, None
+    return session.session_key, session.get(HASH_SESSION_KEY)
 
 
 def _key(frame: dict):
@@ -65,8 +84,17 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         self.user = self.scope.get("user")
         self.groups_joined = await groups_for(self.user) if self.user is not None else []
         if not self.groups_joined:
-            await self.close(code=4401)
+            await self.close(code=CLOSE_SIGNED_OUT)
             return
+        self.session_key, self.session_hash = await session_of(self.scope)
+        self.opened = True
+        self.ending = False
+        self.rights_lock = asyncio.Lock()
+        loop = asyncio.get_running_loop()
+        self.frame_tokens = float(settings.WS_FRAMES_BURST)
+        self.frames_counted_at = loop.time()
+        self.dropped = 0
+        self.dropped_at = float("-inf")
         self.live = False
         self.pending: list[dict] = []
         self.replayed: set[str] = set()
@@ -78,14 +106,17 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         self.wait_handle = asyncio.get_running_loop().call_later(CATCH_UP_WAIT, self._wait_over)
         await database_sync_to_async(presence.presence_connect)(user_id=self.user.id, channel=self.channel_name)
         self.heartbeat = asyncio.create_task(self._heartbeat())
+        self.watch = asyncio.create_task(self._watch_rights())
 
     async def disconnect(self, code):
-        if not getattr(self, "groups_joined", None):
+        if not getattr(self, "opened", False):
             return
+        self.opened = False
         self.wait_handle.cancel()
-        self.heartbeat.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.heartbeat
+        for task in (self.heartbeat, self.watch):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         for task in list(self.background):
             with contextlib.suppress(Exception):
                 await task
@@ -99,6 +130,59 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             await database_sync_to_async(presence.presence_heartbeat)(
                 user_id=self.user.id, organization_id=self.user.organization_id, channel=self.channel_name
             )
+
+    # --- rights of now ------------------------------------------------------------------
+    async def _watch_rights(self):
+        """Changes made outside accounts.services (a shell, SQL, an admin form that does
+        not call them) reach the socket here."""
+        while True:
+            await asyncio.sleep(settings.REALTIME_RIGHTS_CHECK_SECONDS)
+            try:
+                await self._recheck()
+            except Exception:  # the database away for a moment: look again next time
+                logger.exception("rights check of user %s failed", self.user.id)
+
+    async def _recheck(self, *, credentials_changed: bool = False) -> bool:
+        """Reload the user and their session, join and leave groups to match what the
+        user may see now, or close. True when the socket stays open."""
+        async with self.rights_lock:
+            if self.ending:
+                return False
+            rights = await database_sync_to_async(selectors.socket_rights)(
+                user_id=self.user.id, session_key=self.session_key, connected_hash=self.session_hash
+            )
+            if self.ending:
+                return False
+            close = rights.close or (selectors.RECONNECT if credentials_changed else None)
+            if close is not None:
+                await self._end_locked(_CLOSE_CODES[close])
+                return False
+            self.user = rights.user
+            joined = set(self.groups_joined)
+            for name in rights.groups:
+                if name not in joined:
+                    await self.channel_layer.group_add(name, self.channel_name)
+            for name in self.groups_joined:
+                if name not in rights.groups:
+                    await self.channel_layer.group_discard(name, self.channel_name)
+            self.groups_joined = rights.groups
+            return True
+
+    async def _end(self, code: int):
+        async with self.rights_lock:
+            await self._end_locked(code)
+
+    async def _end_locked(self, code: int):
+        """Leave every group at once (nothing more is relayed), then close."""
+        self.ending = True
+        for name in self.groups_joined:
+            await self.channel_layer.group_discard(name, self.channel_name)
+        self.groups_joined = []
+        self.pending = []
+        await self.close(code=code)
+
+    async def inbox_rights(self, message):
+        await self._recheck(credentials_changed=bool(message.get("credentials_changed")))
 
     def _wait_over(self):
         # No catch_up came: go live with what was held (an old client, or none needed).
@@ -133,6 +217,8 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
 
     # --- events from the channel layer ---------------------------------------------
     async def inbox_event(self, message):
+        if self.ending:
+            return
         frame = {"id": message.get("id"), "event": message["event"], "data": message["data"]}
         if frame["event"] == "user.availability" and frame["data"].get("user_id") == self.user.id:
             await database_sync_to_async(presence.presence_refresh)(user_id=self.user.id)
@@ -146,11 +232,43 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         await self._send(frame, message)
 
     # --- requests from the client ----------------------------------------------------
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if self.ending or not await self._frame_allowed():
+            return
+        try:
+            content = await self.decode_json(text_data) if text_data is not None else None
+        except ValueError:
+            content = None
+        await self.receive_json(content)
+
+    async def _frame_allowed(self) -> bool:
+        """A token bucket per socket: WS_FRAMES_BURST frames at once, refilled at
+        WS_MAX_FRAMES_PER_SECOND. A frame over it is dropped with an error frame; a
+        socket that has a burst's worth dropped with no second's pause between drops
+        is closed with CLOSE_FLOODING."""
+        now = asyncio.get_running_loop().time()
+        burst = float(settings.WS_FRAMES_BURST)
+        refill = (now - self.frames_counted_at) * settings.WS_MAX_FRAMES_PER_SECOND
+        self.frame_tokens = min(burst, self.frame_tokens + refill)
+        self.frames_counted_at = now
+        if self.frame_tokens >= 1:
+            self.frame_tokens -= 1
+            return True
+        self.dropped = self.dropped + 1 if now - self.dropped_at < 1 else 1
+        self.dropped_at = now
+        await self._error("rate", _("Too many messages on this connection; this one was dropped."))
+        if self.dropped >= burst:
+            await self._end(CLOSE_FLOODING)
+        return False
+
     async def receive_json(self, content, **kwargs):
         action = content.get("action") if isinstance(content, dict) else None
         handler = {"catch_up": self._catch_up, "typing": self._typing, "presence": self._presence}.get(action)
         if handler is None:
             await self._error("action", "Unknown action; expected catch_up, typing or presence.")
+            return
+        # Each action is checked against the user's rights of now.
+        if not await self._recheck():
             return
         await handler(content)
 

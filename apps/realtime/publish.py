@@ -246,3 +246,18 @@ def publish(event_type: str, data: dict, *, groups: Iterable[str]) -> None:
     batch = _OnCommitBatch(savepoint_ids)
     batch.events.append((event_type, data, groups))
     transaction.on_commit(batch)
+
+
+def sockets_signal(message_type: str, *, groups: Iterable[str], **fields) -> None:
+    """Send a control message (no event: no cursor, nothing kept for catch-up) to the
+    sockets of `groups` on commit, e.g. "inbox.rights" to make them recompute what
+    their user may see."""
+    groups = list(dict.fromkeys(groups))
+    message = {"type": message_type, **fields}
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is not None and groups:
+            _deliver(layer, [(groups, message)])
+
+    transaction.on_commit(send)

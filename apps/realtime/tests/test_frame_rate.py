@@ -1,0 +1,62 @@
+"""Client frames are rate-limited per socket: frames over the rate are dropped with
+an error frame, and a socket that keeps flooding is closed."""
+
+import json
+
+import pytest
+from asgiref.sync import async_to_sync
+
+from apps.realtime import presence
+from apps.realtime.consumers import CLOSE_FLOODING
+
+from .conftest import open_socket, session_cookie
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_frames_over_the_rate_are_dropped_with_an_error(world, settings):
+    settings.WS_MAX_FRAMES_PER_SECOND = 1
+    settings.WS_FRAMES_BURST = 3
+    agent = world["agent_a"]
+    cookie = session_cookie(agent)
+
+    async def scenario():
+        comm, _ = await open_socket(cookie)  # its catch_up is the first frame of the burst
+        await comm.send_json_to({"action": "presence", "status": "online"})
+        await comm.send_json_to({"action": "presence", "status": "online"})
+        # Over the burst: dropped, not applied.
+        await comm.send_json_to({"action": "presence", "status": "away"})
+        frame = await comm.receive_json_from(timeout=5)
+        statuses = presence.get_store().socket_statuses([agent.id])
+        await comm.disconnect()
+        return frame, statuses
+
+    frame, statuses = async_to_sync(scenario)()
+    assert frame["event"] == "error"
+    assert frame["data"]["field"] == "rate"
+    assert statuses == {agent.id: ["online"]}
+
+
+def test_a_socket_that_keeps_flooding_is_closed(world, settings):
+    settings.WS_MAX_FRAMES_PER_SECOND = 1
+    settings.WS_FRAMES_BURST = 3
+    cookie = session_cookie(world["agent_a"])
+
+    async def scenario():
+        comm, _ = await open_socket(cookie)
+        for _ in range(50):
+            await comm.send_json_to({"action": "presence", "status": "online"})
+        outputs = []
+        while True:
+            output = await comm.receive_output(timeout=5)
+            outputs.append(output)
+            if output["type"] == "websocket.close":
+                break
+        await comm.wait()
+        return outputs
+
+    outputs = async_to_sync(scenario)()
+    assert outputs[-1] == {"type": "websocket.close", "code": CLOSE_FLOODING}
+    # One error frame per dropped frame until the close: a burst's worth.
+    sent = [json.loads(o["text"]) for o in outputs if o["type"] == "websocket.send"]
+    assert [(f["event"], f["data"]["field"]) for f in sent] == [("error", "rate")] * 3
