@@ -356,6 +356,7 @@ CELERY_BEAT_SCHEDULE = {
     "media-retention": {"task": "media.expire_retained_media", "schedule": 3600.0},
     "messaging-sweep-pending": {"task": "messaging.sweep_pending", "schedule": 60.0},
     "whatsapp-sweep-webhook-events": {"task": "whatsapp.sweep_webhook_events", "schedule": 30.0},
+    "whatsapp-prune-webhook-events": {"task": "whatsapp.prune_webhook_events", "schedule": 3600.0},
     "templates-sync": {"task": "message_templates.sync_templates", "schedule": 6 * 3600.0},
     "conversations-wake-snoozed": {"task": "conversations.wake_snoozed", "schedule": 60.0},
     "reports-refresh-rollups": {"task": "reports.refresh_rollups", "schedule": 300.0},
@@ -399,6 +400,12 @@ SEND_CONCURRENCY = int(env("SEND_CONCURRENCY", env("SEND_SENDER_THREADS", "256")
 # Benchmarks only: expose a bare JSON view at /bench/floor/ as the floor.
 BENCH_FLOOR_VIEW = env_bool("BENCH_FLOOR_VIEW", False)
 WEBHOOK_MAX_BODY_BYTES = int(env("WEBHOOK_MAX_BODY_BYTES", str(3 * 1024 * 1024)))
+# Unauthenticated deliveries stored per minute, across processes (beyond it they are
+# only counted, and answered 429); days stored deliveries are kept once done with
+# (processed, unknown number), and refused ones (whatsapp.prune_webhook_events).
+WEBHOOK_REFUSED_PER_MINUTE = int(env("WEBHOOK_REFUSED_PER_MINUTE", "60"))
+WEBHOOK_RETENTION_DAYS = float(env("WEBHOOK_RETENTION_DAYS", "30"))
+WEBHOOK_REJECTED_RETENTION_DAYS = float(env("WEBHOOK_REJECTED_RETENTION_DAYS", "7"))
 # After a web process has woken the inbound worker it waits this long (seconds) before
 # it wakes it again; deliveries stored meanwhile wait for the next wake-up. A queued,
 # unstarted drain task already coalesces the wake-ups of every process.
