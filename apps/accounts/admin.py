@@ -3,12 +3,10 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
-from rest_framework.authtoken.admin import TokenAdmin as DrfTokenAdmin
-from rest_framework.authtoken.models import TokenProxy
 
-from apps.accounts import access
-from apps.core.admin import OrganizationScopedAdminMixin, masked
+from apps.core.admin import OrganizationScopedAdminMixin
 
+from . import admin_tokens  # noqa: F401  (registers the API-token admin)
 from .models import Organization, Team, User
 
 
@@ -147,33 +145,3 @@ class TeamAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("members"))
     def member_count(self, obj):
         return obj.members.count()
-
-
-# API tokens are secrets: the list shows only their last characters.
-admin.site.unregister(TokenProxy)
-
-
-@admin.register(TokenProxy)
-class TokenAdmin(DrfTokenAdmin):
-    list_display = ["masked_key", "user", "created"]
-    fields = ["user"]
-    search_fields = ["user__username"]
-
-    @admin.display(description=_("key"))
-    def masked_key(self, obj):
-        return masked(obj.key)
-
-    def has_module_permission(self, request):
-        return access.is_platform_admin(request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return access.is_platform_admin(request.user)
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return access.is_platform_admin(request.user)
-
-    def has_delete_permission(self, request, obj=None):
-        return access.is_platform_admin(request.user)

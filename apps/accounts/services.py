@@ -100,8 +100,13 @@ def user_set_password(*, user: User, password: str) -> User:
 
 def user_credentials_changed(*, user: User) -> None:
     """The user's password was set (User.set_password calls this, whatever the path):
-    their open sockets close. Their other sessions end by themselves: Django checks a
-    session's password hash on every request."""
+    their API tokens are revoked and their open sockets closed. Their other sessions
+    end by themselves: Django checks a session's password hash on every request."""
+    from .tokens import user_tokens_revoke
+
+    revoked = user_tokens_revoke(user_id=user.pk)
+    if revoked:
+        logger.info("password of user %s changed: %s API tokens revoked", user.pk, revoked)
     user_access_changed(user_ids=[user.pk], credentials_changed=True)
 
 

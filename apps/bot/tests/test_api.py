@@ -2,9 +2,9 @@
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from apps.accounts.tokens import token_issue
 from apps.accounts.tests.worlds import api_as, build_world, fast_passwords  # noqa: F401
 from apps.bot.models import BotUsage
 from apps.bot.tests.factories import BotSettingsFactory
@@ -33,9 +33,9 @@ def test_suggest_a_reply_with_a_token(world, ai):
     knowledge.faq_index(faq=KnowledgeFAQFactory(organization=world.org, question="Where is my parcel?",
                                                 answer="Parcels are tracked at example.test/track."))
     ai.reply("Your parcel can be tracked at example.test/track.")
-    token = Token.objects.create(user=world.agent)
+    _, key = token_issue(user=world.agent, name="test")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     response = suggest(client, world.mine)
     assert response.status_code == 200
     assert response.json() == {"text": "Your parcel can be tracked at example.test/track."}

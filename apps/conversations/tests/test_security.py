@@ -217,12 +217,13 @@ def test_anonymous_calls_are_refused(world, method, url):
 
 
 def test_token_authentication(world):
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
-    token = Token.objects.create(user=world.agent)
+    from apps.accounts.tokens import token_issue
+
+    _, key = token_issue(user=world.agent, name="test")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.get("/api/v1/me/").json()["username"] == "agent"
     client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     response = client.get("/api/v1/me/")

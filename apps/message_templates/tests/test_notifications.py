@@ -4,9 +4,9 @@ import threading
 
 import pytest
 from django.db import connection, connections
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from apps.accounts.tokens import token_issue
 from apps.accounts.tests.factories import AdminFactory, UserFactory
 from apps.conversations.models import Contact, Conversation
 from apps.conversations.tests.factories import ContactFactory
@@ -48,7 +48,7 @@ def rule(admin):
 
 def client_for(user):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=user, name='test')[1]}")
     return client
 
 

@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from apps.accounts.tokens import token_issue
 from apps.accounts.tests.factories import AdminFactory, TeamFactory, UserFactory
 from apps.conversations.tests.factories import ConversationFactory
 from apps.message_templates.models import MessageTemplate
@@ -151,7 +151,7 @@ def test_marketing_templates_never_reach_marketing_opt_outs_and_nothing_reaches_
 
 def client_for(user):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=user, name='test')[1]}")
     return client
 
 

@@ -6,9 +6,9 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from apps.accounts.tokens import token_issue
 from apps.accounts.tests.factories import AdminFactory, SupervisorFactory, UserFactory
 from apps.message_templates import services
 from apps.message_templates.models import MessageTemplate
@@ -33,7 +33,7 @@ def number(admin):
 
 def client_for(user):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=user, name='test')[1]}")
     return client
 
 

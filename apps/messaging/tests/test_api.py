@@ -1,9 +1,9 @@
 """The integration API: POST /api/v1/messages/ and GET /api/v1/messages/{id}/."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from apps.accounts.tokens import token_issue
 from apps.accounts.tests.factories import AdminFactory, UserFactory
 from apps.conversations.models import Contact, Conversation
 from apps.message_templates.tests.factories import MessageTemplateFactory
@@ -27,7 +27,7 @@ def number(admin):
 
 def client_for(user):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=user, name='test')[1]}")
     return client
 
 

@@ -77,11 +77,11 @@ def test_json_matches_the_sections(data):
 
 
 def test_json_of_every_table_over_token_auth(data):
-    from rest_framework.authtoken.models import Token
+    from apps.accounts.tokens import token_issue
 
-    token = Token.objects.create(user=data.supervisor)
+    _, key = token_issue(user=data.supervisor, name="test")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     for name in TABLES:
         response = client.get(reverse("api-report", args=[name]), RANGE)
         assert response.status_code == 200, name

@@ -1,0 +1,68 @@
+"""API tokens in admin: issued here (the key shown once), listed and revoked.
+
+An organisation's admins see and revoke only the tokens of their organisation's users;
+platform superusers see all. Rows are never changed or deleted: a revoked token stays
+listed, with when it was last used.
+"""
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from rest_framework.authtoken.models import TokenProxy
+
+from apps.core.admin import OrganizationScopedAdminMixin
+
+from . import tokens
+from .models import ApiToken
+
+# DRF's clear-text tokens are no longer used to authenticate (see accounts.tokens).
+if admin.site.is_registered(TokenProxy):
+    admin.site.unregister(TokenProxy)
+
+
+class RevokedFilter(admin.SimpleListFilter):
+    title = gettext_lazy("revoked")
+    parameter_name = "revoked"
+
+    def lookups(self, request, model_admin):
+        return [("no", gettext_lazy("No")), ("yes", gettext_lazy("Yes"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("no", "yes"):
+            return queryset.filter(revoked_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
+    organization_lookup = "user__organization"
+    list_display = ["name", "prefix", "user", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [RevokedFilter]
+    search_fields = ["name", "prefix", "user__username"]
+    list_select_related = ["user"]
+    actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["user", "name"]
+        return ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.get_fields(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        token, key = tokens.token_issue(user=form.cleaned_data["user"], name=form.cleaned_data["name"])
+        obj.pk, obj.prefix, obj.key_hash, obj.created_at = token.pk, token.prefix, token.key_hash, token.created_at
+        messages.warning(request, _("The key of the token “%(name)s”, shown this once (copy it now): %(key)s")
+                         % {"name": token.name, "key": key})
+
+    @admin.action(description=gettext_lazy("Revoke the selected tokens"))
+    def revoke(self, request, queryset):
+        count = tokens.tokens_revoke(tokens=queryset)
+        messages.success(request, _("%(count)d tokens revoked.") % {"count": count})
