@@ -204,3 +204,22 @@ def test_agents_do_not_reach_the_token_admin(world):
     assert client.get("/admin/accounts/apitoken/").status_code == 302  # to the admin login
     assert client.post("/admin/accounts/apitoken/add/", {"user": world.agent.pk, "name": "x"}).status_code == 302
     assert ApiToken.objects.count() == 1
+
+
+def test_the_command_issues_a_token_and_prints_its_key_once(world):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out, err = StringIO(), StringIO()
+    call_command("create_api_token", world.admin.username, "--name", "erp", stdout=out, stderr=err)
+    key = out.getvalue().strip()
+    token = ApiToken.objects.get()
+    assert (token.user, token.name, token.key_hash) == (world.admin, "erp", key_hash(key))
+    assert key not in err.getvalue()
+    assert status_with(key) == 200
+    with pytest.raises(CommandError):
+        call_command("create_api_token", "nobody", "--name", "erp", stdout=out, stderr=err)
+    with pytest.raises(CommandError):
+        call_command("create_api_token", world.admin.username, "--name", "  ", stdout=out, stderr=err)
+    assert ApiToken.objects.count() == 1
