@@ -38,3 +38,13 @@ def team_get(*, user, pk) -> Team:
         return team_list(user=user).get(pk=int(pk))
     except (Team.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+def user_manageable_get(*, user, pk) -> User:
+    """A user of `user`'s organisation, active or not, that `user` may change (admins)."""
+    if not access.can_manage_settings(user):
+        raise Http404
+    try:
+        return User.objects.get(organization_id=user.organization_id, pk=int(pk))
+    except (User.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None

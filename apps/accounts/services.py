@@ -36,11 +36,16 @@ def user_access_changed(*, user_ids: Iterable[int], credentials_changed: bool = 
     )
 
 
-def user_update(*, user: User, role: str | None = None, is_active: bool | None = None) -> User:
+def user_update(*, user: User, role: str | None = None, is_active: bool | None = None,
+                actor: User | None = None) -> User:
     """Change a user's role or active state. Deactivating ends every session of the
-    user (and so closes their sockets)."""
+    user (and so closes their sockets). An admin (`actor`) cannot deactivate or demote
+    themselves: nobody would be left to undo it."""
     if role is not None and role not in User.Role.values:
-        raise ValidationError(_("Unknown role."))
+        raise ValidationError({"role": _("Unknown role.")})
+    if actor is not None and actor.pk == user.pk and (is_active is False or role not in (None, user.role)):
+        raise ValidationError({"is_active" if is_active is False else "role": _(
+            "You cannot deactivate or demote yourself; another admin can.")})
     fields = []
     if role is not None and role != user.role:
         user.role = role
@@ -61,7 +66,7 @@ def user_update(*, user: User, role: str | None = None, is_active: bool | None =
 def user_teams_set(*, user: User, teams: Iterable[Team]) -> None:
     teams = list(teams)
     if any(team.organization_id != user.organization_id for team in teams):
-        raise ValidationError(_("A team must belong to the user's organisation."))
+        raise ValidationError({"team_ids": _("A team must belong to the user's organisation.")})
     with transaction.atomic():
         user.teams.set(teams)
         user_access_changed(user_ids=[user.pk])
