@@ -16,6 +16,7 @@ from django.contrib.admin.filters import AllValuesFieldListFilter, RelatedFieldL
 from django.contrib.admin.utils import get_model_from_relation, unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db.models import Prefetch
 from django.http import Http404
 
 from apps.accounts import access
@@ -46,6 +47,34 @@ def organization_rows(queryset, organization_id, admin_site=None):
     if isinstance(model_admin, OrganizationScopedAdminMixin):
         return queryset.filter(**{model_admin.organization_lookup: organization_id})
     return None
+
+
+def _foreign_keys(model):
+    return [f for f in model._meta.concrete_fields if f.is_relation and (f.many_to_one or f.one_to_one)]
+
+
+def hide_foreign_relations(rows, organization_id, admin_site=None) -> None:
+    """On these rows, forget the related row of a foreign key that belongs to another
+    organisation, so that pages show "-" rather than its name (the stored id is kept).
+
+    Rows of an organisation point only to its own rows when every writer keeps the
+    rule; this keeps read-only fields and list columns from naming another
+    organisation's row when one did not. One query per foreign key."""
+    rows = list(rows)
+    if not rows:
+        return
+    for field in _foreign_keys(type(rows[0])):
+        ids = {getattr(row, field.attname) for row in rows} - {None}
+        if not ids:
+            continue
+        related = organization_rows(field.related_model._default_manager.all(), organization_id, admin_site)
+        if related is None:
+            continue
+        key = field.target_field.attname
+        own = set(related.filter(**{f"{key}__in": ids}).values_list(key, flat=True))
+        for row in rows:
+            if getattr(row, field.attname) not in own | {None}:
+                field.set_cached_value(row, None)
 
 
 class ScopedForeignKeyRawIdWidget(widgets.ForeignKeyRawIdWidget):
@@ -120,6 +149,12 @@ class OrganizationScopedChangeList(ChangeList):
                 )
         return result
 
+    def get_results(self, request):
+        super().get_results(request)
+        if not access.is_platform_admin(request.user):
+            # Evaluated here, the page's rows are the ones the columns then render.
+            hide_foreign_relations(self.result_list, _org_of(request), self.model_admin.admin_site)
+
 
 class OrganizationScopedInlineMixin:
     """Put before the inline's base class; `OrganizationScopedAdminMixin` adds it to
@@ -132,7 +167,14 @@ class OrganizationScopedInlineMixin:
         if not access.can_use_admin(request.user):
             return queryset.none()
         rows = organization_rows(queryset, _org_of(request), self.admin_site)
-        return queryset if rows is None else rows
+        queryset = queryset if rows is None else rows
+        # A related row of another organisation is read as none (hide_foreign_relations).
+        prefetches = []
+        for field in _foreign_keys(self.model):
+            related = organization_rows(field.related_model._default_manager.all(), _org_of(request), self.admin_site)
+            if related is not None and field.related_model is not self.parent_model:
+                prefetches.append(Prefetch(field.name, queryset=related))
+        return queryset.prefetch_related(*prefetches)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -207,6 +249,12 @@ class OrganizationScopedAdminMixin:
         if not self.is_platform(request):
             filters = [f for f in filters if f != self.organization_lookup]
         return filters
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None and not self.is_platform(request):
+            hide_foreign_relations([obj], _org_of(request), self.admin_site)
+        return obj
 
     def _ensure_visible(self, request, object_id):
         # Another organisation's row is "not found", not a redirect that names it.

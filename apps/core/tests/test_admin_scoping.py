@@ -411,3 +411,35 @@ def test_a_foreign_raw_id_is_named_for_the_platform(world):
     body = client.get(f"/admin/conversations/conversation/add/?contact={foreign['conversations.Contact'].pk}")
     assert f"{FOREIGN} contact" in body.content.decode()
 
+
+
+def test_rows_pointing_to_another_organisations_rows_do_not_name_them(world):
+    # Bad data (no writer makes it): our rows referring to the other organisation's.
+    home, foreign, org_admin, client = world
+    from django.contrib.auth.models import Permission
+
+    from apps.conversations.models import Conversation, Note
+
+    note = home["conversations.Note"]
+    Note.objects.filter(pk=note.pk).update(author=foreign["accounts.User"])
+    entry = home["conversations.AuditLogEntry"]
+    type(entry).objects.filter(pk=entry.pk).update(actor=foreign["accounts.User"],
+                                                   conversation=foreign["conversations.Conversation"])
+    message = home["messaging.Message"]
+    type(message).objects.filter(pk=message.pk).update(reply_to=foreign["messaging.Message"])
+    problems = []
+    for row in (note, entry, message):
+        for page in (url(type(row), ""), url(type(row), "change", row.pk)):
+            response = client.get(page)
+            if response.status_code != 200 or leaked(response, foreign):
+                problems.append((page, response.status_code, leaked(response, foreign)))
+    assert problems == [], "\n".join(map(str, problems))
+    # The stored ids are kept: a page shows less, it changes nothing.
+    note.refresh_from_db()
+    assert note.author_id == foreign["accounts.User"].pk
+    # Inline rows too (for an admin whose permissions show the inline).
+    org_admin.user_permissions.add(Permission.objects.get(codename="view_note"))
+    request = as_request(type(org_admin).objects.get(pk=org_admin.pk))
+    [inline_class] = admin.site._registry[Conversation].get_inlines(request, home["conversations.Conversation"])
+    [shown] = inline_class(Conversation, admin.site).get_queryset(request).filter(pk=note.pk)
+    assert (shown.author_id, shown.author) == (foreign["accounts.User"].pk, None)
