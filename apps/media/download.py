@@ -3,8 +3,9 @@
 Only the URL the Graph API gave for that media id is followed, only on Meta's
 hosts (settings.MEDIA_DOWNLOAD_ALLOWED_HOSTS), never to a private, loopback or
 link-local address, and redirects are followed by hand so that every hop is
-checked again. The body is streamed into a spooled temporary file while it is
-hashed and counted: a large video never sits whole in memory.
+checked again, without the number's token. The body is streamed into a spooled
+temporary file while it is hashed and counted: a large video never sits whole in
+memory.
 """
 
 from __future__ import annotations
@@ -112,9 +113,10 @@ def fetch(client, url: str, *, max_bytes: int) -> Downloaded:
     Raises DownloadRefused (give up) or DownloadTransient / GraphAPIError (retry
     when `retryable`). The caller closes the returned file.
     """
-    for _hop in range(MAX_REDIRECTS + 1):
+    for hop in range(MAX_REDIRECTS + 1):
         check_url(url)
-        response = client.download_media(url)
+        # The token goes with the URL Meta's Graph API gave, never with a redirect.
+        response = client.download_media(url, authorize=hop == 0)
         try:
             if response.status_code in (301, 302, 303, 307, 308):
                 location = response.headers.get("Location")

@@ -425,12 +425,13 @@ class GraphClient:
             "id": data.get("id", str(media_id)),
         }
 
-    def download_media(self, url: str) -> requests.Response:
+    def download_media(self, url: str, *, authorize: bool = True) -> requests.Response:
         """Stream the file at Meta's short-lived media URL. The caller closes the
         response. The token goes only where `token_allowed` says (else GraphAPIError,
-        not retryable); redirects are not followed: the caller checks where one leads
+        not retryable), and not at all with `authorize=False` (a redirect's target);
+        redirects are not followed: the caller checks where one leads
         (apps.media.download)."""
-        headers = self._headers(url)
+        headers = self._headers(url) if authorize else {"User-Agent": USER_AGENT}
         try:
             response = _http().get(
                 url, headers=headers, timeout=self.timeout, stream=True, allow_redirects=False,

@@ -98,3 +98,16 @@ def test_a_numeric_media_id_on_the_graph_origin_is_mirrored(fake_meta):
     services.media_mirror(media_id=media.pk)
     media = Media.objects.get(pk=media.pk)
     assert (media.state, media.size) == ("stored", len(body))
+
+
+def test_a_redirect_within_metas_hosts_is_followed_without_the_token(fake_meta):
+    body = jpeg_bytes()
+    media = media_with_token(meta_media_id="123456792")
+    fake_meta.media("123456792", body, file_path="/files/first")
+    fake_meta.routes["/files/first"] = (302, {"Location": "/files/signed"}, b"")
+    fake_meta.routes["/files/signed"] = (200, {"Content-Type": "image/jpeg"}, body)
+    services.media_mirror(media_id=media.pk)
+    media = Media.objects.get(pk=media.pk)
+    assert media.state == "stored"
+    assert [(path, headers.get("Authorization")) for path, headers in fake_meta.requests] == [
+        ("/graph/v23.0/123456792", f"Bearer {TOKEN}"), ("/files/first", f"Bearer {TOKEN}"), ("/files/signed", None)]
