@@ -9,6 +9,8 @@ import json
 
 from django.utils.translation import gettext_lazy as _
 
+from apps.whatsapp.parser import clean_strings
+
 from ..models import Message, MessageType, Status
 
 # Meta's types that map one to one onto ours.
@@ -57,7 +59,8 @@ def message_content(kind: str, content: dict, raw: dict) -> tuple[str, dict, str
         nfm = content.get("nfm_reply")
         if isinstance(nfm, dict) and isinstance(nfm.get("response_json"), str):
             try:
-                content["nfm_reply"] = {**nfm, "response": json.loads(nfm["response_json"])}
+                # JSON inside the JSON: its escapes can make what the parser removed.
+                content["nfm_reply"] = {**nfm, "response": clean_strings(json.loads(nfm["response_json"]))}
             except ValueError:
                 pass
     if message_type == MessageType.UNSUPPORTED:

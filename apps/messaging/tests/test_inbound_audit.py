@@ -231,6 +231,10 @@ POISONED = [
     ("order", {"catalog_id": "1", "text": f"ord{NUL}er", "product_items": [{"product_retailer_id": f"x{NUL}"}]},
      "order"),
     ("future_type", {"field": f"v{NUL}{LONE}"}, ""),
+    # JSON inside the JSON, whose own escapes make NUL and lone surrogates again.
+    ("interactive", {"type": "nfm_reply", "nfm_reply": {"name": "flow", "body": "Sent",
+                                                        "response_json": '{"a": "x\\u0000", "b": "\\ud800y"}'}},
+     "Sent"),
 ]
 
 
@@ -245,7 +249,7 @@ def _has_unstorable(value) -> bool:
 
 
 @RECEIVE
-@pytest.mark.parametrize("kind, content, text", POISONED, ids=[p[0] for p in POISONED])
+@pytest.mark.parametrize("kind, content, text", POISONED, ids=[f"{p[0]}-{i}" for i, p in enumerate(POISONED)])
 def test_every_string_of_a_message_is_cleaned_once_and_the_message_kept(number, receive, kind, content, text):
     item = message(kind, wamid=f"wamid.P{NUL}1", from_=ANA, context={"id": f"wamid.X{NUL}", "forwarded": True},
                    referral={"source_url": f"https://x{NUL}", "headline": f"H{LONE}", "body": f"B{NUL}"},
