@@ -89,6 +89,8 @@ MIDDLEWARE = [
     # Content-Security-Policy on every response from here down (the webhook's and the
     # simulated Graph API's fast paths above answer JSON only).
     "csp.middleware.CSPMiddleware",
+    # A query string or form body with NUL or a lone surrogate is a 400 for every view.
+    "apps.core.middleware.RequestParameterGuard",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -432,7 +434,13 @@ REST_FRAMEWORK = {
         "apps.accounts.tokens.ApiTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # JSON with NUL or a lone surrogate is a 400; limits are capped (apps/core/api.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.core.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "apps.core.api.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts import selectors as account_selectors
+from apps.core import params
 from apps.messaging.serializers import MessageSerializer
 
 from . import selectors, services
@@ -50,9 +51,10 @@ class _IdOrKeyword(serializers.CharField):
             raise serializers.ValidationError("Too long.")
         if value in self.keywords:
             return value
-        if value.isdigit() and 0 < int(value) < 2**63:
-            return int(value)
-        raise serializers.ValidationError(f"Expected an id or one of: {', '.join(self.keywords)}.")
+        try:
+            return params.positive_id(value, field=self.field_name, required=True)
+        except params.BadParameter:
+            raise serializers.ValidationError(f"Expected an id or one of: {', '.join(self.keywords)}.") from None
 
 
 class ConversationFilterSerializer(serializers.Serializer):

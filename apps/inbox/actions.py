@@ -11,12 +11,12 @@ services); a conversation the user may not see is "not found".
 
 from __future__ import annotations
 
+import datetime
 import json
-from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -27,10 +27,14 @@ from apps.accounts import access
 from apps.accounts import selectors as account_selectors
 from apps.conversations import selectors, services
 from apps.conversations.models import Conversation
+from apps.core import params
 from apps.media.services import media_upload_create
 from apps.messaging.models import Message
 from apps.messaging.services.send import message_send
 from apps.messaging.validation import SendError
+
+from .panels import actions_context, contact_context
+from .template_picker import template_form_context, template_get, template_payload, templates_for
 
 SEND_KINDS = ("text", "location", "interactive", "template")
 
@@ -61,12 +65,20 @@ def _send_result(request, conversation, *, errors=None, field: str = "") -> Http
 
 
 def _reply_to(conversation, value):
-    if not value:
-        return None
     try:
-        return Message.objects.get(pk=int(value), conversation=conversation)
-    except (Message.DoesNotExist, ValueError, TypeError):
+        pk = params.positive_id(value, field="reply_to")
+        return Message.objects.get(pk=pk, conversation=conversation) if pk is not None else None
+    except (Message.DoesNotExist, params.BadParameter):
         raise SendError("reply_to", "not_found", _("The message replied to is not in this conversation.")) from None
+
+
+def _message_id(value) -> int | None:
+    """The id of the message reacted to: refused here when it is no id at all."""
+    try:
+        return params.positive_id(value, field="message")
+    except params.BadParameter:
+        raise SendError("reaction.message", "not_found",
+                        _("React to a message of this conversation that reached WhatsApp.")) from None
 
 
 def WINDOW_CLOSED() -> str:
@@ -114,161 +126,6 @@ def _payload(kind: str, post, *, conversation, user) -> dict:
         return _interactive_payload(post)
     template = template_get(user=user, conversation=conversation, pk=post.get("template"))
     return template_payload(template=template, post=post)
-
-
-# --- Read helpers for the panels and the template picker (scoped to the user) --------
-
-
-def actions_context(*, user, conversation) -> dict:
-    """What the actions panel shows and offers: choices follow apps.accounts.access."""
-    supervisor = user.is_supervisor_or_admin
-    users = list(account_selectors.user_list(user=user)) if supervisor else []
-    teams = list(account_selectors.team_list(user=user)) if supervisor else []
-    current = set(conversation.labels.values_list("pk", flat=True))
-    labels = [{"label": label, "on": label.pk in current} for label in selectors.label_list(user=user)]
-    return {
-        "conversation": conversation,
-        "user": user,
-        "can_act": access.can_act_on_conversation(user, conversation),
-        "can_assign_others": supervisor,
-        "can_take": access.can_assign(user, conversation, assignee=user) and conversation.assignee_id != user.pk,
-        "can_release": conversation.assignee_id is not None and access.can_assign(user, conversation, assignee=None),
-        "users": users,
-        "teams": teams,
-        "labels": labels,
-        "statuses": Conversation.Status.choices,
-        "priorities": Conversation.Priority.choices,
-        "snooze_default": (timezone.localtime() + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M"),
-    }
-
-
-def contact_context(*, user, conversation) -> dict:
-    contact = conversation.contact
-    previous = (
-        Conversation.objects.filter(access.conversation_filter(user), contact=contact)
-        .exclude(pk=conversation.pk)
-        .order_by("-created_at", "-id")[:20]
-    )
-    return {
-        "conversation": conversation,
-        "contact": contact,
-        "can_edit": access.can_edit_contact(user, contact),
-        "previous": list(previous),
-        "attributes": sorted((contact.attributes or {}).items()),
-    }
-
-
-def templates_for(*, user, conversation, query: str = "", language=None) -> list:
-    """Approved templates of the conversation's number (selector of the templates app)."""
-    from apps.message_templates.selectors import template_list_for_user
-
-    if not access.can_view_conversation(user, conversation):
-        return []
-    return list(template_list_for_user(user=user, number=conversation.number, language=language,
-                                       query=(query or "")[:100], sendable_only=True)[:50])
-
-
-def template_get(*, user, conversation, pk):
-    from apps.message_templates.selectors import template_get_for_user
-
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise SendError("template", "required", _("Choose a template.")) from None
-    template = template_get_for_user(user=user, template_id=pk)
-    if template is None or not access.can_view_conversation(user, conversation):
-        raise Http404
-    if conversation.number.waba_id and template.waba_id != conversation.number.waba_id:
-        raise Http404
-    return template
-
-
-def _contact_values(contact) -> dict:
-    """Contact fields a parameter is prefilled from, by the parameter's name."""
-    first = (contact.name or contact.profile_name or "").split(" ")[0]
-    values = {"name": contact.display_name, "contact_name": contact.display_name, "customer_name": contact.display_name,
-              "first_name": first, "phone": contact.phone, "wa_id": contact.wa_id}
-    for key, value in (contact.attributes or {}).items():
-        if value not in (None, ""):
-            values[str(key)] = str(value)
-    return values
-
-
-def _slot_fields(*, conversation, template, given) -> list[dict]:
-    """The picker's fields, one per parameter slot of the template (render.slots)."""
-    from apps.message_templates.render import slots
-
-    prefill = _contact_values(conversation.contact)
-    fields = []
-    for slot in slots(template):
-        name = f"slot_{slot['slot']}"
-        if given is not None:
-            value = given.get(name, "")
-        else:
-            value = prefill.get(slot["key"], "") if slot["kind"] == "text" else ""
-        label = {"header": _("Header"), "body": _("Body"), "buttons": _("Button")}.get(slot["component"], "")
-        display = slot.get("label") or slot["kind"] if slot["component"] == "buttons" else (
-            "{{%s}}" % slot["key"] if slot["key"] else slot["kind"])
-        fields.append({**slot, "name": name, "value": value, "label": label, "display": display,
-                       "input": "url" if slot["kind"] in ("image", "video", "document") else "text"})
-    return fields
-
-
-def _parameters(template, fields, *, placeholder_empty: bool) -> dict:
-    """render.template_render's parameters from the fields; for a preview an empty
-    value shows as its placeholder."""
-    named = template.parameter_format == "NAMED"
-    header, body, buttons = {}, {}, {}
-    for f in fields:
-        value = f["value"].strip()
-        if not value:
-            if not placeholder_empty or f["kind"] not in ("text",):
-                continue
-            value = "[%s]" % f["key"]
-        if f["component"] == "header":
-            header = {"link": value} if f["kind"] in ("image", "video", "document") else {**header, f["key"]: value}
-        elif f["component"] == "body":
-            body[f["key"]] = value
-        else:
-            buttons[f["key"]] = value
-    parameters = {}
-    if header:
-        if "link" in header or named:
-            parameters["header"] = header
-        else:
-            parameters["header"] = [header[k] for k in sorted(header, key=lambda k: int(k) if k.isdigit() else 0)]
-    if body:
-        parameters["body"] = body
-    if buttons:
-        parameters["buttons"] = buttons
-    return parameters
-
-
-def template_form_context(*, conversation, template, given) -> dict:
-    """The fields of `template` with their values (typed, or prefilled from the
-    contact), the exact preview (render.template_render) and what is missing."""
-    from apps.message_templates.render import template_render
-
-    fields = _slot_fields(conversation=conversation, template=template, given=given)
-    errors = [
-        _("%(component)s parameter %(key)s is empty.") % {"component": f["label"], "key": f["display"]}
-        for f in fields if f["required"] and not f["value"].strip()
-    ]
-    rendered = None
-    try:
-        rendered = template_render(template=template, parameters=_parameters(template, fields, placeholder_empty=True))
-    except SendError as exc:
-        errors.append(exc.message)
-    return {"template": template, "fields": fields, "rendered": rendered, "preview_errors": errors}
-
-
-def template_payload(*, template, post) -> dict:
-    """message_send's template payload from the picker's fields."""
-    from apps.message_templates.render import slots
-
-    fields = [{**slot, "value": post.get(f"slot_{slot['slot']}", "")} for slot in slots(template)]
-    return {"name": template.name, "language": template.language,
-            **_parameters(template, fields, placeholder_empty=False)}
 
 
 def _require_act(request, conversation) -> None:
@@ -341,7 +198,7 @@ def react(request, pk):
     try:
         _require_act(request, conversation)
         _agent_send(request, conversation, kind="reaction",
-                    payload={"message": request.POST.get("message"), "emoji": request.POST.get("emoji", "")})
+                    payload={"message": _message_id(request.POST.get("message")), "emoji": request.POST.get("emoji", "")})
     except (SendError, ValidationError, PermissionDenied) as exc:
         return _send_result(request, conversation, errors=_errors(exc))
     return _send_result(request, conversation)
@@ -434,11 +291,9 @@ def actions_panel(request, pk):
 
 
 def _int_or_none(value, field):
-    if value in (None, ""):
-        return None
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        return params.positive_id(value, field=field)
+    except params.BadParameter:
         raise ValidationError(_("%(field)s: choose one of the list.") % {"field": field}) from None
 
 
@@ -473,11 +328,16 @@ def assign(request, pk):
 def _snooze_time(value: str):
     """An ISO time with offset (the composer sends one), or a naive local time
     read in the current time zone."""
-    moment = parse_datetime((value or "").strip()) if value else None
+    try:
+        moment = parse_datetime((value or "").strip()) if value else None
+        if moment is not None and timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        if moment is not None:
+            moment.astimezone(datetime.timezone.utc)  # a time that cannot be stored in UTC raises here
+    except (ValueError, OverflowError):  # well formed but impossible: February 30th, year 10000
+        moment = None
     if moment is None:
         raise ValidationError(_("Snooze until: choose a date and time."))
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
     return moment
 
 
@@ -516,11 +376,12 @@ def toggle_label(request, pk):
 def set_priority(request, pk):
     conversation = _conversation(request, pk)
     try:
-        priority = _int_or_none(request.POST.get("priority"), _("Priority"))
-        if priority is None:
-            raise ValidationError(_("Priority: choose one of the list."))
-    except ValidationError as exc:
-        return _actions_panel(request, conversation, errors=_errors(exc), status=422)
+        priority = params.bounded_int(request.POST.get("priority"), field="priority", minimum=0, maximum=32767)
+    except params.BadParameter:
+        priority = None
+    if priority is None:
+        error = ValidationError(_("Priority: choose one of the list."))
+        return _actions_panel(request, conversation, errors=_errors(error), status=422)
     return _run_action(request, conversation, services.conversation_set_priority, priority=priority)
 
 

@@ -16,13 +16,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language
 
 from apps.accounts import services as account_services
 from apps.accounts.models import User
 from apps.conversations import selectors
+from apps.core import params
 from apps.messaging.services import send as send_services
 from apps.messaging.validation import SendError
 from apps.realtime import replay
@@ -47,28 +47,21 @@ def organization_time(view):
 
 
 def _filters(request) -> selectors.InboxFilter:
-    """The inbox view asked for in the query string; a bad value is a 400 naming it."""
-    params = request.GET
-
-    def optional_int(name):
-        value = params.get(name) or None
-        if value is None:
-            return None
-        if not value.isdigit():
-            raise ValueError(name)
-        return int(value)
-
+    """The inbox view asked for in the query string; a bad value is a 400 naming it
+    (params.BadParameter, or the ValueError of InboxFilter naming its field)."""
+    get = request.GET
     return selectors.InboxFilter(
-        view=params.get("view") or "all",
-        status=params.get("status") or "open",
-        number_id=optional_int("number"),
-        label_id=optional_int("label"),
-        q=params.get("q", ""),
+        view=params.text(get.get("view"), field="view") or "all",
+        status=params.text(get.get("status"), field="status") or "open",
+        number_id=params.positive_id(get.get("number"), field="number"),
+        label_id=params.positive_id(get.get("label"), field="label"),
+        q=params.text(get.get("q"), field="q", max_length=selectors.SEARCH_MAX_LENGTH),
     )
 
 
 def _bad_filter(error: ValueError) -> HttpResponse:
-    return HttpResponseBadRequest(_("Invalid value for “%(field)s”.") % {"field": error.args[0] if error.args else "?"})
+    field = getattr(error, "field", None) or (error.args[0] if error.args else "?")
+    return HttpResponseBadRequest(params.invalid_message(field))
 
 
 def _list_context(request, filters, *, after=None) -> dict:
@@ -114,7 +107,7 @@ def conversation_rows(request):
         filters = _filters(request)
         context = _list_context(request, filters, after=request.GET.get("after") or None)
     except selectors.InvalidCursor:
-        return HttpResponseBadRequest(_("Invalid value for “%(field)s”.") % {"field": "after"})
+        return HttpResponseBadRequest(params.invalid_message("after"))
     except ValueError as error:
         return _bad_filter(error)
     return render(request, "inbox/list/rows.html", context)
@@ -187,11 +180,11 @@ def message_older(request, pk):
     conversation = selectors.conversation_get(user=request.user, pk=pk)
     before = request.GET.get("before")
     if not before:
-        return HttpResponseBadRequest(_("Invalid value for “%(field)s”.") % {"field": "before"})
+        return HttpResponseBadRequest(params.invalid_message("before"))
     try:
         thread = selectors.thread_page(conversation=conversation, before=before)
     except selectors.InvalidCursor:
-        return HttpResponseBadRequest(_("Invalid value for “%(field)s”.") % {"field": "before"})
+        return HttpResponseBadRequest(params.invalid_message("before"))
     return render(request, "inbox/thread/older.html", {
         "conversation": conversation,
         "thread": presenters.thread_entries(thread.items, organization=request.user.organization),
@@ -264,7 +257,7 @@ def availability(request):
     try:
         account_services.user_set_availability(user=request.user, availability=value)
     except ValidationError:
-        return HttpResponseBadRequest(_("Invalid value for “%(field)s”.") % {"field": "availability"})
+        return HttpResponseBadRequest(params.invalid_message("availability"))
     if request.htmx:
         return render(request, "inbox/availability.html", {
             "availability_choices": User.Availability.choices, "user": request.user,

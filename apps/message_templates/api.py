@@ -2,13 +2,14 @@
 business-event notifications for integrations."""
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts import access
+from apps.core import params
 from apps.messaging.validation import SendError
 
 from . import selectors
@@ -29,12 +30,12 @@ def _require_admin(user):
 def _contact_of_conversation(user, conversation_id):
     from apps.conversations.models import Conversation
 
-    if conversation_id in (None, ""):
-        return None
     try:
-        conversation_id = int(conversation_id)
-    except (TypeError, ValueError):
+        conversation_id = params.positive_id(conversation_id, field="conversation")
+    except params.BadParameter:
         raise ValidationError({"conversation": _("A conversation id (a number).")}) from None
+    if conversation_id is None:
+        return None
     conversation = Conversation.objects.select_related("contact").filter(
         access.conversation_filter(user), pk=conversation_id
     ).first()
@@ -53,32 +54,41 @@ class TemplateCreateSerializer(serializers.Serializer):
     parameter_mapping = serializers.DictField(required=False, default=dict)
 
 
+class TemplateListQuerySerializer(serializers.Serializer):
+    """The list's query string: only these are read, each checked before any query."""
+
+    number = serializers.CharField(max_length=64, help_text="id or phone_number_id of the number")
+    q = serializers.CharField(required=False, allow_blank=True, max_length=200, help_text="Search in name and text")
+    language = serializers.CharField(required=False, allow_blank=True, max_length=15,
+                                     help_text="e.g. pt_BR (pt matches every pt_*)")
+    all = serializers.BooleanField(required=False, default=False, help_text="Every state, not only sendable ones")
+    conversation = serializers.IntegerField(required=False, min_value=1, max_value=params.BIGINT_MAX,
+                                            help_text="Prefill each template's parameters from this "
+                                                      "conversation's contact")
+
+
 class TemplateListView(generics.ListAPIView):
     serializer_class = MessageTemplateSerializer
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("number", str, required=True, description="id or phone_number_id of the number"),
-            OpenApiParameter("q", str, description="Search in name and text"),
-            OpenApiParameter("language", str, description="e.g. pt_BR (pt matches every pt_*)"),
-            OpenApiParameter("all", bool, description="Every state, not only sendable ones"),
-            OpenApiParameter("conversation", int, description="Prefill each template's parameters from this "
-                                                              "conversation's contact"),
-        ],
-        summary="Templates of a number's WhatsApp Business Account",
-    )
+    @extend_schema(parameters=[TemplateListQuerySerializer], summary="Templates of a number's WhatsApp Business Account")
     def get(self, request, *args, **kwargs):
-        if not request.query_params.get("number"):
-            return Response({"field": "number", "code": "required", "message": _("number is required.")},
-                            status=400)
-        self.contact = _contact_of_conversation(request.user, request.query_params.get("conversation"))
+        query = TemplateListQuerySerializer(data=request.query_params)
+        if not query.is_valid():
+            field, problems = next(iter(query.errors.items()))
+            code = "required" if problems[0].code == "required" else "invalid"
+            message = _("number is required.") if code == "required" and field == "number" else str(problems[0])
+            return Response({"field": field, "code": code, "message": message}, status=400)
+        self.query = query.validated_data
+        self.contact = _contact_of_conversation(request.user, self.query.get("conversation"))
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        params = self.request.query_params
+        query = getattr(self, "query", None)
+        if query is None:  # the schema generator, not a request
+            return selectors.template_list_for_user(user=None, number=None)
         return selectors.template_list_for_user(
-            user=self.request.user, number=params.get("number"), language=params.get("language") or None,
-            query=params.get("q", ""), sendable_only=params.get("all") not in ("1", "true", "yes"),
+            user=self.request.user, number=query["number"], language=query.get("language") or None,
+            query=query.get("q", ""), sendable_only=not query["all"],
         )
 
     def list(self, request, *args, **kwargs):

@@ -21,7 +21,8 @@ def _number_for_user(user, number):
     if not value:
         return None
     match = Q(phone_number_id=value)
-    if value.isdigit() and len(value) < 12:
+    # An id is ASCII digits ("²".isdigit() is true too); a phone number id is longer.
+    if value.isascii() and value.isdigit() and len(value) < 12:
         match |= Q(pk=int(value))
     return numbers.filter(match).first()
 

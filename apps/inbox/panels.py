@@ -1,0 +1,52 @@
+"""What the side panels show and offer: read helpers scoped to the user, the choices
+following apps.accounts.access."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from apps.accounts import access
+from apps.accounts import selectors as account_selectors
+from apps.conversations import selectors
+from apps.conversations.models import Conversation
+
+
+def actions_context(*, user, conversation) -> dict:
+    """What the actions panel shows and offers: choices follow apps.accounts.access."""
+    supervisor = user.is_supervisor_or_admin
+    users = list(account_selectors.user_list(user=user)) if supervisor else []
+    teams = list(account_selectors.team_list(user=user)) if supervisor else []
+    current = set(conversation.labels.values_list("pk", flat=True))
+    labels = [{"label": label, "on": label.pk in current} for label in selectors.label_list(user=user)]
+    return {
+        "conversation": conversation,
+        "user": user,
+        "can_act": access.can_act_on_conversation(user, conversation),
+        "can_assign_others": supervisor,
+        "can_take": access.can_assign(user, conversation, assignee=user) and conversation.assignee_id != user.pk,
+        "can_release": conversation.assignee_id is not None and access.can_assign(user, conversation, assignee=None),
+        "users": users,
+        "teams": teams,
+        "labels": labels,
+        "statuses": Conversation.Status.choices,
+        "priorities": Conversation.Priority.choices,
+        "snooze_default": (timezone.localtime() + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M"),
+    }
+
+
+def contact_context(*, user, conversation) -> dict:
+    contact = conversation.contact
+    previous = (
+        Conversation.objects.filter(access.conversation_filter(user), contact=contact)
+        .exclude(pk=conversation.pk)
+        .order_by("-created_at", "-id")[:20]
+    )
+    return {
+        "conversation": conversation,
+        "contact": contact,
+        "can_edit": access.can_edit_contact(user, contact),
+        "previous": list(previous),
+        "attributes": sorted((contact.attributes or {}).items()),
+    }
