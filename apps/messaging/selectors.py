@@ -19,6 +19,7 @@ def number_for_integration(*, user, number: str):
 
     numbers = WhatsAppNumber.objects.filter(organization_id=user.organization_id, is_active=True)
     found = numbers.filter(phone_number_id=str(number)).first()
-    if found is None and str(number).isdigit() and len(str(number)) < 12:
+    # An id is ASCII digits ("²".isdigit() is true too); a phone number id is longer.
+    if found is None and str(number).isascii() and str(number).isdigit() and len(str(number)) < 12:
         found = numbers.filter(pk=int(number)).first()
     return found

@@ -158,3 +158,18 @@ def test_template_list_checks_its_query(world, query, status):
     assert response.status_code == status
     if status == 200:
         assert response.json()["results"] == []
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"type": "reaction", "reaction": {"message": "abc", "emoji": "👍"}}, "reaction.message"),
+    ({"type": "reaction", "reaction": {"message": [1], "emoji": "👍"}}, "reaction.message"),
+    ({"type": "reaction", "reaction": {"message": 2**70, "emoji": "👍"}}, "reaction.message"),
+    ({"type": "text", "text": {"body": "hi"}, "number": "²"}, "number"),
+])
+def test_the_messages_api_refuses_ids_that_are_no_ids_and_stores_nothing(world, body, field):
+    before = Message.objects.count()
+    payload = {"number": str(world.number.pk), "to": world.mine.contact.phone, **body}
+    response = api_as(world.admin).post("/api/v1/messages/", json.dumps(payload), content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["field"] == field
+    assert Message.objects.count() == before

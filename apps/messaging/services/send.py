@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.conversations.services import contact_get_or_create, conversation_get_or_open, conversation_publish
+from apps.core import params
 from apps.core.tasks import enqueue
 from apps.realtime import groups
 from apps.realtime.publish import publish
@@ -121,7 +122,10 @@ def message_send(
     media = _resolve_media(organization_id, kind, payload, content) if kind in MEDIA_KINDS else None
     target = None
     if kind == "reaction":
-        target = payload.get("message")
+        try:  # whichever door: an id of ours, ASCII digits up to bigint (apps/core/params.py)
+            target = params.positive_id(payload.get("message"), field="reaction.message")
+        except params.BadParameter:
+            target = None
         target = Message.objects.filter(pk=target, conversation=conversation).first() if target else None
         if target is None or not target.wamid:
             raise SendError("reaction.message", "not_found", _("React to a message of this conversation that reached WhatsApp."))
