@@ -234,7 +234,9 @@ def test_desktop_notification_and_title_while_the_tab_is_hidden(asgi_server, new
     wait_online(page)
     page.evaluate("window.__hidden = true")
     post_customer_message(asgi_server.url, number, "Alguém aí?")
-    page.wait_for_function("window.__notifications.length === 1", timeout=TIMEOUT)
+    # A function, not an expression: Playwright evaluates an expression with eval, which
+    # the page's Content-Security-Policy refuses.
+    page.wait_for_function("() => window.__notifications.length === 1", timeout=TIMEOUT)
     note = page.evaluate("window.__notifications[0]")
     assert note["body"] == "Alguém aí?"
     assert note["title"] == "Maria Cliente"
