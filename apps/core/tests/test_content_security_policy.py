@@ -117,3 +117,31 @@ def test_no_template_has_an_inline_script_or_handler_without_a_nonce():
         if HANDLER.search(text) or INLINE_SCRIPT.search(text):
             offenders.append(str(path.relative_to(settings.BASE_DIR)))
     assert offenders == []
+
+
+def _settings_with(monkeypatch, **env):
+    import importlib.util
+    import sys
+
+    for name in ("AWS_STORAGE_BUCKET_NAME", "AWS_S3_ENDPOINT_URL", "CSP_MEDIA_ORIGINS", "DATABASE_URL", "REDIS_URL",
+                 "DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    spec = importlib.util.spec_from_file_location("settings_for_csp", Path(settings.BASE_DIR) / "config" / "settings.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules.pop("settings_for_csp", None)
+    return module
+
+
+def test_media_from_the_bucket_is_allowed_and_nothing_else(monkeypatch):
+    local = _settings_with(monkeypatch)
+    assert local.CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] == ["'self'", "data:", "blob:"]
+    s3 = _settings_with(monkeypatch, AWS_STORAGE_BUCKET_NAME="media", AWS_S3_ENDPOINT_URL="http://127.0.0.1:9000/")
+    assert s3.CSP_MEDIA_ORIGINS == ["http://127.0.0.1:9000", "http://media.127.0.0.1:9000"]
+    aws = _settings_with(monkeypatch, AWS_STORAGE_BUCKET_NAME="media")
+    assert aws.CSP_MEDIA_ORIGINS == ["https://media.s3.amazonaws.com", "https://media.s3.us-east-1.amazonaws.com"]
+    assert aws.CONTENT_SECURITY_POLICY["DIRECTIVES"]["media-src"][-2:] == aws.CSP_MEDIA_ORIGINS
+    chosen = _settings_with(monkeypatch, AWS_STORAGE_BUCKET_NAME="media", CSP_MEDIA_ORIGINS="https://cdn.example.com")
+    assert chosen.CSP_MEDIA_ORIGINS == ["https://cdn.example.com"]
