@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 
 from channels.db import database_sync_to_async
 from channels.consumer import get_handler_name
@@ -136,7 +137,8 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         """Changes made outside accounts.services (a shell, SQL, an admin form that does
         not call them) reach the socket here."""
         while True:
-            await asyncio.sleep(settings.REALTIME_RIGHTS_CHECK_SECONDS)
+            # Spread: the sockets of a process opened together do not check together.
+            await asyncio.sleep(settings.REALTIME_RIGHTS_CHECK_SECONDS * random.uniform(0.75, 1.25))
             try:
                 await self._recheck()
             except Exception:  # the database away for a moment: look again next time
@@ -148,7 +150,9 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         async with self.rights_lock:
             if self.ending:
                 return False
-            rights = await database_sync_to_async(selectors.socket_rights)(
+            # Read-only, so off the one thread the consumers' other database work shares
+            # (thread_sensitive=False): relayed events never queue behind these checks.
+            rights = await database_sync_to_async(selectors.socket_rights, thread_sensitive=False)(
                 user_id=self.user.id, session_key=self.session_key, connected_hash=self.session_hash
             )
             if self.ending:
