@@ -173,8 +173,14 @@ def _deliver(layer, batch: list[tuple[list[str], dict]]) -> None:
         asyncio.get_running_loop()
     except RuntimeError:
         pass
-    else:  # called from async code (a consumer): let asgiref find its way
-        async_to_sync(_group_send_all)(layer, batch)
+    else:
+        # A loop runs in this very thread (sync code called straight from async code,
+        # or a test driving a browser): asgiref refuses to block it, so the batch goes
+        # out from a short-lived thread of its own.
+        sender = threading.Thread(target=lambda: asyncio.run(_group_send_all(layer, batch)),
+                                  name="publish-from-loop-thread")
+        sender.start()
+        sender.join()
         return
     from .layers import is_redis_layer
 

@@ -168,3 +168,21 @@ def test_consecutive_batches_reach_a_socket_in_publish_order(django_capture_on_c
                 for n in range(first, first + count):
                     publish("seq", {"n": n}, groups=["team.11"])
     assert [f["data"]["n"] for f in received(layer, channel, "team.11")] == list(range(82))
+
+
+def test_a_publish_from_a_thread_running_an_event_loop_is_delivered():
+    """Sync code called straight from a running loop (a test driving a browser, a
+    service called without sync_to_async) still delivers: asgiref refuses to block
+    that loop, so the batch leaves from a thread of its own."""
+    import asyncio
+
+    layer = get_channel_layer()
+
+    async def scenario():
+        channel = await layer.new_channel()
+        await layer.group_add("test.loop-thread", channel)
+        publish_module._deliver(layer, [(["test.loop-thread"], {"type": "inbox.rights", "reason": "test"})])
+        return await asyncio.wait_for(layer.receive(channel), 5)
+
+    message = asyncio.run(scenario())
+    assert message == {"type": "inbox.rights", "reason": "test"}
