@@ -36,16 +36,23 @@ def user_access_changed(*, user_ids: Iterable[int], credentials_changed: bool = 
     )
 
 
-def user_update(*, user: User, role: str | None = None, is_active: bool | None = None,
-                actor: User | None = None) -> User:
-    """Change a user's role or active state. Deactivating ends every session of the
-    user (and so closes their sockets). An admin (`actor`) cannot deactivate or demote
-    themselves: nobody would be left to undo it."""
+def user_update_check(*, user: User, role: str | None = None, is_active: bool | None = None,
+                      actor: User | None = None) -> None:
+    """Raise ValidationError (keyed by field) if `actor` may not make this change:
+    an unknown role, or an admin deactivating or demoting themselves (nobody would be
+    left to undo it). Forms call it to refuse before anything is saved."""
     if role is not None and role not in User.Role.values:
         raise ValidationError({"role": _("Unknown role.")})
     if actor is not None and actor.pk == user.pk and (is_active is False or role not in (None, user.role)):
         raise ValidationError({"is_active" if is_active is False else "role": _(
             "You cannot deactivate or demote yourself; another admin can.")})
+
+
+def user_update(*, user: User, role: str | None = None, is_active: bool | None = None,
+                actor: User | None = None) -> User:
+    """Change a user's role or active state (see user_update_check). Deactivating ends
+    every session of the user (and so closes their sockets)."""
+    user_update_check(user=user, role=role, is_active=is_active, actor=actor)
     fields = []
     if role is not None and role != user.role:
         user.role = role
@@ -63,20 +70,39 @@ def user_update(*, user: User, role: str | None = None, is_active: bool | None =
     return user
 
 
+def user_teams_check(*, organization_id: int | None, teams: Iterable[Team]) -> None:
+    """A user's teams are of the user's organisation (ValidationError otherwise)."""
+    if any(team.organization_id != organization_id for team in teams):
+        raise ValidationError(_("A team must belong to the user's organisation."), code="foreign_team")
+
+
 def user_teams_set(*, user: User, teams: Iterable[Team]) -> None:
     teams = list(teams)
-    if any(team.organization_id != user.organization_id for team in teams):
-        raise ValidationError({"team_ids": _("A team must belong to the user's organisation.")})
+    try:
+        user_teams_check(organization_id=user.organization_id, teams=teams)
+    except ValidationError as exc:
+        raise ValidationError({"team_ids": exc.error_list}) from None
     with transaction.atomic():
         user.teams.set(teams)
         user_access_changed(user_ids=[user.pk])
 
 
+def team_check(*, organization_id: int | None, members: Iterable[User] = (), numbers: Iterable = ()) -> None:
+    """A team's members and numbers are of its organisation (ValidationError keyed
+    "members" / "numbers" otherwise)."""
+    errors = {}
+    if any(member.organization_id != organization_id for member in members):
+        errors["members"] = _("A team's members belong to its organisation.")
+    if any(number.organization_id != organization_id for number in numbers):
+        errors["numbers"] = _("A team's numbers belong to its organisation.")
+    if errors:
+        raise ValidationError(errors)
+
+
 def team_members_set(*, team: Team, members: Iterable[User]) -> None:
     """The team's members become `members`; those who joined or left are told."""
     members = list(members)
-    if any(member.organization_id != team.organization_id for member in members):
-        raise ValidationError(_("A team's members belong to its organisation."))
+    team_check(organization_id=team.organization_id, members=members)
     with transaction.atomic():
         before = set(team.members.values_list("pk", flat=True))
         team.members.set(members)
@@ -87,11 +113,29 @@ def team_members_set(*, team: Team, members: Iterable[User]) -> None:
 def team_numbers_set(*, team: Team, numbers: Iterable) -> None:
     """The numbers whose unassigned conversations the team's agents see."""
     numbers = list(numbers)
-    if any(number.organization_id != team.organization_id for number in numbers):
-        raise ValidationError(_("A team's numbers belong to its organisation."))
+    team_check(organization_id=team.organization_id, numbers=numbers)
     with transaction.atomic():
         team.numbers.set(numbers)
         user_access_changed(user_ids=list(team.members.values_list("pk", flat=True)))
+
+
+def teams_delete(*, teams) -> int:
+    """Delete the teams of the queryset `teams`; their members are told (they lose what
+    the teams gave them). How many teams."""
+    with transaction.atomic():
+        member_ids = sorted(set(Team.members.through.objects.filter(team__in=teams).values_list("user_id", flat=True)))
+        count, _rows = teams.delete()
+        user_access_changed(user_ids=member_ids)
+    return count
+
+
+def users_delete(*, users) -> int:
+    """Delete the users of the queryset `users`; their open sockets close at once. How many."""
+    with transaction.atomic():
+        user_ids = list(users.values_list("pk", flat=True))
+        users.delete()
+        user_access_changed(user_ids=user_ids)
+    return len(user_ids)
 
 
 def user_set_password(*, user: User, password: str) -> User:
