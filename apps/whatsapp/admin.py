@@ -7,10 +7,12 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from apps.accounts.services import number_waba_id_check
 from apps.core.admin import OrganizationScopedAdminMixin, ReadOnlyAdminMixin, masked
 
 from . import services
@@ -64,15 +66,11 @@ class WhatsAppNumberForm(forms.ModelForm):
         waba_id = (cleaned.get("waba_id") if "waba_id" in self.fields else self.instance.waba_id) or ""
         organization = cleaned.get("organization") if "organization" in self.fields else None
         organization_id = organization.pk if organization else self.instance.organization_id
-        if waba_id.strip() and organization_id:
-            bound = WhatsAppNumber.objects.filter(waba_id=waba_id.strip()).exclude(organization_id=organization_id)
-            if self.instance.pk:
-                bound = bound.exclude(pk=self.instance.pk)
-            if bound.exists():
-                self.add_error(
-                    "waba_id" if "waba_id" in self.fields else None,
-                    _("This WhatsApp Business Account id is bound to another organisation."),
-                )
+        if organization_id:
+            try:
+                number_waba_id_check(waba_id=waba_id, organization_id=organization_id, number_id=self.instance.pk)
+            except ValidationError as exc:
+                self.add_error("waba_id" if "waba_id" in self.fields else None, exc)
         return cleaned
 
     def _post_clean(self):
