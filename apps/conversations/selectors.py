@@ -375,18 +375,30 @@ def thread_messages(*, conversation: Conversation) -> QuerySet[Message]:
     )
 
 
+def _quoted_in_conversation(message: Message, quoted: Message | None) -> Message | None:
+    # A reply quotes only a message of its own conversation: contexts stored before
+    # inbound replies were scoped may point into another one (whose agents, or
+    # organisation, differ), and are shown as a message not in this inbox.
+    return quoted if quoted is not None and quoted.conversation_id == message.conversation_id else None
+
+
 def _attach_quoted(rows: list[Message]) -> None:
     """Set each reply's `reply_to` from the page itself, and fetch (one query) only the
-    quoted messages that are not on it. Joining the quoted message and its media to
-    every row doubled the columns Django compiles and builds for each page."""
+    quoted messages that are not on it, of the rows' conversations only. Joining the
+    quoted message and its media to every row doubled the columns Django compiles and
+    builds for each page."""
     by_id = {m.pk: m for m in rows}
     missing = {m.reply_to_id for m in rows if m.reply_to_id is not None and m.reply_to_id not in by_id}
     if missing:
-        by_id.update((m.pk, m) for m in Message.objects.filter(pk__in=missing).select_related("media"))
+        conversation_ids = {m.conversation_id for m in rows}
+        by_id.update(
+            (m.pk, m)
+            for m in Message.objects.filter(pk__in=missing, conversation_id__in=conversation_ids).select_related("media")
+        )
     cache = Message._meta.get_field("reply_to")
     for m in rows:
         if m.reply_to_id is not None:
-            cache.set_cached_value(m, by_id.get(m.reply_to_id))
+            cache.set_cached_value(m, _quoted_in_conversation(m, by_id.get(m.reply_to_id)))
 
 
 def thread_page(*, conversation: Conversation, before: str | None = None, limit: int = 50) -> ThreadPage:
@@ -416,7 +428,7 @@ def thread_page(*, conversation: Conversation, before: str | None = None, limit:
 def thread_message_get(*, user, message_id) -> Message:
     """One message for the thread partial, if `user` may see its conversation; Http404 otherwise."""
     try:
-        return (
+        message = (
             Message.objects.filter(access.conversation_filter(user, prefix="conversation__"))
             .select_related("author", "media", "reply_to", "reply_to__media", "conversation__organization")
             .prefetch_related("reactions")
@@ -424,6 +436,11 @@ def thread_message_get(*, user, message_id) -> Message:
         )
     except (Message.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+    if message.reply_to_id is not None:
+        Message._meta.get_field("reply_to").set_cached_value(
+            message, _quoted_in_conversation(message, message.reply_to)
+        )
+    return message
 
 
 def note_get(*, user, note_id) -> Note:
