@@ -3,8 +3,10 @@
 The view stores a delivery with one INSERT (receiving.py) and wakes the inbound
 worker; the worker parses each body (a pure function, parser.py), routes every
 item to a number whose own secret signed the delivery, and hands each item to its
-use-case (processing.py), in batches on PostgreSQL (drain.py). Processing is
-idempotent, so Meta's retries and our replays (log.py) change nothing twice.
+use-case (processing.py), in batches on PostgreSQL (drain.py); a delivery is an
+organisation's, for its admins to read, only when its whole body is (ownership.py).
+Processing is idempotent, so Meta's retries and our replays (log.py) change nothing
+twice.
 """
 
 from .drain import (

@@ -27,6 +27,7 @@ from ..models import AccountEvent, WebhookEvent, WhatsAppNumber
 from ..parser import ParseError, parse_webhook
 from ..signature import HEADER, effective_secret, matching_secret, secret_fingerprint, signed_by_number
 from ..body import MalformedBody, body_payload
+from .ownership import body_parts, delivery_owner
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +52,9 @@ class _Run:
     are. An item naming another number is refused and noted."""
 
     def __init__(self, event: WebhookEvent, numbers: dict[str, WhatsAppNumber],
-                 by_waba: dict[str, list[WhatsAppNumber]]):
+                 by_waba: dict[str, list[WhatsAppNumber]], parts: list[tuple[str, str]]):
         self.event = event
+        self.parts = parts
         self.routed = 0
         self.unrouted: list[str] = []
         self.refused: list[str] = []
@@ -89,9 +91,6 @@ class _Run:
             self.unrouted.append(f"{item.path}: {what}")
             return False
         self.routed += 1
-        if self.event.number_id is None:
-            self.event.number = number
-            self.event.organization_id = number.organization_id
         return True
 
 
@@ -138,10 +137,12 @@ def _stored_signer(event: WebhookEvent, numbers: dict[str, WhatsAppNumber]) -> s
     return secret_fingerprint(secret) if secret else ""
 
 
-def _numbers_for(items: list[ev.Event], *, cached: bool = False
+def _numbers_for(items: list[ev.Event], *, cached: bool = False, parts: list[tuple[str, str]] = ()
                  ) -> tuple[dict[str, WhatsAppNumber], dict[str, list[WhatsAppNumber]]]:
     phone_ids = {item.phone_number_id for item in items if isinstance(item, ev.NumberEvent)}
     wabas = {item.waba_id for item in items if not isinstance(item, ev.NumberEvent) and item.waba_id}
+    phone_ids.update(key for kind, key in parts if kind == "number")
+    wabas.update(key for kind, key in parts if kind == "waba")
     numbers: dict[str, WhatsAppNumber] = {}
     by_waba: dict[str, list[WhatsAppNumber]] = {}
     if not (phone_ids or wabas):
@@ -223,13 +224,16 @@ def _process_batch(events: list[WebhookEvent], *, isolated: bool = True, cached_
     drains' cache (_numbers_for)."""
     from apps.messaging.services import inbound
 
-    parsed: list[tuple[WebhookEvent, list[ev.Event]]] = []
+    parsed: list[tuple[WebhookEvent, list[tuple[str, str]], list[ev.Event]]] = []
     for event in events:
-        items = _parse(event)
-        if items is not None:
-            parsed.append((event, items))
-    numbers, by_waba = _numbers_for([item for _, items in parsed for item in items], cached=cached_numbers)
-    runs = [(_Run(event, numbers, by_waba), items) for event, items in parsed]
+        # Set again by _finish: a delivery is nobody's until its body says whose it is.
+        event.number, event.organization = None, None
+        payload = _parse(event)
+        if payload is not None:
+            parsed.append((event, body_parts(payload[0]), payload[1]))
+    numbers, by_waba = _numbers_for([item for _, _, items in parsed for item in items], cached=cached_numbers,
+                                    parts=[part for _, parts, _ in parsed for part in parts])
+    runs = [(_Run(event, numbers, by_waba, parts), items) for event, parts, items in parsed]
     batches: dict[str, list[tuple[_Run, ev.InboundMessage]]] = {}
     status_batches: dict[str, list[tuple[_Run, ev.StatusUpdate]]] = {}
     rest: list[tuple[_Run, ev.Event]] = []
@@ -287,11 +291,13 @@ def _process_batch(events: list[WebhookEvent], *, isolated: bool = True, cached_
         _finish(run)
 
 
-def _parse(event: WebhookEvent) -> list[ev.Event] | None:
-    """The items of a stored delivery; None once the event is marked as a body we
-    cannot use (kept, rejected: retrying or replaying cannot make it better)."""
+def _parse(event: WebhookEvent) -> tuple[dict, list[ev.Event]] | None:
+    """The JSON and the items of a stored delivery; None once the event is marked
+    as a body we cannot use (kept, rejected: retrying or replaying cannot make it
+    better)."""
     try:
-        return parse_webhook(body_payload(bytes(event.body)))
+        payload = body_payload(bytes(event.body))
+        return payload, parse_webhook(payload)
     except (MalformedBody, ParseError) as exc:
         event.status, event.reason, event.error = WebhookEvent.Status.REJECTED, f"malformed body: {exc}", ""
     except Exception as exc:  # the parser's own bug: a dead letter, replayable once fixed
@@ -307,6 +313,8 @@ def _savepoint(isolated: bool):
 
 def _finish(run: _Run) -> None:
     event = run.event
+    event.organization_id, event.number = delivery_owner(parts=run.parts, numbers=run.numbers,
+                                                         by_waba=run.by_waba, signer=run.signer)
     notes = list(run.notes)
     if run.unrouted:
         notes.append("unknown number: " + "; ".join(run.unrouted))
