@@ -434,11 +434,12 @@ REST_FRAMEWORK = {
         "apps.accounts.tokens.ApiTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # JSON with NUL or a lone surrogate is a 400; limits are capped (apps/core/api.py).
+    # A JSON, form or multipart body with NUL or a lone surrogate is a 400; limits are
+    # capped (apps/core/api.py).
     "DEFAULT_PARSER_CLASSES": [
         "apps.core.api.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "apps.core.api.FormParser",
+        "apps.core.api.MultiPartParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.LimitOffsetPagination",
     "PAGE_SIZE": 50,

@@ -1,4 +1,4 @@
-"""What every REST endpoint shares: the JSON parser and the paginator (set as the
+"""What every REST endpoint shares: the parsers and the paginator (set as the
 defaults in settings.REST_FRAMEWORK)."""
 
 from __future__ import annotations
@@ -9,6 +9,11 @@ from rest_framework.exceptions import ParseError, ValidationError
 from . import params
 
 
+def _refuse(where: str | None) -> None:
+    if where is not None:
+        raise ParseError(params.invalid_message(where))
+
+
 class JSONParser(parsers.JSONParser):
     """DRF's JSON parser, refusing a document with NUL or a lone surrogate in any key
     or value (400 naming where): PostgreSQL cannot store them, and a lone surrogate
@@ -16,10 +21,29 @@ class JSONParser(parsers.JSONParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         data = super().parse(stream, media_type, parser_context)
-        where = params.first_unstorable(data)
-        if where is not None:
-            raise ParseError(params.invalid_message(where))
+        _refuse(params.first_unstorable(data))
         return data
+
+
+class FormParser(parsers.FormParser):
+    """DRF's form parser, refusing as the JSON parser does (400 naming the field) a
+    field whose name or value holds NUL or a lone surrogate, whatever the method: the
+    request guard (apps/core/middleware.py) does not read every body (one past
+    DATA_UPLOAD_MAX_MEMORY_SIZE)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
+        _refuse(params.first_unstorable_field(data))
+        return data
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    """DRF's multipart parser, refusing the same in fields and uploaded files' names."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        parsed = super().parse(stream, media_type, parser_context)
+        _refuse(params.first_unstorable_field(parsed.data, parsed.files))
+        return parsed
 
 
 class LimitOffsetPagination(pagination.LimitOffsetPagination):

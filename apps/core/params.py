@@ -6,8 +6,9 @@ value the database cannot take is a clear 400 and never a 500:
 
 - text with NUL or an unpaired surrogate: PostgreSQL refuses NUL in text, and a lone
   surrogate cannot be encoded at all. RequestParameterGuard (apps/core/middleware.py)
-  refuses them in every query string and form body, the API's JSON parser
-  (apps/core/api.py) anywhere in a JSON body;
+  refuses them in every query string and form or multipart body, whatever the
+  method; the API's parsers (apps/core/api.py) anywhere in a JSON, form or multipart
+  body;
 - ids: ASCII digits only ("²".isdigit() is true, int("²") fails), from 1 to the
   largest bigint (PostgreSQL refuses a bigger one, SQLite overflows);
 - page sizes and offsets: capped (apps/core/api.py's paginator).
@@ -60,6 +61,25 @@ def first_unstorable(data) -> str | None:
                 stack.append((name, item))
         elif isinstance(value, (list, tuple)):
             stack.extend((f"{path}[{index}]", item) for index, item in enumerate(value))
+    return None
+
+
+def first_unstorable_field(data, files=None) -> str | None:
+    """The name of the first field of a form (a QueryDict: a query string, a form or
+    multipart body) with such a character in a value, in its own name, or in the name
+    of a file uploaded under it (`files`, a MultiValueDict); None when there is none.
+    A name that is itself bad is given with those characters replaced: a lone
+    surrogate cannot even be written into the error message."""
+    for key, values in data.lists():
+        if unstorable(key):
+            return _UNSTORABLE.sub("\N{REPLACEMENT CHARACTER}", key)
+        if any(unstorable(value) for value in values):
+            return key
+    for key, uploads in (files.lists() if files is not None else ()):
+        if unstorable(key):
+            return _UNSTORABLE.sub("\N{REPLACEMENT CHARACTER}", key)
+        if any(unstorable(getattr(upload, "name", "")) for upload in uploads):
+            return key
     return None
 
 
