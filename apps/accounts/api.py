@@ -11,6 +11,8 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api import IdField
+
 from . import access, selectors, services
 from .models import Team, User
 
@@ -55,7 +57,7 @@ class ManagedUserSerializer(UserSerializer):
 class UserUpdateSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=User.Role.choices, required=False)
     is_active = serializers.BooleanField(required=False)
-    team_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
+    team_ids = serializers.ListField(child=IdField(), required=False, max_length=1000)
 
 
 class MeUpdateSerializer(serializers.Serializer):

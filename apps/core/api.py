@@ -1,9 +1,9 @@
 """What every REST endpoint shares: the parsers and the paginator (set as the
-defaults in settings.REST_FRAMEWORK)."""
+defaults in settings.REST_FRAMEWORK), and the field of an id taken from input."""
 
 from __future__ import annotations
 
-from rest_framework import pagination, parsers
+from rest_framework import pagination, parsers, serializers
 from rest_framework.exceptions import ParseError, ValidationError
 
 from . import params
@@ -44,6 +44,17 @@ class MultiPartParser(parsers.MultiPartParser):
         parsed = super().parse(stream, media_type, parser_context)
         _refuse(params.first_unstorable_field(parsed.data, parsed.files))
         return parsed
+
+
+class IdField(serializers.IntegerField):
+    """An id of ours taken from a request: a whole number from 1 to the largest bigint.
+    DRF's IntegerField takes any size, and one past bigint made SQLite raise
+    OverflowError (a 500) and PostgreSQL refuse the query."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", params.BIGINT_MAX)
+        super().__init__(**kwargs)
 
 
 class LimitOffsetPagination(pagination.LimitOffsetPagination):

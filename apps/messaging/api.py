@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts import access
+from apps.core.api import IdField
 
 from . import selectors
 from .serializers import MessageSerializer
@@ -19,7 +20,7 @@ class MessageCreateSerializer(serializers.Serializer):
     number = serializers.CharField(help_text="phone_number_id or id of one of your organisation's numbers")
     to = serializers.CharField(help_text="The customer's phone in international format")
     type = serializers.ChoiceField(choices=KINDS)
-    reply_to = serializers.IntegerField(required=False, help_text="id of a message of the conversation")
+    reply_to = IdField(required=False, help_text="id of a message of the conversation")
     idempotency_key = serializers.CharField(required=False, allow_blank=True, max_length=128)
     text = serializers.DictField(required=False)
     image = serializers.DictField(required=False)
