@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
+import re
+from functools import wraps
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import BadRequest
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from apps.accounts import access
 from apps.conversations.models import Contact
+from apps.core import params
 from apps.whatsapp.models import WhatsAppNumber
 
 from . import webhooks
@@ -63,23 +67,98 @@ def control(request):
     return JsonResponse(_config_data(config))
 
 
+# --- the customer phone ------------------------------------------------------------------
+# It writes as any customer through the real, signed webhook and shows what the business
+# sent them: a testing tool of the organisation's admins (their numbers, their contacts)
+# and of platform staff (every organisation's). The guard of request parameters
+# (apps/core/middleware.py) does not look at /simulator/, so every value is read here
+# through apps/core/params.py.
+
+CUSTOMER_MAX_DIGITS = 20  # E.164 numbers have at most 15; SimulatedMessage.customer holds 32
+# Separators a person types in a phone number, dropped before the digits are checked.
+_PHONE_SEPARATORS = re.compile(r"[\s+().-]")
+_MIME_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,62}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,62}")
+BUTTON_MAX = 9  # reply buttons are up to 3, list rows up to 10
+KINDS = ("text", "image", "location", "button", "reaction")
+
+
+def _may_play_customers(user) -> bool:
+    return access.is_platform_admin(user) or access.can_manage_settings(user)
+
+
+def phone_view(view):
+    """Logged in, an organisation's admin or platform staff; a bad parameter is a 400."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not _may_play_customers(request.user):
+            raise PermissionDenied
+        try:
+            return view(request, *args, **kwargs)
+        except params.BadParameter as error:
+            raise BadRequest(error.message) from None
+
+    return wrapped
+
+
 def _numbers(user):
-    numbers = WhatsAppNumber.objects.filter(is_active=True)
+    numbers = WhatsAppNumber.objects.filter(is_active=True).order_by("id")
     if access.is_platform_admin(user):
-        return numbers.order_by("id")
-    if not access.is_member(user):
+        return numbers
+    if not access.can_manage_settings(user):
         return numbers.none()
-    return numbers.filter(organization_id=user.organization_id).order_by("id")
+    return numbers.filter(organization_id=user.organization_id)
 
 
-@login_required
+def _number(user, number_id):
+    """The user's number of id `number_id` (a path value or a query's), or 404."""
+    number = _numbers(user).filter(pk=params.positive_id(number_id, field="number", required=True)).first()
+    if number is None:
+        raise Http404
+    return number
+
+
+def _contacts(user, number):
+    contacts = Contact.objects.filter(organization_id=number.organization_id)
+    if not access.is_platform_admin(user):
+        contacts = contacts.filter(access.contact_filter(user))
+    return contacts.order_by("-id")[:50]
+
+
+def _customer(value, *, field: str) -> str:
+    """A customer's WhatsApp id: ASCII digits ("٥".isdigit() is true too), with the
+    spaces, plus, dashes, dots and brackets of a typed number dropped; "" when empty."""
+    digits = _PHONE_SEPARATORS.sub("", params.text(value, field=field))
+    if digits and not (digits.isascii() and digits.isdigit() and len(digits) <= CUSTOMER_MAX_DIGITS):
+        raise params.BadParameter(field, _("“%(field)s” must be a phone number (digits).") % {"field": field})
+    return digits
+
+
+def _coordinate(value, *, field: str, limit: float) -> float:
+    text = params.text(value, field=field, max_length=64).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        raise params.BadParameter(field, _("Latitude and longitude are needed.")) from None
+    # float() reads "nan", "inf" and "1e400" too: JSON and the database refuse them.
+    if not math.isfinite(number) or abs(number) > limit:
+        raise params.BadParameter(field)
+    return number
+
+
+@phone_view
+@require_http_methods(["GET", "HEAD"])
 def phone(request):
     numbers = list(_numbers(request.user))
-    number = next((n for n in numbers if str(n.pk) == request.GET.get("number")), numbers[0] if numbers else None)
-    customer = "".join(c for c in request.GET.get("phone", "") if c.isdigit())
-    contacts = Contact.objects.filter(organization_id=number.organization_id).order_by("-id")[:50] if number else []
+    if request.GET.get("number"):
+        number = _number(request.user, request.GET["number"])
+    else:
+        number = numbers[0] if numbers else None
+    customer = _customer(request.GET.get("phone"), field="phone")
     return render(request, "simulator/phone.html", {
-        "numbers": numbers, "number": number, "customer": customer, "contacts": contacts,
+        "numbers": numbers, "number": number, "customer": customer,
+        "contacts": _contacts(request.user, number) if number else [],
         "thread": _thread(number, customer),
     })
 
@@ -91,73 +170,86 @@ def _thread(number, customer):
                 .order_by("-id")[:100])[::-1]
 
 
-@login_required
+@phone_view
+@require_http_methods(["GET", "HEAD"])
 def phone_thread(request, number_id, customer):
-    number = _numbers(request.user).filter(pk=number_id).first()
-    if number is None:
-        raise Http404
+    number = _number(request.user, number_id)
+    customer = _customer(customer, field="customer")
+    if not customer:
+        raise params.BadParameter("customer")
     return render(request, "simulator/_thread.html", {"thread": _thread(number, customer)})
 
 
-@login_required
+@phone_view
 @require_http_methods(["POST"])
 def phone_send(request, number_id):
     """Write as the customer: the message reaches the inbox through the real,
     signed webhook path, posted from a background thread."""
-    number = _numbers(request.user).filter(pk=number_id).first()
-    if number is None:
-        raise Http404
-    customer = "".join(c for c in request.POST.get("phone", "") if c.isdigit())
+    number = _number(request.user, number_id)
+    customer = _customer(request.POST.get("phone"), field="phone")
     if not customer:
         raise BadRequest(_("A phone number is needed."))
-    kind = request.POST.get("type", "text")
+    kind = params.text(request.POST.get("type", "text"), field="type")
+    if kind not in KINDS:
+        raise BadRequest(_("Unknown message type."))
+    body = params.text(request.POST.get("body"), field="body")
+    profile_name = params.text(request.POST.get("name"), field="name", max_length=256)
     context = None
     if kind == "text":
-        content = {"body": request.POST.get("body", "")[:4096] or "…"}
+        content = {"body": body[:4096] or "…"}
     elif kind == "image":
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise BadRequest(_("Choose a picture."))
-        data = upload.read()
-        media = SimulatedMedia.objects.create(
-            media_id=str(random.randint(10**14, 10**15 - 1)), phone_number_id=number.phone_number_id,
-            mime_type=upload.content_type or "image/jpeg", filename=upload.name or "",
-            sha256=hashlib.sha256(data).hexdigest(), content=data,
-        )
-        content = {"id": media.media_id, "mime_type": media.mime_type, "sha256": media.sha256}
-        if request.POST.get("body"):
-            content["caption"] = request.POST["body"][:1024]
+        content = _picture(request, number, caption=body[:1024])
     elif kind == "location":
-        try:
-            content = {"latitude": float(request.POST.get("latitude")), "longitude": float(request.POST.get("longitude"))}
-        except (TypeError, ValueError):
-            raise BadRequest(_("Latitude and longitude are needed."))
-        if request.POST.get("body"):
-            content["name"] = request.POST["body"][:200]
-    elif kind in ("button", "reaction"):
+        content = {"latitude": _coordinate(request.POST.get("latitude"), field="latitude", limit=90),
+                   "longitude": _coordinate(request.POST.get("longitude"), field="longitude", limit=180)}
+        if body:
+            content["name"] = body[:200]
+    else:
         # Only a message of this number's thread: another number's stays unseen.
         target = SimulatedMessage.objects.filter(
-            wamid=request.POST.get("target", ""), phone_number_id=number.phone_number_id, customer=customer,
+            wamid=params.text(request.POST.get("target"), field="target"),
+            phone_number_id=number.phone_number_id, customer=customer,
         ).first()
         if target is None:
             raise BadRequest(_("Pick a message of the business."))
         if kind == "reaction":
-            content = {"message_id": target.wamid, "emoji": request.POST.get("body", "👍")[:8]}
+            content = {"message_id": target.wamid, "emoji": (body or "👍")[:8]}
         else:
             kind = "interactive"
             buttons = target.payload.get("interactive", {}).get("action", {}).get("buttons", [])
-            index = int(request.POST.get("button", "0") or 0)
-            reply = buttons[index]["reply"] if 0 <= index < len(buttons) else {"id": "", "title": ""}
-            content = {"type": "button_reply", "button_reply": {"id": reply["id"], "title": reply["title"]}}
+            index = params.bounded_int(request.POST.get("button"), field="button", minimum=0, maximum=BUTTON_MAX,
+                                       default=0)
+            if index >= len(buttons):
+                raise BadRequest(_("That message has no button %(index)d.") % {"index": index})
+            reply = buttons[index].get("reply", {})
+            content = {"type": "button_reply",
+                       "button_reply": {"id": reply.get("id", ""), "title": reply.get("title", "")}}
             context = {"from": number.display_phone_number, "id": target.wamid}
-    else:
-        raise BadRequest(_("Unknown message type."))
     wamid = webhooks.new_wamid()
     SimulatedMessage.objects.create(
         phone_number_id=number.phone_number_id, customer=customer, direction=SimulatedMessage.Direction.FROM_CUSTOMER,
         wamid=wamid, type=kind, payload=content, status="sent",
     )
-    body = webhooks.message_body(number, customer=customer, profile_name=request.POST.get("name", ""), wamid=wamid,
-                                 type=kind, content=content, context=context)
-    webhooks.send_later([body], secret=webhooks.secret_for(number), delay=0)
+    payload = webhooks.message_body(number, customer=customer, profile_name=profile_name, wamid=wamid, type=kind,
+                                    content=content, context=context)
+    webhooks.send_later([payload], secret=webhooks.secret_for(number), delay=0)
     return redirect(f"{reverse('simulator:phone')}?number={number.pk}&phone={customer}")
+
+
+def _picture(request, number, *, caption: str) -> dict:
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise BadRequest(_("Choose a picture."))
+    filename = params.text(upload.name, field="file")[:255]
+    mime_type = params.text(upload.content_type or "image/jpeg", field="file")
+    if not _MIME_TYPE.fullmatch(mime_type):
+        raise params.BadParameter("file", _("Choose a picture."))
+    data = upload.read()
+    media = SimulatedMedia.objects.create(
+        media_id=str(random.randint(10**14, 10**15 - 1)), phone_number_id=number.phone_number_id,
+        mime_type=mime_type, filename=filename, sha256=hashlib.sha256(data).hexdigest(), content=data,
+    )
+    content = {"id": media.media_id, "mime_type": media.mime_type, "sha256": media.sha256}
+    if caption:
+        content["caption"] = caption
+    return content
