@@ -229,7 +229,9 @@ def _reply_quote(message) -> dict | None:
     if not message.reply_to_id and not message.reply_to_wamid:
         return None
     original = message.reply_to if message.reply_to_id else None
-    if original is None:
+    # Only a message of the reply's own conversation is quoted: a context stored before
+    # inbound replies were scoped may point into another conversation or organisation.
+    if original is None or original.conversation_id != message.conversation_id:
         return {"id": None, "author": "", "text": _("A message that is not in this inbox")}
     from apps.messaging.services.inbound import message_preview
 
