@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import import_module
 
 from django.conf import settings
@@ -14,34 +14,73 @@ from . import replay
 SIGNED_OUT = "signed_out"
 RECONNECT = "reconnect"
 
-# Sent even for a conversation the user no longer sees: on reassignment it goes to the
-# groups that lost access, so the client drops the conversation from its list.
-ALWAYS_REPLAYED = frozenset({"conversation.updated"})
+# A conversation the user may not see now is replayed only as this stub of its last
+# conversation.updated (on reassignment that event goes to the groups that lost access):
+# the client drops the row (its row partial answers 204). Its full data would tell a
+# user newly added to a team, whose catch-up reads the team's log up to
+# REALTIME_REPLAY_SECONDS back, the contact, phone and preview of conversations since
+# given to others.
+STUBBED_WHEN_HIDDEN = frozenset({"conversation.updated"})
+# Events about a conversation or a contact: replayed only when the user may see it now
+# (one whose subject cannot be read is not replayed). Other events (presence,
+# availability, a number's token alert) carry no customer data and go to groups the
+# user belongs to now.
+CONVERSATION_EVENTS = ("conversation.", "message.", "note.")
+CONTACT_EVENTS = ("contact.",)
+
+
+def removed_stub(conversation_id: int) -> dict:
+    return {"id": conversation_id, "removed": True}
+
+
+def _contact_id(entry: replay.Entry) -> int | None:
+    value = entry.data.get("id") if isinstance(entry.data, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def catch_up_events(*, user, groups: list[str], since: str) -> list[replay.Entry]:
     """The events of `groups` after the cursor `since` (from a little before it: see
-    replay.MARGIN_MS) that `user` may see now, in id order.
+    replay.MARGIN_MS) as `user` may see them now, in id order: those of conversations
+    and contacts the user may not see are left out, but for one stub per hidden
+    conversation (STUBBED_WHEN_HIDDEN).
 
     Raises replay.Reset when the gap is older than what is kept, or larger than
     REALTIME_CATCH_UP_MAX events (a reload over HTTP is then cheaper)."""
     from apps.accounts import access
-    from apps.conversations.models import Conversation
+    from apps.conversations.models import Contact, Conversation
 
     try:
         entries = replay.get_log().read(groups, since, settings.REALTIME_CATCH_UP_MAX)
     except ValueError:
         raise replay.Reset() from None
-    wanted = {e.conversation_id for e in entries if e.conversation_id is not None and e.event not in ALWAYS_REPLAYED}
+    conversation_ids = {e.conversation_id for e in entries if e.conversation_id is not None}
+    contact_ids = {_contact_id(e) for e in entries if e.event.startswith(CONTACT_EVENTS)} - {None}
     visible = set()
-    if wanted:
-        visible = set(
-            Conversation.objects.filter(access.conversation_filter(user), pk__in=wanted).values_list("pk", flat=True)
-        )
-    return [
-        e for e in entries
-        if e.conversation_id is None or e.event in ALWAYS_REPLAYED or e.conversation_id in visible
-    ]
+    if conversation_ids:
+        visible = set(Conversation.objects.filter(access.conversation_filter(user), pk__in=conversation_ids)
+                      .values_list("pk", flat=True))
+    visible_contacts = set()
+    if contact_ids:
+        visible_contacts = set(Contact.objects.filter(access.contact_filter(user), pk__in=contact_ids)
+                               .values_list("pk", flat=True))
+    # The last stubbed event of each hidden conversation: one stub says all there is.
+    last_stub = {
+        e.conversation_id: e.id for e in entries
+        if e.conversation_id is not None and e.conversation_id not in visible and e.event in STUBBED_WHEN_HIDDEN
+    }
+    kept = []
+    for entry in entries:
+        if entry.conversation_id is not None:
+            if entry.conversation_id in visible:
+                kept.append(entry)
+            elif last_stub.get(entry.conversation_id) == entry.id:
+                kept.append(replace(entry, data=removed_stub(entry.conversation_id)))
+        elif entry.event.startswith(CONTACT_EVENTS):
+            if _contact_id(entry) in visible_contacts:
+                kept.append(entry)
+        elif not entry.event.startswith(CONVERSATION_EVENTS):
+            kept.append(entry)
+    return kept
 
 
 def user_groups(user) -> list[str]:
