@@ -100,7 +100,8 @@ def test_an_org_admin_still_lists_and_revokes_every_token_of_the_organisation(wo
     client = logged_in(world.admin)
     body = client.get("/admin/accounts/apitoken/").content.decode()
     assert "colleague-token" in body and "agent-token" in body
-    response = client.post("/admin/accounts/apitoken/", {"action": "revoke", "_selected_action": [theirs.pk, agents.pk]})
+    response = client.post("/admin/accounts/apitoken/",
+                           {"action": "revoke", "_selected_action": [theirs.pk, agents.pk]})
     assert response.status_code == 302
     assert (api_status(their_key), api_status(agent_key)) == (403, 403)
     assert ApiToken.objects.filter(revoked_at__isnull=True).count() == 0
