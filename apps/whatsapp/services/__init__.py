@@ -17,6 +17,7 @@ from .drain import (
     webhook_events_sweep,
 )
 from .log import PRUNE_BATCH, webhook_events_prune, webhook_events_replay
+from .ownership import webhook_events_reattribute
 from .processing import (
     MAX_ATTEMPTS,
     _numbers_for,
@@ -44,5 +45,6 @@ __all__ = [
     "UNAUTHENTICATED_BODY_LIMIT", "_Waker", "_insert_received", "_numbers_for", "drain_enabled",
     "drain_request", "number_cache_clear", "parse_webhook", "request_headers", "retry_delay", "wake_drain",
     "webhook_accept", "webhook_event_process", "webhook_events_drain", "webhook_events_drain_all",
-    "webhook_events_prune", "webhook_events_replay", "webhook_events_sweep", "webhook_reject",
+    "webhook_events_prune", "webhook_events_reattribute", "webhook_events_replay", "webhook_events_sweep",
+    "webhook_reject",
 ]

@@ -240,3 +240,25 @@ def test_every_drain_path_attributes_only_single_organisation_deliveries(
     assert sorted(Message.objects.values_list("wamid", flat=True)) == ["wamid.A1", "wamid.B1", "wamid.B2"]
     _hidden_from(client, _admin_of(number_b), mixed, "secret of A")
     _shown_to(client, _admin_of(number_b), only_b, "only B")
+
+
+# --- Deliveries stored before: decided again without processing them -------------------------
+
+
+def test_deliveries_attributed_by_the_former_rule_are_decided_again(client, number_a, number_b):
+    processed = WebhookEvent.Status.PROCESSED
+    mixed = _stored(_two_organisations(number_a, number_b), status=processed,
+                    organization=number_a.organization, number=number_a)
+    only_b = _stored(_payload(_entry(number_b, message("text", body="only B"))), status=processed,
+                     organization=number_b.organization, number=number_b)
+    unreadable = _stored({"object": "whatsapp_business_account"}, status=processed,
+                         organization=number_a.organization)
+    unreadable.body = b"not json"
+    unreadable.save(update_fields=["body"])
+    nobodys = _stored(_payload(_entry(number_a, message("text", body="x"))), status=WebhookEvent.Status.UNROUTED)
+    assert services.webhook_events_reattribute(batch=2) == 2
+    assert [_attribution(event)[1:] for event in (mixed, only_b, unreadable, nobodys)] == [
+        (None, None), (number_b.organization_id, number_b.pk), (None, None), (None, None)]
+    assert Message.objects.count() == 0
+    assert services.webhook_events_reattribute() == 0
+    _hidden_from(client, _admin_of(number_a), mixed, "secret of B")
