@@ -85,6 +85,16 @@ async def open_socket(cookie, since=None):
             return comm, frames
 
 
+async def receive_skipping_presence(comm, timeout=5):
+    """The next frame that is not a presence announcement: a socket's own connect
+    announces its user online to the organisation, and that frame may arrive at any
+    point after the catch-up."""
+    while True:
+        frame = await comm.receive_json_from(timeout=timeout)
+        if frame.get("event") != "presence":
+            return frame
+
+
 def conversation_frames(frames) -> list[tuple[str, int]]:
     return [(f["event"], f["data"]["id"]) for f in frames if f["event"].split(".")[0] in ("conversation", "message")]
 
