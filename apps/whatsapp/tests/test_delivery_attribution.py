@@ -262,3 +262,14 @@ def test_deliveries_attributed_by_the_former_rule_are_decided_again(client, numb
     assert Message.objects.count() == 0
     assert services.webhook_events_reattribute() == 0
     _hidden_from(client, _admin_of(number_a), mixed, "secret of B")
+
+
+def test_the_migration_decides_stored_deliveries_again(number_a, number_b):
+    """whatsapp.0003 runs the same re-check once on upgrade."""
+    import importlib
+
+    migration = importlib.import_module("apps.whatsapp.migrations.0003_webhook_events_reattribute")
+    mixed = _stored(_two_organisations(number_a, number_b), status=WebhookEvent.Status.PROCESSED,
+                    organization=number_a.organization, number=number_a)
+    migration.reattribute(None, None)
+    assert _attribution(mixed)[1:] == (None, None)
