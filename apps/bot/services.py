@@ -443,7 +443,7 @@ def bot_handoff(*, run: BotRun | None, conversation, bot_settings: BotSettings |
     fallback message when the AI failed), and an audit entry "bot.handoff"."""
     from apps.conversations.models import AuditLogEntry, Conversation, Note
     from apps.conversations.serializers import NoteSerializer
-    from apps.conversations.services import conversation_publish
+    from apps.conversations.services import conversation_publish, conversation_publish_lost
     from apps.messaging.validation import SendError
     from apps.realtime import groups
     from apps.realtime.publish import publish
@@ -478,11 +478,7 @@ def bot_handoff(*, run: BotRun | None, conversation, bot_settings: BotSettings |
         publish("note.created", NoteSerializer(note).data, groups=groups.conversation_groups(conversation))
         conversation_publish(conversation)
         if team is not None:  # agents who saw it before and no longer do must hear so
-            lost = [g for g in before_groups if g not in groups.conversation_groups(conversation)]
-            if lost:
-                from apps.conversations.serializers import ConversationSerializer
-
-                publish("conversation.updated", ConversationSerializer(conversation).data, groups=lost)
+            conversation_publish_lost(conversation, before=before_groups)
     reply_ids = list(run.reply_ids) if run is not None else []
     text = (bot_settings.fallback_message if failed else bot_settings.handoff_message) if bot_settings else ""
     if text and text.strip() and run is not None:

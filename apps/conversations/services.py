@@ -438,13 +438,23 @@ def _audit(*, conversation: Conversation | None, actor, action: str, data: dict,
 
 
 def _publish_conversation(conversation: Conversation, *, also_to: list[str] = ()) -> None:
-    """conversation.updated to the groups that see it now and to those that saw it before
-    (an agent who lost it must hear so, to drop it from their list)."""
-    publish(
-        "conversation.updated",
-        ConversationSerializer(conversation).data,
-        groups=[*also_to, *groups.conversation_groups(conversation)],
-    )
+    """conversation.updated to the groups that see it now, and a stub to those that saw
+    it before and no longer do (an agent who lost it must hear so, to drop it)."""
+    now = groups.conversation_groups(conversation)
+    publish("conversation.updated", ConversationSerializer(conversation).data, groups=now)
+    conversation_publish_lost(conversation, before=also_to, now=now)
+
+
+def conversation_publish_lost(conversation: Conversation, *, before: list[str], now: list[str] | None = None
+                              ) -> None:
+    """Tell the groups in `before` that may no longer see the conversation to drop it:
+    only its id, the same stub a catch-up replays, never its contact or preview."""
+    from apps.realtime.selectors import removed_stub
+
+    now = groups.conversation_groups(conversation) if now is None else now
+    lost = [group for group in dict.fromkeys(before) if group not in now]
+    if lost:
+        publish("conversation.updated", removed_stub(conversation.pk), groups=lost)
 
 
 def _require_act(actor, conversation: Conversation) -> None:

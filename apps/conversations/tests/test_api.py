@@ -110,12 +110,13 @@ def test_supervisor_assigns_to_an_agent_and_team(world, published, committed):
         "from": {"assignee_id": None, "team_id": None},
         "to": {"assignee_id": world.colleague.pk, "team_id": world.team.pk},
     }
-    [(event, data, sent_to)] = published
+    [(event, data, sent_to), (lost_event, lost_data, lost_to)] = published
     assert event == "conversation.updated" and data["assignee_id"] == world.colleague.pk
-    # The number's agents saw it unassigned: they hear it left.
-    assert set(sent_to) == {
-        groups.org_supervisors(world.org.pk), groups.number(world.number.pk), groups.user(world.colleague.pk)
-    }
+    assert set(sent_to) == {groups.org_supervisors(world.org.pk), groups.user(world.colleague.pk)}
+    # The number's agents saw it unassigned: they hear it left, and nothing more of it.
+    assert (lost_event, lost_data, lost_to) == (
+        "conversation.updated", {"id": world.unassigned.pk, "removed": True}, [groups.number(world.number.pk)]
+    )
 
 
 def test_agent_takes_an_unassigned_conversation(world):
@@ -335,3 +336,17 @@ def test_labels_of_another_conversation_unchanged_by_foreign_label(world):
     assert response.status_code == 400
     assert list(world.mine.labels.all()) == [other]
     assert not AuditLogEntry.objects.exists()
+
+
+def test_agents_who_lose_a_conversation_hear_only_its_stub(world, published, committed):
+    """Reassignment tells the groups that lost the conversation to drop it, without its
+    contact, phone or preview: they may no longer see it."""
+    response = committed(
+        api_as(world.supervisor).post,
+        f"/api/v1/conversations/{world.unassigned.pk}/assign/",
+        {"assignee_id": world.colleague.pk},
+        format="json",
+    )
+    assert response.status_code == 200
+    to_lost = [data for _event, data, sent_to in published if groups.number(world.number.pk) in sent_to]
+    assert to_lost == [{"id": world.unassigned.pk, "removed": True}]
