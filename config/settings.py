@@ -325,6 +325,8 @@ REALTIME_PRESENCE_TTL = int(env("REALTIME_PRESENCE_TTL", "90"))
 REALTIME_RIGHTS_CHECK_SECONDS = float(env("REALTIME_RIGHTS_CHECK_SECONDS", "5"))
 WS_MAX_FRAMES_PER_SECOND = float(env("WS_MAX_FRAMES_PER_SECOND", "10"))
 WS_FRAMES_BURST = int(env("WS_FRAMES_BURST", "20"))
+# Sockets one user may hold open at once (tabs, devices); one more is closed with 4430.
+WS_MAX_SOCKETS_PER_USER = int(env("WS_MAX_SOCKETS_PER_USER", "30"))
 
 # --- Tasks ------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)

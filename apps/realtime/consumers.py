@@ -40,6 +40,7 @@ PENDING_MAX = 1000
 CLOSE_SIGNED_OUT = 4401  # not signed in, or no longer: logged out, deactivated, session ended
 CLOSE_RECONNECT = 4001  # the credentials changed: a reconnect is authenticated afresh
 CLOSE_FLOODING = 4429  # kept sending frames over the rate after being told
+CLOSE_TOO_MANY_SOCKETS = 4430  # the user has WS_MAX_SOCKETS_PER_USER sockets open already
 
 
 _CLOSE_CODES = {selectors.SIGNED_OUT: CLOSE_SIGNED_OUT, selectors.RECONNECT: CLOSE_RECONNECT}
@@ -86,6 +87,12 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         self.groups_joined = await groups_for(self.user) if self.user is not None else []
         if not self.groups_joined:
             await self.close(code=CLOSE_SIGNED_OUT)
+            return
+        if await database_sync_to_async(presence.sockets_open)(user_id=self.user.id) >= settings.WS_MAX_SOCKETS_PER_USER:
+            # Every socket costs reads on connect, a periodic rights check and a slot in
+            # each of its groups: one user may not open them without bound.
+            await self.accept()
+            await self.close(code=CLOSE_TOO_MANY_SOCKETS)
             return
         self.session_key, self.session_hash = await session_of(self.scope)
         self.opened = True

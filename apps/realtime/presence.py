@@ -201,6 +201,11 @@ def presence_refresh(*, user_id: int) -> str:
     return status
 
 
+def sockets_open(*, user_id: int) -> int:
+    """How many live sockets the user has (their entries expire with the heartbeat)."""
+    return len(get_store().socket_statuses([user_id]).get(user_id, []))
+
+
 def presence_connect(*, user_id: int, channel: str) -> str:
     get_store().touch(user_id, channel, ONLINE)
     return presence_refresh(user_id=user_id)

@@ -62,3 +62,29 @@ def test_a_socket_that_keeps_flooding_is_closed(world, settings):
     sent = [json.loads(o["text"]) for o in outputs if o["type"] == "websocket.send"]
     sent = [f for f in sent if f["event"] != "presence"]
     assert [(f["event"], f["data"]["field"]) for f in sent] == [("error", "rate")] * 3
+
+
+def test_a_user_may_hold_only_so_many_sockets(world, settings):
+    from apps.realtime.consumers import CLOSE_TOO_MANY_SOCKETS
+
+    from .conftest import communicator
+
+    settings.WS_MAX_SOCKETS_PER_USER = 2
+    agent_cookie = session_cookie(world["agent_a"])
+    other_cookie = session_cookie(world["agent_b"])
+
+    async def scenario():
+        first, _ = await open_socket(agent_cookie)
+        second, _ = await open_socket(agent_cookie)
+        third = communicator(cookie=agent_cookie)
+        await third.connect()
+        closed = await third.receive_output(timeout=5)
+        colleague, _ = await open_socket(other_cookie)  # the limit is per user
+        for comm in (first, second, colleague):
+            await comm.disconnect()
+        again, _ = await open_socket(agent_cookie)  # closed sockets free their place
+        await again.disconnect()
+        return closed
+
+    closed = async_to_sync(scenario)()
+    assert closed == {"type": "websocket.close", "code": CLOSE_TOO_MANY_SOCKETS}
