@@ -1,11 +1,13 @@
 # The two commands of the README:
 #   make demo   install, migrate, seed demo users and run the whole product on embedded defaults
-#   make test   install and run the test suite
+#   make test   install and run the test suite (TEST_WORKERS processes in parallel), on the
+#               embedded PostgreSQL and Valkey under var/test unless DATABASE_URL / REDIS_URL are set
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+TEST_WORKERS ?= 2
 
 .PHONY: demo test install install-dev run migrate
 
@@ -32,4 +34,6 @@ demo: migrate
 	SITE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@start=$$(date +%s); status=0; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS) || status=$$?; \
+	echo "make test: $$(( $$(date +%s) - start )) s wall time, $(TEST_WORKERS) workers"; exit $$status

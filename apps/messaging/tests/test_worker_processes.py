@@ -50,6 +50,14 @@ def wait_for(predicate, timeout=90.0, what="the condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _database_url(db, auth):
+    """The test database's URL: on a TCP host, or on a unix socket's directory (OPTIONS host)."""
+    socket_dir = db.get("OPTIONS", {}).get("host")
+    if not db["HOST"] and socket_dir:
+        return f"postgres://{auth}@/{db['NAME']}?host={quote(socket_dir)}"
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 class Worker:
     """A real `celery worker` process on the outbound queue, on the test database."""
 
@@ -60,7 +68,7 @@ class Worker:
         self.log = open(self.log_path, "wb")
         environment = {
             **os.environ,
-            "DATABASE_URL": f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+            "DATABASE_URL": _database_url(db, auth),
             "DB_CONN_MAX_AGE": "0",
             "TASK_RUNNER": "celery",
             "SECRET_KEY": django_settings.SECRET_KEY,
