@@ -121,6 +121,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "apps.core.context_processors.websocket",
             ],
         },
     },
@@ -274,6 +275,17 @@ def _media_origins() -> list[str]:
 
 
 CSP_MEDIA_ORIGINS = env_list("CSP_MEDIA_ORIGINS") or _media_origins()
+# Where the inbox's live socket connects: empty (the default, production behind its
+# proxy) means the page's own origin and /ws/inbox/; `manage.py demo` sets it to the
+# daphne process's own port (ws://HOST:WS_PORT/ws/inbox/), since no proxy joins the two.
+WEBSOCKET_URL = env("WEBSOCKET_URL", "")
+
+
+def _origin(url: str) -> list[str]:
+    scheme, _sep, rest = url.partition("://")
+    return [f"{scheme}://{rest.split('/')[0]}"] if scheme and rest else []
+
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -281,8 +293,9 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:", "blob:", *CSP_MEDIA_ORIGINS],
         "media-src": ["'self'", "blob:", *CSP_MEDIA_ORIGINS],
-        # 'self' covers the live socket (ws: and wss: to our own host).
-        "connect-src": ["'self'"],
+        # 'self' covers the live socket (ws: and wss: to our own host); WEBSOCKET_URL's
+        # origin when it is elsewhere (the demo's daphne port).
+        "connect-src": ["'self'", *_origin(WEBSOCKET_URL)],
         "font-src": ["'self'", "data:"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
