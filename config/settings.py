@@ -348,8 +348,8 @@ WS_MAX_SOCKETS_PER_USER = int(env("WS_MAX_SOCKETS_PER_USER", "30"))
 
 # --- Tasks ------------------------------------------------------------------------
 # The broker is CELERY_BROKER_URL, else REDIS_URL only when REDIS_URL was given in the
-# environment: the embedded Valkey is not a broker yet, since nothing starts Celery
-# workers with the demo (tasks run on a thread, below) until the Procfile runs it.
+# environment. `manage.py demo` gives its Procfile processes the embedded Valkey's
+# database 1 (apps/core/demo.py); a bare runserver still runs tasks on a thread.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", env("REDIS_URL"))
 # How tasks run: "celery" (a broker is configured), "thread" (embedded defaults: a
 # background thread of the web process, so a request never waits) or "eager"
