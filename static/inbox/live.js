@@ -10,6 +10,8 @@
   "use strict";
   var body = document.body;
   var path = (body && body.dataset.wsPath) || "/ws/inbox/";
+  // WEBSOCKET_URL when set (the demo: daphne on its own port); else the page's origin.
+  var fixedUrl = (body && body.dataset.wsUrl) || "";
   var socket = null;
   var attempt = 0;
   // The page's own cursor (rendered with it): the first catch-up brings what happened
@@ -35,6 +37,7 @@
   }
 
   function url() {
+    if (fixedUrl) return fixedUrl;
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     return scheme + window.location.host + path;
   }

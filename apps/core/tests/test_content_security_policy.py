@@ -146,3 +146,11 @@ def test_media_from_the_bucket_is_allowed_and_nothing_else(monkeypatch):
     assert aws.CONTENT_SECURITY_POLICY["DIRECTIVES"]["media-src"][-2:] == aws.CSP_MEDIA_ORIGINS
     chosen = _settings_with(monkeypatch, AWS_STORAGE_BUCKET_NAME="media", CSP_MEDIA_ORIGINS="https://cdn.example.com")
     assert chosen.CSP_MEDIA_ORIGINS == ["https://cdn.example.com"]
+
+
+def test_websocket_url_elsewhere_is_allowed_to_connect(monkeypatch):
+    monkeypatch.delenv("WEBSOCKET_URL", raising=False)
+    assert _settings_with(monkeypatch).CONTENT_SECURITY_POLICY["DIRECTIVES"]["connect-src"] == ["'self'"]
+    demo = _settings_with(monkeypatch, WEBSOCKET_URL="ws://127.0.0.1:8062/ws/inbox/")
+    assert demo.WEBSOCKET_URL == "ws://127.0.0.1:8062/ws/inbox/"
+    assert demo.CONTENT_SECURITY_POLICY["DIRECTIVES"]["connect-src"] == ["'self'", "ws://127.0.0.1:8062"]

@@ -17,7 +17,7 @@ def test_readyz_reports_every_check(client):
     assert response.status_code == 200
     assert response.json() == {
         "status": "ok",
-        "checks": {name: {"ok": True} for name in ("database", "channel_layer", "broker", "storage")},
+        "checks": {name: {"ok": True} for name in ("database", "redis", "channel_layer", "broker", "storage")},
     }
 
 

@@ -1,7 +1,8 @@
 """A demo organisation to try the product on embedded defaults (`make demo`).
 
-Idempotent: run it again and it finds what it made, resets the demo passwords and
-adds nothing twice.
+Idempotent: run it again and it finds what it made and adds nothing twice. A demo
+user that exists keeps its password (and so its browsers' sessions, which a new
+password hash would end); only a user it creates gets the fixed password below.
 """
 
 from datetime import timedelta
@@ -86,12 +87,14 @@ class Command(BaseCommand):
             teams["Support"].numbers.add(number)
             users = []
             for username, role, staff, password, team_names in DEMO_USERS:
-                user = User.objects.filter(username=username).first() or User(username=username)
+                existing = User.objects.filter(username=username).first()
+                user = existing or User(username=username)
                 user.organization, user.role, user.is_staff, user.is_active = org, role, staff, True
                 user.email = f"{username}@example.com"
                 user.display_name = username.replace("demo-", "").capitalize()
-                validate_password(password, user=user)
-                user.set_password(password)
+                if existing is None:
+                    validate_password(password, user=user)
+                    user.set_password(password)
                 user.save()
                 user.teams.add(*(teams[name] for name in team_names))
                 users.append((user, password))

@@ -1,7 +1,8 @@
 """Sample templates at the built-in simulator (the stand-in for Meta), one set per
 WhatsApp Business Account of the numbers: the demo's template picker and
-notifications have something to use. They reach our tables by sync (the development
-server's scheduler syncs when it starts; or run sync_templates while it runs)."""
+notifications have something to use. They reach our tables by sync, which calls the
+web server: `manage.py demo` runs sync_templates once /readyz answers (or run it
+while a server runs)."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -63,4 +64,4 @@ class Command(BaseCommand):
                 )
                 created += new
         self.stdout.write(f"{created} sample templates added at the simulator for {len(wabas)} WhatsApp Business "
-                          "Account(s); they are synced when the server starts (or run sync_templates).")
+                          "Account(s); `manage.py demo` syncs them once the server answers (or run sync_templates).")
