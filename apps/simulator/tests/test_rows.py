@@ -164,7 +164,7 @@ def test_row_parameters_are_those_of_the_models_instance(model, values, monkeypa
 
     at = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
     monkeypatch.setattr(rows_module.timezone, "now", lambda: at)
-    sql, fields = rows._insert(model)
+    sql, fields = rows._insert_arrays(model)
     plain = rows._params(model, fields, dict(values))
     assert rows._plans[model] is not None  # built without the instance
     obj = model(**values)
