@@ -136,17 +136,7 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # A fresh checkout has no var/ yet: SQLite creates the file, not its folder.
-    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
-    # WAL lets the background task thread write while requests read.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"] = {
-        "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        "transaction_mode": "IMMEDIATE",
-    }
-elif int(env("DB_POOL_MAX_SIZE", "0")) > 0:
+if int(env("DB_POOL_MAX_SIZE", "0")) > 0:
     # A psycopg pool per process, shared by its threads (a threads-pool send worker):
     # a thread holds a connection only while it queries, not while it waits on Meta.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -307,30 +297,26 @@ CONTENT_SECURITY_POLICY = {
 # --- Redis, channel layer, cache --------------------------------------------------
 # REDIS_URL, or the embedded Valkey under VAR_DIR/valkey (started if needed).
 REDIS_URL = servers.redis_url()
-if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "apps.realtime.layers.BatchedRedisChannelLayer",
-            "CONFIG": {
-                # redis-py's pool refuses a 101st concurrent connection (MaxConnectionsError,
-                # measured by bench/inbox_scale.py with 200 sockets connecting at once).
-                # redis-py 8 reads with a 5 s socket timeout by default, the same as the
-                # layer's 5 s blocking pop: under load the pop timed out and killed consumers.
-                "hosts": [{"address": REDIS_URL,
-                           "max_connections": int(env("CHANNEL_LAYER_MAX_CONNECTIONS", "1000")),
-                           "socket_timeout": 15}],
-                # A burst of thousands of events must not be dropped; a stuck client
-                # is bounded by the expiry below instead of by a small capacity.
-                "capacity": int(env("CHANNEL_LAYER_CAPACITY", "10000")),
-                "expiry": 60,
-                "group_expiry": 86400,
-            },
-        }
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "apps.realtime.layers.BatchedRedisChannelLayer",
+        "CONFIG": {
+            # redis-py's pool refuses a 101st concurrent connection (MaxConnectionsError,
+            # measured by bench/inbox_scale.py with 200 sockets connecting at once).
+            # redis-py 8 reads with a 5 s socket timeout by default, the same as the
+            # layer's 5 s blocking pop: under load the pop timed out and killed consumers.
+            "hosts": [{"address": REDIS_URL,
+                       "max_connections": int(env("CHANNEL_LAYER_MAX_CONNECTIONS", "1000")),
+                       "socket_timeout": 15}],
+            # A burst of thousands of events must not be dropped; a stuck client
+            # is bounded by the expiry below instead of by a small capacity.
+            "capacity": int(env("CHANNEL_LAYER_CAPACITY", "10000")),
+            "expiry": 60,
+            "group_expiry": 86400,
+        },
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10000}}}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 
 # Live updates: how long and how many events per group are kept for a reconnecting
 # browser's catch-up, and how long a killed process may leave a user "online".

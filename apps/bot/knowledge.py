@@ -3,10 +3,8 @@
 Retrieval, best available first:
 - embeddings, when OPENAI_EMBEDDING_MODEL is set and the passages have vectors:
   cosine similarity in Python (fine for the few thousand passages of a business);
-- PostgreSQL full-text search: a tsvector per passage (the organisation's language,
-  GIN-indexed), ranked with ts_rank against an OR of the question's words;
-- elsewhere (SQLite), BM25 in Python over the organisation's passages, with accents
-  and case folded and a light suffix stemming.
+- otherwise PostgreSQL full-text search: a tsvector per passage (the organisation's
+  language, GIN-indexed), ranked with ts_rank against an OR of the question's words.
 """
 
 from __future__ import annotations
@@ -16,10 +14,9 @@ import logging
 import math
 import re
 import unicodedata
-from collections import Counter
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 
 from .models import KnowledgeDocument, KnowledgeFAQ, KnowledgePassage
@@ -157,7 +154,7 @@ def _store_passages(*, organization_id: int, texts: list[str], document=None, fa
                              language=language)
             for i, text in enumerate(texts)
         ])
-        if connection.vendor == "postgresql" and passages:
+        if passages:
             KnowledgePassage.objects.filter(pk__in=[p.pk for p in passages]).update(
                 search_vector=SearchVector("text", config=F("language"))
             )
@@ -221,9 +218,7 @@ def retrieve(*, organization_id: int, query: str, limit: int = 4, bot_settings=N
         found = _retrieve_embeddings(organization_id, query, limit, bot_settings)
         if found is not None:
             return found
-    if connection.vendor == "postgresql":
-        return _retrieve_postgres(organization_id, query, limit)
-    return _retrieve_bm25(organization_id, query, limit)
+    return _retrieve_postgres(organization_id, query, limit)
 
 
 def _retrieve_postgres(organization_id: int, query: str, limit: int) -> list[KnowledgePassage]:
@@ -239,36 +234,6 @@ def _retrieve_postgres(organization_id: int, query: str, limit: int) -> list[Kno
         .select_related("document", "faq")
         .order_by("-rank", "id")[:limit]
     )
-
-
-def _retrieve_bm25(organization_id: int, query: str, limit: int, k1: float = 1.5, b: float = 0.75
-                   ) -> list[KnowledgePassage]:
-    terms = set(tokens(query))
-    if not terms:
-        return []
-    passages = list(
-        KnowledgePassage.objects.filter(organization_id=organization_id).select_related("document", "faq")
-    )
-    if not passages:
-        return []
-    docs = [Counter(tokens(p.text)) for p in passages]
-    average = sum(sum(d.values()) for d in docs) / len(docs) or 1.0
-    frequency = Counter(t for d in docs for t in terms if t in d)
-    scored = []
-    for passage, doc in zip(passages, docs):
-        length = sum(doc.values())
-        score = 0.0
-        for term in terms:
-            tf = doc.get(term, 0)
-            if not tf:
-                continue
-            idf = math.log(1 + (len(docs) - frequency[term] + 0.5) / (frequency[term] + 0.5))
-            score += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / average))
-        if score > 0:
-            passage.rank = score
-            scored.append(passage)
-    scored.sort(key=lambda p: (-p.rank, p.pk))
-    return scored[:limit]
 
 
 def _cosine(a: list[float], b: list[float]) -> float:

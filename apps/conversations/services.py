@@ -244,28 +244,20 @@ def conversation_record_inbound(*, conversation: Conversation, timestamp, previe
     Conversation.objects.filter(pk=conversation.pk).update(**changes)
 
 
-def conversations_record_inbound_many(*, updates: list[tuple[int, object, str, int]]) -> dict[int, Conversation] | None:
+def conversations_record_inbound_many(*, updates: list[tuple[int, object, str, int]]) -> dict[int, Conversation]:
     """`conversation_record_inbound` for many conversations at once: `updates` holds
     (conversation id, newest message time, its preview, how many messages). One
-    UPDATE … FROM (VALUES …) on PostgreSQL (the values in id order, so that two drains
-    updating the same conversations tend to take them in the same order); one UPDATE
-    each elsewhere.
+    UPDATE … FROM (VALUES …) (the values in id order, so that two drains updating the
+    same conversations tend to take them in the same order).
 
-    On PostgreSQL the same statement returns the updated conversations, ready for
-    their live events (`conversation_event_data`): every column, the assignee's
-    name fields (`assignee` holds a User with only those loaded) and the labels
-    (`event_labels`: id, name and colour, in the labels' order); the caller sets
-    `contact`. The assignee's and labels' subselects see the database as the
-    statement started. Elsewhere it returns None and the caller reads them back."""
+    The same statement returns the updated conversations, ready for their live events
+    (`conversation_event_data`): every column, the assignee's name fields (`assignee`
+    holds a User with only those loaded) and the labels (`event_labels`: id, name and
+    colour, in the labels' order); the caller sets `contact`. The assignee's and
+    labels' subselects see the database as the statement started."""
     from django.db import connections, router
 
-    using = router.db_for_write(Conversation)
-    connection = connections[using]
-    if connection.vendor != "postgresql":
-        for pk, timestamp, preview, count in updates:
-            conversation_record_inbound(conversation=Conversation(pk=pk), timestamp=timestamp, preview=preview,
-                                        count=count)
-        return None
+    connection = connections[router.db_for_write(Conversation)]
     if not updates:
         return {}
     returning, conversations, assignees = _record_returning(connection)

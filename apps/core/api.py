@@ -48,8 +48,7 @@ class MultiPartParser(parsers.MultiPartParser):
 
 class IdField(serializers.IntegerField):
     """An id of ours taken from a request: a whole number from 1 to the largest bigint.
-    DRF's IntegerField takes any size, and one past bigint made SQLite raise
-    OverflowError (a 500) and PostgreSQL refuse the query."""
+    DRF's IntegerField takes any size, and PostgreSQL refuses one past bigint."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("min_value", 1)

@@ -10,7 +10,7 @@ value the database cannot take is a clear 400 and never a 500:
   method; the API's parsers (apps/core/api.py) anywhere in a JSON, form or multipart
   body;
 - ids: ASCII digits only ("²".isdigit() is true, int("²") fails), from 1 to the
-  largest bigint (PostgreSQL refuses a bigger one, SQLite overflows);
+  largest bigint (PostgreSQL refuses a bigger one);
 - page sizes and offsets: capped (apps/core/api.py's paginator).
 """
 

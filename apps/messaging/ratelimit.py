@@ -10,16 +10,14 @@ bucket; both are reserved together, or neither, so a refusal wastes nothing.
 The number's bucket has a burst of 1 by default: slots exactly 1/rate apart, so
 no wall-clock second ever holds more than `rate` sends (Meta counts per second).
 
-With settings.REDIS_URL the buckets live in Redis and are changed by one Lua
-script on Redis's own clock (atomic, so two workers can never take the same slot,
-and workers on machines with different clocks agree); on embedded defaults an
-in-process bucket under a lock does the same for the one process.
+The buckets live in Redis (settings.REDIS_URL) and are changed by one Lua script
+on Redis's own clock (atomic, so two workers can never take the same slot, and
+workers on machines with different clocks agree).
 """
 
 from __future__ import annotations
 
 import threading
-import time
 
 from django.conf import settings
 
@@ -113,8 +111,6 @@ _script = None
 _batch_script = None
 _ahead_script = None
 _redis_lock = threading.Lock()
-_local: dict[str, float] = {}
-_local_lock = threading.Lock()
 
 
 def _redis_script():
@@ -160,21 +156,11 @@ def reserve(limits: list[Limit], *, max_wait: float = 0.0) -> tuple[bool, float]
     `max_wait` seconds from now. (True, seconds until the slot) when reserved;
     (False, seconds to wait before trying again) when every slot is further away
     (nothing is taken then)."""
-    if settings.REDIS_URL:
-        args = [int(max_wait * 1_000_000)]
-        for limit in limits:
-            args += [int(limit.interval * 1_000_000), int(limit.tolerance * 1_000_000)]
-        granted, delay_us = _redis_script()(keys=[PREFIX + limit.key for limit in limits], args=args)
-        return bool(granted), int(delay_us) / 1_000_000
-    now = time.monotonic()
-    with _local_lock:
-        tats = [max(_local.get(limit.key, now), now) for limit in limits]
-        slot = max([now] + [tat - limit.tolerance for tat, limit in zip(tats, limits)])
-        if slot - now > max_wait:
-            return False, slot - now - max_wait
-        for tat, limit in zip(tats, limits):
-            _local[limit.key] = max(tat, slot) + limit.interval
-        return True, slot - now
+    args = [int(max_wait * 1_000_000)]
+    for limit in limits:
+        args += [int(limit.interval * 1_000_000), int(limit.tolerance * 1_000_000)]
+    granted, delay_us = _redis_script()(keys=[PREFIX + limit.key for limit in limits], args=args)
+    return bool(granted), int(delay_us) / 1_000_000
 
 
 def acquire(key: str, *, rate: float, burst: float) -> float:
@@ -184,19 +170,13 @@ def acquire(key: str, *, rate: float, burst: float) -> float:
 
 
 def reset(key: str | None = None) -> None:
-    """Forget a bucket (or every in-process bucket): tests and admin tools."""
-    with _local_lock:
-        if key is None:
-            _local.clear()
-        else:
-            _local.pop(key, None)
-    if settings.REDIS_URL:
-        _redis_script()
-        if key is not None:
-            _redis.delete(PREFIX + key)
-        else:
-            for name in _redis.scan_iter(match=PREFIX + "*", count=1000):
-                _redis.delete(name)
+    """Forget a bucket (or every bucket): tests and admin tools."""
+    _redis_script()
+    if key is not None:
+        _redis.delete(PREFIX + key)
+    else:
+        for name in _redis.scan_iter(match=PREFIX + "*", count=1000):
+            _redis.delete(name)
 
 
 def reserve_batch(number_limit: Limit, pair_limits: list[Limit], *, max_wait: float) -> list[tuple[bool, float, bool]]:
@@ -206,39 +186,19 @@ def reserve_batch(number_limit: Limit, pair_limits: list[Limit], *, max_wait: fl
     its pair_limit])` would in turn; a refused message takes nothing."""
     if not pair_limits:
         return []
-    if settings.REDIS_URL:
-        _redis_script()
-        args = [int(max_wait * 1_000_000), int(number_limit.interval * 1_000_000),
-                int(number_limit.tolerance * 1_000_000)]
-        args += [int(pair_limits[0].interval * 1_000_000), int(pair_limits[0].tolerance * 1_000_000)]
-        keys = [PREFIX + number_limit.key] + [PREFIX + limit.key for limit in pair_limits]
-        raw = _batch_script(keys=keys, args=args)
-        return [(bool(raw[i]), int(raw[i + 1]) / 1_000_000, bool(raw[i + 2])) for i in range(0, len(raw), 3)]
-    result = []
-    now = time.monotonic()
-    with _local_lock:
-        for pair in pair_limits:
-            ntat = max(_local.get(number_limit.key, now), now)
-            ptat = max(_local.get(pair.key, now), now)
-            slot = max(now, ntat - number_limit.tolerance)
-            by_pair = ptat - pair.tolerance > slot
-            slot = max(slot, ptat - pair.tolerance)
-            if slot - now > max_wait:
-                result.append((False, slot - now - max_wait, by_pair))
-                continue
-            _local[number_limit.key] = max(ntat, slot) + number_limit.interval
-            _local[pair.key] = max(ptat, slot) + pair.interval
-            result.append((True, slot - now, False))
-    return result
+    _redis_script()
+    args = [int(max_wait * 1_000_000), int(number_limit.interval * 1_000_000),
+            int(number_limit.tolerance * 1_000_000)]
+    args += [int(pair_limits[0].interval * 1_000_000), int(pair_limits[0].tolerance * 1_000_000)]
+    keys = [PREFIX + number_limit.key] + [PREFIX + limit.key for limit in pair_limits]
+    raw = _batch_script(keys=keys, args=args)
+    return [(bool(raw[i]), int(raw[i + 1]) / 1_000_000, bool(raw[i + 2])) for i in range(0, len(raw), 3)]
 
 
 def taken_ahead(key: str) -> float:
     """Seconds until bucket `key`'s next slot with a burst of 1 (0.0 when free now)."""
-    if settings.REDIS_URL:
-        _redis_script()
-        return int(_ahead_script(keys=[PREFIX + key])) / 1_000_000
-    with _local_lock:
-        return max(_local.get(key, 0.0) - time.monotonic(), 0.0)
+    _redis_script()
+    return int(_ahead_script(keys=[PREFIX + key])) / 1_000_000
 
 
 def number_key(number) -> str:

@@ -156,12 +156,12 @@ def meta_payload(message: Message) -> dict:
     return payload
 
 
-# -- one statement that claims and loads (PostgreSQL) ---------------------------------------
-# The common case of a send: the message is pending and unclaimed. On PostgreSQL one
-# statement claims it (the conditional UPDATE below) and returns it with everything the
-# send needs: its number, the conversation's routing columns, the customer's wa_id and
-# the author's name. Anything else (already sent, claimed, missing) falls back to the
-# ORM path, which tells the cases apart (and is the only path on SQLite).
+# -- one statement that claims and loads ------------------------------------------------------
+# The common case of a send: the message is pending and unclaimed. One statement claims
+# it (the conditional UPDATE below) and returns it with everything the send needs: its
+# number, the conversation's routing columns, the customer's wa_id and the author's
+# name. Anything else (already sent, claimed, missing) falls back to the ORM path,
+# which tells the cases apart.
 def _claim_columns():
     from django.contrib.auth import get_user_model
 
@@ -262,12 +262,10 @@ def _remembered(convert):
 
 
 def _claim_and_load(message_id: int, claimed_at) -> Message | None:
-    """Claim message `message_id` and load it in one statement (PostgreSQL only);
-    None when it could not be claimed (the caller then looks at why)."""
+    """Claim message `message_id` and load it in one statement; None when it could not
+    be claimed (the caller then looks at why)."""
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        return None
     messages = _claimed(connection, False, [claimed_at, message_id, Direction.OUTBOUND, Status.PENDING])
     return messages[0] if messages else None
 
@@ -275,7 +273,7 @@ def _claim_and_load(message_id: int, claimed_at) -> Message | None:
 def _claim_batch(number_id: int, claimed_at, *, limit: int, exclude: int = 0) -> list[Message]:
     """Claim and load up to `limit` messages of number `number_id` that wait for a
     send (pending, unclaimed, no retry pending, not media; never `exclude`), oldest
-    first, in one statement (PostgreSQL only). Each claim is the message's attempt,
+    first, in one statement. Each claim is the message's attempt,
     as for a single message."""
     from django.db import connection
 
@@ -386,13 +384,9 @@ def _message_from_row(connection, plans, row, shared: dict) -> Message:
 
 def _store_sent(message: Message, wamid: str, sent_at) -> bool:
     """Store the wamid and "sent" (one UPDATE). True when statuses for this wamid
-    arrived before it and wait as PendingStatus rows: on PostgreSQL the same
-    statement answers that; elsewhere the caller applies them unconditionally."""
+    arrived before it and wait as PendingStatus rows: the same statement answers that."""
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        Message.objects.filter(pk=message.pk, wamid__isnull=True).update(wamid=wamid, status=Status.SENT, sent_at=sent_at)
-        return True
     from .models import PendingStatus
 
     q = connection.ops.quote_name
@@ -477,9 +471,7 @@ KICK_TTL = 10.0
 
 
 def _batching() -> bool:
-    from django.db import connection
-
-    return settings.TASK_RUNNER == "celery" and bool(settings.REDIS_URL) and connection.vendor == "postgresql"
+    return settings.TASK_RUNNER == "celery"
 
 
 def send_enqueue(message: Message) -> None:

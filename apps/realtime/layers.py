@@ -106,19 +106,3 @@ class BatchedRedisChannelLayer(RedisChannelLayer):
         cleaner.add_done_callback(_done)
         return cleaner
 
-
-def is_redis_layer(layer) -> bool:
-    """Whether `layer` keeps its queues in Redis (channels-redis's layer or this one)."""
-    return isinstance(layer, RedisChannelLayer)
-
-
-def redis_configured() -> bool:
-    """Whether the configured default channel layer is on Redis (without building it)."""
-    from django.conf import settings
-    from django.utils.module_loading import import_string
-
-    backend = settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "")
-    try:
-        return issubclass(import_string(backend), RedisChannelLayer)
-    except ImportError:
-        return False

@@ -11,12 +11,11 @@ SWEEP_EVERY seconds) and announces the user offline. The status of a user:
 
 A `presence` event goes to the organisation's members group when the status changes
 (the last announced status is kept, so repeated refreshes announce nothing).
-Redis holds the state when the channel layer is on Redis; otherwise this process does.
+Redis holds the state.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 
 from django.conf import settings
@@ -39,56 +38,6 @@ def ttl() -> int:
 
 def heartbeat_interval() -> float:
     return max(ttl() / 3, 1)
-
-
-class MemoryStore:
-    def __init__(self):
-        self._lock = threading.Lock()
-        self.clear()
-
-    def clear(self) -> None:
-        self.sockets: dict[int, dict[str, tuple[float, str]]] = {}  # user -> channel -> (expiry, status)
-        self.announced: dict[int, str] = {}
-        self.org_users: dict[int, set[int]] = {}
-        self.swept: dict[int, float] = {}
-
-    def claim_sweep(self, organization_id: int, every: float) -> bool:
-        now = time.time()
-        with self._lock:
-            if self.swept.get(organization_id, 0) > now - every:
-                return False
-            self.swept[organization_id] = now
-            return True
-
-    def touch(self, user_id: int, channel: str, status: str | None = None) -> None:
-        with self._lock:
-            sockets = self.sockets.setdefault(user_id, {})
-            previous = sockets.get(channel, (0, ONLINE))[1]
-            sockets[channel] = (time.time() + ttl(), status or previous)
-
-    def remove(self, user_id: int, channel: str) -> None:
-        with self._lock:
-            self.sockets.get(user_id, {}).pop(channel, None)
-
-    def socket_statuses(self, user_ids) -> dict[int, list[str]]:
-        now = time.time()
-        with self._lock:
-            return {
-                uid: [status for expiry, status in self.sockets.get(uid, {}).values() if expiry > now]
-                for uid in user_ids
-            }
-
-    def swap_announced(self, user_id: int, organization_id: int, status: str) -> str | None:
-        with self._lock:
-            previous = self.announced.get(user_id)
-            self.announced[user_id] = status
-            users = self.org_users.setdefault(organization_id, set())
-            (users.discard if status == OFFLINE else users.add)(user_id)
-            return previous
-
-    def announced_users(self, organization_id: int) -> set[int]:
-        with self._lock:
-            return set(self.org_users.get(organization_id, ()))
 
 
 class RedisStore:
@@ -147,19 +96,14 @@ class RedisStore:
         return bool(self.redis.set(f"{PREFIX}sweep:{organization_id}", "1", nx=True, px=max(1, int(every * 1000))))
 
 
-_memory_store = MemoryStore()
 _redis_stores: dict[str, RedisStore] = {}
 
 
-def get_store() -> MemoryStore | RedisStore:
-    from .layers import redis_configured
-
-    if redis_configured():
-        url = settings.REDIS_URL
-        if url not in _redis_stores:
-            _redis_stores[url] = RedisStore(url)
-        return _redis_stores[url]
-    return _memory_store
+def get_store() -> RedisStore:
+    url = settings.REDIS_URL
+    if url not in _redis_stores:
+        _redis_stores[url] = RedisStore(url)
+    return _redis_stores[url]
 
 
 def _status(availability: str, socket_statuses: list[str]) -> str:

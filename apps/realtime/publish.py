@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Iterable
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -85,9 +84,9 @@ def _batched_redis_layer(layer) -> bool:
     """Whether `layer` is channels-redis's RedisChannelLayer (or a subclass) with the
     internals the batched send uses (pinned in requirements.txt; any other layer sends
     per group)."""
-    from .layers import is_redis_layer
+    from channels_redis.core import RedisChannelLayer
 
-    return is_redis_layer(layer) and all(
+    return isinstance(layer, RedisChannelLayer) and all(
         hasattr(layer, name)
         for name in ("_group_key", "consistent_hash", "connection", "_map_channel_keys_to_connection",
                      "group_expiry", "expiry", "require_valid_group_name")
@@ -182,14 +181,7 @@ def _deliver(layer, batch: list[tuple[list[str], dict]]) -> None:
         sender.start()
         sender.join()
         return
-    from .layers import is_redis_layer
-
-    if is_redis_layer(layer):
-        _thread_loop().run_until_complete(_group_send_all(layer, batch))
-    else:
-        # The in-memory layer's queues belong to the consumers' loops: send from a
-        # fresh loop each time, as asgiref does.
-        async_to_sync(_group_send_all)(layer, batch)
+    _thread_loop().run_until_complete(_group_send_all(layer, batch))
 
 
 def _send_many(events: list[tuple[str, dict, list[str]]]) -> None:

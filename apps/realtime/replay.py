@@ -4,11 +4,9 @@
 An event id is a cursor "<ms>-<seq>", taken from one monotonic clock for the whole
 installation, so a single cursor works across all the groups a socket joins.
 
-- Redis (the channel layer is channels-redis): one stream per group
-  (`inbox:rt:log:<group>`). A Lua script takes the id from a clock stream and XADDs
-  the event to each target group's stream with that same id, trimmed by count
-  (MAXLEN ~) and by age (MINID ~), in one round trip; no database write.
-- In-memory layer (embedded defaults, one process): a bounded deque per group.
+One Redis stream per group (`inbox:rt:log:<group>`). A Lua script takes the id from
+a clock stream and XADDs the event to each target group's stream with that same id,
+trimmed by count (MAXLEN ~) and by age (MINID ~), in one round trip; no database write.
 
 A catch-up reads the socket's groups after the cursor, merges them by id, and answers
 RESET when the gap is older than what is kept (trimmed, expired, or the log was lost).
@@ -19,7 +17,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -83,73 +80,6 @@ def _check_age(since: tuple[int, int]) -> None:
         raise Reset()
 
 
-class MemoryLog:
-    """The in-process log of the in-memory channel layer (one process serves all)."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self.clear()
-
-    def clear(self) -> None:
-        with getattr(self, "_lock", threading.Lock()):
-            self._last = (int(time.time() * 1000), 0)
-            # Everything before this process started is unknown to it.
-            self._epoch = self._last
-            self._groups: dict[str, deque] = {}
-            self._max_deleted: dict[str, tuple[int, int]] = {}
-
-    def _next_id(self) -> tuple[int, int]:
-        now = int(time.time() * 1000)
-        self._last = (now, 0) if now > self._last[0] else (self._last[0], self._last[1] + 1)
-        return self._last
-
-    def append(self, event: str, data: dict, groups: list[str]) -> str:
-        with self._lock:
-            key = self._next_id()
-            if event in EPHEMERAL_EVENTS:
-                return format_id(key)
-            entry = (key, Entry(format_id(key), event, data, conversation_id_of(event, data)))
-            min_key = (key[0] - _retention_ms(), 0)
-            for group in groups:
-                log = self._groups.setdefault(group, deque())
-                log.append(entry)
-                while log and (len(log) > _max_per_group() or log[0][0] < min_key):
-                    self._max_deleted[group] = log.popleft()[0]
-            return format_id(key)
-
-    def append_many(self, events: list[tuple[str, dict, list[str]]]) -> list[str]:
-        return [self.append(event, data, groups) for event, data, groups in events]
-
-    def cursor_now(self) -> str:
-        with self._lock:
-            return format_id(self._last)
-
-    def read(self, groups: list[str], since: str, limit: int) -> list[Entry]:
-        since_key = parse_id(since)
-        _check_age(since_key)
-        start = (since_key[0] - MARGIN_MS, 0)
-        found: dict[tuple[int, int], Entry] = {}
-        with self._lock:
-            if since_key < self._epoch:
-                raise Reset()
-            for group in groups:
-                if self._max_deleted.get(group, (0, 0)) > since_key:
-                    raise Reset()
-                for key, entry in reversed(self._groups.get(group, ())):
-                    if key <= start:
-                        break
-                    found[key] = entry
-                    if len(found) > limit:
-                        raise Reset()
-        return [found[key] for key in sorted(found)]
-
-
-# Appends a batch of events in one call. KEYS[1] clock, KEYS[2] epoch, KEYS[3..] the
-# streams of every group the batch addresses. ARGV[1] max per group, ARGV[2] oldest id
-# kept (ms), ARGV[3] key TTL (s), ARGV[4] how many events; then per event: its payload,
-# how many streams it goes to (k), and those streams' positions in KEYS (k values).
-# Returns the events' ids, in order. Each stream is trimmed by age and given its TTL
-# once per call, after its appends (MAXLEN ~ still bounds every append).
 _APPEND = """
 local ids = {}
 local touched = {}
@@ -267,22 +197,17 @@ class RedisLog:
         return [found[key] for key in sorted(found)]
 
 
-_memory_log = MemoryLog()
 _redis_logs: dict[str, RedisLog] = {}
 _redis_lock = threading.Lock()
 
 
-def get_log() -> MemoryLog | RedisLog:
-    """The log that goes with the configured channel layer."""
-    from .layers import redis_configured
-
-    if redis_configured():
-        url = settings.REDIS_URL
-        with _redis_lock:
-            if url not in _redis_logs:
-                _redis_logs[url] = RedisLog(url)
-            return _redis_logs[url]
-    return _memory_log
+def get_log() -> RedisLog:
+    """The log in the Redis of settings.REDIS_URL."""
+    url = settings.REDIS_URL
+    with _redis_lock:
+        if url not in _redis_logs:
+            _redis_logs[url] = RedisLog(url)
+        return _redis_logs[url]
 
 
 def cursor_now() -> str:

@@ -83,16 +83,14 @@ FEW_CONVERSATIONS = 5000
 
 
 def _few_conversation_ids(p: ReportParams) -> list | None:
-    """The filtered conversations' ids on PostgreSQL when they are few, else None."""
-    if not sql.is_postgres():
-        return None
+    """The filtered conversations' ids when they are few, else None."""
     ids = list(conversations(p).order_by().values_list("pk", flat=True)[:FEW_CONVERSATIONS + 1])
     return ids if len(ids) <= FEW_CONVERSATIONS else None
 
 
 def _filtered(p: ReportParams, qs):
-    """Rows of `qs` (messages or audit entries) of the filtered conversations. On
-    PostgreSQL the conversations' ids are read first and passed as one array: the
+    """Rows of `qs` (messages or audit entries) of the filtered conversations. The
+    conversations' ids are read first and passed as one array: the
     planner then knows how few they are (an agent's, a label's) and reads their rows
     through the conversation index; with a subquery it scans the whole range."""
     ids = _few_conversation_ids(p)
@@ -130,7 +128,7 @@ def _conversation_durations(p: ReportParams, ctx: dict | None, name: str) -> dic
     """First response ("first_response": conversations opened in the range that an
     agent answered) or resolution ("resolution": currently resolved, resolved in the
     range) durations: per assignee, and over all the conversations under sql.TOTAL.
-    On PostgreSQL one scan gives both (response times and the agents' table share it)."""
+    One scan gives both (response times and the agents' table share it)."""
 
     def compute():
         if name == "first_response":
@@ -139,14 +137,9 @@ def _conversation_durations(p: ReportParams, ctx: dict | None, name: str) -> dic
         else:
             rows = conversations(p).filter(status=RESOLVED, resolved_at__gte=p.start, resolved_at__lt=p.end)
             e = "resolved_at"
-        if sql.is_postgres():
-            figures = _duration_stats(p, rows.values(k=F("assignee_id"), e=F(e), s=F("created_at")), keyed=True,
-                                      total=True)
-            figures.pop(None, None)  # the conversations without an assignee
-        else:
-            figures = _duration_stats(p, rows.filter(assignee__isnull=False).values(
-                k=F("assignee_id"), e=F(e), s=F("created_at")), keyed=True)
-            figures[sql.TOTAL] = _duration_stats(p, rows.values(e=F(e), s=F("created_at"))).get(None, sql.Stats())
+        figures = _duration_stats(p, rows.values(k=F("assignee_id"), e=F(e), s=F("created_at")), keyed=True,
+                                  total=True)
+        figures.pop(None, None)  # the conversations without an assignee
         return figures
 
     return _shared(ctx, f"durations:{name}", compute)
@@ -170,21 +163,11 @@ def _opened_by_day(p: ReportParams, ctx: dict | None) -> dict:
 
 def _audit_events(p: ReportParams, ctx: dict | None) -> dict:
     """Distinct conversations resolved and reopened in the range (audit log), and
-    resolved per local day. On PostgreSQL one scan gives both (GROUPING SETS)."""
+    resolved per local day. One scan gives both (GROUPING SETS)."""
 
     def compute():
         events = audit(p).filter(conversation__isnull=False)
         day = TruncDate("created_at", tzinfo=p.tz)
-        if not sql.is_postgres():
-            totals = events.aggregate(
-                resolved=Count("conversation_id", distinct=True, filter=RESOLVED_EVENT),
-                reopened=Count("conversation_id", distinct=True, filter=REOPENED),
-            )
-            by_day = dict(
-                events.filter(RESOLVED_EVENT).annotate(day=day).values("day")
-                .annotate(n=Count("conversation_id", distinct=True)).values_list("day", "n")
-            )
-            return {**totals, "resolved_by_day": by_day}
         rows = events.filter(RESOLVED_EVENT | REOPENED).annotate(
             day=day,
             r=Case(When(RESOLVED_EVENT, then=F("conversation_id"))),
@@ -267,13 +250,7 @@ class _EpochSeconds(Func):
 
     output_field = BigIntegerField()
 
-    def as_postgresql(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, template="CAST(date_part('epoch', %(expressions)s) AS BIGINT)",
-                           **extra)
-
-    def as_sqlite(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection,
-                           template="CAST(ROUND((julianday(%(expressions)s) - 2440587.5) * 86400) AS INTEGER)", **extra)
+    template = "CAST(date_part('epoch', %(expressions)s) AS BIGINT)"
 
 
 def message_cube(p: ReportParams, ctx: dict | None = None) -> list[tuple]:
@@ -400,7 +377,7 @@ def _waiting_sql(p: ReportParams, ctx: dict | None = None, *, seconds: bool = Fa
             "SELECT e, s FROM (SELECT w.reply_at AS e, CASE WHEN w.started_at >= %s THEN w.started_at "
             f"ELSE {horizon_start} END AS s {where}) AS r WHERE s IS NOT NULL"
         )
-    params = [_db_value(v) for v in (lookback, lookback, *where_params)]
+    params = [lookback, lookback, *where_params]
     if until >= p.end:
         return rolled, params
     live, live_params = _waiting_live_sql(p, lo=until)
@@ -428,17 +405,12 @@ def _waiting_live_sql(p: ReportParams, lo: datetime | None = None) -> tuple[str,
     if lo is not None:
         # Only replies from lo on: only conversations with a message since then.
         recent = messages(p, lo=lo).values("conversation_id")
-        if sql.is_postgres():
-            # Their ids first (the tail since the roll-ups' watermark: a few hundred),
-            # so that their messages are read through the conversation index; as a
-            # subquery the planner hash-joins it with a scan of the whole look-back.
-            ids = sorted(set(recent.order_by().values_list("conversation_id", flat=True)))
-            conv_filter += " AND conversation_id = ANY(%s)"
-            conv_params = [*conv_params, ids]
-        else:
-            recent_sql, recent_params = sql.compiled(recent)
-            conv_filter += f" AND conversation_id IN ({recent_sql})"
-            conv_params = [*conv_params, *recent_params]
+        # Their ids first (the tail since the roll-ups' watermark: a few hundred),
+        # so that their messages are read through the conversation index; as a
+        # subquery the planner hash-joins it with a scan of the whole look-back.
+        ids = sorted(set(recent.order_by().values_list("conversation_id", flat=True)))
+        conv_filter += " AND conversation_id = ANY(%s)"
+        conv_params = [*conv_params, ids]
     # One ordered pass marks turn starts (a customer message after one of our replies,
     # or the first in sight) and turn ends (our reply after a customer message); kept
     # alone, they alternate, and a start's end is the next row.
@@ -457,14 +429,7 @@ def _waiting_live_sql(p: ReportParams, lo: datetime | None = None) -> tuple[str,
     )
     query = f"SELECT e, s FROM ({edges}) AS t WHERE biz = 0 AND next_biz = 1 AND e >= %s AND e < %s"
     params = [p.organization_id, p.start - WAIT_LOOKBACK, p.end, *conv_params, max(p.start, lo or p.start), p.end]
-    return query, [_db_value(v) for v in params]
-
-
-def _db_value(value):
-    """Datetimes as the database stores them (SQLite keeps naive UTC text)."""
-    if isinstance(value, datetime) and connection.vendor == "sqlite":
-        return value.astimezone(dt_timezone.utc).replace(tzinfo=None).isoformat(" ")
-    return value
+    return query, params
 
 
 def _fixed_offset(p: ReportParams, lo: datetime, hi: datetime) -> int | None:
@@ -601,8 +566,7 @@ def bot(p: ReportParams, ctx: dict | None = None) -> list[Table]:
         a=Case(When(has_agent, then=Value(True)), default=Value(False), output_field=BooleanField()),
     ).values("h", "a", "status").order_by()
     inner, params = sql.compiled(rows)
-    if sql.is_postgres():
-        inner += " OFFSET 0"  # a fence: the planner would copy the EXISTS into each SUM
+    inner += " OFFSET 0"  # a fence: the planner would copy the EXISTS into each SUM
     total, handed, contained = _fetch(
         "SELECT COUNT(*), SUM(CASE WHEN h THEN 1 ELSE 0 END), "
         f"SUM(CASE WHEN NOT h AND NOT a AND status = %s THEN 1 ELSE 0 END) FROM ({inner}) AS c",

@@ -40,14 +40,13 @@ def _require(user, params: ReportParams) -> None:
 
 @contextmanager
 def _report_transaction():
-    """One read-only transaction per report. On PostgreSQL without JIT (compiling
-    these aggregate queries costs more than running them) and with room to sort the
-    waiting-time window in memory."""
+    """One read-only transaction per report, without JIT (compiling these aggregate
+    queries costs more than running them) and with room to sort the waiting-time
+    window in memory."""
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL jit = off")
-                cursor.execute("SET LOCAL work_mem = '64MB'")
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SET LOCAL work_mem = '64MB'")
         yield
 
 

@@ -49,13 +49,6 @@ def _hour_floor(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def _db_value(value):
-    """Datetimes as the database stores them (SQLite keeps naive UTC text)."""
-    if isinstance(value, datetime) and connection.vendor == "sqlite":
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
-    return value
-
-
 def _hours_rebuild(organization_id: int, lo: datetime | None, hi: datetime) -> None:
     """Replace the MessageHour rows of [lo, hi) (from the first message when lo is None)."""
     rows = MessageHour.objects.filter(organization_id=organization_id, hour__lt=hi)
@@ -161,7 +154,7 @@ def _waits_rebuild(organization_id: int, hi: datetime, touched: tuple[str, list]
     )
     with connection.cursor() as cursor:
         cursor.execute(delete, [organization_id, *conv_params])
-        cursor.execute(insert, [organization_id, organization_id, _db_value(hi), *conv_params])
+        cursor.execute(insert, [organization_id, organization_id, hi, *conv_params])
 
 
 def _facts_rebuild(organization_id: int, hi: datetime, touched=None) -> None:

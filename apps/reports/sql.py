@@ -1,14 +1,8 @@
 """SQL pieces the ORM does not offer portably: durations in seconds (elapsed or within
 business hours) and percentiles.
 
-Percentiles follow PostgreSQL's percentile_cont (linear interpolation between the two
-closest ranks): on PostgreSQL the database computes percentile_cont itself; on
-SQLite a window-function query (ROW_NUMBER and COUNT over the partition) picks the
-two ranks and interpolates, in SQL, with the same arithmetic:
-
-    position = p * (n - 1)          (0-based)
-    lo = floor(position), frac = position - lo
-    value = v[lo] + frac * (v[lo + 1] - v[lo])
+Percentiles are PostgreSQL's percentile_cont (linear interpolation between the two
+closest ranks).
 """
 
 from __future__ import annotations
@@ -24,18 +18,11 @@ WEEK = 7 * 86400
 MONDAY_SHIFT = 3 * 86400
 
 
-def is_postgres() -> bool:
-    return connection.vendor == "postgresql"
-
-
 def elapsed_seconds(end_sql: str, start_sql: str) -> tuple[str, list]:
-    """Seconds from start to end, exact to the microsecond on both databases."""
-    if is_postgres():
-        # date_part works in double precision; EXTRACT computes a numeric per row
-        # (about twice the time over 200,000 rows), then the cast rounds it the same.
-        return f"date_part('epoch', {end_sql} - {start_sql})", []
-    # Django registers django_timestamp_diff on every SQLite connection: microseconds.
-    return f"(django_timestamp_diff({end_sql}, {start_sql}) / 1000000.0)", []
+    """Seconds from start to end, exact to the microsecond."""
+    # date_part works in double precision; EXTRACT computes a numeric per row
+    # (about twice the time), then the cast rounds it the same.
+    return f"date_part('epoch', {end_sql} - {start_sql})", []
 
 
 def _local_epoch(col_sql: str, tzname: str, offset: int | None = None) -> tuple[str, list]:
@@ -43,21 +30,13 @@ def _local_epoch(col_sql: str, tzname: str, offset: int | None = None) -> tuple[
     `offset`: the zone's UTC offset in seconds when the caller knows it is the same for
     every instant of the column; the wall clock is then the UTC epoch plus it (no time
     zone conversion per row)."""
-    if is_postgres() and offset is not None:
+    if offset is not None:
         return f"(CAST(FLOOR(date_part('epoch', {col_sql})) AS BIGINT) + {int(offset)})", []
-    if is_postgres():
-        return f"CAST(FLOOR(EXTRACT(EPOCH FROM ({col_sql} AT TIME ZONE %s))) AS BIGINT)", [tzname]
-    return (
-        f"(django_timestamp_diff(django_datetime_trunc('second', {col_sql}, %s, 'UTC'), '1970-01-01 00:00:00')"
-        " / 1000000)",
-        [tzname],
-    )
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM ({col_sql} AT TIME ZONE %s))) AS BIGINT)", [tzname]
 
 
 def _clamp(expr: str, upper: int) -> str:
-    if is_postgres():
-        return f"LEAST(GREATEST({expr}, 0), {upper})"
-    return f"MIN(MAX({expr}, 0), {upper})"
+    return f"LEAST(GREATEST({expr}, 0), {upper})"
 
 
 def business_clock(epoch_sql: str, hours: BusinessHours) -> str:
@@ -85,11 +64,9 @@ def durations(inner_sql: str, params: list, *, tzname: str, hours: BusinessHours
         return f"SELECT {key}{elapsed} AS v FROM ({inner_sql}) AS d", list(params)
     end_epoch, end_params = _local_epoch("e", tzname, offset)
     start_epoch, start_params = _local_epoch("s", tzname, offset)
-    fence = " OFFSET 0" if is_postgres() else ""
-    local = f"SELECT {key}{end_epoch} AS le, {start_epoch} AS ls FROM ({inner_sql}) AS d0{fence}"
+    local = f"SELECT {key}{end_epoch} AS le, {start_epoch} AS ls FROM ({inner_sql}) AS d0 OFFSET 0"
     diff = f"({business_clock('le', hours)} - {business_clock('ls', hours)})"
-    value = f"CAST({diff} AS DOUBLE PRECISION)" if is_postgres() else f"(1.0 * {diff})"
-    return f"SELECT {key}{value} AS v FROM ({local}) AS d", [*end_params, *start_params, *params]
+    return f"SELECT {key}CAST({diff} AS DOUBLE PRECISION) AS v FROM ({local}) AS d", [*end_params, *start_params, *params]
 
 
 @dataclass(frozen=True)
@@ -113,41 +90,21 @@ TOTAL = "total"
 def stats(inner_sql: str, params: list, *, keyed: bool = False, total: bool = False) -> dict:
     """Count, median, p90 and average of column `v` of `inner_sql` (rows with a null
     `v` are left out), over all rows or per value of its column `k` (keyed).
-    Returns {key: Stats} ({None: Stats} when not keyed). With `total` (keyed, on
-    PostgreSQL only) also the figures over all rows, under the key TOTAL, from the
-    same scan (GROUPING SETS)."""
+    Returns {key: Stats} ({None: Stats} when not keyed). With `total` (keyed only)
+    also the figures over all rows, under the key TOTAL, from the same scan
+    (GROUPING SETS)."""
     key_select = "k, " if keyed else ""
-    if total and not (keyed and is_postgres()):
-        raise ValueError("total needs keyed figures on PostgreSQL")
-    if is_postgres():
-        group = " GROUP BY k" if keyed else ""
-        if total:
-            key_select, group = "GROUPING(k), k, ", " GROUP BY GROUPING SETS ((k), ())"
-        sql = (
-            f"SELECT {key_select}COUNT(v), "
-            "percentile_cont(0.5) WITHIN GROUP (ORDER BY v), "
-            "percentile_cont(0.9) WITHIN GROUP (ORDER BY v), AVG(v) "
-            f"FROM ({inner_sql}) AS s WHERE v IS NOT NULL{group}"
-        )
-    else:
-        partition = "PARTITION BY k " if keyed else ""
-        group = " GROUP BY k" if keyed else ""
-
-        def pick(p: float) -> str:
-            # rn is 1-based: the ranks lo+1 and lo+2 of the formula above.
-            pos = f"({p} * (n - 1))"
-            lo = f"CAST({pos} AS INTEGER)"
-            low = f"MAX(CASE WHEN rn = {lo} + 1 THEN v END)"
-            high = f"COALESCE(MAX(CASE WHEN rn = {lo} + 2 THEN v END), {low})"
-            frac = f"MAX({pos} - {lo})"
-            return f"({low} + {frac} * ({high} - {low}))"
-
-        sql = (
-            f"SELECT {key_select}MAX(n), {pick(0.5)}, {pick(0.9)}, AVG(v) FROM ("
-            f"SELECT {key_select}v, ROW_NUMBER() OVER ({partition}ORDER BY v) AS rn, "
-            f"COUNT(*) OVER ({partition.strip()}) AS n "
-            f"FROM ({inner_sql}) AS s WHERE v IS NOT NULL) AS r{group}"
-        )
+    if total and not keyed:
+        raise ValueError("total needs keyed figures")
+    group = " GROUP BY k" if keyed else ""
+    if total:
+        key_select, group = "GROUPING(k), k, ", " GROUP BY GROUPING SETS ((k), ())"
+    sql = (
+        f"SELECT {key_select}COUNT(v), "
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY v), "
+        "percentile_cont(0.9) WITHIN GROUP (ORDER BY v), AVG(v) "
+        f"FROM ({inner_sql}) AS s WHERE v IS NOT NULL{group}"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

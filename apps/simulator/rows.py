@@ -106,22 +106,8 @@ def _load(model, converters, names, row):
     return model.from_db(connection.alias, names, values)
 
 
-def _insert(model) -> tuple[str, list]:
-    key = (connection.alias, model)
-    cached = _inserts.get(key)
-    if cached is None:
-        q = connection.ops.quote_name
-        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-        sql = (
-            f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))})"
-        )
-        cached = _inserts[key] = (sql, fields)
-    return cached
-
-
 def _insert_arrays(model) -> tuple[str, list]:
-    """INSERT of `model`'s rows from one array parameter per column (PostgreSQL)."""
+    """INSERT of `model`'s rows from one array parameter per column."""
     key = (connection.alias, model, "arrays")
     cached = _inserts.get(key)
     if cached is None:
@@ -190,16 +176,9 @@ def insert(model, **values) -> None:
 
 
 def insert_many(rows: list[tuple]) -> None:
-    """`insert(model, **values)` for each (model, values) of `rows`; on PostgreSQL in
-    one statement (one INSERT per model, all but the last in a data-modifying WITH),
-    one round trip."""
+    """`insert(model, **values)` for each (model, values) of `rows` in one statement
+    (one INSERT per model, all but the last in a data-modifying WITH), one round trip."""
     if not rows:
-        return
-    if connection.vendor != "postgresql":
-        for model, values in rows:
-            sql, fields = _insert(model)
-            with connection.cursor() as cursor:
-                cursor.execute(sql, _params(model, fields, values))
         return
     # One INSERT per model, its rows as one array per column (unnest): the statement's
     # text is the same whatever the number of rows, so psycopg parses it once (a
@@ -233,7 +212,7 @@ def insert_many(rows: list[tuple]) -> None:
 # Under load each simulated call made three round trips of its own (the pool's check of
 # the connection it took, the read of the settings and the number, the stored rows),
 # with a connection checked out per call (it goes back to the pool during the latency).
-# On PostgreSQL, outside a transaction, the calls' reads and rows are handed to one
+# Outside a transaction, the calls' reads and rows are handed to one
 # thread per process that holds one connection and serves every call waiting at that
 # moment together: the settings and the numbers in one read, the rows in one INSERT
 # statement (autocommit). A call waits for its own read and for its rows to be stored
@@ -383,7 +362,7 @@ _database_thread = _DatabaseThread()
 
 def _shared() -> bool:
     """Whether this call's reads and rows go through the process's database thread."""
-    return connection.vendor == "postgresql" and not connection.in_atomic_block
+    return not connection.in_atomic_block
 
 
 def get_many(model, column: str, values: list) -> dict:

@@ -74,13 +74,13 @@ def page(chromium, request):
 #
 # pytest-django's live_server is WSGI: no websockets. `asgi_server` serves
 # config.asgi:application with uvicorn in a background thread of this process, so it
-# sees the test database, including SQLite's in-memory one.
+# sees the test database (the tests that use it are transactional: the server's
+# thread opens connections of its own and must see committed data).
 #
 # All of the app's synchronous work (views, the consumer's ORM calls, tasks run
 # eagerly on commit) runs on ONE thread: the server runs inside a ThreadSensitiveContext
-# with a single-thread executor, which every request and consumer inherits. On the
-# in-memory SQLite database that thread uses the test's own connection, as Django's
-# LiveServerThread does; on PostgreSQL it opens its own.
+# with a single-thread executor, which every request and consumer inherits; that
+# thread opens its own database connections.
 #
 # Because that thread does everything in turn, the Graph API must NOT be served by the
 # same server (a send would wait for itself): point GRAPH_API_BASE at live_server's
@@ -109,19 +109,11 @@ class AsgiServer:
 
         import uvicorn
         from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-        from django.db import connections
-
         from config.asgi import application
 
         with socket.socket() as sock:
             sock.bind((self.host, 0))
             self.port = sock.getsockname()[1]
-        self.shared = {
-            conn.alias: conn for conn in connections.all()
-            if conn.vendor == "sqlite" and conn.is_in_memory_db()
-        }
-        for conn in self.shared.values():
-            conn.inc_thread_sharing()
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asgi-sync")
         # A channels-redis layer binds its receiving side to the first event loop that
         # receives on it; each server has a loop of its own, so it gets a layer of its own
@@ -144,18 +136,11 @@ class AsgiServer:
                 raise RuntimeError("the ASGI server did not start in time")
             time.sleep(0.02)
 
-    def _share_connections(self) -> None:
-        from django.db import connections
-
-        for alias, conn in self.shared.items():
-            connections[alias] = conn
-
     def _close_connections(self) -> None:
         from django.db import connections
 
         for conn in connections.all(initialized_only=True):
-            if conn.alias not in self.shared:
-                conn.close()
+            conn.close()
 
     def _run(self) -> None:
         import asyncio
@@ -164,7 +149,6 @@ class AsgiServer:
 
         async def serve():
             async with ThreadSensitiveContext(executor=self.executor):
-                await sync_to_async(self._share_connections, thread_sensitive=True)()
                 try:
                     await self.server.serve()
                 finally:
@@ -192,8 +176,6 @@ class AsgiServer:
         if self.thread is not None:
             self.thread.join(timeout=30)
         self.executor.shutdown(wait=True)
-        for conn in self.shared.values():
-            conn.dec_thread_sharing()
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
-"""The knowledge base: extraction (text, Markdown, PDF), passages, and retrieval on
-the database in use (PostgreSQL full-text search, or BM25 on SQLite) and by
-embeddings from the local OpenAI-compatible server."""
+"""The knowledge base: extraction (text, Markdown, PDF), passages, and retrieval by
+PostgreSQL full-text search and by embeddings from the local OpenAI-compatible
+server."""
 
 import pytest
 from django.db import connection
@@ -82,7 +82,6 @@ def test_nothing_matches_nothing():
     assert knowledge.retrieve(organization_id=organization.pk, query="  ", limit=3) == []
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL full-text search")
 def test_postgres_uses_the_stored_tsvector_and_gin_index():
     organization = OrganizationFactory()
     index_docs(organization)

@@ -4,8 +4,8 @@ asks of the query string and the form or JSON body) set in turn to a value the
 database cannot take or the view cannot parse: NUL, a lone surrogate, words where ids
 go, numbers past bigint, negative and huge limits and offsets, impossible dates,
 very long text; and each id of the URL past bigint. Each answer is a refusal or a
-success, never a 500. Run it on PostgreSQL too: it refuses NUL in text and integers
-past 2^63, where SQLite is lenient. (test_params.py checks that refusals change nothing.)"""
+success, never a 500 (PostgreSQL refuses NUL in text and integers past 2^63).
+(test_params.py checks that refusals change nothing.)"""
 
 from __future__ import annotations
 

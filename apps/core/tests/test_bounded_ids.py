@@ -1,7 +1,7 @@
 """Ids taken from a REST body are whole numbers from 1 to the largest bigint (audit
-16): one past it made SQLite raise OverflowError (a 500) and PostgreSQL refuse the
-query. Each refusal names the field and changes nothing; and every serializer of the
-project is checked, so that a new integer field without bounds fails here."""
+16): PostgreSQL refuses one past it. Each refusal names the field and changes
+nothing; and every serializer of the project is checked, so that a new integer
+field without bounds fails here."""
 
 from __future__ import annotations
 

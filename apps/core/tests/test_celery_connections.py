@@ -19,8 +19,6 @@ def test_celery_fixup_does_not_close_connections_after_every_task():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_usable_connection_is_kept_between_tasks_an_obsolete_one_closed():
-    if connection.vendor == "sqlite":
-        pytest.skip("Django never closes the in-memory SQLite test database")
     connection.ensure_connection()
     before = connection.connection
     connection.close_at = None  # CONN_MAX_AGE None: never obsolete

@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from rest_framework.test import APIClient
 
 from apps.accounts.tokens import token_issue
@@ -170,7 +170,6 @@ def test_access(admin, rule):
     assert client_for(other).post("/api/v1/notifications/", body(key="k-1"), format="json").status_code == 400
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
 def test_the_same_key_at_the_same_moment_sends_once(admin, rule):
     barrier = threading.Barrier(2)
     outcomes = []

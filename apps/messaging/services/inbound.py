@@ -139,34 +139,6 @@ def _message_store(*, number, organization, event, message_type, content, text, 
 BATCH_EXCLUDED_TYPES = {"reaction", "edit", "revoke"}
 
 
-def _insert_new(objs: list[Message]) -> tuple[dict[str, int], set[str] | None]:
-    """INSERT the messages, skipping those whose (number, wamid) is already stored
-    (ON CONFLICT DO NOTHING / INSERT OR IGNORE): wamid -> id of the rows this call
-    inserted. The unique constraint, not a prior check, decides who stored a message
-    when two workers race. Second: the inserted wamids that a reaction of the same
-    number waits for (one that arrived before its message), when the statement could
-    tell (PostgreSQL), else None."""
-    from django.db import connections, router
-    from django.db.models.constants import OnConflict
-    from django.db.models.sql import InsertQuery
-
-    if not objs:
-        return {}, set()
-    opts = Message._meta
-    fields = [f for f in opts.concrete_fields if not f.primary_key and not getattr(f, "generated", False)]
-    using = router.db_for_write(Message)
-    if connections[using].vendor == "postgresql":
-        inserted = _insert_new_postgresql(objs, fields, connections[using])
-        if inserted is not None:
-            return inserted
-    query = InsertQuery(Message, on_conflict=OnConflict.IGNORE)
-    query.insert_values(fields, objs)
-    if not connections[using].features.can_return_rows_from_bulk_insert:  # pragma: no cover - old SQLite
-        raise NotImplementedError("this database cannot return the inserted rows")
-    rows = query.get_compiler(using=using).execute_sql([opts.pk, opts.get_field("wamid")])
-    return {wamid: pk for row in rows if row for pk, wamid in [row]}, None
-
-
 # Column types a batch's varying values can travel as in one JSON document.
 _JSON_ROW_TYPES = {
     "CharField", "TextField", "JSONField", "BooleanField", "IntegerField", "BigIntegerField",
@@ -174,15 +146,25 @@ _JSON_ROW_TYPES = {
 }
 
 
-def _insert_new_postgresql(objs: list[Message], fields: list, connection) -> tuple[dict[str, int], set[str]] | None:
-    """`_insert_new` on PostgreSQL with the rows as one JSON parameter: the values every
-    row shares (number, organisation, direction, defaults, the creation time) are bound
-    once, the others read from json_to_recordset. The ORM's insert prepared ~40 values
-    per row, one by one, and was the largest part of a batch's CPU. The same statement
-    tells which new messages a reaction waits for, so a batch without any (nearly
-    all) reads no reactions. Returns None when a varying value's type cannot travel as
-    JSON (the ORM's insert then does it)."""
+def _insert_new(objs: list[Message]) -> tuple[dict[str, int], set[str]]:
+    """INSERT the messages, skipping those whose (number, wamid) is already stored
+    (ON CONFLICT DO NOTHING): wamid -> id of the rows this call inserted. The unique
+    constraint, not a prior check, decides who stored a message when two workers race.
+    Second: the inserted wamids that a reaction of the same number waits for (one that
+    arrived before its message).
 
+    The rows travel as one JSON parameter: the values every row shares (number,
+    organisation, direction, defaults, the creation time) are bound once, the others
+    read from json_to_recordset. The ORM's insert prepared ~40 values per row, one by
+    one, and was the largest part of a batch's CPU. The same statement tells which new
+    messages a reaction waits for, so a batch without any (nearly all) reads no
+    reactions."""
+    from django.db import connections, router
+
+    if not objs:
+        return {}, set()
+    fields = [f for f in Message._meta.concrete_fields if not f.primary_key and not getattr(f, "generated", False)]
+    connection = connections[router.db_for_write(Message)]
     template = objs[0]
     for field in fields:
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
@@ -194,8 +176,9 @@ def _insert_new_postgresql(objs: list[Message], fields: list, connection) -> tup
         value = getattr(template, field.attname)
         shared = field.name != "wamid" and all(getattr(obj, field.attname) == value for obj in objs)
         (constant if shared else varying).append(field)
-    if any(field.get_internal_type() not in _JSON_ROW_TYPES for field in varying):
-        return None
+    unfit = {field.get_internal_type() for field in varying} - _JSON_ROW_TYPES
+    if unfit:  # a new Message column: teach json_to_recordset its type
+        raise TypeError(f"Message columns of type {sorted(unfit)} cannot travel as JSON rows")
     rows = []
     for obj in objs:
         row = {}
@@ -287,7 +270,7 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
         updates.append((conversation_id, newest.timestamp, message_preview(newest), len(messages)))
     returned = conversation_services.conversations_record_inbound_many(updates=updates)
     # Reactions that arrived before their message: the customer's own only.
-    targets = list(inserted) if awaited is None else list(awaited)
+    targets = list(awaited)
     waiting = list(Reaction.objects.filter(number=number, target_wamid__in=targets, message__isnull=True)
                    .order_by("pk")) if targets else []
     reactions: dict[int, list[Reaction]] = {}
@@ -304,22 +287,17 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
         if message.type == MessageType.TEXT:
             _opt_keywords(organization=organization, contact=contacts[unique[message.wamid].from_wa_id],
                           conversation=message.conversation, message=message)
-    from apps.conversations.models import Conversation
     from apps.conversations.serializers import conversation_event_data
 
     # What the inbox shows. A new message's event is built from the row just written
     # (no author, its reactions and media known here): the same data as the serializer
     # gives for the stored row (tests compare them) without reading it back. The
     # conversations' events are built the same way (conversation_event_data) from the
-    # rows the UPDATE above returned (PostgreSQL), else read back.
-    if returned is not None:
-        fresh_conversations = returned
-        contacts_by_id = {contact.pk: contact for contact in contacts.values()}
-        for conversation in fresh_conversations.values():
-            conversation.contact = contacts_by_id[conversation.contact_id]
-    else:
-        fresh_conversations = {c.pk: c for c in Conversation.objects.filter(pk__in=list(per_conversation))
-                               .select_related("contact", "assignee").prefetch_related("labels")}
+    # rows the UPDATE above returned.
+    fresh_conversations = returned
+    contacts_by_id = {contact.pk: contact for contact in contacts.values()}
+    for conversation in fresh_conversations.values():
+        conversation.contact = contacts_by_id[conversation.contact_id]
     for message in new:
         publish("message.created",
                 message_event_data(message, reactions=reactions.get(message.pk, []), media=media.get(message.pk)),

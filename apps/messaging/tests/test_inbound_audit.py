@@ -1,7 +1,7 @@
 """Inbound messages against the outside audit (issue 16): media ids that are not
 Meta's (point 2), reply contexts, reactions, edits and revokes that point at
-another conversation (point 10), and strings no column can hold (point 12: run
-these on PostgreSQL too, which refuses NUL where SQLite does not)."""
+another conversation (point 10), and strings no column can hold (point 12:
+PostgreSQL refuses NUL)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
 """The data migration that drops reply contexts pointing into another conversation
-(stored before inbound replies were scoped, audit 16): one UPDATE, on SQLite and
-PostgreSQL alike; the quoted wamid stays, so the thread shows a message not in this
-inbox."""
+(stored before inbound replies were scoped, audit 16): one UPDATE; the quoted wamid
+stays, so the thread shows a message not in this inbox."""
 
 import importlib
 

@@ -23,8 +23,6 @@ from apps.whatsapp.parser import parse_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-postgres_only = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="UPDATE … RETURNING path")
-
 
 def plain(data):
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
@@ -87,7 +85,6 @@ def test_a_status_that_arrived_before_the_wamid_is_applied_when_it_is_stored(con
     assert published[-1][1]["status"] == "delivered"
 
 
-@postgres_only
 def test_one_statement_claims_and_loads_a_pending_message(conversation):
     from django.test.utils import CaptureQueriesContext
 

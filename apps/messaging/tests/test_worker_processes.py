@@ -2,8 +2,7 @@
 read-timeout ambiguity.
 
 The worker tests start `celery worker` subprocesses on the test database and the
-simulator served by live_server; they run where REDIS_URL is set and the database
-is PostgreSQL (CI's second pass).
+simulator served by live_server.
 """
 
 import os
@@ -29,10 +28,6 @@ from apps.simulator.testing import inject, simulator  # noqa: F401
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parents[3]
-real_workers = pytest.mark.skipif(
-    not os.environ.get("REDIS_URL") or not os.environ.get("DATABASE_URL", "").startswith("postgres"),
-    reason="needs REDIS_URL and a PostgreSQL DATABASE_URL",
-)
 
 
 def send(conversation, body):
@@ -125,7 +120,6 @@ def workers(tmp_path, simulator, settings):  # noqa: F811
         worker.stop()
 
 
-@real_workers
 def test_a_worker_killed_during_the_call_does_not_send_twice(workers):
     """kill -9 the worker while Meta holds the request (accepted, answer not back
     yet): another worker gets the task again (acks_late, visibility timeout),
@@ -158,7 +152,6 @@ def test_a_worker_killed_during_the_call_does_not_send_twice(workers):
     assert SimulatedRequest.objects.filter(path__endswith="/messages").count() == 1
 
 
-@real_workers
 def test_the_rate_limit_holds_across_two_worker_processes(workers):
     """Two worker processes share one number's limit through Redis: the sends are
     spaced 1/rate apart however the tasks are spread between them."""

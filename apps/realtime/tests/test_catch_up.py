@@ -140,7 +140,7 @@ def test_a_gap_larger_than_the_catch_up_limit_gets_a_reset(world, settings):
 
 
 def test_a_lost_log_gets_a_reset(world):
-    """A restarted in-memory process or a flushed Redis: the cursor predates the log."""
+    """A flushed Redis: the cursor predates the log."""
     conversation = ConversationFactory(organization=world["org"], number=world["number"])
     cursor, frames = away_and_back(world["supervisor"], [
         lambda: conversation_publish(conversation), replay.get_log().clear,

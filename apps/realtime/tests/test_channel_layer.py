@@ -1,6 +1,5 @@
 """The channel layer as configured: a burst is not dropped, a stuck client is bounded
-and does not hold up the others. Runs on the in-memory layer, and on the real Redis
-layer when REDIS_URL is set."""
+and does not hold up the others."""
 
 import asyncio
 
@@ -22,21 +21,13 @@ def configured_layer(**overrides):
     return layer
 
 
-def is_redis(layer) -> bool:
-    from apps.realtime.layers import is_redis_layer
-
-    return is_redis_layer(layer)
-
-
 async def queued(layer, channel) -> int:
-    """Messages waiting for `channel`: in Redis, and (Redis layer) in this process's
-    buffer, into which the layer moves them once any local channel reads."""
-    if is_redis(layer):
-        connection = layer.connection(layer.consistent_hash(channel))
-        in_redis = await connection.zcard(layer.prefix + channel.split("!")[0] + "!")
-        buffer = layer.receive_buffer.get(channel)
-        return in_redis + (buffer.qsize() if buffer is not None else 0)
-    return layer.channels[channel].qsize()
+    """Messages waiting for `channel`: in Redis, and in this process's buffer, into
+    which the layer moves them once any local channel reads."""
+    connection = layer.connection(layer.consistent_hash(channel))
+    in_redis = await connection.zcard(layer.prefix + channel.split("!")[0] + "!")
+    buffer = layer.receive_buffer.get(channel)
+    return in_redis + (buffer.qsize() if buffer is not None else 0)
 
 
 def test_a_burst_of_5000_group_events_reaches_a_slow_client_whole():
@@ -65,8 +56,7 @@ def test_the_configured_capacity_holds_the_burst_and_events_expire():
     assert layer.capacity == config["capacity"] >= 2 * BURST
     # A stuck client's queue is emptied by the expiry; the Redis group membership too.
     assert layer.expiry == config.get("expiry", 60) <= 60
-    if is_redis(layer):
-        assert layer.group_expiry == config["group_expiry"]
+    assert layer.group_expiry == config["group_expiry"]
 
 
 def test_a_stuck_client_stays_bounded_while_the_others_receive_everything():
@@ -97,17 +87,11 @@ def test_a_stuck_client_stays_bounded_while_the_others_receive_everything():
     assert held == capacity
 
 
-def _redis_layer_or_skip(**overrides):
-    if not is_redis(configured_layer()):
-        pytest.skip("the batched receive is the Redis layer's")
-    return configured_layer(**overrides)
-
-
 def test_a_batched_read_hands_every_socket_its_own_events_in_order():
     # Many sockets of one process share one Redis queue; one read takes a batch and
     # fills every socket's buffer. Each socket gets exactly its events, in order; a
     # group event for several of them reaches each once; nothing stays in flight.
-    layer = _redis_layer_or_skip(expiry=3600, receive_batch=7)
+    layer = configured_layer(expiry=3600, receive_batch=7)
 
     async def scenario():
         channels = [await layer.new_channel() for _ in range(5)]
@@ -147,7 +131,7 @@ def test_a_batched_read_hands_every_socket_its_own_events_in_order():
 def test_a_read_cancelled_mid_batch_loses_nothing():
     # The batch moves to the in-flight backup atomically; a read cancelled before it
     # handed the batch out leaves it there, and the next read restores it first.
-    layer = _redis_layer_or_skip(expiry=3600, receive_batch=50)
+    layer = configured_layer(expiry=3600, receive_batch=50)
 
     async def scenario():
         channel = await layer.new_channel()

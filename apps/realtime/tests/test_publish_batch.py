@@ -1,7 +1,6 @@
 """publish() batches: the events of one transaction leave together on commit (one
 replay-log call, one delivery), in order, without those of a rolled-back savepoint;
-on Redis one event reaches every member of its groups once. Runs on the in-memory
-layer, and on the real Redis layer when REDIS_URL is set."""
+one event reaches every member of its groups once."""
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -13,12 +12,6 @@ from apps.realtime import replay
 from apps.realtime.publish import publish
 
 pytestmark = pytest.mark.django_db
-
-
-def is_redis(layer) -> bool:
-    from apps.realtime.layers import is_redis_layer
-
-    return is_redis_layer(layer)
 
 
 @pytest.fixture
@@ -41,11 +34,10 @@ def _fresh_layer():
     layer = get_channel_layer()
 
     def flush():
-        if is_redis(layer):
-            client = replay.get_log().redis  # the same Redis database as the layer
-            keys = list(client.scan_iter(match=layer.prefix + "*", count=1000))
-            if keys:
-                client.delete(*keys)
+        client = replay.get_log().redis  # the same Redis database as the layer
+        keys = list(client.scan_iter(match=layer.prefix + "*", count=1000))
+        if keys:
+            client.delete(*keys)
 
     flush()
     yield
@@ -136,11 +128,8 @@ def test_every_member_of_the_groups_gets_each_event(django_capture_on_commit_cal
     assert [f["event"] for f in received(layer, supervisor_only, "org.9.supervisors")] == ["a"]
     assert [f["event"] for f in received(layer, team_only, "team.9")] == ["a", "b"]
     frames = [f["event"] for f in received(layer, both, "team.9")]
-    if is_redis(layer):
-        # One copy per socket, however many of the event's groups it is in.
-        assert frames == ["a", "b"]
-    else:  # the in-memory layer sends per group (the client drops repeats by id)
-        assert frames == ["a", "a", "b"]
+    # One copy per socket, however many of the event's groups it is in.
+    assert frames == ["a", "b"]
 
 
 def test_a_burst_published_in_one_transaction_reaches_a_slow_client_whole(django_capture_on_commit_callbacks):

@@ -177,7 +177,6 @@ def test_the_sweep_for_expired_sockets_runs_once_per_interval_per_organisation(w
     assert len(read) == swept_once  # the second heartbeat read nobody's sockets
     # After the interval the next heartbeat sweeps again.
     monkeypatch.setattr(presence.time, "time", lambda: real_time() + presence.SWEEP_EVERY + 1)
-    if isinstance(presence.get_store(), presence.RedisStore):
-        presence.get_store().redis.delete(f"{presence.PREFIX}sweep:{org}")  # Redis expires it on its own clock
+    presence.get_store().redis.delete(f"{presence.PREFIX}sweep:{org}")  # Redis expires it on its own clock
     presence.presence_heartbeat(user_id=watcher.id, organization_id=org, channel="w3")
     assert len(read) > swept_once

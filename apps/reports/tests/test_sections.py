@@ -1,5 +1,4 @@
-"""Every figure of the report on the fixed data set (dataset.py), computed by hand.
-Run on SQLite and on PostgreSQL: the numbers must be the same."""
+"""Every figure of the report on the fixed data set (dataset.py), computed by hand."""
 
 import pytest
 
@@ -161,8 +160,8 @@ def test_filters(data):
 
 @pytest.mark.parametrize("few", [0, 5000])
 def test_filtered_report_is_the_same_by_ids_or_subquery(data, monkeypatch, few):
-    """On PostgreSQL a filter with few conversations passes their ids as an array,
-    one with many a subquery: the same figures either way (SQLite: always a subquery)."""
+    """A filter with few conversations passes their ids as an array, one with many a
+    subquery: the same figures either way."""
     expected = {}
     for name, kw in (("label", {"label_id": data.label.pk}), ("agent", {"agent_id": data.ann.pk}),
                      ("team", {"team_id": data.team.pk})):

@@ -51,9 +51,7 @@ def test_get_two_reads_both_rows_or_none_for_each_in_one_statement(django_assert
 
 
 def test_insert_many_stores_each_row_as_insert_does(django_assert_max_num_queries):
-    from django.db import connection
-
-    with django_assert_max_num_queries(1 if connection.vendor == "postgresql" else 2):
+    with django_assert_max_num_queries(1):
         rows.insert_many([
             (SimulatedMessage, {"phone_number_id": "1", "customer": "5511", "direction": "out", "wamid": "wamid.M1",
                                 "type": "text", "payload": {"text": {"body": "Oi"}}}),
@@ -64,12 +62,6 @@ def test_insert_many_stores_each_row_as_insert_does(django_assert_max_num_querie
     assert (stored.status, stored.payload, stored.customer) == ("accepted", {"text": {"body": "Oi"}}, "5511")
     logged = SimulatedRequest.objects.get(path="/y")
     assert (logged.body, logged.response, logged.status_code) == ({"a": 1}, None, 200)
-
-
-postgresql_only = pytest.mark.skipif(
-    not __import__("os").environ.get("DATABASE_URL", "").startswith("postgres"),
-    reason="the database thread serves calls on PostgreSQL",
-)
 
 
 def _in_threads(count, target):
@@ -97,7 +89,6 @@ def _in_threads(count, target):
     return results, errors
 
 
-@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_calls_read_and_store_through_the_database_thread():
     numbers = [WhatsAppNumberFactory(access_token=f"token-{i}") for i in range(3)]
@@ -127,7 +118,6 @@ def test_concurrent_calls_read_and_store_through_the_database_thread():
     assert SimulatedRequest.objects.filter(path__startswith="/t/").count() == 30
 
 
-@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_a_call_whose_row_cannot_be_stored_fails_alone():
     rows.insert(SimulatedMessage, phone_number_id="1", customer="5511", direction="out", wamid="wamid.TAKEN",
@@ -174,7 +164,7 @@ def test_row_parameters_are_those_of_the_models_instance(model, values, monkeypa
 
     at = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
     monkeypatch.setattr(rows_module.timezone, "now", lambda: at)
-    sql, fields = rows._insert(model)
+    sql, fields = rows._insert_arrays(model)
     plain = rows._params(model, fields, dict(values))
     assert rows._plans[model] is not None  # built without the instance
     obj = model(**values)
@@ -193,7 +183,6 @@ def test_row_parameters_are_those_of_the_models_instance(model, values, monkeypa
         rows._params(model, fields, {**values, "nope": 1})
 
 
-@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_a_batch_that_fails_before_serving_tells_its_callers_and_the_next_is_served(monkeypatch):
     # No caller waits for ever: a failure outside the reads and writes themselves (here

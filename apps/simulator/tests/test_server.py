@@ -260,8 +260,6 @@ def test_a_number_not_found_is_not_kept():
     rows.forget()
 
 
-@pytest.mark.skipif(not __import__("os").environ.get("DATABASE_URL", "").startswith("postgres"),
-                    reason="SQLite does not hold a column to its length")
 @pytest.mark.django_db
 def test_a_value_too_long_for_its_column_is_refused_not_cut():
     from django.db import DataError

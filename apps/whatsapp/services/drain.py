@@ -110,11 +110,8 @@ def _process_batch_or_each(events: list[WebhookEvent]) -> None:
 
 def _events_save(events: list[WebhookEvent]) -> None:
     """Write SAVED_FIELDS of many events with one statement: UPDATE … FROM (VALUES …)
-    on PostgreSQL (the ORM's bulk_update builds a CASE per field and row)."""
+    (the ORM's bulk_update builds a CASE per field and row)."""
     connection = connections[WebhookEvent.objects.db]
-    if connection.vendor != "postgresql":
-        WebhookEvent.objects.bulk_update(events, SAVED_FIELDS)
-        return
     qn = connection.ops.quote_name
     columns = [WebhookEvent._meta.get_field(name).column for name in SAVED_FIELDS]
     types = [WebhookEvent._meta.get_field(name).db_type(connection) for name in SAVED_FIELDS]

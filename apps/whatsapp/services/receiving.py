@@ -76,18 +76,16 @@ def _refused_upsert(*, body: bytes, digest: str, headers: dict, remote_addr: str
     connection = connections[WebhookEvent.objects.db]
     qn = connection.ops.quote_name
     table = qn(WebhookEvent._meta.db_table)
-    casts = ("::jsonb", "::inet") if connection.vendor == "postgresql" else ("", "")
     columns = ", ".join(qn(column) for column in (
         "provider", "body", "headers", "remote_addr", "signature", "signed_by", "body_sha256", "repeats", "status",
         "reason", "error", "attempts", "received_at"))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s{casts[0]}, %s{casts[1]}, %s, %s, %s, 1, %s, %s, "
+            f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s::jsonb, %s::inet, %s, %s, %s, 1, %s, %s, "
             f"'', 0, %s) ON CONFLICT ({qn('body_sha256')}) WHERE NOT ({qn('body_sha256')} = '') "
             f"DO UPDATE SET {qn('repeats')} = {table}.{qn('repeats')} + 1",
             [Provider.META.value, body, json.dumps(headers), remote_addr or None, signature, signed_by, digest,
-             WebhookEvent.Status.REJECTED.value, reason[:10000],
-             connection.ops.adapt_datetimefield_value(timezone.now())],
+             WebhookEvent.Status.REJECTED.value, reason[:10000], timezone.now()],
         )
 
 
@@ -133,11 +131,9 @@ def _insert_received(*, body: bytes, headers: dict, remote_addr: str | None, sig
 
 
 def drain_enabled() -> bool:
-    """Batched processing: Celery and PostgreSQL (FOR UPDATE SKIP LOCKED). Elsewhere
-    (SQLite, the thread and eager runners) each delivery gets a task of its own."""
-    if settings.TASK_RUNNER != "celery" or not getattr(settings, "WEBHOOK_DRAIN", True):
-        return False
-    return connections[WebhookEvent.objects.db].vendor == "postgresql"
+    """Batched processing with Celery (FOR UPDATE SKIP LOCKED). With the thread and
+    eager runners each delivery gets a task of its own."""
+    return settings.TASK_RUNNER == "celery" and bool(getattr(settings, "WEBHOOK_DRAIN", True))
 
 
 class _Waker:

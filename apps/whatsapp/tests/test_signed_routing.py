@@ -255,7 +255,6 @@ def test_a_delivery_stored_before_fingerprints_is_checked_against_its_stored_sig
     assert Message.objects.count() == 1
 
 
-@pytest.mark.skipif("not __import__('django.db').db.connection.vendor == 'postgresql'")
 def test_the_acknowledgements_insert_records_the_signer(number):
     from apps.whatsapp.services import receiving
 
