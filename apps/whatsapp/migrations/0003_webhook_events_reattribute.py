@@ -1,7 +1,7 @@
 """Deliveries stored before the whole-body rule were attributed to the first
 organisation an item reached, so that organisation's admins could read a delivery
 that also held another organisation's data. Decide once more, from each stored body,
-whose it is (apps.whatsapp.services.ownership.webhook_events_reattribute).
+whose it is (apps.whatsapp.services.log.webhook_events_reattribute).
 
 The service reads today's models: this migration is meant to run right after 0002.
 Should a later change make it unrunnable, it can be squashed away: rows older than
@@ -11,7 +11,7 @@ from django.db import migrations
 
 
 def reattribute(apps, schema_editor):
-    from apps.whatsapp.services.ownership import webhook_events_reattribute
+    from apps.whatsapp.services.log import webhook_events_reattribute
 
     webhook_events_reattribute()
 

@@ -16,8 +16,7 @@ from .drain import (
     webhook_events_drain_all,
     webhook_events_sweep,
 )
-from .log import PRUNE_BATCH, webhook_events_prune, webhook_events_replay
-from .ownership import webhook_events_reattribute
+from .log import PRUNE_BATCH, webhook_events_prune, webhook_events_reattribute, webhook_events_replay
 from .processing import (
     MAX_ATTEMPTS,
     _numbers_for,

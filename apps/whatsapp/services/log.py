@@ -55,3 +55,42 @@ def webhook_events_prune(*, batch: int = PRUNE_BATCH) -> int:
                 return total
             # Filtered again: a row replayed meanwhile (received again) is kept.
             total += WebhookEvent.objects.filter(expired, pk__in=ids).delete()[1].get(WebhookEvent._meta.label, 0)
+
+
+def webhook_events_reattribute(*, batch: int = 1000) -> int:
+    """Decide again, from their bodies, whose the stored deliveries that have an
+    organisation are (delivery_owner), without processing them: deliveries attributed
+    before this rule to the first organisation an item reached lose it when their body
+    holds anyone else's data. Batch by batch (a short transaction each); returns how
+    many changed. Safe to run twice."""
+    from ..body import MalformedBody, body_payload
+    from .ownership import body_parts, delivery_owner
+    from .processing import _numbers_for, _stored_signer
+
+    changed, last = 0, 0
+    while True:
+        with transaction.atomic():
+            events = list(WebhookEvent.objects.filter(organization__isnull=False, pk__gt=last)
+                          .order_by("pk")[:batch])
+            if not events:
+                return changed
+            last = events[-1].pk
+            parts = {}
+            for event in events:
+                try:
+                    payload = body_payload(bytes(event.body))
+                except MalformedBody:  # a body we cannot read is nobody's
+                    payload = None
+                parts[event.pk] = body_parts(payload) if isinstance(payload, dict) else [("", "")]
+            numbers, by_waba = _numbers_for([], parts=[part for found in parts.values() for part in found])
+            updated = []
+            for event in events:
+                signer = event.signed_by or _stored_signer(event, numbers)
+                organization_id, number = delivery_owner(parts=parts[event.pk], numbers=numbers, by_waba=by_waba,
+                                                         signer=signer)
+                number_id = number.pk if number is not None else None
+                if (event.organization_id, event.number_id) != (organization_id, number_id):
+                    event.organization_id, event.number_id = organization_id, number_id
+                    updated.append(event)
+            WebhookEvent.objects.bulk_update(updated, ["organization", "number"])
+            changed += len(updated)
