@@ -156,7 +156,20 @@ class OrganizationScopedChangeList(ChangeList):
             hide_foreign_relations(self.result_list, _org_of(request), self.model_admin.admin_site)
 
 
-class OrganizationScopedInlineMixin:
+class ScopedFormFieldsMixin:
+    """Relation fields of a form offer only the organisation's rows (scope_formfield),
+    for model admins and inlines alike."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return scope_formfield(request, db_field, formfield, self.admin_site)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
+        return scope_formfield(request, db_field, formfield, self.admin_site)
+
+
+class OrganizationScopedInlineMixin(ScopedFormFieldsMixin):
     """Put before the inline's base class; `OrganizationScopedAdminMixin` adds it to
     every inline of its pages that lacks it. Permissions stay the inline's own."""
 
@@ -176,13 +189,6 @@ class OrganizationScopedInlineMixin:
                 prefetches.append(Prefetch(field.name, queryset=related))
         return queryset.prefetch_related(*prefetches)
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        return scope_formfield(request, db_field, formfield, self.admin_site)
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
-        return scope_formfield(request, db_field, formfield, self.admin_site)
 
 
 _scoped_inlines: dict[type, type] = {}
@@ -199,7 +205,7 @@ def scoped_inline(inline_class: type) -> type:
     return _scoped_inlines[inline_class]
 
 
-class OrganizationScopedAdminMixin:
+class OrganizationScopedAdminMixin(ScopedFormFieldsMixin):
     """Put before `admin.ModelAdmin` (or `UserAdmin`) in the bases.
 
     `organization_lookup` reaches the organisation from the model ("organization" by
@@ -280,13 +286,6 @@ class OrganizationScopedAdminMixin:
         return [scoped_inline(inline) for inline in super().get_inlines(request, obj)]
 
     # --- what the forms offer ---------------------------------------------------
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        return scope_formfield(request, db_field, formfield, self.admin_site)
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
-        return scope_formfield(request, db_field, formfield, self.admin_site)
 
     def get_changeform_initial_data(self, request):
         """The add form's values from the query string (?contact=<id>), keeping of a
