@@ -352,8 +352,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_DB_REUSE_MAX = int(env("CELERY_DB_REUSE_MAX", "1000"))
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Longer than any countdown or retry delay we use, so a late-acked task is not
-# redelivered while it is still scheduled.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT", str(2 * 3600)))}
+# redelivered while it is still scheduled. Each worker looks for tasks whose visibility
+# timeout passed every 10 s (kombu's unacked_restore_interval); kombu's default throttle
+# made it look only every tenth time, so a dead worker's task waited up to 100 s more.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT", str(2 * 3600))),
+    "unacked_restore_throttle": 1,
+}
 CELERY_TASK_ROUTES = {
     "whatsapp.process_webhook_event": {"queue": "inbound"},
     "whatsapp.drain_webhook_events": {"queue": "inbound"},
