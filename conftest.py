@@ -1,19 +1,14 @@
-"""Root fixtures. Tasks run inline on commit (TASK_RUNNER=eager) unless a test
-starts a real worker; every external peer is real and local (see tests/peers)."""
+"""Root fixtures. Tasks go through a broker of the test suite (tests/taskqueue.py)
+unless a test starts real workers (`real_broker`); every external peer is real and
+local (see tests/peers)."""
 
-import os
+import pytest
 
-# Before Django's settings load: tests run tasks inline unless told otherwise.
-os.environ.setdefault("TASK_RUNNER", "eager")
-
-import pytest  # noqa: E402
+from tests import taskqueue
 
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
-    # Settings may have been read before this module set the environment (pytest-django
-    # loads them early), so the test defaults are also forced here.
-    settings.TASK_RUNNER = "eager"
     settings.MEDIA_ROOT = tmp_path / "media"
     # Password hashing is deliberately slow; tests need it correct, not slow.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -22,6 +17,20 @@ def _test_settings(settings, tmp_path):
     settings.INBOUND_NUMBER_CACHE_SECONDS = 0
     # Likewise the simulator's settings and numbers (its cache has tests of its own).
     settings.SIMULATOR_CACHE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
+def task_queue(monkeypatch):
+    """The tasks sent during the test (tests/taskqueue.py): the ones with no delay
+    ran when sent; `task_queue.delayed` holds the others until `run_delayed()`."""
+    return taskqueue.install(monkeypatch)
+
+
+@pytest.fixture
+def real_broker(monkeypatch, task_queue):
+    """Celery's own apply_async to the real broker, and the inbound worker's real
+    wake-up (for tests that start worker processes)."""
+    taskqueue.uninstall(monkeypatch)
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ measures in one run:
    page (newest, then keyset "before"), and search, through the inbox selectors
    (apps.conversations.selectors) and through the inbox pages (Django test client);
 2. with the real channel layer on Redis, daphne serving config.asgi, gunicorn serving
-   config.wsgi (config/gunicorn.conf.py) and a Celery inbound worker
-   (TASK_RUNNER=celery): the time from a signed webhook POST to the message.created
+   config.wsgi (config/gunicorn.conf.py) and a Celery inbound worker: the time from a signed webhook POST to the message.created
    frame at the assignee's websocket, at a constant inbound rate with 50 agents
    connected, split into POST -> stored (queue + processing) and stored -> browser;
 3. 200 agents connected to one daphne process, each receiving one event per second
@@ -64,7 +63,6 @@ ENV = {
     "META_APP_SECRET": SECRET,
     "GRAPH_API_BASE": "http://127.0.0.1:9/unused",
     "LOG_LEVEL": "WARNING",
-    "TASK_RUNNER": "celery",
     "DJANGO_SETTINGS_MODULE": "config.settings",
 }
 os.environ.update(ENV)

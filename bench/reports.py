@@ -40,7 +40,6 @@ ENV = {
     "FIELD_ENCRYPTION_KEY": "bXktYmVuY2gta2V5LW15LWJlbmNoLWtleS0xMjM0NTY=",
     "DEBUG": "false",
     "LOG_LEVEL": "WARNING",
-    "TASK_RUNNER": "eager",
     "DJANGO_SETTINGS_MODULE": "config.settings",
 }
 os.environ.update(ENV)

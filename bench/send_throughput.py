@@ -84,7 +84,6 @@ def environment(port: int, pool: int) -> dict:
         # Transient errors come back quickly in the failure phase (the default is 2 s).
         "SEND_RETRY_BASE_DELAY": "0.5",
         "LOG_LEVEL": "WARNING",
-        "TASK_RUNNER": "celery",
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
 

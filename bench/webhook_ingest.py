@@ -57,7 +57,6 @@ ENV = {
     "BENCH_FLOOR_VIEW": "true",
     "GRAPH_API_BASE": "http://127.0.0.1:9/unused",
     "LOG_LEVEL": "WARNING",
-    "TASK_RUNNER": "celery",
     "DJANGO_SETTINGS_MODULE": "config.settings",
 }
 os.environ.update(ENV)

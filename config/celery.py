@@ -20,10 +20,7 @@ def _database_connections_around_task(sender=None, **kwargs):
     on their next use, conn_health_checks). Celery's Django fix-up would instead close
     every connection before and after every task (each drain of the inbound worker
     paid a new PostgreSQL connection); CELERY_DB_REUSE_MAX in settings keeps it from
-    doing so but for a periodic recycle. Not for eager tasks: they run inside the
-    caller's connection and transaction."""
-    if getattr(getattr(sender, "request", None), "is_eager", False):
-        return
+    doing so but for a periodic recycle."""
     from django.db import close_old_connections
 
     close_old_connections()

@@ -2,7 +2,7 @@
 
 With no variable set the product runs whole on embedded defaults: a real PostgreSQL
 and a real Valkey (Redis protocol) started from pip wheels under VAR_DIR
-(apps/core/servers.py), tasks on a background thread of the same process, local
+(apps/core/servers.py), Celery's broker on that Valkey, local
 file storage and the built-in simulator in place of Meta's Graph API. Every
 variable is documented in docs/configuration.md and .env.example.
 """
@@ -333,14 +333,10 @@ WS_FRAMES_BURST = int(env("WS_FRAMES_BURST", "20"))
 WS_MAX_SOCKETS_PER_USER = int(env("WS_MAX_SOCKETS_PER_USER", "30"))
 
 # --- Tasks ------------------------------------------------------------------------
-# The broker is CELERY_BROKER_URL, else REDIS_URL only when REDIS_URL was given in the
-# environment. `manage.py demo` gives its Procfile processes the embedded Valkey's
-# database 1 (apps/core/demo.py); a bare runserver still runs tasks on a thread.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", env("REDIS_URL"))
-# How tasks run: "celery" (a broker is configured), "thread" (embedded defaults: a
-# background thread of the web process, so a request never waits) or "eager"
-# (inline on commit; the test suite).
-TASK_RUNNER = env("TASK_RUNNER", "celery" if CELERY_BROKER_URL else "thread")
+# The broker is CELERY_BROKER_URL, else REDIS_URL when it was given in the environment,
+# else the embedded Valkey's database 1 (the cache and the channel layer use 0). Tasks
+# always go to the broker; the Procfile's workers run them (`manage.py demo` too).
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", env("REDIS_URL") or servers.redis_db_url(REDIS_URL, servers.BROKER_DB))
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

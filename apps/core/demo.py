@@ -19,11 +19,11 @@ import urllib.request
 from datetime import datetime
 from pathlib import Path
 
+from . import servers
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 PROCFILE = BASE_DIR / "Procfile"
 SKIPPED = ("release",)
-# The Celery broker's own Valkey database (the cache and the channel layer use 0).
-BROKER_DB = 1
 # Small for a 2-core machine; every one is read by the Procfile or config/gunicorn.conf.py.
 CONCURRENCY = {
     "GUNICORN_WORKERS": "1",
@@ -47,14 +47,6 @@ def procfile_processes(path: Path = PROCFILE) -> dict[str, str]:
     return processes
 
 
-def redis_db_url(url: str, db: int) -> str:
-    """The same Redis-protocol server, database `db`."""
-    base, _sep, _query = url.partition("?")
-    scheme, _s, rest = base.partition("://")
-    host = rest.split("/")[0]
-    return f"{scheme}://{host}/{db}"
-
-
 def child_env(*, host: str, port: int, ws_port: int, database_url: str, redis_url: str,
               base: dict | None = None) -> dict[str, str]:
     """The environment of every Procfile process of the demo."""
@@ -63,8 +55,7 @@ def child_env(*, host: str, port: int, ws_port: int, database_url: str, redis_ur
     env.update({
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
-        "CELERY_BROKER_URL": redis_db_url(redis_url, BROKER_DB),
-        "TASK_RUNNER": "celery",
+        "CELERY_BROKER_URL": servers.redis_db_url(redis_url, servers.BROKER_DB),
         "SITE_URL": f"http://{host}:{port}",
         "WEBSOCKET_URL": f"ws://{host}:{ws_port}/ws/inbox/",
         "BIND_HOST": host,
@@ -120,7 +111,6 @@ def run(*, host: str, port: int, ws_port: int, stdout) -> int:
     from honcho.manager import Manager
     from honcho.printer import Message
 
-    from . import servers
 
     prepare(stdout)
     env = child_env(host=host, port=port, ws_port=ws_port,

@@ -43,8 +43,6 @@ def check_redis() -> str | None:
 
 
 def check_broker() -> str | None:
-    if settings.TASK_RUNNER != "celery":
-        return None  # tasks run in-process; there is no broker to reach
     from config.celery import app
 
     with app.connection_for_write() as conn:

@@ -59,6 +59,18 @@ def redis_url(*, durable: bool = True, root: Path | None = None) -> str:
     return os.environ.get("REDIS_URL") or ensure("valkey", durable=durable, root=root)["url"]
 
 
+# The Celery broker's own database on the embedded Valkey (the cache and the channel layer use 0).
+BROKER_DB = 1
+
+
+def redis_db_url(url: str, db: int) -> str:
+    """The same Redis-protocol server, database `db`."""
+    base, _sep, _query = url.partition("?")
+    scheme, _s, rest = base.partition("://")
+    host = rest.split("/")[0]
+    return f"{scheme}://{host}/{db}"
+
+
 def ensure(kind: str, *, durable: bool = True, root: Path | None = None) -> dict:
     """The state of the running server of this kind, started first unless it answers."""
     root = Path(root or var_dir())

@@ -16,14 +16,12 @@ def backoff(retries: int) -> int:
     return min(15 * 2**retries, 600)
 
 
-@shared_task(name="media.mirror_media", bind=True, max_retries=MAX_RETRIES, acks_late=True)
-def mirror_media(self, media_id: int, attempt: int = 0) -> None:
+@shared_task(name="media.mirror_media", acks_late=True)
+def mirror_media(media_id: int, attempt: int = 0) -> None:
     """Copy an inbound file from Meta into our storage (safe to run twice).
 
-    Transient failures are retried with backoff: by Celery on a worker, and by
-    dispatching the task again (with `attempt` counted) on the in-process runners,
-    where Celery's own retry cannot re-schedule."""
-    attempt = max(attempt, self.request.retries or 0)
+    A transient failure sends the task again with `attempt` counted, after Meta's
+    Retry-After or a growing backoff, until MAX_RETRIES; then the file is marked failed."""
     try:
         services.media_mirror(media_id=media_id)
     except services.MediaTransientError as exc:
@@ -34,10 +32,7 @@ def mirror_media(self, media_id: int, attempt: int = 0) -> None:
             )
             return
         countdown = exc.retry_after if exc.retry_after is not None else backoff(attempt)
-        if self.request.is_eager:
-            dispatch(mirror_media, media_id, attempt=attempt + 1, countdown=countdown)
-            return
-        raise self.retry(exc=exc, countdown=countdown) from exc
+        dispatch(mirror_media, media_id, attempt=attempt + 1, countdown=countdown)
 
 
 @shared_task(name="media.expire_retained_media")

@@ -97,11 +97,10 @@ LATE_SLOT = 0.03
 def _wait_for_send_slot(message: Message) -> float:
     """Reserve the message's slot under its number's and pair's limits, and sleep
     until it. 0.0 when the message may go now; else the seconds to wait before
-    trying again (nothing is reserved then). The eager runner (tests, management
-    commands) cannot re-dispatch later, so it waits for any slot."""
-    max_wait = MAX_INLINE_WAIT if settings.TASK_RUNNER != "eager" else 3600.0
+    trying again (nothing is reserved then)."""
     for _late in range(10):
-        granted, delay = ratelimit.send_reserve(message.number, message.conversation.contact.wa_id, max_wait=max_wait)
+        granted, delay = ratelimit.send_reserve(message.number, message.conversation.contact.wa_id,
+                                                max_wait=MAX_INLINE_WAIT)
         if not granted:
             return delay
         go_at = time.monotonic() + delay
@@ -470,10 +469,6 @@ KICK_PREFIX = "send:kick:"
 KICK_TTL = 10.0
 
 
-def _batching() -> bool:
-    return settings.TASK_RUNNER == "celery"
-
-
 def send_enqueue(message: Message) -> None:
     """On commit, make sure a send task picks `message` up (message_send's enqueue)."""
     message_id, number_id, kind = message.pk, message.number_id, message.type
@@ -492,15 +487,14 @@ def send_kick(message: Message) -> None:
 def _kick(number_id: int, *, message_id: int | None = None, batchable: bool = True, countdown: float = 0.0) -> None:
     """Queue a send task for the number's pending messages unless one is queued and
     has not started yet (see above): the number's batch task (`send_pending`). A
-    message that cannot go in a batch (media), or any message when batches are off
-    (`message_id`), gets a task of its own.
+    message that cannot go in a batch (media) gets a task of its own.
 
     (A kick used to queue a task of the kicked message, which took the number's
     others along. A burst of messages then queued a task each time the number's
     task started, for messages that earlier batches had mostly claimed already:
     dozens of tasks per number in the burst's first second, each claiming, and the
     number's next batch waited behind them for up to half a second.)"""
-    if _batching() and batchable:
+    if batchable:
         ttl_ms = int((countdown + KICK_TTL) * 1000)
         try:
             if not ratelimit.client().set(KICK_PREFIX + str(number_id), 1, nx=True, px=ttl_ms):
@@ -709,8 +703,6 @@ def _kick_quietly(number_id: int) -> None:
 def send_pending(number_id: int) -> int:
     """Send a batch of the number's pending messages (queued by `_kick`). Safe to run
     twice: each message is claimed before its call."""
-    if not _batching():
-        return 0
     if (getattr(send_pending.request, "delivery_info", None) or {}).get("redelivered"):
         _check_claims(number_id)
     _kick_taken(number_id)
@@ -750,8 +742,6 @@ def _check_claims(number_id: int) -> None:
 def send_message(message_id: int) -> str:
     """Send one pending outbound message to Meta, and (batching) a batch of its
     number's other pending messages along with it. Safe to run twice."""
-    if not _batching():
-        return _send_one(message_id)
     claimed_at = timezone.now()
     first = _claim_and_load(message_id, claimed_at)
     if first is not None:
@@ -803,9 +793,8 @@ def _send_one(message_id: int, message: Message | None = None, claimed_at=None) 
             if age > claim_expiry():
                 _fail(message.pk, title=INTERRUPTED_TITLE, text=INTERRUPTED_TEXT)
                 return "interrupted"
-            if settings.TASK_RUNNER != "eager":
-                # Look again once the claim has expired: done by then, or interrupted.
-                dispatch(send_message, message.pk, countdown=claim_expiry() - age + 1)
+            # Look again once the claim has expired: done by then, or interrupted.
+            dispatch(send_message, message.pk, countdown=claim_expiry() - age + 1)
             return "in_flight"
 
         claimed_at = timezone.now()

@@ -16,8 +16,6 @@ def simulator(live_server, settings):
     settings.GRAPH_API_BASE = f"{live_server.url}/simulator/graph"
     settings.GRAPH_API_TIMEOUT = 10
     settings.SEND_RETRY_BASE_DELAY = 0
-    # pytest-django reads the settings before the root conftest sets TASK_RUNNER.
-    settings.TASK_RUNNER = "eager"
     SimulatorConfig.objects.update_or_create(
         pk=1, defaults={"send_status_webhooks": False, "status_delay": 0, "fail_code": None, "fail_count": 0,
                         "error_5xx_rate": 0, "error_429_rate": 0, "latency_ms": 0},

@@ -1,27 +1,21 @@
 """Celery tasks of the Meta boundary: thin, they call services."""
 
 from celery import shared_task
-from django.conf import settings
+
+from apps.core.tasks import dispatch
 
 from . import services
 from .models import WebhookEvent
 
 
-@shared_task(bind=True, name="whatsapp.process_webhook_event", acks_late=True, max_retries=None)
-def process_webhook_event(self, event_id: int):
-    """Process one stored webhook delivery; retried with exponential backoff until
-    it succeeds or becomes a dead letter (the attempts are counted on the event)."""
+@shared_task(name="whatsapp.process_webhook_event", acks_late=True)
+def process_webhook_event(event_id: int):
+    """Process one stored delivery again (a failed one, or a replay); a failure is
+    tried again with exponential backoff until it succeeds or becomes a dead letter
+    (the attempts are counted on the event)."""
     event = services.webhook_event_process(event_id=event_id)
-    if event is None or event.status != WebhookEvent.Status.FAILED:
-        return
-    delay = services.retry_delay(event.attempts)
-    if settings.TASK_RUNNER == "celery":
-        raise self.retry(countdown=delay)
-    if settings.TASK_RUNNER == "thread":
-        from apps.core.tasks import dispatch
-
-        dispatch(process_webhook_event, event_id, countdown=delay)
-    # "eager" (the test suite): the event stays failed; a test retries it explicitly.
+    if event is not None and event.status == WebhookEvent.Status.FAILED:
+        dispatch(process_webhook_event, event_id, countdown=services.retry_delay(event.attempts))
 
 
 @shared_task(name="whatsapp.drain_webhook_events", acks_late=True, ignore_result=True)

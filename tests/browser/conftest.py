@@ -78,7 +78,7 @@ def page(chromium, request):
 # thread opens connections of its own and must see committed data).
 #
 # All of the app's synchronous work (views, the consumer's ORM calls, tasks run
-# eagerly on commit) runs on ONE thread: the server runs inside a ThreadSensitiveContext
+# when sent, on commit: tests/taskqueue.py) runs on ONE thread: the server runs inside a ThreadSensitiveContext
 # with a single-thread executor, which every request and consumer inherits; that
 # thread opens its own database connections.
 #

@@ -1,4 +1,4 @@
-"""The bot answering customers, end to end: the hook, the task (eager), the real
+"""The bot answering customers, end to end: the hook, the task (run when sent), the real
 openai client over HTTP to the local OpenAI-compatible server, and the replies sent
 through the send use-case to the simulator."""
 
@@ -256,7 +256,7 @@ def test_never_twice_to_the_same_message(conversation, bot, ai):
 
     ai.reply("Hi!")
     inbound = customer_says(conversation, "Hello")
-    bot_reply.apply(args=[inbound.pk])  # a redelivered task
+    bot_reply(inbound.pk)  # a redelivered task
     assert bot_message_handle(message_id=inbound.pk) is None
     assert len(ai.chat_requests()) == 1
     assert len(bot_messages(conversation)) == 1

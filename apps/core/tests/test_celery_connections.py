@@ -9,8 +9,8 @@ from django.db import connection
 from config.celery import _database_connections_around_task, app
 
 
-def _task(eager: bool):
-    return SimpleNamespace(request=SimpleNamespace(is_eager=eager))
+def _task():
+    return SimpleNamespace(request=SimpleNamespace())
 
 
 def test_celery_fixup_does_not_close_connections_after_every_task():
@@ -22,18 +22,10 @@ def test_a_usable_connection_is_kept_between_tasks_an_obsolete_one_closed():
     connection.ensure_connection()
     before = connection.connection
     connection.close_at = None  # CONN_MAX_AGE None: never obsolete
-    _database_connections_around_task(sender=_task(eager=False))
+    _database_connections_around_task(sender=_task())
     assert connection.connection is before
     connection.close_at = 0  # past its CONN_MAX_AGE
-    _database_connections_around_task(sender=_task(eager=False))
+    _database_connections_around_task(sender=_task())
     assert connection.connection is None
 
 
-@pytest.mark.django_db
-def test_eager_tasks_leave_the_callers_connection_alone():
-    connection.ensure_connection()
-    before = connection.connection
-    connection.close_at = 0  # would be closed around a worker's task
-    _database_connections_around_task(sender=_task(eager=True))
-    assert connection.connection is before
-    assert not connection.closed_in_transaction and not connection.needs_rollback

@@ -10,7 +10,7 @@ from django.test import RequestFactory
 from apps.accounts.models import User
 from apps.accounts.tests.factories import UserFactory
 from apps.accounts.tests.worlds import fast_passwords  # noqa: F401
-from apps.core import demo
+from apps.core import demo, servers
 
 
 def test_the_demo_runs_the_procfiles_own_processes_but_release():
@@ -28,7 +28,6 @@ def test_the_childrens_environment():
     assert env["DATABASE_URL"] == "postgresql://u@127.0.0.1:5/db"
     assert env["REDIS_URL"] == "redis://127.0.0.1:6/0"
     assert env["CELERY_BROKER_URL"] == "redis://127.0.0.1:6/1"  # its own database
-    assert env["TASK_RUNNER"] == "celery"
     assert (env["SITE_URL"], env["WEBSOCKET_URL"]) == ("http://127.0.0.1:8061", "ws://127.0.0.1:8062/ws/inbox/")
     assert (env["PORT"], env["WS_PORT"], env["BIND_HOST"]) == ("8061", "8062", "127.0.0.1")
     assert env["GUNICORN_WORKERS"] == env["INBOUND_CONCURRENCY"] == env["WORKER_CONCURRENCY"] == "1"
@@ -42,7 +41,7 @@ def test_every_variable_the_demo_sets_is_read_by_the_procfile_or_gunicorn():
 
 
 def test_redis_db_url():
-    assert demo.redis_db_url("redis://:pw@h:6379/0?x=1", 1) == "redis://:pw@h:6379/1"
+    assert servers.redis_db_url("redis://:pw@h:6379/0?x=1", 1) == "redis://:pw@h:6379/1"
 
 
 @pytest.mark.django_db

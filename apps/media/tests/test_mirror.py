@@ -158,12 +158,17 @@ def test_a_url_off_metas_hosts_is_refused_without_the_simulator(fake_meta, publi
     _assert_failed(media, "Refused to download from a non-HTTPS address (http).", published)
 
 
-def test_transient_failures_retry_then_give_up_with_a_reason(fake_meta, published):
+def test_transient_failures_retry_then_give_up_with_a_reason(fake_meta, published, task_queue):
     media = MediaFactory()
     fake_meta.media(media.meta_media_id, jpeg_bytes())
     fake_meta.routes[f"/files/{media.meta_media_id}"] = (503, {}, b"")
 
     dispatch(tasks.mirror_media, media.pk)
+    delays = []
+    while task_queue.delayed:  # each retry is a task sent again with its backoff
+        delays.append(task_queue.delayed[0].countdown)
+        task_queue.run_delayed()
+    assert delays == [tasks.backoff(attempt) for attempt in range(tasks.MAX_RETRIES)]
 
     downloads = [p for p, _ in fake_meta.requests if p.startswith("/files/")]
     assert len(downloads) == tasks.MAX_RETRIES + 1

@@ -128,9 +128,10 @@ def test_management_command_and_periodic_task(admin, number, capsys):
     at_meta(number, "from_beat")
     assert sync_templates() == {"created": 1, "updated": 0, "unchanged": 1, "deleted": 0, "errors": []}
     entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "message_templates.sync_templates")
-    from apps.core.scheduler import _resolve
+    from config.celery import app
 
-    assert _resolve(entry["task"]).name == "message_templates.sync_templates"
+    app.loader.import_default_modules()
+    assert app.tasks[entry["task"]].name == sync_templates.name
 
 
 def test_sync_api_for_admins_only(admin, number):

@@ -14,10 +14,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _eager(settings, monkeypatch):
+def _no_mirror(settings, monkeypatch):
     from apps.media import tasks as media_tasks
 
-    monkeypatch.setattr(media_tasks.mirror_media, "apply", lambda *a, **k: None)
+    monkeypatch.setattr(media_tasks.mirror_media, "apply_async", lambda *a, **k: None)
 
 
 def event(kind="text", wamid="wamid.IN1", ts=1718200000, **obj):

@@ -202,16 +202,15 @@ def test_a_task_executed_twice_sends_once(conversation):
     from apps.messaging.tasks import send_message
 
     message = send(conversation, "text", {"body": "Hi"})
-    assert send_message.apply(args=[message.pk]).get() == "done"
+    assert send_message(message.pk) == "done"
     assert SimulatedMessage.objects.count() == 1
 
 
 def unsent(monkeypatch, conversation, body):
     """A message stored as pending whose task was lost."""
-    monkeypatch.setattr("apps.messaging.tasks.send_enqueue", lambda *args, **kwargs: None)
-    message = send(conversation, "text", {"body": body})
-    monkeypatch.undo()
-    return message
+    with monkeypatch.context() as patched:
+        patched.setattr("apps.messaging.tasks.send_enqueue", lambda *args, **kwargs: None)
+        return send(conversation, "text", {"body": body})
 
 
 def test_a_claim_in_flight_is_not_sent_again_and_a_stale_one_is_marked(conversation, monkeypatch):
@@ -219,9 +218,9 @@ def test_a_claim_in_flight_is_not_sent_again_and_a_stale_one_is_marked(conversat
 
     message = unsent(monkeypatch, conversation, "Hi")
     Message.objects.filter(pk=message.pk).update(send_started_at=timezone.now(), send_attempts=1)
-    assert send_message.apply(args=[message.pk]).get() == "in_flight"
+    assert send_message(message.pk) == "in_flight"
     Message.objects.filter(pk=message.pk).update(send_started_at=timezone.now() - timedelta(minutes=5))
-    assert send_message.apply(args=[message.pk]).get() == "interrupted"
+    assert send_message(message.pk) == "interrupted"
     message.refresh_from_db()
     assert (message.status, message.error_title) == ("failed", "Send interrupted")
     assert SimulatedMessage.objects.count() == 0
@@ -247,9 +246,9 @@ def test_sweeper_reenqueues_messages_that_never_started(conversation, monkeypatc
     from apps.messaging.tasks import sweep_pending
 
     message = unsent(monkeypatch, conversation, "Lost")
-    assert sweep_pending.apply().get() == 0
+    assert sweep_pending() == 0
     Message.objects.filter(pk=message.pk).update(created_at=timezone.now() - timedelta(minutes=2))
-    assert sweep_pending.apply().get() == 1
+    assert sweep_pending() == 1
     message.refresh_from_db()
     assert message.status == "sent"
 

@@ -1,4 +1,4 @@
-"""Batches: with the Celery runner, one send task claims and
+"""Batches: one send task claims and
 sends several pending messages of one number, each with its own attempt, and
 message_send queues a task only when none is waiting to start (the number's kick).
 
@@ -22,7 +22,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def queued(simulator, settings, monkeypatch):  # noqa: F811
-    settings.TASK_RUNNER = "celery"
     calls = []
     monkeypatch.setattr(tasks, "dispatch", lambda task, *args, countdown=None, **kw: calls.append(
         (task.name, args, countdown)))

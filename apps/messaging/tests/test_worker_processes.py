@@ -65,7 +65,6 @@ class Worker:
             **os.environ,
             "DATABASE_URL": _database_url(db, auth),
             "DB_CONN_MAX_AGE": "0",
-            "TASK_RUNNER": "celery",
             "SECRET_KEY": django_settings.SECRET_KEY,
             "FIELD_ENCRYPTION_KEY": ",".join(django_settings.FIELD_ENCRYPTION_KEYS),
             "GRAPH_API_BASE": f"{live_server_url}/simulator/graph",
@@ -102,12 +101,11 @@ class Worker:
 
 
 @pytest.fixture
-def workers(tmp_path, simulator, settings):  # noqa: F811
+def workers(tmp_path, simulator, settings, real_broker):  # noqa: F811
     import redis
 
     # The broker's outbound queue starts empty: nothing left by an earlier test.
     redis.Redis.from_url(settings.CELERY_BROKER_URL).delete("outbound", "unacked", "unacked_index")
-    settings.TASK_RUNNER = "celery"
     started = []
 
     def start(name, **env):
@@ -194,5 +192,5 @@ def test_a_read_timeout_is_marked_interrupted_not_resent(simulator, settings):  
     assert "may or may not have been delivered" in message.error_message
     assert SimulatedMessage.objects.filter(payload__text__body="Slow answer").count() == 1
     # Running the task again (a duplicate delivery) changes nothing.
-    assert send_message.apply(args=[message.pk]).get() == "done"
+    assert send_message(message.pk) == "done"
     assert SimulatedMessage.objects.filter(payload__text__body="Slow answer").count() == 1

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from ..models import WebhookEvent
 from .processing import MAX_ATTEMPTS, _process_batch, number_cache_clear, retry_delay
-from .receiving import _drain_started, drain_enabled
+from .receiving import _drain_started
 
 logger = logging.getLogger(__name__)
 
@@ -130,28 +130,12 @@ def _events_save(events: list[WebhookEvent]) -> None:
         )
 
 
-def webhook_events_sweep(*, older_than_seconds: float = 60.0) -> int:
-    """The safety net behind the wake-ups: drain what is waiting (batched mode), or
-    queue again the deliveries still received after `older_than_seconds` (their
-    task was lost). Returns how many deliveries it handled."""
-    if drain_enabled():
-        total = 0
-        while claimed := webhook_events_drain():
-            total += claimed
-            if claimed < DRAIN_BATCH:
-                break
-        return total
-    from datetime import timedelta
-
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    stale = WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED, received_at__lt=cutoff)
-    from apps.core.tasks import enqueue
-
-    from ..tasks import process_webhook_event
-
-    ids = list(stale.order_by("received_at", "id").values_list("id", flat=True)[:10000])
-    with transaction.atomic():
-        for event_id in ids:
-            enqueue(process_webhook_event, event_id)
-    return len(ids)
-
+def webhook_events_sweep() -> int:
+    """The safety net behind the wake-ups (periodic): drain what is waiting, should a
+    wake-up or its task have been lost. Returns how many deliveries it claimed."""
+    total = 0
+    while claimed := webhook_events_drain():
+        total += claimed
+        if claimed < DRAIN_BATCH:
+            break
+    return total

@@ -89,27 +89,11 @@ def _refused_upsert(*, body: bytes, digest: str, headers: dict, remote_addr: str
         )
 
 
-def webhook_accept(*, body: bytes, headers: dict, remote_addr: str | None, signed_by: str) -> WebhookEvent | None:
-    """Store an authenticated delivery and have it processed once this commits:
-    batched (one INSERT, the drain is woken; returns None) or by a task of its own."""
-    from apps.core.tasks import enqueue
-
-    from ..tasks import process_webhook_event
-
-    if drain_enabled():
-        _insert_received(body=body, headers=headers, remote_addr=remote_addr, signed_by=signed_by)
-        transaction.on_commit(wake_drain)
-        return None
-    event = WebhookEvent.objects.create(
-        provider=Provider.META,
-        body=body,
-        headers=headers,
-        remote_addr=remote_addr or None,
-        signature=WebhookEvent.Signature.VALID,
-        signed_by=signed_by,
-    )
-    enqueue(process_webhook_event, event.pk)
-    return event
+def webhook_accept(*, body: bytes, headers: dict, remote_addr: str | None, signed_by: str) -> None:
+    """Store an authenticated delivery with one INSERT and, once this commits, wake
+    the inbound worker's drain (wake_drain), which processes it."""
+    _insert_received(body=body, headers=headers, remote_addr=remote_addr, signed_by=signed_by)
+    transaction.on_commit(wake_drain)
 
 
 def _insert_received(*, body: bytes, headers: dict, remote_addr: str | None, signed_by: str) -> None:
@@ -128,12 +112,6 @@ def _insert_received(*, body: bytes, headers: dict, remote_addr: str | None, sig
             [Provider.META.value, body, json.dumps(headers), remote_addr or None,
              WebhookEvent.Signature.VALID.value, signed_by, WebhookEvent.Status.RECEIVED.value, timezone.now()],
         )
-
-
-def drain_enabled() -> bool:
-    """Batched processing with Celery (FOR UPDATE SKIP LOCKED). With the thread and
-    eager runners each delivery gets a task of its own."""
-    return settings.TASK_RUNNER == "celery" and bool(getattr(settings, "WEBHOOK_DRAIN", True))
 
 
 class _Waker:

@@ -53,6 +53,5 @@ def mirrored(monkeypatch):
     from apps.media import tasks as media_tasks
 
     calls = []
-    monkeypatch.setattr(media_tasks.mirror_media, "apply", lambda args=(), kwargs=None, **_: calls.append(args[0]))
     monkeypatch.setattr(media_tasks.mirror_media, "apply_async", lambda args=(), kwargs=None, **_: calls.append(args[0]))
     return calls

@@ -98,7 +98,7 @@ def _attribution(event):
     return event.status, event.organization_id, event.number_id
 
 
-# --- The single task (the view's path with the thread and eager runners) ----------------------
+# --- Through the view: stored, then drained on commit ----------------------
 
 
 def test_a_delivery_for_two_organisations_reaches_both_inboxes_and_no_organisations_admin(

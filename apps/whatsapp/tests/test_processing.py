@@ -1,4 +1,4 @@
-"""End to end: signed POST → 200 → task (eager) → rows and live events."""
+"""End to end: signed POST → 200 → drain (run on commit) → rows and live events."""
 
 import json
 

@@ -61,7 +61,7 @@ def test_signed_post_is_stored_and_acknowledged(deliver, number):
     event = WebhookEvent.objects.get()
     assert bytes(event.body) == json.dumps(payload).encode()
     assert event.signature == WebhookEvent.Signature.VALID
-    assert event.status == WebhookEvent.Status.PROCESSED  # tasks run eagerly in tests
+    assert event.status == WebhookEvent.Status.PROCESSED  # the drain ran on commit (tests/taskqueue.py)
     assert event.number == number
     assert event.organization == number.organization
     assert event.attempts == 1
@@ -157,12 +157,14 @@ def test_other_methods_are_not_allowed(client):
 
 def test_view_does_one_insert_and_no_other_query_before_the_task(client, number, django_assert_num_queries,
                                                                 django_capture_on_commit_callbacks, monkeypatch):
-    """With the secrets cached, storing a delivery is one INSERT (the task is stubbed)."""
-    from apps.whatsapp import signature, tasks
+    """With the secrets cached, storing a delivery is one INSERT, then one wake-up
+    of the inbound worker on commit (stubbed here)."""
+    from apps.whatsapp import signature
+    from apps.whatsapp.services import receiving
 
     signature.app_secrets()  # warm the in-process cache
     calls = []
-    monkeypatch.setattr(tasks.process_webhook_event, "apply", lambda *a, **k: calls.append((a, k)))
+    monkeypatch.setattr(receiving, "wake_drain", lambda: calls.append(1))
     with django_capture_on_commit_callbacks(execute=True):
         with django_assert_num_queries(1):
             response = post_webhook(client, load_fixture("text.json"))

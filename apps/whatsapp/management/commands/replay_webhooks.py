@@ -45,7 +45,4 @@ class Command(BaseCommand):
         if failed:
             events = events.filter(status__in=[WebhookEvent.Status.FAILED, WebhookEvent.Status.DEAD])
         count = webhook_events_replay(events=events)
-        from apps.core.tasks import drain
-
-        drain()  # on embedded defaults, wait for the background runner before exiting
         self.stdout.write(f"{count} event(s) queued for processing.")
