@@ -243,10 +243,66 @@
   }
 
   // --- Reactions: a small picker next to the message -----------------------------------------
+  //
+  // The picker floats (position: fixed, composer.css) and is placed here, inside the
+  // visible part of the thread's message column: its bubble may sit at either edge of the
+  // column and the emoji font decides how wide the buttons are, so neither the bubble nor
+  // the message's action buttons can hold it. Too wide for the column, it wraps. It follows
+  // its message when the thread scrolls and stays open (the message's "is-reacting" keeps
+  // the buttons it belongs to shown) until an emoji is chosen, Esc, or a click or the focus
+  // goes elsewhere.
+
+  var REACT_GAP = 6;  // px between the picker and the column's edges or the message's buttons
+  var reaction = null;  // the open picker: { picker, button, message, bubble, column }
+
+  function closeReactPicker(giveFocusBack) {
+    if (!reaction) return;
+    var open = reaction;
+    reaction = null;
+    open.column.removeEventListener("scroll", followReactPicker);
+    window.removeEventListener("resize", followReactPicker);
+    document.removeEventListener("pointerdown", reactPickerOutside, true);
+    open.message.classList.remove("is-reacting");
+    open.picker.remove();
+    if (giveFocusBack && open.button.isConnected) open.button.focus();
+  }
+
+  function placeReactPicker() {
+    var picker = reaction.picker, bubble = reaction.bubble.getBoundingClientRect();
+    var anchor = reaction.button.getBoundingClientRect(), area = reaction.column.getBoundingClientRect();
+    var left = Math.max(area.left, 0) + REACT_GAP, right = Math.min(area.right, window.innerWidth) - REACT_GAP;
+    var top = Math.max(area.top, 0) + REACT_GAP, bottom = Math.min(area.bottom, window.innerHeight) - REACT_GAP;
+    if (bubble.bottom < top || bubble.top > bottom) return false;  // its message scrolled out of sight
+    picker.style.maxWidth = Math.max(right - left, 0) + "px";
+    var box = picker.getBoundingClientRect();
+    // Along the bubble's outer edge (left for the customer's messages, right for the
+    // business's), then moved back inside the column if it sticks out.
+    var x = reaction.bubble.closest(".message.out") ? bubble.right - box.width : bubble.left;
+    x = Math.max(Math.min(x, right - box.width), left);
+    var y = anchor.top - REACT_GAP - box.height;  // above the message's buttons,
+    if (y < top) y = anchor.bottom + REACT_GAP;  // or below them when there is no room above
+    y = Math.max(Math.min(y, bottom - box.height), top);
+    picker.style.left = x + "px";
+    picker.style.top = y + "px";
+    // Should an ancestor ever become the containing block of fixed boxes (a transform,
+    // a filter), correct by what actually landed.
+    box = picker.getBoundingClientRect();
+    if (Math.abs(box.left - x) > 0.5) picker.style.left = (2 * x - box.left) + "px";
+    if (Math.abs(box.top - y) > 0.5) picker.style.top = (2 * y - box.top) + "px";
+    return true;
+  }
+
+  function followReactPicker() {
+    if (!reaction) return;
+    if (!reaction.picker.isConnected || !placeReactPicker()) closeReactPicker(false);
+  }
+
+  function reactPickerOutside(event) {
+    if (reaction && !reaction.picker.contains(event.target) && event.target !== reaction.button) closeReactPicker(false);
+  }
 
   function reactPicker(button, messageId) {
-    var existing = document.querySelector(".composer-react-picker");
-    if (existing) existing.remove();
+    closeReactPicker(false);
     var picker = document.createElement("div");
     picker.className = "composer-react-picker";
     picker.setAttribute("role", "dialog");
@@ -265,16 +321,31 @@
             $("#composer-result", root).innerHTML = response.ok ? "" : html;
           });
         });
-        picker.remove();
-        button.focus();
+        closeReactPicker(true);
       });
       picker.appendChild(b);
     });
     picker.addEventListener("keydown", function (event) {
-      if (event.key === "Escape") { picker.remove(); button.focus(); }
+      if (event.key === "Escape") closeReactPicker(true);
     });
+    picker.addEventListener("focusout", function (event) {
+      if (event.relatedTarget && !picker.contains(event.relatedTarget)) closeReactPicker(false);
+    });
+    // In the message, after its React button: the focus order and the message's
+    // :focus-within (which keeps its buttons shown) stay as they were.
     button.insertAdjacentElement("afterend", picker);
-    picker.querySelector("button").focus();
+    reaction = {
+      picker: picker, button: button,
+      message: button.closest(".message") || picker,
+      bubble: button.closest(".bubble") || button,
+      column: document.getElementById("thread-scroll") || document.documentElement,
+    };
+    reaction.message.classList.add("is-reacting");
+    placeReactPicker();
+    reaction.column.addEventListener("scroll", followReactPicker, { passive: true });
+    window.addEventListener("resize", followReactPicker);
+    document.addEventListener("pointerdown", reactPickerOutside, true);
+    picker.querySelector("button").focus({ preventScroll: true });
   }
 
   // --- Panels: live refresh for other agents' changes ------------------------------------------
