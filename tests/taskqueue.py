@@ -1,7 +1,7 @@
 """The broker and the worker of the test suite.
 
-Tasks are sent as in production (`apps.core.tasks.dispatch` → `Task.apply_async`);
-here `apply_async` is replaced: a task sent with no delay runs at once, in the
+Tasks are sent as in production (`apps.core.tasks.dispatch` → `Task.apply_async`, or
+`Celery.send_task` for a task given by name); here both are replaced: a task sent with no delay runs at once, in the
 thread that sent it (on commit, as a worker would pick it up next), and a task
 sent with a delay (countdown or eta: a retry, a look later) waits in `delayed`
 until the test runs it with `run_delayed()`. The inbound worker's wake-up after a
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from celery import Celery
 from celery.app.task import Task
 
 
@@ -54,6 +55,7 @@ class TaskQueue:
 
 
 _CELERY_APPLY_ASYNC = Task.apply_async
+_CELERY_SEND_TASK = Celery.send_task
 _WAKE_DRAIN = None
 
 
@@ -73,7 +75,12 @@ def install(monkeypatch) -> TaskQueue:
         receiving._drain_started()
         receiving.drain_request()
 
+    def send_task(app, name, args=None, kwargs=None, countdown=None, eta=None, **options):
+        app.loader.import_default_modules()
+        return queue.apply_async(app.tasks[name], args, kwargs, countdown, eta, **options)
+
     monkeypatch.setattr(Task, "apply_async", apply_async)
+    monkeypatch.setattr(Celery, "send_task", send_task)
     monkeypatch.setattr(receiving, "wake_drain", wake_drain)
     return queue
 
@@ -82,4 +89,5 @@ def uninstall(monkeypatch) -> None:
     from apps.whatsapp.services import receiving
 
     monkeypatch.setattr(Task, "apply_async", _CELERY_APPLY_ASYNC)
+    monkeypatch.setattr(Celery, "send_task", _CELERY_SEND_TASK)
     monkeypatch.setattr(receiving, "wake_drain", _WAKE_DRAIN)

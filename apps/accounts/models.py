@@ -2,6 +2,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .signals import credentials_changed
+
 DEFAULT_OPT_OUT_KEYWORDS = ["STOP", "SAIR", "CANCELAR", "REMOVER", "PARAR", "UNSUBSCRIBE"]
 DEFAULT_OPT_IN_KEYWORDS = ["START", "VOLTAR"]
 
@@ -92,8 +94,8 @@ class User(AbstractUser):
         return self.role in (self.Role.ADMIN, self.Role.SUPERVISOR)
 
     # Every path that changes a password (the services, Django's password views and
-    # admin forms, `changepassword`) goes through set_password, which tells
-    # accounts.services.user_credentials_changed.
+    # admin forms, `changepassword`) goes through set_password, which sends
+    # signals.credentials_changed (received by accounts.services.user_credentials_changed).
     def set_password(self, raw_password):
         super().set_password(raw_password)
         self._credentials_changed()
@@ -104,9 +106,7 @@ class User(AbstractUser):
 
     def _credentials_changed(self):
         if self.pk is not None and not getattr(self, "_rehashing", False):
-            from . import services
-
-            services.user_credentials_changed(user=self)
+            credentials_changed.send(sender=type(self), user=self)
 
     # check_password re-hashes a right password with newer parameters through
     # set_password (Django 5.2): not a change of credentials.

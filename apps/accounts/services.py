@@ -19,6 +19,7 @@ from apps.realtime import groups
 from apps.realtime.publish import publish, sockets_signal
 
 from .models import Organization, Team, User
+from .tokens import user_tokens_revoke
 
 logger = logging.getLogger(__name__)
 
@@ -148,15 +149,18 @@ def user_set_password(*, user: User, password: str) -> User:
 
 
 def user_credentials_changed(*, user: User) -> None:
-    """The user's password was set (User.set_password calls this, whatever the path):
+    """The user's password was set (User.set_password signals it, whatever the path):
     their API tokens are revoked and their open sockets closed. Their other sessions
     end by themselves: Django checks a session's password hash on every request."""
-    from .tokens import user_tokens_revoke
-
     revoked = user_tokens_revoke(user_id=user.pk)
     if revoked:
         logger.info("password of user %s changed: %s API tokens revoked", user.pk, revoked)
     user_access_changed(user_ids=[user.pk], credentials_changed=True)
+
+
+def credentials_changed_received(sender, *, user: User, **kwargs) -> None:
+    """The receiver of signals.credentials_changed."""
+    user_credentials_changed(user=user)
 
 
 def user_logged_out(*, user_id: int) -> None:

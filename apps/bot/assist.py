@@ -11,7 +11,8 @@ from apps.accounts import access
 from . import client
 from .knowledge import retrieve
 from .models import BotSettings
-from .services import build_messages, settings_for
+from .selectors import settings_for
+from .services import build_messages
 
 
 class AssistUnavailable(Exception):

@@ -169,7 +169,7 @@ def _embed(organization_id: int, passages: list[KnowledgePassage]) -> None:
 
     if not settings.OPENAI_EMBEDDING_MODEL or not passages:
         return
-    from .services import settings_for
+    from .selectors import settings_for
 
     bot_settings = settings_for(organization_id=organization_id, number_id=None)
     if not client.is_configured(bot_settings):

@@ -1,7 +1,7 @@
 """The bot's use-cases: the inbound hook, answering a customer message, hand-off.
 
-Flow: apps.messaging.services.inbound stores a customer message and calls
-`bot_on_inbound_message`, which decides from rows already in memory whether the bot
+Flow: the inbound pipeline (apps.whatsapp.services.processing) has a customer message
+stored and calls `bot_on_inbound_message`, which decides from rows already in memory whether the bot
 may apply and enqueues `bot.reply` on commit. The task calls `bot_message_handle`:
 one BotRun per inbound message (unique), the "never" checks, then a reply, or a
 hand-off to people. Agent assist (suggested reply, summary) is in apps/bot/assist.py.
@@ -19,6 +19,7 @@ from django.utils import timezone
 from . import client, context
 from .knowledge import retrieve
 from .models import INTENTS, BotRun, BotSettings, KnowledgePassage
+from .selectors import settings_for
 
 logger = logging.getLogger(__name__)
 
@@ -68,29 +69,10 @@ def bot_on_inbound_message(*, message) -> None:
         return
     from apps.core.tasks import enqueue
 
-    from .tasks import bot_reply
-
-    enqueue(bot_reply, message.pk)
+    enqueue("bot.reply", message.pk)
 
 
 # --- Settings --------------------------------------------------------------------------
-
-
-def settings_for(*, organization_id: int, number_id: int | None) -> BotSettings | None:
-    """The number's own settings, else the organisation's."""
-    rows = {
-        row.number_id: row
-        for row in BotSettings.objects.filter(organization_id=organization_id)
-        .filter(_number_filter(number_id))
-        .select_related("create_quote_team", "order_status_team", "talk_to_human_team")
-    }
-    return rows.get(number_id) or rows.get(None)
-
-
-def _number_filter(number_id):
-    from django.db.models import Q
-
-    return (Q(number__isnull=True) | Q(number_id=number_id)) if number_id else Q(number__isnull=True)
 
 
 def bot_settings_saved(*, bot_settings: BotSettings) -> None:

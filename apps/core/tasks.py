@@ -1,6 +1,10 @@
 """How work leaves a request: `enqueue()` sends a task to the broker once the
 current transaction commits; Celery workers run it (the Procfile's worker
-processes, in production and in `make demo` alike)."""
+processes, in production and in `make demo` alike).
+
+A task is given as the task itself or by its registered name ("bot.reply"): a
+service that queues a task of its own app names it, so that the services never
+import the tasks module that imports them."""
 
 from __future__ import annotations
 
@@ -8,8 +12,13 @@ from django.db import transaction
 
 
 def dispatch(task, *args, countdown: float | None = None, **kwargs) -> None:
-    """Send a task to the broker now (call it after commit: see `enqueue`)."""
-    task.apply_async(args=args, kwargs=kwargs, countdown=countdown)
+    """Send a task (or a task name) to the broker now (after commit: see `enqueue`)."""
+    if isinstance(task, str):
+        from config.celery import app
+
+        app.send_task(task, args=args, kwargs=kwargs, countdown=countdown)
+    else:
+        task.apply_async(args=args, kwargs=kwargs, countdown=countdown)
 
 
 def enqueue(task, *args, countdown: float | None = None, **kwargs) -> None:

@@ -15,7 +15,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from apps.bot.services import bot_on_inbound_message
 from apps.conversations import services as conversation_services
 from apps.core.tasks import enqueue
 from apps.realtime import groups
@@ -131,7 +130,6 @@ def _message_store(*, number, organization, event, message_type, content, text, 
     conversation_services.conversation_publish(
         conversation, event="conversation.created" if how == "created" else "conversation.updated"
     )
-    bot_on_inbound_message(message=message)
     return InboundResult(message=message, created=True)
 
 
@@ -308,8 +306,6 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
         created = how_by_conversation.get(conversation_id) == "created"
         publish("conversation.created" if created else "conversation.updated", conversation_event_data(conversation),
                 groups=groups.conversation_groups(conversation))
-    for message in new:
-        bot_on_inbound_message(message=message)
     return new
 
 

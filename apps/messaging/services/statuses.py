@@ -1,7 +1,8 @@
 """Delivery statuses of outbound messages (Meta's status webhooks).
 
-A status only moves forward (STATUS_RANK): the move is one conditional UPDATE, so
-two workers applying "read" and a late "delivered" at once cannot step back. The
+A status only moves forward (STATUS_RANK), by one function for one status or many
+(`statuses_apply`): the target rows are locked before the move, so two workers
+applying "read" and a late "delivered" at once cannot step back. The
 time of every state is kept even when the state itself does not change (a
 "delivered" after "read" still fills delivered_at). A status for a wamid we do not
 know yet waits as a PendingStatus until the sending code stores that wamid.
@@ -12,8 +13,7 @@ from __future__ import annotations
 import json
 import logging
 
-from django.db import IntegrityError, transaction
-
+from django.db import transaction
 
 from ..models import STATUS_RANK, Direction, Message, PendingStatus, Status
 
@@ -45,56 +45,24 @@ def _error_fields(errors: list | None) -> dict:
 
 def status_apply(*, number, update) -> str:
     """Apply one status (apps.whatsapp.events.StatusUpdate) to the outbound message
-    (number, wamid). Returns "applied", "duplicate", "pending" or "ignored"."""
-    state = update.status
-    if state not in TIME_FIELDS:
-        logger.info("ignoring unknown status %r for %s", state, update.wamid)
-        return "ignored"
-    rank = STATUS_RANK[state]
-    lower = [s for s, r in STATUS_RANK.items() if r < rank]
-    time_field = TIME_FIELDS[state]
-    target = Message.objects.filter(number=number, wamid=update.wamid, direction=Direction.OUTBOUND)
-
-    forward = {"status": state, time_field: update.timestamp}
-    if update.pricing:
-        forward["pricing"] = update.pricing
-    if update.conversation:
-        forward["meta_conversation"] = update.conversation
-    if state == Status.FAILED:
-        forward.update(_error_fields(update.errors))
-    changed = target.filter(status__in=lower).update(**forward)
-    if not changed:
-        # Behind the current state: keep the time of this state, and Meta's billing
-        # information if we had none, without moving the state back.
-        late = {time_field: update.timestamp}
-        changed = target.filter(**{f"{time_field}__isnull": True}).update(**late)
-        if update.pricing:
-            target.filter(pricing__isnull=True).update(pricing=update.pricing)
-        if update.conversation:
-            target.filter(meta_conversation__isnull=True).update(meta_conversation=update.conversation)
-    if changed:
-        message = target.select_related("conversation").first()
-        from .inbound import message_publish
-
-        message_publish(message, event="message.updated")
-        return "applied"
-    if target.exists():
-        return "duplicate"
-    _pending_store(number=number, update=update)
-    return "pending"
+    (number, wamid): `statuses_apply` with one. Returns "applied", "duplicate",
+    "pending" or "ignored"."""
+    with transaction.atomic():
+        return statuses_apply(number=number, updates=[update])[0]
 
 
 _WRITTEN = ("status", *TIME_FIELDS.values(), "pricing", "meta_conversation", "error_code", "error_title",
             "error_message", "error_details")
 
 
-def statuses_apply_batch(*, number, updates: list) -> list[str]:
-    """`status_apply` for many statuses of one number at once, with the same outcome
-    for each ("applied", "duplicate", "pending" or "ignored", in order): the target
-    messages read and locked with one query (FOR UPDATE, in id order), every change
-    written with one UPDATE, one PendingStatus INSERT for the unknown wamids, one
-    read for the events. A second status for the same wamid in the batch is applied
-    after the others, by `status_apply`. Call inside a transaction."""
+def statuses_apply(*, number, updates: list) -> list[str]:
+    """The one rule for delivery statuses, for any number of statuses of one number:
+    the outcome of each ("applied", "duplicate", "pending" or "ignored", in order).
+    The target messages are read and locked with one query (FOR UPDATE, in id
+    order), every change written with one UPDATE, one PendingStatus INSERT for the
+    unknown wamids (a repeat of one is ignored), one read for the events. A second
+    status for the same wamid is applied after the others, in a round of its own.
+    Call inside a transaction."""
     outcomes: list[str | None] = [None] * len(updates)
     first: dict[str, int] = {}
     repeats: list[int] = []
@@ -132,8 +100,8 @@ def statuses_apply_batch(*, number, updates: list) -> list[str]:
                 changes.update(_error_fields(update.errors))
             changed = True
         else:
-            # Behind the current state: as status_apply, the time of this state and
-            # Meta's billing information if we had none, without moving the state back.
+            # Behind the current state: keep the time of this state, and Meta's billing
+            # information if we had none, without moving the state back.
             changed = getattr(message, time_field) is None
             if changed:
                 changes[time_field] = update.timestamp
@@ -172,23 +140,10 @@ def statuses_apply_batch(*, number, updates: list) -> list[str]:
         ordered = [shown[pk] for pk in changed_ids]
         for message, data in zip(ordered, MessageSerializer(ordered, many=True).data):
             publish("message.updated", data, groups=groups.conversation_groups(message.conversation))
-    for position in repeats:
-        outcomes[position] = status_apply(number=number, update=updates[position])
+    if repeats:
+        for position, outcome in zip(repeats, statuses_apply(number=number, updates=[updates[p] for p in repeats])):
+            outcomes[position] = outcome
     return outcomes
-
-
-def _pending_store(*, number, update) -> None:
-    try:
-        with transaction.atomic():
-            PendingStatus.objects.create(
-                organization_id=number.organization_id,
-                number=number,
-                wamid=update.wamid,
-                status=update.status,
-                payload={**update.raw, "_phone_number_id": update.phone_number_id, "_waba_id": update.waba_id},
-            )
-    except IntegrityError:  # the same status for the same unknown message, again
-        pass
 
 
 def status_apply_pending(*, message) -> None:
@@ -203,6 +158,7 @@ def status_apply_pending(*, message) -> None:
     if not waiting:
         return
     waiting.sort(key=lambda p: STATUS_RANK.get(p.status, 0))
+    updates = []
     for pending in waiting:
         payload = {k: v for k, v in pending.payload.items() if not k.startswith("_")}
         update = parse_status(
@@ -213,7 +169,8 @@ def status_apply_pending(*, message) -> None:
             display_phone_number="",
         )
         if isinstance(update, StatusUpdate):
-            status_apply(number=message.number, update=update)
+            updates.append(update)
+    statuses_apply(number=message.number, updates=updates)
     PendingStatus.objects.filter(pk__in=[p.pk for p in waiting]).delete()
     message.refresh_from_db()
 

@@ -115,7 +115,7 @@ def test_a_batch_of_statuses_ends_exactly_as_applying_them_one_by_one(published,
     from django.db import transaction
 
     from apps.conversations.tests.factories import ConversationFactory
-    from apps.messaging.services.statuses import statuses_apply_batch
+    from apps.messaging.services.statuses import statuses_apply
 
     pricing = {"billable": True, "pricing_model": "CBP", "category": "service"}
     failed = [{"code": 131026, "title": "Message undeliverable", "message": "Undeliverable",
@@ -151,7 +151,7 @@ def test_a_batch_of_statuses_ends_exactly_as_applying_them_one_by_one(published,
         with django_capture_on_commit_callbacks(execute=True):
             with transaction.atomic():
                 if mode == "batch":
-                    outcomes[mode] = statuses_apply_batch(number=number, updates=items)
+                    outcomes[mode] = statuses_apply(number=number, updates=items)
                 else:
                     outcomes[mode] = [status_apply(number=number, update=item) for item in items]
         events = sorted(data["wamid"] for event, data, _ in published[before:] if event == "message.updated")

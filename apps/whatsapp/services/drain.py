@@ -17,6 +17,8 @@ from .receiving import _drain_started
 
 logger = logging.getLogger(__name__)
 
+# The task that processes one stored delivery again (apps.whatsapp.tasks).
+PROCESS_TASK = "whatsapp.process_webhook_event"
 # How many stored deliveries one drain transaction claims.
 DRAIN_BATCH = 200
 SAVED_FIELDS = ("status", "reason", "error", "attempts", "processed_at", "number_id", "organization_id")
@@ -48,8 +50,6 @@ def webhook_events_drain(*, limit: int = DRAIN_BATCH) -> int:
     Returns how many were claimed. Failed ones are retried by their own task with
     backoff, as on the single path."""
     from apps.core.tasks import enqueue
-
-    from ..tasks import process_webhook_event
 
     with transaction.atomic():
         events = list(
@@ -87,7 +87,7 @@ def webhook_events_drain(*, limit: int = DRAIN_BATCH) -> int:
             _events_save([by_pk[pk] for pk in singles])
         for event in events:
             if event.status == WebhookEvent.Status.FAILED:
-                enqueue(process_webhook_event, event.pk, countdown=retry_delay(event.attempts))
+                enqueue(PROCESS_TASK, event.pk, countdown=retry_delay(event.attempts))
     return len(events)
 
 

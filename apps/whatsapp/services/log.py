@@ -22,7 +22,7 @@ def webhook_events_replay(*, events) -> int:
     were queued."""
     from apps.core.tasks import enqueue
 
-    from ..tasks import process_webhook_event
+    from .drain import PROCESS_TASK
 
     if not hasattr(events, "model"):
         events = WebhookEvent.objects.filter(pk__in=list(events))
@@ -31,7 +31,7 @@ def webhook_events_replay(*, events) -> int:
     with transaction.atomic():
         WebhookEvent.objects.filter(pk__in=ids).update(status=WebhookEvent.Status.RECEIVED, attempts=0, error="")
         for event_id in ids:
-            enqueue(process_webhook_event, event_id)
+            enqueue(PROCESS_TASK, event_id)
     return len(ids)
 
 

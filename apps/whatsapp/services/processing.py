@@ -222,6 +222,7 @@ def _process_batch(events: list[WebhookEvent], *, isolated: bool = True, cached_
     and statuses run without a savepoint of their own (two round trips less each)
     and their failure is raised. `cached_numbers`: the numbers may come from the
     drains' cache (_numbers_for)."""
+    from apps.bot.services import bot_on_inbound_message
     from apps.messaging.services import inbound
 
     parsed: list[tuple[WebhookEvent, list[tuple[str, str]], list[ev.Event]]] = []
@@ -252,7 +253,8 @@ def _process_batch(events: list[WebhookEvent], *, isolated: bool = True, cached_
         number = numbers[phone_number_id]
         try:
             with _savepoint(isolated):
-                inbound.messages_receive_batch(number=number, events=[item for _, item in pairs])
+                for message in inbound.messages_receive_batch(number=number, events=[item for _, item in pairs]):
+                    bot_on_inbound_message(message=message)
         except Exception:
             if not isolated:
                 raise
@@ -262,14 +264,14 @@ def _process_batch(events: list[WebhookEvent], *, isolated: bool = True, cached_
             for run, item in pairs:
                 run.route(number, item, phone_number_id)
     # Statuses after the messages (as before: a status may be for a message of the
-    # same drain), per number, one batch each (statuses.statuses_apply_batch).
+    # same drain), per number, one batch each (statuses.statuses_apply).
     from apps.messaging.services import statuses
 
     for phone_number_id, pairs in status_batches.items():
         number = numbers[phone_number_id]
         try:
             with _savepoint(isolated):
-                outcomes = statuses.statuses_apply_batch(number=number, updates=[item for _, item in pairs])
+                outcomes = statuses.statuses_apply(number=number, updates=[item for _, item in pairs])
         except Exception:
             if not isolated:
                 raise
@@ -333,6 +335,7 @@ def _finish(run: _Run) -> None:
 
 
 def _handle(run: _Run, item: ev.Event) -> None:
+    from apps.bot.services import bot_on_inbound_message
     from apps.conversations import services as conversation_services
     from apps.messaging.services import inbound, statuses
 
@@ -344,7 +347,9 @@ def _handle(run: _Run, item: ev.Event) -> None:
         if number is None:
             return
         if isinstance(item, ev.InboundMessage):
-            inbound.message_receive(number=number, event=item)
+            received = inbound.message_receive(number=number, event=item)
+            if received.created and received.message is not None:
+                bot_on_inbound_message(message=received.message)
         elif isinstance(item, ev.StatusUpdate):
             outcome = statuses.status_apply(number=number, update=item)
             if outcome == "pending":

@@ -158,6 +158,8 @@ wake_drain = _Waker(settings.WEBHOOK_WAKE_INTERVAL)
 # that start sends a new task. The TTL bounds the silence should a task be lost
 # (the sweep catches up in any case).
 DRAIN_QUEUED_KEY = "whatsapp:drain:queued"
+# The drain task (apps.whatsapp.tasks).
+DRAIN_TASK = "whatsapp.drain_webhook_events"
 DRAIN_QUEUED_TTL = 5
 
 
@@ -165,7 +167,7 @@ def drain_request() -> None:
     """Send a drain task unless one is already queued (see DRAIN_QUEUED_KEY)."""
     from django.core.cache import cache
 
-    from ..tasks import drain_webhook_events
+    from apps.core.tasks import dispatch
 
     try:
         if not cache.add(DRAIN_QUEUED_KEY, 1, timeout=DRAIN_QUEUED_TTL):
@@ -173,7 +175,7 @@ def drain_request() -> None:
     except Exception:  # the cache is down: send anyway, an extra task is harmless
         logger.warning("drain coalescing unavailable", exc_info=True)
     try:
-        drain_webhook_events.apply_async()
+        dispatch(DRAIN_TASK)
     except Exception:  # the broker is down: the rows are stored, the sweep will find them
         logger.exception("could not wake the inbound worker")
         _drain_started()
