@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
+import weakref
 
 from channels.db import database_sync_to_async
 from channels.consumer import get_handler_name
@@ -44,6 +44,68 @@ CLOSE_TOO_MANY_SOCKETS = 4430  # the user has WS_MAX_SOCKETS_PER_USER sockets op
 
 
 _CLOSE_CODES = {selectors.SIGNED_OUT: CLOSE_SIGNED_OUT, selectors.RECONNECT: CLOSE_RECONNECT}
+
+
+class RightsWatch:
+    """The periodic rights check of all the sockets of this process (of one event
+    loop): every REALTIME_RIGHTS_CHECK_SECONDS, the rights of every open socket are
+    read at once (selectors.sockets_rights, a fixed number of queries however many
+    sockets) and each socket applies its own. Changes made outside accounts.services
+    (a shell, SQL, an admin form that does not call them) reach the sockets here;
+    those made through the services reach them at once (inbox.rights).
+
+    (Each socket used to check on its own, one user, session and teams read per socket
+    every few seconds: with 200 sockets that was 40 checks a second, a third of the
+    ASGI process's CPU per relayed event.)"""
+
+    def __init__(self):
+        self.sockets: set[InboxConsumer] = set()
+        self.task: asyncio.Task | None = None
+
+    def add(self, consumer: InboxConsumer) -> None:
+        self.sockets.add(consumer)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._run())
+
+    def discard(self, consumer: InboxConsumer) -> None:
+        self.sockets.discard(consumer)
+        if not self.sockets and self.task is not None:
+            self.task.cancel()
+            self.task = None
+
+    async def _run(self) -> None:
+        while self.sockets:
+            await asyncio.sleep(settings.REALTIME_RIGHTS_CHECK_SECONDS)
+            await self.check()
+
+    async def check(self) -> None:
+        sockets = [consumer for consumer in self.sockets if not consumer.ending]
+        if not sockets:
+            return
+        try:
+            # Read-only, off the thread the consumers' other database work shares.
+            found = await database_sync_to_async(selectors.sockets_rights, thread_sensitive=False)(
+                [consumer.rights_key() for consumer in sockets])
+        except Exception:  # the database away for a moment: look again next time
+            logger.exception("rights check of %d sockets failed", len(sockets))
+            return
+        for consumer, rights in zip(sockets, found):
+            try:
+                await consumer.rights_apply(rights)
+            except Exception:
+                logger.exception("rights of a socket of user %s not applied", consumer.user.id)
+
+
+_watches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def rights_watch() -> RightsWatch:
+    """The RightsWatch of the running event loop."""
+    loop = asyncio.get_running_loop()
+    watch = _watches.get(loop)
+    if watch is None:
+        watch = _watches[loop] = RightsWatch()
+    return watch
 
 
 @database_sync_to_async
@@ -89,7 +151,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_SIGNED_OUT)
             return
         if await database_sync_to_async(presence.sockets_open)(user_id=self.user.id) >= settings.WS_MAX_SOCKETS_PER_USER:
-            # Every socket costs reads on connect, a periodic rights check and a slot in
+            # Every socket costs reads on connect, a share of the periodic rights check and a slot in
             # each of its groups: one user may not open them without bound.
             await self.accept()
             await self.close(code=CLOSE_TOO_MANY_SOCKETS)
@@ -114,17 +176,17 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         self.wait_handle = asyncio.get_running_loop().call_later(CATCH_UP_WAIT, self._wait_over)
         await database_sync_to_async(presence.presence_connect)(user_id=self.user.id, channel=self.channel_name)
         self.heartbeat = asyncio.create_task(self._heartbeat())
-        self.watch = asyncio.create_task(self._watch_rights())
+        rights_watch().add(self)
 
     async def disconnect(self, code):
         if not getattr(self, "opened", False):
             return
         self.opened = False
+        rights_watch().discard(self)
         self.wait_handle.cancel()
-        for task in (self.heartbeat, self.watch):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self.heartbeat.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.heartbeat
         for task in list(self.background):
             with contextlib.suppress(Exception):
                 await task
@@ -140,16 +202,8 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             )
 
     # --- rights of now ------------------------------------------------------------------
-    async def _watch_rights(self):
-        """Changes made outside accounts.services (a shell, SQL, an admin form that does
-        not call them) reach the socket here."""
-        while True:
-            # Spread: the sockets of a process opened together do not check together.
-            await asyncio.sleep(settings.REALTIME_RIGHTS_CHECK_SECONDS * random.uniform(0.75, 1.25))
-            try:
-                await self._recheck()
-            except Exception:  # the database away for a moment: look again next time
-                logger.exception("rights check of user %s failed", self.user.id)
+    def rights_key(self) -> tuple[int, str | None, str | None]:
+        return self.user.id, self.session_key, self.session_hash
 
     async def _recheck(self, *, credentials_changed: bool = False) -> bool:
         """Reload the user and their session, join and leave groups to match what the
@@ -162,22 +216,30 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             rights = await database_sync_to_async(selectors.socket_rights, thread_sensitive=False)(
                 user_id=self.user.id, session_key=self.session_key, connected_hash=self.session_hash
             )
-            if self.ending:
-                return False
-            close = rights.close or (selectors.RECONNECT if credentials_changed else None)
-            if close is not None:
-                await self._end_locked(_CLOSE_CODES[close])
-                return False
-            self.user = rights.user
-            joined = set(self.groups_joined)
-            for name in rights.groups:
-                if name not in joined:
-                    await self.channel_layer.group_add(name, self.channel_name)
-            for name in self.groups_joined:
-                if name not in rights.groups:
-                    await self.channel_layer.group_discard(name, self.channel_name)
-            self.groups_joined = rights.groups
-            return True
+            return await self._rights_apply_locked(rights, credentials_changed=credentials_changed)
+
+    async def rights_apply(self, rights: selectors.SocketRights) -> bool:
+        """Rights read for this socket by the process's periodic check (RightsWatch)."""
+        async with self.rights_lock:
+            return await self._rights_apply_locked(rights)
+
+    async def _rights_apply_locked(self, rights: selectors.SocketRights, *, credentials_changed: bool = False) -> bool:
+        if self.ending:
+            return False
+        close = rights.close or (selectors.RECONNECT if credentials_changed else None)
+        if close is not None:
+            await self._end_locked(_CLOSE_CODES[close])
+            return False
+        self.user = rights.user
+        joined = set(self.groups_joined)
+        for name in rights.groups:
+            if name not in joined:
+                await self.channel_layer.group_add(name, self.channel_name)
+        for name in self.groups_joined:
+            if name not in rights.groups:
+                await self.channel_layer.group_discard(name, self.channel_name)
+        self.groups_joined = rights.groups
+        return True
 
     async def _end(self, code: int):
         async with self.rights_lock:

@@ -83,8 +83,10 @@ def catch_up_events(*, user, groups: list[str], since: str) -> list[replay.Entry
     return kept
 
 
-def user_groups(user) -> list[str]:
-    """The groups whose events `user` may receive, as the user is now (mirrors accounts.access)."""
+def user_groups(user, *, team_ids: list[int] | None = None, number_ids: list[int] | None = None) -> list[str]:
+    """The groups whose events `user` may receive, as the user is now (mirrors
+    accounts.access). `team_ids` and `number_ids`: the agent's teams and their numbers,
+    when read already (sockets_rights reads them for many users at once)."""
     from apps.accounts import access
 
     if not access.is_member(user):
@@ -93,8 +95,10 @@ def user_groups(user) -> list[str]:
     if user.is_supervisor_or_admin:
         names.append(group_names.org_supervisors(user.organization_id))
     else:
-        names += [group_names.team(team_id) for team_id in access.team_ids(user)]
-        names += [group_names.number(number_id) for number_id in access.team_number_ids(user)]
+        team_ids = access.team_ids(user) if team_ids is None else team_ids
+        number_ids = access.team_number_ids(user) if number_ids is None else number_ids
+        names += [group_names.team(team_id) for team_id in team_ids]
+        names += [group_names.number(number_id) for number_id in number_ids]
     return names
 
 
@@ -107,26 +111,81 @@ class SocketRights:
 
 def socket_rights(*, user_id: int, session_key: str | None, connected_hash: str | None) -> SocketRights:
     """What the socket of `user_id`, opened with the session `session_key` whose auth
-    hash was `connected_hash`, may receive now; or why it must close.
+    hash was `connected_hash`, may receive now; or why it must close (sockets_rights
+    for one socket)."""
+    return sockets_rights([(user_id, session_key, connected_hash)])[0]
 
-    It closes when the user is gone, inactive or of no organisation, when the session
-    was ended (logout, deactivation, expiry) or no longer authenticates (the password
-    changed in another browser), and asks for a reconnect when the session was carried
-    over to new credentials (the user changed their own password in this browser)."""
+
+def sockets_rights(sockets: list[tuple[int, str | None, str | None]]) -> list[SocketRights]:
+    """What each socket (user id, the key of the session it was opened with, that
+    session's auth hash then) may receive now, or why it must close, in order; for
+    any number of sockets with a fixed number of queries (the users, their sessions,
+    the agents' teams and the teams' numbers).
+
+    A socket closes when its user is gone, inactive or of no organisation, when its
+    session was ended (logout, deactivation, expiry) or no longer authenticates (the
+    password changed in another browser), and is asked to reconnect when the session
+    was carried over to new credentials (the user changed their own password in this
+    browser)."""
     from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
     from django.utils.crypto import constant_time_compare
 
     from apps.accounts import access
-    from apps.accounts.models import User
+    from apps.accounts.models import Team, User
 
-    user = User.objects.filter(pk=user_id).first()
-    if not access.is_member(user) or not session_key:
-        return SocketRights(None, [], SIGNED_OUT)
-    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
-    current = user.get_session_auth_hash()
-    session_hash = session.get(HASH_SESSION_KEY) or ""
-    if session.get(SESSION_KEY) != str(user.pk) or not constant_time_compare(session_hash, current):
-        return SocketRights(None, [], SIGNED_OUT)
-    if not constant_time_compare(connected_hash or "", current):
-        return SocketRights(None, [], RECONNECT)
-    return SocketRights(user, user_groups(user), None)
+    users = User.objects.in_bulk({user_id for user_id, _key, _hash in sockets})
+    sessions = _sessions({key for _user, key, _hash in sockets if key})
+    agents = [user.pk for user in users.values() if access.is_member(user) and not user.is_supervisor_or_admin]
+    teams: dict[int, list[int]] = {}
+    numbers: dict[int, list[int]] = {}
+    if agents:
+        memberships = list(Team.members.through.objects.filter(user_id__in=agents).values_list("user_id", "team_id"))
+        team_numbers: dict[int, list[int]] = {}
+        for team_id, number_id in Team.numbers.through.objects.filter(
+                team_id__in={team_id for _user, team_id in memberships}).values_list("team_id", "whatsappnumber_id"):
+            team_numbers.setdefault(team_id, []).append(number_id)
+        for user_id, team_id in memberships:
+            teams.setdefault(user_id, []).append(team_id)
+            numbers.setdefault(user_id, []).extend(team_numbers.get(team_id, []))
+    hashes: dict[int, str] = {}
+    found = []
+    for user_id, session_key, connected_hash in sockets:
+        user = users.get(user_id)
+        session = sessions.get(session_key) if session_key else None
+        if not access.is_member(user) or session is None:
+            found.append(SocketRights(None, [], SIGNED_OUT))
+            continue
+        if user_id not in hashes:
+            hashes[user_id] = user.get_session_auth_hash()
+        current = hashes[user_id]
+        if session.get(SESSION_KEY) != str(user.pk) or not constant_time_compare(
+                session.get(HASH_SESSION_KEY) or "", current):
+            found.append(SocketRights(None, [], SIGNED_OUT))
+        elif not constant_time_compare(connected_hash or "", current):
+            found.append(SocketRights(None, [], RECONNECT))
+        else:
+            found.append(SocketRights(user, user_groups(user, team_ids=sorted(teams.get(user_id, [])),
+                                                        number_ids=sorted(set(numbers.get(user_id, [])))), None))
+    return found
+
+
+def _sessions(keys: set[str]) -> dict[str, dict]:
+    """The live sessions of `keys`, decoded: with one query when the session engine
+    keeps them in the database (db, cached_db: the database holds every write), else
+    one load each. A key with no live session is absent."""
+    from django.utils import timezone
+
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    if not keys:
+        return {}
+    if hasattr(store_class, "get_model_class"):
+        decoder = store_class()
+        rows = store_class.get_model_class().objects.filter(session_key__in=keys, expire_date__gt=timezone.now())
+        return {row.session_key: decoder.decode(row.session_data) for row in rows}
+    found = {}
+    for key in keys:
+        store = store_class(key)
+        data = store.load()
+        if store.session_key is not None and data:
+            found[key] = data
+    return found
