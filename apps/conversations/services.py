@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
@@ -19,26 +20,15 @@ from .serializers import ConversationSerializer
 
 
 def contact_get_or_create(*, organization, wa_id: str, profile_name: str | None = None) -> Contact:
-    """The organisation's contact for `wa_id`, created if new; the WhatsApp profile
-    name is refreshed when Meta sends a different one. Safe under concurrency."""
-    try:
-        with transaction.atomic():
-            contact, created = Contact.objects.get_or_create(
-                organization=organization,
-                wa_id=wa_id,
-                defaults={"phone": f"+{wa_id}", "profile_name": profile_name or ""},
-            )
-    except IntegrityError:  # a concurrent first message created it
-        contact, created = Contact.objects.get(organization=organization, wa_id=wa_id), False
-    if not created:
-        _profile_name_refresh(contact, profile_name)
-    return contact
+    """`contacts_get_or_create_many` for one wa_id."""
+    return contacts_get_or_create_many(organization=organization, profiles={wa_id: profile_name or ""})[wa_id]
 
 
 def contacts_get_or_create_many(*, organization, profiles: dict[str, str]) -> dict[str, Contact]:
-    """The organisation's contacts for many wa_ids at once (`profiles`: wa_id -> the
-    profile name Meta sent, or ""), created when new, profile names refreshed: one
-    SELECT and one INSERT however many, as `contact_get_or_create` does for one."""
+    """The organisation's contacts for any number of wa_ids (`profiles`: wa_id -> the
+    profile name Meta sent, or ""), created when new, the profile name refreshed when
+    Meta sends a different one: one SELECT and one INSERT however many. Safe under
+    concurrency (a contact a concurrent first message created is read back)."""
     found = {c.wa_id: c for c in Contact.objects.filter(organization=organization, wa_id__in=list(profiles))}
     missing = [wa_id for wa_id in profiles if wa_id not in found]
     if missing:
@@ -223,32 +213,28 @@ def conversation_wake_snoozed(*, now=None) -> int:
     return woken
 
 
-def conversation_record_inbound(*, conversation: Conversation, timestamp, preview: str, count_unread: bool = True,
-                                count: int = 1) -> None:
-    """Account for a customer's message in one UPDATE: the 24-hour window, the
-    unread count, and the last activity (only when this message is the newest, so a
-    late delivery never moves the preview back). A batch passes its newest
-    message's time and preview and how many messages it stored (`count`)."""
-    newer = Q(last_message_at__isnull=True) | Q(last_message_at__lt=timestamp)
-    newer_customer = Q(last_customer_message_at__isnull=True) | Q(last_customer_message_at__lt=timestamp)
-    changes = {
-        "last_message_at": Case(When(newer, then=Value(timestamp)), default=F("last_message_at")),
-        "last_message_preview": Case(When(newer, then=Value(preview[:200])), default=F("last_message_preview")),
-        "last_customer_message_at": Case(
-            When(newer_customer, then=Value(timestamp)), default=F("last_customer_message_at")
-        ),
-        "updated_at": timezone.now(),
-    }
-    if count_unread:
-        changes["unread_count"] = F("unread_count") + count
-    Conversation.objects.filter(pk=conversation.pk).update(**changes)
+@dataclass(frozen=True)
+class Activity:
+    """A message in a conversation, as its last activity counts it: the message's
+    time and preview, how many customer messages it stands for (0 for the business's
+    own; they add to the unread count and move the 24-hour window), and whether it is
+    an agent's answer (the first one sets first_response_at)."""
+
+    conversation_id: int
+    at: object  # datetime
+    preview: str
+    customer_messages: int = 0
+    answers: bool = False
 
 
-def conversations_record_inbound_many(*, updates: list[tuple[int, object, str, int]]) -> dict[int, Conversation]:
-    """`conversation_record_inbound` for many conversations at once: `updates` holds
-    (conversation id, newest message time, its preview, how many messages). One
-    UPDATE … FROM (VALUES …) (the values in id order, so that two drains updating the
-    same conversations tend to take them in the same order).
+def conversations_record_activity(*, activities: list[Activity]) -> dict[int, Conversation]:
+    """The one writer of conversations' last activity, for any number of them: one
+    UPDATE … FROM (VALUES …), the values in id order (two drains updating the same
+    conversations tend to take them in the same order). For each, only when the
+    message is the newest (a late delivery never moves the preview back): the last
+    message's time and preview; the window (last_customer_message_at) likewise for
+    customer messages; the unread count grows by the customer messages; an agent's
+    first answer sets first_response_at once; updated_at is now.
 
     The same statement returns the updated conversations, ready for their live events
     (`conversation_event_data`): every column, the assignee's name fields (`assignee`
@@ -258,23 +244,26 @@ def conversations_record_inbound_many(*, updates: list[tuple[int, object, str, i
     from django.db import connections, router
 
     connection = connections[router.db_for_write(Conversation)]
-    if not updates:
+    if not activities:
         return {}
     returning, conversations, assignees = _record_returning(connection)
     table = connection.ops.quote_name(Conversation._meta.db_table)
-    rows = ", ".join(["(%s::bigint, %s::timestamptz, %s::text, %s::integer)"] * len(updates))
+    rows = ", ".join(["(%s::bigint, %s::timestamptz, %s::text, %s::integer, %s::boolean)"] * len(activities))
     params = [timezone.now()]
-    for pk, timestamp, preview, count in sorted(updates, key=lambda update: update[0]):
-        params.extend([pk, timestamp, preview[:200], count])
+    for activity in sorted(activities, key=lambda activity: activity.conversation_id):
+        params.extend([activity.conversation_id, activity.at, activity.preview[:200], activity.customer_messages,
+                       activity.answers])
     newer = "(c.last_message_at IS NULL OR c.last_message_at < v.ts)"
     sql = (
         f"UPDATE {table} AS c SET "
         f"last_message_at = CASE WHEN {newer} THEN v.ts ELSE c.last_message_at END, "
         f"last_message_preview = CASE WHEN {newer} THEN v.preview ELSE c.last_message_preview END, "
-        "last_customer_message_at = CASE WHEN c.last_customer_message_at IS NULL "
-        "OR c.last_customer_message_at < v.ts THEN v.ts ELSE c.last_customer_message_at END, "
-        "unread_count = c.unread_count + v.n, updated_at = %s "
-        f"FROM (VALUES {rows}) AS v(id, ts, preview, n) WHERE c.id = v.id RETURNING {returning}"
+        "last_customer_message_at = CASE WHEN v.n > 0 AND (c.last_customer_message_at IS NULL "
+        "OR c.last_customer_message_at < v.ts) THEN v.ts ELSE c.last_customer_message_at END, "
+        "unread_count = c.unread_count + v.n, "
+        "first_response_at = CASE WHEN v.answers AND c.first_response_at IS NULL THEN v.ts "
+        "ELSE c.first_response_at END, updated_at = %s "
+        f"FROM (VALUES {rows}) AS v(id, ts, preview, n, answers) WHERE c.id = v.id RETURNING {returning}"
     )
     found: dict[int, Conversation] = {}
     with connection.cursor() as cursor:
@@ -290,11 +279,36 @@ def conversations_record_inbound_many(*, updates: list[tuple[int, object, str, i
     return found
 
 
+def conversation_record_inbound(*, conversation: Conversation, timestamp, preview: str, count: int = 1
+                                ) -> Conversation | None:
+    """`conversations_record_activity` for customer messages of one conversation (a
+    batch passes its newest message's time and preview and how many it stored)."""
+    return conversations_record_activity(activities=[
+        Activity(conversation.pk, timestamp, preview, customer_messages=count)]).get(conversation.pk)
+
+
+def conversations_record_inbound_many(*, updates: list[tuple[int, object, str, int]]) -> dict[int, Conversation]:
+    """`conversations_record_activity` for customer messages: `updates` holds
+    (conversation id, newest message time, its preview, how many messages)."""
+    return conversations_record_activity(activities=[
+        Activity(pk, at, preview, customer_messages=count) for pk, at, preview, count in updates])
+
+
+def conversation_record_outbound(*, conversation: Conversation, at, preview: str, answers: bool) -> None:
+    """`conversations_record_activity` for a message the business sends (`answers`: an
+    agent's), the new values copied onto `conversation`."""
+    fresh = conversations_record_activity(activities=[
+        Activity(conversation.pk, at, preview, answers=answers)]).get(conversation.pk)
+    if fresh is not None:
+        for field in ("last_message_at", "last_message_preview", "first_response_at", "updated_at"):
+            setattr(conversation, field, getattr(fresh, field))
+
+
 _returning_cache: dict[str, tuple] = {}
 
 
 def _record_returning(connection) -> tuple:
-    """The RETURNING list of conversations_record_inbound_many and the loaders of its
+    """The RETURNING list of conversations_record_activity and the loaders of its
     rows, built once per database."""
     cached = _returning_cache.get(connection.alias)
     if cached is not None:

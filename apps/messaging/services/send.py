@@ -22,7 +22,6 @@ from ..models import Author, Direction, Message, Status
 from ..serializers import MessageSerializer
 from ..validation import MEDIA_KINDS, SendError, build_payload, preview_text
 
-PREVIEW_MAX = 200
 
 
 def _approved_templates(conversation) -> list[dict]:
@@ -167,15 +166,12 @@ def message_send(
 
 
 def _conversation_touch(conversation, *, message: Message, now) -> None:
-    from apps.conversations.models import Conversation
+    from apps.conversations.services import conversation_record_outbound
 
-    preview = (message.text or message.get_type_display())[:PREVIEW_MAX]
-    changes = {"last_message_at": now, "last_message_preview": preview}
-    if message.author_type == Author.AGENT and conversation.first_response_at is None:
-        changes["first_response_at"] = now
-    Conversation.objects.filter(pk=conversation.pk).update(**changes)
-    for field, value in changes.items():
-        setattr(conversation, field, value)
+    from .inbound_content import message_preview
+
+    conversation_record_outbound(conversation=conversation, at=now, preview=message_preview(message),
+                                 answers=message.author_type == Author.AGENT)
     conversation_publish(conversation)
 
 
