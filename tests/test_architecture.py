@@ -91,7 +91,6 @@ ALLOWED_UPWARD = {
     ("apps.accounts.services", "apps.whatsapp.models"),
     ("apps.accounts.services", "apps.whatsapp.signature"),
     ("apps.conversations.selectors", "apps.messaging.models"),
-    ("apps.conversations.services", "apps.realtime.selectors"),
     ("apps.media.services", "apps.messaging.serializers"),
     ("apps.message_templates.render", "apps.messaging.validation"),
     ("apps.message_templates.services", "apps.messaging.models"),

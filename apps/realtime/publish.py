@@ -27,6 +27,13 @@ _listeners: list = []
 _local = threading.local()
 
 
+def removed_stub(conversation_id: int) -> dict:
+    """The data of a conversation.updated for those who can no longer see the
+    conversation (after a reassignment; and what their catch-up replays of it): the
+    client drops the row."""
+    return {"id": conversation_id, "removed": True}
+
+
 # channels-redis's group_send costs four Redis round trips per group (expire the
 # members, read them, expire the channels' old messages, the send script). For the
 # Redis layer, the events of one batch (one transaction) go out in two round trips

@@ -9,6 +9,7 @@ from django.conf import settings
 
 from . import groups as group_names
 from . import replay
+from .publish import removed_stub
 
 # Why a socket must close (see consumers.CLOSE_*): signed out, or credentials changed.
 SIGNED_OUT = "signed_out"
@@ -27,10 +28,6 @@ STUBBED_WHEN_HIDDEN = frozenset({"conversation.updated"})
 # user belongs to now.
 CONVERSATION_EVENTS = ("conversation.", "message.", "note.")
 CONTACT_EVENTS = ("contact.",)
-
-
-def removed_stub(conversation_id: int) -> dict:
-    return {"id": conversation_id, "removed": True}
 
 
 def _contact_id(entry: replay.Entry) -> int | None:

@@ -1,0 +1,53 @@
+"""The conversations' use-cases, by concern: contacts (identity, profile, opt-outs), opening (a customer's conversation found, opened or woken), activity (the one writer of last activity) and actions (what agents do: assign, status, labels, priority, bot, notes)."""
+
+from .contacts import (  # noqa: F401
+    contact_get_or_create,
+    contacts_get_or_create_many,
+    _profile_name_refresh,
+    _normalise_keyword,
+    opt_keyword_match,
+    contact_opt_out,
+    contact_opt_in,
+    _contact_opt_change,
+    contact_marketing_preference_set,
+    CONTACT_ATTRIBUTES_MAX_KEYS,
+    CONTACT_ATTRIBUTE_VALUE_MAX,
+    _contact_groups,
+    _publish_contact,
+    contact_update,
+    contact_set_opt_out,
+)
+from .opening import (  # noqa: F401
+    inbound_parties_many,
+    _active_for_inbound,
+    conversations_for_inbound_many,
+    conversation_get_or_open,
+    conversation_publish,
+    conversation_for_inbound,
+    _conversation_wake,
+    conversation_wake_snoozed,
+)
+from .activity import (  # noqa: F401
+    Activity,
+    conversations_record_activity,
+    conversation_record_inbound,
+    conversations_record_inbound_many,
+    conversation_record_outbound,
+    _returning_cache,
+    _record_returning,
+    _json,
+)
+from .actions import (  # noqa: F401
+    _audit,
+    _publish_conversation,
+    conversation_publish_lost,
+    _require_act,
+    conversation_assign,
+    conversation_set_status,
+    conversation_set_labels,
+    conversation_set_priority,
+    conversation_set_bot,
+    MENTION_RE,
+    note_mentioned_users,
+    note_create,
+)

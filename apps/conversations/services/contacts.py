@@ -1,0 +1,190 @@
+"""Contacts: found or created by their WhatsApp id, their profile, attributes and opt-outs."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.accounts import access
+from apps.realtime import groups
+from apps.realtime.publish import publish
+
+from ..models import AuditLogEntry, Contact, Conversation
+from ..serializers import ContactSerializer
+from .actions import _audit
+
+
+def contact_get_or_create(*, organization, wa_id: str, profile_name: str | None = None) -> Contact:
+    """`contacts_get_or_create_many` for one wa_id."""
+    return contacts_get_or_create_many(organization=organization, profiles={wa_id: profile_name or ""})[wa_id]
+
+
+def contacts_get_or_create_many(*, organization, profiles: dict[str, str]) -> dict[str, Contact]:
+    """The organisation's contacts for any number of wa_ids (`profiles`: wa_id -> the
+    profile name Meta sent, or ""), created when new, the profile name refreshed when
+    Meta sends a different one: one SELECT and one INSERT however many. Safe under
+    concurrency (a contact a concurrent first message created is read back)."""
+    found = {c.wa_id: c for c in Contact.objects.filter(organization=organization, wa_id__in=list(profiles))}
+    missing = [wa_id for wa_id in profiles if wa_id not in found]
+    if missing:
+        Contact.objects.bulk_create(
+            [Contact(organization=organization, wa_id=wa_id, phone=f"+{wa_id}", profile_name=profiles[wa_id] or "")
+             for wa_id in missing],
+            ignore_conflicts=True,  # a concurrent first message created it: read it below
+        )
+        found.update({c.wa_id: c for c in Contact.objects.filter(organization=organization, wa_id__in=missing)})
+    for wa_id, contact in found.items():
+        contact.organization = organization
+        _profile_name_refresh(contact, profiles.get(wa_id))
+    return found
+
+
+def _profile_name_refresh(contact: Contact, name: str | None) -> None:
+    if name and contact.profile_name != name:
+        Contact.objects.filter(pk=contact.pk).update(profile_name=name)
+        contact.profile_name = name
+
+
+def _normalise_keyword(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.split()).strip(" .!").upper()
+
+
+def opt_keyword_match(*, organization, text: str) -> str | None:
+    """"out" when `text` is one of the organisation's opt-out keywords, "in" for an
+    opt-in keyword, None otherwise. Accents, case and surrounding space are ignored;
+    the whole message must be the keyword."""
+    normalised = _normalise_keyword(text)
+    if not normalised or len(normalised) > 40:
+        return None
+    if normalised in {_normalise_keyword(k) for k in (organization.opt_out_keywords or [])}:
+        return "out"
+    if normalised in {_normalise_keyword(k) for k in (organization.opt_in_keywords or [])}:
+        return "in"
+    return None
+
+
+def contact_opt_out(*, contact: Contact, reason: str, at=None, conversation: Conversation | None = None,
+                    actor=None) -> bool:
+    """Stop everything the business sends to `contact` (but what the law and Meta
+    allow). Returns False when the contact had already opted out."""
+    at = at or timezone.now()
+    return _contact_opt_change(contact=contact, opted_out=True, at=at, reason=reason, conversation=conversation,
+                               actor=actor)
+
+
+def contact_opt_in(*, contact: Contact, reason: str, conversation: Conversation | None = None, actor=None) -> bool:
+    """Clear an opt-out. Returns False when the contact had not opted out."""
+    return _contact_opt_change(contact=contact, opted_out=False, at=None, reason=reason, conversation=conversation,
+                               actor=actor)
+
+
+def _contact_opt_change(*, contact: Contact, opted_out: bool, at, reason: str, conversation, actor) -> bool:
+    """Flip the opt-out flag with one conditional UPDATE (a repeat changes nothing)
+    and record who did it."""
+    kept_reason = reason[:200] if opted_out else ""
+    changed = Contact.objects.filter(pk=contact.pk, opted_out=not opted_out).update(
+        opted_out=opted_out, opted_out_at=at, opt_out_reason=kept_reason, updated_at=timezone.now()
+    )
+    if changed:
+        contact.opted_out, contact.opted_out_at, contact.opt_out_reason = opted_out, at, kept_reason
+        AuditLogEntry.objects.create(
+            organization_id=contact.organization_id,
+            actor=actor,
+            conversation=conversation,
+            action="contact.opted_out" if opted_out else "contact.opted_in",
+            data={"contact_id": contact.pk, "reason": reason[:200]},
+        )
+    return bool(changed)
+
+
+def contact_marketing_preference_set(*, organization, wa_id: str, opted_out: bool, at) -> Contact | None:
+    """Meta's user_preferences: the customer stopped or resumed marketing messages
+    in WhatsApp itself. A late, older notice never overrides a newer one."""
+    contact = Contact.objects.filter(organization=organization, wa_id=wa_id).first()
+    if contact is None:
+        contact = contact_get_or_create(organization=organization, wa_id=wa_id)
+    newer = Q(marketing_opted_out_at__isnull=True) | Q(marketing_opted_out_at__lte=at)
+    changed = Contact.objects.filter(newer, pk=contact.pk).exclude(
+        marketing_opted_out=opted_out, marketing_opted_out_at=at
+    ).update(marketing_opted_out=opted_out, marketing_opted_out_at=at, updated_at=timezone.now())
+    if changed:
+        contact.marketing_opted_out, contact.marketing_opted_out_at = opted_out, at
+        AuditLogEntry.objects.create(
+            organization_id=contact.organization_id,
+            action="contact.marketing_stopped" if opted_out else "contact.marketing_resumed",
+            data={"contact_id": contact.pk, "source": "user_preferences"},
+        )
+    return contact
+
+
+CONTACT_ATTRIBUTES_MAX_KEYS = 50
+
+
+CONTACT_ATTRIBUTE_VALUE_MAX = 1000
+
+
+def _contact_groups(contact: Contact) -> list[str]:
+    found = [groups.org_supervisors(contact.organization_id)]
+    for conversation in Conversation.objects.filter(contact=contact).exclude(status=Conversation.Status.RESOLVED):
+        found.extend(groups.conversation_groups(conversation))
+    return found
+
+
+def _publish_contact(contact: Contact) -> None:
+    publish("contact.updated", ContactSerializer(contact).data, groups=_contact_groups(contact))
+
+
+def contact_update(*, contact: Contact, actor, name: str | None = None, attributes: dict | None = None) -> Contact:
+    """Change the name the business gives the contact and its free attributes."""
+    if not access.can_edit_contact(actor, contact):
+        raise PermissionDenied("You may not change this contact.")
+    changed = {}
+    if name is not None:
+        name = name.strip()
+        if len(name) > 200:
+            raise ValidationError("A name is at most 200 characters.")
+        changed["name"] = name
+    if attributes is not None:
+        if not isinstance(attributes, dict) or len(attributes) > CONTACT_ATTRIBUTES_MAX_KEYS:
+            raise ValidationError(f"Attributes are an object of at most {CONTACT_ATTRIBUTES_MAX_KEYS} keys.")
+        for key, value in attributes.items():
+            if not isinstance(value, (str, int, float, bool)) and value is not None:
+                raise ValidationError("Attribute values are text, numbers, true/false or null.")
+            if len(str(key)) > 100 or len(str(value)) > CONTACT_ATTRIBUTE_VALUE_MAX:
+                raise ValidationError("An attribute is too long.")
+        changed["attributes"] = attributes
+    if not changed:
+        return contact
+    for field, value in changed.items():
+        setattr(contact, field, value)
+    with transaction.atomic():
+        contact.save(update_fields=[*changed, "updated_at"])
+        _audit(
+            conversation=None,
+            organization_id=contact.organization_id,
+            actor=actor,
+            action="contact.updated",
+            data={"contact_id": contact.pk, "fields": sorted(changed)},
+        )
+        _publish_contact(contact)
+    return contact
+
+
+def contact_set_opt_out(*, contact: Contact, actor, opted_out: bool, reason: str = "") -> Contact:
+    """An agent records (or clears) the contact's opt-out of everything the business sends."""
+    if not access.can_edit_contact(actor, contact):
+        raise PermissionDenied("You may not change this contact.")
+    with transaction.atomic():
+        if opted_out:
+            changed = contact_opt_out(contact=contact, reason=reason or "set by an agent", actor=actor)
+        else:
+            changed = contact_opt_in(contact=contact, reason=reason or "set by an agent", actor=actor)
+        if changed:
+            _publish_contact(contact)
+    return contact
