@@ -124,7 +124,7 @@ def _authors_rebuild(organization_id: int, lo: datetime | None, hi: datetime) ->
 def _waits_rebuild(organization_id: int, hi: datetime, touched: tuple[str, list] | None) -> None:
     """Replace the ReplyWait rows of the conversations `touched` selects (a query of
     conversation ids; every conversation when None), for replies before hi. The same
-    turns as the report's live query (sections._waiting_sql), over each
+    turns as the report's live query (sections.responses._waiting_sql), over each
     conversation's whole history."""
     q = connection.ops.quote_name
     msg, ts, waits = q(Message._meta.db_table), q("timestamp"), q(ReplyWait._meta.db_table)

@@ -1,4 +1,7 @@
-"""The conversations' use-cases, by concern: contacts (identity, profile, opt-outs), opening (a customer's conversation found, opened or woken), activity (the one writer of last activity) and actions (what agents do: assign, status, labels, priority, bot, notes)."""
+"""The conversations' use-cases, by concern: contacts (identity, profile, opt-outs),
+opening (a customer's conversation found, opened or woken), activity (the one writer of
+last activity) and actions (what agents do: assign, status, labels, priority, bot,
+notes)."""
 
 from .contacts import (  # noqa: F401
     contact_get_or_create,

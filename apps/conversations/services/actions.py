@@ -1,4 +1,5 @@
-"""What people do to a conversation: assign, status, labels, priority, the bot switch, notes; each audited and published."""
+"""What people do to a conversation: assign, status, labels, priority, the bot switch,
+notes; each audited and published."""
 
 from __future__ import annotations
 

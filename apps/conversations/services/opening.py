@@ -1,4 +1,5 @@
-"""A customer's conversation: found, opened or reopened for an inbound message, and snoozed ones woken."""
+"""A customer's conversation: found, opened or reopened for an inbound message, and snoozed
+ones woken."""
 
 from __future__ import annotations
 
