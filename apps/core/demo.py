@@ -57,6 +57,8 @@ def child_env(*, host: str, port: int, ws_port: int, database_url: str, redis_ur
         "REDIS_URL": redis_url,
         "CELERY_BROKER_URL": servers.redis_db_url(redis_url, servers.BROKER_DB),
         "SITE_URL": f"http://{host}:{port}",
+        # The debug defaults, and the address the demo was asked to serve on (a LAN address).
+        "ALLOWED_HOSTS": env.get("ALLOWED_HOSTS") or f"localhost,127.0.0.1,[::1],{host}",
         "WEBSOCKET_URL": f"ws://{host}:{ws_port}/ws/inbox/",
         "BIND_HOST": host,
         "PORT": str(port),

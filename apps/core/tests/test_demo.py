@@ -34,6 +34,16 @@ def test_the_childrens_environment():
     assert int(env["SEND_CONCURRENCY"]) <= 8
 
 
+def test_the_demo_serves_the_host_it_was_given():
+    env = demo.child_env(host="192.168.1.20", port=8061, ws_port=8062, database_url="postgresql://u@h/db",
+                         redis_url="redis://h:6/0", base={"PATH": "/usr/bin"})
+    assert "192.168.1.20" in env["ALLOWED_HOSTS"].split(",")
+    assert "127.0.0.1" in env["ALLOWED_HOSTS"].split(",")
+    given = demo.child_env(host="0.0.0.0", port=8061, ws_port=8062, database_url="postgresql://u@h/db",
+                           redis_url="redis://h:6/0", base={"PATH": "/usr/bin", "ALLOWED_HOSTS": "inbox.example"})
+    assert given["ALLOWED_HOSTS"] == "inbox.example"  # the operator's own list wins
+
+
 def test_every_variable_the_demo_sets_is_read_by_the_procfile_or_gunicorn():
     read = demo.PROCFILE.read_text() + (demo.BASE_DIR / "config" / "gunicorn.conf.py").read_text()
     for name in [*demo.CONCURRENCY, "PORT", "WS_PORT", "BIND_HOST"]:
