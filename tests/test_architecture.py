@@ -67,7 +67,8 @@ FLOORS = [
     ("apps/whatsapp/services/*", 9, "stored deliveries: receiving, drain, processing, log, "
                                     "ownership"),
     ("apps/whatsapp/tasks.py", 9, "the pipeline's tasks"),
-    ("apps/whatsapp/apps.py", 9, "connects the pipeline's number cache to setting changes"),
+    ("apps/whatsapp/apps.py", 9, "connects the pipeline's number cache to setting changes and "
+                                 "the secrets cache to accounts' number_bound"),
     # Floors 8 to 5: the domain, by app (migrations and serializers with their app).
     ("apps/bot/*", 8, "the bot"),
     ("apps/messaging/*", 7, "messages, statuses, sending"),
@@ -76,7 +77,8 @@ FLOORS = [
     ("apps/conversations/*", 5, "contacts, conversations"),
     # Floor 4: the provider, the rest of apps/whatsapp/.
     ("apps/whatsapp/*", 4, "Meta's Cloud API: client, transport, parser, events, errors, "
-                           "signature, destinations, body, numbers (models), token alerts"),
+                           "signature, destinations, body, numbers (models), the secrets cache, "
+                           "token alerts"),
     ("apps/accounts/*", 3, "organisations, users, roles, teams, access"),
     ("apps/realtime/*", 2, "publish(), group names, the replay log publish() writes, "
                            "the channel layer"),
@@ -89,7 +91,6 @@ FLOORS = [
 ALLOWED_UPWARD = {
     ("apps.accounts.access", "apps.conversations.models"),
     ("apps.accounts.services", "apps.whatsapp.models"),
-    ("apps.accounts.services", "apps.whatsapp.signature"),
     ("apps.conversations.selectors", "apps.messaging.models"),
     ("apps.conversations.services", "apps.realtime.selectors"),
     ("apps.media.services", "apps.messaging.serializers"),

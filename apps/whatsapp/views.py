@@ -16,7 +16,8 @@ from . import services
 from .body import MalformedBody, decode
 from .models import WebhookEvent, WhatsAppNumber
 from .parser import OBJECT
-from .signature import HEADER, verify_delivery
+from .secrets import verify_delivery
+from .signature import HEADER
 
 
 def _verify_token_ok(token: str) -> bool:

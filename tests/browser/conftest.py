@@ -192,7 +192,7 @@ def inbox_servers(asgi_server, simulator, settings):
     """The inbox on `asgi_server`, the Graph API simulator on live_server, and the
     simulator's status webhooks (sent, delivered, read) posted back to the inbox."""
     from apps.simulator.models import SimulatorConfig
-    from apps.whatsapp.signature import clear_secrets_cache
+    from apps.whatsapp.secrets import clear_secrets_cache
 
     settings.SITE_URL = asgi_server.url
     settings.SIMULATOR_WEBHOOK_URL = f"{asgi_server.url}/webhooks/whatsapp/"
