@@ -67,18 +67,23 @@ FLOORS = [
     ("apps/whatsapp/services/*", 9, "stored deliveries: receiving, drain, processing, log, "
                                     "ownership"),
     ("apps/whatsapp/tasks.py", 9, "the pipeline's tasks"),
-    ("apps/whatsapp/apps.py", 9, "connects the pipeline's number cache to setting changes and "
-                                 "the secrets cache to accounts' number_bound"),
+    ("apps/whatsapp/apps.py", 9, "connects the pipeline's number cache to setting changes, "
+                                 "the secrets cache to accounts' number_bound, the token alerts "
+                                 "to the provider's token_refused"),
+    ("apps/whatsapp/token_alerts.py", 9, "the domain's reaction to the provider's token_refused "
+                                         "(a notice on the number, an audit entry, a live event), "
+                                         "connected in apps.py"),
     # Floors 8 to 5: the domain, by app (migrations and serializers with their app).
     ("apps/bot/*", 8, "the bot"),
     ("apps/messaging/*", 7, "messages, statuses, sending"),
     ("apps/media/*", 6, "media"),
     ("apps/message_templates/*", 6, "message templates"),
     ("apps/conversations/*", 5, "contacts, conversations"),
-    # Floor 4: the provider, the rest of apps/whatsapp/.
+    # Floor 4: the providers, one package each (meta/: Meta's Cloud API), and the rest of
+    # apps/whatsapp/.
+    ("apps/providers/*", 4, "one package per provider: signals today (meta/: token_refused)"),
     ("apps/whatsapp/*", 4, "Meta's Cloud API: client, transport, parser, events, errors, "
-                           "signature, destinations, body, numbers (models), the secrets cache, "
-                           "token alerts"),
+                           "signature, destinations, body, numbers (models), the secrets cache"),
     ("apps/accounts/*", 3, "organisations, users, roles, teams, access"),
     ("apps/realtime/*", 2, "publish(), group names, the replay log publish() writes, "
                            "the channel layer"),
@@ -99,7 +104,6 @@ ALLOWED_UPWARD = {
     ("apps.message_templates.services", "apps.messaging.services.send"),
     ("apps.message_templates.services", "apps.messaging.validation"),
     ("apps.whatsapp.migrations.0003_webhook_events_reattribute", "apps.whatsapp.services.log"),
-    ("apps.whatsapp.token_alerts", "apps.conversations.models"),
 }
 
 # Import cycles still to break, each the modules of one strongly connected component

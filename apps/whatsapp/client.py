@@ -8,7 +8,8 @@ instead (`send_message_call`, `answer`, `sender()`: apps/whatsapp/transport.py).
 from settings (GRAPH_API_BASE, GRAPH_API_VERSION). Every
 failure is raised as `GraphAPIError`, which says whether a retry can help
 (`retryable`, with Meta's Retry-After in `retry_after`) and whether the number's
-token is the problem (`token_error`: the organisation's admins are alerted).
+token is the problem (`token_error`: the client sends signals.token_refused, on
+which the domain alerts the organisation's admins).
 The token is sent only where apps/whatsapp/destinations.py allows (the Graph
 origin, Meta's media hosts), to paths built from checked ids; redirects are never
 followed.
@@ -28,10 +29,11 @@ import urllib3
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
+from apps.providers.meta.signals import token_refused
+
 from . import errors, transport
 from .destinations import Refused, graph_url, paging_url, token_allowed
 from .parser import media_id_valid
-from .token_alerts import token_error_report
 
 logger = logging.getLogger(__name__)
 
@@ -343,8 +345,9 @@ class GraphClient:
 
     def answer(self, raw: _Answer) -> dict:
         """What `_request` makes of an answer: its JSON, or the GraphAPIError it
-        means (a token error alerts the organisation's admins: database work, so
-        this runs in the caller's thread, not in the sender loop)."""
+        means (a token error sends token_refused, whose receiver alerts the
+        organisation's admins: database work, so this runs in the caller's thread,
+        not in the sender loop)."""
         return self._answer(raw)
 
     def _request_multipart(self, method: str, url: str, **kwargs):
@@ -364,7 +367,7 @@ class GraphClient:
         if response.status_code >= 400:
             error = GraphAPIError.from_response(response)
             if error.token_error:
-                token_error_report(number=self.number, error=error)
+                token_refused.send(sender=GraphClient, number=self.number, error=error)
             raise error
         try:
             data = response.json()
@@ -445,7 +448,7 @@ class GraphClient:
             error = GraphAPIError.from_response(response)
             response.close()
             if error.token_error:
-                token_error_report(number=self.number, error=error)
+                token_refused.send(sender=GraphClient, number=self.number, error=error)
             raise error
         return response
 

@@ -76,6 +76,26 @@ def test_a_refused_token_alerts_the_admins(number, published):
     assert published[0][2] == [f"org.{number.organization_id}.supervisors"]
 
 
+
+def test_a_refused_token_is_signalled_with_the_number_and_the_error(number):
+    """The provider tells the domain by its signal, importing nothing of it."""
+    from apps.providers.meta.signals import token_refused
+
+    received = []
+
+    def receiver(sender, **kwargs):
+        received.append(kwargs)
+
+    token_refused.connect(receiver)
+    try:
+        client = client_for(number)
+        client.token = "an-expired-token"
+        with pytest.raises(GraphAPIError) as caught:
+            client.send_message({"to": "5511999990000", "type": "text", "text": {"body": "a"}})
+    finally:
+        token_refused.disconnect(receiver)
+    assert [(r["number"], r["error"]) for r in received] == [(number, caught.value)]
+
 def test_a_network_error_is_retryable(settings, number):
     settings.GRAPH_API_BASE = "http://127.0.0.1:9/graph"
     with pytest.raises(GraphAPIError) as caught:
