@@ -79,11 +79,11 @@ FLOORS = [
     ("apps/media/*", 6, "media"),
     ("apps/message_templates/*", 6, "message templates"),
     ("apps/conversations/*", 5, "contacts, conversations"),
-    # Floor 4: the providers, one package each (meta/: Meta's Cloud API), and the rest of
-    # apps/whatsapp/.
-    ("apps/providers/*", 4, "one package per provider: signals today (meta/: token_refused)"),
-    ("apps/whatsapp/*", 4, "Meta's Cloud API: client, transport, parser, events, errors, "
-                           "signature, destinations, body, numbers (models), the secrets cache"),
+    # Floor 4: the providers, one package each; the numbers beside them in apps/whatsapp/.
+    ("apps/providers/*", 4, "one package per provider (meta/: Meta's Cloud API): client, "
+                            "transport, parser, events, errors, signature, destinations, body, "
+                            "signals"),
+    ("apps/whatsapp/*", 4, "the numbers (models) and their secrets cache"),
     ("apps/accounts/*", 3, "organisations, users, roles, teams, access"),
     ("apps/realtime/*", 2, "publish(), group names, the replay log publish() writes, "
                            "the channel layer"),

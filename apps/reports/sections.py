@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.accounts.models import User
 from apps.conversations.models import AuditLogEntry, Conversation
 from apps.messaging.models import Author, Direction, Message, MessageType, Status
-from apps.whatsapp.errors import ERROR_CODES
+from apps.providers.meta.errors import ERROR_CODES
 
 from . import sql
 from .models import AuthorHour, ConversationFacts, MessageHour, ReplyWait, RollupState

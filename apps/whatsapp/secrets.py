@@ -16,7 +16,7 @@ import time
 
 from django.conf import settings
 
-from apps.whatsapp.signature import matching_secret, secret_fingerprint
+from apps.providers.meta.signature import matching_secret, secret_fingerprint
 
 # How long the decrypted set of app secrets is reused before it is read again.
 SECRETS_TTL_SECONDS = 30.0
