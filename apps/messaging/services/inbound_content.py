@@ -9,6 +9,7 @@ import json
 
 from django.utils.translation import gettext_lazy as _
 
+from apps.providers.meta.capabilities import CAPABILITIES
 from apps.providers.meta.parser import clean_strings
 
 from ..models import Message, MessageType, Status
@@ -30,7 +31,8 @@ DIRECT_TYPES = {
     "request_welcome": MessageType.REQUEST_WELCOME,
     "unsupported": MessageType.UNSUPPORTED,
 }
-MEDIA_KINDS = {"image", "video", "audio", "document", "sticker"}
+# The types whose file is mirrored: Meta's media kinds.
+MEDIA_KINDS = frozenset(CAPABILITIES.media_kinds)
 
 PREVIEW_LABELS = {
     MessageType.IMAGE: _("Photo"),
