@@ -563,7 +563,7 @@ async def post_at_rate(port, bodies, rate, connections=16):
 
 
 def webhook_bodies(targets: list[tuple[str, str]], tag: str) -> list[tuple[str, bytes]]:
-    from apps.whatsapp.signature import sign_body
+    from apps.providers.meta.signature import sign_body
 
     ts, out = int(time.time()), []
     for n, (wa_id, _agent) in enumerate(targets):

@@ -26,7 +26,7 @@ arrival time, in one-second buckets) and the product's messages:
    first, then each number's sending started; the rate across numbers (target:
    1,000 messages/s, Meta's highest tier), next to the floor measured in the same
    run: the bare exchange on this machine, the same client library and
-   concurrency shape (the workers' transport, apps/whatsapp/transport.py: the
+   concurrency shape (the workers' transport, apps/providers/meta/transport.py: the
    workers' processes x their calls in flight, SEND_CONCURRENCY, which caps any
    rate at in-flight / latency) posting to a bare WSGI endpoint (`bare_app` below:
    no Django, no database) served by the same server as the simulator, answering a
@@ -193,13 +193,13 @@ def floor_server(port: int) -> None:
 
 def floor_client(url: str, count: int, concurrency: int, start_at: float) -> None:
     """The floor's client side (one process): `count` messages posted through the
-    workers' own transport (apps/whatsapp/transport.py: one event loop, at most
+    workers' own transport (apps/providers/meta/transport.py: one event loop, at most
     `concurrency` calls in flight, kept-alive connections), JSON encoded with a
     bearer token and the answer parsed for its wamid, as the Graph API client does.
     Prints the answer times (epoch seconds) and the errors as JSON."""
     import json
 
-    from apps.whatsapp import transport
+    from apps.providers.meta import transport
 
     headers = {"Authorization": "Bearer bench-token", "User-Agent": "whatsapp-inbox/1.0",
                "Content-Type": "application/json"}

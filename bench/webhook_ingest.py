@@ -125,7 +125,7 @@ def status_payload(i: int, ts: int) -> dict:
 
 
 def signed_bodies(start: int, count: int, status_share: float = 0.3) -> list[tuple[str, bytes, bool]]:
-    from apps.whatsapp.signature import sign_body
+    from apps.providers.meta.signature import sign_body
 
     ts = int(time.time())
     out = []

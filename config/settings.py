@@ -405,7 +405,7 @@ SEND_PAIR_BURST = int(env("SEND_PAIR_BURST", "10"))
 # second holds more than the number's rate.
 SEND_NUMBER_BURST = int(env("SEND_NUMBER_BURST", "1"))
 # Calls to Meta a send-worker process has in flight at once (its sender loop,
-# apps/whatsapp/transport.py), so at most this many / round trip sends per second (256
+# apps/providers/meta/transport.py), so at most this many / round trip sends per second (256
 # at 200 ms: 1,280/s, above Meta's highest tier of 1,000/s for one number). The loop
 # keeps a connection per call in flight. SEND_SENDER_THREADS is its former name.
 SEND_CONCURRENCY = int(env("SEND_CONCURRENCY", env("SEND_SENDER_THREADS", "256")))

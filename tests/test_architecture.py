@@ -67,16 +67,23 @@ FLOORS = [
     ("apps/whatsapp/services/*", 9, "stored deliveries: receiving, drain, processing, log, "
                                     "ownership"),
     ("apps/whatsapp/tasks.py", 9, "the pipeline's tasks"),
-    ("apps/whatsapp/apps.py", 9, "connects the pipeline's number cache to setting changes"),
+    ("apps/whatsapp/apps.py", 9, "connects the pipeline's number cache to setting changes, "
+                                 "the secrets cache to accounts' number_bound, the token alerts "
+                                 "to the provider's token_refused"),
+    ("apps/whatsapp/token_alerts.py", 9, "the domain's reaction to the provider's token_refused "
+                                         "(a notice on the number, an audit entry, a live event), "
+                                         "connected in apps.py"),
     # Floors 8 to 5: the domain, by app (migrations and serializers with their app).
     ("apps/bot/*", 8, "the bot"),
     ("apps/messaging/*", 7, "messages, statuses, sending"),
     ("apps/media/*", 6, "media"),
     ("apps/message_templates/*", 6, "message templates"),
     ("apps/conversations/*", 5, "contacts, conversations"),
-    # Floor 4: the provider, the rest of apps/whatsapp/.
-    ("apps/whatsapp/*", 4, "Meta's Cloud API: client, transport, parser, events, errors, "
-                           "signature, destinations, body, numbers (models), token alerts"),
+    # Floor 4: the providers, one package each; the numbers beside them in apps/whatsapp/.
+    ("apps/providers/*", 4, "one package per provider (meta/: Meta's Cloud API): client, "
+                            "transport, parser, events, errors, signature, destinations, body, "
+                            "signals"),
+    ("apps/whatsapp/*", 4, "the numbers (models) and their secrets cache"),
     ("apps/accounts/*", 3, "organisations, users, roles, teams, access"),
     ("apps/realtime/*", 2, "publish(), group names, the replay log publish() writes, "
                            "the channel layer"),
@@ -89,7 +96,6 @@ FLOORS = [
 ALLOWED_UPWARD = {
     ("apps.accounts.access", "apps.conversations.models"),
     ("apps.accounts.services", "apps.whatsapp.models"),
-    ("apps.accounts.services", "apps.whatsapp.signature"),
     ("apps.conversations.selectors", "apps.messaging.models"),
     ("apps.media.services", "apps.messaging.serializers"),
     ("apps.message_templates.render", "apps.messaging.validation"),
@@ -97,7 +103,6 @@ ALLOWED_UPWARD = {
     ("apps.message_templates.services", "apps.messaging.services.send"),
     ("apps.message_templates.services", "apps.messaging.validation"),
     ("apps.whatsapp.migrations.0003_webhook_events_reattribute", "apps.whatsapp.services.log"),
-    ("apps.whatsapp.token_alerts", "apps.conversations.models"),
 }
 
 # Import cycles still to break, each the modules of one strongly connected component

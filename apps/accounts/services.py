@@ -19,6 +19,7 @@ from apps.realtime import groups
 from apps.realtime.publish import publish, sockets_signal
 
 from .models import Organization, Team, User
+from .signals import number_bound
 from .tokens import user_tokens_revoke
 
 logger = logging.getLogger(__name__)
@@ -268,7 +269,6 @@ def number_bind(*, organization: Organization, phone_number_id: str, provider: s
     Secrets left as None keep their stored value.
     """
     from apps.whatsapp.models import Provider, WhatsAppNumber
-    from apps.whatsapp.signature import clear_secrets_cache
 
     # Ids are compared as stored: " 123" must not pass for another row than "123".
     phone_number_id, waba_id = phone_number_id.strip(), (waba_id or "").strip()
@@ -300,5 +300,5 @@ def number_bind(*, organization: Organization, phone_number_id: str, provider: s
             number.rate_limit_per_second = rate_limit_per_second
         number.is_active = True
         number.save()
-    clear_secrets_cache()
+    number_bound.send(sender=WhatsAppNumber, number=number)
     return number, created

@@ -1,12 +1,10 @@
-from datetime import timedelta
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
+from apps.providers.meta.capabilities import CAPABILITIES
 
 
 class Contact(models.Model):
@@ -114,7 +112,7 @@ class Conversation(models.Model):
     def window_expires_at(self):
         if self.last_customer_message_at is None:
             return None
-        return self.last_customer_message_at + CUSTOMER_SERVICE_WINDOW
+        return self.last_customer_message_at + CAPABILITIES.customer_service_window
 
     def window_open(self, now=None) -> bool:
         expires = self.window_expires_at

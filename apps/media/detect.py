@@ -2,7 +2,8 @@
 
 Names lie; the first bytes rarely do. `detect_mime` reads the magic bytes of the
 types Meta accepts, `check_upload` holds the result against Meta's table of types
-and sizes, and `safe_filename` makes a name that is safe to store.
+and sizes (the provider's capabilities: apps/providers/meta/capabilities.py), and
+`safe_filename` makes a name that is safe to store.
 """
 
 from __future__ import annotations
@@ -17,39 +18,30 @@ from dataclasses import dataclass
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
-KB = 1024
-MB = 1024 * 1024
+from apps.providers.meta.capabilities import CAPABILITIES
 
 IMAGE, VIDEO, AUDIO, DOCUMENT, STICKER = "image", "video", "audio", "document", "sticker"
-KINDS = (IMAGE, VIDEO, AUDIO, DOCUMENT, STICKER)
+# The media kinds, in Meta's order: image, video, audio, document, sticker.
+KINDS = CAPABILITIES.media_kinds
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 DOC, XLS, PPT = "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint"
 
-# Meta's table: the types each kind accepts and its size limit.
-ALLOWED_TYPES: dict[str, frozenset[str]] = {
-    IMAGE: frozenset({"image/jpeg", "image/png"}),
-    VIDEO: frozenset({"video/mp4", "video/3gpp"}),
-    AUDIO: frozenset({"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"}),
-    DOCUMENT: frozenset({"application/pdf", "text/plain", DOC, DOCX, XLS, XLSX, PPT, PPTX}),
-    STICKER: frozenset({"image/webp"}),
-}
-SIZE_LIMITS = {IMAGE: 5 * MB, VIDEO: 16 * MB, AUDIO: 16 * MB, DOCUMENT: 100 * MB, STICKER: 100 * KB}
-ANIMATED_STICKER_LIMIT = 500 * KB
-
 
 def size_limit(kind: str, *, animated: bool = False) -> int:
+    """Meta's limit for a file of `kind` (CAPABILITIES.media_size_limits)."""
     if kind == STICKER and animated:
-        return ANIMATED_STICKER_LIMIT
-    return SIZE_LIMITS.get(kind, SIZE_LIMITS[DOCUMENT])
+        return CAPABILITIES.animated_sticker_size_limit
+    limits = CAPABILITIES.media_size_limits
+    return limits.get(kind, limits[DOCUMENT])
 
 
 def inbound_size_limit(kind: str) -> int:
     """The largest file a customer's message of `kind` can carry (an animated sticker
     is not known before download, so stickers get the animated limit)."""
-    return ANIMATED_STICKER_LIMIT if kind == STICKER else size_limit(kind)
+    return CAPABILITIES.animated_sticker_size_limit if kind == STICKER else size_limit(kind)
 
 
 # Extensions we store files under, by MIME type; anything else is stored as .bin.
@@ -87,7 +79,7 @@ def extension_for(mime_type: str) -> str:
 def kind_for_mime(mime_type: str) -> str:
     mime = base_mime(mime_type)
     for kind in (IMAGE, VIDEO, AUDIO, STICKER):
-        if mime in ALLOWED_TYPES[kind]:
+        if mime in CAPABILITIES.media_types[kind]:
             return kind
     return DOCUMENT
 
@@ -205,7 +197,7 @@ def detect(fileobj, filename: str = "") -> Detected:
 
 
 def describe_types(kind: str) -> str:
-    names = sorted(EXTENSIONS[m].lstrip(".").upper() for m in ALLOWED_TYPES[kind])
+    names = sorted(EXTENSIONS[m].lstrip(".").upper() for m in CAPABILITIES.media_types[kind])
     return ", ".join(names)
 
 
@@ -226,7 +218,7 @@ def check_upload(*, detected: Detected, size: int, kind: str | None) -> tuple[st
         kind = kind_for_mime(mime)
     if kind == AUDIO and mime == "video/mp4":
         mime = "audio/mp4"  # an MP4 container sent as audio
-    if mime not in ALLOWED_TYPES[kind]:
+    if mime not in CAPABILITIES.media_types[kind]:
         raise ValueError(
             _("This file is %(mime)s; WhatsApp accepts %(types)s as %(kind)s.")
             % {"mime": mime, "kind": kind, "types": describe_types(kind)}

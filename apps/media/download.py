@@ -56,7 +56,7 @@ def _simulator_url(url: str) -> bool:
 
 
 def host_allowed(host: str) -> bool:
-    from apps.whatsapp.destinations import host_allowed as meta_media_host
+    from apps.providers.meta.destinations import host_allowed as meta_media_host
 
     return meta_media_host(host)
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 
 from apps.accounts import access
+from apps.providers.meta.capabilities import CAPABILITIES
 
 from . import detect
 from .models import Media
@@ -43,13 +44,12 @@ def media_get_for_user(*, user, media_id: int) -> Media | None:
 # A stored file's declared type is the customer's (or Meta's) word. A browser runs
 # some types (SVG, HTML, XML, JavaScript...) as a page of our origin, so a file is
 # shown inline only when its type is one of these images, videos and sounds, and
-# keeps its type only when it is one WhatsApp carries (detect.ALLOWED_TYPES); any
+# keeps its type only when it is one WhatsApp carries (CAPABILITIES.media_types); any
 # other is served as a download of application/octet-stream, on every storage.
 INLINE_TYPES = frozenset().union(
-    detect.ALLOWED_TYPES[detect.IMAGE], detect.ALLOWED_TYPES[detect.STICKER], detect.ALLOWED_TYPES[detect.VIDEO],
-    detect.ALLOWED_TYPES[detect.AUDIO],
+    *(CAPABILITIES.media_types[kind] for kind in (detect.IMAGE, detect.STICKER, detect.VIDEO, detect.AUDIO))
 )
-PASSIVE_TYPES = frozenset().union(*detect.ALLOWED_TYPES.values())
+PASSIVE_TYPES = frozenset().union(*CAPABILITIES.media_types.values())
 OCTET_STREAM = "application/octet-stream"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

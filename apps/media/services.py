@@ -103,8 +103,8 @@ def media_mirror(*, media_id: int) -> Media | None:
     copy it made). Raises MediaTransientError when a retry may help; marks the row
     failed with a reason when the file cannot be had.
     """
-    from apps.whatsapp.client import GraphAPIError, client_for
-    from apps.whatsapp.parser import media_id_valid
+    from apps.providers.meta.client import GraphAPIError, client_for
+    from apps.providers.meta.parser import media_id_valid
 
     media = _media_for_update(media_id)
     if media is None or media.state != Media.State.PENDING:
@@ -259,7 +259,7 @@ def media_upload_to_meta(*, media: Media, number) -> str:
     is none yet or the last upload is close to Meta's 30-day expiry. GraphAPIError
     propagates (the caller decides about retrying); MediaUnavailable when the file
     is gone."""
-    from apps.whatsapp.client import client_for
+    from apps.providers.meta.client import client_for
 
     now = timezone.now()
     if (

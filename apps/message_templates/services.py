@@ -117,7 +117,7 @@ def template_sync_waba(*, organization, number) -> SyncResult:
     """Fetch every template of `number`'s WhatsApp Business Account (all pages), create
     or update ours, and mark those Meta no longer lists as deleted. A failed listing
     changes nothing (a half list must not delete anything)."""
-    from apps.whatsapp.client import GraphAPIError, client_for
+    from apps.providers.meta.client import GraphAPIError, client_for
 
     result = SyncResult()
     waba_id = number.waba_id
@@ -204,7 +204,7 @@ def template_create(*, organization, number, name: str, language: str, category:
     """Check the definition against Meta's rules, submit it to `number`'s WABA and store
     it with the status Meta answers (then followed by webhook and sync). Raises
     TemplateDefinitionError with every problem, or with Meta's refusal."""
-    from apps.whatsapp.client import GraphAPIError, client_for
+    from apps.providers.meta.client import GraphAPIError, client_for
 
     if number.organization_id != organization.pk or not number.waba_id:
         raise TemplateDefinitionError([("number", _("A number of your organisation with a WhatsApp Business "

@@ -528,7 +528,7 @@ def _kick_taken(number_id: int) -> None:
 
 def send_concurrency() -> int:
     """The calls to Meta a worker process has in flight at most (SEND_CONCURRENCY,
-    its sender loop: apps.whatsapp.transport), so at most send_concurrency() / round
+    its sender loop: apps.providers.meta.transport), so at most send_concurrency() / round
     trip sends per second."""
     return max(1, settings.SEND_CONCURRENCY)
 
@@ -552,7 +552,7 @@ def _give_back(ids: list[int], claimed_at, number_id: int, countdown: float) -> 
 def _results(batch, deadline: float) -> list:
     """The batch's results once all are in, or at `deadline` (time.monotonic()): a
     call with none by then may yet reach Meta, so it counts as a read timeout."""
-    from apps.whatsapp.client import GraphAPIError
+    from apps.providers.meta.client import GraphAPIError
 
     if not batch.wait(max(0.0, deadline - time.monotonic())):
         logger.error("the sender loop gave no result for some calls within the claim's time")
@@ -567,8 +567,8 @@ def _send_batch(messages: list[Message], claimed_at, *, full: bool) -> dict[int,
     """Send claimed messages of one number: their slots in one reservation, each
     call from the process's sender loop at its slot, the answers stored together.
     `full`: the claim may have left more waiting, so the next batch is queued at once."""
-    from apps.whatsapp.client import GraphAPIError, client_for, sender
-    from apps.whatsapp.transport import LATE
+    from apps.providers.meta.client import GraphAPIError, client_for, sender
+    from apps.providers.meta.transport import LATE
 
     from .services.statuses import status_apply_pending
 
@@ -765,7 +765,7 @@ def send_message(message_id: int) -> str:
 
 def _send_one(message_id: int, message: Message | None = None, claimed_at=None) -> str:
     """Send one message (claimed already when `message` is given)."""
-    from apps.whatsapp.client import GraphAPIError, client_for
+    from apps.providers.meta.client import GraphAPIError, client_for
 
     from .services.statuses import status_apply_pending
 
@@ -877,7 +877,7 @@ def sweep_pending() -> int:
 @shared_task(name="messaging.mark_read", acks_late=True, ignore_result=True)
 def mark_read(number_id: int, wamid: str, typing: bool = False) -> None:
     """Tell Meta the customer's message `wamid` was read (and optionally show typing)."""
-    from apps.whatsapp.client import GraphAPIError, client_for
+    from apps.providers.meta.client import GraphAPIError, client_for
     from apps.whatsapp.models import WhatsAppNumber
 
     number = WhatsAppNumber.objects.filter(pk=number_id).first()

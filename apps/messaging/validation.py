@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from apps.providers.meta.capabilities import CAPABILITIES
+
 TEXT_MAX = 4096
 CAPTION_MAX = 1024
 BODY_MAX = 1024
@@ -28,8 +30,9 @@ SECTION_TITLE_MAX = 24
 CTA_DISPLAY_TEXT_MAX = 20
 FILENAME_MAX = 240
 
-MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
-CAPTION_KINDS = ("image", "video", "document")
+# Meta's media kinds and those of them that take a caption (the provider's capabilities).
+MEDIA_KINDS = CAPABILITIES.media_kinds
+CAPTION_KINDS = CAPABILITIES.caption_kinds
 KINDS = ("text", *MEDIA_KINDS, "location", "contacts", "interactive", "template", "reaction")
 
 

@@ -17,7 +17,7 @@ import uuid
 import requests
 from django.conf import settings
 
-from apps.whatsapp.signature import sign_body
+from apps.providers.meta.signature import sign_body
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from apps.core.admin import OrganizationScopedAdminMixin, ReadOnlyAdminMixin, ma
 
 from . import services
 from .models import AccountEvent, WebhookEvent, WhatsAppNumber
-from .signature import clear_secrets_cache
+from .secrets import clear_secrets_cache
 
 SECRET_FIELDS = ("access_token", "app_secret")
 # What binds a number to an organisation: Meta's ids (the webhooks and account alerts

@@ -1,16 +1,18 @@
-"""Alerting an organisation when Meta refuses a number's access token (the Graph
-client calls this on a token error; kept apart from the client's HTTP plumbing)."""
+"""Alerting an organisation when Meta refuses a number's access token: the domain's
+reaction to the provider's signal (apps.providers.meta.signals.token_refused, sent by
+the Graph client; connected in WhatsappConfig.ready)."""
 
 from __future__ import annotations
 
 import logging
 
-logger = logging.getLogger("apps.whatsapp.client")
+logger = logging.getLogger(__name__)
 
 
-def token_error_report(*, number, error) -> None:
+def token_error_report(*, number, error, **signal) -> None:
     """Record that `number`'s access token was refused and alert its organisation's
-    admins (a stored notice on the number, an audit log entry, a live event)."""
+    admins (a stored notice on the number, an audit log entry, a live event). The
+    receiver of token_refused (`signal`: the signal's own arguments, sender and signal)."""
     from django.utils import timezone
 
     from apps.conversations.models import AuditLogEntry

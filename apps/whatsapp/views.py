@@ -12,11 +12,13 @@ from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from apps.providers.meta.body import MalformedBody, decode
+from apps.providers.meta.parser import OBJECT
+from apps.providers.meta.signature import HEADER
+
 from . import services
-from .body import MalformedBody, decode
 from .models import WebhookEvent, WhatsAppNumber
-from .parser import OBJECT
-from .signature import HEADER, verify_delivery
+from .secrets import verify_delivery
 
 
 def _verify_token_ok(token: str) -> bool:

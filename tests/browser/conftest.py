@@ -192,7 +192,7 @@ def inbox_servers(asgi_server, simulator, settings):
     """The inbox on `asgi_server`, the Graph API simulator on live_server, and the
     simulator's status webhooks (sent, delivered, read) posted back to the inbox."""
     from apps.simulator.models import SimulatorConfig
-    from apps.whatsapp.signature import clear_secrets_cache
+    from apps.whatsapp.secrets import clear_secrets_cache
 
     settings.SITE_URL = asgi_server.url
     settings.SIMULATOR_WEBHOOK_URL = f"{asgi_server.url}/webhooks/whatsapp/"
@@ -202,7 +202,7 @@ def inbox_servers(asgi_server, simulator, settings):
     clear_secrets_cache()
     # Drop the Graph client's kept-alive connections, so live_server's threads end and
     # release their database connections (PostgreSQL cannot drop a database in use).
-    from apps.whatsapp import client as graph_client
+    from apps.providers.meta import client as graph_client
 
     graph_client._http().close()
 

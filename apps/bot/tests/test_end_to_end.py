@@ -8,7 +8,7 @@ from apps.bot.tests.factories import BotSettingsFactory
 from apps.messaging.models import Message
 from apps.simulator.models import SimulatedMessage
 from apps.simulator.testing import simulator  # noqa: F401
-from apps.whatsapp.signature import clear_secrets_cache
+from apps.whatsapp.secrets import clear_secrets_cache
 from apps.whatsapp.tests.factories import WhatsAppNumberFactory
 from apps.whatsapp.tests.utils import post_webhook, text_payload
 

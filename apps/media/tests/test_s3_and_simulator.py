@@ -24,7 +24,7 @@ def simulator(live_server, settings):
     SimulatorConfig.objects.update_or_create(pk=1, defaults={"send_status_webhooks": False, "status_delay": 0})
     yield live_server
     # Drop kept-alive connections, so the server's threads release their database connections.
-    from apps.whatsapp import client as graph_client
+    from apps.providers.meta import client as graph_client
 
     graph_client._http().close()
 

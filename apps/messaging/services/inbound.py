@@ -1,4 +1,4 @@
-"""Store what customers send, from parsed webhook events (apps.whatsapp.events).
+"""Store what customers send, from parsed webhook events (apps.providers.meta.events).
 
 Idempotent on Meta's ids: a message is inserted under the (number, wamid) unique
 constraint inside a savepoint, and a duplicate delivery (Meta's retry, our replay)
@@ -54,7 +54,7 @@ def message_publish(message: Message, *, event: str) -> None:
 
 
 def message_receive(*, number, event) -> InboundResult:
-    """Store one customer message (apps.whatsapp.events.InboundMessage) on `number`."""
+    """Store one customer message (apps.providers.meta.events.InboundMessage) on `number`."""
     event = event_fit(event)
     if event.type == "reaction":
         reaction_receive(number=number, event=event)
@@ -215,7 +215,7 @@ def _insert_new(objs: list[Message]) -> tuple[dict[str, int], set[str]]:
 
 
 def messages_receive_batch(*, number, events: list) -> list[Message]:
-    """Store many customer messages on `number` at once (apps.whatsapp.events.
+    """Store many customer messages on `number` at once (apps.providers.meta.events.
     InboundMessage, not reactions, edits or revokes), as `message_receive` stores one:
     contacts, conversations and messages with a few queries for the whole batch, one
     conversation UPDATE and one conversation event per conversation, a message event
@@ -315,7 +315,7 @@ _MEDIA_ID_REFUSED = _("The file was not fetched: its WhatsApp media id is not on
 
 def _media_create(*, message: Message, content: dict):
     from apps.media.models import Media
-    from apps.whatsapp.parser import media_id_valid
+    from apps.providers.meta.parser import media_id_valid
 
     # A media id not of Meta's shape is never fetched (it would be a path or a URL
     # called with the number's token); the message is kept, its file marked failed.

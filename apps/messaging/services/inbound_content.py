@@ -9,7 +9,8 @@ import json
 
 from django.utils.translation import gettext_lazy as _
 
-from apps.whatsapp.parser import clean_strings
+from apps.providers.meta.capabilities import CAPABILITIES
+from apps.providers.meta.parser import clean_strings
 
 from ..models import Message, MessageType, Status
 
@@ -30,7 +31,8 @@ DIRECT_TYPES = {
     "request_welcome": MessageType.REQUEST_WELCOME,
     "unsupported": MessageType.UNSUPPORTED,
 }
-MEDIA_KINDS = {"image", "video", "audio", "document", "sticker"}
+# The types whose file is mirrored: Meta's media kinds.
+MEDIA_KINDS = frozenset(CAPABILITIES.media_kinds)
 
 PREVIEW_LABELS = {
     MessageType.IMAGE: _("Photo"),
@@ -109,7 +111,7 @@ def message_preview(message: Message) -> str:
 
 # --- Fitting an event to its columns ----------------------------------------------------
 # The parser has already removed what no column can hold (NUL, lone surrogates:
-# apps.whatsapp.parser.clean_strings); what is left to bound is length. A value
+# apps.providers.meta.parser.clean_strings); what is left to bound is length. A value
 # longer than its column would make the INSERT fail on PostgreSQL, and the
 # customer's message be retried until dead letter.
 
@@ -140,7 +142,7 @@ _LIMITS: dict[str, int] = {}
 
 
 def event_fit(event):
-    """`event` (apps.whatsapp.events.InboundMessage) with the strings stored in bounded
+    """`event` (apps.providers.meta.events.InboundMessage) with the strings stored in bounded
     columns (its wamid, reply context, sender and profile name) cut to them: the same
     event whenever nothing is too long. Every inbound use-case starts with it, so a
     cut wamid is the message's id for every later look-up and retry."""

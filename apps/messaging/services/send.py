@@ -220,7 +220,7 @@ def message_retry(*, message: Message, user) -> Message:
     """The agent's retry of a failed outbound message, where a retry can help
     (transient and token errors, an interrupted send, media errors, ...)."""
     from apps.accounts import access
-    from apps.whatsapp.errors import RETRY_CAN_HELP_CODES
+    from apps.providers.meta.errors import RETRY_CAN_HELP_CODES
 
     from ..tasks import INTERRUPTED_TITLE, send_message
 

@@ -44,7 +44,7 @@ def _error_fields(errors: list | None) -> dict:
 
 
 def status_apply(*, number, update) -> str:
-    """Apply one status (apps.whatsapp.events.StatusUpdate) to the outbound message
+    """Apply one status (apps.providers.meta.events.StatusUpdate) to the outbound message
     (number, wamid): `statuses_apply` with one. Returns "applied", "duplicate",
     "pending" or "ignored"."""
     with transaction.atomic():
@@ -151,8 +151,8 @@ def status_apply_pending(*, message) -> None:
     wamid is stored, in the same transaction)."""
     if not message.wamid:
         return
-    from apps.whatsapp.events import StatusUpdate
-    from apps.whatsapp.parser import parse_status
+    from apps.providers.meta.events import StatusUpdate
+    from apps.providers.meta.parser import parse_status
 
     waiting = list(PendingStatus.objects.filter(number_id=message.number_id, wamid=message.wamid))
     if not waiting:

@@ -7,7 +7,7 @@ import pytest
 from apps.conversations.models import Conversation
 from apps.messaging.models import Message, MessageType
 from apps.messaging.services import inbound
-from apps.whatsapp.parser import parse_message
+from apps.providers.meta.parser import parse_message
 from apps.whatsapp.tests.factories import WhatsAppNumberFactory
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from apps.media.models import Media
 from apps.messaging.models import Message, Reaction
 from apps.messaging.services import inbound
 from apps.messaging.tests.factories import MessageFactory, OutboundMessageFactory
-from apps.whatsapp.parser import parse_webhook
+from apps.providers.meta.parser import parse_webhook
 from apps.whatsapp.tests.factories import WhatsAppNumberFactory
 from apps.whatsapp.tests.utils import envelope, message, messages_change
 

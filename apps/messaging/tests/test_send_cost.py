@@ -19,7 +19,7 @@ from apps.messaging.tests.factories import OutboundMessageFactory
 from apps.messaging.tests.test_send import CASES
 from apps.simulator import webhooks
 from apps.simulator.testing import simulator  # noqa: F401
-from apps.whatsapp.parser import parse_status
+from apps.providers.meta.parser import parse_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

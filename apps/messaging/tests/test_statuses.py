@@ -7,7 +7,7 @@ import pytest
 from apps.messaging.models import Message, PendingStatus, Status
 from apps.messaging.services.statuses import status_apply, status_apply_pending
 from apps.messaging.tests.factories import OutboundMessageFactory
-from apps.whatsapp.parser import parse_status
+from apps.providers.meta.parser import parse_status
 
 pytestmark = pytest.mark.django_db
 

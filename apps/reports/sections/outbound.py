@@ -8,7 +8,7 @@ from django.db.models.fields.json import KT
 from django.utils.translation import gettext_lazy as _
 
 from apps.messaging.models import Author, Direction, MessageType, Status
-from apps.whatsapp.errors import ERROR_CODES
+from apps.providers.meta.errors import ERROR_CODES
 
 from .. import sql
 from ..models import MessageHour

@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 from apps.simulator import rows
 from apps.simulator.models import SimulatedMessage, SimulatedRequest, SimulatorConfig
 from apps.simulator.server import Server
-from apps.whatsapp.client import client_for
+from apps.providers.meta.client import client_for
 from apps.whatsapp.models import WhatsAppNumber
 from apps.whatsapp.tests.factories import WhatsAppNumberFactory
 
@@ -61,7 +61,7 @@ def test_sends_are_answered_and_stored_before_the_answer_on_kept_alive_connectio
     assert SimulatedRequest.objects.filter(status_code=200).count() == 3
     # Meta's errors as the Django server answers them.
     SimulatorConfig.objects.filter(pk=1).update(fail_code=131047, fail_count=1)
-    from apps.whatsapp.client import GraphAPIError
+    from apps.providers.meta.client import GraphAPIError
 
     with pytest.raises(GraphAPIError) as caught:
         client.send_message({"to": "5511999990000", "type": "text", "text": {"body": "late"}})

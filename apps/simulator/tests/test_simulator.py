@@ -10,8 +10,8 @@ import pytest
 from apps.accounts.tests.factories import AdminFactory, UserFactory
 from apps.simulator.models import SimulatedMessage, SimulatorConfig
 from apps.simulator.testing import simulator  # noqa: F401
-from apps.whatsapp.client import client_for
-from apps.whatsapp.signature import sign_body
+from apps.providers.meta.client import client_for
+from apps.providers.meta.signature import sign_body
 from apps.whatsapp.tests.factories import WhatsAppNumberFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -63,7 +63,8 @@ def webhook_events_reattribute(*, batch: int = 1000) -> int:
     before this rule to the first organisation an item reached lose it when their body
     holds anyone else's data. Batch by batch (a short transaction each); returns how
     many changed. Safe to run twice."""
-    from ..body import MalformedBody, body_payload
+    from apps.providers.meta.body import MalformedBody, body_payload
+
     from .ownership import body_parts, delivery_owner
     from .processing import _numbers_for, _stored_signer
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from apps.providers.meta.signature import secret_fingerprint, signed_by_number
+
 from ..models import WhatsAppNumber
-from ..signature import secret_fingerprint, signed_by_number
 
 Part = tuple[str, str]
 

@@ -22,11 +22,18 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .. import events as ev
+from apps.providers.meta import events as ev
+from apps.providers.meta.body import MalformedBody, body_payload
+from apps.providers.meta.parser import ParseError, parse_webhook
+from apps.providers.meta.signature import (
+    HEADER,
+    effective_secret,
+    matching_secret,
+    secret_fingerprint,
+    signed_by_number,
+)
+
 from ..models import AccountEvent, WebhookEvent, WhatsAppNumber
-from ..parser import ParseError, parse_webhook
-from ..signature import HEADER, effective_secret, matching_secret, secret_fingerprint, signed_by_number
-from ..body import MalformedBody, body_payload
 from .ownership import body_parts, delivery_owner
 
 logger = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 import pytest
 
-from apps.whatsapp.signature import clear_secrets_cache
+from apps.whatsapp.secrets import clear_secrets_cache
 
 PHONE_NUMBER_ID = "106540352242922"
 WABA_ID = "102290129340398"

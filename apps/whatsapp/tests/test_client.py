@@ -6,7 +6,7 @@ import pytest
 
 from apps.conversations.models import AuditLogEntry
 from apps.simulator.models import SimulatedMessage, SimulatedTemplate, SimulatorConfig
-from apps.whatsapp.client import GraphAPIError, client_for
+from apps.providers.meta.client import GraphAPIError, client_for
 from apps.whatsapp.tests.factories import WhatsAppNumberFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -76,6 +76,26 @@ def test_a_refused_token_alerts_the_admins(number, published):
     assert published[0][2] == [f"org.{number.organization_id}.supervisors"]
 
 
+
+def test_a_refused_token_is_signalled_with_the_number_and_the_error(number):
+    """The provider tells the domain by its signal, importing nothing of it."""
+    from apps.providers.meta.signals import token_refused
+
+    received = []
+
+    def receiver(sender, **kwargs):
+        received.append(kwargs)
+
+    token_refused.connect(receiver)
+    try:
+        client = client_for(number)
+        client.token = "an-expired-token"
+        with pytest.raises(GraphAPIError) as caught:
+            client.send_message({"to": "5511999990000", "type": "text", "text": {"body": "a"}})
+    finally:
+        token_refused.disconnect(receiver)
+    assert [(r["number"], r["error"]) for r in received] == [(number, caught.value)]
+
 def test_a_network_error_is_retryable(settings, number):
     settings.GRAPH_API_BASE = "http://127.0.0.1:9/graph"
     with pytest.raises(GraphAPIError) as caught:
@@ -118,7 +138,7 @@ def test_create_template(number):
 
 
 def test_proxy_settings_are_read_once_per_host_not_per_call(monkeypatch):
-    from apps.whatsapp import client as graph_client
+    from apps.providers.meta import client as graph_client
 
     monkeypatch.setattr(graph_client, "_proxy_cache", {})
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
@@ -131,7 +151,7 @@ def test_proxy_settings_are_read_once_per_host_not_per_call(monkeypatch):
 
 
 def test_json_calls_go_straight_to_the_hosts_pool_and_a_closed_pool_is_replaced(number, monkeypatch):
-    from apps.whatsapp import client as client_module
+    from apps.providers.meta import client as client_module
 
     monkeypatch.setattr(client_module, "_targets", {})
     send = client_for(number).send_message
@@ -153,7 +173,7 @@ def test_json_calls_go_straight_to_the_hosts_pool_and_a_closed_pool_is_replaced(
 def test_through_a_proxy_the_manager_calls(number, monkeypatch):
     import urllib3
 
-    from apps.whatsapp import client as client_module
+    from apps.providers.meta import client as client_module
 
     proxy = urllib3.ProxyManager("http://127.0.0.1:9")
     monkeypatch.setattr(client_module, "_manager", lambda url: proxy)
@@ -169,7 +189,7 @@ def test_through_a_proxy_the_manager_calls(number, monkeypatch):
 # -- send_message through the sender loop (the send worker's batches) --------------------
 def loop_send(client, payload):
     """send_message_call run by the process's sender loop, its answer read in this thread."""
-    from apps.whatsapp.client import sender
+    from apps.providers.meta.client import sender
 
     return client.answer(sender().run(client.send_message_call(payload)))
 
@@ -205,8 +225,8 @@ def test_the_loop_calls_answer_is_read_as_send_messages(number, published):
     ("ConnectionFailed", False),
 ])
 def test_the_loop_calls_transport_errors(number, monkeypatch, raised, read_timeout):
-    from apps.whatsapp import transport
-    from apps.whatsapp.client import sender
+    from apps.providers.meta import transport
+    from apps.providers.meta.client import sender
 
     async def failing(self, *args, **kwargs):
         raise getattr(transport, raised)("boom")
@@ -220,7 +240,7 @@ def test_the_loop_calls_transport_errors(number, monkeypatch, raised, read_timeo
 def test_through_a_proxy_the_loop_call_is_made_from_a_thread(number, monkeypatch):
     import threading
 
-    from apps.whatsapp import client as client_module
+    from apps.providers.meta import client as client_module
 
     seen = []
 
@@ -236,8 +256,8 @@ def test_through_a_proxy_the_loop_call_is_made_from_a_thread(number, monkeypatch
 
 
 def test_the_sender_loop_takes_the_concurrency_setting(settings):
-    from apps.whatsapp import transport
-    from apps.whatsapp.client import sender
+    from apps.providers.meta import transport
+    from apps.providers.meta.client import sender
 
     transport.reset()
     settings.SEND_CONCURRENCY = 7

@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from apps.whatsapp import client as graph_client
-from apps.whatsapp.client import GraphAPIError, client_for
+from apps.providers.meta import client as graph_client
+from apps.providers.meta.client import GraphAPIError, client_for
 from apps.whatsapp.tests.factories import WhatsAppNumberFactory
 
 pytestmark = pytest.mark.django_db

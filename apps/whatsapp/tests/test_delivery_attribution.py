@@ -18,7 +18,7 @@ from apps.messaging.models import Message
 from apps.whatsapp import services
 from apps.whatsapp.models import WebhookEvent
 from apps.whatsapp.services import processing
-from apps.whatsapp.signature import secret_fingerprint, sign_body
+from apps.providers.meta.signature import secret_fingerprint, sign_body
 from apps.whatsapp.tests.factories import WhatsAppNumberFactory
 from apps.whatsapp.tests.utils import envelope, load_fixture, message, messages_change
 

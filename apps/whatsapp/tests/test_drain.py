@@ -9,7 +9,7 @@ from apps.conversations.models import Contact, Conversation
 from apps.messaging.models import Message, Reaction
 from apps.whatsapp import services
 from apps.whatsapp.models import WebhookEvent
-from apps.whatsapp.signature import secret_fingerprint
+from apps.providers.meta.signature import secret_fingerprint
 from apps.whatsapp.tests.utils import envelope, message, messages_change, status
 
 A, B = "5511900000001", "5511900000002"

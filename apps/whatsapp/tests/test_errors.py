@@ -1,7 +1,7 @@
 import pytest
 
-from apps.whatsapp import errors
-from apps.whatsapp.client import GraphAPIError
+from apps.providers.meta import errors
+from apps.providers.meta.client import GraphAPIError
 
 TRANSIENT = [1, 2, 4, 80007, 130429, 131048, 131056, 131000, 131016, 131057, 133004]
 TOKEN = [0, 190]

@@ -10,7 +10,7 @@ from apps.conversations.models import Contact
 from apps.messaging.models import Message
 from apps.whatsapp import services
 from apps.whatsapp.models import AccountEvent, WebhookEvent
-from apps.whatsapp.signature import secret_fingerprint
+from apps.providers.meta.signature import secret_fingerprint
 from apps.whatsapp.tests.utils import envelope, message, messages_change, post_webhook
 
 pytestmark = pytest.mark.django_db

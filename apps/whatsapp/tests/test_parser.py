@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from apps.whatsapp import events as ev
-from apps.whatsapp.parser import ParseError, parse_webhook
+from apps.providers.meta import events as ev
+from apps.providers.meta.parser import ParseError, parse_webhook
 from apps.whatsapp.tests.utils import FIXTURES, load_fixture
 
 PID = "106540352242922"

@@ -3,8 +3,8 @@ issue 16, point 12), and knows the shape of Meta's media ids (point 2)."""
 
 import pytest
 
-from apps.whatsapp import events as ev
-from apps.whatsapp.parser import clean_strings, media_id_valid, parse_webhook
+from apps.providers.meta import events as ev
+from apps.providers.meta.parser import clean_strings, media_id_valid, parse_webhook
 from apps.whatsapp.tests.utils import envelope, message, messages_change, status
 
 NUL, LONE_HIGH, LONE_LOW = "\x00", "\ud83d", "\ude00"

@@ -13,7 +13,7 @@ from apps.conversations.models import Contact, Conversation
 from apps.messaging.models import Message, Status
 from apps.whatsapp import services
 from apps.whatsapp.models import AccountEvent, WebhookEvent
-from apps.whatsapp.signature import secret_fingerprint, sign_body
+from apps.providers.meta.signature import secret_fingerprint, sign_body
 from apps.whatsapp.tests.conftest import CUSTOMER
 from apps.whatsapp.tests.factories import WhatsAppNumberFactory
 from apps.whatsapp.tests.utils import envelope, load_fixture, message, messages_change, status

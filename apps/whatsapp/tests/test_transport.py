@@ -1,4 +1,4 @@
-"""The sender loop's HTTP/1.1 client (apps/whatsapp/transport.py) against a real
+"""The sender loop's HTTP/1.1 client (apps/providers/meta/transport.py) against a real
 socket server of the test's own that answers what each test scripts."""
 
 import datetime
@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from apps.whatsapp import transport
+from apps.providers.meta import transport
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"ok\":true}"
 

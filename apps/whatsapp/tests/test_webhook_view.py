@@ -159,10 +159,10 @@ def test_view_does_one_insert_and_no_other_query_before_the_task(client, number,
                                                                 django_capture_on_commit_callbacks, monkeypatch):
     """With the secrets cached, storing a delivery is one INSERT, then one wake-up
     of the inbound worker on commit (stubbed here)."""
-    from apps.whatsapp import signature
+    from apps.whatsapp import secrets
     from apps.whatsapp.services import receiving
 
-    signature.app_secrets()  # warm the in-process cache
+    secrets.app_secrets()  # warm the in-process cache
     calls = []
     monkeypatch.setattr(receiving, "wake_drain", lambda: calls.append(1))
     with django_capture_on_commit_callbacks(execute=True):
@@ -173,26 +173,26 @@ def test_view_does_one_insert_and_no_other_query_before_the_task(client, number,
 
 
 def test_a_number_added_after_the_cache_was_filled_is_accepted(deliver, number, monkeypatch):
-    from apps.whatsapp import signature
+    from apps.whatsapp import secrets
     from apps.whatsapp.tests.factories import WhatsAppNumberFactory
 
     clock = [1000.0]
-    monkeypatch.setattr(signature.time, "monotonic", lambda: clock[0])
-    signature.app_secrets()
+    monkeypatch.setattr(secrets.time, "monotonic", lambda: clock[0])
+    secrets.app_secrets()
     new = WhatsAppNumberFactory(app_secret="brand-new-secret", phone_number_id="106540352242999")
     clock[0] += 0.5  # within the refresh floor: not re-read yet
     assert deliver(load_fixture("text.json"), secret="brand-new-secret").status_code == 401
     clock[0] += 1.0
     assert deliver(load_fixture("text.json"), secret="brand-new-secret").status_code == 200
-    assert new.app_secret in signature.app_secrets()
+    assert new.app_secret in secrets.app_secrets()
 
 
 def test_forged_deliveries_reread_secrets_at_most_once_a_second(client, number, monkeypatch,
                                                                 django_assert_num_queries):
-    from apps.whatsapp import signature
+    from apps.whatsapp import secrets
 
-    monkeypatch.setattr(signature.time, "monotonic", lambda: 5000.0)
-    signature.app_secrets()
+    monkeypatch.setattr(secrets.time, "monotonic", lambda: 5000.0)
+    secrets.app_secrets()
     with django_assert_num_queries(3):  # three rejected INSERTs, no secret reads
         for _ in range(3):
             assert post_webhook(client, load_fixture("text.json"), secret="forged").status_code == 401
@@ -210,3 +210,16 @@ def test_deliveries_take_the_short_middleware_path(client, number, deliver):
     refused = client.get("/webhooks/whatsapp/", {"hub.mode": "subscribe", "hub.verify_token": "wrong"})
     assert refused.status_code == 403
     assert "X-Frame-Options" in refused
+
+
+def test_a_number_bound_with_a_new_secret_is_accepted_at_once(deliver, number, monkeypatch):
+    """number_bind forgets the cached secrets (accounts.signals.number_bound): no wait
+    for the refresh floor."""
+    from apps.accounts.services import number_bind
+    from apps.whatsapp import secrets
+
+    monkeypatch.setattr(secrets.time, "monotonic", lambda: 7000.0)
+    secrets.app_secrets()
+    number_bind(organization=number.organization, phone_number_id=number.phone_number_id,
+                provider=number.provider, app_secret="rebound-secret")
+    assert deliver(load_fixture("text.json"), secret="rebound-secret").status_code == 200

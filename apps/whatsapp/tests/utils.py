@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from apps.whatsapp.signature import sign_body
+from apps.providers.meta.signature import sign_body
 
 FIXTURES = Path(__file__).parent / "fixtures"
 _ids = itertools.count(1)

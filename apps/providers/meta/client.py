@@ -4,13 +4,14 @@ JSON calls (sending, read receipts, templates, media info) go through one urllib
 `PoolManager` per process (kept-alive connections; `requests` cost about a fifth
 of a send's CPU in its own layers); uploads and media downloads through one pooled
 `requests.Session`. A send worker's batches go out from the process's sender loop
-instead (`send_message_call`, `answer`, `sender()`: apps/whatsapp/transport.py). Explicit timeouts on every call, the base URL and version read
-from settings (GRAPH_API_BASE, GRAPH_API_VERSION). Every
-failure is raised as `GraphAPIError`, which says whether a retry can help
-(`retryable`, with Meta's Retry-After in `retry_after`) and whether the number's
-token is the problem (`token_error`: the organisation's admins are alerted).
-The token is sent only where apps/whatsapp/destinations.py allows (the Graph
-origin, Meta's media hosts), to paths built from checked ids; redirects are never
+instead (`send_message_call`, `answer`, `sender()`: transport.py). Explicit
+timeouts on every call, the base URL and version read from settings
+(GRAPH_API_BASE, GRAPH_API_VERSION). Every failure is raised as `GraphAPIError`,
+which says whether a retry can help (`retryable`, with Meta's Retry-After in
+`retry_after`) and whether the number's token is the problem (`token_error`: the
+client sends signals.token_refused, on which the domain alerts the organisation's
+admins). The token is sent only where destinations.py allows (the Graph origin,
+Meta's media hosts), to paths built from checked ids; redirects are never
 followed.
 """
 
@@ -31,7 +32,7 @@ from requests.adapters import HTTPAdapter
 from . import errors, transport
 from .destinations import Refused, graph_url, paging_url, token_allowed
 from .parser import media_id_valid
-from .token_alerts import token_error_report
+from .signals import token_refused
 
 logger = logging.getLogger(__name__)
 
@@ -316,7 +317,7 @@ class GraphClient:
 
     def _call(self, method: str, url: str, headers: dict, body: bytes | None):
         """The same call as `_raw`, as a function of the sender loop's pool returning
-        an awaitable (`apps.whatsapp.transport`): it gives the answer, whatever its
+        an awaitable (`apps.providers.meta.transport`): it gives the answer, whatever its
         status, or raises GraphAPIError when there is none (`read_timeout` when Meta
         had the request: no answer in time, or one cut off). Through a proxy, the call
         is `_raw` in a thread of the loop's pool (its own connections do not proxy)."""
@@ -343,8 +344,9 @@ class GraphClient:
 
     def answer(self, raw: _Answer) -> dict:
         """What `_request` makes of an answer: its JSON, or the GraphAPIError it
-        means (a token error alerts the organisation's admins: database work, so
-        this runs in the caller's thread, not in the sender loop)."""
+        means (a token error sends token_refused, whose receiver alerts the
+        organisation's admins: database work, so this runs in the caller's thread,
+        not in the sender loop)."""
         return self._answer(raw)
 
     def _request_multipart(self, method: str, url: str, **kwargs):
@@ -364,7 +366,7 @@ class GraphClient:
         if response.status_code >= 400:
             error = GraphAPIError.from_response(response)
             if error.token_error:
-                token_error_report(number=self.number, error=error)
+                token_refused.send(sender=GraphClient, number=self.number, error=error)
             raise error
         try:
             data = response.json()
@@ -445,7 +447,7 @@ class GraphClient:
             error = GraphAPIError.from_response(response)
             response.close()
             if error.token_error:
-                token_error_report(number=self.number, error=error)
+                token_refused.send(sender=GraphClient, number=self.number, error=error)
             raise error
         return response
 

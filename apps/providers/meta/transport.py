@@ -16,7 +16,7 @@ request: `ConnectTimeout`), `read` from the request written to the answer comple
 (Meta may have it: `ReadTimeout`). At most `SEND_CONCURRENCY` calls of a process
 are in flight; the others wait for a free place.
 
-apps.whatsapp.client builds the requests and reads the answers (`GraphClient.
+apps.providers.meta.client builds the requests and reads the answers (`GraphClient.
 send_message_call`, `GraphClient.answer`); nothing here knows Meta's errors.
 """
 
