@@ -124,6 +124,9 @@ class AsgiServer:
         config = uvicorn.Config(
             ASGIStaticFilesHandler(application), host=self.host, port=self.port, log_level="warning",
             lifespan="off", ws="websockets-sansio", access_log=False,
+            # A connection still open at the end (a page's socket closing late) is
+            # cancelled after this, rather than holding the test's teardown.
+            timeout_graceful_shutdown=2,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._run, name="asgi-server", daemon=True)

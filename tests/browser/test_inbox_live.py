@@ -11,6 +11,7 @@ import re
 
 import pytest
 import requests
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from apps.accounts.tests.factories import DEFAULT_PASSWORD, TeamFactory, UserFactory
@@ -41,10 +42,22 @@ def post_customer_message(base: str, number, body: str, *, customer: str = CUSTO
 
 
 def record_frames(page) -> None:
-    page.evaluate("""() => {
-        window.__frames = [];
-        document.addEventListener("inbox:event", (e) => window.__frames.push(e.detail));
-    }""")
+    # Now and then (about one run in four of this file, never alone) the page reloads
+    # right after it went online, as live.js does on catch_up.reset; the cause is not
+    # found yet (not the periodic rights check). Recording starts again after it.
+    for _attempt in range(3):
+        try:
+            page.evaluate("""() => {
+                window.__frames = [];
+                document.addEventListener("inbox:event", (e) => window.__frames.push(e.detail));
+            }""")
+            return
+        except PlaywrightError as error:
+            if "Execution context was destroyed" not in str(error):
+                raise
+            page.wait_for_load_state()
+            wait_online(page)
+    raise AssertionError("the page kept reloading")
 
 
 def wait_online(page) -> None:
