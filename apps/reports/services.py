@@ -18,6 +18,7 @@ from apps.accounts.models import Organization
 from apps.messaging.models import Author, Direction, Message, MessageType, Status
 
 from . import sql
+from .stages import stage_counts
 from .models import AuthorHour, ConversationFacts, MessageHour, ReplyWait, RollupState
 
 UTC = dt_timezone.utc
@@ -27,9 +28,6 @@ SETTLE = timedelta(days=3)
 # Messages stored (created_at) since the previous refresh started, less this margin
 # (transactions still open then), are looked at again: late arrivals.
 LATE_MARGIN = timedelta(minutes=10)
-REACHED_META = (Status.SENT, Status.DELIVERED, Status.READ, Status.PLAYED)
-REACHED_PHONE = (Status.DELIVERED, Status.READ, Status.PLAYED)
-WAS_READ = (Status.READ, Status.PLAYED)
 
 
 @dataclass
@@ -71,12 +69,7 @@ def _hours_rebuild(organization_id: int, lo: datetime | None, hi: datetime) -> N
         .annotate(
             k_title=Max(Case(When(failed, then=F("error_title")))),
             k_n=Count("pk"),
-            k_sent=Count("pk", filter=Q(sent_at__isnull=False) | Q(status__in=REACHED_META)
-                         | Q(delivered_at__isnull=False)),
-            k_delivered=Count("pk", filter=Q(delivered_at__isnull=False) | Q(status__in=REACHED_PHONE)),
-            k_read=Count("pk", filter=Q(read_at__isnull=False) | Q(status__in=WAS_READ)),
-            k_failed=Count("pk", filter=Q(status=Status.FAILED)),
-            k_pending=Count("pk", filter=Q(status=Status.PENDING)),
+            **stage_counts("k_"),
         )
         .order_by()
     )

@@ -26,17 +26,9 @@ from apps.messaging.models import Message, Status
 from .. import sql
 from ..models import RollupState
 from ..params import ReportParams
+from ..stages import REACHED_META, REACHED_PHONE, WAS_READ  # noqa: F401  (importable from the sections)
 
 RESOLVED = Conversation.Status.RESOLVED
-
-
-REACHED_META = (Status.SENT, Status.DELIVERED, Status.READ, Status.PLAYED)
-
-
-REACHED_PHONE = (Status.DELIVERED, Status.READ, Status.PLAYED)
-
-
-WAS_READ = (Status.READ, Status.PLAYED)
 
 
 TOP_FAILURES = 10

@@ -13,8 +13,9 @@ from apps.providers.meta.errors import ERROR_CODES
 from .. import sql
 from ..models import MessageHour
 from ..params import ReportParams
+from ..stages import stage_counts
 from .base import (
-    OUTBOUND_COLUMNS, _union_sql, REACHED_META, REACHED_PHONE, WAS_READ, TOP_FAILURES, Table, messages, _shared,
+    OUTBOUND_COLUMNS, _union_sql, TOP_FAILURES, Table, messages, _shared,
     rolled_until, _int, _fetch,
 )
 
@@ -34,12 +35,7 @@ def outbound_cube(p: ReportParams, ctx: dict | None = None) -> list[dict]:
         .annotate(
             total=Count("pk"),
             notifications=Count("pk", filter=Q(author_type=Author.INTEGRATION)),
-            sent=Count("pk", filter=Q(sent_at__isnull=False) | Q(status__in=REACHED_META)
-                       | Q(delivered_at__isnull=False)),
-            delivered=Count("pk", filter=Q(delivered_at__isnull=False) | Q(status__in=REACHED_PHONE)),
-            read=Count("pk", filter=Q(read_at__isnull=False) | Q(status__in=WAS_READ)),
-            failed=Count("pk", filter=Q(status=Status.FAILED)),
-            pending=Count("pk", filter=Q(status=Status.PENDING)),
+            **stage_counts(),
         )
         .order_by("-total", "t_name", "t_language")
     )
