@@ -233,7 +233,7 @@ def _reaction(payload: dict) -> dict:
     return {"emoji": emoji}
 
 
-# Templates are checked against the stored template by apps/message_templates/render.py.
+# Templates are checked against the stored template by apps/message_templates/render/.
 
 
 def build_payload(kind: str, payload: dict) -> dict | list:

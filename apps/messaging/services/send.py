@@ -37,7 +37,7 @@ def _approved_templates(conversation) -> list[dict]:
 
 def template_validate(*, organization_id: int, number, payload: dict):
     """Check a template send against the stored template; return (template, content,
-    rendered text). The template rules live in apps/message_templates/render.py."""
+    rendered text). The template rules live in apps/message_templates/render/."""
     from apps.message_templates.render import template_payload_render
 
     return template_payload_render(organization_id=organization_id, number=number, payload=payload)

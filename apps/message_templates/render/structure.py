@@ -1,0 +1,178 @@
+"""A template's structure as Meta defines it: placeholders, body and footer text, buttons, and the slots a sender fills."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import re
+
+from django.utils.translation import gettext as _
+
+
+PLACEHOLDER_RE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
+
+
+HEADER_MAX = 60
+
+
+BODY_MAX = 1024
+
+
+COUPON_MAX = 15
+
+
+OTP_MAX = 15
+
+
+URL_SUFFIX_MAX = 2000
+
+
+PAYLOAD_MAX = 256
+
+
+MEDIA_FORMATS = ("IMAGE", "VIDEO", "DOCUMENT")
+
+
+AUTH_BODY_TEXT = "{{1}} is your verification code."
+
+
+SENDABLE = "APPROVED"
+
+
+@dataclass
+class RenderedTemplate:
+    """The template as the customer sees it, and Meta's send components."""
+
+    name: str
+    language: str
+    header: str = ""
+    header_format: str = ""  # "", TEXT, IMAGE, VIDEO, DOCUMENT, LOCATION
+    header_media: dict | None = None
+    body: str = ""
+    footer: str = ""
+    buttons: list[dict] = field(default_factory=list)  # {"type", "text", "url"?, "phone_number"?, "code"?, "payload"?}
+    components: list[dict] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The plain text the customer reads: header, body, footer and button labels."""
+        parts = []
+        if self.header_format == "TEXT" and self.header:
+            parts.append(self.header)
+        elif self.header_format:
+            parts.append(f"[{self.header_format.lower()}]")
+        if self.body:
+            parts.append(self.body)
+        if self.footer:
+            parts.append(self.footer)
+        if self.buttons:
+            parts.append(" | ".join(f"[{b['text']}]" for b in self.buttons if b.get("text")))
+        return "\n\n".join(p for p in parts if p)
+
+    def meta_object(self) -> dict:
+        """Meta's `template` object for POST /messages."""
+        result = {"name": self.name, "language": {"code": self.language}}
+        if self.components:
+            result["components"] = self.components
+        return result
+
+    def as_content(self) -> dict:
+        """What the inbox shows: stored as `content["rendered"]` of the message."""
+        return {
+            "header": self.header, "header_format": self.header_format, "header_media": self.header_media,
+            "body": self.body, "footer": self.footer, "buttons": self.buttons, "text": self.text,
+        }
+
+
+def _by_type(template) -> dict[str, dict]:
+    return {str(c.get("type", "")).upper(): c for c in template.components or [] if isinstance(c, dict)}
+
+
+def placeholders(text: str) -> list[str]:
+    """The distinct placeholders of a text: positional ones in numeric order, named
+    ones in order of appearance."""
+    found = list(dict.fromkeys(PLACEHOLDER_RE.findall(text or "")))
+    if found and all(p.isdigit() for p in found):
+        return sorted(found, key=int)
+    return found
+
+
+def body_text(template) -> str:
+    body = _by_type(template).get("BODY") or {}
+    text = body.get("text") or ""
+    if not text and template.category == "AUTHENTICATION":
+        return AUTH_BODY_TEXT
+    return text
+
+
+def footer_text(template) -> str:
+    footer = _by_type(template).get("FOOTER") or {}
+    if footer.get("text"):
+        return footer["text"]
+    minutes = footer.get("code_expiration_minutes")
+    if minutes:
+        return _("This code expires in %(minutes)s minutes.") % {"minutes": minutes}
+    return ""
+
+
+def template_buttons(template) -> list[dict]:
+    buttons = (_by_type(template).get("BUTTONS") or {}).get("buttons") or []
+    return [b for b in buttons if isinstance(b, dict)]
+
+
+def button_kind(template, button: dict) -> str:
+    """quick_reply, url, phone_number, copy_code, otp, or Meta's own type in lower case.
+    Meta lists an OTP button of an authentication template as a URL button."""
+    kind = str(button.get("type", "")).lower()
+    if kind == "otp" or (kind == "url" and (button.get("otp_type") or template.category == "AUTHENTICATION")):
+        return "otp"
+    return kind
+
+
+def button_takes_parameter(template, button: dict) -> bool:
+    kind = button_kind(template, button)
+    if kind == "url":
+        return bool(PLACEHOLDER_RE.search(button.get("url") or ""))
+    return kind in ("copy_code", "otp", "quick_reply")
+
+
+def slots(template) -> list[dict]:
+    """Every parameter the template takes: {"slot": "body.1", "component", "key", "kind",
+    "required", "example"}; the composer builds its form from it."""
+    by_type = _by_type(template)
+    result = []
+    header = by_type.get("HEADER")
+    if header is not None:
+        fmt = str(header.get("format", "TEXT")).upper()
+        if fmt == "TEXT":
+            examples = _examples(header, "header")
+            for i, key in enumerate(placeholders(header.get("text", ""))):
+                result.append({"slot": f"header.{key}", "component": "header", "key": key, "kind": "text",
+                               "required": True, "example": examples.get(key, examples.get(str(i + 1), ""))})
+        else:
+            result.append({"slot": "header", "component": "header", "key": "", "kind": fmt.lower(),
+                           "required": True, "example": ""})
+    examples = _examples(by_type.get("BODY") or {}, "body")
+    for key in placeholders(body_text(template)):
+        result.append({"slot": f"body.{key}", "component": "body", "key": key, "kind": "text", "required": True,
+                       "example": examples.get(key, "")})
+    for index, button in enumerate(template_buttons(template)):
+        if button_takes_parameter(template, button):
+            kind = button_kind(template, button)
+            example = button.get("example")
+            result.append({"slot": f"button.{index}", "component": "buttons", "key": str(index), "kind": kind,
+                           "required": kind != "quick_reply", "label": button.get("text", ""),
+                           "example": (example[0] if isinstance(example, list) and example else example) or ""})
+    return result
+
+
+def _examples(component: dict, kind: str) -> dict:
+    example = component.get("example") or {}
+    if not isinstance(example, dict):
+        return {}
+    named = example.get(f"{kind}_text_named_params") or []
+    if named:
+        return {str(p.get("param_name")): str(p.get("example", "")) for p in named if isinstance(p, dict)}
+    values = example.get(f"{kind}_text") or []
+    if values and isinstance(values[0], list):
+        values = values[0]
+    return {str(i + 1): str(v) for i, v in enumerate(values)}
