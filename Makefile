@@ -35,5 +35,5 @@ demo: install
 
 test: install-dev
 	@start=$$(date +%s); status=0; \
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS) || status=$$?; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS) || status=$$?; \
 	echo "make test: $$(( $$(date +%s) - start )) s wall time, $(TEST_WORKERS) workers"; exit $$status

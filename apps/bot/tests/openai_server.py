@@ -18,6 +18,8 @@ import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.peers.http import serve_in_thread
+
 EMBEDDING_DIMENSIONS = 64
 DEFAULT_REPLY = "Hello from the test model."
 
@@ -42,8 +44,7 @@ class FakeOpenAI:
         server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         server.daemon_threads = True
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="fake-openai", daemon=True)
-        self._thread.start()
+        self._thread = serve_in_thread(server, name="fake-openai")
 
     @property
     def url(self) -> str:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from PIL import Image
 
+from tests.peers.http import serve_in_thread
 from tests.peers.s3 import s3_server, s3_storage  # noqa: F401
 
 
@@ -54,8 +54,7 @@ class FakeMeta:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.thread = serve_in_thread(self.server)
 
     def close(self):
         self.server.shutdown()

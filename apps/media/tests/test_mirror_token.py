@@ -2,7 +2,6 @@
 (audit, issue 16, point 2): real local listeners stand in for Meta (fake_meta)
 and for whoever would like the token."""
 
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -11,6 +10,7 @@ from apps.media import services
 from apps.media.models import Media
 from apps.media.tests.conftest import jpeg_bytes
 from apps.media.tests.factories import MediaFactory
+from tests.peers.http import serve_in_thread
 
 pytestmark = pytest.mark.django_db
 
@@ -36,8 +36,7 @@ def elsewhere():
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serve_in_thread(server)
     server.seen = seen
     server.origin = f"http://127.0.0.1:{server.server_address[1]}"
     yield server

@@ -56,7 +56,7 @@ def _database_url(db, auth):
 class Worker:
     """A real `celery worker` process on the outbound queue, on the test database."""
 
-    def __init__(self, tmp_path, name, live_server_url, *, threads=4, **env):
+    def __init__(self, tmp_path, name, live_server_url, *, threads=4, wait=True, **env):
         db = connection.settings_dict
         auth = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
         self.log_path = tmp_path / f"{name}.log"
@@ -77,8 +77,13 @@ class Worker:
              "--without-mingle", "--without-heartbeat", "-l", "INFO"],
             cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT,
         )
+        self.name = name
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self):
         wait_for(lambda: b" ready." in self.log_path.read_bytes() or self.proc.poll() is not None,
-                 what=f"worker {name} to start")
+                 what=f"worker {self.name} to start")
         assert self.proc.poll() is None, self.log_path.read_text()
 
     def succeeded(self) -> int:
@@ -122,7 +127,9 @@ def test_a_worker_killed_during_the_call_does_not_send_twice(workers):
     """kill -9 the worker while Meta holds the request (accepted, answer not back
     yet): another worker gets the task again (acks_late, visibility timeout),
     does not resend, and marks the message interrupted for the agent."""
-    inject(latency_ms=20_000)
+    # Long enough to kill the worker before the answer, short enough to be over
+    # before the test ends (the simulator's request holds rows until then).
+    inject(latency_ms=8_000)
     conversation = ConversationFactory()
     # The first worker waits long enough for the answer to be still on its way.
     first = workers("first", GRAPH_API_TIMEOUT=60, CELERY_VISIBILITY_TIMEOUT=2)
@@ -158,8 +165,10 @@ def test_the_rate_limit_holds_across_two_worker_processes(workers):
     number = conversation.number
     number.rate_limit_per_second = 4
     number.save(update_fields=["rate_limit_per_second"])
-    first = workers("first", threads=4)
+    # Both start at once (a start is mostly importing Django).
+    first = workers("first", threads=4, wait=False)
     second = workers("second", threads=4)
+    first.wait_ready()
     texts = [f"Limited {i}" for i in range(12)]
     for text in texts:
         # One customer each: the pair limit is not what is measured here.

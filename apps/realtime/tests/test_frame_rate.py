@@ -53,7 +53,7 @@ def test_a_socket_that_keeps_flooding_is_closed(world, settings):
             outputs.append(output)
             if output["type"] == "websocket.close":
                 break
-        await comm.wait()
+        await comm.disconnect()  # as the server does after the close
         return outputs
 
     outputs = async_to_sync(scenario)()

@@ -13,6 +13,7 @@ from apps.simulator.testing import simulator  # noqa: F401
 from apps.providers.meta.client import client_for
 from apps.providers.meta.signature import sign_body
 from apps.whatsapp.tests.factories import WhatsAppNumberFactory
+from tests.peers.http import serve_in_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,8 +37,7 @@ def receiver(settings):
             pass
 
     server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serve_in_thread(server)
     settings.SIMULATOR_WEBHOOK_URL = f"http://127.0.0.1:{server.server_port}/webhooks/whatsapp/"
     yield received, done
     server.shutdown()

@@ -5,7 +5,6 @@ for whoever would like the token; each test proves the token never reaches them.
 from __future__ import annotations
 
 import json
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from apps.providers.meta import client as graph_client
 from apps.providers.meta.client import GraphAPIError, client_for
 from apps.whatsapp.tests.factories import WhatsAppNumberFactory
+from tests.peers.http import serve_in_thread
 
 pytestmark = pytest.mark.django_db
 
@@ -52,8 +52,7 @@ class Listener:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.thread = serve_in_thread(self.server)
 
     def json(self, path: str, data: dict, status: int = 200):
         self.routes[path] = (status, {"Content-Type": "application/json"}, json.dumps(data).encode())
