@@ -35,7 +35,14 @@ def removed_stub(conversation_id: int) -> dict:
 
 
 # channels-redis's group_send costs four Redis round trips per group (expire the
-# members, read them, expire the channels' old messages, the send script). For the
+# members, read them, expire the channels' old messages, the send script).
+# A missing extension point: channels-redis 4.3.0 (pinned in requirements.txt) has no
+# send of many messages to many groups, so the batched send below uses its layer's
+# internals (`_group_key`, `_map_channel_keys_to_connection`, `consistent_hash`,
+# `connection`, `group_expiry`, `expiry`); `_batched_redis_layer` checks they are there
+# and any other layer, or a release without them, sends per group through the public
+# `group_send`. apps/realtime/tests/test_publish_batch.py and test_channel_layer.py run it on
+# a real Redis (order, every member, capacity, a slow client). For the
 # Redis layer, the events of one batch (one transaction) go out in two round trips
 # per Redis connection, however many: one pipeline reads the members of every group
 # the batch addresses, one script call fills every member channel's queue with its
@@ -221,7 +228,14 @@ class _OnCommitBatch:
     """The events published in one transaction under the same savepoints, sent
     together on commit. Django drops an on_commit callback whose savepoint rolls back;
     events join a batch only while it is the last callback registered and was
-    registered under exactly the current savepoints, so they share its fate."""
+    registered under exactly the current savepoints, so they share its fate.
+
+    A missing extension point: Django 5.2 can register an on-commit callback but not
+    tell whether one registered earlier is still pending (a rolled-back savepoint or
+    transaction drops it silently), so `publish` reads the connection's
+    `run_on_commit` list of (savepoint ids, callback, robust) to find its batch.
+    test_publish_batch.py pins it: a rolled-back savepoint's events are dropped, the
+    others of the transaction leave together, in order."""
 
     def __init__(self, savepoint_ids: set):
         self.savepoint_ids = savepoint_ids

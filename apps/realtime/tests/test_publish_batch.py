@@ -175,3 +175,28 @@ def test_a_publish_from_a_thread_running_an_event_loop_is_delivered():
 
     message = asyncio.run(scenario())
     assert message == {"type": "inbox.rights", "reason": "test"}
+
+
+class PublicOnly:
+    """The Redis layer seen through its public API only, as a release without the
+    internals the batched send uses would be."""
+
+    def __init__(self, layer):
+        self.layer = layer
+
+    async def group_send(self, group, message):
+        await self.layer.group_send(group, message)
+
+
+def test_a_layer_without_the_internals_gets_each_event_through_group_send_in_order():
+    layer, (first, second) = joined(["g.a"], ["g.a", "g.b"])
+    assert publish_module._batched_redis_layer(layer)
+    public = PublicOnly(layer)
+    assert not publish_module._batched_redis_layer(public)
+    batch = [(["g.a"], {"type": "inbox.event", "event": "one", "data": {}}),
+             (["g.a", "g.b"], {"type": "inbox.event", "event": "two", "data": {}}),
+             (["g.b"], {"type": "inbox.event", "event": "three", "data": {}})]
+    async_to_sync(publish_module._group_send_all)(public, batch)
+    assert [f["event"] for f in received(layer, first, "g.a")] == ["one", "two"]
+    # Without the batched send a channel in two of an event's groups gets it twice.
+    assert [f["event"] for f in received(layer, second, "g.b")] == ["one", "two", "two", "three"]
