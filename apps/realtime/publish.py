@@ -1,8 +1,9 @@
 """publish(): the one way a live event leaves the server.
 
 Called from services only. The event is sent after the current transaction
-commits, so a browser never hears of a row it cannot read yet, and a rolled-back
-change is never announced.
+commits (`transaction.on_commit`), so a browser never hears of a row it cannot read
+yet, and a rolled-back change is never announced. Code that commits many events at
+once wraps its transaction in `gathered()`, and they leave in one delivery.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
+from contextlib import contextmanager
 
 from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
@@ -224,25 +226,32 @@ def _send(event_type: str, data: dict, groups: list[str]) -> None:
     _send_many([(event_type, data, groups)])
 
 
-class _OnCommitBatch:
-    """The events published in one transaction under the same savepoints, sent
-    together on commit. Django drops an on_commit callback whose savepoint rolls back;
-    events join a batch only while it is the last callback registered and was
-    registered under exactly the current savepoints, so they share its fate.
+@contextmanager
+def gathered():
+    """The events whose transaction commits inside the block leave together when it
+    ends (one replay-log call, one delivery, in commit order), rather than each on its
+    own commit: for code that commits many events at once (the inbound drain's batch,
+    the sending batch). Events committed inside the block are sent even when it ends
+    with an exception (their data is committed); those of a rolled-back transaction or
+    savepoint never reach it (Django drops their on-commit callbacks). A block inside
+    another sends its own events when it ends."""
+    outer = getattr(_local, "gathered", None)
+    events: list[tuple[str, dict, list[str]]] = []
+    _local.gathered = events
+    try:
+        yield
+    finally:
+        _local.gathered = outer
+        if events:
+            _send_many(events)
 
-    A missing extension point: Django 5.2 can register an on-commit callback but not
-    tell whether one registered earlier is still pending (a rolled-back savepoint or
-    transaction drops it silently), so `publish` reads the connection's
-    `run_on_commit` list of (savepoint ids, callback, robust) to find its batch.
-    test_publish_batch.py pins it: a rolled-back savepoint's events are dropped, the
-    others of the transaction leave together, in order."""
 
-    def __init__(self, savepoint_ids: set):
-        self.savepoint_ids = savepoint_ids
-        self.events: list[tuple[str, dict, list[str]]] = []
-
-    def __call__(self) -> None:
-        _send_many(self.events)
+def _committed(event: tuple[str, dict, list[str]]) -> None:
+    gathering = getattr(_local, "gathered", None)
+    if gathering is not None:
+        gathering.append(event)
+    else:
+        _send_many([event])
 
 
 def publish_now(event_type: str, data: dict, *, groups: Iterable[str]) -> None:
@@ -256,15 +265,8 @@ def publish(event_type: str, data: dict, *, groups: Iterable[str]) -> None:
     groups = list(dict.fromkeys(groups))
     # Normalise dates and decimals now, so every consumer sees plain JSON.
     data = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
-    connection = transaction.get_connection()
-    savepoint_ids = set(connection.savepoint_ids)
-    hooks = connection.run_on_commit
-    if hooks and isinstance(hooks[-1][1], _OnCommitBatch) and hooks[-1][0] == savepoint_ids:
-        hooks[-1][1].events.append((event_type, data, groups))
-        return
-    batch = _OnCommitBatch(savepoint_ids)
-    batch.events.append((event_type, data, groups))
-    transaction.on_commit(batch)
+    event = (event_type, data, groups)
+    transaction.on_commit(lambda: _committed(event))
 
 
 def sockets_signal(message_type: str, *, groups: Iterable[str], **fields) -> None:

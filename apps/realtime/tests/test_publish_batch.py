@@ -1,6 +1,6 @@
-"""publish() batches: the events of one transaction leave together on commit (one
-replay-log call, one delivery), in order, without those of a rolled-back savepoint;
-one event reaches every member of its groups once."""
+"""publish() sends on commit; inside gathered() the events committed in the block
+leave together at its end (one replay-log call, one delivery), in order, without
+those of a rolled-back savepoint; one event reaches every member of its groups once."""
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -9,7 +9,7 @@ from django.db import transaction
 
 from apps.realtime import publish as publish_module
 from apps.realtime import replay
-from apps.realtime.publish import publish
+from apps.realtime.publish import gathered, publish
 
 pytestmark = pytest.mark.django_db
 
@@ -73,12 +73,13 @@ def received(layer, channel, group):
 
 def test_the_events_of_one_transaction_leave_together_in_order(django_capture_on_commit_callbacks, sends):
     layer, (channel,) = joined(["user.1"])
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with transaction.atomic():
-            for n in range(3):
-                publish(f"e{n}", {"n": n}, groups=["user.1"])
-            assert sends == []  # nothing before the commit
-    assert len(callbacks) == 1
+    with gathered():
+        with django_capture_on_commit_callbacks(execute=True):
+            with transaction.atomic():
+                for n in range(3):
+                    publish(f"e{n}", {"n": n}, groups=["user.1"])
+                assert sends == []  # nothing before the commit
+        assert sends == []  # committed: gathered until the block ends
     assert sends == [["e0", "e1", "e2"]]
     frames = received(layer, channel, "user.1")
     assert [f["data"]["n"] for f in frames] == [0, 1, 2]
@@ -91,7 +92,7 @@ def test_the_events_of_one_transaction_leave_together_in_order(django_capture_on
 
 def test_an_event_of_a_rolled_back_savepoint_is_not_sent_the_others_are(django_capture_on_commit_callbacks, sends):
     layer, (channel,) = joined(["user.2"])
-    with django_capture_on_commit_callbacks(execute=True):
+    with gathered(), django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():
             publish("before", {}, groups=["user.2"])
             try:
@@ -103,8 +104,42 @@ def test_an_event_of_a_rolled_back_savepoint_is_not_sent_the_others_are(django_c
             with transaction.atomic():
                 publish("kept-inner", {}, groups=["user.2"])
             publish("after", {}, groups=["user.2"])
-    assert [event for call in sends for event in call] == ["before", "kept-inner", "after"]
+    assert sends == [["before", "kept-inner", "after"]]
     assert [f["event"] for f in received(layer, channel, "user.2")] == ["before", "kept-inner", "after"]
+
+
+def test_outside_gathered_each_event_leaves_on_its_commit_in_order(django_capture_on_commit_callbacks, sends):
+    layer, (channel,) = joined(["user.4"])
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic():
+            publish("first", {}, groups=["user.4"])
+            publish("second", {}, groups=["user.4"])
+            assert sends == []
+    assert len(callbacks) == 2
+    assert sends == [["first"], ["second"]]
+    assert [f["event"] for f in received(layer, channel, "user.4")] == ["first", "second"]
+
+
+def test_events_committed_before_an_exception_in_gathered_still_leave(django_capture_on_commit_callbacks, sends):
+    layer, (channel,) = joined(["user.5"])
+    with pytest.raises(RuntimeError), gathered():
+        with django_capture_on_commit_callbacks(execute=True):
+            with transaction.atomic():
+                publish("committed", {}, groups=["user.5"])
+        raise RuntimeError("after the commit")
+    assert sends == [["committed"]]
+    assert [f["event"] for f in received(layer, channel, "user.5")] == ["committed"]
+
+
+def test_a_gathered_block_inside_another_sends_its_own_events_when_it_ends(django_capture_on_commit_callbacks, sends):
+    with gathered():
+        with django_capture_on_commit_callbacks(execute=True):
+            publish("outer", {}, groups=["user.6"])
+        with gathered():
+            with django_capture_on_commit_callbacks(execute=True):
+                publish("inner", {}, groups=["user.6"])
+        assert sends == [["inner"]]
+    assert sends == [["inner"], ["outer"]]
 
 
 def test_nothing_is_sent_when_the_transaction_rolls_back(django_capture_on_commit_callbacks, sends):
@@ -121,7 +156,7 @@ def test_nothing_is_sent_when_the_transaction_rolls_back(django_capture_on_commi
 def test_every_member_of_the_groups_gets_each_event(django_capture_on_commit_callbacks):
     layer, (both, supervisor_only, team_only) = joined(
         ["org.9.supervisors", "team.9"], ["org.9.supervisors"], ["team.9"])
-    with django_capture_on_commit_callbacks(execute=True):
+    with gathered(), django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():
             publish("a", {"n": 1}, groups=["org.9.supervisors", "team.9"])
             publish("b", {"n": 2}, groups=["team.9"])
@@ -134,7 +169,7 @@ def test_every_member_of_the_groups_gets_each_event(django_capture_on_commit_cal
 
 def test_a_burst_published_in_one_transaction_reaches_a_slow_client_whole(django_capture_on_commit_callbacks):
     layer, (channel,) = joined(["team.10"])
-    with django_capture_on_commit_callbacks(execute=True):
+    with gathered(), django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():
             for n in range(2000):
                 publish("burst", {"n": n}, groups=["team.10"])
@@ -152,7 +187,7 @@ def test_consecutive_batches_reach_a_socket_in_publish_order(django_capture_on_c
     monkeypatch.setattr(publish_module, "time", SimpleNamespace(time=lambda: frozen))
     layer, (channel,) = joined(["team.11"])
     for first, count in ((0, 50), (50, 1), (51, 30), (81, 1)):
-        with django_capture_on_commit_callbacks(execute=True):
+        with gathered(), django_capture_on_commit_callbacks(execute=True):
             with transaction.atomic():
                 for n in range(first, first + count):
                     publish("seq", {"n": n}, groups=["team.11"])

@@ -11,6 +11,8 @@ import logging
 from django.db import connections, transaction
 from django.utils import timezone
 
+from apps.realtime.publish import gathered
+
 from ..models import WebhookEvent
 from .processing import MAX_ATTEMPTS, _process_batch, number_cache_clear, retry_delay
 from .receiving import _drain_started
@@ -51,7 +53,8 @@ def webhook_events_drain(*, limit: int = DRAIN_BATCH) -> int:
     backoff, as on the single path."""
     from apps.core.tasks import enqueue
 
-    with transaction.atomic():
+    # The batch's live events (often hundreds) leave in one delivery after its commit.
+    with gathered(), transaction.atomic():
         events = list(
             WebhookEvent.objects.select_for_update(skip_locked=True)
             .filter(status=WebhookEvent.Status.RECEIVED)

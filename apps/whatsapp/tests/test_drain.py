@@ -34,8 +34,24 @@ def _text(wamid, who, body, ts):
     return message("text", wamid=wamid, from_=who, timestamp=ts, body=body)
 
 
+@pytest.fixture
+def deliveries(monkeypatch):
+    """Each delivery of live events, as its list of (event, data, groups)."""
+    from apps.realtime import publish
+
+    calls = []
+    real = publish._send_many
+
+    def spy(events):
+        calls.append(list(events))
+        real(events)
+
+    monkeypatch.setattr(publish, "_send_many", spy)
+    return calls
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_backlog_is_processed_as_one_batch(number, published):
+def test_a_backlog_is_processed_as_one_batch(number, published, deliveries):
     _store(number, _text("wamid.D1", A, "one", 1718200001))
     _store(number, _text("wamid.D2", A, "two", 1718200003), _text("wamid.D3", B, "hi", 1718200002))
     _store(number, _text("wamid.D2", A, "two", 1718200003))  # Meta's redelivery
@@ -51,6 +67,8 @@ def test_a_backlog_is_processed_as_one_batch(number, published):
     names = [event for event, *_ in published]
     assert names.count("message.created") == 3
     assert names.count("conversation.created") == 2  # one per conversation, with its final state
+    # The batch's events left together, after its commit: one delivery.
+    assert len(deliveries) == 1 and [event for event, _data, _groups in deliveries[0]] == names
     # Nothing left: a second drain claims nothing, and a replay creates nothing new.
     assert services.webhook_events_drain() == 0
     WebhookEvent.objects.update(status=WebhookEvent.Status.RECEIVED)  # as a replay leaves them
