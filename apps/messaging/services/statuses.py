@@ -1,8 +1,10 @@
 """Delivery statuses of outbound messages (Meta's status webhooks).
 
-A status only moves forward (STATUS_RANK), by one function for one status or many
+A status only moves forward (`moves_forward`), by one function for one status or many
 (`statuses_apply`): the target rows are locked before the move, so two workers
-applying "read" and a late "delivered" at once cannot step back. The
+applying "read" and a late "delivered" at once cannot step back. A message the
+customer has (delivered, read, played) is never shown failed: a late "failed" for it
+is ignored, and "delivered" or "read" after "failed" moves the message on. The
 time of every state is kept even when the state itself does not change (a
 "delivered" after "read" still fills delivered_at). A status for a wamid we do not
 know yet waits as a PendingStatus until the sending code stores that wamid.
@@ -41,6 +43,21 @@ def _error_fields(errors: list | None) -> dict:
         "error_message": str(first.get("message") or ""),
         "error_details": str(details or (json.dumps(errors) if errors and not first else "")),
     }
+
+
+RECEIVED = frozenset({Status.DELIVERED, Status.READ, Status.PLAYED})
+
+
+def moves_forward(current: str, new: str) -> bool:
+    """Whether a message in state `current` moves to `new`: up the ranks (pending,
+    sent, delivered, read, played), except that "failed" only follows a state the
+    customer does not have yet (pending, sent) and only what proves the customer has
+    the message (delivered, read, played) follows "failed". Nothing follows "deleted"."""
+    if new == Status.FAILED:
+        return current in (Status.PENDING, Status.SENT)
+    if current == Status.FAILED:
+        return new in RECEIVED
+    return STATUS_RANK.get(current, len(STATUS_RANK)) < STATUS_RANK[new]
 
 
 def status_apply(*, number, update) -> str:
@@ -90,7 +107,12 @@ def statuses_apply(*, number, updates: list) -> list[str]:
             continue
         time_field = TIME_FIELDS[update.status]
         changes = {}
-        if STATUS_RANK.get(message.status, len(STATUS_RANK)) < STATUS_RANK[update.status]:
+        if update.status == Status.FAILED and message.status in RECEIVED:
+            # Meta's failure for a message the customer already has: noted, not kept.
+            logger.info("ignoring failed for %s, already %s", wamid, message.status)
+            outcomes[position] = "ignored"
+            continue
+        if moves_forward(message.status, update.status):
             changes = {"status": update.status, time_field: update.timestamp}
             if update.pricing:
                 changes["pricing"] = update.pricing

@@ -64,6 +64,39 @@ def test_failed_keeps_the_error(sent):
     assert sent.error_details == "Receiver is incapable of receiving this message"
 
 
+UNDELIVERABLE = [{"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable"}]
+
+
+@pytest.mark.parametrize("state", ["delivered", "read", "played"])
+def test_a_late_failed_never_turns_a_message_the_customer_has_into_failed(sent, state):
+    status_apply(number=sent.number, update=update("wamid.S1", state, 120))
+    assert status_apply(number=sent.number, update=update("wamid.S1", "failed", 110, errors=UNDELIVERABLE)) == "ignored"
+    sent.refresh_from_db()
+    assert sent.status == state
+    assert (sent.failed_at, sent.error_code, sent.error_title) == (None, None, "")
+
+
+@pytest.mark.parametrize("state", ["delivered", "read", "played"])
+def test_delivered_or_read_after_failed_shows_what_the_customer_has(sent, state, published,
+                                                                   django_capture_on_commit_callbacks):
+    status_apply(number=sent.number, update=update("wamid.S1", "failed", 110, errors=UNDELIVERABLE))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert status_apply(number=sent.number, update=update("wamid.S1", state, 120)) == "applied"
+    sent.refresh_from_db()
+    assert sent.status == state
+    assert published[-1][1]["status"] == state
+    # What Meta said of the failure stays on the row, with its time.
+    assert (sent.failed_at, sent.error_code) == (at(110), 131026)
+
+
+def test_sent_after_failed_leaves_it_failed(sent):
+    """Meta reports sent, then failed (undeliverable): a late "sent" proves nothing."""
+    status_apply(number=sent.number, update=update("wamid.S1", "failed", 110, errors=UNDELIVERABLE))
+    assert status_apply(number=sent.number, update=update("wamid.S1", "sent", 100)) == "duplicate"
+    sent.refresh_from_db()
+    assert sent.status == Status.FAILED
+
+
 def test_pricing_and_conversation_are_kept(sent):
     pricing = {"billable": True, "pricing_model": "PMP", "category": "utility"}
     conversation = {"id": "c1", "origin": {"type": "utility"}}
