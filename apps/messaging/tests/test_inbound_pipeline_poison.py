@@ -53,3 +53,33 @@ def test_the_same_poisoned_delivery_again_changes_nothing(deliver, number, mirro
     assert Message.objects.count() == 2
     assert list(WebhookEvent.objects.values_list("status", flat=True)) == ["processed", "processed"]
     assert json.loads(bytes(WebhookEvent.objects.first().body))["object"] == "whatsapp_business_account"
+
+
+def test_oversized_ids_and_a_contact_card_that_is_not_an_object_lose_no_message(deliver, number, mirrored):
+    long_from = "55" + "9" * 40
+    change = messages_change(
+        phone_number_id=number.phone_number_id,
+        messages=[
+            message("text", wamid="wamid." + "L" * 300, from_=CUSTOMER, body="a long wamid"),
+            message("text", wamid="wamid.FROM", from_=long_from, body="a long from"),
+            message("contacts", wamid="wamid.CARD", from_=CUSTOMER, contacts=["not an object", 7]),
+        ],
+        contacts=[{"wa_id": CUSTOMER, "profile": {"name": "Maria"}}],
+    )
+    response = deliver(envelope(change))
+    assert response.status_code == 200
+    event = WebhookEvent.objects.get()
+    assert (event.status, event.error) == (WebhookEvent.Status.PROCESSED, "")
+    texts = dict(Message.objects.values_list("text", "wamid"))
+    assert set(texts) >= {"a long wamid", "a long from"}
+    assert Message.objects.filter(wamid="wamid.CARD").exists()
+    assert len(texts["a long wamid"]) <= 255
+
+
+def test_a_body_nested_deeper_than_any_parser_goes_is_kept_as_malformed_with_200(deliver, number):
+    body = '{"object": "whatsapp_business_account", "entry": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = deliver(body)
+    assert response.status_code == 200
+    event = WebhookEvent.objects.get()
+    assert event.status == WebhookEvent.Status.REJECTED, (event.status, event.error)
+    assert "malformed" in event.reason
