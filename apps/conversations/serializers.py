@@ -24,6 +24,9 @@ class ContactSerializer(CachedFieldsMixin, serializers.ModelSerializer):
         ]
         read_only_fields = ["wa_id", "profile_name", "opted_out_at", "marketing_opted_out", "created_at"]
 
+    def to_representation(self, instance):
+        return contact_data(instance)
+
 
 class ConversationSerializer(CachedFieldsMixin, serializers.ModelSerializer):
     contact = ContactSerializer(read_only=True)
@@ -42,6 +45,11 @@ class ConversationSerializer(CachedFieldsMixin, serializers.ModelSerializer):
 
     def get_assignee_name(self, obj):
         return obj.assignee.name if obj.assignee_id and obj.assignee else None
+
+    def to_representation(self, instance):
+        # The fields above describe the shape (the OpenAPI schema); one builder fills
+        # it, for the REST API and the live events alike.
+        return conversation_event_data(instance)
 
 
 class NoteSerializer(CachedFieldsMixin, serializers.ModelSerializer):
@@ -75,29 +83,33 @@ def _event_labels(conversation: Conversation) -> list[dict]:
     return [{"id": label.id, "name": label.name, "color": label.color} for label in conversation.labels.all()]
 
 
-def conversation_event_data(conversation: Conversation) -> dict:
-    """`ConversationSerializer(conversation).data`, built straight from the loaded row
-    (contact and assignee selected, labels prefetched, as the serializer reads them,
-    or the rows conversations_record_inbound_many returned):
-    the inbound worker's conversation events, one per conversation of every batch,
-    without DRF's per-field machinery. Same keys, same values (tests compare it with
-    the serializer)."""
-    contact = conversation.contact
-    contact_data = {
+def contact_data(contact: Contact) -> dict:
+    """A contact as the REST API and the live events show it (`ContactSerializer`'s
+    fields; the serializer's output is this)."""
+    data = {
         "id": contact.id, "wa_id": contact.wa_id, "phone": contact.phone, "profile_name": contact.profile_name,
         "name": contact.name, "display_name": contact.display_name, "opted_out": contact.opted_out,
         "opt_out_reason": contact.opt_out_reason, "marketing_opted_out": contact.marketing_opted_out,
         "attributes": contact.attributes,
     }
     for name in _CONTACT_TIME_FIELDS:
-        contact_data[name] = _time(getattr(contact, name))
+        data[name] = _time(getattr(contact, name))
+    return {name: data[name] for name in ContactSerializer.Meta.fields}
+
+
+def conversation_event_data(conversation: Conversation) -> dict:
+    """A conversation as the REST API and the live events show it
+    (`ConversationSerializer`'s fields; the serializer's output is this), built
+    straight from the row (contact and assignee selected and labels prefetched, or the
+    rows conversations_record_inbound_many returned) without DRF's per-field
+    machinery: the inbound worker builds one per conversation of every batch."""
     data = {
         "id": conversation.id, "number_id": conversation.number_id, "status": conversation.status,
         "assignee_id": conversation.assignee_id,
         "assignee_name": conversation.assignee.name if conversation.assignee_id and conversation.assignee else None,
         "team_id": conversation.team_id, "priority": conversation.priority, "unread_count": conversation.unread_count,
         "last_message_preview": conversation.last_message_preview, "bot_active": conversation.bot_active,
-        "contact": {name: contact_data[name] for name in ContactSerializer.Meta.fields},
+        "contact": contact_data(conversation.contact),
         "labels": _event_labels(conversation),
     }
     for name in _CONVERSATION_TIME_FIELDS:

@@ -1,5 +1,6 @@
 """Serializers shared by the REST API and live events (one shape for both)."""
 
+from django.core.exceptions import ObjectDoesNotExist
 from rest_framework import serializers
 
 from apps.core.serializers import CachedFieldsMixin
@@ -33,6 +34,11 @@ class MessageSerializer(CachedFieldsMixin, serializers.ModelSerializer):
     def get_author_name(self, obj):
         return obj.author.name if obj.author_id and obj.author else None
 
+    def to_representation(self, instance):
+        # The fields above describe the shape (the OpenAPI schema); one builder fills
+        # it, for the REST API and the live events alike.
+        return message_event_data(instance)
+
 
 _DATETIME = serializers.DateTimeField()
 _PLAIN_FIELDS = [
@@ -45,12 +51,22 @@ _TIME_FIELDS = [
 _ERROR_FIELDS = ["error_code", "error_title", "error_message", "error_details"]
 
 
-def message_event_data(message: Message, *, reactions: list | None = None, media=None) -> dict:
-    """`MessageSerializer(message).data`, built straight from the loaded row: the
-    send task's live event (one per message sent) without DRF's per-object field
-    copies and without re-reading related rows. The caller passes the reactions
-    and the media it knows (`reactions=None` reads them); the author must be loaded
-    with the message. Same keys, same values (tests compare it with the serializer)."""
+_READ = object()
+
+
+def _media_of(message: Message):
+    try:
+        return message.media
+    except ObjectDoesNotExist:
+        return None
+
+
+def message_event_data(message: Message, *, reactions: list | None = None, media=_READ) -> dict:
+    """A message as the REST API and the live events show it (`MessageSerializer`'s
+    fields; the serializer's output is this), built straight from the row without
+    DRF's per-object field copies. A caller that knows the message's reactions or
+    media passes them (`media=None`: it has none) and nothing is read again; the
+    author is read unless it was loaded with the message."""
     data = {name: getattr(message, name) for name in _PLAIN_FIELDS}
     data["author_name"] = message.author.name if message.author_id and message.author else None
     for name in _TIME_FIELDS:
@@ -61,5 +77,7 @@ def message_event_data(message: Message, *, reactions: list | None = None, media
     if reactions is None:
         reactions = message.reactions.all()
     data["reactions"] = ReactionSerializer(reactions, many=True).data if reactions else []
+    if media is _READ:
+        media = _media_of(message)
     data["media"] = MediaSerializer(media).data if media is not None else None
     return {name: data[name] for name in MessageSerializer.Meta.fields}
