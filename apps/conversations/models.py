@@ -9,7 +9,14 @@ from apps.providers.meta.capabilities import CAPABILITIES
 
 class Contact(models.Model):
     organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="contacts")
-    wa_id = models.CharField(_("WhatsApp id"), max_length=32)
+    # Who the customer is at the provider: the phone-based WhatsApp id, and Meta's
+    # business-scoped user id (BSUID). A customer who uses a WhatsApp username may come
+    # with the user id alone; at least one of the two is set, each unique in the
+    # organisation.
+    wa_id = models.CharField(_("WhatsApp id"), max_length=32, blank=True)
+    user_id = models.CharField(_("WhatsApp user id"), max_length=160, blank=True)
+    parent_user_id = models.CharField(_("WhatsApp parent user id"), max_length=160, blank=True)
+    username = models.CharField(_("WhatsApp username"), max_length=100, blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     profile_name = models.CharField(_("WhatsApp profile name"), max_length=200, blank=True)
     name = models.CharField(_("name"), max_length=200, blank=True)
@@ -28,15 +35,29 @@ class Contact(models.Model):
     class Meta:
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
-        constraints = [models.UniqueConstraint(fields=["organization", "wa_id"], name="contact_unique_wa_id_per_org")]
-        indexes = [models.Index(fields=["organization", "phone"])]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "wa_id"], name="contact_unique_wa_id_per_org",
+                                    condition=~models.Q(wa_id="")),
+            models.UniqueConstraint(fields=["organization", "user_id"], name="contact_unique_user_id_per_org",
+                                    condition=~models.Q(user_id="")),
+            models.CheckConstraint(condition=~models.Q(wa_id="", user_id=""), name="contact_has_an_identity"),
+        ]
+        # Look-ups by wa_id or user id use these (a partial unique index serves a query
+        # only when PostgreSQL can prove its condition, not for long IN lists).
+        indexes = [models.Index(fields=["organization", "phone"]),
+                   models.Index(fields=["organization", "wa_id"], name="contact_org_wa_id"),
+                   models.Index(fields=["organization", "user_id"], name="contact_org_user_id")]
 
     def __str__(self):
         return self.display_name
 
     @property
     def display_name(self) -> str:
-        return self.name or self.profile_name or f"+{self.wa_id}"
+        if self.name or self.profile_name:
+            return self.name or self.profile_name
+        if self.username:
+            return self.username
+        return f"+{self.wa_id}" if self.wa_id else self.user_id
 
 
 class Label(models.Model):

@@ -19,10 +19,11 @@ class ContactSerializer(CachedFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = Contact
         fields = [
-            "id", "wa_id", "phone", "profile_name", "name", "display_name", "opted_out", "opted_out_at",
-            "opt_out_reason", "marketing_opted_out", "attributes", "created_at",
+            "id", "wa_id", "user_id", "username", "phone", "profile_name", "name", "display_name", "opted_out",
+            "opted_out_at", "opt_out_reason", "marketing_opted_out", "attributes", "created_at",
         ]
-        read_only_fields = ["wa_id", "profile_name", "opted_out_at", "marketing_opted_out", "created_at"]
+        read_only_fields = ["wa_id", "user_id", "username", "profile_name", "opted_out_at", "marketing_opted_out",
+                            "created_at"]
 
     def to_representation(self, instance):
         return contact_data(instance)
@@ -87,7 +88,8 @@ def contact_data(contact: Contact) -> dict:
     """A contact as the REST API and the live events show it (`ContactSerializer`'s
     fields; the serializer's output is this)."""
     data = {
-        "id": contact.id, "wa_id": contact.wa_id, "phone": contact.phone, "profile_name": contact.profile_name,
+        "id": contact.id, "wa_id": contact.wa_id, "user_id": contact.user_id, "username": contact.username,
+        "phone": contact.phone, "profile_name": contact.profile_name,
         "name": contact.name, "display_name": contact.display_name, "opted_out": contact.opted_out,
         "opt_out_reason": contact.opt_out_reason, "marketing_opted_out": contact.marketing_opted_out,
         "attributes": contact.attributes,

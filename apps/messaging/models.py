@@ -156,7 +156,7 @@ class Reaction(models.Model):
     target_wamid = models.CharField(max_length=255)
     message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="reactions")
     direction = models.CharField(max_length=3, choices=Direction.choices)
-    reactor = models.CharField(max_length=64, help_text=_("The customer's wa_id, or 'business'."))
+    reactor = models.CharField(max_length=160, help_text=_("The customer's wa_id (or user id without one), or 'business'."))
     emoji = models.CharField(max_length=32)
     reacted_at = models.DateTimeField(default=timezone.now)
 

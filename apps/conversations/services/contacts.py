@@ -1,11 +1,13 @@
-"""Contacts: found or created by their WhatsApp id, their profile, attributes and opt-outs."""
+"""Contacts: found or created by their identity at the provider (conversations.identity),
+their profile, attributes and opt-outs."""
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -13,9 +15,12 @@ from apps.accounts import access
 from apps.realtime import groups
 from apps.realtime.publish import publish
 
+from ..identity import Identity
 from ..models import AuditLogEntry, Contact, Conversation
 from ..serializers import ContactSerializer
 from .actions import _audit
+
+logger = logging.getLogger(__name__)
 
 
 def contact_get_or_create(*, organization, wa_id: str, profile_name: str | None = None) -> Contact:
@@ -23,24 +28,84 @@ def contact_get_or_create(*, organization, wa_id: str, profile_name: str | None 
     return contacts_get_or_create_many(organization=organization, profiles={wa_id: profile_name or ""})[wa_id]
 
 
-def contacts_get_or_create_many(*, organization, profiles: dict[str, str]) -> dict[str, Contact]:
-    """The organisation's contacts for any number of wa_ids (`profiles`: wa_id -> the
-    profile name Meta sent, or ""), created when new, the profile name refreshed when
-    Meta sends a different one: one SELECT and one INSERT however many. Safe under
-    concurrency (a contact a concurrent first message created is read back)."""
-    found = {c.wa_id: c for c in Contact.objects.filter(organization=organization, wa_id__in=list(profiles))}
-    missing = [wa_id for wa_id in profiles if wa_id not in found]
+def contacts_get_or_create_many(*, organization, profiles: dict[str, str],
+                                identities: dict[str, Identity] | None = None) -> dict[str, Contact]:
+    """The organisation's contacts for any number of customers, created when new:
+    `profiles` maps each customer's key to the profile name Meta sent (or ""), and
+    `identities` the key to who the customer is (`Identity`; without it the keys are
+    wa_ids). A contact is found by its wa_id or its user id; an identifier it lacks is
+    added when a delivery brings it (the user id of a customer known by phone, the
+    phone of one known by user id), the profile name and username refreshed. One
+    SELECT and one INSERT however many. Safe under concurrency (a contact a
+    concurrent first message created is read back). Returns key -> contact."""
+    wanted = {key: (identities or {}).get(key) or Identity(wa_id=key) for key in profiles}
+    found = _contacts_find(organization, wanted)
+    missing = [key for key in wanted if key not in found]
     if missing:
         Contact.objects.bulk_create(
-            [Contact(organization=organization, wa_id=wa_id, phone=f"+{wa_id}", profile_name=profiles[wa_id] or "")
-             for wa_id in missing],
+            [_new_contact(organization, wanted[key], profiles[key]) for key in missing],
             ignore_conflicts=True,  # a concurrent first message created it: read it below
         )
-        found.update({c.wa_id: c for c in Contact.objects.filter(organization=organization, wa_id__in=missing)})
-    for wa_id, contact in found.items():
+        found.update(_contacts_find(organization, {key: wanted[key] for key in missing}))
+    for key, contact in found.items():
         contact.organization = organization
-        _profile_name_refresh(contact, profiles.get(wa_id))
+        contact_identity_refresh(contact, wanted[key])
+        _profile_name_refresh(contact, profiles.get(key))
     return found
+
+
+def _new_contact(organization, identity: Identity, profile_name: str) -> Contact:
+    return Contact(organization=organization, wa_id=identity.wa_id, phone=f"+{identity.wa_id}" if identity.wa_id else "",
+                   user_id=identity.user_id, parent_user_id=identity.parent_user_id, username=identity.username,
+                   profile_name=profile_name or "")
+
+
+def _contacts_find(organization, wanted: dict[str, Identity]) -> dict[str, Contact]:
+    """key -> the contact with the key's wa_id, else with its user id."""
+    wa_ids = {identity.wa_id for identity in wanted.values() if identity.wa_id}
+    user_ids = {identity.user_id for identity in wanted.values() if identity.user_id}
+    if not wa_ids and not user_ids:
+        return {}
+    match = Q(wa_id__in=wa_ids) if wa_ids else Q()
+    if user_ids:
+        match = match | Q(user_id__in=user_ids) if wa_ids else Q(user_id__in=user_ids)
+    rows = list(Contact.objects.filter(match, organization=organization))
+    by_wa_id = {c.wa_id: c for c in rows if c.wa_id}
+    by_user_id = {c.user_id: c for c in rows if c.user_id}
+    found = {}
+    for key, identity in wanted.items():
+        contact = by_wa_id.get(identity.wa_id) if identity.wa_id else None
+        contact = contact or (by_user_id.get(identity.user_id) if identity.user_id else None)
+        if contact is not None:
+            found[key] = contact
+    return found
+
+
+def contact_identity_refresh(contact: Contact, identity: Identity) -> None:
+    """Add to `contact` the identifiers `identity` brings that it lacks, and refresh its
+    username. An identifier another contact of the organisation already holds stays
+    there (logged): two contacts are never merged silently."""
+    changes = {}
+    if identity.user_id and not contact.user_id:
+        changes["user_id"] = identity.user_id
+    if identity.wa_id and not contact.wa_id:
+        changes["wa_id"] = identity.wa_id
+        if not contact.phone:
+            changes["phone"] = f"+{identity.wa_id}"
+    if identity.parent_user_id and contact.parent_user_id != identity.parent_user_id:
+        changes["parent_user_id"] = identity.parent_user_id
+    if identity.username and contact.username != identity.username:
+        changes["username"] = identity.username
+    if not changes:
+        return
+    try:
+        with transaction.atomic():
+            Contact.objects.filter(pk=contact.pk).update(**changes)
+    except IntegrityError:
+        logger.warning("contact %s: %s belongs to another contact; not added", contact.pk, sorted(changes))
+        return
+    for name, value in changes.items():
+        setattr(contact, name, value)
 
 
 def _profile_name_refresh(contact: Contact, name: str | None) -> None:

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from apps.conversations import services as conversation_services
+from apps.conversations.identity import Identity
 from apps.core.tasks import enqueue
 from apps.realtime import groups
 from apps.realtime.publish import publish
@@ -79,9 +80,10 @@ def message_receive(*, number, event) -> InboundResult:
 def _message_store(*, number, organization, event, message_type, content, text, wamid=None) -> InboundResult:
     if event.referred_product:
         content = {**content, "referred_product": event.referred_product}
-    contact = conversation_services.contact_get_or_create(
-        organization=organization, wa_id=event.from_wa_id, profile_name=event.profile_name or None
-    )
+    contact = conversation_services.contacts_get_or_create_many(
+        organization=organization, profiles={event.sender: event.profile_name or ""},
+        identities={event.sender: identity_of(event)},
+    )[event.sender]
     try:
         with transaction.atomic():
             conversation, how = conversation_services.conversation_for_inbound(contact=contact, number=number)
@@ -120,7 +122,7 @@ def _message_store(*, number, organization, event, message_type, content, text, 
     )
     # Reactions that arrived before their message: the customer's own only.
     Reaction.objects.filter(number=number, target_wamid=message.wamid, message__isnull=True,
-                            reactor=event.from_wa_id).update(message=message)
+                            reactor=event.sender).update(message=message)
     if message_type in MEDIA_KINDS:
         _media_create(message=message, content=content)
     if message_type == MessageType.TEXT:
@@ -214,6 +216,19 @@ def _insert_new(objs: list[Message]) -> tuple[dict[str, int], set[str]]:
         return inserted, awaited
 
 
+def identity_of(event) -> Identity:
+    """Who sent an inbound message (apps.providers.meta.events.InboundMessage)."""
+    return Identity(wa_id=event.from_wa_id, user_id=event.from_user_id, parent_user_id=event.parent_user_id,
+                    username=event.username)
+
+
+def _from_sender(event) -> Q:
+    """Messages of the conversations of `event`'s sender, found by wa_id, else user id."""
+    if event.from_wa_id:
+        return Q(conversation__contact__wa_id=event.from_wa_id)
+    return Q(conversation__contact__user_id=event.from_user_id)
+
+
 def messages_receive_batch(*, number, events: list) -> list[Message]:
     """Store many customer messages on `number` at once (apps.providers.meta.events.
     InboundMessage, not reactions, edits or revokes), as `message_receive` stores one:
@@ -229,11 +244,13 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
     if not todo:
         return []
     profiles: dict[str, str] = {}
+    identities = {}
     for event in sorted(todo, key=lambda e: e.timestamp):  # the newest profile name wins
-        if event.profile_name or event.from_wa_id not in profiles:
-            profiles[event.from_wa_id] = event.profile_name or ""
-    contacts, conversations = conversation_services.inbound_parties_many(organization=organization, number=number,
-                                                                         profiles=profiles)
+        if event.profile_name or event.sender not in profiles:
+            profiles[event.sender] = event.profile_name or ""
+        identities[event.sender] = identity_of(event)
+    contacts, conversations = conversation_services.inbound_parties_many(
+        organization=organization, number=number, profiles=profiles, identities=identities)
     # Reply contexts, each only within its conversation (as in _message_store).
     replied = {e.reply_to_wamid for e in todo if e.reply_to_wamid}
     reply_ids = {(wamid, conversation_id): pk for wamid, conversation_id, pk in Message.objects.filter(
@@ -243,7 +260,7 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
         message_type, content, text = message_content(event.type, event.content, event.raw)
         if event.referred_product:
             content = {**content, "referred_product": event.referred_product}
-        conversation, _how = conversations[contacts[event.from_wa_id].pk]
+        conversation, _how = conversations[contacts[event.sender].pk]
         objs.append(Message(
             organization=organization, conversation=conversation, number=number, wamid=event.wamid,
             direction=Direction.INBOUND, author_type=Author.CUSTOMER, type=message_type, content=content, text=text,
@@ -273,7 +290,7 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
                    .order_by("pk")) if targets else []
     reactions: dict[int, list[Reaction]] = {}
     for reaction in waiting:
-        if reaction.reactor != unique[reaction.target_wamid].from_wa_id:
+        if reaction.reactor != unique[reaction.target_wamid].sender:
             continue
         reaction.message_id = inserted[reaction.target_wamid]
         Reaction.objects.filter(pk=reaction.pk).update(message_id=reaction.message_id)
@@ -283,7 +300,7 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
         if message.type in MEDIA_KINDS:
             media[message.pk] = _media_create(message=message, content=message.content)
         if message.type == MessageType.TEXT:
-            _opt_keywords(organization=organization, contact=contacts[unique[message.wamid].from_wa_id],
+            _opt_keywords(organization=organization, contact=contacts[unique[message.wamid].sender],
                           conversation=message.conversation, message=message)
     from apps.conversations.serializers import conversation_event_data
 
@@ -362,9 +379,9 @@ def reaction_receive(*, number, event) -> Reaction | None:
         return None
     emoji = fit(Reaction, "emoji", event.content.get("emoji") or "")
     # Only a message of the reactor's own chat: a reaction never lands in another's conversation.
-    message = (Message.objects.filter(number=number, wamid=target, conversation__contact__wa_id=event.from_wa_id)
+    message = (Message.objects.filter(_from_sender(event), number=number, wamid=target)
                .select_related("conversation").first())
-    reaction = Reaction.objects.filter(number=number, target_wamid=target, reactor=event.from_wa_id).first()
+    reaction = Reaction.objects.filter(number=number, target_wamid=target, reactor=event.sender).first()
     changed = False
     if reaction is None:
         if not emoji:
@@ -377,13 +394,13 @@ def reaction_receive(*, number, event) -> Reaction | None:
                     target_wamid=target,
                     message=message,
                     direction=Direction.INBOUND,
-                    reactor=event.from_wa_id,
+                    reactor=event.sender,
                     emoji=emoji,
                     reacted_at=event.timestamp,
                 )
                 changed = True
         except IntegrityError:
-            reaction = Reaction.objects.get(number=number, target_wamid=target, reactor=event.from_wa_id)
+            reaction = Reaction.objects.get(number=number, target_wamid=target, reactor=event.sender)
     if not changed:
         newer = Reaction.objects.filter(pk=reaction.pk, reacted_at__lt=event.timestamp)
         if emoji:
@@ -408,8 +425,7 @@ def message_edit_receive(*, number, event) -> InboundResult:
         # Only the customer's own message: an edit never changes another's conversation.
         original = (
             Message.objects.select_for_update(of=("self",)).filter(
-                number=number, wamid=original_wamid, direction=Direction.INBOUND,
-                conversation__contact__wa_id=event.from_wa_id,
+                _from_sender(event), number=number, wamid=original_wamid, direction=Direction.INBOUND,
             ).first()
             if original_wamid else None
         )
@@ -455,8 +471,8 @@ def message_revoke_receive(*, number, event) -> Message | None:
     if not keep:
         changes.update(content={}, text="", edit_history=[])
     updated = Message.objects.filter(
-        ~Q(status=Status.DELETED), number=number, wamid=original_wamid, direction=Direction.INBOUND,
-        conversation__contact__wa_id=event.from_wa_id,  # the customer's own message only
+        ~Q(status=Status.DELETED), _from_sender(event),  # the customer's own message only
+        number=number, wamid=original_wamid, direction=Direction.INBOUND,
     ).update(**changes)
     if not updated:
         return None

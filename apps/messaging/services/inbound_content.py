@@ -134,6 +134,9 @@ def _limits() -> dict[str, int]:
         "reply_to_wamid": length(Message, "reply_to_wamid"),
         # A contact's phone is "+" and the wa_id; a reaction's reactor is the wa_id.
         "from_wa_id": min(length(Contact, "wa_id"), length(Contact, "phone") - 1, length(Reaction, "reactor")),
+        "from_user_id": min(length(Contact, "user_id"), length(Reaction, "reactor")),
+        "parent_user_id": length(Contact, "parent_user_id"),
+        "username": length(Contact, "username"),
         "profile_name": length(Contact, "profile_name"),
     }
 

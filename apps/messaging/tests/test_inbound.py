@@ -24,7 +24,7 @@ def event(kind="text", wamid="wamid.IN1", ts=1718200000, **obj):
     raw = {"from": "5511999990001", "id": wamid, "timestamp": str(ts), "type": kind}
     if obj:
         raw[kind] = obj
-    return parse_message(raw, profiles={"5511999990001": "Ana"}, path="t", waba_id="w", phone_number_id="p",
+    return parse_message(raw, profiles={"5511999990001": {"wa_id": "5511999990001", "name": "Ana"}}, path="t", waba_id="w", phone_number_id="p",
                          display_phone_number="")
 
 

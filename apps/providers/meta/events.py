@@ -29,6 +29,10 @@ class NumberEvent(Event):
 @dataclass(frozen=True)
 class InboundMessage(NumberEvent):
     wamid: str
+    # The customer: the phone-based WhatsApp id (`from`), absent for a customer who uses
+    # a username and hides the phone, and the business-scoped user id (`from_user_id`,
+    # or `user_id` of the delivery's contact), absent in deliveries before it existed.
+    # At least one of the two is there.
     from_wa_id: str
     profile_name: str
     timestamp: datetime
@@ -43,6 +47,15 @@ class InboundMessage(NumberEvent):
     referred_product: dict | None = None
     referral: dict | None = None
     errors: list | None = None
+    from_user_id: str = ""
+    # The user id shared by the business's portfolios, and the customer's username.
+    parent_user_id: str = ""
+    username: str = ""
+
+    @property
+    def sender(self) -> str:
+        """The customer's key within one delivery: the wa_id, or the user id without one."""
+        return self.from_wa_id or self.from_user_id
 
 
 @dataclass(frozen=True)

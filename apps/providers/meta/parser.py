@@ -157,11 +157,19 @@ def _parse_messages_value(value: dict, *, waba_id: str, path: str) -> list[Event
         "phone_number_id": _str(metadata.get("phone_number_id")),
         "display_phone_number": _str(metadata.get("display_phone_number")),
     }
-    profiles = {}
+    # The delivery's contacts, found by wa_id and by user id (a customer with a username
+    # may come with only the latter).
+    profiles: dict[str, dict] = {}
     for contact in _list(value.get("contacts")):
-        if isinstance(contact, dict) and contact.get("wa_id"):
-            profile = contact.get("profile") if isinstance(contact.get("profile"), dict) else {}
-            profiles[_str(contact["wa_id"])] = _str(profile.get("name"))
+        if not isinstance(contact, dict):
+            continue
+        profile = contact.get("profile") if isinstance(contact.get("profile"), dict) else {}
+        card = {"wa_id": _str(contact.get("wa_id")), "user_id": _str(contact.get("user_id")),
+                "parent_user_id": _str(contact.get("parent_user_id")), "name": _str(profile.get("name")),
+                "username": _str(profile.get("username") or contact.get("username"))}
+        for key in (card["wa_id"], card["user_id"]):
+            if key:
+                profiles[key] = card
     events: list[Event] = []
     for i, message in enumerate(_list(value.get("messages"))):
         events.append(parse_message(message, profiles=profiles, path=f"{path}.messages[{i}]", **number))
@@ -180,11 +188,13 @@ def parse_message(message, *, profiles: dict, path: str, waba_id: str, phone_num
     number = {"waba_id": waba_id, "phone_number_id": phone_number_id, "display_phone_number": display_phone_number}
     if not isinstance(message, dict):
         return Malformed(path=path, waba_id=waba_id, raw={"message": message}, reason="message is not an object")
-    wamid, sender = _str(message.get("id")), _str(message.get("from"))
+    wamid, sender, user_id = _str(message.get("id")), _str(message.get("from")), _str(message.get("from_user_id"))
     timestamp = parse_timestamp(message.get("timestamp"))
-    if not wamid or not sender or timestamp is None:
-        return Malformed(path=path, waba_id=waba_id, raw=message, reason="message lacks id, from or timestamp",
+    if not wamid or not (sender or user_id) or timestamp is None:
+        return Malformed(path=path, waba_id=waba_id, raw=message,
+                         reason="message lacks id, timestamp, or both from and from_user_id",
                          extra={"phone_number_id": phone_number_id})
+    card = profiles.get(sender) or profiles.get(user_id) or {}
     kind = _str(message.get("type")) or "unknown"
     content = message.get(kind)
     if kind == "contacts":
@@ -197,7 +207,10 @@ def parse_message(message, *, profiles: dict, path: str, waba_id: str, phone_num
         raw=message,
         wamid=wamid,
         from_wa_id=sender,
-        profile_name=profiles.get(sender, ""),
+        from_user_id=user_id or card.get("user_id", ""),
+        parent_user_id=card.get("parent_user_id", ""),
+        username=card.get("username", ""),
+        profile_name=card.get("name", ""),
         timestamp=timestamp,
         type=kind,
         content=content,

@@ -204,3 +204,25 @@ def test_value_errors():
     (item,) = parse_webhook(payload)
     assert isinstance(item, ev.ValueErrors)
     assert item.errors == [{"code": 131000, "title": "Something went wrong"}]
+
+
+def test_a_customer_with_a_username_comes_with_the_user_id_alone():
+    message = one("text_username_only.json")
+    assert isinstance(message, ev.InboundMessage)
+    assert (message.from_wa_id, message.from_user_id, message.sender) == (
+        "", "US.13491208655302741918", "US.13491208655302741918")
+    assert (message.profile_name, message.username) == ("Jane Doe", "@janedoe")
+
+
+def test_the_phone_and_the_user_ids_together():
+    message = one("text_with_user_id.json")
+    assert (message.from_wa_id, message.from_user_id, message.parent_user_id, message.sender) == (
+        "5511987654321", "BR.1502576394655843", "BR.ENT.11815799212886844830", "5511987654321")
+    assert message.profile_name == "Maria Souza"
+
+
+def test_a_message_with_neither_from_nor_user_id_is_malformed():
+    payload = load_fixture("text_username_only.json")
+    del payload["entry"][0]["changes"][0]["value"]["messages"][0]["from_user_id"]
+    (item,) = parse_webhook(payload)
+    assert isinstance(item, ev.Malformed) and "from_user_id" in item.reason
