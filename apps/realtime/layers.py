@@ -21,6 +21,9 @@ from __future__ import annotations
 import asyncio
 
 from channels_redis.core import RedisChannelLayer
+from redis.exceptions import RedisError
+
+from . import replay
 
 RECEIVE_BATCH = 500
 
@@ -48,6 +51,15 @@ class BatchedRedisChannelLayer(RedisChannelLayer):
         super().__init__(*args, **kwargs)
         if receive_batch is not None:
             self.receive_batch = int(receive_batch)
+
+    async def receive(self, channel):
+        try:
+            return await super().receive(channel)
+        except (OSError, RedisError):
+            # Redis does not answer: whatever was published meanwhile may be lost for
+            # this process's sockets, so their next catch-up must reset (replay.py).
+            await asyncio.to_thread(replay.mark_lost)
+            raise
 
     async def receive_single(self, channel):
         # Only the process-local queue ("specific.<prefix>!") is read in batches; it is

@@ -162,6 +162,7 @@ async def _group_send_all(layer, batch: list[tuple[list[str], dict]]) -> None:
             await _redis_send_batch(layer, batch)
         except Exception:  # a live update is best effort; the data is committed
             logger.exception("publish of %d events (%s...) failed", len(batch), batch[0][1].get("event"))
+            replay.mark_lost()
         return
     for groups, message in batch:
         for group in groups:
@@ -169,6 +170,7 @@ async def _group_send_all(layer, batch: list[tuple[list[str], dict]]) -> None:
                 await layer.group_send(group, message)
             except Exception:
                 logger.exception("publish %s to %s failed", message.get("event"), group)
+                replay.mark_lost()
 
 
 def _thread_loop() -> asyncio.AbstractEventLoop:
@@ -215,6 +217,7 @@ def _send_many(events: list[tuple[str, dict, list[str]]]) -> None:
         ids = replay.get_log().append_many(events)
     except Exception:  # without the log the events still go out live, without a cursor
         logger.exception("replay log append of %s failed", ", ".join(e[0] for e in events))
+        replay.mark_lost()  # a page away now would miss them: its catch-up resets
         ids = [None] * len(events)
     _deliver(layer, [
         (groups, {"type": "inbox.event", "id": event_id, "event": event_type, "data": data})

@@ -10,6 +10,11 @@ trimmed by count (MAXLEN ~) and by age (MINID ~), in one round trip; no database
 
 A catch-up reads the socket's groups after the cursor, merges them by id, and answers
 RESET when the gap is older than what is kept (trimmed, expired, or the log was lost).
+
+An event that reached neither the log nor the sockets (Redis down or restarting) is
+in no catch-up: the process that lost it moves the epoch (`mark_lost`) as soon as
+Redis answers again, so every cursor from before the loss gets RESET and its page
+reloads rather than stay silently behind.
 """
 
 from __future__ import annotations
@@ -30,6 +35,10 @@ EPHEMERAL_EVENTS = frozenset({"typing"})
 # the same instant can deliver their events in swapped order, so a client may hold a
 # higher id than an event it never got. The client drops the repeats by id.
 MARGIN_MS = 2000
+
+
+# While Redis does not answer, a process that lost events tries to move the epoch this often.
+EPOCH_RETRY_SECONDS = 1.0
 
 
 class Reset(Exception):
@@ -147,6 +156,7 @@ class RedisLog:
     def append_many(self, events: list[tuple[str, dict, list[str]]]) -> list[str]:
         """Append events in order, in one round trip: one script call for the batch
         (one per _APPEND_CHUNK events, pipelined)."""
+        epoch_move_if_lost(self)
         min_id = f"{max(int(time.time() * 1000) - _retention_ms(), 0)}-0"
         pipe = self.redis.pipeline(transaction=False)
         for start in range(0, len(events), _APPEND_CHUNK):
@@ -162,11 +172,17 @@ class RedisLog:
             self._append(keys=[CLOCK_KEY, EPOCH_KEY, *positions], args=args, client=pipe)
         return [event_id.decode() for ids in pipe.execute() for event_id in ids]
 
+    def move_epoch(self) -> None:
+        """Every cursor from before now predates the log from now on (a RESET)."""
+        seconds, micros = self.redis.time()
+        self.redis.set(EPOCH_KEY, format_id((int(seconds) * 1000 + int(micros) // 1000, 0)))
+
     def cursor_now(self) -> str:
         last = self.redis.xrevrange(CLOCK_KEY, count=1)
         return last[0][0].decode() if last else format_id((int(time.time() * 1000), 0))
 
     def read(self, groups: list[str], since: str, limit: int) -> list[Entry]:
+        epoch_move_if_lost(self)
         since_key = parse_id(since)
         _check_age(since_key)
         start = f"{max(since_key[0] - MARGIN_MS, 0)}-0"
@@ -195,6 +211,54 @@ class RedisLog:
         if len(found) > limit:
             raise Reset()
         return [found[key] for key in sorted(found)]
+
+
+_lost = threading.Event()
+_retry_lock = threading.Lock()
+_retrying = False
+
+
+def mark_lost() -> None:
+    """Events of this process reached neither the log nor the sockets: move the epoch
+    now, or from a thread of its own as soon as Redis answers."""
+    _lost.set()
+    if not epoch_move_if_lost():
+        _retry_in_background()
+
+
+def epoch_move_if_lost(log: RedisLog | None = None) -> bool:
+    """Move the epoch if this process lost events since it last did; False when Redis
+    does not answer (the loss stays noted)."""
+    if not _lost.is_set():
+        return True
+    _lost.clear()
+    try:
+        (log or get_log()).move_epoch()
+    except Exception:
+        _lost.set()
+        return False
+    return True
+
+
+def _retry_in_background() -> None:
+    global _retrying
+    with _retry_lock:
+        if _retrying:
+            return
+        _retrying = True
+
+    def run() -> None:
+        global _retrying
+        try:
+            while not epoch_move_if_lost():
+                time.sleep(EPOCH_RETRY_SECONDS)
+        finally:
+            with _retry_lock:
+                _retrying = False
+            if _lost.is_set():  # lost again while the thread was ending
+                _retry_in_background()
+
+    threading.Thread(target=run, name="replay-epoch", daemon=True).start()
 
 
 _redis_logs: dict[str, RedisLog] = {}

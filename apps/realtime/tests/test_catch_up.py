@@ -161,3 +161,107 @@ def test_first_connection_without_cursor_gets_done_with_the_current_cursor(world
     frames = async_to_sync(scenario)()
     assert frames[-1]["event"] == "catch_up.done"
     assert replay.parse_id(frames[-1]["data"]["cursor"]) >= replay.parse_id(page_cursor)
+
+
+def _redis_down_for_one_publish(monkeypatch):
+    """The next publish finds Redis unreachable (its log append and its delivery fail)."""
+    import redis
+
+    log = replay.get_log()
+    real = log.append_many
+    calls = {"n": 0}
+
+    def append_many(events):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise redis.ConnectionError("Redis is restarting")
+        return real(events)
+
+    monkeypatch.setattr(log, "append_many", append_many)
+
+
+def test_an_event_lost_while_redis_was_down_makes_a_reconnecting_page_reload(world, monkeypatch):
+    """The event published during the outage is in no log: a page that was away then
+    must not be told it is up to date."""
+    conversation = ConversationFactory(organization=world["org"], number=world["number"])
+
+    def outage():
+        _redis_down_for_one_publish(monkeypatch)
+        conversation_publish(conversation)  # lost: Redis down
+
+    cursor, frames = away_and_back(world["supervisor"], [
+        outage, lambda: conversation_publish(conversation),  # Redis back
+    ])
+    assert frames[-1]["event"] == "catch_up.reset"
+
+
+def test_a_failed_delivery_is_noted_even_when_no_event_follows(world, monkeypatch):
+    """The process that lost an event moves the epoch at the first chance, even if it
+    publishes nothing more: a catch-up answered by this process resets."""
+    conversation = ConversationFactory(organization=world["org"], number=world["number"])
+
+    def outage():
+        _redis_down_for_one_publish(monkeypatch)
+        conversation_publish(conversation)
+
+    cursor, frames = away_and_back(world["supervisor"], [outage])
+    assert frames[-1]["event"] == "catch_up.reset"
+
+
+def test_after_the_reset_a_new_cursor_catches_up_normally(world, monkeypatch):
+    conversation = ConversationFactory(organization=world["org"], number=world["number"])
+
+    def outage():
+        _redis_down_for_one_publish(monkeypatch)
+        conversation_publish(conversation)
+
+    away_and_back(world["supervisor"], [outage])
+    cursor, frames = away_and_back(world["supervisor"], [lambda: conversation_publish(conversation)])
+    assert frames[-1]["event"] == "catch_up.done"
+    assert missed(frames, cursor) == [("conversation.updated", conversation.id)]
+
+
+def test_the_epoch_moves_as_soon_as_redis_answers_again_without_another_event(monkeypatch):
+    import redis
+
+    log = replay.get_log()
+    monkeypatch.setattr(replay, "EPOCH_RETRY_SECONDS", 0.05)
+    before = log.redis.get(replay.EPOCH_KEY)
+    real = log.move_epoch
+    failures = {"left": 3}
+
+    def move_epoch():
+        if failures["left"]:
+            failures["left"] -= 1
+            raise redis.ConnectionError("Redis is restarting")
+        real()
+
+    monkeypatch.setattr(log, "move_epoch", move_epoch)
+    time.sleep(0.002)
+    replay.mark_lost()
+    deadline = time.monotonic() + 10
+    while log.redis.get(replay.EPOCH_KEY) == before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert failures["left"] == 0
+    assert log.redis.get(replay.EPOCH_KEY) != before
+    assert replay.epoch_move_if_lost()  # nothing left to move
+
+
+def test_a_channel_layer_that_loses_redis_notes_the_loss(monkeypatch):
+    import redis
+    from channels.layers import get_channel_layer
+
+    from apps.realtime import layers
+
+    layer = get_channel_layer()
+    noted = []
+    monkeypatch.setattr(replay, "mark_lost", lambda: noted.append(True))
+
+    async def refused(self, channel):
+        raise redis.ConnectionError("Connection refused")
+
+    monkeypatch.setattr(layers.RedisChannelLayer, "receive", refused)
+    channel = async_to_sync(layer.new_channel)()
+    with pytest.raises(redis.ConnectionError):
+        async_to_sync(layer.receive)(channel)
+    assert noted == [True]
