@@ -133,12 +133,33 @@ def _events_save(events: list[WebhookEvent]) -> None:
         )
 
 
+# A failed delivery's retry is overdue this long after its time: its task was lost
+# (held by a worker that died, until the broker's visibility timeout).
+RETRY_OVERDUE_SECONDS = 60
+OVERDUE_PER_SWEEP = 100
+
+
 def webhook_events_sweep() -> int:
     """The safety net behind the wake-ups (periodic): drain what is waiting, should a
-    wake-up or its task have been lost. Returns how many deliveries it claimed."""
+    wake-up or its task have been lost, and run the failed deliveries whose retry is
+    overdue. Returns how many deliveries it claimed or ran."""
+    from .processing import webhook_event_process
+
     total = 0
     while claimed := webhook_events_drain():
         total += claimed
         if claimed < DRAIN_BATCH:
             break
-    return total
+    now, ran = timezone.now(), 0
+    failed = WebhookEvent.objects.filter(status=WebhookEvent.Status.FAILED).values_list(
+        "pk", "attempts", "processed_at").order_by("processed_at")[:OVERDUE_PER_SWEEP * 10]
+    for event_id, attempts, failed_at in failed:
+        due = retry_delay(attempts) + RETRY_OVERDUE_SECONDS
+        if failed_at is None or (now - failed_at).total_seconds() >= due:
+            # Run here, not sent as a task: a sweep never piles tasks up behind a
+            # stopped worker; running a delivery twice changes nothing.
+            webhook_event_process(event_id=event_id)
+            ran += 1
+            if ran >= OVERDUE_PER_SWEEP:
+                break
+    return total + ran

@@ -424,3 +424,25 @@ def test_a_failure_after_a_stored_batch_publishes_each_event_once(number, publis
     assert sorted(Message.objects.values_list("wamid", flat=True)) == ["wamid.F1", "wamid.F2"]
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.PROCESSED
     assert len(calls) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_runs_a_failed_delivery_whose_retry_is_overdue(number):
+    """A retry task held by a crashed worker would wait for the broker's visibility
+    timeout: the sweep runs the failed deliveries whose retry is long overdue."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    overdue = _store(number, _text("wamid.O1", A, "lost retry", 1718200001))
+    recent = _store(number, _text("wamid.O2", B, "retry on its way", 1718200002))
+    WebhookEvent.objects.filter(pk=overdue.pk).update(
+        status=WebhookEvent.Status.FAILED, attempts=1, processed_at=timezone.now() - timedelta(minutes=10))
+    WebhookEvent.objects.filter(pk=recent.pk).update(
+        status=WebhookEvent.Status.FAILED, attempts=1, processed_at=timezone.now())
+    services.webhook_events_sweep()
+    overdue.refresh_from_db()
+    recent.refresh_from_db()
+    assert (overdue.status, overdue.attempts) == (WebhookEvent.Status.PROCESSED, 2)
+    assert recent.status == WebhookEvent.Status.FAILED
+    assert list(Message.objects.values_list("wamid", flat=True)) == ["wamid.O1"]
