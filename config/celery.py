@@ -33,18 +33,30 @@ def _database_connections_around_task(sender=None, **kwargs):
 SWITCH_INTERVAL = 0.001
 
 
+# The queue of the send worker, the only process whose measurements asked for tuning.
+TUNED_QUEUE = "outbound"
+
+
 @worker_ready.connect
 @worker_process_init.connect
 def _prepare_worker_process(**kwargs):
-    """Once a worker process is ready: move every object it has made so far (Django,
-    Celery, the apps: hundreds of thousands) out of the garbage collector's reach
-    (gc.freeze), so that a full collection walks only what the tasks made (walking
-    all of them took 100-190 ms in which no thread of the process ran: a send
-    worker's loop missed its slots, bench/send_throughput.py); and hand the GIL over
-    more often (SWITCH_INTERVAL)."""
+    """Once a send worker's process is ready (a worker consuming TUNED_QUEUE): move
+    every object it has made so far (Django, Celery, the apps: hundreds of thousands)
+    out of the garbage collector's reach (gc.freeze), so that a full collection walks
+    only what the tasks made (walking all of them took 100-190 ms in which no thread
+    of the process ran: its loop missed its send slots, bench/send_throughput.py); and
+    hand the GIL over more often (SWITCH_INTERVAL). Other workers keep Python's
+    defaults."""
+    if TUNED_QUEUE not in _consumed_queues():
+        return
     import gc
     import sys
 
     gc.collect()
     gc.freeze()
     sys.setswitchinterval(SWITCH_INTERVAL)
+
+
+def _consumed_queues() -> set[str]:
+    """The queues this worker consumes (its -Q; inherited by forked pool processes)."""
+    return set(app.amqp.queues.consume_from or app.amqp.queues)

@@ -1,20 +1,45 @@
-"""A worker process, once ready, freezes the objects it made while starting and hands
-the GIL over more often (config/celery.py)."""
+"""The send worker's process, once ready, freezes the objects it made while starting
+and hands the GIL over more often; other workers keep Python's defaults
+(config/celery.py)."""
 
 import gc
 import sys
 
+import pytest
+
 from config import celery
 
 
-def test_a_ready_worker_freezes_its_startup_objects_and_switches_threads_more_often():
-    gc.unfreeze()
+@pytest.fixture
+def restored():
     interval = sys.getswitchinterval()
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+    sys.setswitchinterval(interval)
+
+
+def test_a_ready_send_worker_freezes_its_startup_objects_and_switches_threads_more_often(restored, monkeypatch):
+    monkeypatch.setattr(celery, "_consumed_queues", lambda: {"outbound"})
     assert gc.get_freeze_count() == 0
+    celery._prepare_worker_process()
+    assert gc.get_freeze_count() > 1000  # Django's, Celery's and the apps' objects
+    assert sys.getswitchinterval() == celery.SWITCH_INTERVAL < 0.005
+
+
+@pytest.mark.parametrize("queues", [{"inbound"}, {"default", "media", "bot"}])
+def test_other_workers_keep_pythons_defaults(restored, monkeypatch, queues):
+    monkeypatch.setattr(celery, "_consumed_queues", lambda: queues)
+    interval = sys.getswitchinterval()
+    celery._prepare_worker_process()
+    assert gc.get_freeze_count() == 0
+    assert sys.getswitchinterval() == interval
+
+
+def test_the_queues_come_from_the_workers_selection(monkeypatch):
+    celery.app.amqp.queues.select(["outbound"])
     try:
-        celery._prepare_worker_process()
-        assert gc.get_freeze_count() > 1000  # Django's, Celery's and the apps' objects
-        assert sys.getswitchinterval() == celery.SWITCH_INTERVAL < 0.005
+        assert celery._consumed_queues() == {"outbound"}
     finally:
-        gc.unfreeze()
-        sys.setswitchinterval(interval)
+        celery.app.amqp.queues.deselect("outbound")
+        celery.app.amqp.queues._consume_from = None
