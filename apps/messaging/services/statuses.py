@@ -43,6 +43,18 @@ def _error_fields(errors: list | None) -> dict:
     }
 
 
+def status_moves_forward(current: str, new: str) -> bool:
+    """The forward-only rule: whether a message in state `current` takes state `new`
+    (STATUS_RANK; failed and deleted are final, a state outside the table never moves)."""
+    return STATUS_RANK.get(current, len(STATUS_RANK)) < STATUS_RANK[new]
+
+
+def statuses_moving_to(new: str) -> list[str]:
+    """The states `status_moves_forward` lets take state `new`: for a statement that
+    applies the rule in the database (the send's stored answer)."""
+    return [state for state in STATUS_RANK if status_moves_forward(state, new)]
+
+
 def status_apply(*, number, update) -> str:
     """Apply one status (apps.providers.meta.events.StatusUpdate) to the outbound message
     (number, wamid): `statuses_apply` with one. Returns "applied", "duplicate",
@@ -90,7 +102,7 @@ def statuses_apply(*, number, updates: list) -> list[str]:
             continue
         time_field = TIME_FIELDS[update.status]
         changes = {}
-        if STATUS_RANK.get(message.status, len(STATUS_RANK)) < STATUS_RANK[update.status]:
+        if status_moves_forward(message.status, update.status):
             changes = {"status": update.status, time_field: update.timestamp}
             if update.pricing:
                 changes["pricing"] = update.pricing
