@@ -330,7 +330,7 @@ def queue_messages(org, plan: dict, tag: str, *, kick: str = "each") -> list[int
 
     from apps.conversations.models import Contact, Conversation
     from apps.messaging.models import Author, Direction, Message, Status
-    from apps.messaging.tasks import send_kick
+    from apps.messaging.sending import send_kick
 
     now = timezone.now()
     ids, queued = [], []
@@ -360,7 +360,7 @@ def queue_messages(org, plan: dict, tag: str, *, kick: str = "each") -> list[int
 def kick_first(ids: list[int]) -> None:
     """`queue_messages(kick="first")` for messages created with kick="none"."""
     from apps.messaging.models import Message
-    from apps.messaging.tasks import send_kick
+    from apps.messaging.sending import send_kick
 
     # PostgreSQL's DISTINCT ON: each number's first message, one row per number.
     for message in Message.objects.filter(pk__in=ids).order_by("number_id", "pk").distinct("number_id"):
@@ -462,7 +462,7 @@ def failure_statistics(since_id: int) -> dict:
 
 def print_floor(product: float, count: int, processes: int, logdir: str) -> None:
     """Phase 4's floor (see the module doc), printed next to the product's rate."""
-    from apps.messaging.tasks import send_concurrency
+    from apps.messaging.sending import send_concurrency
 
     time.sleep(1)
     concurrency = send_concurrency()  # the workers' (same environment)
@@ -511,7 +511,7 @@ def main():
     os.environ.update(environment(port, pool=4))
     numbers_total = max(args.numbers, 4)
     org = prepare_database(env, numbers_total + 1)
-    from apps.messaging.tasks import send_concurrency
+    from apps.messaging.sending import send_concurrency
     from apps.whatsapp.models import WhatsAppNumber
 
     *numbers, warm = list(WhatsAppNumber.objects.order_by("pk"))

@@ -27,8 +27,8 @@ def _database_connections_around_task(sender=None, **kwargs):
 
 
 # How often a thread waiting for the GIL gets it (CPython's default: every 5 ms). A send
-# worker's loop must start each call within 30 ms of its slot (apps.messaging.tasks.
-# LATE_SLOT) while its task threads claim and store batches; at 5 ms it sometimes could
+# worker's loop must start each call within 30 ms of its slot (apps.messaging.sending.
+# pacing.LATE_SLOT) while its task threads claim and store batches; at 5 ms it sometimes could
 # not when many tasks ran at once, and a call that misses its slot loses it.
 SWITCH_INTERVAL = 0.001
 

@@ -20,22 +20,22 @@ from django.db.models import DateTimeField, Field
 from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
-from apps.core.fields import EncryptedTextField
+from apps.core.rows import RowLoader
 
 logger = logging.getLogger(__name__)
 
 _selects: dict = {}
 _inserts: dict = {}
-_clear_values: dict = {}
+_loaders: dict = {}
 
 
-def _converters(model):
-    result = []
-    for f in model._meta.concrete_fields:
-        col = f.get_col(model._meta.db_table)
-        convert = connection.ops.get_db_converters(col) + f.get_db_converters(connection)
-        result.append((f, col, convert, isinstance(f, EncryptedTextField)))
-    return result
+def _loader(model) -> RowLoader:
+    """The loader of `model`'s whole rows (every concrete field, in order)."""
+    key = (connection.alias, model)
+    loader = _loaders.get(key)
+    if loader is None:
+        loader = _loaders[key] = RowLoader(model, list(model._meta.concrete_fields), connection)
+    return loader
 
 
 def _select(model, column: str) -> str:
@@ -47,17 +47,15 @@ def _select(model, column: str) -> str:
 def get_one(model, column: str, value):
     """The row of `model` whose `column` is `value` (the first by id), or None."""
     key = (connection.alias, model, column)
-    cached = _selects.get(key)
-    if cached is None:
-        cached = _selects[key] = (_select(model, column), _converters(model),
-                                  [f.attname for f in model._meta.concrete_fields])
-    sql, converters, names = cached
+    sql = _selects.get(key)
+    if sql is None:
+        sql = _selects[key] = _select(model, column)
     with connection.cursor() as cursor:
         cursor.execute(sql, [value])
         row = cursor.fetchone()
     if row is None:
         return None
-    return _load(model, converters, names, row)
+    return _loader(model).load(row)
 
 
 def get_two(first: tuple, second: tuple) -> tuple:
@@ -65,8 +63,8 @@ def get_two(first: tuple, second: tuple) -> tuple:
     each of `first` and `second` is (model, column, value)."""
     (model_a, column_a, value_a), (model_b, column_b, value_b) = first, second
     key = (connection.alias, model_a, column_a, model_b, column_b)
-    cached = _selects.get(key)
-    if cached is None:
+    sql = _selects.get(key)
+    if sql is None:
         q = connection.ops.quote_name
         a_fields, b_fields = model_a._meta.concrete_fields, model_b._meta.concrete_fields
         columns = ", ".join([f"a.{q(f.column)}" for f in a_fields] + [f"b.{q(f.column)}" for f in b_fields])
@@ -75,35 +73,16 @@ def get_two(first: tuple, second: tuple) -> tuple:
             f"LEFT JOIN ({_select(model_a, column_a)}) AS a ON 1 = 1 "
             f"LEFT JOIN ({_select(model_b, column_b)}) AS b ON 1 = 1"
         )
-        cached = _selects[key] = (sql, _converters(model_a), [f.attname for f in a_fields], _converters(model_b),
-                                  [f.attname for f in b_fields])
-    sql, a_converters, a_names, b_converters, b_names = cached
+        _selects[key] = sql
     with connection.cursor() as cursor:
         cursor.execute(sql, [value_a, value_b])
         row = cursor.fetchone()
-    a_row, b_row = row[: len(a_names)], row[len(a_names):]
-    pk_a, pk_b = a_names.index(model_a._meta.pk.attname), b_names.index(model_b._meta.pk.attname)
+    a_loader, b_loader = _loader(model_a), _loader(model_b)
+    a_row, b_row = row[: len(a_loader)], row[len(a_loader):]
     return (
-        None if a_row[pk_a] is None else _load(model_a, a_converters, a_names, a_row),
-        None if b_row[pk_b] is None else _load(model_b, b_converters, b_names, b_row),
+        None if a_row[a_loader.pk_index] is None else a_loader.load(a_row),
+        None if b_row[b_loader.pk_index] is None else b_loader.load(b_row),
     )
-
-
-def _load(model, converters, names, row):
-    values = []
-    for raw, (_f, col, convert, encrypted) in zip(row, converters):
-        if encrypted and raw and raw in _clear_values:  # decrypted once per process
-            values.append(_clear_values[raw])
-            continue
-        clear = raw
-        for c in convert:
-            clear = c(clear, col, connection)
-        if encrypted and raw:
-            if len(_clear_values) >= 1000:
-                _clear_values.clear()
-            _clear_values[raw] = clear
-        values.append(clear)
-    return model.from_db(connection.alias, names, values)
 
 
 def _insert_arrays(model) -> tuple[str, list]:
@@ -375,15 +354,16 @@ def get_many(model, column: str, values: list) -> dict:
         columns = ", ".join(q(f.column) for f in model._meta.concrete_fields)
         sql = f"SELECT {columns} FROM {q(model._meta.db_table)} WHERE {q(column)} = ANY(%s) ORDER BY {q('id')}"
         names = [f.attname for f in model._meta.concrete_fields]
-        cached = _selects[key] = (sql, _converters(model), names, names.index(model._meta.get_field(column).attname))
-    sql, converters, names, position = cached
+        cached = _selects[key] = (sql, names.index(model._meta.get_field(column).attname))
+    sql, position = cached
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(values)])
         rows = cursor.fetchall()
+    loader = _loader(model)
     result = {}
     for row in rows:
         if row[position] not in result:
-            result[row[position]] = _load(model, converters, names, row)
+            result[row[position]] = loader.load(row)
     return result
 
 

@@ -5,7 +5,7 @@
 
 import pytest
 
-from apps.messaging import ratelimit
+from apps.messaging.sending import ratelimit
 
 from .models import SimulatorConfig
 

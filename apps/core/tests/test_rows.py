@@ -27,3 +27,53 @@ def test_fields_out_of_the_models_order_are_refused():
     fields = [Contact._meta.get_field("attributes"), Contact._meta.get_field("id")]
     with pytest.raises(ValueError, match="model's order"):
         RowLoader(Contact, fields, connection)
+
+
+def test_a_model_with_its_own_init_is_built_by_it(monkeypatch):
+    # Plain instances are built without Model.__init__ only for models that do not
+    # override it (or from_db): an overriding model gets its own.
+    calls = []
+    original = Contact.__init__
+
+    def own_init(self, *args, **kwargs):
+        calls.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Contact, "__init__", own_init)
+    fields = [Contact._meta.get_field("id"), Contact._meta.get_field("name")]
+    loaded = RowLoader(Contact, fields, connection).load([7, "Ana"])
+    assert calls == [1] and (loaded.pk, loaded.name) == (7, "Ana")
+
+
+def test_a_plain_instance_is_what_from_db_builds():
+    fields = [Contact._meta.get_field("id"), Contact._meta.get_field("name")]
+    loader = RowLoader(Contact, fields, connection)
+    assert loader.plain
+    plain, built = loader.load([7, "Ana"]), Contact.from_db(connection.alias, ["id", "name"], [7, "Ana"])
+    assert plain.__dict__.keys() == built.__dict__.keys()
+    assert ({k: v for k, v in plain.__dict__.items() if k != "_state"}
+            == {k: v for k, v in built.__dict__.items() if k != "_state"})
+    assert (plain._state.adding, plain._state.db) == (built._state.adding, built._state.db) == (False, connection.alias)
+    assert plain.get_deferred_fields() == built.get_deferred_fields()
+
+
+def test_an_encrypted_value_is_decrypted_once_per_process(monkeypatch):
+    from apps.core import crypto, rows
+    from apps.whatsapp.models import WhatsAppNumber
+
+    decrypted = []
+    decrypt = crypto.decrypt
+
+    def counting(value):
+        decrypted.append(value)
+        return decrypt(value)
+
+    monkeypatch.setattr(crypto, "decrypt", counting)
+    monkeypatch.setattr(rows, "_clear_values", {})
+    fields = [WhatsAppNumber._meta.get_field("id"), WhatsAppNumber._meta.get_field("access_token")]
+    loader = RowLoader(WhatsAppNumber, fields, connection)
+    stored = crypto.encrypt("token-1")
+    first, second = loader.load([1, stored]), loader.load([2, stored])
+    assert (first.access_token, second.access_token) == ("token-1", "token-1")
+    assert decrypted == [stored]
+    assert loader.load([3, ""]).access_token == ""

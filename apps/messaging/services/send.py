@@ -3,7 +3,7 @@
 `message_send` validates against Meta's limits, the 24-hour window and the
 contact's opt-outs before anything is stored; then, in one transaction, stores the
 message as pending, announces it, and enqueues the send task on commit. The
-request never waits for Meta: the task (apps/messaging/tasks.py) does the call.
+request never waits for Meta: a task does the call (apps/messaging/sending/).
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def message_send(
     idempotency_key: str = "",
 ) -> Message:
     """Validate, store as pending, publish, and enqueue the send. Raises SendError."""
-    from ..tasks import send_enqueue
+    from ..sending import send_enqueue
 
     organization_id = conversation.organization_id
     if idempotency_key:
@@ -222,7 +222,7 @@ def message_retry(*, message: Message, user) -> Message:
     from apps.accounts import access
     from apps.providers.meta.errors import RETRY_CAN_HELP_CODES
 
-    from ..tasks import INTERRUPTED_TITLE, send_message
+    from ..sending import INTERRUPTED_TITLE
 
     if user is not None and not access.can_act_on_conversation(user, message.conversation):
         raise SendError("message", "forbidden", _("You cannot act on this conversation."))
@@ -245,7 +245,7 @@ def message_retry(*, message: Message, user) -> Message:
             raise SendError("message", "not_failed", _("This message is no longer failed."))
         message.refresh_from_db()
         publish("message.updated", MessageSerializer(message).data, groups=groups.conversation_groups(message.conversation))
-        enqueue(send_message, message.pk)
+        enqueue("messaging.send_message", message.pk)
     return message
 
 
@@ -256,8 +256,6 @@ def conversation_mark_read(*, conversation, user) -> int:
     number of messages marked."""
     from apps.accounts import access
     from apps.conversations.models import Conversation
-
-    from ..tasks import mark_read
 
     if not access.can_view_conversation(user, conversation):
         raise SendError("conversation", "forbidden", _("You cannot see this conversation."))
@@ -272,7 +270,7 @@ def conversation_mark_read(*, conversation, user) -> int:
         if changed:
             conversation_publish(conversation)
         if latest is not None and conversation.organization.mark_read_on_open:
-            enqueue(mark_read, conversation.number_id, latest.wamid)
+            enqueue("messaging.mark_read", conversation.number_id, latest.wamid)
     return count
 
 
@@ -286,8 +284,6 @@ def typing_indicator_send(*, conversation, user) -> bool:
 
     from apps.accounts import access
 
-    from ..tasks import mark_read
-
     if not access.can_act_on_conversation(user, conversation):
         raise SendError("conversation", "forbidden", _("You cannot act on this conversation."))
     latest = (
@@ -298,5 +294,5 @@ def typing_indicator_send(*, conversation, user) -> bool:
         return False
     if not cache.add(f"typing:{conversation.pk}", 1, timeout=TYPING_THROTTLE_SECONDS):
         return False
-    enqueue(mark_read, conversation.number_id, latest.wamid, typing=True)
+    enqueue("messaging.mark_read", conversation.number_id, latest.wamid, typing=True)
     return True

@@ -1,6 +1,6 @@
 """Delivery statuses of outbound messages (Meta's status webhooks).
 
-A status only moves forward (`moves_forward`), by one function for one status or many
+A status only moves forward (`status_moves_forward`), by one function for one status or many
 (`statuses_apply`): the target rows are locked before the move, so two workers
 applying "read" and a late "delivered" at once cannot step back. A message the
 customer has (delivered, read, played) is never shown failed: a late "failed" for it
@@ -48,16 +48,23 @@ def _error_fields(errors: list | None) -> dict:
 RECEIVED = frozenset({Status.DELIVERED, Status.READ, Status.PLAYED})
 
 
-def moves_forward(current: str, new: str) -> bool:
-    """Whether a message in state `current` moves to `new`: up the ranks (pending,
-    sent, delivered, read, played), except that "failed" only follows a state the
-    customer does not have yet (pending, sent) and only what proves the customer has
-    the message (delivered, read, played) follows "failed". Nothing follows "deleted"."""
+def status_moves_forward(current: str, new: str) -> bool:
+    """The forward-only rule: whether a message in state `current` takes state `new`.
+    Up the ranks (pending, sent, delivered, read, played; STATUS_RANK), except that
+    "failed" only follows a state the customer does not have yet (pending, sent) and
+    only what proves the customer has the message (delivered, read, played) follows
+    "failed". Nothing follows "deleted"; a state outside the table never moves."""
     if new == Status.FAILED:
         return current in (Status.PENDING, Status.SENT)
     if current == Status.FAILED:
         return new in RECEIVED
     return STATUS_RANK.get(current, len(STATUS_RANK)) < STATUS_RANK[new]
+
+
+def statuses_moving_to(new: str) -> list[str]:
+    """The states `status_moves_forward` lets take state `new`: for a statement that
+    applies the rule in the database (the send's stored answer)."""
+    return [state for state in STATUS_RANK if status_moves_forward(state, new)]
 
 
 def status_apply(*, number, update) -> str:
@@ -112,7 +119,7 @@ def statuses_apply(*, number, updates: list) -> list[str]:
             logger.info("ignoring failed for %s, already %s", wamid, message.status)
             outcomes[position] = "ignored"
             continue
-        if moves_forward(message.status, update.status):
+        if status_moves_forward(message.status, update.status):
             changes = {"status": update.status, time_field: update.timestamp}
             if update.pricing:
                 changes["pricing"] = update.pricing

@@ -5,7 +5,7 @@ import uuid
 
 from django.conf import settings as django_settings
 
-from apps.messaging import ratelimit
+from apps.messaging.sending import ratelimit
 
 
 def test_a_bucket_grants_the_burst_then_asks_to_wait():

@@ -209,7 +209,7 @@ def test_a_task_executed_twice_sends_once(conversation):
 def unsent(monkeypatch, conversation, body):
     """A message stored as pending whose task was lost."""
     with monkeypatch.context() as patched:
-        patched.setattr("apps.messaging.tasks.send_enqueue", lambda *args, **kwargs: None)
+        patched.setattr("apps.messaging.sending.send_enqueue", lambda *args, **kwargs: None)
         return send(conversation, "text", {"body": body})
 
 
@@ -228,6 +228,28 @@ def test_a_claim_in_flight_is_not_sent_again_and_a_stale_one_is_marked(conversat
     message_retry(message=message, user=admin)
     message.refresh_from_db()
     assert message.status == "sent"
+    assert SimulatedMessage.objects.count() == 1
+
+
+def test_a_claim_given_back_while_its_task_looked_is_claimed_again(conversation, monkeypatch):
+    # The task's first claim found the message held (a batch giving its claim back at
+    # that moment): it looks, finds it free, and claims it with the same statement.
+    from apps.messaging.sending import claim
+    from apps.messaging.tasks import send_message
+
+    message = unsent(monkeypatch, conversation, "Hi")
+    claims = []
+    messages_claim = claim.messages_claim
+
+    def first_finds_it_held(**kwargs):
+        claims.append(kwargs.get("ids"))
+        return [] if len(claims) == 1 else messages_claim(**kwargs)
+
+    monkeypatch.setattr(claim, "messages_claim", first_finds_it_held)
+    assert send_message(message.pk) == "sent"
+    assert [ids for ids in claims if ids is not None] == [[message.pk], [message.pk]]
+    message.refresh_from_db()
+    assert (message.status, message.send_attempts) == (Status.SENT, 1)
     assert SimulatedMessage.objects.count() == 1
 
 
@@ -263,12 +285,12 @@ def test_idempotency_key_returns_the_same_message(conversation):
 def test_a_send_whose_task_cannot_be_queued_still_returns_its_stored_message(conversation, monkeypatch):
     """The broker down after the commit: the agent gets the stored, pending message (not
     an error that would make them send it again); sweep_pending queues it later."""
-    from apps.messaging import tasks
+    from apps.messaging.sending import kick
 
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(tasks, "dispatch", broker_down)
+    monkeypatch.setattr(kick, "dispatch", broker_down)
     message = send(conversation, "text", {"body": "Still stored"})
     message.refresh_from_db()
     assert (message.status, message.text) == (Status.PENDING, "Still stored")

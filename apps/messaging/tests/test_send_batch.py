@@ -11,7 +11,9 @@ from django.db import connection
 from django.utils import timezone
 
 from apps.conversations.tests.factories import ContactFactory, ConversationFactory
-from apps.messaging import ratelimit, tasks
+from apps.core import rows as core_rows
+from apps.messaging import tasks
+from apps.messaging.sending import INTERRUPTED_TITLE, batch, claim, kick, ratelimit
 from apps.messaging.models import Message, Status
 from apps.messaging.tests.factories import OutboundMessageFactory
 from apps.simulator.models import SimulatedMessage, SimulatedRequest
@@ -23,17 +25,17 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def queued(simulator, settings, monkeypatch):  # noqa: F811
     calls = []
-    monkeypatch.setattr(tasks, "dispatch", lambda task, *args, countdown=None, **kw: calls.append(
-        (task.name, args, countdown)))
+    monkeypatch.setattr(kick, "dispatch", lambda task, *args, countdown=None, **kw: calls.append(
+        (task, args, countdown)))
     return calls
 
 
 @pytest.fixture
 def number():
     number = ConversationFactory().number
-    ratelimit.client().delete(tasks.KICK_PREFIX + str(number.pk))
+    ratelimit.client().delete(kick.KICK_PREFIX + str(number.pk))
     yield number
-    ratelimit.client().delete(tasks.KICK_PREFIX + str(number.pk))
+    ratelimit.client().delete(kick.KICK_PREFIX + str(number.pk))
 
 
 def pending(number, count, *, kind="text"):
@@ -66,7 +68,7 @@ def test_one_task_sends_its_message_and_the_numbers_others_each_claimed_once(que
 
 
 def test_a_full_batch_queues_the_next_and_media_go_alone(queued, number, monkeypatch):
-    monkeypatch.setattr(tasks, "BATCH_SIZE", 2)
+    monkeypatch.setattr(kick, "BATCH_SIZE", 2)
     image = pending(number, 1, kind="image")[0]
     texts = pending(number, 3)
     assert tasks.send_pending.run(number.pk) == 2
@@ -79,9 +81,9 @@ def test_a_full_batch_queues_the_next_and_media_go_alone(queued, number, monkeyp
 
 
 def test_a_number_allowed_many_sends_per_second_takes_larger_batches(queued, number, monkeypatch):
-    monkeypatch.setattr(tasks, "BATCH_SIZE", 2)
-    monkeypatch.setattr(tasks, "MAX_BATCH_SIZE", 4)
-    monkeypatch.setattr(tasks, "_number_rates", {})
+    monkeypatch.setattr(kick, "BATCH_SIZE", 2)
+    monkeypatch.setattr(kick, "MAX_BATCH_SIZE", 4)
+    monkeypatch.setattr(kick, "number_rates", {})
     number.rate_limit_per_second = 1000
     number.save(update_fields=["rate_limit_per_second"])
     messages = pending(number, 7)
@@ -94,27 +96,27 @@ def test_a_number_allowed_many_sends_per_second_takes_larger_batches(queued, num
 
 
 def test_batch_size_follows_the_numbers_rate(monkeypatch):
-    monkeypatch.setattr(tasks, "_number_rates", {1: 80, 2: 1000, 3: 400})
-    assert tasks._batch_size(1) == tasks.BATCH_SIZE == 16
-    assert tasks._batch_size(2) == tasks.MAX_BATCH_SIZE == 128
-    assert tasks._batch_size(3) == 51
-    assert tasks._batch_size(4) == 16  # not known yet
-    assert tasks._batch_size(4, rate=1000) == 128
+    monkeypatch.setattr(kick, "number_rates", {1: 80, 2: 1000, 3: 400})
+    assert kick.batch_size(1) == kick.BATCH_SIZE == 16
+    assert kick.batch_size(2) == kick.MAX_BATCH_SIZE == 128
+    assert kick.batch_size(3) == 51
+    assert kick.batch_size(4) == 16  # not known yet
+    assert kick.batch_size(4, rate=1000) == 128
 
 
 def test_kick_queues_one_task_until_that_task_starts(queued, number):
     messages = pending(number, 3)
     for message in messages:
-        tasks.send_kick(message)
+        kick.send_kick(message)
     assert queued == [("messaging.send_pending", (number.pk,), None)]  # the number's batch task
     tasks.send_pending.run(number.pk)  # takes all three
     assert Message.objects.filter(status=Status.SENT).count() == 3
     later = pending(number, 1)[0]
-    tasks.send_kick(later)  # the key went with the task's start: a new task
+    kick.send_kick(later)  # the key went with the task's start: a new task
     assert queued[-1] == ("messaging.send_pending", (number.pk,), None)
     image = pending(number, 2, kind="image")
     for message in image:
-        tasks.send_kick(message)  # a media message always gets its own task
+        kick.send_kick(message)  # a media message always gets its own task
     assert queued[-2:] == [("messaging.send_message", (image[0].pk,), None),
                            ("messaging.send_message", (image[1].pk,), None)]
 
@@ -160,11 +162,11 @@ def test_a_customer_twice_in_a_batch_waits_for_their_pair_limit(queued, number, 
 def test_the_batch_claim_skips_rows_another_claim_holds(queued, number):
     messages = pending(number, 3)
     now = timezone.now()
-    first = tasks._claim_batch(number.pk, now, limit=2)
-    second = tasks._claim_batch(number.pk, now, limit=2)
+    first = claim.messages_claim(claimed_at=now, number_id=number.pk, limit=2)
+    second = claim.messages_claim(claimed_at=now, number_id=number.pk, limit=2)
     assert [m.pk for m in first] == [m.pk for m in messages[:2]]
     assert [m.pk for m in second] == [messages[2].pk]
-    assert tasks._claim_batch(number.pk, now, limit=2) == []
+    assert claim.messages_claim(claimed_at=now, number_id=number.pk, limit=2) == []
     assert list(Message.objects.filter(pk__in=[m.pk for m in messages]).values_list("send_attempts", flat=True)) == [
         1, 1, 1]
 
@@ -190,7 +192,7 @@ def test_claims_beyond_the_numbers_next_second_are_given_back_and_queued_later(q
 
 def test_a_batch_task_does_not_claim_while_the_numbers_slots_are_taken_far_ahead(queued, number):
     messages = pending(number, 2)
-    tasks._number_keys[number.pk] = ratelimit.number_key(number)
+    kick.number_keys[number.pk] = ratelimit.number_key(number)
     ratelimit.reset(ratelimit.number_key(number))
     slow = ratelimit.Limit(ratelimit.number_key(number), rate=1)
     for _ in range(3):  # the number's slots taken for the next 3 s
@@ -210,8 +212,8 @@ def test_without_the_kick_key_a_task_is_queued_anyway(queued, number, monkeypatc
             raise ConnectionError("redis down")
 
     messages = pending(number, 1)
-    monkeypatch.setattr(tasks, "ratelimit", SimpleNamespace(client=lambda: Down()))
-    tasks.send_kick(messages[0])
+    monkeypatch.setattr(kick, "ratelimit", SimpleNamespace(client=lambda: Down()))
+    kick.send_kick(messages[0])
     assert queued == [("messaging.send_pending", (number.pk,), None)]
 
 
@@ -238,21 +240,21 @@ def test_claimed_instances_are_those_from_db_builds(queued, number, monkeypatch)
     Message.objects.filter(pk=second.pk).update(author=UserFactory(organization=number.organization))
     now = timezone.now()
 
-    def claim():
-        claimed = tasks._claim_batch(number.pk, now, limit=2)
+    def claim_two():
+        claimed = claim.messages_claim(claimed_at=now, number_id=number.pk, limit=2)
         Message.objects.filter(pk__in=[first.pk, second.pk]).update(send_started_at=None, send_attempts=0)
         return claimed
 
-    monkeypatch.setattr(tasks, "_plans_cache", {})
-    fast = claim()
-    assert [m.pk for m in fast] == [first.pk, second.pk]
-    assert all(plan[-1] for plan in tasks._plans_cache[(connection.alias, True)])  # every model built plainly
+    monkeypatch.setattr(claim, "_statements", {})
+    fast = claim_two()
+    _sql, parts = claim._statements[(connection.alias, True)]
+    assert all(loader.plain for _alias, loader, _start, _end in parts)  # every model built plainly
 
     # The same rows through Model.from_db for every model (Model.__init__ and its signals).
-    plain_attributes = tasks._plain_attributes
-    monkeypatch.setattr(tasks, "_plans_cache", {})
-    monkeypatch.setattr(tasks, "_plain_attributes", lambda model, names: False)
-    slow = claim()
+    plain_attributes = core_rows._plain_attributes
+    monkeypatch.setattr(claim, "_statements", {})
+    monkeypatch.setattr(core_rows, "_plain_attributes", lambda model, names: False)
+    slow = claim_two()
     assert [_claimed_state(m) for m in fast] == [_claimed_state(m) for m in slow]
     assert fast[1].author.username == slow[1].author.username
     # Deferred columns load on access, as for any partly loaded instance; a save works.
@@ -262,33 +264,16 @@ def test_claimed_instances_are_those_from_db_builds(queued, number, monkeypatch)
     assert Message.objects.get(pk=first.pk).text == "changed"
 
     # A model something listens to for its instances goes through Model.__init__.
-    monkeypatch.setattr(tasks, "_plain_attributes", plain_attributes)
-    monkeypatch.setattr(tasks, "_plans_cache", {})
+    monkeypatch.setattr(core_rows, "_plain_attributes", plain_attributes)
+    monkeypatch.setattr(claim, "_statements", {})
     seen = []
     receiver = lambda sender, instance, **kw: seen.append(sender)  # noqa: E731
     post_init.connect(receiver, sender=Message)
     try:
-        claim()
+        claim_two()
     finally:
         post_init.disconnect(receiver, sender=Message)
     assert seen == [Message, Message]
-
-
-def test_a_model_with_its_own_init_is_built_by_it(monkeypatch):
-    # The claim builds plain instances without Model.__init__ only for models that do
-    # not override it (or from_db): an overriding model gets its own.
-    from django.db import connection as db_connection
-
-    calls = []
-    original = Message.__init__
-
-    def own_init(self, *args, **kwargs):
-        calls.append(1)
-        original(self, *args, **kwargs)
-
-    monkeypatch.setattr(Message, "__init__", own_init)
-    message = tasks._instance(Message, db_connection.alias, ["id", "text"], [7, "hi"], True)
-    assert calls == [1] and (message.pk, message.text) == (7, "hi")
 
 
 def test_a_batchs_calls_leave_from_the_one_sender_loop(queued, number, monkeypatch):
@@ -335,14 +320,14 @@ def test_calls_the_loop_could_not_start_at_their_slots_take_new_slots(queued, nu
         return launch(self, batch, index, when, call, late_after)
 
     reservations = []
-    reserve = tasks.ratelimit.send_reserve_batch
+    reserve = ratelimit.send_reserve_batch
 
     def counting(number, wa_ids, **kwargs):
         reservations.append(len(wa_ids))
         return reserve(number, wa_ids, **kwargs)
 
     monkeypatch.setattr(transport.Sender, "_launch", sometimes_late)
-    monkeypatch.setattr(tasks.ratelimit, "send_reserve_batch", counting)
+    monkeypatch.setattr(ratelimit, "send_reserve_batch", counting)
     messages = pending(number, 6)
     tasks.send_pending.run(number.pk)
     assert reservations == [6, 3]
@@ -369,11 +354,12 @@ def test_a_call_meta_may_have_had_is_marked_interrupted_not_retried(queued, numb
 
     monkeypatch.setattr(transport.Pool, "request", losing)
     if lost == "no result in time":
-        monkeypatch.setattr(tasks, "claim_expiry", lambda: 1.0)
-    outcome = tasks._send_batch(tasks._claim_batch(number.pk, timezone.now(), limit=3), timezone.now(), full=False)
+        monkeypatch.setattr(claim, "claim_expiry", lambda: 1.0)
+    claimed = claim.messages_claim(claimed_at=timezone.now(), number_id=number.pk, limit=3)
+    outcome = batch.batch_send(claimed, timezone.now(), full=False)
     assert outcome[first.pk] == "interrupted"
     first.refresh_from_db()
-    assert (first.status, first.error_title, first.wamid) == (Status.FAILED, tasks.INTERRUPTED_TITLE, None)
+    assert (first.status, first.error_title, first.wamid) == (Status.FAILED, INTERRUPTED_TITLE, None)
     assert [name for name, args, _ in queued if args == (first.pk,)] == []  # not retried
     assert sorted(outcome.values()) == ["interrupted", "sent", "sent"]
 
@@ -382,14 +368,14 @@ def test_a_broker_that_fails_between_the_calls_and_their_answers_loses_no_wamid(
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(tasks, "dispatch", broker_down)
-    ratelimit.client().delete(tasks.KICK_PREFIX + str(number.pk))
+    monkeypatch.setattr(kick, "dispatch", broker_down)
+    ratelimit.client().delete(kick.KICK_PREFIX + str(number.pk))
     messages = pending(number, 3)
-    batch = tasks._claim_batch(number.pk, timezone.now(), limit=2)
-    outcome = tasks._send_batch(batch, timezone.now(), full=True)  # full: it queues the next batch, which fails
+    claimed = claim.messages_claim(claimed_at=timezone.now(), number_id=number.pk, limit=2)
+    outcome = batch.batch_send(claimed, timezone.now(), full=True)  # full: it queues the next batch, which fails
     assert sorted(outcome.values()) == ["sent", "sent"]
     rows = {m.pk: m for m in Message.objects.filter(pk__in=[m.pk for m in messages])}
-    assert [(rows[m.pk].status, bool(rows[m.pk].wamid)) for m in batch] == [(Status.SENT, True)] * 2
+    assert [(rows[m.pk].status, bool(rows[m.pk].wamid)) for m in claimed] == [(Status.SENT, True)] * 2
 
 
 def test_a_stuck_loop_gives_back_what_it_never_made_and_the_rest_is_interrupted(queued, number, monkeypatch):
@@ -411,10 +397,11 @@ def test_a_stuck_loop_gives_back_what_it_never_made_and_the_rest_is_interrupted(
 
     stuck = Stuck()
     monkeypatch.setattr(client_module, "sender", lambda: stuck)
-    monkeypatch.setattr(tasks, "claim_expiry", lambda: 0.5)
+    monkeypatch.setattr(claim, "claim_expiry", lambda: 0.5)
     messages = pending(number, 3)
     claimed_at = timezone.now()
-    outcome = tasks._send_batch(tasks._claim_batch(number.pk, claimed_at, limit=3), claimed_at, full=False)
+    claimed = claim.messages_claim(claimed_at=claimed_at, number_id=number.pk, limit=3)
+    outcome = batch.batch_send(claimed, claimed_at, full=False)
     assert stuck.scheduled == 1  # not scheduled again while the loop is stuck
     rows = {m.pk: m for m in Message.objects.filter(pk__in=[m.pk for m in messages])}
     first, *others = messages
@@ -424,7 +411,7 @@ def test_a_stuck_loop_gives_back_what_it_never_made_and_the_rest_is_interrupted(
     assert [name for name, _args, _countdown in queued] == ["messaging.send_pending"]
     # No answer by the claim's deadline: maybe made, so interrupted, not retried.
     assert [(outcome[m.pk], rows[m.pk].status, rows[m.pk].error_title) for m in others] == [
-        ("interrupted", Status.FAILED, tasks.INTERRUPTED_TITLE)] * 2
+        ("interrupted", Status.FAILED, INTERRUPTED_TITLE)] * 2
 
 
 def test_a_batch_task_delivered_again_gives_each_claim_in_flight_its_own_task(queued, number, monkeypatch):

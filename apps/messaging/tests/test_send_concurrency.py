@@ -4,7 +4,7 @@ loop), hence at most SEND_CONCURRENCY / round trip sends per second."""
 import runpy
 from pathlib import Path
 
-from apps.messaging import tasks
+from apps.messaging import sending
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -29,6 +29,6 @@ def test_the_setting_is_read_from_the_environment_and_under_its_former_name(monk
 
 def test_send_concurrency_is_the_setting(settings):
     settings.SEND_CONCURRENCY = 90
-    assert tasks.send_concurrency() == 90
+    assert sending.send_concurrency() == 90
     settings.SEND_CONCURRENCY = 0
-    assert tasks.send_concurrency() == 1
+    assert sending.send_concurrency() == 1

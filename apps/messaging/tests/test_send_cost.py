@@ -92,13 +92,13 @@ def test_a_status_that_arrived_before_the_wamid_is_applied_when_it_is_stored(con
 def test_one_statement_claims_and_loads_a_pending_message(conversation):
     from django.test.utils import CaptureQueriesContext
 
-    from apps.messaging.tasks import _claim_and_load
+    from apps.messaging.sending.claim import messages_claim
 
     author = AdminFactory(organization=conversation.organization, display_name="Ana")
     message = OutboundMessageFactory(conversation=conversation, author=author)
     now = timezone.now()
     with CaptureQueriesContext(connection) as queries:
-        loaded = _claim_and_load(message.pk, now)
+        (loaded,) = messages_claim(claimed_at=now, ids=[message.pk])
         # Everything the send needs is loaded: no query for any of it.
         seen = (loaded.number.access_token, loaded.number.phone_number_id, loaded.conversation.contact.wa_id,
                 loaded.conversation.assignee_id, loaded.conversation.team_id, loaded.author.name, loaded.content)
@@ -109,8 +109,31 @@ def test_one_statement_claims_and_loads_a_pending_message(conversation):
     assert (loaded.send_started_at, loaded.send_attempts) == (now, 1)
     message.refresh_from_db()
     assert (message.send_started_at, message.send_attempts) == (now, 1)
-    # Claimed already, sent, or not outbound: nothing is claimed (the ORM path decides).
-    assert _claim_and_load(message.pk, now) is None
+    # Claimed already, sent, or not outbound: nothing is claimed (the task looks at why).
+    assert messages_claim(claimed_at=now, ids=[message.pk]) == []
     sent = OutboundMessageFactory(conversation=conversation, status=Status.SENT, wamid="wamid.DONE")
-    assert _claim_and_load(sent.pk, now) is None
-    assert _claim_and_load(0, now) is None
+    assert messages_claim(claimed_at=now, ids=[sent.pk]) == []
+    assert messages_claim(claimed_at=now, ids=[0]) == []
+
+
+def test_a_stored_answer_moves_the_state_forward_only(conversation, published):
+    # The answer of a message failed meanwhile (its claim outlived, it was marked
+    # interrupted) keeps "failed", as statuses_apply would; the wamid and the time are
+    # stored all the same. A pending message becomes "sent".
+    from apps.messaging.sending.outcome import answers_store
+
+    pending = OutboundMessageFactory(conversation=conversation)
+    failed = OutboundMessageFactory(conversation=conversation, status=Status.FAILED, error_title="Send interrupted")
+    loaded = {m.pk: m for m in Message.objects.select_related("conversation", "author").filter(
+        pk__in=[pending.pk, failed.pk])}
+    outcome = answers_store([(loaded[pending.pk], "wamid.P", None), (loaded[failed.pk], "wamid.F", None)])
+    assert outcome == {pending.pk: "sent", failed.pk: "sent"}
+    rows = {m.pk: m for m in Message.objects.filter(pk__in=[pending.pk, failed.pk])}
+    assert (rows[pending.pk].status, rows[pending.pk].wamid) == (Status.SENT, "wamid.P")
+    assert (rows[failed.pk].status, rows[failed.pk].wamid) == (Status.FAILED, "wamid.F")
+    assert rows[pending.pk].sent_at == rows[failed.pk].sent_at is not None
+    assert {data["id"]: data["status"] for event, data, _ in published if event == "message.updated"} == {
+        pending.pk: "sent", failed.pk: "failed"}
+    # A wamid is stored once: a second answer for either changes nothing.
+    assert answers_store([(loaded[pending.pk], "wamid.X", None)]) == {}
+    assert Message.objects.get(pk=pending.pk).wamid == "wamid.P"

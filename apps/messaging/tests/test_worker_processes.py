@@ -21,7 +21,8 @@ from django.db import connection
 from apps.conversations.tests.factories import ContactFactory, ConversationFactory
 from apps.messaging.models import Message, Status
 from apps.messaging.services.send import message_send
-from apps.messaging.tasks import INTERRUPTED_TITLE, send_message
+from apps.messaging.sending import INTERRUPTED_TITLE
+from apps.messaging.tasks import send_message
 from apps.simulator.models import SimulatedMessage, SimulatedRequest
 from apps.simulator.testing import inject, simulator  # noqa: F401
 

@@ -210,7 +210,7 @@ def pair_key(number, wa_id: str) -> str:
 
 
 # The number's bucket runs this much below its limit: a send leaves up to
-# tasks.LATE_SLOT (30 ms) after its slot and reaches Meta a little later, and that
+# pacing.LATE_SLOT (30 ms) after its slot and reaches Meta a little later, and that
 # jitter must not crowd more than `rate` sends into one of Meta's seconds. Slots
 # 1/(0.96 x rate) apart leave any window of 1 s + 40 ms at most `rate` slots (at 80/s).
 NUMBER_HEADROOM = 0.96

@@ -1,0 +1,43 @@
+"""Sending: from a pending outbound message to Meta's answer, stored.
+
+    claim.py    one statement claims messages (a message's own, or a batch of its
+                number's waiting ones) and loads them with what their send needs
+    pacing.py   the wait for a send slot; ratelimit.py, the slots' buckets in Redis
+    payload.py  the body of the call, and a file's upload
+    batch.py    a number's batch: every call from the process's sender loop
+    alone.py    a message on its own (media, its own retry)
+    outcome.py  the answers stored (one statement for any number), the errors settled
+    kick.py     the tasks queued: the number's kick, a message's own task, batch sizes
+    run.py      what each task does (apps/messaging/tasks.py calls it), read receipts
+
+Never two sends of one message. Before the call to Meta the attempt is claimed with
+one conditional UPDATE (send_started_at set, send_attempts + 1, only if no attempt
+is in flight and no wamid is stored); after the call the wamid is stored. Hence:
+- a task delivered twice (acks_late redelivery, the sweeper, a retry) finds the
+  claim or the wamid and does nothing;
+- a task re-run after its worker died between claiming and storing the answer
+  cannot know whether Meta accepted the message. It is NOT resent: once the claim
+  is older than any run could last (`claim_expiry()`), the message is marked failed
+  with the reason "interrupted" and the agent decides (the retry action resends it
+  on purpose). A run that finds a younger claim checks again when it expires;
+- a call that timed out waiting for Meta's answer (a read timeout) is the same
+  ambiguity: Meta had the request and may have accepted it. It is marked
+  interrupted too, not retried. A timeout while connecting is retried (Meta
+  never had the request).
+- A transient error answered by Meta means Meta did not accept the message: the
+  claim is released and the send retried with backoff.
+
+Its cost per message is the product's sending throughput (docs/benchmarks.md).
+"""
+
+from .batch import send_concurrency
+from .claim import claim_expiry
+from .kick import send_enqueue, send_kick
+from .outcome import INTERRUPTED_TITLE
+from .payload import meta_payload
+from .run import message_send_out, number_batch_send, pending_sweep, read_receipt_send
+
+__all__ = [
+    "INTERRUPTED_TITLE", "claim_expiry", "message_send_out", "meta_payload", "number_batch_send", "pending_sweep",
+    "read_receipt_send", "send_concurrency", "send_enqueue", "send_kick",
+]
