@@ -46,3 +46,20 @@ def published():
     publish._listeners.append(listener)
     yield events
     publish._listeners.remove(listener)
+
+
+@pytest.fixture
+def deliveries(monkeypatch):
+    """Each delivery of live events during the test (one per commit, or one per
+    `publish.gathered()` block), as its list of (event, data, groups)."""
+    from apps.realtime import publish
+
+    calls = []
+    real = publish._send_many
+
+    def spy(events):
+        calls.append(list(events))
+        real(events)
+
+    monkeypatch.setattr(publish, "_send_many", spy)
+    return calls

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from apps.media.services import MediaUnavailable
 from apps.realtime import groups
-from apps.realtime.publish import publish
+from apps.realtime.publish import gathered, publish
 
 from ..models import Message, PendingStatus, Status
 from ..serializers import MessageSerializer, message_event_data
@@ -54,7 +54,8 @@ def answers_store(sent: list[tuple]) -> dict[int, str]:
     outcome: dict[int, str] = {}
     if not sent:
         return outcome
-    with transaction.atomic():
+    # The batch's events leave in one delivery after the commit.
+    with gathered(), transaction.atomic():
         stored = _sent_update([(message, wamid) for message, wamid, _media in sent], timezone.now())
         for message, wamid, media in sent:
             if message.pk not in stored:

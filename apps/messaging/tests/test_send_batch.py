@@ -33,7 +33,10 @@ def queued(simulator, settings, monkeypatch):  # noqa: F811
 @pytest.fixture
 def number():
     number = ConversationFactory().number
+    # Ids repeat across runs (a new test database): no kick or rate-limit state of an
+    # earlier run's number with the same id.
     ratelimit.client().delete(kick.KICK_PREFIX + str(number.pk))
+    ratelimit.reset()
     yield number
     ratelimit.client().delete(kick.KICK_PREFIX + str(number.pk))
 
@@ -50,9 +53,13 @@ def pending(number, count, *, kind="text"):
     return messages
 
 
-def test_one_task_sends_its_message_and_the_numbers_others_each_claimed_once(queued, number, published):
+def test_one_task_sends_its_message_and_the_numbers_others_each_claimed_once(queued, number, published, deliveries):
     messages = pending(number, 5)
+    deliveries.clear()
     assert tasks.send_message.run(messages[2].pk) == "sent"
+    # The batch's five updates left in one delivery, after their commit.
+    updates = [[event for event, _data, _groups in delivery if event == "message.updated"] for delivery in deliveries]
+    assert [len(events) for events in updates if events] == [5]
     rows = list(Message.objects.filter(pk__in=[m.pk for m in messages]).order_by("pk"))
     assert [(m.status, m.send_attempts) for m in rows] == [(Status.SENT, 1)] * 5
     # Each was accepted once, and stored with the wamid of its own accepted copy.

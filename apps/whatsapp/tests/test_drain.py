@@ -34,22 +34,6 @@ def _text(wamid, who, body, ts):
     return message("text", wamid=wamid, from_=who, timestamp=ts, body=body)
 
 
-@pytest.fixture
-def deliveries(monkeypatch):
-    """Each delivery of live events, as its list of (event, data, groups)."""
-    from apps.realtime import publish
-
-    calls = []
-    real = publish._send_many
-
-    def spy(events):
-        calls.append(list(events))
-        real(events)
-
-    monkeypatch.setattr(publish, "_send_many", spy)
-    return calls
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_backlog_is_processed_as_one_batch(number, published, deliveries):
     _store(number, _text("wamid.D1", A, "one", 1718200001))
