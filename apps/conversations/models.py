@@ -52,6 +52,11 @@ class Contact(models.Model):
         return self.display_name
 
     @property
+    def key(self) -> str:
+        """The customer's key for limits and look-ups: the wa_id, or the user id without one."""
+        return self.wa_id or self.user_id
+
+    @property
     def display_name(self) -> str:
         if self.name or self.profile_name:
             return self.name or self.profile_name

@@ -232,11 +232,19 @@ def _store(request, model, **values) -> None:
 
 
 # -- messages ----------------------------------------------------------------------------
+# Meta's business-scoped user id: a country code, a dot, then letters and digits (ENT. for
+# a parent id).
+_USER_ID = re.compile(r"[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}")
+
 def _check_send(body: dict) -> None:
     kind = body.get("type", "text")
     if kind not in SEND_TYPES:
         raise GraphError(131051, "Unsupported message type", details=f"Message type {kind} is not supported.")
-    if not str(body.get("to", "")).lstrip("+").isdigit():
+    if "to" not in body and "recipient" in body:  # a business-scoped user id (a username's customer)
+        if not _USER_ID.fullmatch(str(body["recipient"])):
+            raise GraphError(131009, "(#131009) Parameter value is not valid",
+                             details="'recipient' must be a business-scoped user id.")
+    elif not str(body.get("to", "")).lstrip("+").isdigit():
         raise GraphError(131009, "(#131009) Parameter value is not valid", details="'to' must be a phone number.")
     content = body.get(kind)
     if not isinstance(content, (dict, list)) or not content and kind != "reaction":
@@ -304,7 +312,7 @@ def _messages(request, phone_number_id):
     _check_send(body)
     if body.get("type") == "template":
         _check_template_send(number, body.get("template") or {})
-    to = str(body["to"]).lstrip("+")
+    to = str(body["to"]).lstrip("+") if "to" in body else str(body["recipient"])
     kind = body.get("type", "text")
     wamid = webhooks.new_wamid()
     _store(request, SimulatedMessage, phone_number_id=phone_number_id, customer=to,
@@ -314,8 +322,8 @@ def _messages(request, phone_number_id):
         statuses = ["sent", "delivered"] + (["read"] if config.mark_read and kind != "reaction" else [])
         bodies = [webhooks.status_body(number, wamid=wamid, status=s, recipient=to) for s in statuses]
         webhooks.send_later(bodies, secret=webhooks.secret_for(number), delay=config.status_delay)
-    answer = {"messaging_product": "whatsapp", "contacts": [{"input": body["to"], "wa_id": to}],
-              "messages": [{"id": wamid}]}
+    contact = {"input": body["to"], "wa_id": to} if "to" in body else {"input": to, "user_id": to}
+    answer = {"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": wamid}]}
     if kind == "template":
         answer["messages"][0]["message_status"] = "accepted"
     return GraphResponse(answer)

@@ -49,7 +49,7 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool) -> dict[int, 
         # Slots for the messages still waiting (all of them, then those that
         # missed their slot), one reservation.
         slots = ratelimit.send_reserve_batch(
-            number, [m.conversation.contact.wa_id for m in waiting], max_wait=MAX_INLINE_WAIT
+            number, [m.conversation.contact.key for m in waiting], max_wait=MAX_INLINE_WAIT
         )
         began = time.monotonic()
         go = []

@@ -86,7 +86,7 @@ def _columns():
         ("n", WhatsAppNumber, fields(WhatsAppNumber)),
         ("c", Conversation, fields(Conversation, {"id", "organization_id", "number_id", "contact_id", "assignee_id",
                                                    "team_id"})),
-        ("k", Contact, fields(Contact, {"id", "wa_id"})),
+        ("k", Contact, fields(Contact, {"id", "wa_id", "user_id"})),
         ("u", user, fields(user, {"id", "username", "first_name", "last_name", "display_name"})),
     ]
 

@@ -22,7 +22,7 @@ def slot_wait(message) -> float:
     until it. 0.0 when the message may go now; else the seconds to wait before
     trying again (nothing is reserved then)."""
     for _late in range(10):
-        granted, delay = ratelimit.send_reserve(message.number, message.conversation.contact.wa_id,
+        granted, delay = ratelimit.send_reserve(message.number, message.conversation.contact.key,
                                                 max_wait=MAX_INLINE_WAIT)
         if not granted:
             return delay

@@ -9,11 +9,14 @@ from ..models import MEDIA_TYPES, Message
 
 
 def meta_payload(message: Message) -> dict:
-    """The body of POST /messages for `message`."""
+    """The body of POST /messages for `message`: to the customer's phone-based wa_id,
+    or, for a customer who hides the phone, to Meta's user id (`recipient`)."""
+    contact = message.conversation.contact
+    address = {"to": contact.wa_id} if contact.wa_id else {"recipient": contact.user_id}
     payload = {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
-        "to": message.conversation.contact.wa_id,
+        **address,
         "type": message.type,
         message.type: message.content.get("contacts") if message.type == "contacts" else message.content,
     }

@@ -294,3 +294,25 @@ def test_a_send_whose_task_cannot_be_queued_still_returns_its_stored_message(con
     message = send(conversation, "text", {"body": "Still stored"})
     message.refresh_from_db()
     assert (message.status, message.text) == (Status.PENDING, "Still stored")
+
+
+def test_a_customer_without_a_phone_is_sent_to_by_user_id(conversation, published):
+    """A customer who hides the phone behind a WhatsApp username: Meta's `recipient`."""
+    contact = conversation.contact
+    contact.wa_id, contact.phone, contact.user_id = "", "", "US.13491208655302741918"
+    contact.save(update_fields=["wa_id", "phone", "user_id"])
+    message = send(conversation, "text", {"body": "Hello, Jane"})
+    message.refresh_from_db()
+    assert message.status == Status.SENT and message.wamid
+    body = sent_payload(message)
+    assert body["recipient"] == "US.13491208655302741918" and "to" not in body
+    assert SimulatedMessage.objects.get(wamid=message.wamid).customer == "US.13491208655302741918"
+
+
+def test_a_customer_with_a_phone_is_sent_to_by_wa_id_even_with_a_user_id(conversation):
+    contact = conversation.contact
+    contact.user_id = "BR.1502576394655843"
+    contact.save(update_fields=["user_id"])
+    message = send(conversation, "text", {"body": "Olá"})
+    body = sent_payload(message)
+    assert body["to"] == contact.wa_id and "recipient" not in body
