@@ -1,0 +1,288 @@
+#!/usr/bin/env python
+"""CPU per call of the HTTP clients we could send through.
+
+A loopback HTTP/1.1 server in a process of its own answers every POST at once with
+a Graph-API-shaped JSON body (Content-Length, kept alive), so that only the
+client's CPU is counted: each client runs in a fresh process of its own and
+reports `time.process_time()` over its calls (the warm-up, which opens the
+kept-alive connections, is not counted). Every call does what a send does around
+the HTTP: a JSON body encoded with a bearer token, the answer's JSON parsed for
+its wamid.
+
+Clients (`--clients`, all by default):
+- `transport`: apps.providers.meta.transport as the send worker uses it: one
+  `Sender` (a loop thread), the calls given to `schedule` together, at most
+  `--concurrency` in flight. `--tree PATH` imports it from another checkout (to
+  measure another branch's transport beside this one's);
+- `httpx-async`: httpx2.AsyncClient (HTTP/1.1, pooled) from one asyncio loop, a
+  task per call, at most `--concurrency` in flight;
+- `aiohttp`: aiohttp.ClientSession the same way (skipped unless aiohttp is
+  importable: it is not one of our dependencies; e.g. `pip install --target
+  /tmp/aiohttp aiohttp` and PYTHONPATH=/tmp/aiohttp);
+- `httpx-sync` and `urllib3-sync`: one call at a time from one thread, through
+  httpx2.Client and through a urllib3 host pool (the JSON calls' path in
+  apps/providers/meta/client.py).
+
+Usage: python bench/http_client_cpu.py [--quick] [--count N] [--sync-count N] [--concurrency N]
+       [--clients a,b] [--tree PATH] [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ASYNC_CLIENTS = ("transport", "httpx-async", "aiohttp")
+SYNC_CLIENTS = ("httpx-sync", "urllib3-sync")
+ANSWER = json.dumps({"messaging_product": "whatsapp", "contacts": [{"input": "5511999990000",
+                     "wa_id": "5511999990000"}], "messages": [{"id": "wamid.HBgNNTUxMTk5OTk5MDAwMBUCABEYEjQ"}]},
+                    separators=(",", ":")).encode()
+HEADERS = {"Authorization": "Bearer bench-token-" + "x" * 180, "User-Agent": "whatsapp-inbox/1.0",
+           "Content-Type": "application/json"}
+
+
+# -- the server -------------------------------------------------------------------------
+class _Answering(asyncio.Protocol):
+    """Reads each request's head and Content-Length body and answers ANSWER."""
+
+    RESPONSE = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                + str(len(ANSWER)).encode() + b"\r\n\r\n" + ANSWER)
+
+    def connection_made(self, transport):
+        self.transport, self.buffer = transport, bytearray()
+
+    def data_received(self, data):
+        self.buffer += data
+        while True:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            length = 0
+            for line in bytes(self.buffer[:end]).split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            if len(self.buffer) < end + 4 + length:
+                return
+            del self.buffer[: end + 4 + length]
+            self.transport.write(self.RESPONSE)
+
+
+def serve(port: int) -> None:
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(loop.create_server(_Answering, "127.0.0.1", port, backlog=1024))
+    try:
+        loop.run_forever()
+    finally:
+        server.close()
+
+
+# -- the clients ------------------------------------------------------------------------
+def body(i: int) -> bytes:
+    payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": f"5599{i:07d}",
+               "type": "text", "text": {"body": f"bench {i}"}}
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def wamid(status: int, content: bytes) -> bool:
+    return status == 200 and bool(json.loads(content)["messages"][0]["id"])
+
+
+def run_transport(url: str, count: int, concurrency: int, tree: str | None) -> tuple[float, float, int]:
+    sys.path.insert(0, tree or str(ROOT))
+    from apps.providers.meta import transport
+
+    def call(i: int):
+        async def run(pool):
+            answer = await pool.request("POST", url, HEADERS, body(i), connect_timeout=10, read_timeout=10)
+            return wamid(answer.status_code, answer.content)
+        return run
+
+    sender = transport.Sender(concurrency)
+    sender.schedule([(time.monotonic(), call(0)) for _ in range(concurrency)], late_after=3600).wait()
+    began = _began()
+    batch = sender.schedule([(time.monotonic(), call(i)) for i in range(count)], late_after=3600)
+    batch.wait()
+    spent = _spent(began)
+    sender.stop()
+    return spent + (sum(1 for result in batch.results if result is not True),)
+
+
+async def _in_flight(count: int, concurrency: int, one) -> tuple[float, float, int]:
+    places = asyncio.Semaphore(concurrency)
+
+    async def limited(i):
+        async with places:
+            try:
+                return await one(i)
+            except Exception:
+                return False
+
+    await asyncio.gather(*(limited(0) for _ in range(concurrency)))  # warm-up: the connections opened
+    began = _began()
+    results = await asyncio.gather(*(limited(i) for i in range(count)))
+    return _spent(began) + (sum(1 for ok in results if not ok),)
+
+
+def run_httpx_async(url: str, count: int, concurrency: int) -> tuple[float, float, int]:
+    import httpx2
+
+    async def main():
+        limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx2.AsyncClient(limits=limits, timeout=10, trust_env=False) as client:
+            async def one(i):
+                answer = await client.post(url, content=body(i), headers=HEADERS)
+                return wamid(answer.status_code, answer.content)
+            return await _in_flight(count, concurrency, one)
+
+    return asyncio.run(main())
+
+
+def run_aiohttp(url: str, count: int, concurrency: int) -> tuple[float, float, int]:
+    import aiohttp
+
+    async def main():
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=10)) as session:
+            async def one(i):
+                async with session.post(url, data=body(i), headers=HEADERS) as answer:
+                    return wamid(answer.status, await answer.read())
+            return await _in_flight(count, concurrency, one)
+
+    return asyncio.run(main())
+
+
+def run_httpx_sync(url: str, count: int) -> tuple[float, float, int]:
+    import httpx2
+
+    with httpx2.Client(timeout=10, trust_env=False) as client:
+        def one(i):
+            answer = client.post(url, content=body(i), headers=HEADERS)
+            return wamid(answer.status_code, answer.content)
+        return _one_at_a_time(count, one)
+
+
+def run_urllib3_sync(url: str, count: int) -> tuple[float, float, int]:
+    import urllib3
+
+    manager = urllib3.PoolManager(retries=False)
+    parts = urllib3.util.parse_url(url)
+    pool = manager.connection_from_host(parts.host, port=parts.port, scheme=parts.scheme)
+    timeout = urllib3.Timeout(connect=10, read=10)
+
+    def one(i):
+        raw = pool.urlopen("POST", parts.request_uri, body=body(i), headers=HEADERS, redirect=False,
+                           assert_same_host=False, preload_content=True, timeout=timeout)
+        return wamid(raw.status, raw.data)
+
+    return _one_at_a_time(count, one)
+
+
+def _one_at_a_time(count: int, one) -> tuple[float, float, int]:
+    one(0)
+    began = _began()
+    errors = sum(1 for i in range(count) if not one(i))
+    return _spent(began) + (errors,)
+
+
+def _began() -> tuple[float, float]:
+    return time.process_time(), time.perf_counter()
+
+
+def _spent(began: tuple[float, float]) -> tuple[float, float]:
+    """(CPU seconds of this process, wall seconds) since `began`."""
+    return time.process_time() - began[0], time.perf_counter() - began[1]
+
+
+def client(name: str, url: str, count: int, concurrency: int, tree: str | None) -> None:
+    if name == "transport":
+        cpu, wall, errors = run_transport(url, count, concurrency, tree)
+    elif name == "httpx-async":
+        cpu, wall, errors = run_httpx_async(url, count, concurrency)
+    elif name == "aiohttp":
+        cpu, wall, errors = run_aiohttp(url, count, concurrency)
+    elif name == "httpx-sync":
+        cpu, wall, errors = run_httpx_sync(url, count)
+    else:
+        cpu, wall, errors = run_urllib3_sync(url, count)
+    print(json.dumps({"cpu": cpu, "errors": errors, "wall": wall}))
+
+
+# -- the run ----------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def available(name: str) -> bool:
+    module = {"aiohttp": "aiohttp", "httpx-async": "httpx2", "httpx-sync": "httpx2", "urllib3-sync": "urllib3"}
+    if name not in module:
+        return True
+    found = subprocess.run([sys.executable, "-c", f"import {module[name]}"], capture_output=True)
+    return found.returncode == 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="1,000 calls (sync: 500) instead of 5,000 (2,000)")
+    parser.add_argument("--count", type=int)
+    parser.add_argument("--sync-count", type=int)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--clients", default=",".join(ASYNC_CLIENTS + SYNC_CLIENTS))
+    parser.add_argument("--tree", help="import the transport from this checkout")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each client, one after the other")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--client", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        return serve(args.serve)
+    count = args.count or (1000 if args.quick else 5000)
+    sync_count = args.sync_count or (500 if args.quick else 2000)
+    if args.client:
+        return client(args.client, args.url, count, args.concurrency, args.tree)
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port)])
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+        print(f"HTTP client CPU per call, loopback, {count} calls ({args.concurrency} in flight) / {sync_count} "
+              f"one at a time; load {load}")
+        for name in args.clients.split(","):
+            if not available(name):
+                print(f"  {name:13} not importable: skipped")
+                continue
+            calls = sync_count if name in SYNC_CLIENTS else count
+            for _ in range(args.repeat):
+                command = [sys.executable, __file__, "--client", name, "--url",
+                           f"http://127.0.0.1:{port}/v23.0/1/messages", "--count", str(calls),
+                           "--concurrency", str(args.concurrency)] + (["--tree", args.tree] if args.tree else [])
+                result = json.loads(subprocess.run(command, cwd=ROOT, check=True, capture_output=True,
+                                                   text=True).stdout)
+                shape = "one at a time" if name in SYNC_CLIENTS else f"{args.concurrency} in flight"
+                print(f"  {name:13} {result['cpu'] * 1e6 / calls:7.0f} µs of CPU per call ({shape}; "
+                      f"{calls / result['wall']:6.0f} calls/s wall, {result['errors']} errors)")
+    finally:
+        server.terminate()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()
