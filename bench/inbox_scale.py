@@ -143,9 +143,9 @@ def seed(conversations: int, messages_per: int, agents: int, extra_agents: int) 
 
     with connection.cursor() as cur:
         cur.execute(f"""
-            INSERT INTO conversations_contact (organization_id, wa_id, phone, profile_name, name, opted_out,
-                opt_out_reason, marketing_opted_out, attributes, created_at, updated_at)
-            SELECT %s, '55119' || lpad(g::text, 8, '0'), '+55119' || lpad(g::text, 8, '0'),
+            INSERT INTO conversations_contact (organization_id, wa_id, user_id, parent_user_id, username, phone,
+                profile_name, name, opted_out, opt_out_reason, marketing_opted_out, attributes, created_at, updated_at)
+            SELECT %s, '55119' || lpad(g::text, 8, '0'), '', '', '', '+55119' || lpad(g::text, 8, '0'),
                    ({names})[1 + g %% 10] || ' ' || g, '', false, '', false, '{{}}', now(), now()
             FROM generate_series(1, %s) g""", [org.id, conversations])
         # 30% open, 10% pending, 60% resolved; 80% of the active ones assigned to one of

@@ -68,9 +68,10 @@ SELECT i,
        i %% 10 AS kind
 FROM generate_series(1, %(conversations)s) AS i;
 
-INSERT INTO conversations_contact (id, organization_id, wa_id, phone, profile_name, name, opted_out, opted_out_at,
-    opt_out_reason, marketing_opted_out, marketing_opted_out_at, attributes, created_at, updated_at)
-SELECT i, %(org)s, '55' || lpad(i::text, 11, '0'), '+55' || lpad(i::text, 11, '0'), 'Customer ' || i, '',
+INSERT INTO conversations_contact (id, organization_id, wa_id, user_id, parent_user_id, username, phone, profile_name,
+    name, opted_out, opted_out_at, opt_out_reason, marketing_opted_out, marketing_opted_out_at, attributes, created_at,
+    updated_at)
+SELECT i, %(org)s, '55' || lpad(i::text, 11, '0'), '', '', '', '+55' || lpad(i::text, 11, '0'), 'Customer ' || i, '',
        i %% 200 = 0, CASE WHEN i %% 200 = 0 THEN created + interval '1 hour' END, '', false, NULL, '{}', created, created
 FROM plan;
 
