@@ -58,6 +58,10 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # The same characters as json.dumps(ensure_ascii=False) writes them: NUL escaped
 # (after an even run of backslashes: an odd one is a text's own backslash and "u0000"), surrogates raw.
 _UNSTORABLE_JSON = re.compile(r"(?<!\\)(?:\\\\)*\\u0000|[\ud800-\udfff]")
+# In a body's JSON text, the only way to write a NUL or a surrogate (json.loads takes
+# neither raw in a UTF-8 string). Also matches an escaped backslash before "u0000" or a
+# valid surrogate pair: those bodies are simply cleaned the long way.
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 
 
 def media_id_valid(value) -> bool:
@@ -95,6 +99,12 @@ def _clean(value):
     return value
 
 
+def _clean_as_sent(body: bytes | None) -> bool:
+    """Whether the UTF-8 JSON text `body` cannot hold a NUL or a surrogate (a NUL byte
+    means another encoding, or no JSON: not trusted)."""
+    return body is not None and b"\x00" not in body and not _UNSTORABLE_ESCAPE.search(body)
+
+
 def _list(value) -> list:
     return value if isinstance(value, list) else []
 
@@ -103,13 +113,16 @@ def _str(value) -> str:
     return "" if value is None else str(value)
 
 
-def parse_webhook(payload) -> list[Event]:
-    """All events of one delivery, in the order Meta listed them."""
+def parse_webhook(payload, *, body: bytes | None = None) -> list[Event]:
+    """All events of one delivery, in the order Meta listed them. `body`: the JSON
+    text `payload` was decoded from, when the caller has it: a body with no escape
+    that can write a NUL or a surrogate is not walked for them."""
     if not isinstance(payload, dict):
         raise ParseError("the body is not a JSON object")
     if payload.get("object") != OBJECT:
         raise ParseError(f"object is {payload.get('object')!r}, not {OBJECT!r}")
-    payload = clean_strings(payload)
+    if not _clean_as_sent(body):
+        payload = clean_strings(payload)
     events: list[Event] = []
     for e, entry in enumerate(_list(payload.get("entry"))):
         if not isinstance(entry, dict):

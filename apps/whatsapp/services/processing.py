@@ -305,8 +305,9 @@ def _parse(event: WebhookEvent) -> tuple[dict, list[ev.Event]] | None:
     as a body we cannot use (kept, rejected: retrying or replaying cannot make it
     better)."""
     try:
-        payload = body_payload(bytes(event.body))
-        return payload, parse_webhook(payload)
+        body = bytes(event.body)
+        payload = body_payload(body)
+        return payload, parse_webhook(payload, body=body)
     except (MalformedBody, ParseError) as exc:
         event.status, event.reason, event.error = WebhookEvent.Status.REJECTED, f"malformed body: {exc}", ""
     except Exception as exc:  # the parser's own bug: a dead letter, replayable once fixed

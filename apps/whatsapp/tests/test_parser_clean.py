@@ -1,6 +1,8 @@
 """The parser cleans every string of a delivery once, whatever the item (audit,
 issue 16, point 12), and knows the shape of Meta's media ids (point 2)."""
 
+import json
+
 import pytest
 
 from apps.providers.meta import events as ev
@@ -68,3 +70,17 @@ def test_a_clean_delivery_is_not_copied():
 ])
 def test_media_id_valid(value, valid):
     assert media_id_valid(value) is valid
+
+
+@pytest.mark.parametrize("text, stored", [
+    ("ol\\u00e1\\u0000 x", "olá x"),  # a NUL escape: cleaned
+    ("lone \\udfff here", "lone  here"),  # a lone surrogate escape: cleaned
+    ("\\ud83d\\ude00 ok", "\U0001F600 ok"),  # a valid pair: kept
+    ("olá, plain", "olá, plain"),  # nothing to clean: the JSON is not walked
+])
+def test_the_body_tells_whether_the_strings_need_cleaning(text, stored):
+    body = ('{"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", '
+            '"value": {"metadata": {"phone_number_id": "2"}, "messages": [{"from": "5511", "id": "wamid.A", '
+            '"timestamp": "1718200000", "type": "text", "text": {"body": "' + text + '"}}]}}]}]}').encode()
+    (message,) = parse_webhook(json.loads(body), body=body)
+    assert message.content["body"] == stored
