@@ -152,3 +152,17 @@ def test_an_unsigned_deep_body_is_refused_without_decoding(client, number):
     response = post_webhook(client, _deep("array", 100_000), secret=None)
     assert response.status_code == 401
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.REJECTED
+
+
+def test_the_depth_limit_is_exact_whatever_the_brackets_in_strings():
+    """Only a body with more opening brackets than the limit is walked: the limit holds
+    at its edge, and brackets inside strings never let a deep body through."""
+    from apps.providers.meta.body import MAX_DEPTH, MalformedBody, body_payload
+
+    at_limit = ("[" * MAX_DEPTH + "]" * MAX_DEPTH).encode()
+    assert body_payload(at_limit) is not None
+    past = ("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1)).encode()
+    with pytest.raises(MalformedBody):
+        body_payload(past)
+    shallow_with_brackets = ('{"text": "' + "[{" * 100 + '"}').encode()
+    assert body_payload(shallow_with_brackets) == {"text": "[{" * 100}
