@@ -89,3 +89,16 @@ def test_the_single_path_stores_it_too(number):
     result = message_receive(number=number, event=event)
     assert result.created
     assert result.message.conversation.contact.user_id == USER_ID
+
+
+def test_the_same_user_id_in_another_organisation_is_another_contact(deliver, number):
+    """A business-scoped user id is the organisation's key for a customer: another
+    organisation's contact with the same id is never found nor changed."""
+    from apps.accounts.tests.factories import OrganizationFactory
+
+    other = ContactFactory(organization=OrganizationFactory(), wa_id="", phone="", user_id=USER_ID, username="@other")
+    deliver(for_number("text_username_only.json", number))
+    mine = Message.objects.get().conversation.contact
+    assert mine.pk != other.pk and mine.organization_id == number.organization_id
+    other.refresh_from_db()
+    assert (other.username, other.conversations.count()) == ("@other", 0)
