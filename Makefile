@@ -29,7 +29,7 @@ install-dev: $(VENV)/.installed-dev
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
-# The Procfile's processes (web on PORT, ws on PORT+1, workers, beat): apps/core/demo.py.
+# The Procfile's processes (web on PORT, ws on PORT+1, workers, beat): apps/simulator/demo.py.
 demo: install
 	$(BIN)/python manage.py demo --host $(HOST) --port $(PORT)
 

@@ -399,7 +399,7 @@ def ack_figures(port: int, tmp: str, peak_seconds: int, steady_seconds: int, bur
             fh.write(f"{sig}\t{body.decode()}\n")
     floor = wrk(f"http://127.0.0.1:{port}/bench/floor/", bodies_file, peak_seconds)
     # The same bare view through the webhook's short middleware path
-    # (apps/whatsapp/middleware.py): what the webhook would do with no work at all.
+    # (apps/inbound/middleware.py): what the webhook would do with no work at all.
     short = wrk(f"http://127.0.0.1:{port}/bench/floor/short/", bodies_file, peak_seconds)
     hook = wrk(f"http://127.0.0.1:{port}/webhooks/whatsapp/", bodies_file, peak_seconds)
     print(f"peak, floor (bare JSON view, full middleware): {floor['rps']:.0f} req/s  p50 {floor['p50']}"

@@ -9,5 +9,6 @@ urlpatterns = [
     path("", include("apps.media.api_urls")),
     path("", include("apps.message_templates.api_urls")),
     path("", include("apps.bot.api_urls")),
+    path("", include("apps.notifications.api_urls")),
     path("", include("apps.reports.api_urls")),
 ]

@@ -77,15 +77,18 @@ INSTALLED_APPS = [
     "apps.media",
     "apps.message_templates",
     "apps.bot",
+    "apps.notifications",
+    "apps.inbound",
     "apps.realtime",
+    "apps.live",
     "apps.inbox",
     "apps.reports",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Webhook POSTs go straight to their view from here (apps/whatsapp/middleware.py).
-    "apps.whatsapp.middleware.WebhookFastPathMiddleware",
+    # Webhook POSTs go straight to their view from here (apps/inbound/middleware.py).
+    "apps.inbound.middleware.WebhookFastPathMiddleware",
     # The simulated Graph API's calls go straight to their views too (apps/simulator/middleware.py).
     "apps.simulator.middleware.GraphFastPathMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -356,9 +359,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": 1,
 }
 CELERY_TASK_ROUTES = {
-    "whatsapp.process_webhook_event": {"queue": "inbound"},
-    "whatsapp.drain_webhook_events": {"queue": "inbound"},
-    "whatsapp.sweep_webhook_events": {"queue": "inbound"},
+    "inbound.process_webhook_event": {"queue": "inbound"},
+    "inbound.drain_webhook_events": {"queue": "inbound"},
+    "inbound.sweep_webhook_events": {"queue": "inbound"},
     "messaging.send_message": {"queue": "outbound"},
     "messaging.send_pending": {"queue": "outbound"},
     "media.*": {"queue": "media"},
@@ -367,8 +370,8 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE = {
     "media-retention": {"task": "media.expire_retained_media", "schedule": 3600.0},
     "messaging-sweep-pending": {"task": "messaging.sweep_pending", "schedule": 60.0},
-    "whatsapp-sweep-webhook-events": {"task": "whatsapp.sweep_webhook_events", "schedule": 30.0},
-    "whatsapp-prune-webhook-events": {"task": "whatsapp.prune_webhook_events", "schedule": 3600.0},
+    "inbound-sweep-webhook-events": {"task": "inbound.sweep_webhook_events", "schedule": 30.0},
+    "inbound-prune-webhook-events": {"task": "inbound.prune_webhook_events", "schedule": 3600.0},
     "templates-sync": {"task": "message_templates.sync_templates", "schedule": 6 * 3600.0},
     "conversations-wake-snoozed": {"task": "conversations.wake_snoozed", "schedule": 60.0},
     "reports-refresh-rollups": {"task": "reports.refresh_rollups", "schedule": 300.0},
@@ -414,7 +417,7 @@ BENCH_FLOOR_VIEW = env_bool("BENCH_FLOOR_VIEW", False)
 WEBHOOK_MAX_BODY_BYTES = int(env("WEBHOOK_MAX_BODY_BYTES", str(3 * 1024 * 1024)))
 # Unauthenticated deliveries stored per minute, across processes (beyond it they are
 # only counted, and answered 429); days stored deliveries are kept once done with
-# (processed, unknown number), and refused ones (whatsapp.prune_webhook_events).
+# (processed, unknown number), and refused ones (inbound.prune_webhook_events).
 WEBHOOK_REFUSED_PER_MINUTE = int(env("WEBHOOK_REFUSED_PER_MINUTE", "60"))
 WEBHOOK_RETENTION_DAYS = float(env("WEBHOOK_RETENTION_DAYS", "30"))
 WEBHOOK_REJECTED_RETENTION_DAYS = float(env("WEBHOOK_REJECTED_RETENTION_DAYS", "7"))

@@ -7,7 +7,7 @@ urlpatterns = [
     path("", include("apps.core.urls")),
     path("", include("apps.accounts.urls")),
     path("admin/", admin.site.urls),
-    path("webhooks/", include("apps.whatsapp.urls")),
+    path("webhooks/", include("apps.inbound.urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's set-up as a script of its own (no inline script).

@@ -60,7 +60,7 @@ _WAKE_DRAIN = None
 
 
 def install(monkeypatch) -> TaskQueue:
-    from apps.whatsapp.services import receiving
+    from apps.inbound.services import receiving
 
     global _WAKE_DRAIN
     if _WAKE_DRAIN is None:
@@ -86,7 +86,7 @@ def install(monkeypatch) -> TaskQueue:
 
 
 def uninstall(monkeypatch) -> None:
-    from apps.whatsapp.services import receiving
+    from apps.inbound.services import receiving
 
     monkeypatch.setattr(Task, "apply_async", _CELERY_APPLY_ASYNC)
     monkeypatch.setattr(Celery, "send_task", _CELERY_SEND_TASK)

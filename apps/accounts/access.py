@@ -124,32 +124,3 @@ def can_use_admin(user) -> bool:
     if is_platform_admin(user):
         return True
     return bool(user and user.is_authenticated and user.is_staff and can_manage_settings(user))
-
-
-def contact_filter(user, prefix: str = "") -> Q:
-    """A Q for the contacts `user` may see: every contact of the organisation for
-    supervisors and admins; for agents, the contacts of conversations they may see."""
-    if not is_member(user):
-        return Q(pk__in=[])
-    org = Q(**{f"{prefix}organization_id": user.organization_id})
-    if user.is_supervisor_or_admin:
-        return org
-    from apps.conversations.models import Conversation
-
-    visible = Conversation.objects.filter(conversation_filter(user)).values("contact_id")
-    return org & Q(**{f"{prefix}pk__in": visible})
-
-
-def can_view_contact(user, contact) -> bool:
-    if not is_member(user) or contact.organization_id != user.organization_id:
-        return False
-    if user.is_supervisor_or_admin:
-        return True
-    from apps.conversations.models import Conversation
-
-    return Conversation.objects.filter(conversation_filter(user), contact_id=contact.pk).exists()
-
-
-def can_edit_contact(user, contact) -> bool:
-    """Name, attributes and opt-out: whoever may see the contact."""
-    return can_view_contact(user, contact)

@@ -5,7 +5,7 @@ from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.admin import OrganizationScopedAdminMixin
+from apps.accounts.admin_scoping import OrganizationScopedAdminMixin
 
 from . import admin_tokens  # noqa: F401  (registers the API-token admin)
 from . import services

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework.authtoken.models import TokenProxy
 
-from apps.core.admin import OrganizationScopedAdminMixin
+from apps.accounts.admin_scoping import OrganizationScopedAdminMixin
 
 from . import access, tokens
 from .models import ApiToken

@@ -7,9 +7,3 @@ from django.dispatch import Signal
 # User.set_unusable_password, with `user`). Received by
 # accounts.services.user_credentials_changed (connected in AccountsConfig.ready).
 credentials_changed = Signal()
-
-# A WhatsApp number was bound to an organisation or its binding updated, secrets
-# included (sent by accounts.services.number_bind once saved, with `number`). The
-# webhook's cache of app secrets is forgotten (apps.whatsapp.secrets, connected in
-# WhatsappConfig.ready), so a delivery signed with a new secret is accepted at once.
-number_bound = Signal()

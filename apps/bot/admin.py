@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from apps.core import crypto
-from apps.core.admin import OrganizationScopedAdminMixin
+from apps.accounts.admin_scoping import OrganizationScopedAdminMixin
 
 from . import client, context, knowledge, services
 from .models import BotRun, BotSettings, BotUsage, KnowledgeDocument, KnowledgeFAQ

@@ -1,6 +1,6 @@
 """The bot's use-cases: the inbound hook, answering a customer message, hand-off.
 
-Flow: the inbound pipeline (apps.whatsapp.services.processing) has a customer message
+Flow: the inbound pipeline (apps.inbound.services.processing) has a customer message
 stored and calls `bot_on_inbound_message`, which decides from rows already in memory whether the bot
 may apply and enqueues `bot.reply` on commit. The task calls `bot_message_handle`:
 one BotRun per inbound message (unique), the "never" checks, then a reply, or a

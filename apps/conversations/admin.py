@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.admin import OrganizationScopedAdminMixin, ReadOnlyAdminMixin
+from apps.accounts.admin_scoping import OrganizationScopedAdminMixin, ReadOnlyAdminMixin
 
 from .models import AuditLogEntry, CannedResponse, Contact, Conversation, Label, Note
 

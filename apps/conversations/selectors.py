@@ -17,6 +17,7 @@ from django.http import Http404
 from django.utils.dateparse import parse_datetime
 
 from apps.accounts import access
+from . import access as contact_access
 from apps.messaging.models import Message
 
 from .models import CannedResponse, Contact, Conversation, Label, Note
@@ -177,7 +178,7 @@ def note_list(*, conversation: Conversation) -> QuerySet[Note]:
 
 
 def contact_list(*, user, q: str = "") -> QuerySet[Contact]:
-    queryset = Contact.objects.filter(access.contact_filter(user))
+    queryset = Contact.objects.filter(contact_access.contact_filter(user))
     q = (q or "").strip()[:SEARCH_MAX_LENGTH]
     if q:
         queryset = queryset.filter(
@@ -188,7 +189,7 @@ def contact_list(*, user, q: str = "") -> QuerySet[Contact]:
 
 def contact_get(*, user, pk) -> Contact:
     try:
-        return Contact.objects.filter(access.contact_filter(user)).get(pk=int(pk))
+        return Contact.objects.filter(contact_access.contact_filter(user)).get(pk=int(pk))
     except (Contact.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from apps.accounts import access
+from apps.conversations import access as contact_access
 from apps.accounts import selectors as account_selectors
 from apps.conversations import selectors
 from apps.conversations.models import Conversation
@@ -46,7 +47,7 @@ def contact_context(*, user, conversation) -> dict:
     return {
         "conversation": conversation,
         "contact": contact,
-        "can_edit": access.can_edit_contact(user, contact),
+        "can_edit": contact_access.can_edit_contact(user, contact),
         "previous": list(previous),
         "attributes": sorted((contact.attributes or {}).items()),
     }

@@ -13,11 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts import access
-from apps.realtime import groups
-from apps.realtime.publish import publish
 
 from . import detect, download
 from .models import Media
+from .signals import media_changed
 from .thumbnails import thumbnail_create
 
 logger = logging.getLogger(__name__)
@@ -57,17 +56,11 @@ def _kind_of(media: Media) -> str:
 
 
 def media_publish(media: Media) -> None:
-    """Announce the message of `media` (with its file's state) to those who may see it."""
-    from apps.messaging.serializers import MessageSerializer
-
-    from .serializers import MediaSerializer
-
-    message = media.message
-    if message is None:
-        return
-    data = dict(MessageSerializer(message).data)
-    data["media"] = MediaSerializer(media).data
-    publish("message.updated", data, groups=groups.conversation_groups(message.conversation))
+    """Tell the floors above that the file of `media` changed state (stored, failed,
+    removed): messaging announces its message to those who may see it (media_changed,
+    connected in MessagingConfig.ready)."""
+    if media.message_id is not None:
+        media_changed.send(sender=Media, media=media)
 
 
 def media_mark_failed(*, media_id: int, reason: str) -> Media | None:

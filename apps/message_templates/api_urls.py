@@ -7,6 +7,4 @@ urlpatterns = [
     path("templates/sync/", api.TemplateSyncView.as_view(), name="api-template-sync"),
     path("templates/<int:pk>/", api.TemplateDetailView.as_view(), name="api-template-detail"),
     path("templates/<int:pk>/preview/", api.TemplatePreviewView.as_view(), name="api-template-preview"),
-    path("notifications/", api.NotificationCreateView.as_view(), name="api-notification-create"),
-    path("notifications/<int:pk>/", api.NotificationDetailView.as_view(), name="api-notification-detail"),
 ]

@@ -6,7 +6,7 @@ from django.db.models import Q, QuerySet
 
 from apps.accounts import access
 
-from .models import MessageTemplate, Notification, NotificationRule
+from .models import MessageTemplate
 
 
 def _number_for_user(user, number):
@@ -64,16 +64,3 @@ def templates_for_admin(*, user) -> QuerySet[MessageTemplate]:
     if not access.can_manage_settings(user):
         return MessageTemplate.objects.none()
     return MessageTemplate.objects.filter(organization_id=user.organization_id)
-
-
-def notification_get_for_user(*, user, notification_id: int) -> Notification | None:
-    if not access.can_use_integration_api(user):
-        return None
-    return (Notification.objects.select_related("message")
-            .filter(organization_id=user.organization_id, pk=notification_id).first())
-
-
-def notification_rules_for_user(*, user) -> QuerySet[NotificationRule]:
-    if not access.can_manage_settings(user):
-        return NotificationRule.objects.none()
-    return NotificationRule.objects.filter(organization_id=user.organization_id)

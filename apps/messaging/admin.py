@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.core.admin import OrganizationScopedAdminMixin, ReadOnlyAdminMixin
+from apps.accounts.admin_scoping import OrganizationScopedAdminMixin, ReadOnlyAdminMixin
 
 from .models import Message, PendingStatus, Reaction
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from apps.core.errors import SendError
 from apps.providers.meta.capabilities import CAPABILITIES
 
 TEXT_MAX = 4096
@@ -34,21 +35,6 @@ FILENAME_MAX = 240
 MEDIA_KINDS = CAPABILITIES.media_kinds
 CAPTION_KINDS = CAPABILITIES.caption_kinds
 KINDS = ("text", *MEDIA_KINDS, "location", "contacts", "interactive", "template", "reaction")
-
-
-class SendError(Exception):
-    """A message that cannot be sent: which field, which rule, and why in words."""
-
-    def __init__(self, field: str, code: str, message: str, *, extra: dict | None = None):
-        super().__init__(message)
-        self.field, self.code, self.message = field, code, message
-        self.extra = extra or {}
-
-    def as_dict(self) -> dict:
-        return {"field": self.field, "code": self.code, "message": self.message, **self.extra}
-
-    def __str__(self):
-        return f"{self.field}: {self.message}"
 
 
 def _str(payload: dict, key: str, field: str, *, required: bool = True, max_length: int | None = None) -> str:

@@ -3,7 +3,7 @@ only, since the simulator is one for every organisation."""
 
 from django.contrib import admin
 
-from apps.core.admin import PlatformOnlyAdminMixin
+from apps.accounts.admin_scoping import PlatformOnlyAdminMixin
 
 from .models import SimulatedMedia, SimulatedMessage, SimulatedRequest, SimulatedTemplate, SimulatorConfig
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from apps.accounts import access
+from apps.conversations import access as contact_access
 from apps.conversations.models import Contact
 from apps.core import params
 from apps.whatsapp.models import WhatsAppNumber
@@ -122,7 +123,7 @@ def _number(user, number_id):
 def _contacts(user, number):
     contacts = Contact.objects.filter(organization_id=number.organization_id)
     if not access.is_platform_admin(user):
-        contacts = contacts.filter(access.contact_filter(user))
+        contacts = contacts.filter(contact_access.contact_filter(user))
     return contacts.order_by("-id")[:50]
 
 

@@ -73,8 +73,3 @@ def clear_secrets_cache() -> None:
     global _cache
     with _cache_lock:
         _cache = None
-
-
-def number_bound_received(sender, **kwargs) -> None:
-    """accounts.signals.number_bound: a number was bound or its secrets changed."""
-    clear_secrets_cache()

@@ -114,7 +114,7 @@ def test_seed_demo_is_idempotent_and_its_printed_passwords_work():
         user = authenticate(request, username=username, password=password)
         assert user is not None and user.role == role
     assert User.objects.get(username="demo-admin").is_staff is True
-    from apps.message_templates.management.commands.seed_demo_templates import SAMPLES
+    from apps.simulator.management.commands.seed_demo_templates import SAMPLES
     from apps.simulator.models import SimulatedTemplate
 
     # The composer's template picker has something to offer once the server syncs.

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.accounts import access
+from .. import access as contact_access
 from apps.realtime import groups
 from apps.realtime.publish import publish
 
@@ -207,7 +207,7 @@ def _publish_contact(contact: Contact) -> None:
 
 def contact_update(*, contact: Contact, actor, name: str | None = None, attributes: dict | None = None) -> Contact:
     """Change the name the business gives the contact and its free attributes."""
-    if not access.can_edit_contact(actor, contact):
+    if not contact_access.can_edit_contact(actor, contact):
         raise PermissionDenied("You may not change this contact.")
     changed = {}
     if name is not None:
@@ -243,7 +243,7 @@ def contact_update(*, contact: Contact, actor, name: str | None = None, attribut
 
 def contact_set_opt_out(*, contact: Contact, actor, opted_out: bool, reason: str = "") -> Contact:
     """An agent records (or clears) the contact's opt-out of everything the business sends."""
-    if not access.can_edit_contact(actor, contact):
+    if not contact_access.can_edit_contact(actor, contact):
         raise PermissionDenied("You may not change this contact.")
     with transaction.atomic():
         if opted_out:

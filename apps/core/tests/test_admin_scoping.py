@@ -33,11 +33,11 @@ from apps.conversations.tests.factories import (
     NoteFactory,
 )
 from apps.media.tests.factories import MediaFactory
-from apps.message_templates.models import Notification, NotificationRule
+from apps.notifications.models import Notification, NotificationRule
 from apps.message_templates.tests.factories import MessageTemplateFactory
 from apps.messaging.models import PendingStatus, Reaction
 from apps.messaging.tests.factories import MessageFactory
-from apps.whatsapp.models import AccountEvent, WebhookEvent
+from apps.inbound.models import AccountEvent, WebhookEvent
 from apps.whatsapp.tests.factories import WhatsAppNumberFactory
 
 pytestmark = pytest.mark.django_db
@@ -66,8 +66,8 @@ def tenant(mark: str) -> dict:
                                                 reason=f"{mark} delivery")
     rows = {
         "accounts.Organization": org, "accounts.User": user, "accounts.Team": team,
-        "whatsapp.WhatsAppNumber": number, "whatsapp.WebhookEvent": webhook_event,
-        "whatsapp.AccountEvent": AccountEvent.objects.create(
+        "whatsapp.WhatsAppNumber": number, "inbound.WebhookEvent": webhook_event,
+        "inbound.AccountEvent": AccountEvent.objects.create(
             organization=org, number=number, waba_id=number.waba_id, field="account_update",
             event=f"{mark}_event", webhook_event=webhook_event),
         "conversations.Contact": contact, "conversations.Label": label,
@@ -84,8 +84,8 @@ def tenant(mark: str) -> dict:
             organization=org, number=number, wamid=f"wamid.{mark}.2", status="delivered", payload={}),
         "media.Media": MediaFactory(message=message, filename=f"{mark}.jpg"),
         "message_templates.MessageTemplate": template,
-        "message_templates.NotificationRule": rule,
-        "message_templates.Notification": Notification.objects.create(
+        "notifications.NotificationRule": rule,
+        "notifications.Notification": Notification.objects.create(
             organization=org, rule=rule, event_type=rule.event_type, idempotency_key=f"{mark}-1",
             phone="+5511999990000", message=message, created_by=user),
         "bot.BotSettings": BotSettingsFactory(organization=org, system_prompt=f"{mark} prompt"),

@@ -4,7 +4,7 @@ import re
 
 from django.conf import settings
 
-from apps.core import demo
+from apps.simulator import demo
 from config.celery import app
 
 

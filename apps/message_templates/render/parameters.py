@@ -7,7 +7,7 @@ import re
 
 from django.utils.translation import gettext as _
 
-from apps.messaging.validation import SendError
+from apps.core.errors import SendError
 
 from .structure import (
     PLACEHOLDER_RE, HEADER_MAX, COUPON_MAX, OTP_MAX, URL_SUFFIX_MAX, PAYLOAD_MAX, MEDIA_FORMATS, SENDABLE,

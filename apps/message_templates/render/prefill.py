@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from apps.messaging.validation import SendError
+from apps.core.errors import SendError
 
 from .parameters import template_unsendable_reason, template_render
 from .structure import slots

@@ -3,7 +3,7 @@
 import pytest
 
 from apps.accounts.tests.factories import AdminFactory
-from apps.message_templates.models import Notification, NotificationRule
+from apps.notifications.models import Notification, NotificationRule
 from apps.message_templates.tests.factories import MessageTemplateFactory
 from apps.whatsapp.tests.factories import WhatsAppNumberFactory
 
@@ -26,7 +26,7 @@ def test_rule_mapping_is_checked_against_the_template(client, staff_admin):
     org = staff_admin.organization
     number = WhatsAppNumberFactory(organization=org)
     template = MessageTemplateFactory(organization=org, waba_id=number.waba_id)
-    url = "/admin/message_templates/notificationrule/add/"
+    url = "/admin/notifications/notificationrule/add/"
     response = client.post(url, rule_form(number, template, '{"body.9": "event.x", "body.1": "order"}'))
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors["parameter_mapping"]
@@ -45,7 +45,7 @@ def test_rule_mapping_is_checked_against_the_template(client, staff_admin):
 def test_other_organisations_templates_are_not_offered(client, staff_admin):
     number = WhatsAppNumberFactory(organization=staff_admin.organization)
     foreign = MessageTemplateFactory(waba_id=number.waba_id)
-    response = client.post("/admin/message_templates/notificationrule/add/", rule_form(number, foreign, "{}"))
+    response = client.post("/admin/notifications/notificationrule/add/", rule_form(number, foreign, "{}"))
     assert "template" in response.context["adminform"].form.errors
     assert client.get(f"/admin/message_templates/messagetemplate/{foreign.pk}/change/").status_code == 404
 
@@ -53,8 +53,8 @@ def test_other_organisations_templates_are_not_offered(client, staff_admin):
 def test_notifications_are_read_only_and_template_prefill_is_checked(client, staff_admin):
     org = staff_admin.organization
     notification = Notification.objects.create(organization=org, event_type="x", idempotency_key="k", phone="1")
-    assert client.get("/admin/message_templates/notification/add/").status_code == 403
-    page = client.get(f"/admin/message_templates/notification/{notification.pk}/change/")
+    assert client.get("/admin/notifications/notification/add/").status_code == 403
+    page = client.get(f"/admin/notifications/notification/{notification.pk}/change/")
     assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
 
     template = MessageTemplateFactory(organization=org)

@@ -241,7 +241,7 @@ def test_agents_cannot_use_the_admin_form(admin, number, client):
 
 
 def test_demo_templates_are_synced_and_render(admin, number, capsys):
-    from apps.message_templates.management.commands.seed_demo_templates import SAMPLES
+    from apps.simulator.management.commands.seed_demo_templates import SAMPLES
     from apps.message_templates.render import slots, template_render
 
     from apps.message_templates.definition import template_definition_check

@@ -10,7 +10,7 @@ import pytest
 from apps.conversations.models import Contact, Conversation
 from apps.conversations.tests.factories import ContactFactory
 from apps.messaging.models import Message
-from apps.whatsapp.models import WebhookEvent
+from apps.inbound.models import WebhookEvent
 from apps.whatsapp.tests.conftest import deliver, number  # noqa: F401
 from apps.whatsapp.tests.utils import load_fixture
 

@@ -9,7 +9,7 @@ import pytest
 from apps.conversations.models import Contact
 from apps.media.models import Media
 from apps.messaging.models import Message
-from apps.whatsapp.models import WebhookEvent
+from apps.inbound.models import WebhookEvent
 from apps.whatsapp.tests.conftest import CUSTOMER, deliver, mirrored, number  # noqa: F401
 from apps.whatsapp.tests.utils import envelope, message, messages_change
 

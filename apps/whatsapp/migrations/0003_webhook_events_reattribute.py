@@ -1,19 +1,9 @@
 """Deliveries stored before the whole-body rule were attributed to the first
-organisation an item reached, so that organisation's admins could read a delivery
-that also held another organisation's data. Decide once more, from each stored body,
-whose it is (apps.whatsapp.services.log.webhook_events_reattribute).
-
-The service reads today's models: this migration is meant to run right after 0002.
-Should a later change make it unrunnable, it can be squashed away: rows older than
-WEBHOOK_RETENTION_DAYS are pruned anyway."""
+organisation an item reached. Deciding once more whose each stored delivery is now
+happens in the inbound pipeline's own migration (apps/inbound/migrations/0002), next
+to the service it runs; this step is kept so that the chain of migrations stays whole."""
 
 from django.db import migrations
-
-
-def reattribute(apps, schema_editor):
-    from apps.whatsapp.services.log import webhook_events_reattribute
-
-    webhook_events_reattribute()
 
 
 class Migration(migrations.Migration):
@@ -22,4 +12,4 @@ class Migration(migrations.Migration):
         ("accounts", "0004_api_tokens_from_clear_tokens"),
     ]
 
-    operations = [migrations.RunPython(reattribute, migrations.RunPython.noop)]
+    operations = []

@@ -1,0 +1,38 @@
+"""Celery tasks of the inbound pipeline: thin, they call services."""
+
+from celery import shared_task
+
+from apps.core.tasks import dispatch
+
+from . import services
+from .models import WebhookEvent
+
+
+@shared_task(name="inbound.process_webhook_event", acks_late=True)
+def process_webhook_event(event_id: int):
+    """Process one stored delivery again (a failed one, or a replay); a failure is
+    tried again with exponential backoff until it succeeds or becomes a dead letter
+    (the attempts are counted on the event)."""
+    event = services.webhook_event_process(event_id=event_id)
+    if event is not None and event.status == WebhookEvent.Status.FAILED:
+        dispatch(process_webhook_event, event_id, countdown=services.retry_delay(event.attempts))
+
+
+@shared_task(name="inbound.drain_webhook_events", acks_late=True, ignore_result=True)
+def drain_webhook_events():
+    """Process the stored deliveries in batches until none is waiting (woken by
+    the webhook view, see services.wake_drain and services.drain_request)."""
+    services.webhook_events_drain_all()
+
+
+@shared_task(name="inbound.sweep_webhook_events", ignore_result=True)
+def sweep_webhook_events():
+    """Periodic safety net: deliveries whose wake-up or task was lost."""
+    services.webhook_events_sweep()
+
+
+@shared_task(name="inbound.prune_webhook_events", ignore_result=True)
+def prune_webhook_events():
+    """Periodic: delete stored deliveries past their retention (WEBHOOK_RETENTION_DAYS,
+    WEBHOOK_REJECTED_RETENTION_DAYS)."""
+    services.webhook_events_prune()
