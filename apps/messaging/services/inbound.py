@@ -1,12 +1,13 @@
 """Store what customers send, from parsed webhook events (apps.providers.meta.events).
 
-Idempotent on Meta's ids: a message is inserted under the (number, wamid) unique
-constraint inside a savepoint, and a duplicate delivery (Meta's retry, our replay)
-changes nothing — no second row, no second unread count, no second event.
+Idempotent on Meta's ids: messages are inserted under the (number, wamid) unique
+constraint (ON CONFLICT DO NOTHING), and a duplicate delivery (Meta's retry, our
+replay) changes nothing — no second row, no second unread count, no second event.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass
@@ -55,7 +56,9 @@ def message_publish(message: Message, *, event: str) -> None:
 
 
 def message_receive(*, number, event) -> InboundResult:
-    """Store one customer message (apps.providers.meta.events.InboundMessage) on `number`."""
+    """Store one customer message (apps.providers.meta.events.InboundMessage) on `number`:
+    a reaction, an edit or a revoke changes the message it names; any other type is
+    `messages_receive_batch` with one."""
     event = event_fit(event)
     if event.type == "reaction":
         reaction_receive(number=number, event=event)
@@ -65,74 +68,16 @@ def message_receive(*, number, event) -> InboundResult:
     if event.type == "revoke":
         message_revoke_receive(number=number, event=event)
         return InboundResult(message=None, created=False)
-    organization = number.organization
-    # Fast path for Meta's retries and our replays; the unique constraint below is the
-    # authority when two deliveries race.
-    existing = Message.objects.filter(number=number, wamid=event.wamid).first()
-    if existing is not None:
-        return InboundResult(message=existing, created=False)
-    message_type, content, text = message_content(event.type, event.content, event.raw)
-    return _message_store(
-        number=number, organization=organization, event=event, message_type=message_type, content=content, text=text
-    )
+    return _receive_one(number=number, event=event)
 
 
-def _message_store(*, number, organization, event, message_type, content, text, wamid=None) -> InboundResult:
-    if event.referred_product:
-        content = {**content, "referred_product": event.referred_product}
-    contact = conversation_services.contacts_get_or_create_many(
-        organization=organization, profiles={event.sender: event.profile_name or ""},
-        identities={event.sender: identity_of(event)},
-    )[event.sender]
-    try:
-        with transaction.atomic():
-            conversation, how = conversation_services.conversation_for_inbound(contact=contact, number=number)
-            reply_to_id = None
-            if event.reply_to_wamid:  # only within the conversation: another one's agents may differ
-                reply_to_id = (
-                    Message.objects.filter(number=number, conversation=conversation, wamid=event.reply_to_wamid)
-                    .values_list("id", flat=True).first()
-                )
-            message = Message.objects.create(
-                organization=organization,
-                conversation=conversation,
-                number=number,
-                wamid=wamid or event.wamid,
-                direction=Direction.INBOUND,
-                author_type=Author.CUSTOMER,
-                type=message_type,
-                content=content,
-                text=text,
-                reply_to_id=reply_to_id,
-                reply_to_wamid=event.reply_to_wamid,
-                forwarded=event.forwarded,
-                frequently_forwarded=event.frequently_forwarded,
-                referral=event.referral,
-                errors=event.errors,
-                status=Status.RECEIVED,
-                timestamp=event.timestamp,
-            )
-    except IntegrityError:
-        # The same wamid stored by a concurrent delivery: that one did the work.
-        return InboundResult(message=Message.objects.filter(number=number, wamid=wamid or event.wamid).first(),
-                             created=False)
-    message.conversation = conversation
-    conversation_services.conversation_record_inbound(
-        conversation=conversation, timestamp=event.timestamp, preview=message_preview(message)
-    )
-    # Reactions that arrived before their message: the customer's own only.
-    Reaction.objects.filter(number=number, target_wamid=message.wamid, message__isnull=True,
-                            reactor=event.sender).update(message=message)
-    if message_type in MEDIA_KINDS:
-        _media_create(message=message, content=content)
-    if message_type == MessageType.TEXT:
-        _opt_keywords(organization=organization, contact=contact, conversation=conversation, message=message)
-    conversation.refresh_from_db()
-    message_publish(message, event="message.created")
-    conversation_services.conversation_publish(
-        conversation, event="conversation.created" if how == "created" else "conversation.updated"
-    )
-    return InboundResult(message=message, created=True)
+def _receive_one(*, number, event, extra_content: dict | None = None) -> InboundResult:
+    new = messages_receive_batch(number=number, events=[event],
+                                 extra_content={event.wamid: extra_content} if extra_content else None)
+    if new:
+        return InboundResult(message=new[0], created=True)
+    # Stored before (Meta's retry, our replay) or by a concurrent delivery that won.
+    return InboundResult(message=Message.objects.filter(number=number, wamid=event.wamid).first(), created=False)
 
 
 # Meta's types that a batch stores directly (the others change an existing row).
@@ -229,12 +174,16 @@ def _from_sender(event) -> Q:
     return Q(conversation__contact__user_id=event.from_user_id)
 
 
-def messages_receive_batch(*, number, events: list) -> list[Message]:
-    """Store many customer messages on `number` at once (apps.providers.meta.events.
-    InboundMessage, not reactions, edits or revokes), as `message_receive` stores one:
-    contacts, conversations and messages with a few queries for the whole batch, one
-    conversation UPDATE and one conversation event per conversation, a message event
-    for each new message. Idempotent like the single path. Returns the new messages."""
+def messages_receive_batch(*, number, events: list, extra_content: dict[str, dict] | None = None
+                           ) -> list[Message]:
+    """Store customer messages on `number` (apps.providers.meta.events.InboundMessage,
+    not reactions, edits or revokes): the one way a customer's message is stored, for a
+    drain's batch or a single one (`message_receive`). Contacts, conversations and
+    messages with a few queries for the whole batch, one conversation UPDATE and one
+    conversation event per conversation, a message event for each new message.
+    Idempotent on (number, wamid): a message already stored, or stored meanwhile by a
+    concurrent delivery, is skipped. `extra_content`: wamid -> keys added to that
+    message's content. Returns the new messages."""
     organization = number.organization
     unique: dict[str, object] = {}
     for event in map(event_fit, events):
@@ -251,7 +200,7 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
         identities[event.sender] = identity_of(event)
     contacts, conversations = conversation_services.inbound_parties_many(
         organization=organization, number=number, profiles=profiles, identities=identities)
-    # Reply contexts, each only within its conversation (as in _message_store).
+    # Reply contexts, each only within its conversation: another one's agents may differ.
     replied = {e.reply_to_wamid for e in todo if e.reply_to_wamid}
     reply_ids = {(wamid, conversation_id): pk for wamid, conversation_id, pk in Message.objects.filter(
         number=number, wamid__in=replied).values_list("wamid", "conversation_id", "id")} if replied else {}
@@ -260,6 +209,8 @@ def messages_receive_batch(*, number, events: list) -> list[Message]:
         message_type, content, text = message_content(event.type, event.content, event.raw)
         if event.referred_product:
             content = {**content, "referred_product": event.referred_product}
+        if extra_content and event.wamid in extra_content:
+            content = {**content, **extra_content[event.wamid]}
         conversation, _how = conversations[contacts[event.sender].pk]
         objs.append(Message(
             organization=organization, conversation=conversation, number=number, wamid=event.wamid,
@@ -434,11 +385,8 @@ def message_edit_receive(*, number, event) -> InboundResult:
             # keep the edited text as a message of its own rather than lose it.
             if Message.objects.filter(number=number, wamid=event.wamid).exists():
                 return InboundResult(message=None, created=False)
-            content = {**content, "edit_of": original_wamid}
-            return _message_store(
-                number=number, organization=number.organization, event=event, message_type=message_type,
-                content=content, text=text,
-            )
+            edited = dataclasses.replace(event, type=kind, content=kind_content, raw=new)
+            return _receive_one(number=number, event=edited, extra_content={"edit_of": original_wamid})
         if any(entry.get("wamid") == event.wamid for entry in original.edit_history):
             return InboundResult(message=original, created=False)
         if original.edited_at is not None and original.edited_at > event.timestamp:

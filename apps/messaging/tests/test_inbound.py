@@ -41,18 +41,57 @@ def test_receive_stores_a_message(number):
         "oi", datetime.fromtimestamp(1718200000, tz=UTC), "Ana")
 
 
-def test_a_concurrent_duplicate_is_caught_by_the_constraint(number):
-    """Two workers past the fast path: the unique constraint decides, in a savepoint."""
-    first = inbound.message_receive(number=number, event=event(body="oi"))
-    conversation = Conversation.objects.get()
-    result = inbound._message_store(
-        number=number, organization=number.organization, event=event(body="oi"),
-        message_type=MessageType.TEXT, content={"body": "oi"}, text="oi",
-    )
-    assert (result.created, result.message) == (False, first.message)
+@pytest.mark.django_db(transaction=True)
+def test_a_concurrent_duplicate_is_caught_by_the_constraint():
+    """Two workers store the same message at once: the second does not see the first's
+    uncommitted row, waits on the unique constraint, then stores nothing (one row, one
+    unread count, created only once)."""
+    import threading
+    import time
+
+    from django.db import connection, connections, transaction
+
+    number = WhatsAppNumberFactory()
+    first_stored, release = threading.Event(), threading.Event()
+    results = {}
+
+    def first():
+        try:
+            with transaction.atomic():
+                results["first"] = inbound.message_receive(number=number, event=event(body="oi"))
+                first_stored.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    def second():
+        try:
+            first_stored.wait(30)
+            results["second"] = inbound.message_receive(number=number, event=event(body="oi"))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    first_stored.wait(30)
+    # Commit the first only once the second waits for its row lock (its INSERT met the
+    # uncommitted row): the race the constraint decides.
+    with connection.cursor() as cursor:
+        for _ in range(3000):
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                           "AND datname = current_database()")
+            if cursor.fetchone()[0]:
+                break
+            time.sleep(0.01)
+    release.set()
+    for thread in threads:
+        thread.join(60)
+
+    assert results["first"].created is True
+    assert (results["second"].created, results["second"].message) == (False, results["first"].message)
     assert Message.objects.count() == 1
-    conversation.refresh_from_db()
-    assert conversation.unread_count == 1
+    assert Conversation.objects.get().unread_count == 1
 
 
 def test_media_row_is_created_even_without_the_mirror_task(number, monkeypatch):
