@@ -33,28 +33,33 @@ def _database_connections_around_task(sender=None, **kwargs):
 SWITCH_INTERVAL = 0.001
 
 
-# The queue of the send worker, the only process whose measurements asked for tuning.
-TUNED_QUEUE = "outbound"
+# The workers whose measurements asked for tuning: the send worker (its loop's slots,
+# bench/send_throughput.py) and the inbound worker (its drains' CPU per message,
+# bench/webhook_ingest.py; docs/benchmarks.md).
+FROZEN_QUEUES = {"outbound", "inbound"}
+SWITCH_QUEUES = {"outbound"}
 
 
 @worker_ready.connect
 @worker_process_init.connect
 def _prepare_worker_process(**kwargs):
-    """Once a send worker's process is ready (a worker consuming TUNED_QUEUE): move
-    every object it has made so far (Django, Celery, the apps: hundreds of thousands)
-    out of the garbage collector's reach (gc.freeze), so that a full collection walks
-    only what the tasks made (walking all of them took 100-190 ms in which no thread
-    of the process ran: its loop missed its send slots, bench/send_throughput.py); and
-    hand the GIL over more often (SWITCH_INTERVAL). Other workers keep Python's
-    defaults."""
-    if TUNED_QUEUE not in _consumed_queues():
-        return
-    import gc
-    import sys
+    """Once a send or inbound worker's process is ready: move every object it has made
+    so far (Django, Celery, the apps: hundreds of thousands) out of the garbage
+    collector's reach (gc.freeze), so that a collection walks only what the tasks made.
+    In the send worker, walking all of them took 100-190 ms in which no thread of the
+    process ran, and its loop missed its send slots; in the inbound worker, the walks
+    cost the drain a fifth of its CPU per message. The send worker also hands the GIL
+    over more often (SWITCH_INTERVAL). Other workers keep Python's defaults."""
+    queues = _consumed_queues()
+    if queues & FROZEN_QUEUES:
+        import gc
 
-    gc.collect()
-    gc.freeze()
-    sys.setswitchinterval(SWITCH_INTERVAL)
+        gc.collect()
+        gc.freeze()
+    if queues & SWITCH_QUEUES:
+        import sys
+
+        sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 def _consumed_queues() -> set[str]:

@@ -1,6 +1,6 @@
-"""The send worker's process, once ready, freezes the objects it made while starting
-and hands the GIL over more often; other workers keep Python's defaults
-(config/celery.py)."""
+"""The send and inbound workers' processes, once ready, freeze the objects they made
+while starting; the send worker also hands the GIL over more often; other workers keep
+Python's defaults (config/celery.py)."""
 
 import gc
 import sys
@@ -27,7 +27,15 @@ def test_a_ready_send_worker_freezes_its_startup_objects_and_switches_threads_mo
     assert sys.getswitchinterval() == celery.SWITCH_INTERVAL < 0.005
 
 
-@pytest.mark.parametrize("queues", [{"inbound"}, {"default", "media", "bot"}])
+def test_a_ready_inbound_worker_freezes_its_startup_objects_and_keeps_the_switch_interval(restored, monkeypatch):
+    monkeypatch.setattr(celery, "_consumed_queues", lambda: {"inbound"})
+    interval = sys.getswitchinterval()
+    celery._prepare_worker_process()
+    assert gc.get_freeze_count() > 1000
+    assert sys.getswitchinterval() == interval
+
+
+@pytest.mark.parametrize("queues", [{"default", "media", "bot"}])
 def test_other_workers_keep_pythons_defaults(restored, monkeypatch, queues):
     monkeypatch.setattr(celery, "_consumed_queues", lambda: queues)
     interval = sys.getswitchinterval()
