@@ -1,7 +1,8 @@
-"""Use-cases of the Meta boundary: store a webhook delivery, process it, replay it.
+"""Use-cases of the inbound pipeline: store a webhook delivery, process it, replay it.
 
 The view stores a delivery with one INSERT (receiving.py) and wakes the inbound
-worker; the worker parses each body (a pure function, parser.py), routes every
+worker; the worker reads each body with its provider's format (apps.providers.
+inbound_format: a pure parser to typed events), routes every
 item to a number whose own secret signed the delivery, and hands each item to its
 use-case (processing.py), in batches on PostgreSQL (drain.py); a delivery is an
 organisation's, for its admins to read, only when its whole body is (ownership.py).
@@ -21,7 +22,6 @@ from .processing import (
     MAX_ATTEMPTS,
     _numbers_for,
     number_cache_clear,
-    parse_webhook,
     retry_delay,
     webhook_event_process,
 )
@@ -41,7 +41,7 @@ from .receiving import (
 __all__ = [
     "DRAIN_BATCH", "DRAIN_QUEUED_KEY", "DRAIN_QUEUED_TTL", "MAX_ATTEMPTS", "PRUNE_BATCH", "SAVED_FIELDS",
     "UNAUTHENTICATED_BODY_LIMIT", "_Waker", "_insert_received", "_numbers_for",
-    "drain_request", "number_cache_clear", "parse_webhook", "request_headers", "retry_delay", "wake_drain",
+    "drain_request", "number_cache_clear", "request_headers", "retry_delay", "wake_drain",
     "webhook_accept", "webhook_event_process", "webhook_events_drain", "webhook_events_drain_all",
     "webhook_events_prune", "webhook_events_reattribute", "webhook_events_replay", "webhook_events_sweep",
     "webhook_reject",

@@ -63,9 +63,10 @@ def webhook_events_reattribute(*, batch: int = 1000) -> int:
     before this rule to the first organisation an item reached lose it when their body
     holds anyone else's data. Batch by batch (a short transaction each); returns how
     many changed. Safe to run twice."""
-    from apps.providers.meta.body import MalformedBody, body_payload
+    from apps.providers import inbound_format
+    from apps.providers.base import UnusableBody
 
-    from .ownership import body_parts, delivery_owner
+    from .ownership import delivery_owner
     from .processing import _numbers_for, _stored_signer
 
     changed, last = 0, 0
@@ -79,10 +80,9 @@ def webhook_events_reattribute(*, batch: int = 1000) -> int:
             parts = {}
             for event in events:
                 try:
-                    payload = body_payload(bytes(event.body))
-                except MalformedBody:  # a body we cannot read is nobody's
-                    payload = None
-                parts[event.pk] = body_parts(payload) if isinstance(payload, dict) else [("", "")]
+                    parts[event.pk] = inbound_format(event.provider).parts(bytes(event.body))
+                except UnusableBody:  # a body we cannot read is nobody's
+                    parts[event.pk] = [("", "")]
             numbers, by_waba = _numbers_for([], parts=[part for found in parts.values() for part in found])
             updated = []
             for event in events:

@@ -13,38 +13,9 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from apps.providers.base import Part
 from apps.providers.meta.signature import secret_fingerprint, signed_by_number
-
 from apps.whatsapp.models import WhatsAppNumber
-
-Part = tuple[str, str]
-
-
-def body_parts(payload: dict) -> list[Part]:
-    """Whose data each part of a delivery's body is: ("number", phone_number_id) for
-    a change naming its business number, ("waba", id) for one about its entry's WABA
-    (templates, account notices), ("", "") for a part naming no one. Read from the
-    body rather than from the parsed items: a change may carry customers' names with
-    no item, and an entry the parser could not read is shown in admin all the same."""
-    parts: list[Part] = []
-    entries = payload.get("entry")
-    for entry in entries if isinstance(entries, list) else []:
-        if not isinstance(entry, dict):
-            parts.append(("", ""))
-            continue
-        waba_id = "" if entry.get("id") is None else str(entry["id"])
-        changes = entry.get("changes")
-        if not isinstance(changes, list):
-            changes = [] if changes is None else [None]
-        for change in changes:
-            value = change.get("value") if isinstance(change, dict) else None
-            metadata = value.get("metadata") if isinstance(value, dict) else None
-            phone_number_id = metadata.get("phone_number_id") if isinstance(metadata, dict) else None
-            if phone_number_id not in (None, ""):
-                parts.append(("number", str(phone_number_id)))
-            else:
-                parts.append(("waba", waba_id) if waba_id else ("", ""))
-    return parts
 
 
 def delivery_owner(*, parts: list[Part], numbers: dict[str, WhatsAppNumber],

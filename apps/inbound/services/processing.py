@@ -1,8 +1,8 @@
 """Processing one stored delivery, or a batch of them (the drain's).
 
 The view stores a delivery with one INSERT and enqueues `process_webhook_event`;
-the task calls `webhook_event_process`, which parses the body (a pure function,
-parser.py), routes every item to its number and organisation, and hands each item
+the task calls `webhook_event_process`, which reads the body with its provider's
+format (apps.providers.inbound_format: a pure parser to typed events), routes every item to its number and organisation, and hands each item
 to its use-case inside a savepoint of its own, so one bad item never loses the
 others. Processing is idempotent, so Meta's retries and our replays change nothing
 twice.
@@ -22,9 +22,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.providers.meta import events as ev
-from apps.providers.meta.body import MalformedBody, body_payload
-from apps.providers.meta.parser import ParseError, parse_webhook
+from apps.providers import events as ev
+from apps.providers import inbound_format
+from apps.providers.base import Delivery, UnusableBody
 from apps.providers.meta.signature import (
     HEADER,
     effective_secret,
@@ -36,7 +36,7 @@ from apps.providers.meta.signature import (
 from apps.whatsapp.models import WhatsAppNumber
 
 from ..models import AccountEvent, WebhookEvent
-from .ownership import body_parts, delivery_owner
+from .ownership import delivery_owner
 
 logger = logging.getLogger(__name__)
 
@@ -238,9 +238,9 @@ def _process_batch(events: list[WebhookEvent], *, isolated: bool = True, cached_
     for event in events:
         # Set again by _finish: a delivery is nobody's until its body says whose it is.
         event.number, event.organization = None, None
-        payload = _parse(event)
-        if payload is not None:
-            parsed.append((event, body_parts(payload[0]), payload[1]))
+        delivery = _read(event)
+        if delivery is not None:
+            parsed.append((event, delivery.parts, delivery.items))
     numbers, by_waba = _numbers_for([item for _, _, items in parsed for item in items], cached=cached_numbers,
                                     parts=[part for _, parts, _ in parsed for part in parts])
     runs = [(_Run(event, numbers, by_waba, parts), items) for event, parts, items in parsed]
@@ -302,15 +302,13 @@ def _process_batch(events: list[WebhookEvent], *, isolated: bool = True, cached_
         _finish(run)
 
 
-def _parse(event: WebhookEvent) -> tuple[dict, list[ev.Event]] | None:
-    """The JSON and the items of a stored delivery; None once the event is marked
-    as a body we cannot use (kept, rejected: retrying or replaying cannot make it
-    better)."""
+def _read(event: WebhookEvent) -> Delivery | None:
+    """The parts and items of a stored delivery, read by its provider's format
+    (apps.providers.inbound_format); None once the event is marked as a body we cannot
+    use (kept, rejected: retrying or replaying cannot make it better)."""
     try:
-        body = bytes(event.body)
-        payload = body_payload(body)
-        return payload, parse_webhook(payload, body=body)
-    except (MalformedBody, ParseError) as exc:
+        return inbound_format(event.provider).read(bytes(event.body))
+    except UnusableBody as exc:
         event.status, event.reason, event.error = WebhookEvent.Status.REJECTED, f"malformed body: {exc}", ""
     except Exception as exc:  # the parser's own bug: a dead letter, replayable once fixed
         logger.exception("webhook event %s could not be parsed", event.pk)

@@ -1,4 +1,4 @@
-"""Store what customers send, from parsed webhook events (apps.providers.meta.events).
+"""Store what customers send, from parsed webhook events (apps.providers.events).
 
 Idempotent on Meta's ids: messages are inserted under the (number, wamid) unique
 constraint (ON CONFLICT DO NOTHING), and a duplicate delivery (Meta's retry, our
@@ -56,7 +56,7 @@ def message_publish(message: Message, *, event: str) -> None:
 
 
 def message_receive(*, number, event) -> InboundResult:
-    """Store one customer message (apps.providers.meta.events.InboundMessage) on `number`:
+    """Store one customer message (apps.providers.events.InboundMessage) on `number`:
     a reaction, an edit or a revoke changes the message it names; any other type is
     `messages_receive_batch` with one."""
     event = event_fit(event)
@@ -162,7 +162,7 @@ def _insert_new(objs: list[Message]) -> tuple[dict[str, int], set[str]]:
 
 
 def identity_of(event) -> Identity:
-    """Who sent an inbound message (apps.providers.meta.events.InboundMessage)."""
+    """Who sent an inbound message (apps.providers.events.InboundMessage)."""
     return Identity(wa_id=event.from_wa_id, user_id=event.from_user_id, parent_user_id=event.parent_user_id,
                     username=event.username)
 
@@ -176,7 +176,7 @@ def _from_sender(event) -> Q:
 
 def messages_receive_batch(*, number, events: list, extra_content: dict[str, dict] | None = None
                            ) -> list[Message]:
-    """Store customer messages on `number` (apps.providers.meta.events.InboundMessage,
+    """Store customer messages on `number` (apps.providers.events.InboundMessage,
     not reactions, edits or revokes): the one way a customer's message is stored, for a
     drain's batch or a single one (`message_receive`). Contacts, conversations and
     messages with a few queries for the whole batch, one conversation UPDATE and one

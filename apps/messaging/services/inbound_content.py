@@ -145,7 +145,7 @@ _LIMITS: dict[str, int] = {}
 
 
 def event_fit(event):
-    """`event` (apps.providers.meta.events.InboundMessage) with the strings stored in bounded
+    """`event` (apps.providers.events.InboundMessage) with the strings stored in bounded
     columns (its wamid, reply context, sender and profile name) cut to them: the same
     event whenever nothing is too long. Every inbound use-case starts with it, so a
     cut wamid is the message's id for every later look-up and retry."""

@@ -68,7 +68,7 @@ def statuses_moving_to(new: str) -> list[str]:
 
 
 def status_apply(*, number, update) -> str:
-    """Apply one status (apps.providers.meta.events.StatusUpdate) to the outbound message
+    """Apply one status (apps.providers.events.StatusUpdate) to the outbound message
     (number, wamid): `statuses_apply` with one. Returns "applied", "duplicate",
     "pending" or "ignored"."""
     with transaction.atomic():
@@ -180,7 +180,7 @@ def status_apply_pending(*, message) -> None:
     wamid is stored, in the same transaction)."""
     if not message.wamid:
         return
-    from apps.providers.meta.events import StatusUpdate
+    from apps.providers.events import StatusUpdate
     from apps.providers.meta.parser import parse_status
 
     waiting = list(PendingStatus.objects.filter(number_id=message.number_id, wamid=message.wamid))

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 
+from ..base import UnusableBody
+
 MAX_DEPTH = 64
 
 
-class MalformedBody(ValueError):
+class MalformedBody(UnusableBody):
     """The body cannot be decoded into a payload we may process."""
 
 

@@ -15,7 +15,8 @@ import json
 import re
 from datetime import UTC, datetime
 
-from .events import (
+from ..base import UnusableBody
+from ..events import (
     AccountNotice,
     Event,
     InboundMessage,
@@ -39,7 +40,7 @@ ACCOUNT_FIELDS = {
 }
 
 
-class ParseError(ValueError):
+class ParseError(UnusableBody):
     """The delivery as a whole is not a WhatsApp Business Account webhook."""
 
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from apps.providers.meta import events as ev
+from apps.providers import events as ev
 from apps.providers.meta.parser import ParseError, parse_webhook
 from apps.whatsapp.tests.utils import FIXTURES, load_fixture
 

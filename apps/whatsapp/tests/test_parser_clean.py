@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from apps.providers.meta import events as ev
+from apps.providers import events as ev
 from apps.providers.meta.parser import clean_strings, media_id_valid, parse_webhook
 from apps.whatsapp.tests.utils import envelope, message, messages_change, status
 

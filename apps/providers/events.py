@@ -1,8 +1,13 @@
-"""Typed events parsed from Meta's webhook JSON (see parser.py).
+"""The typed events every provider's parser makes of a webhook delivery, and the
+inbound pipeline routes to the domain's services (apps/inbound). Meta's parser is
+apps/providers/meta/parser.py; another provider's parser makes the same events.
 
 Each item of a delivery (a message, a status, a template notice...) becomes one
 event. `path` tells where in the delivery it was ("entry[0].changes[1].messages[2]")
-so an error on one item can be reported without losing the others.
+so an error on one item can be reported without losing the others. The names are
+Meta's, the meanings general: `phone_number_id` is the provider's id of the business
+number the item is for, `waba_id` the provider's id of the business account, `raw` the
+item as the provider sent it.
 """
 
 from __future__ import annotations
