@@ -29,20 +29,28 @@ def test_fields_out_of_the_models_order_are_refused():
         RowLoader(Contact, fields, connection)
 
 
-def test_a_model_with_its_own_init_is_built_by_it(monkeypatch):
+class ContactWithOwnInit(Contact):
+    """A model that overrides __init__ (a proxy: no table of its own)."""
+
+    built_by_own_init = False
+
+    class Meta:
+        proxy = True
+        app_label = "conversations"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.built_by_own_init = True
+
+
+def test_a_model_with_its_own_init_is_built_by_it():
     # Plain instances are built without Model.__init__ only for models that do not
     # override it (or from_db): an overriding model gets its own.
-    calls = []
-    original = Contact.__init__
-
-    def own_init(self, *args, **kwargs):
-        calls.append(1)
-        original(self, *args, **kwargs)
-
-    monkeypatch.setattr(Contact, "__init__", own_init)
-    fields = [Contact._meta.get_field("id"), Contact._meta.get_field("name")]
-    loaded = RowLoader(Contact, fields, connection).load([7, "Ana"])
-    assert calls == [1] and (loaded.pk, loaded.name) == (7, "Ana")
+    fields = [ContactWithOwnInit._meta.get_field("id"), ContactWithOwnInit._meta.get_field("name")]
+    loader = RowLoader(ContactWithOwnInit, fields, connection)
+    loaded = loader.load([7, "Ana"])
+    assert not loader.plain
+    assert loaded.built_by_own_init and (loaded.pk, loaded.name) == (7, "Ana")
 
 
 def test_a_plain_instance_is_what_from_db_builds():
