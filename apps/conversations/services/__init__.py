@@ -36,9 +36,6 @@ from .activity import (  # noqa: F401
     conversation_record_inbound,
     conversations_record_inbound_many,
     conversation_record_outbound,
-    _returning_cache,
-    _record_returning,
-    _json,
 )
 from .actions import (  # noqa: F401
     _audit,

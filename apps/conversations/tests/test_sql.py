@@ -1,5 +1,6 @@
-"""The one writer of a conversation's last activity (conversations_record_activity),
-for customer messages and the business's own alike."""
+"""The hand-written SQL of conversations (apps/conversations/sql.py): the one writer of a
+conversation's last activity (conversations_record_activity), for customer messages and
+the business's own alike."""
 
 from datetime import timedelta
 
