@@ -29,7 +29,6 @@ from .receiving import (
     DRAIN_QUEUED_KEY,
     DRAIN_QUEUED_TTL,
     UNAUTHENTICATED_BODY_LIMIT,
-    _insert_received,
     _Waker,
     drain_request,
     request_headers,
@@ -40,7 +39,7 @@ from .receiving import (
 
 __all__ = [
     "DRAIN_BATCH", "DRAIN_QUEUED_KEY", "DRAIN_QUEUED_TTL", "MAX_ATTEMPTS", "PRUNE_BATCH", "SAVED_FIELDS",
-    "UNAUTHENTICATED_BODY_LIMIT", "_Waker", "_insert_received", "_numbers_for",
+    "UNAUTHENTICATED_BODY_LIMIT", "_Waker", "_numbers_for",
     "drain_request", "number_cache_clear", "request_headers", "retry_delay", "wake_drain",
     "webhook_accept", "webhook_event_process", "webhook_events_drain", "webhook_events_drain_all",
     "webhook_events_prune", "webhook_events_reattribute", "webhook_events_replay", "webhook_events_sweep",

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from apps.realtime.publish import gathered
 
+from .. import sql
 from ..models import WebhookEvent
 from .processing import MAX_ATTEMPTS, _process_batch, number_cache_clear, retry_delay
 from .receiving import _drain_started
@@ -87,7 +88,7 @@ def webhook_events_drain(*, limit: int = DRAIN_BATCH) -> int:
                 singles.extend(ids)
         if singles:  # each with its own notes (e.g. a status waiting for its message): one UPDATE for all
             by_pk = {event.pk: event for event in events}
-            _events_save([by_pk[pk] for pk in singles])
+            sql.deliveries_save([by_pk[pk] for pk in singles], fields=SAVED_FIELDS)
         for event in events:
             if event.status == WebhookEvent.Status.FAILED:
                 enqueue(PROCESS_TASK, event.pk, countdown=retry_delay(event.attempts))
@@ -109,28 +110,6 @@ def _process_batch_or_each(events: list[WebhookEvent]) -> None:
             except Exception as exc:
                 event.status = WebhookEvent.Status.DEAD if event.attempts >= MAX_ATTEMPTS else WebhookEvent.Status.FAILED
                 event.error = f"{type(exc).__name__}: {exc}"[:10000]
-
-
-def _events_save(events: list[WebhookEvent]) -> None:
-    """Write SAVED_FIELDS of many events with one statement: UPDATE … FROM (VALUES …)
-    (the ORM's bulk_update builds a CASE per field and row)."""
-    connection = connections[WebhookEvent.objects.db]
-    qn = connection.ops.quote_name
-    columns = [WebhookEvent._meta.get_field(name).column for name in SAVED_FIELDS]
-    types = [WebhookEvent._meta.get_field(name).db_type(connection) for name in SAVED_FIELDS]
-    row = "(%s::bigint, " + ", ".join(f"%s::{db_type}" for db_type in types) + ")"
-    params = []
-    for event in events:
-        params.append(event.pk)
-        params.extend(getattr(event, name) for name in SAVED_FIELDS)
-    assignments = ", ".join(f"{qn(column)} = v.{qn(column)}" for column in columns)
-    value_columns = ", ".join(qn(column) for column in columns)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {qn(WebhookEvent._meta.db_table)} AS e SET {assignments} FROM (VALUES "
-            f"{', '.join([row] * len(events))}) AS v(id, {value_columns}) WHERE e.id = v.id",
-            params,
-        )
 
 
 # A failed delivery's retry is overdue this long after its time: its task was lost

@@ -6,19 +6,17 @@ take it from there); keep a refused one for admins, bounded (see webhook_reject)
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import threading
 import time
 
 from django.conf import settings
-from django.db import connections, transaction
-from django.utils import timezone
+from django.db import transaction
 
 from apps.whatsapp.models import Provider
 
-from ..models import WebhookEvent
+from .. import sql
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +36,7 @@ def request_headers(meta: dict) -> dict:
 
 
 def webhook_reject(*, body: bytes, headers: dict, remote_addr: str | None, signature: str, reason: str,
-                   signed_by: str = "") -> bool:
+                   signed_by: str = "", provider: str = Provider.META) -> bool:
     """Keep a refused delivery for admins, never processed. An authenticated one
     (`signed_by`: a malformed body) is kept whole; of an unauthenticated one only a
     prefix, and only WEBHOOK_REFUSED_PER_MINUTE of them a minute (across processes):
@@ -50,8 +48,9 @@ def webhook_reject(*, body: bytes, headers: dict, remote_addr: str | None, signa
         kept = body[:UNAUTHENTICATED_BODY_LIMIT]
     else:
         kept = body
-    _refused_upsert(body=kept, digest=hashlib.sha256(body).hexdigest(), headers=headers, remote_addr=remote_addr,
-                    signature=signature, reason=reason, signed_by=signed_by)
+    sql.delivery_refused_upsert(provider=provider, body=kept, digest=hashlib.sha256(body).hexdigest(),
+                                headers=headers, remote_addr=remote_addr, signature=signature, reason=reason,
+                                signed_by=signed_by)
     return True
 
 
@@ -72,48 +71,13 @@ def _unauthenticated_allowed() -> bool:
     return count <= limit
 
 
-def _refused_upsert(*, body: bytes, digest: str, headers: dict, remote_addr: str | None, signature: str,
-                    reason: str, signed_by: str) -> None:
-    """One statement: a new row, or one more repeat on the row of the same body."""
-    connection = connections[WebhookEvent.objects.db]
-    qn = connection.ops.quote_name
-    table = qn(WebhookEvent._meta.db_table)
-    columns = ", ".join(qn(column) for column in (
-        "provider", "body", "headers", "remote_addr", "signature", "signed_by", "body_sha256", "repeats", "status",
-        "reason", "error", "attempts", "received_at"))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s::jsonb, %s::inet, %s, %s, %s, 1, %s, %s, "
-            f"'', 0, %s) ON CONFLICT ({qn('body_sha256')}) WHERE NOT ({qn('body_sha256')} = '') "
-            f"DO UPDATE SET {qn('repeats')} = {table}.{qn('repeats')} + 1",
-            [Provider.META.value, body, json.dumps(headers), remote_addr or None, signature, signed_by, digest,
-             WebhookEvent.Status.REJECTED.value, reason[:10000], timezone.now()],
-        )
-
-
-def webhook_accept(*, body: bytes, headers: dict, remote_addr: str | None, signed_by: str) -> None:
-    """Store an authenticated delivery with one INSERT and, once this commits, wake
-    the inbound worker's drain (wake_drain), which processes it."""
-    _insert_received(body=body, headers=headers, remote_addr=remote_addr, signed_by=signed_by)
+def webhook_accept(*, body: bytes, headers: dict, remote_addr: str | None, signed_by: str,
+                   provider: str = Provider.META) -> None:
+    """Store an authenticated delivery of `provider` with one INSERT (the
+    acknowledgement's only query) and, once this commits, wake the inbound worker's
+    drain (wake_drain), which reads it with the provider's format."""
+    sql.delivery_insert(provider=provider, body=body, headers=headers, remote_addr=remote_addr, signed_by=signed_by)
     transaction.on_commit(wake_drain)
-
-
-def _insert_received(*, body: bytes, headers: dict, remote_addr: str | None, signed_by: str) -> None:
-    """The acknowledgement's only query: the row the drain will claim, written with
-    one plain INSERT (the ORM's save machinery was most of the request's own time)."""
-    using = WebhookEvent.objects.db
-    connection = connections[using]
-    qn = connection.ops.quote_name
-    table = qn(WebhookEvent._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({qn('provider')}, {qn('body')}, {qn('headers')}, {qn('remote_addr')}, "
-            f"{qn('signature')}, {qn('signed_by')}, {qn('body_sha256')}, {qn('repeats')}, {qn('status')}, "
-            f"{qn('reason')}, {qn('error')}, {qn('attempts')}, {qn('received_at')}) "
-            f"VALUES (%s, %s, %s::jsonb, %s::inet, %s, %s, '', 1, %s, '', '', 0, %s)",
-            [Provider.META.value, body, json.dumps(headers), remote_addr or None,
-             WebhookEvent.Signature.VALID.value, signed_by, WebhookEvent.Status.RECEIVED.value, timezone.now()],
-        )
 
 
 class _Waker:

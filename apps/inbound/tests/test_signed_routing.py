@@ -255,16 +255,6 @@ def test_a_delivery_stored_before_fingerprints_is_checked_against_its_stored_sig
     assert Message.objects.count() == 1
 
 
-def test_the_acknowledgements_insert_records_the_signer(number):
-    from apps.inbound.services import receiving
-
-    body = json.dumps(load_fixture("text.json")).encode()
-    receiving._insert_received(body=body, headers={}, remote_addr="10.0.0.1",
-                               signed_by=secret_fingerprint(B_SECRET))
-    event = WebhookEvent.objects.get()
-    assert (event.status, event.signed_by) == (WebhookEvent.Status.RECEIVED, secret_fingerprint(B_SECRET))
-
-
 def test_a_fingerprint_is_keyed_and_never_the_secret(settings):
     first = secret_fingerprint(B_SECRET)
     assert len(first) == 64 and B_SECRET not in first
