@@ -25,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from apps.whatsapp.models import WhatsAppNumber
 
 from . import rows, webhooks
+from .accounts import account_wa_id
 from .models import SimulatedMedia, SimulatedMessage, SimulatedRequest, SimulatedTemplate, SimulatorConfig
 
 VERSION_RE = re.compile(r"^v\d+\.\d+$")
@@ -322,7 +323,8 @@ def _messages(request, phone_number_id):
         statuses = ["sent", "delivered"] + (["read"] if config.mark_read and kind != "reaction" else [])
         bodies = [webhooks.status_body(number, wamid=wamid, status=s, recipient=to) for s in statuses]
         webhooks.send_later(bodies, secret=webhooks.secret_for(number), delay=config.status_delay)
-    contact = {"input": body["to"], "wa_id": to} if "to" in body else {"input": to, "user_id": to}
+    contact = {"input": body["to"], "wa_id": account_wa_id(number, to)} if "to" in body else {"input": to,
+                                                                                              "user_id": to}
     answer = {"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": wamid}]}
     if kind == "template":
         answer["messages"][0]["message_status"] = "accepted"

@@ -44,20 +44,29 @@ def answer_wamid(answer: dict) -> str | None:
     return ((answer.get("messages") or [{}])[0]).get("id")
 
 
+def answer_wa_id(answer: dict) -> str:
+    """The customer's WhatsApp id in an accepted send's answer (`contacts[0].wa_id`,
+    "" when Meta gave none): it can differ from the number sent to."""
+    contacts = answer.get("contacts")
+    first = contacts[0] if isinstance(contacts, list) and contacts and isinstance(contacts[0], dict) else {}
+    return str(first.get("wa_id") or "")
+
+
 def answers_store(sent: list[tuple]) -> dict[int, str]:
-    """Store what Meta accepted: for each (message, wamid, its Media row or None),
-    the wamid and the state "sent" under the forward-only rule, in one UPDATE that
-    also answers whether statuses for each wamid arrived before it (applied then);
-    then the live events, on commit. The messages must be claimed (their claim made
-    this run the only writer: each row is what the instance holds plus these).
-    Returns {message id: "sent"} for the rows stored."""
+    """Store what Meta accepted: for each (message, wamid, its Media row or None, the
+    customer's WhatsApp id Meta answered), the wamid and the state "sent" under the
+    forward-only rule, in one UPDATE that also answers whether statuses for each wamid
+    arrived before it (applied then); then the live events, on commit. The messages
+    must be claimed (their claim made this run the only writer: each row is what the
+    instance holds plus these). Then a WhatsApp id that is not the contact's is stored
+    on it (`wa_ids_confirm`). Returns {message id: "sent"} for the rows stored."""
     outcome: dict[int, str] = {}
     if not sent:
         return outcome
     # The batch's events leave in one delivery after the commit.
     with gathered(), transaction.atomic():
-        stored = _sent_update([(message, wamid) for message, wamid, _media in sent], timezone.now())
-        for message, wamid, media in sent:
+        stored = _sent_update([(message, wamid) for message, wamid, _media, _wa_id in sent], timezone.now())
+        for message, wamid, media, _wa_id in sent:
             if message.pk not in stored:
                 continue
             message.wamid = wamid
@@ -73,7 +82,27 @@ def answers_store(sent: list[tuple]) -> dict[int, str]:
                 groups=groups.conversation_groups(message.conversation),
             )
             outcome[message.pk] = "sent"
+    wa_ids_confirm([(message, wa_id) for message, _wamid, _media, wa_id in sent if message.pk in outcome])
     return outcome
+
+
+def wa_ids_confirm(answered: list[tuple[Message, str]]) -> None:
+    """Meta's answers name each customer's WhatsApp id: where one is not the contact's
+    (a Brazilian account without the ninth digit, a Mexican one with 521), it becomes
+    the contact's, so that the customer's reply finds the same contact and conversation;
+    a contact of the organisation that holds it already is merged with this one
+    (conversations.services.contact_wa_id_confirm). The answers are stored already:
+    a failure here is logged, never raised."""
+    from apps.conversations.services import contact_wa_id_confirm
+
+    for message, wa_id in answered:
+        contact = message.conversation.contact
+        if not wa_id or wa_id == contact.wa_id:
+            continue
+        try:
+            contact_wa_id_confirm(contact_id=contact.pk, wa_id=wa_id, source=f"send answer of message {message.pk}")
+        except Exception:
+            logger.exception("message %s: could not store the WhatsApp id %s Meta answered", message.pk, wa_id)
 
 
 def _sent_update(sent: list[tuple[Message, str]], sent_at) -> dict[int, tuple]:

@@ -67,6 +67,10 @@ class StatusUpdate(NumberEvent):
     conversation: dict | None = None
     pricing: dict | None = None
     errors: list | None = None
+    # The customer's business-scoped user id (and its portfolio-wide parent), when Meta
+    # gives it: absent from deliveries before it existed.
+    recipient_user_id: str = ""
+    recipient_parent_user_id: str = ""
 
 
 @dataclass(frozen=True)
