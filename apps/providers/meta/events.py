@@ -90,7 +90,8 @@ class ValueErrors(NumberEvent):
 
 @dataclass(frozen=True)
 class TemplateUpdate(Event):
-    """message_template_status_update, message_template_quality_update, template_category_update."""
+    """message_template_status_update, message_template_quality_update, template_category_update,
+    message_template_components_update."""
 
     field: str
     value: dict

@@ -27,7 +27,8 @@ from .events import (
 )
 
 OBJECT = "whatsapp_business_account"
-TEMPLATE_FIELDS = {"message_template_status_update", "message_template_quality_update", "template_category_update"}
+TEMPLATE_FIELDS = {"message_template_status_update", "message_template_quality_update", "template_category_update",
+                   "message_template_components_update"}
 ACCOUNT_FIELDS = {
     "phone_number_quality_update",
     "account_update",
