@@ -282,13 +282,17 @@ TYPING_THROTTLE_SECONDS = 20
 
 def typing_indicator_send(*, conversation, user) -> bool:
     """Show the customer that an agent is typing (at most once per ~20 s per
-    conversation, through the read receipt of their latest message). True when sent."""
+    conversation, through the read receipt of their latest message). True when sent.
+    Meta shows typing only with a read receipt: an organisation that does not send
+    read receipts (`mark_read_on_open` off) shows no typing either."""
     from django.core.cache import cache
 
     from apps.accounts import access
 
     if not access.can_act_on_conversation(user, conversation):
         raise SendError("conversation", "forbidden", _("You cannot act on this conversation."))
+    if not conversation.organization.mark_read_on_open:
+        return False
     latest = (
         Message.objects.filter(conversation=conversation, direction=Direction.INBOUND)
         .exclude(wamid__isnull=True).order_by("-timestamp", "-id").first()
