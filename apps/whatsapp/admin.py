@@ -88,7 +88,8 @@ class WhatsAppNumberAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
                     "quality_rating", "messaging_limit", "masked_access_token", "masked_app_secret"]
     list_filter = ["provider", "is_active", "quality_rating", "organization"]
     search_fields = ["name", "display_phone_number", "phone_number_id", "waba_id"]
-    readonly_fields = ["quality_rating", "messaging_limit", "token_error_at", "token_error", "created_at"]
+    readonly_fields = ["quality_rating", "messaging_limit", "quality_event", "quality_event_at", "token_error_at",
+                       "token_error", "created_at"]
 
     def has_add_permission(self, request):
         # Binding Meta's ids is the platform's act (BINDING_NOTICE says why).

@@ -27,6 +27,10 @@ class WhatsAppNumber(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     quality_rating = models.CharField(_("quality rating"), max_length=20, blank=True)
     messaging_limit = models.CharField(_("messaging limit tier"), max_length=40, blank=True)
+    # The last phone_number_quality_update event (FLAGGED, UNFLAGGED, DOWNGRADE, UPGRADE...)
+    # and when Meta sent it: what happened to the number, not its quality rating.
+    quality_event = models.CharField(_("last quality event"), max_length=40, blank=True)
+    quality_event_at = models.DateTimeField(_("last quality event at"), null=True, blank=True)
     token_error_at = models.DateTimeField(_("last token error"), null=True, blank=True)
     token_error = models.TextField(_("token error"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

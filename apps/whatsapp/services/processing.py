@@ -407,7 +407,7 @@ def _handle(run: _Run, item: ev.Event) -> None:
                                        organization_id=organization_number.organization_id
                                        if organization_number else None)
         if created and number is not None and item.field == "phone_number_quality_update":
-            _number_quality_update(number, item.value)
+            _number_quality_update(number, item.value, item.entry_time)
 
 
 def _first_error_code(errors: list) -> str:
@@ -446,16 +446,25 @@ def _account_event_store(run: _Run, item: ev.Event, *, number, field: str, event
     return True
 
 
-def _number_quality_update(number: WhatsAppNumber, value: dict) -> None:
+def _number_quality_update(number: WhatsAppNumber, value: dict, entry_time) -> None:
+    """Meta's phone_number_quality_update on the number: the messaging limit
+    (`max_daily_conversations_per_business`, `current_limit` in older deliveries), a
+    quality rating only where a quality field gives one, and the event (FLAGGED,
+    UNFLAGGED, DOWNGRADE, UPGRADE, ONBOARDING, THROUGHPUT_UPGRADE...) with its time,
+    kept apart: an event is not a rating. A late, older notice changes nothing."""
+    from django.db.models import Q
+
+    from apps.providers.meta.parser import parse_timestamp
+
+    at = parse_timestamp(entry_time) or timezone.now()
     changes = {}
-    limit = value.get("current_limit")
+    limit = value.get("max_daily_conversations_per_business") or value.get("current_limit")
     if limit:
         changes["messaging_limit"] = str(limit)[:40]
-    quality = value.get("quality_rating") or value.get("new_quality_score")
-    if not quality and str(value.get("event", "")).upper() in ("FLAGGED", "UNFLAGGED"):
-        quality = str(value["event"]).upper()
-    if quality:
-        changes["quality_rating"] = str(quality)[:20]
+    if value.get("quality_rating"):
+        changes["quality_rating"] = str(value["quality_rating"])[:20]
+    if value.get("event"):
+        changes["quality_event"] = str(value["event"]).upper()[:40]
     if changes:
-        WhatsAppNumber.objects.filter(pk=number.pk).update(**changes)
-
+        WhatsAppNumber.objects.filter(Q(quality_event_at__isnull=True) | Q(quality_event_at__lte=at),
+                                      pk=number.pk).update(**changes, quality_event_at=at)
