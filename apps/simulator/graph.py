@@ -288,6 +288,11 @@ def _check_send(body: dict) -> None:
             rows = sum(len(s.get("rows", [])) for s in action.get("sections", []))
             if len(action.get("sections", [])) > 10 or rows > 10 or len(action.get("button", "")) > 20:
                 raise _param("list: at most 10 sections and 10 rows; button at most 20 characters.")
+    elif kind == "contacts":
+        names = [c.get("name") if isinstance(c, dict) else None for c in content]
+        if len(content) > 257 or not all(isinstance(n, dict) and n.get("formatted_name") and any(
+                n.get(part) for part in ("first_name", "last_name", "middle_name", "suffix", "prefix")) for n in names):
+            raise _param("contacts: at most 257, each name with formatted_name and at least one other part.")
     elif kind == "template":
         name = content.get("name")
         if not name or not (content.get("language") or {}).get("code"):
