@@ -8,7 +8,10 @@ An error is settled as Meta's answer tells:
 - a transient error answered by Meta means Meta did not accept the message: the
   claim is released and the message's own task retried with backoff (a timeout
   while connecting too: Meta never had the request);
+- an error about the number or its account (errors.Kind.PAUSE) pauses the number's
+  sending and leaves the message waiting (pause.py);
 - anything else fails the message with Meta's reason.
+An answer to the check of a paused number that is not such an error lifts the pause.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from apps.realtime.publish import gathered, publish
 from ..models import Message, PendingStatus, Status
 from ..serializers import MessageSerializer, message_event_data
 from ..services.statuses import status_apply_pending, statuses_moving_to
+from . import pause
 from .kick import message_queue
 
 logger = logging.getLogger(__name__)
@@ -83,6 +87,7 @@ def answers_store(sent: list[tuple]) -> dict[int, str]:
             )
             outcome[message.pk] = "sent"
     wa_ids_confirm([(message, wa_id) for message, _wamid, _media, wa_id in sent if message.pk in outcome])
+    pause.answered_lift([message for message, *_rest in sent if message.pk in outcome])
     return outcome
 
 
@@ -160,6 +165,12 @@ def _error_settle(message: Message, error) -> str:
         # Meta had the request and did not answer in time: it may have accepted it.
         message_fail(message.pk, title=INTERRUPTED_TITLE, text=INTERRUPTED_TEXT, details=str(error))
         return "interrupted"
+    if error.pauses_number:
+        pause.message_release(message)
+        pause.number_sending_pause(number=message.number, code=error.code,
+                                   reason=pause.pause_reason(error.code, error.title, error.message, error.details),
+                                   checked=message.number.sending_paused_at is not None)
+        return "paused"
     attempt = message.send_attempts  # counted by the claim
     if error.retryable and attempt < settings.SEND_MAX_ATTEMPTS:
         delay = backoff(attempt, error.retry_after)
@@ -170,6 +181,8 @@ def _error_settle(message: Message, error) -> str:
         message_queue(message.pk, countdown=delay)
         return "retry"
     message_fail(message.pk, code=error.code, title=error.title or "", text=error.message, details=error.details)
+    if not error.retryable and not error.token_error:  # Meta refused the message, not the number
+        pause.answered_lift([message])
     return "failed"
 
 

@@ -272,6 +272,7 @@ def _process_batch(events: list[WebhookEvent], *, isolated: bool = True, cached_
                 run.route(number, item, phone_number_id)
     # Statuses after the messages (as before: a status may be for a message of the
     # same drain), per number, one batch each (statuses.statuses_apply).
+    from apps.messaging.sending import statuses_pause
     from apps.messaging.services import recipients, statuses
 
     for phone_number_id, pairs in status_batches.items():
@@ -281,6 +282,7 @@ def _process_batch(events: list[WebhookEvent], *, isolated: bool = True, cached_
                 updates = [item for _, item in pairs]
                 outcomes = statuses.statuses_apply(number=number, updates=updates)
                 recipients.statuses_user_ids_learn(number=number, updates=updates)
+                statuses_pause(number=number, updates=updates)
         except Exception:
             if not isolated:
                 raise
@@ -347,6 +349,7 @@ def _finish(run: _Run) -> None:
 def _handle(run: _Run, item: ev.Event) -> None:
     from apps.bot.services import bot_on_inbound_message
     from apps.conversations import services as conversation_services
+    from apps.messaging.sending import statuses_pause
     from apps.messaging.services import inbound, recipients, statuses
 
     if isinstance(item, ev.Malformed):
@@ -363,6 +366,7 @@ def _handle(run: _Run, item: ev.Event) -> None:
         elif isinstance(item, ev.StatusUpdate):
             outcome = statuses.status_apply(number=number, update=item)
             recipients.statuses_user_ids_learn(number=number, updates=[item])
+            statuses_pause(number=number, updates=[item])
             if outcome == "pending":
                 run.notes.append(f"{item.path}: status {item.status} waits for message {item.wamid}")
         elif isinstance(item, ev.UserPreference):
