@@ -370,6 +370,7 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE = {
     "media-retention": {"task": "media.expire_retained_media", "schedule": 3600.0},
     "messaging-sweep-pending": {"task": "messaging.sweep_pending", "schedule": 60.0},
+    "messaging-check-paused-numbers": {"task": "messaging.check_paused_numbers", "schedule": 60.0},
     "inbound-sweep-webhook-events": {"task": "inbound.sweep_webhook_events", "schedule": 30.0},
     "inbound-prune-webhook-events": {"task": "inbound.prune_webhook_events", "schedule": 3600.0},
     "templates-sync": {"task": "message_templates.sync_templates", "schedule": 6 * 3600.0},
@@ -404,6 +405,13 @@ SEND_MAX_ATTEMPTS = int(env("SEND_MAX_ATTEMPTS", "6"))
 SEND_RETRY_BASE_DELAY = float(env("SEND_RETRY_BASE_DELAY", "2"))
 SEND_PAIR_RATE_PER_SECOND = float(env("SEND_PAIR_RATE_PER_SECOND", str(1 / 6)))
 SEND_PAIR_BURST = int(env("SEND_PAIR_BURST", "10"))
+# A number Meta refuses as a whole (permissions, blocks: apps/messaging/sending/pause.py)
+# waits this long before its first check, doubling after each failed one up to the
+# maximum; the spam rate limit (131048) waits longer, as a quick retry only adds to it.
+SEND_PAUSE_CHECK_SECONDS = float(env("SEND_PAUSE_CHECK_SECONDS", "1800"))
+SEND_PAUSE_CHECK_MAX_SECONDS = float(env("SEND_PAUSE_CHECK_MAX_SECONDS", str(6 * 3600)))
+SEND_SPAM_PAUSE_SECONDS = float(env("SEND_SPAM_PAUSE_SECONDS", "3600"))
+SEND_SPAM_PAUSE_MAX_SECONDS = float(env("SEND_SPAM_PAUSE_MAX_SECONDS", str(24 * 3600)))
 # Sends of one number at once after a quiet moment: 1 spaces them 1/rate apart, so no
 # second holds more than the number's rate.
 SEND_NUMBER_BURST = int(env("SEND_NUMBER_BURST", "1"))

@@ -101,6 +101,8 @@ ALLOWED_APP_PAIRS = {
         # The contacts admin's "delete the media files" action (a door) calls media's service.
         ("conversations", "media"),
         ("conversations", "messaging"),
+        # The numbers admin's "Resume sending" action (a door) calls the sending package.
+        ("messaging", "whatsapp"),
     ]
 }
 

@@ -13,13 +13,19 @@ from apps.messaging.validation import SendError
 
 
 def templates_for(*, user, conversation, query: str = "", language=None) -> list:
-    """Approved templates of the conversation's number (selector of the templates app)."""
+    """Approved templates of the conversation's number (selector of the templates app),
+    each with `unsendable`: why it cannot be sent from here ("" when it can; a template
+    with parts no send of ours carries yet is listed, not offered)."""
+    from apps.message_templates.render import template_unsendable_reason
     from apps.message_templates.selectors import template_list_for_user
 
     if not access.can_view_conversation(user, conversation):
         return []
-    return list(template_list_for_user(user=user, number=conversation.number, language=language,
-                                       query=(query or "")[:100], sendable_only=True)[:50])
+    found = list(template_list_for_user(user=user, number=conversation.number, language=language,
+                                        query=(query or "")[:100], sendable_only=True)[:50])
+    for template in found:
+        template.unsendable = template_unsendable_reason(template)
+    return found
 
 
 def template_get(*, user, conversation, pk):
@@ -103,7 +109,7 @@ def _parameters(template, fields, *, placeholder_empty: bool) -> dict:
 def template_form_context(*, conversation, template, given) -> dict:
     """The fields of `template` with their values (typed, or prefilled from the
     contact), the exact preview (render.template_render) and what is missing."""
-    from apps.message_templates.render import template_render
+    from apps.message_templates.render import template_render, template_unsendable_reason
 
     fields = _slot_fields(conversation=conversation, template=template, given=given)
     errors = [
@@ -115,7 +121,8 @@ def template_form_context(*, conversation, template, given) -> dict:
         rendered = template_render(template=template, parameters=_parameters(template, fields, placeholder_empty=True))
     except SendError as exc:
         errors.append(exc.message)
-    return {"template": template, "fields": fields, "rendered": rendered, "preview_errors": errors}
+    return {"template": template, "fields": fields, "rendered": rendered, "preview_errors": errors,
+            "unsendable": template_unsendable_reason(template)}
 
 
 def template_payload(*, template, post) -> dict:

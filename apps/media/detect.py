@@ -38,10 +38,11 @@ def size_limit(kind: str, *, animated: bool = False) -> int:
     return limits.get(kind, limits[DOCUMENT])
 
 
-def inbound_size_limit(kind: str) -> int:
-    """The largest file a customer's message of `kind` can carry (an animated sticker
-    is not known before download, so stickers get the animated limit)."""
-    return CAPABILITIES.animated_sticker_size_limit if kind == STICKER else size_limit(kind)
+def inbound_size_limit() -> int:
+    """The largest file a customer's message can carry, whatever its kind: Meta's limit
+    for what customers send, not the smaller ones on what a business sends (a
+    customer's 10 MB photo or 1 MB sticker arrives whole)."""
+    return CAPABILITIES.inbound_media_size_limit
 
 
 # Extensions we store files under, by MIME type; anything else is stored as .bin.

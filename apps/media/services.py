@@ -110,7 +110,7 @@ def media_mirror(*, media_id: int) -> Media | None:
             media_id=media.pk, reason=_("The file was not fetched: its WhatsApp media id is not one Meta issues.")
         )
     kind = _kind_of(media)
-    limit = detect.inbound_size_limit(kind)
+    limit = detect.inbound_size_limit()
     client = client_for(message.number)
 
     try:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .definition import TemplateDefinitionError, template_definition_check
+from .edits import components_edited
 from .models import MessageTemplate
 from .render import template_render, template_unsendable_reason
 
@@ -23,11 +24,17 @@ SYNC_FIELDS = "id,name,language,category,status,quality_score,components,rejecte
 # --- Meta's template webhooks ----------------------------------------------------------
 
 
+# Status events that say a template can be sent again: Meta's template status is then
+# APPROVED (REINSTATED: no longer paused or flagged; UNARCHIVED: restored from the archive).
+SENDABLE_AGAIN = {"REINSTATED": MessageTemplate.Status.APPROVED, "UNARCHIVED": MessageTemplate.Status.APPROVED}
+
+
 def template_apply_webhook(*, organization, waba_id: str, field: str, value: dict) -> MessageTemplate | None:
-    """Apply a message_template_status_update, message_template_quality_update or
-    template_category_update to the organisation's template, found by Meta's id, else
-    by name and language. Returns the template, or None when we do not have it (the
-    next sync brings it). Applying the same notice twice changes nothing."""
+    """Apply a message_template_status_update, message_template_quality_update,
+    template_category_update or message_template_components_update to the
+    organisation's template, found by Meta's id, else by name and language. Returns the
+    template, or None when we do not have it (the next sync brings it). Applying the
+    same notice twice changes nothing."""
     meta_id = str(value.get("message_template_id") or "")
     name = str(value.get("message_template_name") or "")
     language = str(value.get("message_template_language") or "")
@@ -47,12 +54,13 @@ def template_apply_webhook(*, organization, waba_id: str, field: str, value: dic
         changes["meta_id"] = meta_id
     if field == "message_template_status_update":
         event = str(value.get("event") or "").upper()
-        if event in MessageTemplate.Status.values:
-            changes["status"] = event
+        status = SENDABLE_AGAIN.get(event, event)
+        if status in MessageTemplate.Status.values:
+            changes["status"] = status
         reason = str(value.get("reason") or "")
-        if event == MessageTemplate.Status.REJECTED:
+        if status == MessageTemplate.Status.REJECTED:
             changes["rejection_reason"] = "" if reason.upper() == "NONE" else reason
-        elif event == MessageTemplate.Status.APPROVED:
+        elif status == MessageTemplate.Status.APPROVED:
             changes["rejection_reason"] = ""
         elif reason and reason.upper() != "NONE":
             changes["rejection_reason"] = reason
@@ -64,6 +72,8 @@ def template_apply_webhook(*, organization, waba_id: str, field: str, value: dic
         category = str(value.get("new_category") or value.get("correct_category") or "").upper()
         if category in MessageTemplate.Category.values:
             changes["category"] = category
+    elif field == "message_template_components_update":
+        changes["components"] = components_edited(template.components or [], value)
     changes = {k: v for k, v in changes.items() if getattr(template, k) != v}
     if changes:
         for key, val in changes.items():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .sending import message_send_out, number_batch_send, pending_sweep, read_receipt_send
+from .sending import message_send_out, number_batch_send, paused_numbers_check, pending_sweep, read_receipt_send
 
 
 @shared_task(name="messaging.send_pending", acks_late=True, ignore_result=True)
@@ -27,6 +27,12 @@ def send_message(message_id: int) -> str:
 def sweep_pending() -> int:
     """Queue again the pending outbound messages whose task was lost or whose worker died."""
     return pending_sweep()
+
+
+@shared_task(name="messaging.check_paused_numbers", ignore_result=True)
+def check_paused_numbers() -> int:
+    """Queue the check of each number whose paused sending is due for one (sending/pause.py)."""
+    return paused_numbers_check()
 
 
 @shared_task(name="messaging.mark_read", acks_late=True, ignore_result=True)

@@ -30,6 +30,10 @@ ROW_DESCRIPTION_MAX = 72
 SECTION_TITLE_MAX = 24
 CTA_DISPLAY_TEXT_MAX = 20
 FILENAME_MAX = 240
+# A contacts message: Meta takes up to 257 cards, each named by formatted_name and at
+# least one of these parts.
+CONTACTS_MAX = 257
+NAME_PARTS = ("first_name", "last_name", "middle_name", "suffix", "prefix")
 
 # Meta's media kinds and those of them that take a caption (the provider's capabilities).
 MEDIA_KINDS = CAPABILITIES.media_kinds
@@ -116,13 +120,23 @@ def _location(payload: dict) -> dict:
 
 
 def _contacts(payload: dict) -> list:
+    """Meta's contacts: at most CONTACTS_MAX cards, each with a name object holding
+    formatted_name and at least one of its parts (first_name, last_name, ...)."""
     contacts = payload.get("contacts")
     if not isinstance(contacts, list) or not contacts:
         raise SendError("contacts", "required", _("At least one contact is required."))
+    if len(contacts) > CONTACTS_MAX:
+        raise SendError("contacts", "too_many", _("At most %(limit)d contacts in one message (there are %(count)d).")
+                        % {"limit": CONTACTS_MAX, "count": len(contacts)})
     for index, contact in enumerate(contacts):
         contact = _dict(contact, f"contacts[{index}]")
-        name = _dict(contact.get("name"), f"contacts[{index}].name")
-        _str(name, "formatted_name", f"contacts[{index}].name.formatted_name", max_length=1000)
+        field = f"contacts[{index}].name"
+        name = _dict(contact.get("name"), field)
+        _str(name, "formatted_name", f"{field}.formatted_name", max_length=1000)
+        parts = [_str(name, part, f"{field}.{part}", required=False, max_length=1000) for part in NAME_PARTS]
+        if not any(part.strip() for part in parts):
+            raise SendError(field, "required", _("%(field)s needs, besides formatted_name, at least one of %(parts)s.")
+                            % {"field": field, "parts": ", ".join(NAME_PARTS)})
     return contacts
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from apps.conversations.models import Contact
+from apps.conversations.identity import wa_id_normalise
+from apps.conversations.services import contact_find_by_phone
 from apps.core.errors import SendError
 from apps.message_templates.render import template_prefill
 from apps.messaging.models import Author
@@ -48,7 +49,7 @@ def notification_send(*, organization, user, event_type: str, phone: str, idempo
         raise NotificationError("event_type", "unknown_event_type",
                                 _("Unknown event type %(event)s: no active notification rule maps it to a template.")
                                 % {"event": event_type})
-    wa_id = "".join(ch for ch in str(phone or "") if ch.isdigit())
+    wa_id = wa_id_normalise(phone)
     if not 8 <= len(wa_id) <= 15:
         raise NotificationError("phone", "invalid", _("phone must be a number in international format (8 to 15 "
                                                       "digits)."))
@@ -56,7 +57,7 @@ def notification_send(*, organization, user, event_type: str, phone: str, idempo
         fields = {}
     if not isinstance(fields, dict):
         raise NotificationError("fields", "invalid", _("fields must be an object."))
-    contact = Contact.objects.filter(organization=organization, wa_id=wa_id).first()
+    contact = contact_find_by_phone(organization=organization, phone=wa_id)
     parameters, missing = template_prefill(template=rule.template, mapping=rule.parameter_mapping, contact=contact,
                                            fields=fields)
     event_missing = [source.split(".", 1)[1] for _slot, source in missing if source.startswith("event.")]

@@ -72,6 +72,10 @@ class StatusUpdate(NumberEvent):
     conversation: dict | None = None
     pricing: dict | None = None
     errors: list | None = None
+    # The customer's business-scoped user id (and its portfolio-wide parent), when Meta
+    # gives it: absent from deliveries before it existed.
+    recipient_user_id: str = ""
+    recipient_parent_user_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,8 @@ class ValueErrors(NumberEvent):
 
 @dataclass(frozen=True)
 class TemplateUpdate(Event):
-    """message_template_status_update, message_template_quality_update, template_category_update."""
+    """message_template_status_update, message_template_quality_update, template_category_update,
+    message_template_components_update."""
 
     field: str
     value: dict

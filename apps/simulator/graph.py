@@ -25,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from apps.whatsapp.models import WhatsAppNumber
 
 from . import rows, webhooks
+from .accounts import account_wa_id
 from .models import SimulatedMedia, SimulatedMessage, SimulatedRequest, SimulatedTemplate, SimulatorConfig
 
 VERSION_RE = re.compile(r"^v\d+\.\d+$")
@@ -287,6 +288,11 @@ def _check_send(body: dict) -> None:
             rows = sum(len(s.get("rows", [])) for s in action.get("sections", []))
             if len(action.get("sections", [])) > 10 or rows > 10 or len(action.get("button", "")) > 20:
                 raise _param("list: at most 10 sections and 10 rows; button at most 20 characters.")
+    elif kind == "contacts":
+        names = [c.get("name") if isinstance(c, dict) else None for c in content]
+        if len(content) > 257 or not all(isinstance(n, dict) and n.get("formatted_name") and any(
+                n.get(part) for part in ("first_name", "last_name", "middle_name", "suffix", "prefix")) for n in names):
+            raise _param("contacts: at most 257, each name with formatted_name and at least one other part.")
     elif kind == "template":
         name = content.get("name")
         if not name or not (content.get("language") or {}).get("code"):
@@ -322,7 +328,8 @@ def _messages(request, phone_number_id):
         statuses = ["sent", "delivered"] + (["read"] if config.mark_read and kind != "reaction" else [])
         bodies = [webhooks.status_body(number, wamid=wamid, status=s, recipient=to) for s in statuses]
         webhooks.send_later(bodies, secret=webhooks.secret_for(number), delay=config.status_delay)
-    contact = {"input": body["to"], "wa_id": to} if "to" in body else {"input": to, "user_id": to}
+    contact = {"input": body["to"], "wa_id": account_wa_id(number, to)} if "to" in body else {"input": to,
+                                                                                              "user_id": to}
     answer = {"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": wamid}]}
     if kind == "template":
         answer["messages"][0]["message_status"] = "accepted"

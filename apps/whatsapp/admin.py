@@ -6,10 +6,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from apps.whatsapp.services import number_waba_id_check
 from apps.accounts.admin_scoping import OrganizationScopedAdminMixin, masked
+from apps.whatsapp.services import number_waba_id_check
 
 from .models import WhatsAppNumber
 from .secrets import clear_secrets_cache
@@ -80,10 +82,33 @@ class WhatsAppNumberForm(forms.ModelForm):
 class WhatsAppNumberAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
     form = WhatsAppNumberForm
     list_display = ["__str__", "display_phone_number", "phone_number_id", "provider", "organization", "is_active",
-                    "quality_rating", "messaging_limit", "masked_access_token", "masked_app_secret"]
+                    "sending", "quality_rating", "messaging_limit", "masked_access_token", "masked_app_secret"]
     list_filter = ["provider", "is_active", "quality_rating", "organization"]
     search_fields = ["name", "display_phone_number", "phone_number_id", "waba_id"]
-    readonly_fields = ["quality_rating", "messaging_limit", "token_error_at", "token_error", "created_at"]
+    readonly_fields = ["quality_rating", "messaging_limit", "quality_event", "quality_event_at", "token_error_at",
+                       "token_error", "sending_paused_at", "sending_pause_code", "sending_pause_reason",
+                       "sending_resume_at", "sending_pause_checks", "created_at"]
+    actions = ["resume_sending"]
+
+    @admin.display(description=_("sending"))
+    def sending(self, obj):
+        if obj.sending_paused_at is None:
+            return _("active")
+        return format_html("<strong>{}</strong> {}", _("paused:"), obj.sending_pause_reason)
+
+    @admin.action(description=_("Resume sending (the cause of the pause is fixed at Meta)"), permissions=["change"])
+    def resume_sending(self, request, queryset):
+        from apps.messaging.sending import number_sending_resume
+
+        count = sum(number_sending_resume(number_id=number.pk, actor=request.user, how="by an admin")
+                    for number in queryset.filter(sending_paused_at__isnull=False))
+        self.message_user(
+            request,
+            ngettext("Sending resumed on %(count)d number; its waiting messages go out now.",
+                     "Sending resumed on %(count)d numbers; their waiting messages go out now.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
 
     def has_add_permission(self, request):
         # Binding Meta's ids is the platform's act (BINDING_NOTICE says why).

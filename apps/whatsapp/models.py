@@ -27,8 +27,20 @@ class WhatsAppNumber(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     quality_rating = models.CharField(_("quality rating"), max_length=20, blank=True)
     messaging_limit = models.CharField(_("messaging limit tier"), max_length=40, blank=True)
+    # The last phone_number_quality_update event (FLAGGED, UNFLAGGED, DOWNGRADE, UPGRADE...)
+    # and when Meta sent it: what happened to the number, not its quality rating.
+    quality_event = models.CharField(_("last quality event"), max_length=40, blank=True)
+    quality_event_at = models.DateTimeField(_("last quality event at"), null=True, blank=True)
     token_error_at = models.DateTimeField(_("last token error"), null=True, blank=True)
     token_error = models.TextField(_("token error"), blank=True)
+    # Sending paused: Meta refused the number or its account as a whole (a permission,
+    # a block, the spam rate limit: apps/messaging/sending/pause.py). Its messages wait;
+    # one goes out as a check at sending_resume_at; an admin may resume it at once.
+    sending_paused_at = models.DateTimeField(_("sending paused at"), null=True, blank=True)
+    sending_pause_code = models.IntegerField(_("pause error code"), null=True, blank=True)
+    sending_pause_reason = models.TextField(_("why sending is paused"), blank=True)
+    sending_resume_at = models.DateTimeField(_("next check at"), null=True, blank=True)
+    sending_pause_checks = models.PositiveIntegerField(_("failed checks"), default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -369,6 +369,14 @@
         }
       }
     }
+    if (frame.event === "number.sending_paused" || frame.event === "number.sending_resumed") {
+      // The number's sending paused (Meta refused it as a whole) or resumed: the banner.
+      var banner = root.querySelector("[data-composer-paused]");
+      if (banner && String(data.number_id) === banner.getAttribute("data-number-id")) {
+        banner.querySelector("[data-composer-paused-reason]").textContent = data.reason || "";
+        banner.hidden = frame.event === "number.sending_resumed";
+      }
+    }
     if (frame.event === "contact.updated") {
       var panel = document.getElementById("panel-contact");
       if (panel && String(data.id) === panel.getAttribute("data-contact-id")) refresh("panel-contact-body", "composer:refresh-contact");

@@ -1,4 +1,5 @@
 """The conversations' use-cases, by concern: contacts (identity, profile, opt-outs),
+merging (WhatsApp's own id confirmed, two contacts of one customer made one),
 opening (a customer's conversation found, opened or woken), activity (the one writer of
 last activity) and actions (what agents do: assign, status, labels, priority, bot,
 notes)."""
@@ -19,7 +20,10 @@ from .contacts import (  # noqa: F401
     _publish_contact,
     contact_update,
     contact_set_opt_out,
+    contact_find_by_phone,
+    contact_for_phone,
 )
+from .merging import contact_wa_id_confirm, contacts_merge  # noqa: F401
 from .opening import (  # noqa: F401
     inbound_parties_many,
     _active_for_inbound,

@@ -12,13 +12,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .. import access as contact_access
-from apps.realtime import groups
-from apps.realtime.publish import publish
-
-from ..identity import Identity
+from ..identity import Identity, wa_id_normalise, wa_id_variants
 from ..models import AuditLogEntry, Contact, Conversation
-from ..serializers import ContactSerializer
 from .actions import _audit
+from .contact_events import _contact_groups, _publish_contact  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +38,9 @@ def contacts_get_or_create_many(*, organization, profiles: dict[str, str],
     wanted = {key: (identities or {}).get(key) or Identity(wa_id=key) for key in profiles}
     found = _contacts_find(organization, wanted)
     missing = [key for key in wanted if key not in found]
+    if missing:
+        found.update(_contacts_of_other_form(organization, {key: wanted[key] for key in missing}))
+        missing = [key for key in missing if key not in found]
     if missing:
         Contact.objects.bulk_create(
             [_new_contact(organization, wanted[key], profiles[key]) for key in missing],
@@ -78,6 +78,28 @@ def _contacts_find(organization, wanted: dict[str, Identity]) -> dict[str, Conta
         contact = contact or (by_user_id.get(identity.user_id) if identity.user_id else None)
         if contact is not None:
             found[key] = contact
+    return found
+
+
+def _contacts_of_other_form(organization, wanted: dict[str, Identity]) -> dict[str, Contact]:
+    """key -> the contact stored under another form of the key's line (a Brazilian
+    number with or without its ninth digit, a Mexican one with or without the 1:
+    identity.wa_id_variants), given WhatsApp's id now, the one the delivery brings
+    (merging.contact_wa_id_confirm). One query, for new customers only."""
+    from .merging import contact_wa_id_confirm
+
+    others = {variant: key for key, identity in wanted.items() if identity.wa_id
+              for variant in wa_id_variants(identity.wa_id)[1:]}
+    if not others:
+        return {}
+    found = {}
+    for contact in Contact.objects.filter(organization=organization, wa_id__in=list(others)):
+        key = others[contact.wa_id]
+        if key in found:
+            continue
+        confirmed = contact_wa_id_confirm(contact_id=contact.pk, wa_id=wanted[key].wa_id, source="inbound")
+        if confirmed is not None:
+            found[key] = confirmed
     return found
 
 
@@ -194,17 +216,6 @@ CONTACT_ATTRIBUTES_MAX_KEYS = 50
 CONTACT_ATTRIBUTE_VALUE_MAX = 1000
 
 
-def _contact_groups(contact: Contact) -> list[str]:
-    found = [groups.org_supervisors(contact.organization_id)]
-    for conversation in Conversation.objects.filter(contact=contact).exclude(status=Conversation.Status.RESOLVED):
-        found.extend(groups.conversation_groups(conversation))
-    return found
-
-
-def _publish_contact(contact: Contact) -> None:
-    publish("contact.updated", ContactSerializer(contact).data, groups=_contact_groups(contact))
-
-
 def contact_update(*, contact: Contact, actor, name: str | None = None, attributes: dict | None = None) -> Contact:
     """Change the name the business gives the contact and its free attributes."""
     if not contact_access.can_edit_contact(actor, contact):
@@ -253,3 +264,22 @@ def contact_set_opt_out(*, contact: Contact, actor, opted_out: bool, reason: str
         if changed:
             _publish_contact(contact)
     return contact
+
+
+def contact_find_by_phone(*, organization, phone) -> Contact | None:
+    """The organisation's contact of a typed phone number, whichever form of the line
+    it was stored under (identity.wa_id_variants), the normalised form first."""
+    variants = wa_id_variants(wa_id_normalise(phone))
+    found = {c.wa_id: c for c in Contact.objects.filter(organization=organization, wa_id__in=variants)}
+    return next((found[v] for v in variants if v in found), None)
+
+
+def contact_for_phone(*, organization, phone) -> Contact:
+    """The contact of a phone number a person typed (the API, the inbox): found in any
+    form of the line, else created under the normalised form (identity.wa_id_normalise),
+    which WhatsApp's answer to the first send confirms or corrects."""
+    found = contact_find_by_phone(organization=organization, phone=phone)
+    if found is not None:
+        found.organization = organization
+        return found
+    return contact_get_or_create(organization=organization, wa_id=wa_id_normalise(phone))

@@ -274,13 +274,17 @@ def _process_batch(events: list[WebhookEvent], *, isolated: bool = True, cached_
                 run.route(number, item, phone_number_id)
     # Statuses after the messages (as before: a status may be for a message of the
     # same drain), per number, one batch each (statuses.statuses_apply).
-    from apps.messaging.services import statuses
+    from apps.messaging.sending import statuses_pause
+    from apps.messaging.services import recipients, statuses
 
     for phone_number_id, pairs in status_batches.items():
         number = numbers[phone_number_id]
         try:
             with _savepoint(isolated):
-                outcomes = statuses.statuses_apply(number=number, updates=[item for _, item in pairs])
+                updates = [item for _, item in pairs]
+                outcomes = statuses.statuses_apply(number=number, updates=updates)
+                recipients.statuses_user_ids_learn(number=number, updates=updates)
+                statuses_pause(number=number, updates=updates)
         except Exception:
             if not isolated:
                 raise
@@ -345,7 +349,8 @@ def _finish(run: _Run) -> None:
 def _handle(run: _Run, item: ev.Event) -> None:
     from apps.bot.services import bot_on_inbound_message
     from apps.conversations import services as conversation_services
-    from apps.messaging.services import inbound, statuses
+    from apps.messaging.sending import statuses_pause
+    from apps.messaging.services import inbound, recipients, statuses
 
     if isinstance(item, ev.Malformed):
         run.notes.append(f"{item.path}: {item.reason}")
@@ -360,6 +365,8 @@ def _handle(run: _Run, item: ev.Event) -> None:
                 bot_on_inbound_message(message=received.message)
         elif isinstance(item, ev.StatusUpdate):
             outcome = statuses.status_apply(number=number, update=item)
+            recipients.statuses_user_ids_learn(number=number, updates=[item])
+            statuses_pause(number=number, updates=[item])
             if outcome == "pending":
                 run.notes.append(f"{item.path}: status {item.status} waits for message {item.wamid}")
         elif isinstance(item, ev.UserPreference):
@@ -404,7 +411,7 @@ def _handle(run: _Run, item: ev.Event) -> None:
                                        organization_id=organization_number.organization_id
                                        if organization_number else None)
         if created and number is not None and item.field == "phone_number_quality_update":
-            _number_quality_update(number, item.value)
+            _number_quality_update(number, item.value, item.entry_time)
 
 
 def _first_error_code(errors: list) -> str:
@@ -443,16 +450,25 @@ def _account_event_store(run: _Run, item: ev.Event, *, number, field: str, event
     return True
 
 
-def _number_quality_update(number: WhatsAppNumber, value: dict) -> None:
+def _number_quality_update(number: WhatsAppNumber, value: dict, entry_time) -> None:
+    """Meta's phone_number_quality_update on the number: the messaging limit
+    (`max_daily_conversations_per_business`, `current_limit` in older deliveries), a
+    quality rating only where a quality field gives one, and the event (FLAGGED,
+    UNFLAGGED, DOWNGRADE, UPGRADE, ONBOARDING, THROUGHPUT_UPGRADE...) with its time,
+    kept apart: an event is not a rating. A late, older notice changes nothing."""
+    from django.db.models import Q
+
+    from apps.providers.meta.parser import parse_timestamp
+
+    at = parse_timestamp(entry_time) or timezone.now()
     changes = {}
-    limit = value.get("current_limit")
+    limit = value.get("max_daily_conversations_per_business") or value.get("current_limit")
     if limit:
         changes["messaging_limit"] = str(limit)[:40]
-    quality = value.get("quality_rating") or value.get("new_quality_score")
-    if not quality and str(value.get("event", "")).upper() in ("FLAGGED", "UNFLAGGED"):
-        quality = str(value["event"]).upper()
-    if quality:
-        changes["quality_rating"] = str(quality)[:20]
+    if value.get("quality_rating"):
+        changes["quality_rating"] = str(value["quality_rating"])[:20]
+    if value.get("event"):
+        changes["quality_event"] = str(value["event"]).upper()[:40]
     if changes:
-        WhatsAppNumber.objects.filter(pk=number.pk).update(**changes)
-
+        WhatsAppNumber.objects.filter(Q(quality_event_at__isnull=True) | Q(quality_event_at__lte=at),
+                                      pk=number.pk).update(**changes, quality_event_at=at)

@@ -88,7 +88,38 @@ def test_hash_mismatch_fails_and_keeps_nothing(fake_meta, published, settings):
     assert not (settings.MEDIA_ROOT / "media").exists()
 
 
-def test_oversize_file_fails_on_the_announced_size(fake_meta, published):
+@pytest.fixture
+def small_inbound_limit(monkeypatch):
+    """The refusal of a file over the inbound limit, tried at 500 KB rather than Meta's 100 MB."""
+    from apps.media import detect
+
+    monkeypatch.setattr(detect, "inbound_size_limit", lambda: 512000)
+
+
+def test_a_customers_files_are_held_to_metas_inbound_limit_not_the_outbound_ones(fake_meta, published):
+    # A 6 MB photo (a business may send 5 MB) and a 600 KB sticker (500 KB): both kept.
+    from apps.providers.meta.capabilities import CAPABILITIES
+
+    photo = jpeg_bytes() + b"\0" * (6 * 1024 * 1024)
+    sticker = b"RIFF" + b"\0" * (600 * 1024)
+    kept = []
+    for kind, mime, body in (("image", "image/jpeg", photo), ("sticker", "image/webp", sticker)):
+        media = MediaFactory(message=MessageFactory(type=kind, text="", content={}), mime_type=mime)
+        fake_meta.media(media.meta_media_id, body, mime_type=mime)
+        dispatch(tasks.mirror_media, media.pk)
+        kept.append((reload(media).state, reload(media).size))
+    assert kept == [("stored", len(photo)), ("stored", len(sticker))]
+    # Announced above Meta's inbound limit: refused before any download.
+    media = MediaFactory(message=MessageFactory(type="video", text="", content={}), mime_type="video/mp4")
+    fake_meta.media(media.meta_media_id, b"small", mime_type="video/mp4",
+                    file_size=CAPABILITIES.inbound_media_size_limit + 1)
+    dispatch(tasks.mirror_media, media.pk)
+    assert reload(media).state == "failed"
+    assert reload(media).error == ("The file is 104857601 bytes, above the 104857600-byte limit for video.")
+    assert [p for p, _ in fake_meta.requests if p == f"/files/{media.meta_media_id}"] == []
+
+
+def test_oversize_file_fails_on_the_announced_size(fake_meta, published, small_inbound_limit):
     message = MessageFactory(type="sticker", text="", content={})
     media = MediaFactory(message=message, mime_type="image/webp")
     fake_meta.media(media.meta_media_id, b"RIFF" + b"\0" * (600 * 1024), mime_type="image/webp")
@@ -97,7 +128,7 @@ def test_oversize_file_fails_on_the_announced_size(fake_meta, published):
     assert [p for p, _ in fake_meta.requests if p.startswith("/files/")] == []
 
 
-def test_oversize_body_is_refused_while_streaming(fake_meta, published):
+def test_oversize_body_is_refused_while_streaming(fake_meta, published, small_inbound_limit):
     """Meta announces a small size but the body is larger: the download stops at the limit."""
     message = MessageFactory(type="sticker", text="", content={})
     media = MediaFactory(message=message, mime_type="image/webp")

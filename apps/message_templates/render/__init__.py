@@ -39,6 +39,9 @@ from .structure import (  # noqa: F401
     MEDIA_FORMATS,
     AUTH_BODY_TEXT,
     SENDABLE,
+    BUILT_COMPONENTS,
+    BUILT_HEADER_FORMATS,
+    BUILT_BUTTONS,
     RenderedTemplate,
     _by_type,
     placeholders,
@@ -47,6 +50,7 @@ from .structure import (  # noqa: F401
     template_buttons,
     button_kind,
     button_takes_parameter,
+    unsupported_parts,
     slots,
     _examples,
 )

@@ -12,7 +12,7 @@ from apps.core.errors import SendError
 from .structure import (
     PLACEHOLDER_RE, HEADER_MAX, COUPON_MAX, OTP_MAX, URL_SUFFIX_MAX, PAYLOAD_MAX, MEDIA_FORMATS, SENDABLE,
     RenderedTemplate, _by_type, placeholders, body_text, footer_text, template_buttons, button_kind,
-    button_takes_parameter,
+    button_takes_parameter, unsupported_parts,
 )
 
 
@@ -233,6 +233,10 @@ def template_unsendable_reason(template) -> str:
     if template.deleted_at is not None or template.status in ("DELETED", "PENDING_DELETION"):
         return _("Template %(name)s was deleted at Meta.") % {"name": template.name}
     if template.status == SENDABLE:
+        unsupported = unsupported_parts(template)
+        if unsupported:
+            return _("Template %(name)s has parts this inbox cannot send yet (%(parts)s): send it from another "
+                     "tool, or use another template.") % {"name": template.name, "parts": ", ".join(unsupported)}
         return ""
     reasons = {
         "PAUSED": _("Template %(name)s is paused by Meta for low quality; it cannot be sent until it is resumed."),

@@ -37,6 +37,15 @@ AUTH_BODY_TEXT = "{{1}} is your verification code."
 
 SENDABLE = "APPROVED"
 
+# What this code builds a send for: the components, the header formats and the button
+# kinds (button_kind) of a template. Anything else (a carousel, a limited-time offer, a
+# GIF or product header, a flow, catalog, multi-product, voice-call button...) would be
+# sent without its part, which Meta refuses: such a template is not offered as sendable
+# (unsupported_parts) until its part is built here.
+BUILT_COMPONENTS = ("HEADER", "BODY", "FOOTER", "BUTTONS")
+BUILT_HEADER_FORMATS = ("TEXT", *MEDIA_FORMATS, "LOCATION")
+BUILT_BUTTONS = ("quick_reply", "url", "phone_number", "copy_code", "otp")
+
 
 @dataclass
 class RenderedTemplate:
@@ -133,6 +142,24 @@ def button_takes_parameter(template, button: dict) -> bool:
     if kind == "url":
         return bool(PLACEHOLDER_RE.search(button.get("url") or ""))
     return kind in ("copy_code", "otp", "quick_reply")
+
+
+def unsupported_parts(template) -> list[str]:
+    """The parts of the template no send of ours can carry yet (see BUILT_COMPONENTS),
+    by the names Meta gives them ("CAROUSEL", "GIF header", "FLOW button"), each once."""
+    found = []
+    for component in template.components or []:
+        if not isinstance(component, dict):
+            continue
+        kind = str(component.get("type", "")).upper()
+        if kind not in BUILT_COMPONENTS:
+            found.append(kind or "?")
+        elif kind == "HEADER" and str(component.get("format", "TEXT")).upper() not in BUILT_HEADER_FORMATS:
+            found.append(f"{str(component.get('format')).upper()} header")
+    for button in template_buttons(template):
+        if button_kind(template, button) not in BUILT_BUTTONS:
+            found.append(f"{str(button.get('type', '')).upper() or '?'} button")
+    return list(dict.fromkeys(found))
 
 
 def slots(template) -> list[dict]:

@@ -8,6 +8,8 @@
     alone.py    a message on its own (media, its own retry)
     outcome.py  the answers stored (one statement for any number), the errors settled
     kick.py     the tasks queued: the number's kick, a message's own task, batch sizes
+    pause.py    a number Meta refuses as a whole (permissions, blocks, the spam limit):
+                its sending paused, its messages waiting, its checks, its resumption
     run.py      what each task does (apps/messaging/tasks.py calls it), read receipts
 
 Never two sends of one message. Before the call to Meta the attempt is claimed with
@@ -34,10 +36,12 @@ from .batch import send_concurrency
 from .claim import claim_expiry
 from .kick import send_enqueue, send_kick
 from .outcome import INTERRUPTED_TITLE
+from .pause import number_sending_resume, paused_numbers_check, statuses_pause
 from .payload import meta_payload
 from .run import message_send_out, number_batch_send, pending_sweep, read_receipt_send
 
 __all__ = [
-    "INTERRUPTED_TITLE", "claim_expiry", "message_send_out", "meta_payload", "number_batch_send", "pending_sweep",
-    "read_receipt_send", "send_concurrency", "send_enqueue", "send_kick",
+    "INTERRUPTED_TITLE", "claim_expiry", "message_send_out", "meta_payload", "number_batch_send",
+    "number_sending_resume", "paused_numbers_check", "pending_sweep", "read_receipt_send", "send_concurrency",
+    "send_enqueue", "send_kick", "statuses_pause",
 ]

@@ -37,4 +37,4 @@ def alone_send(message: Message, claimed_at) -> str:
     wamid = outcome.answer_wamid(answer)
     if not wamid:
         return outcome.failure_settle(message, None)
-    return outcome.answers_store([(message, wamid, media)]).get(message.pk, "sent")
+    return outcome.answers_store([(message, wamid, media, outcome.answer_wa_id(answer))]).get(message.pk, "sent")

@@ -102,7 +102,7 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool) -> dict[int, 
                 continue
             wamid = outcome.answer_wamid(result)
             if wamid:
-                sent.append((message, wamid, None))  # no media in a batch
+                sent.append((message, wamid, None, outcome.answer_wa_id(result)))  # no media in a batch
             else:
                 failed.append((message, None))
     results.update(outcome.answers_store(sent))

@@ -8,7 +8,10 @@ An error is settled as Meta's answer tells:
 - a transient error answered by Meta means Meta did not accept the message: the
   claim is released and the message's own task retried with backoff (a timeout
   while connecting too: Meta never had the request);
+- an error about the number or its account (errors.Kind.PAUSE) pauses the number's
+  sending and leaves the message waiting (pause.py);
 - anything else fails the message with Meta's reason.
+An answer to the check of a paused number that is not such an error lifts the pause.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from apps.realtime.publish import gathered, publish
 from ..models import Message, PendingStatus, Status
 from ..serializers import MessageSerializer, message_event_data
 from ..services.statuses import status_apply_pending, statuses_moving_to
+from . import pause
 from .kick import message_queue
 
 logger = logging.getLogger(__name__)
@@ -44,20 +48,29 @@ def answer_wamid(answer: dict) -> str | None:
     return ((answer.get("messages") or [{}])[0]).get("id")
 
 
+def answer_wa_id(answer: dict) -> str:
+    """The customer's WhatsApp id in an accepted send's answer (`contacts[0].wa_id`,
+    "" when Meta gave none): it can differ from the number sent to."""
+    contacts = answer.get("contacts")
+    first = contacts[0] if isinstance(contacts, list) and contacts and isinstance(contacts[0], dict) else {}
+    return str(first.get("wa_id") or "")
+
+
 def answers_store(sent: list[tuple]) -> dict[int, str]:
-    """Store what Meta accepted: for each (message, wamid, its Media row or None),
-    the wamid and the state "sent" under the forward-only rule, in one UPDATE that
-    also answers whether statuses for each wamid arrived before it (applied then);
-    then the live events, on commit. The messages must be claimed (their claim made
-    this run the only writer: each row is what the instance holds plus these).
-    Returns {message id: "sent"} for the rows stored."""
+    """Store what Meta accepted: for each (message, wamid, its Media row or None, the
+    customer's WhatsApp id Meta answered), the wamid and the state "sent" under the
+    forward-only rule, in one UPDATE that also answers whether statuses for each wamid
+    arrived before it (applied then); then the live events, on commit. The messages
+    must be claimed (their claim made this run the only writer: each row is what the
+    instance holds plus these). Then a WhatsApp id that is not the contact's is stored
+    on it (`wa_ids_confirm`). Returns {message id: "sent"} for the rows stored."""
     outcome: dict[int, str] = {}
     if not sent:
         return outcome
     # The batch's events leave in one delivery after the commit.
     with gathered(), transaction.atomic():
-        stored = _sent_update([(message, wamid) for message, wamid, _media in sent], timezone.now())
-        for message, wamid, media in sent:
+        stored = _sent_update([(message, wamid) for message, wamid, _media, _wa_id in sent], timezone.now())
+        for message, wamid, media, _wa_id in sent:
             if message.pk not in stored:
                 continue
             message.wamid = wamid
@@ -73,7 +86,28 @@ def answers_store(sent: list[tuple]) -> dict[int, str]:
                 groups=groups.conversation_groups(message.conversation),
             )
             outcome[message.pk] = "sent"
+    wa_ids_confirm([(message, wa_id) for message, _wamid, _media, wa_id in sent if message.pk in outcome])
+    pause.answered_lift([message for message, *_rest in sent if message.pk in outcome])
     return outcome
+
+
+def wa_ids_confirm(answered: list[tuple[Message, str]]) -> None:
+    """Meta's answers name each customer's WhatsApp id: where one is not the contact's
+    (a Brazilian account without the ninth digit, a Mexican one with 521), it becomes
+    the contact's, so that the customer's reply finds the same contact and conversation;
+    a contact of the organisation that holds it already is merged with this one
+    (conversations.services.contact_wa_id_confirm). The answers are stored already:
+    a failure here is logged, never raised."""
+    from apps.conversations.services import contact_wa_id_confirm
+
+    for message, wa_id in answered:
+        contact = message.conversation.contact
+        if not wa_id or wa_id == contact.wa_id:
+            continue
+        try:
+            contact_wa_id_confirm(contact_id=contact.pk, wa_id=wa_id, source=f"send answer of message {message.pk}")
+        except Exception:
+            logger.exception("message %s: could not store the WhatsApp id %s Meta answered", message.pk, wa_id)
 
 
 def _sent_update(sent: list[tuple[Message, str]], sent_at) -> dict[int, tuple]:
@@ -131,6 +165,12 @@ def _error_settle(message: Message, error) -> str:
         # Meta had the request and did not answer in time: it may have accepted it.
         message_fail(message.pk, title=INTERRUPTED_TITLE, text=INTERRUPTED_TEXT, details=str(error))
         return "interrupted"
+    if error.pauses_number:
+        pause.message_release(message)
+        pause.number_sending_pause(number=message.number, code=error.code,
+                                   reason=pause.pause_reason(error.code, error.title, error.message, error.details),
+                                   checked=message.number.sending_paused_at is not None)
+        return "paused"
     attempt = message.send_attempts  # counted by the claim
     if error.retryable and attempt < settings.SEND_MAX_ATTEMPTS:
         delay = backoff(attempt, error.retry_after)
@@ -141,6 +181,8 @@ def _error_settle(message: Message, error) -> str:
         message_queue(message.pk, countdown=delay)
         return "retry"
     message_fail(message.pk, code=error.code, title=error.title or "", text=error.message, details=error.details)
+    if not error.retryable and not error.token_error:  # Meta refused the message, not the number
+        pause.answered_lift([message])
     return "failed"
 
 

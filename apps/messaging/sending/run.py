@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..models import MEDIA_TYPES, Direction, Message, Status
-from . import claim, kick, outcome, ratelimit
+from . import claim, kick, outcome, pause, ratelimit
 from .alone import alone_send
 from .batch import batch_send
 from .pacing import MAX_INLINE_WAIT
@@ -39,9 +39,10 @@ def number_batch_send(number_id: int, *, redelivered: bool = False) -> int:
             return 0
     claimed_at = timezone.now()
     size = kick.batch_size(number_id)
-    messages = claim.messages_claim(claimed_at=claimed_at, number_id=number_id, limit=size)
+    claimed = claim.messages_claim(claimed_at=claimed_at, number_id=number_id, limit=size)
+    messages = pause.messages_hold(claimed, claimed_at)  # a paused number's wait
     if messages:
-        batch_send(messages, claimed_at, full=len(messages) == size)
+        batch_send(messages, claimed_at, full=len(claimed) == size and messages is claimed)
     return len(messages)
 
 
@@ -49,12 +50,16 @@ def message_send_out(message_id: int) -> str:
     """Send one pending outbound message, and (batching) a batch of its number's
     other waiting messages along with it; a media message goes on its own. Returns
     its outcome, or why it was not sent ("missing", "done", "in_flight",
-    "interrupted"). Safe to run twice."""
+    "interrupted", "paused": its number's sending is paused, pause.py). Safe to run
+    twice."""
     claimed_at = timezone.now()
     claimed = claim.messages_claim(claimed_at=claimed_at, ids=[message_id])
     first = claimed[0] if claimed else None
     if first is not None:
         number_id = first.number_id
+        if first.number.sending_paused_at is not None:
+            # The number's sending is paused: this message waits, unless it is the check.
+            return alone_send(first, claimed_at) if pause.messages_hold([first], claimed_at) else "paused"
     else:
         number_id = Message.objects.filter(pk=message_id).values_list("number_id", flat=True).first()
         if number_id is None:
@@ -64,6 +69,8 @@ def message_send_out(message_id: int) -> str:
     batch = [] if alone else [first]
     limit = kick.batch_size(number_id, first.number.rate_limit_per_second if first is not None else None) - len(batch)
     others = claim.messages_claim(claimed_at=claimed_at, number_id=number_id, limit=limit, exclude=message_id)
+    if others and first is None:
+        others = pause.messages_hold(others, claimed_at)
     batch += others
     results = batch_send(batch, claimed_at, full=len(others) == limit) if batch else {}
     if first is not None and not alone:
@@ -75,6 +82,8 @@ def message_send_out(message_id: int) -> str:
         first, why = _unclaimed(message_id, claimed_at)
         if first is None:
             return why
+        if not pause.messages_hold([first], claimed_at):
+            return "paused"
     return alone_send(first, claimed_at)
 
 
@@ -125,7 +134,7 @@ def pending_sweep() -> int:
     ids = list(
         Message.objects.filter(
             direction=Direction.OUTBOUND, status=Status.PENDING, wamid__isnull=True, send_started_at__isnull=True,
-            created_at__lt=now - SWEEP_AFTER,
+            created_at__lt=now - SWEEP_AFTER, number__sending_paused_at__isnull=True,  # those wait for their check
         ).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=now - SWEEP_AFTER))
         .values_list("pk", flat=True)[:1000]
     )

@@ -12,7 +12,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.conversations.services import contact_get_or_create, conversation_get_or_open, conversation_publish
+from apps.conversations.identity import wa_id_normalise
+from apps.conversations.services import contact_for_phone, conversation_get_or_open, conversation_publish
 from apps.core import params
 from apps.core.tasks import enqueue
 from apps.realtime import groups
@@ -188,8 +189,10 @@ def message_send_to_phone(
     idempotency_key: str = "",
 ) -> Message:
     """The integration API's door: a phone and a number instead of a conversation.
-    Contact and conversation are created when new."""
-    wa_id = "".join(ch for ch in str(to) if ch.isdigit())
+    Contact and conversation are created when new; the phone finds its contact in
+    any form of the line (a Brazilian number with or without the ninth digit, a
+    Mexican one with or without the 1: conversations.identity)."""
+    wa_id = wa_id_normalise(to)
     if not 8 <= len(wa_id) <= 15:
         raise SendError("to", "invalid", _("to must be a phone number in international format (8 to 15 digits)."))
     if number.organization_id != organization.pk:
@@ -203,7 +206,7 @@ def message_send_to_phone(
     # One transaction: a send refused later (window, template, opt-out) leaves no
     # new contact or conversation behind.
     with transaction.atomic():
-        contact = contact_get_or_create(organization=organization, wa_id=wa_id)
+        contact = contact_for_phone(organization=organization, phone=wa_id)
         conversation, _created = conversation_get_or_open(contact=contact, number=number)
         reply_to = None
         if reply_to_id:
@@ -279,13 +282,17 @@ TYPING_THROTTLE_SECONDS = 20
 
 def typing_indicator_send(*, conversation, user) -> bool:
     """Show the customer that an agent is typing (at most once per ~20 s per
-    conversation, through the read receipt of their latest message). True when sent."""
+    conversation, through the read receipt of their latest message). True when sent.
+    Meta shows typing only with a read receipt: an organisation that does not send
+    read receipts (`mark_read_on_open` off) shows no typing either."""
     from django.core.cache import cache
 
     from apps.accounts import access
 
     if not access.can_act_on_conversation(user, conversation):
         raise SendError("conversation", "forbidden", _("You cannot act on this conversation."))
+    if not conversation.organization.mark_read_on_open:
+        return False
     latest = (
         Message.objects.filter(conversation=conversation, direction=Direction.INBOUND)
         .exclude(wamid__isnull=True).order_by("-timestamp", "-id").first()

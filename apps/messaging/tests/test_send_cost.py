@@ -126,7 +126,7 @@ def test_a_stored_answer_moves_the_state_forward_only(conversation, published):
     failed = OutboundMessageFactory(conversation=conversation, status=Status.FAILED, error_title="Send interrupted")
     loaded = {m.pk: m for m in Message.objects.select_related("conversation", "author").filter(
         pk__in=[pending.pk, failed.pk])}
-    outcome = answers_store([(loaded[pending.pk], "wamid.P", None), (loaded[failed.pk], "wamid.F", None)])
+    outcome = answers_store([(loaded[pending.pk], "wamid.P", None, ""), (loaded[failed.pk], "wamid.F", None, "")])
     assert outcome == {pending.pk: "sent", failed.pk: "sent"}
     rows = {m.pk: m for m in Message.objects.filter(pk__in=[pending.pk, failed.pk])}
     assert (rows[pending.pk].status, rows[pending.pk].wamid) == (Status.SENT, "wamid.P")
@@ -135,5 +135,5 @@ def test_a_stored_answer_moves_the_state_forward_only(conversation, published):
     assert {data["id"]: data["status"] for event, data, _ in published if event == "message.updated"} == {
         pending.pk: "sent", failed.pk: "failed"}
     # A wamid is stored once: a second answer for either changes nothing.
-    assert answers_store([(loaded[pending.pk], "wamid.X", None)]) == {}
+    assert answers_store([(loaded[pending.pk], "wamid.X", None, "")]) == {}
     assert Message.objects.get(pk=pending.pk).wamid == "wamid.P"

@@ -127,3 +127,31 @@ def test_location_at_the_edges():
 
 def test_unknown_type():
     assert refused("fax", {}).field == "type"
+
+
+def card(**name):
+    return {"name": {"formatted_name": "Ann Lee", **name}, "phones": [{"phone": "+15550001", "type": "CELL"}]}
+
+
+@pytest.mark.parametrize("part", ["first_name", "last_name", "middle_name", "suffix", "prefix"])
+def test_a_contact_card_needs_a_name_part_besides_formatted_name(part):
+    assert build_payload("contacts", {"contacts": [card(**{part: "Lee"})]}) == [card(**{part: "Lee"})]
+
+
+@pytest.mark.parametrize("name", [{}, {"first_name": "  "}, {"last_name": ""}])
+def test_a_contact_card_with_formatted_name_alone_is_refused(name):
+    error = refused("contacts", {"contacts": [card(first_name="Ann"), card(**name)]})
+    assert (error.field, error.code) == ("contacts[1].name", "required")
+    assert "first_name, last_name, middle_name, suffix, prefix" in error.message
+
+
+def test_a_contact_cards_name_parts_are_text():
+    error = refused("contacts", {"contacts": [card(first_name=["Ann"])]})
+    assert (error.field, error.code) == ("contacts[0].name.first_name", "invalid")
+
+
+def test_at_most_257_contacts():
+    assert len(build_payload("contacts", {"contacts": [card(first_name="Ann")] * 257})) == 257
+    error = refused("contacts", {"contacts": [card(first_name="Ann")] * 258})
+    assert (error.field, error.code) == ("contacts", "too_many")
+    assert "257" in error.message and "258" in error.message

@@ -2,8 +2,8 @@
 
 One place for the provider's rules that the domain checks before it sends: the
 24-hour customer service window (conversations' `window_open`), the media kinds, the
-file types each accepts and its size limit (media's `detect.check_upload`, the mirror
-of customers' files), which kinds carry a caption, and the interactive types sending
+file types each accepts and its size limit (media's `detect.check_upload`), the
+largest file a customer can send (the mirror of customers' files), which kinds carry a caption, and the interactive types sending
 accepts (messaging's `validation.build_payload`; the composer offers buttons and
 lists). The message limits on text lengths stay beside the validation that applies
 them (apps/messaging/validation.py).
@@ -37,6 +37,10 @@ class Capabilities:
     media_size_limits: Mapping[str, int]
     # An animated sticker's own limit, in bytes (a static one: media_size_limits).
     animated_sticker_size_limit: int
+    # The largest file a customer's message can bring, whatever its kind, in bytes: the
+    # limits above are what a business may send; Meta delivers customers' files up to
+    # this size (a larger one arrives as an error instead of a media id).
+    inbound_media_size_limit: int
     # The media kinds that take a caption.
     caption_kinds: tuple[str, ...]
 
@@ -67,5 +71,6 @@ CAPABILITIES = Capabilities(
         "image": 5 * MB, "video": 16 * MB, "audio": 16 * MB, "document": 100 * MB, "sticker": 100 * KB,
     }),
     animated_sticker_size_limit=500 * KB,
+    inbound_media_size_limit=100 * MB,
     caption_kinds=("image", "video", "document"),
 )

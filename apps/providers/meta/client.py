@@ -8,7 +8,8 @@ instead (`send_message_call`, `answer`, `sender()`: transport.py). Explicit
 timeouts on every call, the base URL and version read from settings
 (GRAPH_API_BASE, GRAPH_API_VERSION). Every failure is raised as `GraphAPIError`,
 which says whether a retry can help (`retryable`, with Meta's Retry-After in
-`retry_after`) and whether the number's token is the problem (`token_error`: the
+`retry_after`), whether the number may not send now (`pauses_number`: its sending
+is paused) and whether the number's token is the problem (`token_error`: the
 client sends signals.token_refused, on which the domain alerts the organisation's
 admins). The token is sent only where destinations.py allows (the Graph origin,
 Meta's media hosts), to paths built from checked ids; redirects are never
@@ -174,6 +175,8 @@ class GraphAPIError(Exception):
         kind = errors.classify(code, http_status=http_status)
         self.retryable = (kind is errors.Kind.TRANSIENT) if retryable is None else retryable
         self.token_error = (kind is errors.Kind.TOKEN) if token_error is None else token_error
+        # The number or its account may not send now: its sending is paused (errors.Kind.PAUSE).
+        self.pauses_number = kind is errors.Kind.PAUSE and not self.retryable
         self.retry_after = retry_after
 
     def __str__(self):
@@ -190,6 +193,7 @@ class GraphAPIError(Exception):
             "http_status": self.http_status,
             "retryable": self.retryable,
             "token_error": self.token_error,
+            "pauses_number": self.pauses_number,
         }
 
     @classmethod

@@ -3,7 +3,10 @@
 Every error the Graph API returns (and every error that arrives later in a status
 webhook) is classified here as transient (a retry with backoff can help), a token
 error (the number's access token is expired or invalid: alert the admins, do not
-retry blindly) or terminal (retrying the same send cannot help).
+retry blindly), a pause (the number or its account may not send now: a permission
+the app lacks, a block or restriction, the spam rate limit; every message of the
+number would fail alike, so its sending is paused and the messages wait) or terminal
+(retrying the same send cannot help).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ class Kind(str, Enum):
     TRANSIENT = "transient"
     TOKEN = "token"
     TERMINAL = "terminal"
+    PAUSE = "pause"
 
 
 # code -> (kind, short explanation). Unknown codes are terminal: resending a
@@ -28,26 +32,34 @@ ERROR_CODES: dict[int, tuple[Kind, str]] = {
     130429: (Kind.TRANSIENT, "Cloud API throughput reached"),
     131000: (Kind.TRANSIENT, "Something went wrong at Meta"),
     131016: (Kind.TRANSIENT, "Service temporarily unavailable"),
-    131048: (Kind.TRANSIENT, "Spam rate limit hit"),
     131056: (Kind.TRANSIENT, "Too many messages to this customer (pair rate limit)"),
     131057: (Kind.TRANSIENT, "Account in maintenance mode (throughput upgrade)"),
     133004: (Kind.TRANSIENT, "Server temporarily unavailable"),
+    # Pause the number's sending: permissions (and 200-299, below), blocks of the number
+    # or its account, and the spam rate limit (SPAM_CODES: lifted after a long wait, as a
+    # quick retry only adds to it).
+    3: (Kind.PAUSE, "The app lacks a capability or permission for this call"),
+    10: (Kind.PAUSE, "Permission not granted or removed"),
+    131005: (Kind.PAUSE, "Access denied: permission not granted or removed"),
+    368: (Kind.PAUSE, "Temporarily blocked for policy violations"),
+    131031: (Kind.PAUSE, "Business account locked"),
+    131037: (Kind.PAUSE, "Display name not approved"),
+    131042: (Kind.PAUSE, "Business eligibility payment issue"),
+    131045: (Kind.PAUSE, "Incorrect certificate (number not registered)"),
+    133010: (Kind.PAUSE, "Phone number not registered"),
+    131063: (Kind.PAUSE, "Marketing templates are turned off for the Cloud API on this account"),
+    131048: (Kind.PAUSE, "Spam rate limit hit: too many of the number's messages were blocked or reported"),
     # Token: the number's access token is invalid or expired.
     0: (Kind.TOKEN, "Authentication exception"),
     190: (Kind.TOKEN, "Access token expired or invalid"),
     # Terminal for that send.
     100: (Kind.TERMINAL, "Invalid parameter"),
-    368: (Kind.TERMINAL, "Temporarily blocked for policy violations"),
     130497: (Kind.TERMINAL, "Business account restricted from messaging users in this country"),
     131008: (Kind.TERMINAL, "Required parameter is missing"),
     131009: (Kind.TERMINAL, "Parameter value is not valid"),
     131021: (Kind.TERMINAL, "Sender and recipient are the same number"),
     131026: (Kind.TERMINAL, "Message undeliverable"),
     131030: (Kind.TERMINAL, "Recipient not in the allowed list of the test number"),
-    131031: (Kind.TERMINAL, "Business account locked"),
-    131037: (Kind.TERMINAL, "Display name not approved"),
-    131042: (Kind.TERMINAL, "Business eligibility payment issue"),
-    131045: (Kind.TERMINAL, "Incorrect certificate (number not registered)"),
     131047: (Kind.TERMINAL, "More than 24 hours since the customer last wrote: a template is needed"),
     131049: (Kind.TERMINAL, "Not delivered to keep a healthy ecosystem (per-user marketing limit)"),
     131050: (Kind.TERMINAL, "The customer stopped marketing messages"),
@@ -63,17 +75,28 @@ ERROR_CODES: dict[int, tuple[Kind, str]] = {
     132016: (Kind.TERMINAL, "Template is disabled"),
 }
 
+# Graph API permission errors: one kind and one explanation for the whole range.
+PERMISSION_RANGE = range(200, 300)
+PERMISSION_TEXT = "API permission not granted or removed"
+
 TRANSIENT_CODES = frozenset(code for code, (kind, _) in ERROR_CODES.items() if kind is Kind.TRANSIENT)
 TOKEN_CODES = frozenset(code for code, (kind, _) in ERROR_CODES.items() if kind is Kind.TOKEN)
+PAUSE_CODES = frozenset(code for code, (kind, _) in ERROR_CODES.items() if kind is Kind.PAUSE) | frozenset(
+    PERMISSION_RANGE)
+# The pauses that lift after a wait of their own (the spam rate limit, which Meta lifts
+# as the number's quality recovers); the others wait for a check or an admin.
+SPAM_CODES = frozenset({131048})
 # Codes that a retry later may clear although Meta answers them as 4xx: the agent's
-# retry action is offered for these (and for every transient one).
-RETRY_CAN_HELP_CODES = TRANSIENT_CODES | TOKEN_CODES | frozenset({131026, 131052, 131053, 132015})
+# retry action is offered for these (and for every transient, token and pause one).
+RETRY_CAN_HELP_CODES = TRANSIENT_CODES | TOKEN_CODES | PAUSE_CODES | frozenset({131026, 131052, 131053, 132015})
 
 
 def classify(code: int | None, *, http_status: int | None = None) -> Kind:
     """The kind of an error: by Meta's code first, else by the HTTP status."""
     if code is not None and code in ERROR_CODES:
         return ERROR_CODES[code][0]
+    if code is not None and code in PERMISSION_RANGE:
+        return Kind.PAUSE
     if http_status is not None and (http_status >= 500 or http_status == 429):
         return Kind.TRANSIENT
     if http_status == 401:
@@ -83,6 +106,8 @@ def classify(code: int | None, *, http_status: int | None = None) -> Kind:
 
 def describe(code: int | None) -> str:
     """A short English explanation of `code` ("" when unknown)."""
+    if code is not None and code in PERMISSION_RANGE and code not in ERROR_CODES:
+        return PERMISSION_TEXT
     if code is None or code not in ERROR_CODES:
         return ""
     return ERROR_CODES[code][1]

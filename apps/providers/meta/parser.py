@@ -28,7 +28,8 @@ from ..events import (
 )
 
 OBJECT = "whatsapp_business_account"
-TEMPLATE_FIELDS = {"message_template_status_update", "message_template_quality_update", "template_category_update"}
+TEMPLATE_FIELDS = {"message_template_status_update", "message_template_quality_update", "template_category_update",
+                   "message_template_components_update"}
 ACCOUNT_FIELDS = {
     "phone_number_quality_update",
     "account_update",
@@ -188,7 +189,7 @@ def _parse_messages_value(value: dict, *, waba_id: str, path: str) -> list[Event
     for i, message in enumerate(_list(value.get("messages"))):
         events.append(parse_message(message, profiles=profiles, path=f"{path}.messages[{i}]", **number))
     for i, status in enumerate(_list(value.get("statuses"))):
-        events.append(parse_status(status, path=f"{path}.statuses[{i}]", **number))
+        events.append(parse_status(status, path=f"{path}.statuses[{i}]", profiles=profiles, **number))
     for i, pref in enumerate(_list(value.get("user_preferences"))):
         events.append(_parse_preference(pref, path=f"{path}.user_preferences[{i}]", **number))
     errors = _list(value.get("errors"))
@@ -238,7 +239,10 @@ def parse_message(message, *, profiles: dict, path: str, waba_id: str, phone_num
     )
 
 
-def parse_status(status, *, path: str, waba_id: str, phone_number_id: str, display_phone_number: str) -> Event:
+def parse_status(status, *, path: str, waba_id: str, phone_number_id: str, display_phone_number: str,
+                 profiles: dict | None = None) -> Event:
+    """One status. The customer's business-scoped user id comes as the status's
+    `recipient_user_id`, or in the delivery's contact of the recipient (`profiles`)."""
     number = {"waba_id": waba_id, "phone_number_id": phone_number_id, "display_phone_number": display_phone_number}
     if not isinstance(status, dict):
         return Malformed(path=path, waba_id=waba_id, raw={"status": status}, reason="status is not an object")
@@ -247,13 +251,17 @@ def parse_status(status, *, path: str, waba_id: str, phone_number_id: str, displ
     if not wamid or not state or timestamp is None:
         return Malformed(path=path, waba_id=waba_id, raw=status, reason="status lacks id, status or timestamp",
                          extra={"phone_number_id": phone_number_id})
+    recipient = _str(status.get("recipient_id"))
+    card = (profiles or {}).get(recipient) or {}
     return StatusUpdate(
         path=path,
         raw=status,
         wamid=wamid,
         status=state,
         timestamp=timestamp,
-        recipient_id=_str(status.get("recipient_id")),
+        recipient_id=recipient,
+        recipient_user_id=_str(status.get("recipient_user_id")) or card.get("user_id", ""),
+        recipient_parent_user_id=_str(status.get("recipient_parent_user_id")) or card.get("parent_user_id", ""),
         conversation=status.get("conversation") if isinstance(status.get("conversation"), dict) else None,
         pricing=status.get("pricing") if isinstance(status.get("pricing"), dict) else None,
         errors=_list(status.get("errors")) or None,

@@ -3,11 +3,13 @@ import pytest
 from apps.providers.meta import errors
 from apps.providers.meta.client import GraphAPIError
 
-TRANSIENT = [1, 2, 4, 80007, 130429, 131048, 131056, 131000, 131016, 131057, 133004]
+TRANSIENT = [1, 2, 4, 80007, 130429, 131056, 131000, 131016, 131057, 133004]
 TOKEN = [0, 190]
+# The number or its account may not send: permissions, blocks, the spam rate limit.
+PAUSE = [3, 10, 131005, 368, 131031, 131037, 131042, 131045, 133010, 131063, 131048]
 TERMINAL = [
-    131047, 131049, 131050, 131026, 131021, 131031, 368, 130497, 131051, 131052, 131053, 132000, 132001, 132005,
-    132007, 132012, 132015, 132016, 100, 131008, 131009, 131042, 131045, 131037, 131030,
+    131047, 131049, 131050, 131026, 131021, 130497, 131051, 131052, 131053, 132000, 132001, 132005,
+    132007, 132012, 132015, 132016, 100, 131008, 131009, 131030,
 ]
 
 
@@ -33,8 +35,22 @@ def test_terminal_codes_are_not_retried(code):
     assert errors.describe(code) != ""
 
 
+@pytest.mark.parametrize("code", PAUSE + [200, 250, 299])
+def test_permission_and_block_codes_pause_the_number_and_are_not_retried(code):
+    error = GraphAPIError("x", code=code, http_status=400)
+    assert errors.classify(code) is errors.Kind.PAUSE
+    assert (error.retryable, error.token_error, error.pauses_number) == (False, False, True)
+    assert errors.describe(code) != "" and code in errors.RETRY_CAN_HELP_CODES
+    assert (code in errors.SPAM_CODES) is (code == 131048)
+
+
+@pytest.mark.parametrize("code", [199, 300])
+def test_the_permission_range_is_200_to_299(code):
+    assert errors.classify(code) is errors.Kind.TERMINAL and not GraphAPIError("x", code=code).pauses_number
+
+
 def test_every_code_of_the_table_is_tested():
-    assert set(errors.ERROR_CODES) == set(TRANSIENT) | set(TOKEN) | set(TERMINAL)
+    assert set(errors.ERROR_CODES) == set(TRANSIENT) | set(TOKEN) | set(PAUSE) | set(TERMINAL)
 
 
 @pytest.mark.parametrize(("status", "kind"), [(500, "transient"), (503, "transient"), (429, "transient"),

@@ -1,0 +1,224 @@
+"""A number whose sending Meta refuses as a whole, paused instead of failing its queue.
+
+Some of Meta's errors are not about the message but about the number or its account
+(errors.Kind.PAUSE: a permission the app lacks, the number or account blocked,
+restricted or unregistered, the spam rate limit). Every message of the number would
+fail alike, so on the first one:
+
+- the number's sending is paused (`number_sending_pause`): the reason is stored on
+  the number, its organisation's admins are alerted (an audit entry, a live event to
+  the organisation, shown in the inbox's composer of the number's conversations), and
+  the message that met the error, with every other one of the number, stays queued
+  (pending), not failed;
+- the claim hands nothing of a paused number to a send (`messages_hold`) but, once
+  its check is due (`sending_resume_at`), one message: the check. Its success lifts the
+  pause (`number_sending_resume`; the rest go out); the same kind of error puts the
+  next check further off (doubling, up to a maximum). The periodic
+  `paused_numbers_check` queues the due checks. The spam rate limit (131048) waits
+  SEND_SPAM_PAUSE_SECONDS before its first check, as Meta says a quick retry only adds
+  to it; the other pauses SEND_PAUSE_CHECK_SECONDS;
+- an admin may lift the pause at once (the number's admin action "Resume sending"),
+  once the cause is fixed at Meta.
+
+A failed status webhook with such an error pauses the number too (`statuses_pause`):
+the message itself had reached Meta and stays failed, the next ones wait.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.providers.meta import errors
+
+from ..models import MEDIA_TYPES, Direction, Message, Status
+
+logger = logging.getLogger(__name__)
+
+
+def check_delay(code: int | None, checks: int) -> timedelta:
+    """The wait before the next check of a pause for `code`, after `checks` failed ones."""
+    if code in errors.SPAM_CODES:
+        base, most = settings.SEND_SPAM_PAUSE_SECONDS, settings.SEND_SPAM_PAUSE_MAX_SECONDS
+    else:
+        base, most = settings.SEND_PAUSE_CHECK_SECONDS, settings.SEND_PAUSE_CHECK_MAX_SECONDS
+    return timedelta(seconds=min(base * 2 ** min(checks, 20), max(base, most)))
+
+
+def pause_reason(code: int | None, title: str, text: str, details: str = "") -> str:
+    """What agents and admins read: Meta's code, our explanation, Meta's words."""
+    described = errors.describe(code) or title
+    parts = [f"({code}) {described}" if code is not None else described]
+    for more in (text, details):
+        if more and more not in parts and more != described:
+            parts.append(more)
+    return ": ".join(p for p in parts if p)[:2000]
+
+
+def number_sending_pause(*, number, code: int | None, reason: str, checked: bool = False) -> bool:
+    """Pause `number`'s sending for Meta's error `code` (see the module's doc).
+    `checked`: the error met the check of a paused number, whose next check is put
+    further off (a message of a batch already in flight when the pause began changes
+    nothing). Returns True when this started the pause (and alerted the organisation)."""
+    from apps.whatsapp.models import WhatsAppNumber
+
+    now = timezone.now()
+    with transaction.atomic():
+        started = WhatsAppNumber.objects.filter(pk=number.pk, sending_paused_at__isnull=True).update(
+            sending_paused_at=now, sending_pause_code=code, sending_pause_reason=reason,
+            sending_resume_at=now + check_delay(code, 0), sending_pause_checks=0,
+        )
+        if started:
+            _announce(number, "number.sending_paused", {"code": code, "reason": reason},
+                      check_at=now + check_delay(code, 0))
+            return True
+        if checked:
+            checks = number.sending_pause_checks + 1
+            WhatsAppNumber.objects.filter(pk=number.pk, sending_paused_at__isnull=False).update(
+                sending_pause_code=code, sending_pause_reason=reason, sending_pause_checks=F("sending_pause_checks") + 1,
+                sending_resume_at=now + check_delay(code, checks),
+            )
+    return False
+
+
+def number_sending_resume(*, number_id: int, actor=None, how: str) -> bool:
+    """Lift the pause of number `number_id` (`how`: "check passed", "by an admin") and
+    queue its waiting messages. Returns False when it was not paused."""
+    from apps.whatsapp.models import WhatsAppNumber
+
+    from .kick import kick
+
+    with transaction.atomic():
+        number = WhatsAppNumber.objects.select_for_update().filter(pk=number_id).first()
+        if number is None or number.sending_paused_at is None:
+            return False
+        code, reason = number.sending_pause_code, number.sending_pause_reason
+        WhatsAppNumber.objects.filter(pk=number_id).update(
+            sending_paused_at=None, sending_pause_code=None, sending_pause_reason="", sending_resume_at=None,
+            sending_pause_checks=0,
+        )
+        _announce(number, "number.sending_resumed", {"code": code, "reason": reason, "how": how}, actor=actor)
+        transaction.on_commit(lambda: _kick_waiting(number_id, kick), robust=True)
+    return True
+
+
+def _kick_waiting(number_id: int, kick) -> None:
+    kick(number_id)
+    # Media messages are never in a batch: each gets its own task.
+    for message_id in Message.objects.filter(
+        number_id=number_id, direction=Direction.OUTBOUND, status=Status.PENDING, wamid__isnull=True,
+        send_started_at__isnull=True, type__in=MEDIA_TYPES,
+    ).values_list("pk", flat=True)[:1000]:
+        kick(number_id, message_id=message_id, batchable=False)
+
+
+def _announce(number, event: str, data: dict, *, check_at=None, actor=None) -> None:
+    """The audit entry (the organisation's admins read the audit log) and the live event
+    to the organisation (the composer of the number's conversations shows the banner)."""
+    from apps.conversations.models import AuditLogEntry
+    from apps.realtime import groups
+    from apps.realtime.publish import publish
+
+    AuditLogEntry.objects.create(
+        organization_id=number.organization_id, actor=actor if getattr(actor, "pk", None) else None,
+        action=event, data={"number_id": number.pk, **data},
+    )
+    payload = {"number_id": number.pk, "name": str(number), **data, "at": timezone.now()}
+    if check_at is not None:
+        payload["check_at"] = check_at
+    publish(event, payload, groups=[groups.org_members(number.organization_id)])
+
+
+def messages_hold(messages: list[Message], claimed_at) -> list[Message]:
+    """Of messages just claimed (one number's), those that may be sent now: all of them
+    when the number is not paused; when it is and its check is due, the first one (the
+    check: the claim of it is taken by one run alone); otherwise none. The others' claims
+    are given back: they stay pending, and are not counted an attempt."""
+    from apps.whatsapp.models import WhatsAppNumber
+
+    from .claim import messages_unclaim
+
+    if not messages:
+        return messages
+    number = messages[0].number
+    if number.sending_paused_at is None:
+        return messages
+    now = timezone.now()
+    check = number.sending_resume_at is not None and number.sending_resume_at <= now and bool(
+        WhatsAppNumber.objects.filter(pk=number.pk, sending_paused_at__isnull=False, sending_resume_at__lte=now)
+        .update(sending_resume_at=now + timedelta(seconds=claim_hold_seconds())))
+    go = messages[:1] if check else []
+    messages_unclaim([m.pk for m in messages[len(go):]], claimed_at)
+    return go
+
+
+def claim_hold_seconds() -> float:
+    """How long a check holds the number's next check back: its claim's whole life, so
+    that no second check starts while it is in flight; its outcome sets the next."""
+    from .claim import claim_expiry
+
+    return claim_expiry()
+
+
+def message_release(message: Message) -> None:
+    """The message met a pause error: its claim is given back without counting the
+    attempt, so it waits (pending) for the number's pause to lift."""
+    Message.objects.filter(pk=message.pk, wamid__isnull=True, status=Status.PENDING).update(
+        send_started_at=None, next_attempt_at=None, send_attempts=F("send_attempts") - 1,
+    )
+
+
+def answered_lift(messages: list[Message]) -> None:
+    """Meta answered a message of a paused number without a pause error (accepted it,
+    or refused it for itself): the check passed, the pause is lifted."""
+    seen = set()
+    for message in messages:
+        number = message.number
+        if number.sending_paused_at is not None and number.pk not in seen:
+            seen.add(number.pk)
+            number_sending_resume(number_id=number.pk, how="check passed")
+
+
+def paused_numbers_check() -> int:
+    """The periodic look at paused numbers: each whose check is due gets its oldest
+    waiting message queued (its task takes the check, `messages_hold`). Returns how
+    many were queued."""
+    from apps.whatsapp.models import WhatsAppNumber
+
+    from .kick import message_queue
+
+    queued = 0
+    due = WhatsAppNumber.objects.filter(sending_paused_at__isnull=False, sending_resume_at__lte=timezone.now())
+    for number_id in due.values_list("pk", flat=True):
+        oldest = (Message.objects.filter(number_id=number_id, direction=Direction.OUTBOUND, status=Status.PENDING,
+                                         wamid__isnull=True, send_started_at__isnull=True)
+                  .order_by("created_at").values_list("pk", flat=True).first())
+        if oldest is not None:
+            message_queue(oldest)
+            queued += 1
+    return queued
+
+
+def statuses_pause(*, number, updates: list) -> bool:
+    """Failed statuses of `number` whose error pauses a number pause it (the failed
+    message had reached Meta and stays failed; the next ones wait). Returns True when
+    one started the pause."""
+    for update in updates:
+        if getattr(update, "status", "") != Status.FAILED:
+            continue
+        for error in update.errors or []:
+            try:
+                code = int(error.get("code")) if isinstance(error, dict) else None
+            except (TypeError, ValueError):
+                code = None
+            if code is not None and errors.classify(code) is errors.Kind.PAUSE:
+                details = error.get("error_data") if isinstance(error.get("error_data"), dict) else {}
+                reason = pause_reason(code, str(error.get("title") or ""), str(error.get("message") or ""),
+                                      str(details.get("details") or ""))
+                return number_sending_pause(number=number, code=code, reason=reason)
+    return False

@@ -1,0 +1,50 @@
+"""A number whose sending Meta refuses as a whole (here a policy block, 368): the agent
+sees the composer's banner appear live with the reason while the message waits, and
+disappear when the number resumes, the message then going out."""
+
+import pytest
+from playwright.sync_api import expect
+
+from apps.accounts.tests.factories import DEFAULT_PASSWORD, TeamFactory, UserFactory
+from apps.conversations.tests.factories import ConversationFactory
+from apps.messaging.models import Direction, Message, Status
+from apps.messaging.sending import number_sending_resume
+from apps.messaging.tests.factories import MessageFactory
+from apps.simulator.testing import inject
+from apps.whatsapp.tests.factories import WhatsAppNumberFactory
+
+from .conftest import sign_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TIMEOUT = 20_000  # ms
+
+
+def test_the_paused_banner_follows_the_number_live(inbox_servers, new_page):
+    base = inbox_servers.url
+    number = WhatsAppNumberFactory()
+    org = number.organization
+    agent = UserFactory(organization=org, username="caio")
+    TeamFactory(organization=org, members=[agent], numbers=[number])
+    conversation = ConversationFactory(organization=org, number=number, assignee=agent, contact__name="Lia")
+    MessageFactory(conversation=conversation, text="Hello?")
+    page = new_page()
+    sign_in(page, base, agent.username, DEFAULT_PASSWORD)
+    page.goto(f"{base}/inbox/c/{conversation.pk}/")
+    banner = page.locator("[data-composer-paused]")
+    expect(banner).to_be_hidden()
+
+    inject(fail_code=368, fail_count=1)
+    body = page.get_by_label("Message", exact=True)
+    body.fill("We are looking into it")
+    body.press("Enter")
+    expect(banner).to_be_visible(timeout=TIMEOUT)
+    expect(banner).to_contain_text("Sending from this number is paused.")
+    expect(banner).to_contain_text("(368) Temporarily blocked for policy violations")
+    sent = Message.objects.get(conversation=conversation, direction=Direction.OUTBOUND)
+    assert sent.status == Status.PENDING
+
+    number_sending_resume(number_id=number.pk, how="by an admin")
+    expect(banner).to_be_hidden(timeout=TIMEOUT)
+    sent.refresh_from_db()
+    assert sent.status in (Status.SENT, Status.DELIVERED, Status.READ) and sent.wamid
