@@ -23,7 +23,7 @@ from .contacts import (  # noqa: F401
     contact_find_by_phone,
     contact_for_phone,
 )
-from .merging import contact_wa_id_confirm, contacts_merge  # noqa: F401
+from .merging import contact_identity_change, contact_wa_id_confirm, contacts_merge  # noqa: F401
 from .opening import (  # noqa: F401
     inbound_parties_many,
     _active_for_inbound,

@@ -174,3 +174,38 @@ def _profile_taken_over(into: Contact, merged: Contact) -> dict:
         changes.update(marketing_opted_out=merged.marketing_opted_out,
                        marketing_opted_out_at=merged.marketing_opted_out_at)
     return changes
+
+
+def contact_identity_change(*, contact_id: int, wa_id: str = "", user_id: str = "", parent_user_id: str = "",
+                            source: str) -> Contact | None:
+    """WhatsApp says the customer of contact `contact_id` now has these identifiers (a
+    changed phone number, a changed business-scoped user id: Meta's user_changed_number
+    and user_changed_user_id). The contact takes them, keeping its history; when another
+    contact of the organisation holds one of them already (the customer wrote from the
+    new identity first), the two are merged into that one. Returns the contact that
+    holds the new identity (None when the contact is gone)."""
+    contact = contact_wa_id_confirm(contact_id=contact_id, wa_id=wa_id, source=source)
+    if contact is None or not user_id or contact.user_id == user_id:
+        return contact
+    with transaction.atomic():
+        holder_id = (Contact.objects.filter(organization_id=contact.organization_id, user_id=user_id)
+                     .exclude(pk=contact.pk).values_list("pk", flat=True).first())
+        locked = {c.pk: c for c in Contact.objects.select_for_update()
+                  .filter(pk__in=[contact.pk, holder_id or 0]).order_by("pk")}
+        contact, holder = locked.get(contact.pk), locked.get(holder_id)
+        if contact is None:
+            return holder
+        if holder is not None:
+            return contacts_merge(into=holder, merged=contact, reason=source)
+        previous = {"user_id": contact.user_id, "parent_user_id": contact.parent_user_id}
+        changes = {"user_id": user_id, "parent_user_id": parent_user_id or contact.parent_user_id,
+                   "updated_at": timezone.now()}
+        Contact.objects.filter(pk=contact.pk).update(**changes)
+        for name, value in changes.items():
+            setattr(contact, name, value)
+        AuditLogEntry.objects.create(
+            organization_id=contact.organization_id, action="contact.user_id_changed",
+            data={"contact_id": contact.pk, "user_id": user_id, "previous": previous, "source": source},
+        )
+    _publish_contact(contact)
+    return contact

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.conversations import services as conversation_services
 from apps.conversations.identity import Identity
+from apps.conversations.models import Contact
 from apps.core.tasks import enqueue
 from apps.realtime import groups
 from apps.realtime.publish import publish
@@ -169,6 +170,7 @@ def messages_receive_batch(*, number, events: list, extra_content: dict[str, dic
         reaction.message_id = inserted[reaction.target_wamid]
         Reaction.objects.filter(pk=reaction.pk).update(message_id=reaction.message_id)
         reactions.setdefault(reaction.message_id, []).append(reaction)
+    _identity_changes(new, contacts={e.wamid: contacts[e.sender] for e in todo})
     media: dict[int, object] = {}
     for message in new:
         if message.type in MEDIA_KINDS:
@@ -198,6 +200,32 @@ def messages_receive_batch(*, number, events: list, extra_content: dict[str, dic
         publish("conversation.created" if created else "conversation.updated", conversation_event_data(conversation),
                 groups=groups.conversation_groups(conversation))
     return new
+
+
+# Meta's system messages that tell a customer's identifiers changed.
+IDENTITY_CHANGES = ("user_changed_number", "user_changed_user_id")
+
+
+def _identity_changes(new: list[Message], *, contacts: dict) -> None:
+    """A system message saying the customer changed number or business-scoped user id:
+    the contact takes the new identifiers (or joins the contact that already has them),
+    and the message stays in the thread as the record of it."""
+    for message in new:
+        content = message.content if message.type == MessageType.SYSTEM else None
+        if not isinstance(content, dict) or content.get("type") not in IDENTITY_CHANGES:
+            continue
+        wa_id = str(content.get("wa_id") or "") if content["type"] == "user_changed_number" else ""
+        contact = contacts[message.wamid]
+        previous = str(content.get("previous_user_id") or "")
+        if previous and previous != contact.user_id:
+            # The delivery may name the customer by the new user id already: the contact
+            # of the previous one is the customer's history, joined to it here.
+            contact = (Contact.objects.filter(organization_id=message.organization_id, user_id=previous).first()
+                       or contact)
+        conversation_services.contact_identity_change(
+            contact_id=contact.pk, wa_id="".join(ch for ch in wa_id if ch.isdigit()),
+            user_id=str(content.get("user_id") or ""), parent_user_id=str(content.get("parent_user_id") or ""),
+            source=content["type"])
 
 
 _MEDIA_ID_MISSING = _("The file has no WhatsApp media id.")
