@@ -337,6 +337,10 @@ WS_MAX_SOCKETS_PER_USER = int(env("WS_MAX_SOCKETS_PER_USER", "30"))
 # else the embedded Valkey's database 1 (the cache and the channel layer use 0). Tasks
 # always go to the broker; the Procfile's workers run them (`manage.py demo` too).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", env("REDIS_URL") or servers.redis_db_url(REDIS_URL, servers.BROKER_DB))
+# kombu's Redis transport with the fix that keeps a busy worker alive when Redis
+# restarts (apps/core/broker.py).
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT = "apps.core.broker:Transport"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
