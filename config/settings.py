@@ -365,18 +365,27 @@ CELERY_TASK_ROUTES = {
     "whatsapp.sweep_webhook_events": {"queue": "inbound"},
     "messaging.send_message": {"queue": "outbound"},
     "messaging.send_pending": {"queue": "outbound"},
+    # On the send workers' queue: it runs only while a send worker runs, and finds a
+    # dead worker's sending within seconds (apps/messaging/sending/run.pending_sweep).
+    "messaging.sweep_pending": {"queue": "outbound"},
     "media.*": {"queue": "media"},
     "bot.*": {"queue": "bot"},
 }
+SEND_SWEEP_SECONDS = float(env("SEND_SWEEP_SECONDS", "2"))
 CELERY_BEAT_SCHEDULE = {
     "media-retention": {"task": "media.expire_retained_media", "schedule": 3600.0},
-    "messaging-sweep-pending": {"task": "messaging.sweep_pending", "schedule": 60.0},
+    "messaging-sweep-pending": {"task": "messaging.sweep_pending", "schedule": SEND_SWEEP_SECONDS},
     "whatsapp-sweep-webhook-events": {"task": "whatsapp.sweep_webhook_events", "schedule": 30.0},
     "whatsapp-prune-webhook-events": {"task": "whatsapp.prune_webhook_events", "schedule": 3600.0},
     "templates-sync": {"task": "message_templates.sync_templates", "schedule": 6 * 3600.0},
     "conversations-wake-snoozed": {"task": "conversations.wake_snoozed", "schedule": 60.0},
     "reports-refresh-rollups": {"task": "reports.refresh_rollups", "schedule": 300.0},
 }
+# A periodic task not started by its next run is dropped (expires): while a queue's
+# worker is stopped, beat's runs wait in the broker, and the worker that comes back
+# runs one, not one per missed interval.
+for _entry in CELERY_BEAT_SCHEDULE.values():
+    _entry.setdefault("options", {}).setdefault("expires", _entry["schedule"])
 CELERY_TIMEZONE = "UTC"
 
 # --- Meta / Graph API ---------------------------------------------------------------
