@@ -340,6 +340,10 @@ WS_MAX_SOCKETS_PER_USER = int(env("WS_MAX_SOCKETS_PER_USER", "30"))
 # else the embedded Valkey's database 1 (the cache and the channel layer use 0). Tasks
 # always go to the broker; the Procfile's workers run them (`manage.py demo` too).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", env("REDIS_URL") or servers.redis_db_url(REDIS_URL, servers.BROKER_DB))
+# kombu's Redis transport with the fix that keeps a busy worker alive when Redis
+# restarts (apps/core/broker.py).
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT = "apps.core.broker:Transport"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -364,12 +368,16 @@ CELERY_TASK_ROUTES = {
     "inbound.sweep_webhook_events": {"queue": "inbound"},
     "messaging.send_message": {"queue": "outbound"},
     "messaging.send_pending": {"queue": "outbound"},
+    # On the send workers' queue: it runs only while a send worker runs, and finds a
+    # dead worker's sending within seconds (apps/messaging/sending/run.pending_sweep).
+    "messaging.sweep_pending": {"queue": "outbound"},
     "media.*": {"queue": "media"},
     "bot.*": {"queue": "bot"},
 }
+SEND_SWEEP_SECONDS = float(env("SEND_SWEEP_SECONDS", "2"))
 CELERY_BEAT_SCHEDULE = {
     "media-retention": {"task": "media.expire_retained_media", "schedule": 3600.0},
-    "messaging-sweep-pending": {"task": "messaging.sweep_pending", "schedule": 60.0},
+    "messaging-sweep-pending": {"task": "messaging.sweep_pending", "schedule": SEND_SWEEP_SECONDS},
     "messaging-check-paused-numbers": {"task": "messaging.check_paused_numbers", "schedule": 60.0},
     "inbound-sweep-webhook-events": {"task": "inbound.sweep_webhook_events", "schedule": 30.0},
     "inbound-prune-webhook-events": {"task": "inbound.prune_webhook_events", "schedule": 3600.0},
@@ -377,6 +385,11 @@ CELERY_BEAT_SCHEDULE = {
     "conversations-wake-snoozed": {"task": "conversations.wake_snoozed", "schedule": 60.0},
     "reports-refresh-rollups": {"task": "reports.refresh_rollups", "schedule": 300.0},
 }
+# A periodic task not started by its next run is dropped (expires): while a queue's
+# worker is stopped, beat's runs wait in the broker, and the worker that comes back
+# runs one, not one per missed interval.
+for _entry in CELERY_BEAT_SCHEDULE.values():
+    _entry.setdefault("options", {}).setdefault("expires", _entry["schedule"])
 CELERY_TIMEZONE = "UTC"
 
 # --- Meta / Graph API ---------------------------------------------------------------

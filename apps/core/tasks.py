@@ -8,7 +8,13 @@ import the tasks module that imports them."""
 
 from __future__ import annotations
 
-from django.db import transaction
+import psycopg
+from django.db import InterfaceError, OperationalError, transaction
+
+# The errors of a database that does not answer (restarting, connections cut, a pool
+# with no connection to give: psycopg_pool.PoolTimeout is a psycopg.OperationalError),
+# which a task's retry a little later can get past.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 
 
 def dispatch(task, *args, countdown: float | None = None, **kwargs) -> None:

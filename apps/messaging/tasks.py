@@ -1,23 +1,36 @@
 """Messaging tasks: send messages (a number's batch, or one message with its
 number's others), sweep messages that never started, mark read. Each takes ids and
 calls the sending package (apps/messaging/sending/), which says why a task run
-twice never sends twice."""
+twice never sends twice.
+
+A send task that finds the database unavailable (restarting, connections cut, its
+pool out of connections) is retried after 1, 2, 4, then 5 s (Celery's backoff), up to
+about ten minutes; the sweep covers anything longer."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from apps.core.tasks import DATABASE_UNAVAILABLE
+
 from .sending import message_send_out, number_batch_send, paused_numbers_check, pending_sweep, read_receipt_send
 
+RETRY_DATABASE = {
+    "autoretry_for": DATABASE_UNAVAILABLE, "retry_backoff": 1, "retry_backoff_max": 5,
+    # No jitter: Celery's full jitter may draw 0 s, a retry at once against a database still gone.
+    "retry_jitter": False,
+    "max_retries": 120,  # about 10 minutes
+}
 
-@shared_task(name="messaging.send_pending", acks_late=True, ignore_result=True)
+
+@shared_task(name="messaging.send_pending", acks_late=True, ignore_result=True, **RETRY_DATABASE)
 def send_pending(number_id: int) -> int:
     """Send a batch of the number's pending messages (queued by the number's kick)."""
     redelivered = bool((getattr(send_pending.request, "delivery_info", None) or {}).get("redelivered"))
     return number_batch_send(number_id, redelivered=redelivered)
 
 
-@shared_task(name="messaging.send_message", acks_late=True, ignore_result=True)
+@shared_task(name="messaging.send_message", acks_late=True, ignore_result=True, **RETRY_DATABASE)
 def send_message(message_id: int) -> str:
     """Send one pending outbound message (with a batch of its number's others)."""
     return message_send_out(message_id)
@@ -25,7 +38,8 @@ def send_message(message_id: int) -> str:
 
 @shared_task(name="messaging.sweep_pending", ignore_result=True)
 def sweep_pending() -> int:
-    """Queue again the pending outbound messages whose task was lost or whose worker died."""
+    """Give every pending outbound message a live task again (its number's batch task,
+    or its own), where a worker died holding it or it was lost (every few seconds)."""
     return pending_sweep()
 
 

@@ -2,7 +2,8 @@
 
 The demo runs the Procfile's own process definitions (all but `release`), not a second
 list: gunicorn, daphne, the Celery workers and beat, with honcho's Manager (prefixed
-logs; Ctrl-C stops them all). Before them: the embedded PostgreSQL and Valkey, the
+logs; Ctrl-C stops them all), each under apps/core/supervise.py, which starts it again
+when it exits by itself (honcho alone would stop the whole demo). Before them: the embedded PostgreSQL and Valkey, the
 migrations and the demo organisation; after the web process answers /readyz, the
 start-up work that needs it (the simulator's templates synced into our tables).
 """
@@ -19,7 +20,7 @@ import urllib.request
 from datetime import datetime
 from pathlib import Path
 
-from apps.core import servers
+from apps.core import servers, supervise
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 PROCFILE = BASE_DIR / "Procfile"
@@ -45,6 +46,12 @@ def procfile_processes(path: Path = PROCFILE) -> dict[str, str]:
         if name.strip() not in SKIPPED:
             processes[name.strip()] = command.strip()
     return processes
+
+
+def supervised_processes(path: Path = PROCFILE) -> dict[str, str]:
+    """The Procfile's processes (`procfile_processes`), each under the supervisor
+    (apps/core/supervise.py): a process that exits by itself is started again."""
+    return {name: supervise.command_line(name, command) for name, command in procfile_processes(path).items()}
 
 
 def child_env(*, host: str, port: int, ws_port: int, database_url: str, redis_url: str,
@@ -118,7 +125,7 @@ def run(*, host: str, port: int, ws_port: int, stdout) -> int:
     env = child_env(host=host, port=port, ws_port=ws_port,
                     database_url=servers.database_url(), redis_url=servers.redis_url())
     manager = Manager()
-    for name, command in procfile_processes().items():
+    for name, command in supervised_processes().items():
         manager.add_process(name, command, env=env, cwd=str(BASE_DIR))
 
     def say(text: str) -> None:

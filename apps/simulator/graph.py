@@ -14,6 +14,7 @@ import random
 import re
 import time
 import uuid
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db.models import F
@@ -157,6 +158,9 @@ def _graph_view(handler):
     @csrf_exempt
     def view(request, version, *args, **kwargs):
         received_at, started = timezone.now(), time.monotonic()
+        arrived = request.META.get("simulator.arrived")  # served by simulator_serve: its loop's clock
+        if arrived is not None:
+            received_at, started = datetime.fromtimestamp(arrived[0], tz=UTC), arrived[1]
         object_id = kwargs.get("object_id", args[0] if args else None)
         edge_name = kwargs.get("edge_name", args[1] if len(args) > 1 else None)
         config = None

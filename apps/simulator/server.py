@@ -17,6 +17,13 @@ the answer goes out (the simulator's stored rows). The server writes the answer 
 the deadline, once `ready` is done (waited for on the loop when it has
 `when_done(callback)`, in a thread otherwise).
 
+The arrival: `environ["simulator.arrived"]` is (time.time(), time.monotonic()) when the
+loop had read the whole request, before it waited for a thread: the simulator logs
+that as the request's arrival (what Meta's rate limits count) and answers
+`latency_ms` after it. A view's own clock would log the moment a thread was free:
+while the threads are busy (opening their database connections at start), requests
+that arrived spaced out would be logged bunched together.
+
 HTTP/1.1 with kept-alive connections, one request at a time per connection
 (pipelined requests wait their turn), request bodies framed by Content-Length
 (a chunked request body is answered 411). Answers carry Content-Length. Not a
@@ -31,6 +38,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import unquote_to_bytes
 
@@ -202,6 +210,7 @@ class Server:
             "wsgi.multiprocess": True,
             "wsgi.run_once": False,
             "simulator.answer_at": _Deferred(),
+            "simulator.arrived": (time.time(), time.monotonic()),
             "CONTENT_LENGTH": str(len(body)),
         }
         for name, value in headers:

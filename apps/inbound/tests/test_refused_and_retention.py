@@ -130,7 +130,7 @@ def test_the_prune_runs_on_the_beat(settings):
     from config.celery import app
 
     entry = settings.CELERY_BEAT_SCHEDULE["inbound-prune-webhook-events"]
-    assert entry == {"task": "inbound.prune_webhook_events", "schedule": 3600.0}
+    assert (entry["task"], entry["schedule"]) == ("inbound.prune_webhook_events", 3600.0)
     app.loader.import_default_modules()
     assert app.tasks[entry["task"]].name == tasks.prune_webhook_events.name
 

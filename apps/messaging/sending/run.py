@@ -18,7 +18,10 @@ from .pacing import MAX_INLINE_WAIT
 
 logger = logging.getLogger(__name__)
 
-SWEEP_AFTER = timedelta(minutes=1)
+# A message waiting for its number's batch this long, on a number whose chain is dead,
+# is swept; a message of its own task, once its time is this far past.
+WAIT_GRACE = timedelta(seconds=2)
+OWN_TASK_GRACE = timedelta(seconds=5)
 
 
 def number_batch_send(number_id: int, *, redelivered: bool = False) -> int:
@@ -126,27 +129,41 @@ def claims_check(number_id: int) -> None:
 
 
 def pending_sweep() -> int:
-    """Queue again the pending outbound messages that never started (their task was
-    lost) and whose retry time, if any, has passed, and those whose claim outlived
-    any send (their worker died mid-send: their task marks them interrupted, it
-    never resends them blindly). Returns how many were queued."""
+    """Every pending outbound message has a live task: the sweep, run every
+    SEND_SWEEP_SECONDS (beat) on the send workers' own queue, so only while a send
+    worker runs (none piles up tasks behind a stopped one).
+
+    - A number whose messages wait for a batch (older than WAIT_GRACE) and whose chain
+      of batch tasks is dead (kick.chains_stalled: a worker died holding it, or the
+      kick was lost between commit and queue) gets its batch task again.
+    - A message of its own task (media, a retry, a pair's wait) overdue by
+      OWN_TASK_GRACE, and a claim older than any send could last (its worker died
+      mid-send: its task marks it interrupted, never resends it blindly), get their
+      task again, at most once per kick.SWEPT_TTL each.
+
+    Returns how many tasks it queued."""
     now = timezone.now()
-    ids = list(
-        Message.objects.filter(
-            direction=Direction.OUTBOUND, status=Status.PENDING, wamid__isnull=True, send_started_at__isnull=True,
-            created_at__lt=now - SWEEP_AFTER, number__sending_paused_at__isnull=True,  # those wait for their check
-        ).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=now - SWEEP_AFTER))
-        .values_list("pk", flat=True)[:1000]
+    waiting = Message.objects.filter(direction=Direction.OUTBOUND, status=Status.PENDING, wamid__isnull=True)
+    # A paused number's messages wait for its check (pause.py), not for the sweep.
+    unclaimed = waiting.filter(send_started_at__isnull=True, number__sending_paused_at__isnull=True)
+    numbers = list(
+        unclaimed.filter(next_attempt_at__isnull=True, created_at__lt=now - WAIT_GRACE)
+        .exclude(type__in=MEDIA_TYPES).order_by().values_list("number_id", flat=True).distinct()[:1000]
     )
-    stale = now - timedelta(seconds=claim.claim_expiry())
-    ids += list(
-        Message.objects.filter(
-            direction=Direction.OUTBOUND, status=Status.PENDING, wamid__isnull=True, send_started_at__lt=stale
+    stalled = kick.chains_stalled(numbers)
+    for number_id in stalled:
+        logger.warning("number %s: its messages wait and no send task runs for it (a worker died?): "
+                       "its batch task is queued again", number_id)
+        kick.kick(number_id, force=True)
+    ids = list(
+        unclaimed.filter(
+            Q(next_attempt_at__lt=now - OWN_TASK_GRACE)
+            | Q(next_attempt_at__isnull=True, type__in=MEDIA_TYPES, created_at__lt=now - OWN_TASK_GRACE)
         ).values_list("pk", flat=True)[:1000]
     )
-    for message_id in ids:
-        kick.message_queue(message_id)
-    return len(ids)
+    stale = now - timedelta(seconds=claim.claim_expiry())
+    ids += list(waiting.filter(send_started_at__lt=stale).values_list("pk", flat=True)[:1000])
+    return len(stalled) + len(kick.messages_requeue(ids))
 
 
 def read_receipt_send(number_id: int, wamid: str, *, typing: bool = False) -> None:

@@ -204,3 +204,165 @@ def test_a_read_timeout_is_marked_interrupted_not_resent(simulator, settings):  
     # Running the task again (a duplicate delivery) changes nothing.
     assert send_message(message.pk) == "done"
     assert SimulatedMessage.objects.filter(payload__text__body="Slow answer").count() == 1
+
+
+def _environment(live_server_url=None):
+    """The environment of a process on the test database (as Worker's)."""
+    db = connection.settings_dict
+    auth = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
+    environment = {
+        **os.environ, "DATABASE_URL": _database_url(db, auth), "DB_CONN_MAX_AGE": "0",
+        "SECRET_KEY": django_settings.SECRET_KEY, "FIELD_ENCRYPTION_KEY": ",".join(django_settings.FIELD_ENCRYPTION_KEYS),
+    }
+    if live_server_url:
+        environment["GRAPH_API_BASE"] = f"{live_server_url}/simulator/graph"
+    return environment
+
+
+@pytest.fixture
+def beat(tmp_path, workers):
+    """`celery beat` with the send sweep every second (the other entries go to queues
+    no worker of these tests consumes)."""
+    log = open(tmp_path / "beat.log", "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "beat", "-s", str(tmp_path / "beat-schedule"), "-l", "INFO"],
+        cwd=ROOT, env={**_environment(), "SEND_SWEEP_SECONDS": "1"}, stdout=log, stderr=subprocess.STDOUT,
+    )
+    yield process
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    log.close()
+
+
+def many(number, count, tag):
+    """`count` messages of `number`, each to a customer of its own (the pair limit is
+    not what is measured)."""
+    texts = [f"{tag} {i}" for i in range(count)]
+    for text in texts:
+        conversation = ConversationFactory(number=number, organization=number.organization,
+                                           contact=ContactFactory(organization=number.organization))
+        send(conversation, text)
+    return texts
+
+
+def test_a_killed_send_workers_sending_is_taken_over_by_the_next_without_the_broker(workers, beat, settings):
+    """kill -9 the send worker mid-burst: its tasks stay with the broker until its
+    visibility timeout (2 h here), yet the next worker sends the rest: the sweep found
+    the number's chain of batch tasks dead and queued its batch task again."""
+    import redis
+
+    inject(latency_ms=200)
+    number = ConversationFactory().number
+    number.rate_limit_per_second = 10
+    number.save(update_fields=["rate_limit_per_second"])
+    first = workers("first", GRAPH_API_TIMEOUT=1)
+    texts = many(number, 40, "Taken over")
+    wait_for(lambda: Message.objects.filter(text__in=texts, status=Status.SENT).count() >= 5,
+             what="the first worker to send")
+    first.kill()
+    # What the first worker held at its death: its claims (calls maybe made) and its tasks.
+    claimed = set(Message.objects.filter(text__in=texts, status=Status.PENDING, send_started_at__isnull=False)
+                  .values_list("pk", flat=True))
+    held = redis.Redis.from_url(settings.CELERY_BROKER_URL).hlen("unacked")
+    assert held >= 1
+    second = workers("second", GRAPH_API_TIMEOUT=1)
+    wait_for(lambda: not Message.objects.filter(text__in=texts, status=Status.PENDING).exists(),
+             timeout=180, what="every message to be settled")
+    rest = Message.objects.filter(text__in=texts).exclude(pk__in=claimed)
+    assert set(rest.values_list("status", flat=True)) == {Status.SENT}  # none lost, none waits
+    log = second.log_path.read_text()
+    assert f"number {number.pk}: its messages wait and no send task runs for it" in log
+    assert "messaging.send_pending" in log
+    # The first worker's tasks were not what resumed the sending: still with the broker.
+    assert redis.Redis.from_url(settings.CELERY_BROKER_URL).hlen("unacked") >= held
+    accepted = list(SimulatedMessage.objects.filter(payload__text__body__in=texts)
+                    .values_list("payload__text__body", flat=True))
+    assert len(accepted) == len(set(accepted))  # none sent twice
+
+
+@pytest.fixture
+def served_simulator(tmp_path, settings):
+    """The simulator served by `manage.py simulator_serve` in a process of its own (as
+    in load tests), which logs each request's arrival when its loop read it."""
+    import socket
+
+    from apps.simulator.models import SimulatorConfig
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    SimulatorConfig.objects.update_or_create(pk=1, defaults={
+        "send_status_webhooks": False, "status_delay": 0, "fail_code": None, "fail_count": 0, "error_5xx_rate": 0,
+        "error_429_rate": 0, "latency_ms": 200})
+    log = open(tmp_path / "simulator.log", "wb")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "simulator_serve", "--bind", f"127.0.0.1:{port}", "--processes", "1",
+         "--threads", "4"],
+        cwd=ROOT, env={**_environment(), "SIMULATOR_ENABLED": "true", "SIMULATOR_CACHE_SECONDS": "0"},
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+
+    def listening():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            return process.poll() is not None
+
+    wait_for(listening, what="the simulator to listen")
+    assert process.poll() is None, (tmp_path / "simulator.log").read_text()
+    yield f"http://127.0.0.1:{port}"
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+    log.close()
+
+
+def busiest_second(times: list[float]) -> int:
+    """The most requests in any sliding one-second window."""
+    import bisect
+
+    return max((bisect.bisect_right(times, t + 1.0) - i for i, t in enumerate(times)), default=0)
+
+
+def test_a_send_worker_restarted_mid_second_keeps_every_second_within_the_limit(
+        tmp_path, served_simulator, real_broker, settings):
+    """The number's slots live in Redis, shared by every process: a worker killed
+    mid-burst and a new, cold one (its connections to open) never put more than the
+    number's rate into any sliding second, as the peer receives them."""
+    import redis
+
+    from apps.messaging.sending import kick, ratelimit
+
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete("outbound", "unacked", "unacked_index")
+    ratelimit.reset()
+    number = ConversationFactory().number
+    number.rate_limit_per_second = 20
+    number.save(update_fields=["rate_limit_per_second"])
+    started = []
+
+    def worker(name):
+        started.append(Worker(tmp_path, name, served_simulator, threads=8, GRAPH_API_TIMEOUT=1))
+        return started[-1]
+
+    try:
+        first = worker("first")
+        texts = many(number, 80, "Restarted")
+        wait_for(lambda: SimulatedRequest.objects.filter(path__endswith="/messages").count() >= 25,
+                 what="the first worker to send for a while")
+        first.kill()
+        worker("second")
+        kick.kick(number.pk, force=True)  # as the sweep does for a dead chain
+        wait_for(lambda: not Message.objects.filter(text__in=texts, status=Status.PENDING,
+                                                    send_started_at__isnull=True).exists(),
+                 timeout=180, what="the second worker to send the rest")
+    finally:
+        for running in started:
+            running.stop()
+    arrivals = sorted(t.timestamp() for t in SimulatedRequest.objects.filter(
+        path__endswith=f"/{number.phone_number_id}/messages").values_list("received_at", flat=True))
+    assert len(arrivals) >= 60
+    assert busiest_second(arrivals) <= number.rate_limit_per_second

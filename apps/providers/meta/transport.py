@@ -23,6 +23,7 @@ send_message_call`, `GraphClient.answer`); nothing here knows Meta's errors.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 import ssl
 import threading
@@ -48,8 +49,35 @@ IDLE_SECONDS = 50.0  # a kept-alive connection idle longer is closed, not reused
 
 
 # A call scheduled at a time it could not start within `late_after` of (the loop did
-# not get the CPU in time) is not made: its result is LATE and the caller decides.
+# not get the CPU in time) is not made: its result is LATE and the caller decides. The
+# time is checked when the call is launched and again right before its request is
+# written, after it got a place among the calls in flight and a connection: a request
+# that waited for either (a new connection's handshake, in a process that has just
+# started) is not written late, where it would crowd the next slots into one second.
 LATE = object()
+
+
+class _TooLate(Exception):
+    """Raised by Pool.request for a scheduled call past its time (see LATE)."""
+
+
+class _Slot:
+    """A scheduled call's deadline for writing its request (the loop's clock), and
+    its batch's "decided" count, taken once: when written, or found late."""
+
+    __slots__ = ("write_by", "batch", "decided")
+
+    def __init__(self, write_by: float, batch: "Batch"):
+        self.write_by, self.batch, self.decided = write_by, batch, False
+
+    def decide(self) -> None:
+        if not self.decided:
+            self.decided = True
+            self.batch._decide()
+
+
+# The slot of the scheduled call running in the current task (none for other calls).
+_slot: contextvars.ContextVar[_Slot | None] = contextvars.ContextVar("graph_call_slot", default=None)
 
 
 class Pool:
@@ -153,6 +181,12 @@ class Pool:
             reused = connection is not None
             if connection is None:
                 connection = await self._connect(origin, connect_timeout)
+            slot = _slot.get()
+            if slot is not None:
+                if self.loop.time() > slot.write_by:
+                    self._give_back(origin, connection)  # kept for the next call
+                    raise _TooLate()
+                slot.decide()
             try:
                 answer = await connection.exchange(method, data, read_timeout)
             except (ConnectionFailed, ProtocolError) as exc:
@@ -183,8 +217,8 @@ class Pool:
 class Batch:
     """The results of a batch of scheduled calls, in the order given: what each
     call's coroutine returned or raised, or LATE. `wait()` blocks the calling
-    thread until all are in; `wait_decided()` until each call was started or found
-    LATE (the LATE ones are known then). A result still None after a wait that
+    thread until all are in; `wait_decided()` until each call's request was written
+    or the call found LATE (the LATE ones are known then). A result still None after a wait that
     timed out belongs to a call that may or may not have been made."""
 
     def __init__(self, count: int):
@@ -276,24 +310,29 @@ class Sender:
     def _launch(self, batch: Batch, index: int, when: float, call, late_after: float) -> None:
         if self.loop.time() - when > late_after:
             self._set(batch, index, LATE)
+            batch._decide()
         else:
-            self.loop.create_task(self._call(batch, index, call))
-        batch._decide()
+            self.loop.create_task(self._call(batch, index, call, _Slot(when + late_after, batch)))
 
     def _set(self, batch: Batch, index: int, result) -> None:
         batch._set(index, result)
         if batch._left == 0:
             self.batches.discard(batch)
 
-    async def _call(self, batch: Batch, index: int, call) -> None:
+    async def _call(self, batch: Batch, index: int, call, slot: _Slot) -> None:
+        _slot.set(slot)  # this task's own context
         try:
             result = await call(self.pool)
+        except _TooLate:
+            result = LATE
         except BaseException as exc:  # the caller's thread settles it (a cancelled call too)
             self._set(batch, index, exc)
+            slot.decide()
             if not isinstance(exc, Exception):
                 raise
             return
         self._set(batch, index, result)
+        slot.decide()  # (decided when written already, unless found late or made in a thread)
 
     def stop(self) -> None:
         def shutdown():

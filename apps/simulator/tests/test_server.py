@@ -97,6 +97,31 @@ def test_the_latency_holds_no_thread(served):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_request_is_logged_as_arrived_when_the_loop_read_it_not_when_a_thread_was_free(served, monkeypatch):
+    """The one thread is busy with the first request when the second arrives: the
+    second's arrival (what Meta's rate limits count) is not the moment the thread ran it."""
+    number = WhatsAppNumberFactory()
+    store_begin = rows.store_begin
+
+    def slow_store(*args, **kwargs):
+        time.sleep(0.6)
+        return store_begin(*args, **kwargs)
+
+    monkeypatch.setattr(rows, "store_begin", slow_store)
+    calls = []
+    for i in range(2):
+        calls.append(threading.Thread(target=lambda i=i: client_for(number).send_message(
+            {"to": "5511999990000", "type": "text", "text": {"body": f"busy {i}"}})))
+        calls[-1].start()
+        time.sleep(0.05)
+    for call in calls:
+        call.join(30)
+    received = sorted(r.timestamp() for r in SimulatedRequest.objects.values_list("received_at", flat=True))
+    assert len(received) == 2
+    assert received[1] - received[0] < 0.5  # both read at once; the second ran 0.6 s later
+
+
+@pytest.mark.django_db(transaction=True)
 def test_http_edge_cases(served):
     port = served.port
     # Two pipelined requests on one connection: answered in order.

@@ -284,6 +284,55 @@ def test_calls_start_at_their_times_and_one_the_loop_could_not_start_in_time_is_
     server.close()
 
 
+def test_a_call_whose_connection_opens_past_its_time_is_not_written_and_the_connection_is_kept(monkeypatch):
+    """A process that has just started opens its connections (a TLS handshake with
+    Meta takes a few round trips): a request not written within late_after of its
+    slot is not made, so that it does not reach Meta with the next slots' requests."""
+    server = Server()
+    opened = transport.Pool._connect
+
+    async def slow_connect(pool, origin, timeout):
+        import asyncio
+
+        await asyncio.sleep(0.3)
+        return await opened(pool, origin, timeout)
+
+    monkeypatch.setattr(transport.Pool, "_connect", slow_connect)
+    sender = transport.Sender(limit=5)
+    try:
+        batch = sender.schedule([(time.monotonic(), call(server.url))], late_after=0.1)
+        assert batch.wait_decided(10) and batch.wait(10)
+        assert batch.late() == [0] and server.requests == []
+        # The connection it opened serves the next call, on time.
+        again = sender.schedule([(time.monotonic(), call(server.url))], late_after=0.1)
+        assert again.wait(10) and again.results[0].status_code == 200
+        assert server.connections == 1 and len(server.requests) == 1
+    finally:
+        sender.stop()
+        server.close()
+
+
+def test_a_call_that_waited_for_a_place_past_its_time_is_not_written():
+    hold = threading.Event()
+    server = Server(hold=hold)
+    sender = transport.Sender(limit=1)
+    try:
+        now = time.monotonic()
+        batch = sender.schedule([(now, call(server.url)), (now + 0.05, call(server.url))], late_after=0.1)
+        deadline = time.monotonic() + 10
+        while not server.requests and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)  # the second waits for the only place past its time
+        hold.set()
+        assert batch.wait(10)
+        assert batch.results[0].status_code == 200 and batch.results[1] is transport.LATE
+        assert len(server.requests) == 1
+    finally:
+        hold.set()
+        sender.stop()
+        server.close()
+
+
 def test_an_error_in_a_call_is_its_result_a_cancelled_one_too():
     import asyncio
 
