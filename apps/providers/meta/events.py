@@ -67,6 +67,9 @@ class StatusUpdate(NumberEvent):
     conversation: dict | None = None
     pricing: dict | None = None
     errors: list | None = None
+    # What the business sent along with the message (`biz_opaque_callback_data` of the
+    # send), echoed by Meta in that message's statuses; "" when none was sent.
+    biz_opaque_callback_data: str = ""
 
 
 @dataclass(frozen=True)
