@@ -1,5 +1,6 @@
 """Messaging tasks: send messages (a number's batch, or one message with its
-number's others), sweep messages that never started, mark read. Each takes ids and
+number's others), sweep messages that never started, reconcile the statuses
+waiting for their message, mark read. Each takes ids and
 calls the sending package (apps/messaging/sending/), which says why a task run
 twice never sends twice."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from .sending import message_send_out, number_batch_send, pending_sweep, read_receipt_send
+from .services.statuses import statuses_pending_reconcile
 
 
 @shared_task(name="messaging.send_pending", acks_late=True, ignore_result=True)
@@ -27,6 +29,12 @@ def send_message(message_id: int) -> str:
 def sweep_pending() -> int:
     """Queue again the pending outbound messages whose task was lost or whose worker died."""
     return pending_sweep()
+
+
+@shared_task(name="messaging.reconcile_pending_statuses", ignore_result=True)
+def reconcile_pending_statuses() -> tuple[int, int]:
+    """Apply the statuses waiting for a message that has its wamid now; expire the old ones."""
+    return statuses_pending_reconcile()
 
 
 @shared_task(name="messaging.mark_read", acks_late=True, ignore_result=True)
