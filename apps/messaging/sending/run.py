@@ -81,24 +81,46 @@ def message_send_out(message_id: int) -> str:
 def _unclaimed(message_id: int, claimed_at) -> tuple[Message | None, str]:
     """A message its task could not claim: (None, why), or (the message, "")
     claimed at `claimed_at` when it is free now."""
-    row = Message.objects.filter(pk=message_id).values_list("direction", "wamid", "status", "send_started_at").first()
+    row = Message.objects.filter(pk=message_id).values_list(
+        "direction", "wamid", "status", "send_started_at", "call_started_at", "type").first()
     if row is None or row[0] != Direction.OUTBOUND:
         return None, "missing"
-    _direction, wamid, status, started = row
+    _direction, wamid, status, started, call_started, kind = row
     if wamid or status != Status.PENDING:
         return None, "done"
     if started is not None:
-        # Another run holds the claim, or a worker died holding it: the call may
-        # have reached Meta, so the message is never sent again blindly.
-        age = (timezone.now() - started).total_seconds()
-        if age > claim.claim_expiry():
-            outcome.message_fail(message_id, title=outcome.INTERRUPTED_TITLE, text=outcome.INTERRUPTED_TEXT)
-            return None, "interrupted"
-        # Look again once the claim has expired: done by then, or interrupted.
-        kick.message_queue(message_id, countdown=claim.claim_expiry() - age + 1)
-        return None, "in_flight"
+        # Another run holds the claim, or a worker died holding it.
+        now = timezone.now()
+        age = (now - started).total_seconds()
+        if call_started is None:
+            # Its call never started: once the claim has outlived its holder it is
+            # given back, and sent as any other (never two calls: claim.py).
+            expiry = claim.unstarted_expiry(kind)
+            if age <= expiry:
+                kick.message_queue(message_id, countdown=expiry - age + 1)
+                return None, "in_flight"
+            if not claim.claims_release([message_id], now):
+                return _unclaimed_again(message_id)  # its call was recorded meanwhile
+        else:
+            # The call may have reached Meta: never sent again blindly. Once the
+            # claim has expired, interrupted, until Meta's statuses tell (they echo
+            # our id: services/statuses.py).
+            if age > claim.claim_expiry():
+                if outcome.message_fail(message_id, title=outcome.INTERRUPTED_TITLE, text=outcome.INTERRUPTED_TEXT,
+                                        send_started_at=started, call_started_at__isnull=False):
+                    return None, "interrupted"
+                return _unclaimed_again(message_id)
+            # Look again once the claim has expired: done by then, or interrupted.
+            kick.message_queue(message_id, countdown=claim.claim_expiry() - age + 1)
+            return None, "in_flight"
     claimed = claim.messages_claim(claimed_at=claimed_at, ids=[message_id])
     return (claimed[0], "") if claimed else (None, "in_flight")
+
+
+def _unclaimed_again(message_id: int) -> tuple[None, str]:
+    """A message whose row changed while its task looked at it: look again soon."""
+    kick.message_queue(message_id, countdown=1)
+    return None, "in_flight"
 
 
 def claims_check(number_id: int) -> None:
@@ -119,8 +141,9 @@ def claims_check(number_id: int) -> None:
 def pending_sweep() -> int:
     """Queue again the pending outbound messages that never started (their task was
     lost) and whose retry time, if any, has passed, and those whose claim outlived
-    any send (their worker died mid-send: their task marks them interrupted, it
-    never resends them blindly). Returns how many were queued."""
+    its holder (their worker died: their task gives back a claim whose call never
+    started and sends the message, and marks one whose call started interrupted,
+    never resending it blindly). Returns how many were queued."""
     now = timezone.now()
     ids = list(
         Message.objects.filter(
@@ -130,10 +153,11 @@ def pending_sweep() -> int:
         .values_list("pk", flat=True)[:1000]
     )
     stale = now - timedelta(seconds=claim.claim_expiry())
+    unstarted = now - timedelta(seconds=claim.UNSTARTED_EXPIRY)
     ids += list(
-        Message.objects.filter(
-            direction=Direction.OUTBOUND, status=Status.PENDING, wamid__isnull=True, send_started_at__lt=stale
-        ).values_list("pk", flat=True)[:1000]
+        Message.objects.filter(direction=Direction.OUTBOUND, status=Status.PENDING, wamid__isnull=True)
+        .filter(Q(send_started_at__lt=stale) | Q(send_started_at__lt=unstarted, call_started_at__isnull=True))
+        .values_list("pk", flat=True)[:1000]
     )
     for message_id in ids:
         kick.message_queue(message_id)
