@@ -126,8 +126,9 @@ def _unclaimed_again(message_id: int) -> tuple[None, str]:
 def claims_check(number_id: int) -> None:
     """A batch task delivered again: the worker that ran it may have died holding
     claims of the number. Each message claimed and not sent gets a task of its own,
-    which settles it once its claim has expired (interrupted, see `message_send_out`)
-    unless its wamid is stored by then (a live worker's batch)."""
+    which settles it once its claim has expired (given back and sent when its call
+    never started, else interrupted: `_unclaimed`) unless its wamid is stored by then
+    (a live worker's batch)."""
     ids = list(
         Message.objects.filter(
             number_id=number_id, direction=Direction.OUTBOUND, status=Status.PENDING, wamid__isnull=True,
