@@ -381,6 +381,7 @@ CELERY_BEAT_SCHEDULE = {
     "messaging-check-paused-numbers": {"task": "messaging.check_paused_numbers", "schedule": 60.0},
     "inbound-sweep-webhook-events": {"task": "inbound.sweep_webhook_events", "schedule": 30.0},
     "inbound-prune-webhook-events": {"task": "inbound.prune_webhook_events", "schedule": 3600.0},
+    "messaging-reconcile-pending-statuses": {"task": "messaging.reconcile_pending_statuses", "schedule": 60.0},
     "templates-sync": {"task": "message_templates.sync_templates", "schedule": 6 * 3600.0},
     "conversations-wake-snoozed": {"task": "conversations.wake_snoozed", "schedule": 60.0},
     "reports-refresh-rollups": {"task": "reports.refresh_rollups", "schedule": 300.0},
@@ -415,6 +416,10 @@ GRAPH_HTTP_POOL_SIZE = int(env("GRAPH_HTTP_POOL_SIZE", "100"))
 # delay), and the pair rate to one customer (Meta: about one message every 6 s,
 # short bursts allowed).
 SEND_MAX_ATTEMPTS = int(env("SEND_MAX_ATTEMPTS", "6"))
+# Hours a status for a wamid we do not know waits for its message (stored by a send,
+# or named by the status's echoed id) before the reconciliation deletes it, logged:
+# statuses of messages sent by other systems on the number never find theirs.
+PENDING_STATUS_MAX_AGE_HOURS = float(env("PENDING_STATUS_MAX_AGE_HOURS", "24"))
 SEND_RETRY_BASE_DELAY = float(env("SEND_RETRY_BASE_DELAY", "2"))
 SEND_PAIR_RATE_PER_SECOND = float(env("SEND_PAIR_RATE_PER_SECOND", str(1 / 6)))
 SEND_PAIR_BURST = int(env("SEND_PAIR_BURST", "10"))

@@ -110,9 +110,12 @@ class Message(models.Model):
     meta_conversation = models.JSONField(null=True, blank=True)
 
     # Sending bookkeeping: an attempt is recorded before the call to Meta, the wamid
-    # after; a task run twice sees the attempt and does not send again.
+    # after; a task run twice sees the attempt and does not send again. The claim
+    # (send_started_at) is taken before the slot; call_started_at is written just
+    # before the request goes out: a claim without it never reached Meta.
     send_attempts = models.PositiveIntegerField(default=0)
     send_started_at = models.DateTimeField(null=True, blank=True)
+    call_started_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=128, blank=True)
 

@@ -51,7 +51,9 @@ def messages_insert_new(objs: list[Message]) -> tuple[dict[str, int], set[str]]:
     if unfit:  # a new Message column: teach json_to_recordset its type
         raise TypeError(f"Message columns of type {sorted(unfit)} cannot travel as JSON rows")
     rows = []
-    for obj in objs:
+    # In wamid order: two drains inserting the same messages (Meta's redeliveries)
+    # then wait for each other in one order, never in a cycle (a deadlock).
+    for obj in sorted(objs, key=lambda obj: obj.wamid):
         row = {}
         for field in varying:
             value = getattr(obj, field.attname)

@@ -1,5 +1,6 @@
 """Messaging tasks: send messages (a number's batch, or one message with its
-number's others), sweep messages that never started, mark read. Each takes ids and
+number's others), sweep messages that never started, reconcile the statuses
+waiting for their message, mark read. Each takes ids and
 calls the sending package (apps/messaging/sending/), which says why a task run
 twice never sends twice.
 
@@ -14,6 +15,7 @@ from celery import shared_task
 from apps.core.tasks import DATABASE_UNAVAILABLE
 
 from .sending import message_send_out, number_batch_send, paused_numbers_check, pending_sweep, read_receipt_send
+from .services.statuses import statuses_pending_reconcile
 
 RETRY_DATABASE = {
     "autoretry_for": DATABASE_UNAVAILABLE, "retry_backoff": 1, "retry_backoff_max": 5,
@@ -47,6 +49,12 @@ def sweep_pending() -> int:
 def check_paused_numbers() -> int:
     """Queue the check of each number whose paused sending is due for one (sending/pause.py)."""
     return paused_numbers_check()
+
+
+@shared_task(name="messaging.reconcile_pending_statuses", ignore_result=True)
+def reconcile_pending_statuses() -> tuple[int, int]:
+    """Apply the statuses waiting for a message that has its wamid now; expire the old ones."""
+    return statuses_pending_reconcile()
 
 
 @shared_task(name="messaging.mark_read", acks_late=True, ignore_result=True)

@@ -76,6 +76,9 @@ class StatusUpdate(NumberEvent):
     # gives it: absent from deliveries before it existed.
     recipient_user_id: str = ""
     recipient_parent_user_id: str = ""
+    # What the business sent along with the message (`biz_opaque_callback_data` of the
+    # send), echoed by Meta in that message's statuses; "" when none was sent.
+    biz_opaque_callback_data: str = ""
 
 
 @dataclass(frozen=True)

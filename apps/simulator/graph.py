@@ -245,6 +245,9 @@ def _check_send(body: dict) -> None:
     kind = body.get("type", "text")
     if kind not in SEND_TYPES:
         raise GraphError(131051, "Unsupported message type", details=f"Message type {kind} is not supported.")
+    callback = body.get("biz_opaque_callback_data")
+    if callback is not None and (not isinstance(callback, str) or len(callback) > 512):
+        raise _param("biz_opaque_callback_data must be a string of at most 512 characters.")
     if "to" not in body and "recipient" in body:  # a business-scoped user id (a username's customer)
         if not _USER_ID.fullmatch(str(body["recipient"])):
             raise GraphError(131009, "(#131009) Parameter value is not valid",
@@ -330,7 +333,8 @@ def _messages(request, phone_number_id):
     config = getattr(request, "simulator_config", None) or SimulatorConfig.get()
     if config.send_status_webhooks:
         statuses = ["sent", "delivered"] + (["read"] if config.mark_read and kind != "reaction" else [])
-        bodies = [webhooks.status_body(number, wamid=wamid, status=s, recipient=to) for s in statuses]
+        bodies = [webhooks.status_body(number, wamid=wamid, status=s, recipient=to,
+                                       callback_data=body.get("biz_opaque_callback_data", "")) for s in statuses]
         webhooks.send_later(bodies, secret=webhooks.secret_for(number), delay=config.status_delay)
     contact = {"input": body["to"], "wa_id": account_wa_id(number, to)} if "to" in body else {"input": to,
                                                                                               "user_id": to}

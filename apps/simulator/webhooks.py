@@ -56,8 +56,13 @@ def _envelope(number, value: dict) -> dict:
     }
 
 
-def status_body(number, *, wamid: str, status: str, recipient: str, errors: list | None = None) -> dict:
+def status_body(number, *, wamid: str, status: str, recipient: str, errors: list | None = None,
+                callback_data: str = "") -> dict:
+    """A status of a message the business sent; `callback_data`: the send's
+    biz_opaque_callback_data, which Meta echoes in each of its statuses."""
     item = {"id": wamid, "status": status, "timestamp": str(int(time.time())), "recipient_id": recipient}
+    if callback_data:
+        item["biz_opaque_callback_data"] = callback_data
     if status in ("sent", "delivered", "read"):
         item["conversation"] = {"id": uuid.uuid4().hex, "origin": {"type": "service"}}
         item["pricing"] = {"billable": True, "pricing_model": "PMP", "category": "service"}

@@ -14,18 +14,27 @@
 
 Never two sends of one message. Before the call to Meta the attempt is claimed with
 one conditional UPDATE (send_started_at set, send_attempts + 1, only if no attempt
-is in flight and no wamid is stored); after the call the wamid is stored. Hence:
+is in flight and no wamid is stored); just before its request goes out the call is
+recorded (call_started_at, one UPDATE per wave of a batch's calls, only while the
+claim is held: claim.calls_start); after the call the wamid is stored. Hence:
 - a task delivered twice (acks_late redelivery, the sweeper, a retry) finds the
   claim or the wamid and does nothing;
-- a task re-run after its worker died between claiming and storing the answer
-  cannot know whether Meta accepted the message. It is NOT resent: once the claim
-  is older than any run could last (`claim_expiry()`), the message is marked failed
-  with the reason "interrupted" and the agent decides (the retry action resends it
-  on purpose). A run that finds a younger claim checks again when it expires;
+- a worker that died holding claims: a claim whose call was never recorded never
+  reached Meta. Once it has outlived any holder (claim.unstarted_expiry()) it is
+  given back (claim.claims_release: only while no call is recorded, so a holder
+  still alive cannot make the call after it) and the message is sent as any other;
+- a claim whose call was recorded cannot tell whether Meta accepted the message.
+  It is NOT resent: once the claim is older than any run could last
+  (`claim_expiry()`), the message is marked failed with the reason "interrupted".
+  Every send carries our message id in `biz_opaque_callback_data`, which Meta
+  echoes in the message's statuses: the first of them settles the interrupted
+  message (it takes the wamid and the status: services/statuses.py). Only a call
+  Meta never had stays interrupted, and the agent decides (the retry action resends
+  it on purpose). A run that finds a younger claim checks again when it expires;
 - a call that timed out waiting for Meta's answer (a read timeout) is the same
   ambiguity: Meta had the request and may have accepted it. It is marked
-  interrupted too, not retried. A timeout while connecting is retried (Meta
-  never had the request).
+  interrupted too, not retried, and settled by its statuses likewise. A timeout
+  while connecting is retried (Meta never had the request).
 - A transient error answered by Meta means Meta did not accept the message: the
   claim is released and the send retried with backoff.
 

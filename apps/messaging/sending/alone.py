@@ -12,7 +12,7 @@ from .payload import media_upload_if_needed, meta_payload
 
 def alone_send(message: Message, claimed_at) -> str:
     """Send `message`, claimed at `claimed_at`. Returns its outcome ("sent",
-    "throttled", "retry", "interrupted", "failed")."""
+    "throttled", "retry", "interrupted", "failed", "released")."""
     from apps.media.services import MediaUnavailable
     from apps.providers.meta.client import GraphAPIError, client_for
 
@@ -21,17 +21,30 @@ def alone_send(message: Message, claimed_at) -> str:
         media = media_upload_if_needed(message)
         payload = meta_payload(message)
         db_connection_release()
-        # The slot is taken last, right before the call, so that nothing slow (the
-        # database, an upload) comes between the slot and the request.
+        # The slot is taken last, right before the call, so that nothing slow (an
+        # upload) comes between the slot and the request: only the one UPDATE that
+        # records the call, which must be committed before the request goes out.
         wait = slot_wait(message)
         if wait:
             claim.messages_unclaim([message.pk], claimed_at)
             kick.message_queue(message.pk, countdown=wait)
             return "throttled"
-        answer = client.send_message(payload)
     except (GraphAPIError, MediaUnavailable) as error:
         return outcome.failure_settle(message, error)
     except Exception as exc:  # a bug or a storage error: do not leave the claim dangling
+        outcome.message_fail(message.pk, title="Send error", text=str(exc)[:1000])
+        raise
+    # Should this fail (the database), no call was made: the claim is given back
+    # once it has expired (claim.claims_release).
+    held = claim.calls_start([message.pk], claimed_at)
+    db_connection_release()
+    if not held:
+        return "released"  # its claim was given back meanwhile: another send has it
+    try:
+        answer = client.send_message(payload)
+    except GraphAPIError as error:
+        return outcome.failure_settle(message, error)
+    except Exception as exc:  # a bug: do not leave the claim dangling
         outcome.message_fail(message.pk, title="Send error", text=str(exc)[:1000])
         raise
     wamid = outcome.answer_wamid(answer)

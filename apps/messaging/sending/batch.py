@@ -5,6 +5,7 @@ the answers stored together and each error settled on its own message."""
 from __future__ import annotations
 
 import logging
+import math
 import time
 from datetime import timedelta
 
@@ -30,7 +31,8 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool) -> dict[int, 
     """Send claimed messages of one number: their slots in one reservation, each
     call from the process's sender loop at its slot, the answers stored together.
     `full`: the claim may have left more waiting, so the next batch is queued at once.
-    Returns each message's outcome ("sent", "throttled", "retry", "interrupted", "failed")."""
+    Returns each message's outcome ("sent", "throttled", "retry", "interrupted", "failed",
+    "released": its claim was given back before its call, another send has it)."""
     from apps.providers.meta.client import client_for, sender
     from apps.providers.meta.transport import LATE
 
@@ -44,8 +46,17 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool) -> dict[int, 
     db_connection_release()
     rounds, by_number, by_pair = [], [], []
     waiting, first = messages, True
+    recorded: set[int] = set()  # the messages whose calls are recorded (claim.calls_start)
     deadline = time.monotonic() + claim.claim_expiry()
     for _round in range(5):
+        if first:
+            try:
+                waiting = _head_record(number, waiting, claimed_at, recorded, results)
+            except Exception:  # the database: no call is made, the claims are given back
+                logger.exception("could not record the calls of %d messages: not made", len(waiting))
+                by_number, waiting = [(0.0, m) for m in waiting], []
+            if not waiting:
+                break
         # Slots for the messages still waiting (all of them, then those that
         # missed their slot), one reservation.
         slots = ratelimit.send_reserve_batch(
@@ -60,13 +71,6 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool) -> dict[int, 
                 (by_pair if refused_by_pair else by_number).append((delay, message))
         if first and full and not by_number:
             kick.kick_quietly(number.pk)  # more may be waiting: the next batch is claimed now
-        # Each call starts at its slot in the sender loop. One the loop cannot start
-        # within LATE_SLOT of its slot is not made (sent late, it could crowd the
-        # number's next slots into one second): it takes a new slot with the others
-        # that missed theirs, as soon as the loop has started or passed over all.
-        batch = loop.schedule([(at, client.send_message_call(meta_payload(m))) for at, m in go],
-                              late_after=LATE_SLOT)
-        rounds.append(([m for _at, m in go], batch))
         if first and by_number:
             # The number's slots are taken for the next second: give these back and
             # queue a batch for when a whole batch fits.
@@ -75,8 +79,18 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool) -> dict[int, 
             results.update({m.pk: "throttled" for _, m in by_number})
             by_number = []
         first = False
-        decided = batch.wait_decided(max(0.0, deadline - time.monotonic()))
-        waiting = [go[i][1] for i in batch.late()]  # never made: final
+        # Each call starts at its slot in the sender loop, recorded just before
+        # (`_waves_schedule`). One the loop cannot start within LATE_SLOT of its slot
+        # is not made (sent late, it could crowd the number's next slots into one
+        # second): it takes a new slot with the others that missed theirs, as soon
+        # as the loop has started or passed over all.
+        scheduled, unmade = _waves_schedule(loop, client, go, claimed_at, results, recorded)
+        rounds.extend(scheduled)
+        decided = all(batch.wait_decided(max(0.0, deadline - time.monotonic())) for _made, batch in scheduled)
+        waiting = [made[i] for made, batch in scheduled for i in batch.late()]  # never made: final
+        if unmade:  # their calls could not be recorded (the database): given back, not made
+            by_number += [(0.0, message) for message in unmade]
+            break
         if not decided or not waiting:
             break  # (not decided: the loop is stuck; what it did not start counts as unanswered below)
     by_number += [(0.0, message) for message in waiting]
@@ -125,6 +139,67 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool) -> dict[int, 
         _give_back([m.pk for _, m in by_number], claimed_at, number.pk,
                    min(d for d, _ in by_number) + size / number.rate_limit_per_second)
     return results
+
+
+# The calls of a batch are recorded as started (claim.calls_start) in waves: those
+# whose slots fall within WAVE_SECONDS of the wave's first, MARK_LEAD before it; the
+# first wave's before the slots are reserved (as many as the number's slots of
+# WAVE_SECONDS), so that no round trip to the database comes between a slot and its
+# call. A worker that dies leaves at most the calls of one wave recorded but not
+# made (shown interrupted: nobody can tell them from calls made); the rest of its
+# claims are given back and sent. One UPDATE per wave: a batch's slots mostly span
+# one or two (kick.BATCH_SECONDS).
+WAVE_SECONDS = 0.1
+MARK_LEAD = 0.05
+
+
+def _head_record(number, messages: list[Message], claimed_at, recorded: set[int], results: dict) -> list[Message]:
+    """Record the calls of the first messages of a batch, those its first wave will
+    likely hold; returns the batch without the messages whose claim was given back
+    meanwhile ("released": another send holds them)."""
+    head = messages[:settings.SEND_NUMBER_BURST + math.ceil(number.rate_limit_per_second * WAVE_SECONDS)]
+    try:
+        held = claim.calls_start([m.pk for m in head], claimed_at)
+    finally:
+        db_connection_release()
+    recorded.update(held)
+    released = {m.pk for m in head if m.pk not in held}
+    results.update({pk: "released" for pk in released})
+    return [m for m in messages if m.pk not in released]
+
+
+def _waves_schedule(loop, client, go: list[tuple[float, Message]], claimed_at, results: dict,
+                    recorded: set[int]) -> tuple[list[tuple], list[Message]]:
+    """Record the calls of `go` ((slot time, message), time.monotonic()) not
+    recorded yet and schedule them, wave by wave, sleeping until a wave to record is
+    due. Returns (messages, the sender loop's batch) per wave, and the messages whose
+    calls could not be recorded (an error of the database: not made, nor those after
+    them). A message whose claim was given back meanwhile is not sent ("released")."""
+    scheduled = []
+    pending = sorted(go, key=lambda pair: pair[0])
+    while pending:
+        start = pending[0][0]
+        wave = [pair for pair in pending if pair[0] < start + WAVE_SECONDS]
+        fresh = [m.pk for _at, m in wave if m.pk not in recorded]
+        if fresh:
+            ahead = start - MARK_LEAD - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
+            try:
+                held = claim.calls_start(fresh, claimed_at)
+            except Exception:
+                logger.exception("could not record the calls of %d messages: not made", len(pending))
+                return scheduled, [m for _at, m in pending]
+            finally:
+                db_connection_release()
+            recorded.update(held)
+            results.update({pk: "released" for pk in fresh if pk not in held})
+        pending = pending[len(wave):]
+        made = [(at, m) for at, m in wave if m.pk in recorded]
+        batch = loop.schedule([(at, client.send_message_call(meta_payload(m))) for at, m in made],
+                              late_after=LATE_SLOT)
+        scheduled.append(([m for _at, m in made], batch))
+    return scheduled, []
 
 
 def _give_back(ids: list[int], claimed_at, number_id: int, countdown: float) -> None:

@@ -10,9 +10,19 @@ come), or a batch of a number's waiting messages (the batch task's). A single
 message is a batch of one: the same statement, the same instances.
 
 Anything not claimed (already sent, claimed, missing) is for the caller to tell apart.
+
+A claim is taken before the send's slot; the call itself is recorded just before
+its request goes out (`calls_start`, one UPDATE for the calls of the next moment).
+A claim whose call never started never reached Meta: when its holder is gone it is
+given back (`claims_release`) and the message is sent as any other. The two are
+conditional UPDATEs of the same row, so whichever commits first wins: a call is
+recorded only while its claim is held, a claim is given back only while no call
+is recorded. Hence never two sends of one message, however late either runs.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connections
@@ -28,6 +38,18 @@ def claim_expiry() -> float:
     """Seconds after which a claim cannot belong to a running send any more: the
     slot wait, a media upload (two calls), the send call, and a margin."""
     return MAX_INLINE_WAIT + 3 * settings.GRAPH_API_TIMEOUT + 10
+
+
+# Seconds after which a claim whose call has not started is given back: a batch
+# records its calls within its rounds' slots (at most a few seconds after its
+# claim). A media message's claim waits claim_expiry(): its upload comes first.
+UNSTARTED_EXPIRY = 10.0
+
+
+def unstarted_expiry(kind: str) -> float:
+    """Seconds after which a claim of a message of type `kind` whose call has not
+    started is given back (`claims_release`)."""
+    return claim_expiry() if kind in MEDIA_TYPES else UNSTARTED_EXPIRY
 
 
 def messages_claim(*, claimed_at, ids: list[int] | None = None, number_id: int | None = None, limit: int = 0,
@@ -66,8 +88,56 @@ def messages_unclaim(ids: list[int], claimed_at, *, next_attempt_at=None) -> Non
     """Give back claims that made no call (no attempt is counted)."""
     if ids:
         Message.objects.filter(pk__in=ids, wamid__isnull=True, send_started_at=claimed_at).update(
-            send_started_at=None, send_attempts=F("send_attempts") - 1, next_attempt_at=next_attempt_at
+            send_started_at=None, call_started_at=None, send_attempts=F("send_attempts") - 1,
+            next_attempt_at=next_attempt_at,
         )
+
+
+def calls_start(ids: list[int], claimed_at) -> set[int]:
+    """Record that the calls of these messages, claimed at `claimed_at`, start now:
+    one UPDATE, committed before any of their requests goes out. Returns the ids
+    still held by that claim: only those may be sent (a claim given back meanwhile,
+    see `claims_release`, belongs to another send now)."""
+    if not ids:
+        return set()
+    from django.db import connection
+    from django.utils import timezone
+
+    connection = connections[connection.alias]
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {q(Message._meta.db_table)} SET {q('call_started_at')} = %s WHERE {q('id')} = ANY(%s) "
+            f"AND {q('send_started_at')} = %s AND {q('wamid')} IS NULL AND {q('status')} = %s RETURNING {q('id')}",
+            [timezone.now(), list(ids), claimed_at, Status.PENDING],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def claims_release(ids: list[int], now) -> list[int]:
+    """Give back the claims of these messages whose call never started, held longer
+    than `unstarted_expiry()` at `now` (their holder is gone): one UPDATE. The
+    messages are pending and unclaimed again, their attempt uncounted, and go out
+    as any other; a call recorded meanwhile (`calls_start`) keeps its claim.
+    Returns the ids given back."""
+    if not ids:
+        return []
+    from django.db import connection
+
+    connection = connections[connection.alias]
+    q = connection.ops.quote_name
+    media = [kind.value for kind in MEDIA_TYPES]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {q(Message._meta.db_table)} SET {q('send_started_at')} = NULL, "
+            f"{q('send_attempts')} = {q('send_attempts')} - 1 WHERE {q('id')} = ANY(%s) AND {q('direction')} = %s "
+            f"AND {q('status')} = %s AND {q('wamid')} IS NULL AND {q('call_started_at')} IS NULL "
+            f"AND ({q('send_started_at')} < %s AND {q('type')} <> ALL(%s) OR {q('send_started_at')} < %s) "
+            f"RETURNING {q('id')}",
+            [list(ids), Direction.OUTBOUND, Status.PENDING, now - timedelta(seconds=UNSTARTED_EXPIRY), media,
+             now - timedelta(seconds=claim_expiry())],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def _columns():
@@ -121,7 +191,7 @@ def _statement(connection, by_number: bool):
         where = f"{q('id')} = ANY(%s) AND {claimable}"
     select = ", ".join(f"{alias}.{q(f.column)}" for alias, _model, fs in groups for f in fs)
     sql = (
-        f"WITH m AS (UPDATE {table} SET {q('send_started_at')} = %s, "
+        f"WITH m AS (UPDATE {table} SET {q('send_started_at')} = %s, {q('call_started_at')} = NULL, "
         f"{q('send_attempts')} = {q('send_attempts')} + 1, {q('next_attempt_at')} = NULL "
         f"WHERE {where} RETURNING *) "
         f"SELECT {select} FROM m "

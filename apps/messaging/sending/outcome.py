@@ -3,8 +3,9 @@ statement for any number of them), or each error settled on its own message.
 
 An error is settled as Meta's answer tells:
 - a call that timed out waiting for Meta's answer (a read timeout) may have been
-  accepted: the message is marked failed, "interrupted", not retried (the agent
-  decides; the retry action resends it on purpose);
+  accepted: the message is marked failed, "interrupted", not retried; Meta's
+  statuses settle it if Meta had it (they echo our id), else the agent decides (the
+  retry action resends it on purpose);
 - a transient error answered by Meta means Meta did not accept the message: the
   claim is released and the message's own task retried with backoff (a timeout
   while connecting too: Meta never had the request);
@@ -30,7 +31,12 @@ from apps.realtime.publish import gathered, publish
 
 from ..models import Message, PendingStatus, Status
 from ..serializers import MessageSerializer, message_event_data
-from ..services.statuses import status_apply_pending, statuses_moving_to
+from ..services.statuses import (
+    failure_cleared_sql,
+    status_apply_pending,
+    statuses_pending_apply,
+    unanswered_moving_to,
+)
 from . import pause
 from .kick import message_queue
 
@@ -59,16 +65,22 @@ def answer_wa_id(answer: dict) -> str:
 def answers_store(sent: list[tuple]) -> dict[int, str]:
     """Store what Meta accepted: for each (message, wamid, its Media row or None, the
     customer's WhatsApp id Meta answered), the wamid and the state "sent" under the
-    forward-only rule, in one UPDATE that also answers whether statuses for each wamid
-    arrived before it (applied then); then the live events, on commit. The messages
-    must be claimed (their claim made this run the only writer: each row is what the
-    instance holds plus these). Then a WhatsApp id that is not the contact's is stored
-    on it (`wa_ids_confirm`). Returns {message id: "sent"} for the rows stored."""
+    forward-only rule (a message marked
+    failed meanwhile, its answer given up on, is settled: services/statuses.py,
+    UNANSWERED_STATES), in one UPDATE that also answers whether statuses for each
+    wamid arrived before it (applied then); then the live events, on commit, and a
+    look for statuses stored by a drain that could not see these wamids
+    (statuses_pending_apply). The messages must be claimed (their claim made this
+    run the only writer: each row is what the instance holds plus these). Then a
+    WhatsApp id that is not the contact's is stored on it (`wa_ids_confirm`).
+    Returns {message id: "sent"} for the rows stored."""
     outcome: dict[int, str] = {}
     if not sent:
         return outcome
+    number_wamids = [(message.number_id, wamid) for message, wamid, _media, _wa_id in sent]
     # The batch's events leave in one delivery after the commit.
     with gathered(), transaction.atomic():
+        transaction.on_commit(lambda: statuses_pending_apply(keys=number_wamids), robust=True)
         stored = _sent_update([(message, wamid) for message, wamid, _media, _wa_id in sent], timezone.now())
         for message, wamid, media, _wa_id in sent:
             if message.pk not in stored:
@@ -113,12 +125,13 @@ def wa_ids_confirm(answered: list[tuple[Message, str]]) -> None:
 def _sent_update(sent: list[tuple[Message, str]], sent_at) -> dict[int, tuple]:
     """One UPDATE (PostgreSQL) storing each message's wamid and, where the rule lets
     it move there, the state "sent" with its time (else the time only, if it had
-    none, as `statuses_apply` does): {message id: (status, sent_at, whether statuses
-    wait for its wamid)} for the rows it changed (those without a wamid yet)."""
+    none, as `statuses_apply` does), a failure before the answer cleared:
+    {message id: (status, sent_at, whether statuses wait for its wamid)} for the
+    rows it changed (those without a wamid yet)."""
     from django.db import connection
 
     q = connection.ops.quote_name
-    before = statuses_moving_to(Status.SENT)
+    before = unanswered_moving_to(Status.SENT)
     values = ", ".join(["(%s::bigint, %s)"] * len(sent))
     # In the statement's order: the state's rule, then the time's, then the rows.
     params: list = [*before, Status.SENT, *before, sent_at, sent_at]
@@ -129,7 +142,8 @@ def _sent_update(sent: list[tuple[Message, str]], sent_at) -> dict[int, tuple]:
         cursor.execute(
             f"UPDATE {q(Message._meta.db_table)} AS m SET {q('wamid')} = v.wamid, "
             f"{q('status')} = CASE WHEN {moves} THEN %s ELSE m.{q('status')} END, "
-            f"{q('sent_at')} = CASE WHEN {moves} THEN %s ELSE COALESCE(m.{q('sent_at')}, %s) END "
+            f"{q('sent_at')} = CASE WHEN {moves} THEN %s ELSE COALESCE(m.{q('sent_at')}, %s) END, "
+            f"{failure_cleared_sql(q, 'm')} "
             f"FROM (VALUES {values}) AS v(id, wamid) WHERE m.{q('id')} = v.id AND m.{q('wamid')} IS NULL "
             f"RETURNING m.{q('id')}, m.{q('status')}, m.{q('sent_at')}, EXISTS (SELECT 1 FROM "
             f"{q(PendingStatus._meta.db_table)} p WHERE p.{q('number_id')} = m.{q('number_id')} "
@@ -175,7 +189,7 @@ def _error_settle(message: Message, error) -> str:
     if error.retryable and attempt < settings.SEND_MAX_ATTEMPTS:
         delay = backoff(attempt, error.retry_after)
         Message.objects.filter(pk=message.pk, wamid__isnull=True).update(
-            send_started_at=None, next_attempt_at=timezone.now() + timedelta(seconds=delay)
+            send_started_at=None, call_started_at=None, next_attempt_at=timezone.now() + timedelta(seconds=delay)
         )
         logger.info("message %s: transient error %s, retry %d in %.1fs", message.pk, error.code, attempt, delay)
         message_queue(message.pk, countdown=delay)
@@ -193,11 +207,13 @@ def backoff(attempt: int, retry_after: float | None) -> float:
     return max(delay, retry_after or 0.0)
 
 
-def message_fail(message_id: int, *, code=None, title: str = "", text: str = "", details: str = "") -> None:
-    """Mark a pending message that has no wamid failed (pending -> failed moves
-    forward), with the reason the agent sees, and publish it."""
+def message_fail(message_id: int, *, code=None, title: str = "", text: str = "", details: str = "",
+                 **conditions) -> bool:
+    """Mark a pending message that has no wamid (and meets `conditions`, lookups of
+    its row) failed (pending -> failed moves forward), with the reason the agent
+    sees, and publish it. Returns whether it was marked."""
     with transaction.atomic():
-        updated = Message.objects.filter(pk=message_id, status=Status.PENDING, wamid__isnull=True).update(
+        updated = Message.objects.filter(pk=message_id, status=Status.PENDING, wamid__isnull=True, **conditions).update(
             status=Status.FAILED, failed_at=timezone.now(), error_code=code, error_title=title[:255],
             error_message=text, error_details=details, send_started_at=None, next_attempt_at=None,
         )
@@ -205,3 +221,4 @@ def message_fail(message_id: int, *, code=None, title: str = "", text: str = "",
             message = Message.objects.select_related("conversation").get(pk=message_id)
             publish("message.updated", MessageSerializer(message).data,
                     groups=groups.conversation_groups(message.conversation))
+    return bool(updated)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from apps.media.services import media_upload_to_meta
 
+from ..callback_data import callback_data
 from ..models import MEDIA_TYPES, Message
 
 
 def meta_payload(message: Message) -> dict:
     """The body of POST /messages for `message`: to the customer's phone-based wa_id,
-    or, for a customer who hides the phone, to Meta's user id (`recipient`)."""
+    or, for a customer who hides the phone, to Meta's user id (`recipient`). It
+    carries our message id for Meta to echo in the message's statuses (a send whose
+    answer is lost is settled by them: callback_data.py)."""
     contact = message.conversation.contact
     address = {"to": contact.wa_id} if contact.wa_id else {"recipient": contact.user_id}
     payload = {
@@ -19,6 +22,7 @@ def meta_payload(message: Message) -> dict:
         **address,
         "type": message.type,
         message.type: message.content.get("contacts") if message.type == "contacts" else message.content,
+        "biz_opaque_callback_data": callback_data(message.pk),
     }
     if message.reply_to_wamid:
         payload["context"] = {"message_id": message.reply_to_wamid}

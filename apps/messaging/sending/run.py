@@ -93,31 +93,54 @@ def message_send_out(message_id: int) -> str:
 def _unclaimed(message_id: int, claimed_at) -> tuple[Message | None, str]:
     """A message its task could not claim: (None, why), or (the message, "")
     claimed at `claimed_at` when it is free now."""
-    row = Message.objects.filter(pk=message_id).values_list("direction", "wamid", "status", "send_started_at").first()
+    row = Message.objects.filter(pk=message_id).values_list(
+        "direction", "wamid", "status", "send_started_at", "call_started_at", "type").first()
     if row is None or row[0] != Direction.OUTBOUND:
         return None, "missing"
-    _direction, wamid, status, started = row
+    _direction, wamid, status, started, call_started, kind = row
     if wamid or status != Status.PENDING:
         return None, "done"
     if started is not None:
-        # Another run holds the claim, or a worker died holding it: the call may
-        # have reached Meta, so the message is never sent again blindly.
-        age = (timezone.now() - started).total_seconds()
-        if age > claim.claim_expiry():
-            outcome.message_fail(message_id, title=outcome.INTERRUPTED_TITLE, text=outcome.INTERRUPTED_TEXT)
-            return None, "interrupted"
-        # Look again once the claim has expired: done by then, or interrupted.
-        kick.message_queue(message_id, countdown=claim.claim_expiry() - age + 1)
-        return None, "in_flight"
+        # Another run holds the claim, or a worker died holding it.
+        now = timezone.now()
+        age = (now - started).total_seconds()
+        if call_started is None:
+            # Its call never started: once the claim has outlived its holder it is
+            # given back, and sent as any other (never two calls: claim.py).
+            expiry = claim.unstarted_expiry(kind)
+            if age <= expiry:
+                kick.message_queue(message_id, countdown=expiry - age + 1)
+                return None, "in_flight"
+            if not claim.claims_release([message_id], now):
+                return _unclaimed_again(message_id)  # its call was recorded meanwhile
+        else:
+            # The call may have reached Meta: never sent again blindly. Once the
+            # claim has expired, interrupted, until Meta's statuses tell (they echo
+            # our id: services/statuses.py).
+            if age > claim.claim_expiry():
+                if outcome.message_fail(message_id, title=outcome.INTERRUPTED_TITLE, text=outcome.INTERRUPTED_TEXT,
+                                        send_started_at=started, call_started_at__isnull=False):
+                    return None, "interrupted"
+                return _unclaimed_again(message_id)
+            # Look again once the claim has expired: done by then, or interrupted.
+            kick.message_queue(message_id, countdown=claim.claim_expiry() - age + 1)
+            return None, "in_flight"
     claimed = claim.messages_claim(claimed_at=claimed_at, ids=[message_id])
     return (claimed[0], "") if claimed else (None, "in_flight")
+
+
+def _unclaimed_again(message_id: int) -> tuple[None, str]:
+    """A message whose row changed while its task looked at it: look again soon."""
+    kick.message_queue(message_id, countdown=1)
+    return None, "in_flight"
 
 
 def claims_check(number_id: int) -> None:
     """A batch task delivered again: the worker that ran it may have died holding
     claims of the number. Each message claimed and not sent gets a task of its own,
-    which settles it once its claim has expired (interrupted, see `message_send_out`)
-    unless its wamid is stored by then (a live worker's batch)."""
+    which settles it once its claim has expired (given back and sent when its call
+    never started, else interrupted: `_unclaimed`) unless its wamid is stored by then
+    (a live worker's batch)."""
     ids = list(
         Message.objects.filter(
             number_id=number_id, direction=Direction.OUTBOUND, status=Status.PENDING, wamid__isnull=True,
@@ -137,9 +160,10 @@ def pending_sweep() -> int:
       of batch tasks is dead (kick.chains_stalled: a worker died holding it, or the
       kick was lost between commit and queue) gets its batch task again.
     - A message of its own task (media, a retry, a pair's wait) overdue by
-      OWN_TASK_GRACE, and a claim older than any send could last (its worker died
-      mid-send: its task marks it interrupted, never resends it blindly), get their
-      task again, at most once per kick.SWEPT_TTL each.
+      OWN_TASK_GRACE, and a claim that outlived its holder (its worker died: its task
+      gives back a claim whose call never started and sends the message, and marks one
+      whose call started interrupted, never resending it blindly), get their task
+      again, at most once per kick.SWEPT_TTL each.
 
     Returns how many tasks it queued."""
     now = timezone.now()
@@ -161,8 +185,14 @@ def pending_sweep() -> int:
             | Q(next_attempt_at__isnull=True, type__in=MEDIA_TYPES, created_at__lt=now - OWN_TASK_GRACE)
         ).values_list("pk", flat=True)[:1000]
     )
+    # Claims outliving their holder: older than any send could last, or older than
+    # UNSTARTED_EXPIRY with no call recorded (their task gives such a claim back and
+    # sends the message; one whose call started is marked interrupted, never resent).
     stale = now - timedelta(seconds=claim.claim_expiry())
-    ids += list(waiting.filter(send_started_at__lt=stale).values_list("pk", flat=True)[:1000])
+    unstarted = now - timedelta(seconds=claim.UNSTARTED_EXPIRY)
+    ids += list(waiting.filter(Q(send_started_at__lt=stale)
+                               | Q(send_started_at__lt=unstarted, call_started_at__isnull=True))
+                .values_list("pk", flat=True)[:1000])
     return len(stalled) + len(kick.messages_requeue(ids))
 
 

@@ -6,17 +6,31 @@ applying "read" and a late "delivered" at once cannot step back. A message the
 customer has (delivered, read, played) is never shown failed: a late "failed" for it
 is ignored, and "delivered" or "read" after "failed" moves the message on. The
 time of every state is kept even when the state itself does not change (a
-"delivered" after "read" still fills delivered_at). A status for a wamid we do not
-know yet waits as a PendingStatus until the sending code stores that wamid.
+"delivered" after "read" still fills delivered_at).
+
+A status for a wamid we do not know yet is matched by what our send gave Meta to
+echo (`biz_opaque_callback_data`, callback_data.py): a message whose answer was lost
+(interrupted) takes the wamid and the status. Else it waits as a PendingStatus,
+applied as soon as its message's wamid is committed, whichever side commits last
+(`statuses_pending_apply`, see there why this holds), and by the periodic
+reconciliation (`statuses_pending_reconcile`), which also expires those that waited
+longer than PENDING_STATUS_MAX_AGE_HOURS.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
+from functools import reduce
+from operator import or_
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connections, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
+from ..callback_data import callback_message_id
 from ..models import STATUS_RANK, Direction, Message, PendingStatus, Status
 
 logger = logging.getLogger(__name__)
@@ -67,6 +81,29 @@ def statuses_moving_to(new: str) -> list[str]:
     return [state for state in STATUS_RANK if status_moves_forward(state, new)]
 
 
+# A message with no wamid that is "failed" failed on our side before Meta's answer
+# (interrupted, a send error, no message id): nobody knew whether Meta had it. Meta's
+# answer, or a status naming it (its wamid, our id echoed), settles it: it takes the
+# wamid and leaves "failed" as if it had been pending (`failure_cleared_sql`).
+UNANSWERED_STATES = (Status.PENDING, Status.FAILED)
+_CLEARED = (("failed_at", "NULL"), ("error_code", "NULL"), ("error_title", "''"), ("error_message", "''"),
+            ("error_details", "''"))
+
+
+def unanswered_moving_to(new: str) -> list[str]:
+    """The states of a message with no wamid that take state `new` when Meta's
+    answer names it: the forward rule, "failed" counting as "pending"."""
+    return list(UNANSWERED_STATES) if status_moves_forward(Status.PENDING, new) else []
+
+
+def failure_cleared_sql(q, alias: str) -> str:
+    """The SET assignments of an UPDATE of messages with no wamid that clear the
+    failure of a row in "failed" (its time and error) and keep the others' values."""
+    failed = f"{alias}.{q('status')} = '{Status.FAILED.value}'"
+    return ", ".join(f"{q(column)} = CASE WHEN {failed} THEN {empty} ELSE {alias}.{q(column)} END"
+                     for column, empty in _CLEARED)
+
+
 def status_apply(*, number, update) -> str:
     """Apply one status (apps.providers.events.StatusUpdate) to the outbound message
     (number, wamid): `statuses_apply` with one. Returns "applied", "duplicate",
@@ -104,6 +141,12 @@ def statuses_apply(*, number, updates: list) -> list[str]:
             number=number, wamid__in=list(first), direction=Direction.OUTBOUND
         ).only("id", "wamid", *_WRITTEN).order_by("pk")
     }
+    unknown = [updates[position] for wamid, position in first.items() if wamid not in rows]
+    if unknown and (attached := _wamids_attach(number, unknown)):
+        # Our messages whose answer was lost, named by the status: theirs now (locked
+        # by the attaching UPDATE).
+        rows.update((message.wamid, message) for message in Message.objects.filter(
+            number=number, wamid__in=attached, direction=Direction.OUTBOUND).only("id", "wamid", *_WRITTEN))
     changed_rows, written, changed_ids = [], set(), []
     pending = []
     for wamid, position in first.items():
@@ -158,6 +201,10 @@ def statuses_apply(*, number, updates: list) -> list[str]:
                                    "_waba_id": update.waba_id})
             for update in pending
         ], ignore_conflicts=True)  # the same status for the same unknown message, again
+        # Its message's wamid may be committed by a send that could not see these rows:
+        # look again once they are committed (statuses_pending_apply says why).
+        keys = [(number.pk, update.wamid) for update in pending]
+        transaction.on_commit(lambda: statuses_pending_apply(keys=keys), robust=True)
     if changed_ids:
         from apps.realtime import groups
         from apps.realtime.publish import publish
@@ -175,33 +222,159 @@ def statuses_apply(*, number, updates: list) -> list[str]:
     return outcomes
 
 
+def _wamids_attach(number, updates: list) -> list[str]:
+    """For statuses of wamids we do not know that name one of our messages of this
+    number (`biz_opaque_callback_data`) which has no wamid, pending or failed before
+    Meta answered (see UNANSWERED_STATES): store the wamid, the failure cleared, in
+    one UPDATE. Returns the wamids stored."""
+    named: dict[int, str] = {}
+    for update in updates:
+        message_id = callback_message_id(update.biz_opaque_callback_data)
+        if message_id is not None:
+            named.setdefault(message_id, update.wamid)
+    if not named:
+        return []
+    connection = connections[Message.objects.db]
+    q = connection.ops.quote_name
+    table = q(Message._meta.db_table)
+    values = ", ".join(["(%s::bigint, %s)"] * len(named))
+    states = ", ".join(["%s"] * len(UNANSWERED_STATES))
+    params: list = [Status.FAILED, Status.PENDING]
+    for message_id, wamid in named.items():
+        params += [message_id, wamid]
+    params += [number.pk, Direction.OUTBOUND, *UNANSWERED_STATES]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS m SET {q('wamid')} = v.wamid, "
+            f"{q('status')} = CASE WHEN m.{q('status')} = %s THEN %s ELSE m.{q('status')} END, "
+            f"{failure_cleared_sql(q, 'm')} FROM (VALUES {values}) AS v(id, wamid) "
+            f"WHERE m.{q('id')} = v.id AND m.{q('number_id')} = %s AND m.{q('direction')} = %s "
+            f"AND m.{q('wamid')} IS NULL AND m.{q('status')} IN ({states}) AND NOT EXISTS (SELECT 1 FROM {table} x "
+            f"WHERE x.{q('number_id')} = m.{q('number_id')} AND x.{q('wamid')} = v.wamid) RETURNING v.wamid",
+            params,
+        )
+        attached = [row[0] for row in cursor.fetchall()]
+    if attached:
+        logger.info("statuses of number %s settled %d messages sent without a stored answer", number.pk,
+                    len(attached))
+    return attached
+
+
 def status_apply_pending(*, message) -> None:
     """Apply statuses that arrived before `message` had its wamid (call after the
-    wamid is stored, in the same transaction)."""
-    if not message.wamid:
-        return
+    wamid is stored, in the same transaction); the instance is reloaded when any
+    were applied."""
+    if message.wamid and statuses_pending_apply(keys=[(message.number_id, message.wamid)]):
+        message.refresh_from_db()
+
+
+# Waiting statuses applied per transaction (the reconciliation takes several).
+PENDING_APPLY_BATCH = 500
+
+
+def statuses_pending_apply(*, keys: list[tuple[int, str]] | None = None, limit: int = PENDING_APPLY_BATCH) -> int:
+    """Apply the waiting statuses (PendingStatus) whose outbound message has its wamid
+    now: those of `keys` ((number id, wamid) pairs), or any (the reconciliation),
+    at most `limit`, oldest first, through `statuses_apply`. Each is claimed with a
+    row lock (SKIP LOCKED: one taken by another run is that run's) and deleted once
+    applied, so a status is applied once. Returns how many it took (applied, or
+    found to change nothing: a late state, a repeat).
+
+    Why no status waits for ever: the drain stores a PendingStatus and, after its
+    commit, calls this for its keys (statuses_apply's on_commit); the send stores the
+    wamid, looks for waiting statuses in the same statement and, after its commit,
+    calls this for its wamids (sending/outcome.py). Under READ COMMITTED each
+    statement sees what was committed before it started. If the drain's look does
+    not see the wamid, the send had not committed when it ran, so the send's commit
+    came after the drain's, and the send's look, after its own commit, sees the
+    PendingStatus; and the other way round. Whichever commits last applies it (both
+    may: the lock and the delete make it once)."""
+    waiting = PendingStatus.objects.filter(Exists(Message.objects.filter(
+        number_id=OuterRef("number_id"), wamid=OuterRef("wamid"), direction=Direction.OUTBOUND)))
+    if keys is not None:
+        if not keys:
+            return 0
+        wamids: dict[int, set[str]] = {}
+        for number_id, wamid in keys:
+            wamids.setdefault(number_id, set()).add(wamid)
+        waiting = waiting.filter(reduce(or_, (Q(number_id=number_id, wamid__in=sorted(found))
+                                               for number_id, found in wamids.items())))
+    if not waiting.exists():  # the common case: one query
+        return 0
+    with transaction.atomic():
+        return _pending_rows_apply(list(
+            waiting.select_for_update(skip_locked=True, of=("self",)).select_related("number").order_by("pk")[:limit]
+        ))
+
+
+def _pending_rows_apply(rows: list[PendingStatus]) -> int:
+    """Apply locked PendingStatus rows through statuses_apply (per number, earliest
+    state first) and delete those taken; one still unknown stays as it was. Returns
+    how many were taken."""
     from apps.providers.events import StatusUpdate
     from apps.providers.meta.parser import parse_status
 
-    waiting = list(PendingStatus.objects.filter(number_id=message.number_id, wamid=message.wamid))
-    if not waiting:
-        return
-    waiting.sort(key=lambda p: STATUS_RANK.get(p.status, 0))
-    updates = []
-    for pending in waiting:
-        payload = {k: v for k, v in pending.payload.items() if not k.startswith("_")}
-        update = parse_status(
-            payload,
-            path="pending",
-            waba_id=pending.payload.get("_waba_id", ""),
-            phone_number_id=pending.payload.get("_phone_number_id", ""),
-            display_phone_number="",
-        )
+    by_number: dict[int, list[tuple[PendingStatus, StatusUpdate]]] = {}
+    done = []
+    for row in rows:
+        payload = {k: v for k, v in row.payload.items() if not k.startswith("_")}
+        update = parse_status(payload, path="pending", waba_id=row.payload.get("_waba_id", ""),
+                              phone_number_id=row.payload.get("_phone_number_id", ""), display_phone_number="")
         if isinstance(update, StatusUpdate):
-            updates.append(update)
-    statuses_apply(number=message.number, updates=updates)
-    PendingStatus.objects.filter(pk__in=[p.pk for p in waiting]).delete()
-    message.refresh_from_db()
+            by_number.setdefault(row.number_id, []).append((row, update))
+        else:
+            logger.warning("dropping waiting status %s of %s: %s", row.pk, row.wamid, getattr(update, "reason", ""))
+            done.append(row.pk)
+    for pairs in by_number.values():
+        pairs.sort(key=lambda pair: (STATUS_RANK.get(pair[1].status, 0), pair[0].pk))
+        outcomes = statuses_apply(number=pairs[0][0].number, updates=[update for _row, update in pairs])
+        done.extend(row.pk for (row, _update), outcome in zip(pairs, outcomes) if outcome != "pending")
+    PendingStatus.objects.filter(pk__in=done).delete()
+    return len(done)
 
 
+def statuses_pending_reconcile() -> tuple[int, int]:
+    """The periodic safety net (task messaging.reconcile_pending_statuses): apply
+    every waiting status whose message has its wamid now, or whose echoed id names
+    one of our messages sent without a stored answer; then delete those that waited
+    longer than PENDING_STATUS_MAX_AGE_HOURS (statuses of messages this product
+    never sent, e.g. sent by another system on the number), with a log line.
+    Returns (taken, expired): the waiting statuses it applied (or found to change
+    nothing) and those it deleted as expired."""
+    taken = 0
+    for _round in range(100):  # a bound on one run; the next run takes the rest
+        found = statuses_pending_apply()
+        taken += found
+        if found < PENDING_APPLY_BATCH:
+            break
+    taken += _pending_by_callback_apply()
+    cutoff = timezone.now() - timedelta(hours=settings.PENDING_STATUS_MAX_AGE_HOURS)
+    expired, _ = PendingStatus.objects.filter(received_at__lt=cutoff).delete()
+    if expired:
+        logger.warning("deleted %d statuses that waited over %g hours for their message (received before %s)",
+                       expired, settings.PENDING_STATUS_MAX_AGE_HOURS, cutoff.isoformat())
+    return taken, expired
 
+
+def _pending_by_callback_apply() -> int:
+    """The waiting statuses whose echoed id names a message of their number that has
+    no wamid yet (see `_wamids_attach`), applied: how many were taken."""
+    named: dict[int, tuple[int, int]] = {}
+    rows = PendingStatus.objects.filter(payload__has_key="biz_opaque_callback_data").values_list(
+        "pk", "number_id", "payload__biz_opaque_callback_data")
+    for pk, number_id, data in rows[:PENDING_APPLY_BATCH * 20]:
+        message_id = callback_message_id(data if isinstance(data, str) else "")
+        if message_id is not None:
+            named[pk] = (message_id, number_id)
+    if not named:
+        return 0
+    attachable = set(Message.objects.filter(
+        pk__in={message_id for message_id, _ in named.values()}, direction=Direction.OUTBOUND, wamid__isnull=True,
+        status__in=UNANSWERED_STATES,
+    ).values_list("pk", "number_id"))
+    ids = [pk for pk, key in named.items() if key in attachable]
+    if not ids:
+        return 0
+    with transaction.atomic():
+        return _pending_rows_apply(list(PendingStatus.objects.select_for_update(skip_locked=True, of=("self",))
+                                        .filter(pk__in=ids).select_related("number").order_by("pk")))

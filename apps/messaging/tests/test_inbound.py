@@ -94,6 +94,16 @@ def test_a_concurrent_duplicate_is_caught_by_the_constraint():
     assert Conversation.objects.get().unread_count == 1
 
 
+def test_a_batch_inserts_its_messages_in_wamid_order(number):
+    # Two drains storing the same redelivered messages then wait for each other in one
+    # order, never in a cycle (a deadlock, each drain's whole batch undone and tried
+    # again: bench/drain_contention.py). The ids tell the order of the inserts.
+    events = [event(wamid=f"wamid.IN{i}", ts=1718200000 + i, body=str(i)) for i in (3, 1, 2)]
+    assert len(inbound.messages_receive_batch(number=number, events=events)) == 3
+    assert list(Message.objects.order_by("pk").values_list("wamid", flat=True)) == [
+        "wamid.IN1", "wamid.IN2", "wamid.IN3"]
+
+
 def test_media_row_is_created_even_without_the_mirror_task(number, monkeypatch):
     import builtins
 

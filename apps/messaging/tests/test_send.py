@@ -217,7 +217,9 @@ def test_a_claim_in_flight_is_not_sent_again_and_a_stale_one_is_marked(conversat
     from apps.messaging.tasks import send_message
 
     message = unsent(monkeypatch, conversation, "Hi")
-    Message.objects.filter(pk=message.pk).update(send_started_at=timezone.now(), send_attempts=1)
+    # Its call was recorded: it may have reached Meta.
+    Message.objects.filter(pk=message.pk).update(send_started_at=timezone.now(), call_started_at=timezone.now(),
+                                                 send_attempts=1)
     assert send_message(message.pk) == "in_flight"
     Message.objects.filter(pk=message.pk).update(send_started_at=timezone.now() - timedelta(minutes=5))
     assert send_message(message.pk) == "interrupted"
@@ -228,6 +230,23 @@ def test_a_claim_in_flight_is_not_sent_again_and_a_stale_one_is_marked(conversat
     message_retry(message=message, user=admin)
     message.refresh_from_db()
     assert message.status == "sent"
+    assert SimulatedMessage.objects.count() == 1
+
+
+def test_a_stale_claim_whose_call_never_started_is_given_back_and_sent_once(conversation, monkeypatch):
+    from apps.messaging.sending import claim
+    from apps.messaging.tasks import send_message
+
+    message = unsent(monkeypatch, conversation, "Hi")
+    Message.objects.filter(pk=message.pk).update(send_started_at=timezone.now(), send_attempts=1)
+    assert send_message(message.pk) == "in_flight"  # its holder may yet record the call
+    Message.objects.filter(pk=message.pk).update(
+        send_started_at=timezone.now() - timedelta(seconds=claim.UNSTARTED_EXPIRY + 1))
+    assert send_message(message.pk) == "sent"
+    message.refresh_from_db()
+    assert (message.status, message.send_attempts, message.error_title) == ("sent", 1, "")
+    assert SimulatedMessage.objects.get().wamid == message.wamid
+    assert send_message(message.pk) == "done"
     assert SimulatedMessage.objects.count() == 1
 
 

@@ -362,8 +362,9 @@ def test_a_call_meta_may_have_had_is_marked_interrupted_not_retried(queued, numb
     monkeypatch.setattr(transport.Pool, "request", losing)
     if lost == "no result in time":
         monkeypatch.setattr(claim, "claim_expiry", lambda: 1.0)
-    claimed = claim.messages_claim(claimed_at=timezone.now(), number_id=number.pk, limit=3)
-    outcome = batch.batch_send(claimed, timezone.now(), full=False)
+    claimed_at = timezone.now()
+    claimed = claim.messages_claim(claimed_at=claimed_at, number_id=number.pk, limit=3)
+    outcome = batch.batch_send(claimed, claimed_at, full=False)
     assert outcome[first.pk] == "interrupted"
     first.refresh_from_db()
     assert (first.status, first.error_title, first.wamid) == (Status.FAILED, INTERRUPTED_TITLE, None)
@@ -378,8 +379,9 @@ def test_a_broker_that_fails_between_the_calls_and_their_answers_loses_no_wamid(
     monkeypatch.setattr(kick, "dispatch", broker_down)
     ratelimit.client().delete(kick.KICK_PREFIX + str(number.pk))
     messages = pending(number, 3)
-    claimed = claim.messages_claim(claimed_at=timezone.now(), number_id=number.pk, limit=2)
-    outcome = batch.batch_send(claimed, timezone.now(), full=True)  # full: it queues the next batch, which fails
+    claimed_at = timezone.now()
+    claimed = claim.messages_claim(claimed_at=claimed_at, number_id=number.pk, limit=2)
+    outcome = batch.batch_send(claimed, claimed_at, full=True)  # full: it queues the next batch, which fails
     assert sorted(outcome.values()) == ["sent", "sent"]
     rows = {m.pk: m for m in Message.objects.filter(pk__in=[m.pk for m in messages])}
     assert [(rows[m.pk].status, bool(rows[m.pk].wamid)) for m in claimed] == [(Status.SENT, True)] * 2

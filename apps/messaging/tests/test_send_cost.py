@@ -117,23 +117,29 @@ def test_one_statement_claims_and_loads_a_pending_message(conversation):
 
 
 def test_a_stored_answer_moves_the_state_forward_only(conversation, published):
-    # The answer of a message failed meanwhile (its claim outlived, it was marked
-    # interrupted) keeps "failed", as statuses_apply would; the wamid and the time are
-    # stored all the same. A pending message becomes "sent".
+    # A pending message becomes "sent". The answer of a message marked interrupted
+    # meanwhile (its claim outlived) settles it: Meta had it, so it is "sent", its
+    # failure cleared. One that already has what the customer got keeps it, the time
+    # stored all the same.
     from apps.messaging.sending.outcome import answers_store
 
     pending = OutboundMessageFactory(conversation=conversation)
-    failed = OutboundMessageFactory(conversation=conversation, status=Status.FAILED, error_title="Send interrupted")
-    loaded = {m.pk: m for m in Message.objects.select_related("conversation", "author").filter(
-        pk__in=[pending.pk, failed.pk])}
-    outcome = answers_store([(loaded[pending.pk], "wamid.P", None, ""), (loaded[failed.pk], "wamid.F", None, "")])
-    assert outcome == {pending.pk: "sent", failed.pk: "sent"}
-    rows = {m.pk: m for m in Message.objects.filter(pk__in=[pending.pk, failed.pk])}
+    failed = OutboundMessageFactory(conversation=conversation, status=Status.FAILED, error_title="Send interrupted",
+                                    error_message="may or may not", failed_at=timezone.now())
+    read = OutboundMessageFactory(conversation=conversation, status=Status.READ)
+    ids = [pending.pk, failed.pk, read.pk]
+    loaded = {m.pk: m for m in Message.objects.select_related("conversation", "author").filter(pk__in=ids)}
+    outcome = answers_store([(loaded[pending.pk], "wamid.P", None, ""), (loaded[failed.pk], "wamid.F", None, ""),
+                             (loaded[read.pk], "wamid.R", None, "")])
+    assert outcome == {pending.pk: "sent", failed.pk: "sent", read.pk: "sent"}
+    rows = {m.pk: m for m in Message.objects.filter(pk__in=ids)}
     assert (rows[pending.pk].status, rows[pending.pk].wamid) == (Status.SENT, "wamid.P")
-    assert (rows[failed.pk].status, rows[failed.pk].wamid) == (Status.FAILED, "wamid.F")
-    assert rows[pending.pk].sent_at == rows[failed.pk].sent_at is not None
+    assert (rows[failed.pk].status, rows[failed.pk].wamid, rows[failed.pk].error_title,
+            rows[failed.pk].error_message, rows[failed.pk].failed_at) == (Status.SENT, "wamid.F", "", "", None)
+    assert (rows[read.pk].status, rows[read.pk].wamid) == (Status.READ, "wamid.R")
+    assert rows[pending.pk].sent_at == rows[failed.pk].sent_at == rows[read.pk].sent_at is not None
     assert {data["id"]: data["status"] for event, data, _ in published if event == "message.updated"} == {
-        pending.pk: "sent", failed.pk: "failed"}
+        pending.pk: "sent", failed.pk: "sent", read.pk: "read"}
     # A wamid is stored once: a second answer for either changes nothing.
     assert answers_store([(loaded[pending.pk], "wamid.X", None, "")]) == {}
     assert Message.objects.get(pk=pending.pk).wamid == "wamid.P"

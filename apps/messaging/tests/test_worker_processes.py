@@ -25,6 +25,8 @@ from apps.messaging.sending import INTERRUPTED_TITLE
 from apps.messaging.tasks import send_message
 from apps.simulator.models import SimulatedMessage, SimulatedRequest
 from apps.simulator.testing import inject, simulator  # noqa: F401
+from apps.inbound.models import WebhookEvent
+from apps.inbound.services import webhook_events_drain
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -124,13 +126,16 @@ def workers(tmp_path, simulator, settings, real_broker):  # noqa: F811
         worker.stop()
 
 
-def test_a_worker_killed_during_the_call_does_not_send_twice(workers):
+def test_a_worker_killed_during_the_call_does_not_send_twice(workers, settings, simulator):  # noqa: F811
     """kill -9 the worker while Meta holds the request (accepted, answer not back
     yet): another worker gets the task again (acks_late, visibility timeout),
-    does not resend, and marks the message interrupted for the agent."""
+    does not resend, and marks the message interrupted for the agent, until Meta's
+    statuses, which echo our id, settle it."""
     # Long enough to kill the worker before the answer, short enough to be over
-    # before the test ends (the simulator's request holds rows until then).
-    inject(latency_ms=8_000)
+    # before the test ends (the simulator's request holds rows until then). The
+    # simulator's statuses reach our webhook, and wait there: no inbound worker runs.
+    inject(latency_ms=8_000, send_status_webhooks=True, status_delay=0)
+    settings.SIMULATOR_WEBHOOK_URL = f"{simulator.url}/webhooks/whatsapp/"
     conversation = ConversationFactory()
     # The first worker waits long enough for the answer to be still on its way.
     first = workers("first", GRAPH_API_TIMEOUT=60, CELERY_VISIBILITY_TIMEOUT=2)
@@ -156,6 +161,13 @@ def test_a_worker_killed_during_the_call_does_not_send_twice(workers):
     # (Celery logs the task's end just after the task's own commit: wait for the line.)
     wait_for(lambda: second.succeeded() >= 1, what="the second worker to log the task's end")
     assert SimulatedRequest.objects.filter(path__endswith="/messages").count() == 1
+    # Meta's statuses (sent, delivered, read) settle it: it takes its wamid and "read".
+    wait_for(lambda: WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED).count() == 3,
+             what="the simulator's statuses")
+    assert webhook_events_drain() == 3
+    message.refresh_from_db()
+    accepted = SimulatedMessage.objects.get(payload__text__body="Killed mid-call")
+    assert (message.status, message.wamid, message.error_title) == (Status.READ, accepted.wamid, "")
 
 
 def test_the_rate_limit_holds_across_two_worker_processes(workers):

@@ -265,6 +265,7 @@ def parse_status(status, *, path: str, waba_id: str, phone_number_id: str, displ
         conversation=status.get("conversation") if isinstance(status.get("conversation"), dict) else None,
         pricing=status.get("pricing") if isinstance(status.get("pricing"), dict) else None,
         errors=_list(status.get("errors")) or None,
+        biz_opaque_callback_data=_str(status.get("biz_opaque_callback_data")),
         **number,
     )
 

@@ -10,7 +10,7 @@ import pytest
 from apps.accounts.tests.factories import AdminFactory, UserFactory
 from apps.simulator.models import SimulatedMessage, SimulatorConfig
 from apps.simulator.testing import simulator  # noqa: F401
-from apps.providers.meta.client import client_for
+from apps.providers.meta.client import GraphAPIError, client_for
 from apps.providers.meta.signature import sign_body
 from apps.whatsapp.tests.factories import WhatsAppNumberFactory
 from tests.peers.http import serve_in_thread
@@ -56,6 +56,26 @@ def test_statuses_are_sent_signed_after_the_answer(simulator, receiver):
         statuses.append((item["id"], item["status"], item["recipient_id"]))
     assert statuses == [(wamid, "sent", "5511999990000"), (wamid, "delivered", "5511999990000"),
                         (wamid, "read", "5511999990000")]
+
+
+def test_statuses_echo_the_sends_biz_opaque_callback_data_as_meta_does(simulator, receiver):
+    received, done = receiver
+    SimulatorConfig.objects.filter(pk=1).update(send_status_webhooks=True, status_delay=0)
+    number = WhatsAppNumberFactory(app_secret="s3cret")
+    client = client_for(number)
+    wamid = client.send_message({"to": "5511999990000", "type": "text", "text": {"body": "Hi"},
+                                 "biz_opaque_callback_data": "7:tracked"})["messages"][0]["id"]
+    assert done.wait(10)
+    items = [json.loads(body)["entry"][0]["changes"][0]["value"]["statuses"][0] for body, _signature in received]
+    assert [(item["id"], item["status"], item["biz_opaque_callback_data"]) for item in items] == [
+        (wamid, "sent", "7:tracked"), (wamid, "delivered", "7:tracked"), (wamid, "read", "7:tracked")]
+    # Meta takes a string of at most 512 characters, and says so otherwise.
+    for wrong in ("x" * 513, {"id": 7}):
+        with pytest.raises(GraphAPIError) as refused:
+            client.send_message({"to": "5511999990000", "type": "text", "text": {"body": "Hi"},
+                                 "biz_opaque_callback_data": wrong})
+        assert (refused.value.code, refused.value.retryable) == (100, False)
+        assert "biz_opaque_callback_data" in refused.value.details
 
 
 def test_control_api_changes_failure_injection(simulator, client):

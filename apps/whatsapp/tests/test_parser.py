@@ -140,6 +140,17 @@ def test_failed_status_keeps_errors():
     assert "24 hours" in item.errors[0]["error_data"]["details"]
 
 
+def test_a_status_echoes_the_sends_biz_opaque_callback_data():
+    delivered, failed = parse_webhook(load_fixture("status_with_callback_data.json"))
+    assert [(s.status, s.biz_opaque_callback_data) for s in (delivered, failed)] == [
+        ("delivered", "4182:fGm0K2xV3uS1cH8aQe9yR7tWz5nB6dJpLkM4oXv0iTg"),
+        ("failed", "4182:fGm0K2xV3uS1cH8aQe9yR7tWz5nB6dJpLkM4oXv0iTg"),
+    ]
+    assert failed.errors[0]["code"] == 131026
+    # A send made without it: its statuses carry none.
+    assert {s.biz_opaque_callback_data for s in parse_webhook(load_fixture("statuses.json"))} == {""}
+
+
 def test_user_preferences():
     item = one("user_preferences.json")
     assert isinstance(item, ev.UserPreference)
