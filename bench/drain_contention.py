@@ -141,7 +141,7 @@ def drain_worker(limit: int, start, out) -> None:
     # A drain whose first try failed (a deadlock between drains, say) logs a warning
     # and goes again batch by batch.
     retried = _Count()
-    logger = logging.getLogger("apps.whatsapp.services.drain")
+    logger = logging.getLogger("apps.inbound.services.drain")
     logger.addHandler(retried)
     logger.setLevel(logging.WARNING)
     start.wait()
