@@ -76,8 +76,14 @@ class LivePage:
         if frame.get("id"):
             self.last_id = frame["id"]
 
-    def missed(self, stored: dict[str, float]) -> int:
+    def missed(self, stored: dict[str, float], grace: float = 15.0) -> list[str]:
         """Messages stored ({wamid: when stored}) that the page neither received nor
-        reloaded after: the agent does not see them until a reload of their own."""
-        return sum(1 for wamid, when in stored.items()
-                   if wamid not in self.created and not any(reset >= when for reset in self.resets))
+        reloaded after: the agent does not see them until a reload of their own. Frames
+        still on their way get `grace` seconds to arrive (late is not missed)."""
+        deadline = time.time() + grace
+        while True:
+            missed = [wamid for wamid, when in stored.items()
+                      if wamid not in self.created and not any(reset >= when for reset in self.resets)]
+            if not missed or time.time() > deadline:
+                return missed
+            time.sleep(0.5)
