@@ -153,7 +153,8 @@ def outbound_done(ids: list[int]) -> int:
     """Messages of `ids` no longer pending (sent with a wamid, or failed)."""
     from apps.messaging.models import Message, Status
 
-    return Message.objects.filter(pk__gte=min(ids), pk__lte=max(ids)).exclude(status=Status.PENDING).count()
+    # By the ids themselves: inbound messages stored meanwhile take ids inside their range.
+    return Message.objects.filter(pk__in=ids).exclude(status=Status.PENDING).count()
 
 
 def outbound_tally(ids: list[int], tag: str) -> dict:
@@ -173,7 +174,8 @@ def outbound_tally(ids: list[int], tag: str) -> dict:
     stuck = sum(1 for _, status, _ in rows if status == Status.PENDING)
     return {"in": len(ids), "stored": sum(1 for *_, wamid in rows if wamid), "sent": sent,
             "duplicated": sum(1 for n in per_text.values() if n > 1), "stuck": stuck,
-            "lost": len(ids) - sent - stuck, "statuses": dict(Counter(status for _, status, _ in rows))}
+            "lost": len(ids) - sent - stuck, "statuses": dict(Counter(status for _, status, _ in rows)),
+            "failed_accepted": sum(1 for text, status, _ in rows if status == Status.FAILED and text in per_text)}
 
 
 def busiest_second(since_request: int, numbers) -> tuple[int, int]:
