@@ -149,9 +149,9 @@ class Outbound:
                          + (", ABOVE)" if calls > limit else ")")]
         return {"name": name, "in": t["in"], "stored": t["stored"], "sent": t["sent"], "lost": t["lost"],
                 "duplicated": t["duplicated"], "stuck": t["stuck"], "wrong": wrong, "missed": "-",
-                "recover": recover, "notes": notes + ([
+                "recover": recover, "notes": notes + ([(
                     f"{failed} failed, of which {t['failed_accepted']} were accepted by the simulator"
-                    f" and {failed - t['failed_accepted']} never reached it"] if failed else [])}
+                    f" and {failed - t['failed_accepted']} never reached it")] if failed else [])}
 
 
 def wait_done(pipelines: list, timeout: float) -> list[float | None]:
