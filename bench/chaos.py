@@ -67,26 +67,33 @@ class Run:
         self.settle = 60.0 if short else 120.0
         self.rows: list[dict] = []
         self.logdir = tempfile.mkdtemp(prefix="bench-chaos-")
+        self.supervisor = self.live = None
         self.redis = PrivateRedis(self.logdir)
-        web, ws, sim = free_port(), free_port(), free_port()
-        self.env = environment(self.redis, web, ws, sim)
-        os.environ.update(self.env)
-        self.url = f"http://127.0.0.1:{web}/webhooks/whatsapp/"
-        self.org = prepare_database(self.env, numbers=4)
-        from apps.whatsapp.models import WhatsAppNumber
+        try:
+            web, ws, sim = free_port(), free_port(), free_port()
+            self.env = environment(self.redis, web, ws, sim)
+            os.environ.update(self.env)
+            self.url = f"http://127.0.0.1:{web}/webhooks/whatsapp/"
+            self.org = prepare_database(self.env, numbers=4)
+            from apps.whatsapp.models import WhatsAppNumber
 
-        self.numbers = list(WhatsAppNumber.objects.order_by("pk"))
-        self.supervisor = Supervisor(self.env, self.logdir, sim)
-        self.supervisor.start()
-        self.live = LivePage(ws, session_cookie("chaos-supervisor"))
-        self.live.start(timeout=120)
+            self.numbers = list(WhatsAppNumber.objects.order_by("pk"))
+            self.supervisor = Supervisor(self.env, self.logdir, sim)
+            self.supervisor.start()
+            self.live = LivePage(ws, session_cookie("chaos-supervisor"))
+            self.live.start(timeout=120)
+        except BaseException:
+            self.stop()  # nothing started is left running
+            raise
 
     def size(self, full: int, short: int) -> int:
         return short if self.short else full
 
     def stop(self) -> None:
-        self.live.stop()
-        self.supervisor.stop()
+        if self.live is not None:
+            self.live.stop()
+        if self.supervisor is not None:
+            self.supervisor.stop()
         self.redis.stop()
 
 

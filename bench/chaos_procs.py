@@ -238,7 +238,8 @@ class Supervisor:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
         for proc in self.procs.values():
             proc.stop()
 
