@@ -104,12 +104,11 @@ def wait_ready(url: str, timeout: float = 120.0, stop: threading.Event | None = 
 
 
 def users_text(site_url: str) -> list[str]:
-    from apps.simulator.management.commands.seed_demo import DEMO_PHONE_NUMBER_ID, DEMO_USERS
+    from apps.simulator.management.commands.seed_demo import DEMO_PHONE_NUMBER_ID, DEMO_USERS, user_line
 
     lines = [f"Open {site_url} and sign in as:"]
-    for username, role, staff, password, _teams in DEMO_USERS:
-        extra = ", Django admin at /admin/" if staff else ""
-        lines.append(f"  {username:<16} password {password:<24} ({role.label}{extra})")
+    for username, (first_name, last_name), role, staff, password, _teams in DEMO_USERS:
+        lines.append(user_line(username, f"{first_name} {last_name}", role, staff, password))
     lines.append(f"The demo number {DEMO_PHONE_NUMBER_ID} talks to the simulator: the customer's phone is "
                  f"at {site_url}/simulator/. Ctrl-C stops everything.")
     return lines

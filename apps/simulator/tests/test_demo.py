@@ -85,3 +85,5 @@ def test_users_text_names_every_demo_user_and_the_url():
     assert "http://127.0.0.1:8061" in text
     for username in ("demo-admin", "demo-supervisor", "demo-agent"):
         assert username in text
+    for person in ("Carla Mendes (Admin, Django admin at /admin/)", "Bruno Lima (Supervisor)", "Ana Souza (Agent)"):
+        assert person in text
