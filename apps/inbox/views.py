@@ -52,7 +52,7 @@ def _filters(request) -> selectors.InboxFilter:
     get = request.GET
     return selectors.InboxFilter(
         view=params.text(get.get("view"), field="view") or "all",
-        status=params.text(get.get("status"), field="status") or "open",
+        status=params.text(get.get("status"), field="status") or None,
         number_id=params.positive_id(get.get("number"), field="number"),
         label_id=params.positive_id(get.get("label"), field="label"),
         q=params.text(get.get("q"), field="q", max_length=selectors.SEARCH_MAX_LENGTH),
