@@ -34,6 +34,13 @@ CONCURRENCY = {
     "SEND_CONCURRENCY": "4",
     "SEND_DB_POOL_MAX_SIZE": "4",
 }
+# The console of the demo: each process's start, warnings and errors, once each, and no
+# line per request. gunicorn keeps no access log (config/gunicorn.conf.py); daphne's
+# writes three lines per socket (connecting, connected, disconnected), every time a page
+# opens: off here, as daphne's -v 0 does (its logging otherwise is Django's LOGGING).
+QUIET = {
+    "DAPHNE_VERBOSITY": "0",
+}
 
 
 def procfile_processes(path: Path = PROCFILE) -> dict[str, str]:
@@ -74,6 +81,7 @@ def child_env(*, host: str, port: int, ws_port: int, database_url: str, redis_ur
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "PATH": bin_dir + os.pathsep + env.get("PATH", ""),
         **CONCURRENCY,
+        **QUIET,
     })
     return env
 

@@ -47,7 +47,7 @@ def test_the_demo_serves_the_host_it_was_given():
 
 def test_every_variable_the_demo_sets_is_read_by_the_procfile_or_gunicorn():
     read = demo.PROCFILE.read_text() + (demo.BASE_DIR / "config" / "gunicorn.conf.py").read_text()
-    for name in [*demo.CONCURRENCY, "PORT", "WS_PORT", "BIND_HOST"]:
+    for name in [*demo.CONCURRENCY, *demo.QUIET, "PORT", "WS_PORT", "BIND_HOST"]:
         assert re.search(rf"\b{name}\b", read), name
 
 
