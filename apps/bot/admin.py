@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.core import crypto
 from apps.accounts.admin_scoping import OrganizationScopedAdminMixin
 
-from . import client, context, knowledge, services
+from . import client, context, knowledge, selectors, services
 from .models import BotRun, BotSettings, BotUsage, KnowledgeDocument, KnowledgeFAQ
 
 
@@ -74,6 +74,13 @@ class BotSettingsForm(forms.ModelForm):
             team = cleaned.get(field)
             if organization and team and team.organization_id != organization.pk:
                 self.add_error(field, _("This team belongs to another organisation."))
+        if cleaned.get("enabled"):
+            # The bot is turned on only where it can answer: with the key these
+            # settings will have once saved.
+            key = "" if cleaned.get("clear_api_key") else (cleaned.get("api_key") or "").strip() or self.instance.api_key
+            reason = selectors.bot_unavailable_reason(bot_settings=BotSettings(enabled=True, api_key=key))
+            if reason:
+                self.add_error("enabled", reason)
         return cleaned
 
     def save(self, commit=True):

@@ -1,6 +1,8 @@
-"""Agent assist over REST: POST /api/v1/conversations/<id>/assist/suggest/ → {"text"}
-and .../assist/summary/ → {"summary"}. 503 when the bot is not configured, 502 when
-the model failed."""
+"""The bot over REST. POST /api/v1/conversations/<id>/bot/ {"bot_active"} turns it on
+or off in a conversation (on is refused with the reason, 400, where it could not
+answer). Agent assist: POST /api/v1/conversations/<id>/assist/suggest/ → {"text"} and
+.../assist/summary/ → {"summary"}; 503 when the AI is not configured, 502 when the
+model failed."""
 
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.conversations import selectors
+from apps.conversations.api import _ConversationActionView, _run
+from apps.conversations.serializers import ConversationSerializer
 
-from . import assist, client
+from . import assist, client, services
 
 _detail = inline_serializer("AssistError", {"detail": serializers.CharField()})
 
@@ -54,3 +58,20 @@ class AssistSummaryView(_AssistView):
                                             502: _detail, 503: _detail})
     def post(self, request, pk):
         return super().post(request, pk)
+
+
+class BotSerializer(serializers.Serializer):
+    bot_active = serializers.BooleanField()
+
+
+class ConversationBotView(_ConversationActionView):
+    input_serializer = BotSerializer
+
+    @extend_schema(request=BotSerializer, responses=ConversationSerializer)
+    def post(self, request, pk):
+        return super().post(request, pk)
+
+    def act(self, request, conversation, data):
+        return _run(
+            services.conversation_bot_set, conversation=conversation, actor=request.user, active=data["bot_active"]
+        )

@@ -11,7 +11,7 @@ from apps.accounts import access
 from . import client
 from .knowledge import retrieve
 from .models import BotSettings
-from .selectors import settings_for
+from .selectors import ai_unavailable_reason, settings_for
 from .services import build_messages
 
 
@@ -21,10 +21,9 @@ class AssistUnavailable(Exception):
 
 def _settings(conversation) -> BotSettings:
     found = settings_for(organization_id=conversation.organization_id, number_id=conversation.number_id)
-    if not client.is_configured(found):
-        raise AssistUnavailable(
-            _("The AI assistant is not configured: set OPENAI_API_KEY (or the organisation's key in the bot settings).")
-        )
+    reason = ai_unavailable_reason(bot_settings=found)
+    if reason:
+        raise AssistUnavailable(reason)
     # Without saved settings the defaults of a new row apply (not stored).
     return found or BotSettings(organization_id=conversation.organization_id)
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from . import client, context
 from .knowledge import retrieve
 from .models import INTENTS, BotRun, BotSettings, KnowledgePassage
-from .selectors import settings_for
+from .selectors import conversation_bot_unavailable_reason, settings_for
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +78,23 @@ def bot_on_inbound_message(*, message) -> None:
 def bot_settings_saved(*, bot_settings: BotSettings) -> None:
     """After the admin saved settings: the hook's memory of this organisation is stale."""
     enabled_memo_clear(bot_settings.organization_id)
+
+
+def conversation_bot_set(*, conversation, actor, active: bool):
+    """Turn the bot on or off in a conversation, for every door (the inbox, the API).
+    Turning it on where it could not answer (its settings off, no API key) is refused
+    with the reason (ValidationError), and nothing changes: the customer would get no
+    answer at all."""
+    from django.core.exceptions import ValidationError
+
+    from apps.accounts import access
+    from apps.conversations.services import conversation_set_bot
+
+    if active and access.can_act_on_conversation(actor, conversation):  # else refused as not allowed
+        reason = conversation_bot_unavailable_reason(conversation=conversation)
+        if reason:
+            raise ValidationError(reason, code="bot_unavailable")
+    return conversation_set_bot(conversation=conversation, actor=actor, active=active)
 
 
 # --- Answering a message ------------------------------------------------------------------

@@ -97,10 +97,6 @@ class PrioritySerializer(serializers.Serializer):
     priority = serializers.ChoiceField(choices=Conversation.Priority.choices)
 
 
-class BotSerializer(serializers.Serializer):
-    bot_active = serializers.BooleanField()
-
-
 class NoteCreateSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=10000)
 
@@ -273,19 +269,6 @@ class ConversationPriorityView(_ConversationActionView):
             conversation=conversation,
             actor=request.user,
             priority=data["priority"],
-        )
-
-
-class ConversationBotView(_ConversationActionView):
-    input_serializer = BotSerializer
-
-    @extend_schema(request=BotSerializer, responses=ConversationSerializer)
-    def post(self, request, pk):
-        return super().post(request, pk)
-
-    def act(self, request, conversation, data):
-        return _run(
-            services.conversation_set_bot, conversation=conversation, actor=request.user, active=data["bot_active"]
         )
 
 

@@ -9,7 +9,6 @@ urlpatterns = [
     path("conversations/<int:pk>/status/", api.ConversationStatusView.as_view(), name="api-conversation-status"),
     path("conversations/<int:pk>/labels/", api.ConversationLabelsView.as_view(), name="api-conversation-labels"),
     path("conversations/<int:pk>/priority/", api.ConversationPriorityView.as_view(), name="api-conversation-priority"),
-    path("conversations/<int:pk>/bot/", api.ConversationBotView.as_view(), name="api-conversation-bot"),
     path("conversations/<int:pk>/messages/", api.ConversationMessagesView.as_view(), name="api-conversation-messages"),
     path("conversations/<int:pk>/notes/", api.ConversationNotesView.as_view(), name="api-conversation-notes"),
     path("contacts/", api.ContactListView.as_view(), name="api-contact-list"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
@@ -223,23 +223,32 @@ def canned_response_list(*, user, q: str = "") -> QuerySet[CannedResponse]:
 
 INBOX_VIEWS = ("mine", "unassigned", "all")
 INBOX_STATUSES = ("open", "pending", "snoozed", "resolved", "any")
+STATUS_ALIASES = {"all": "any"}
 INBOX_PAGE_SIZE = 30
 
 
 @dataclass
 class InboxFilter:
+    """An inbox view. `status` empty (not chosen): open conversations, and every
+    status when searching (a match must not hide behind the default filter); a chosen
+    status is kept, search or not (`status_chosen` says which)."""
+
     view: str = "all"
-    status: str = "open"
+    status: str | None = None
     number_id: int | None = None
     label_id: int | None = None
     q: str = ""
+    status_chosen: bool = field(init=False, default=False)
 
     def __post_init__(self):
         if self.view not in INBOX_VIEWS:
             raise ValueError("view")
-        if self.status not in INBOX_STATUSES:
-            raise ValueError("status")
         self.q = (self.q or "").strip()[:SEARCH_MAX_LENGTH]
+        self.status_chosen = bool(self.status)
+        status = STATUS_ALIASES.get(self.status, self.status) if self.status else ("any" if self.q else "open")
+        if status not in INBOX_STATUSES:
+            raise ValueError("status")
+        self.status = status
 
 
 @dataclass

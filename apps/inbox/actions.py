@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts import access
 from apps.accounts import selectors as account_selectors
+from apps.bot.services import conversation_bot_set
 from apps.conversations import selectors, services
 from apps.conversations.models import Conversation
 from apps.core import params
@@ -390,7 +391,7 @@ def set_priority(request, pk):
 def set_bot(request, pk):
     conversation = _conversation(request, pk)
     active = request.POST.get("active") in ("1", "true", "on")
-    return _run_action(request, conversation, services.conversation_set_bot, active=active)
+    return _run_action(request, conversation, conversation_bot_set, active=active)
 
 
 @login_required

@@ -10,6 +10,7 @@ from django.utils import timezone
 from apps.accounts import access
 from apps.conversations import access as contact_access
 from apps.accounts import selectors as account_selectors
+from apps.bot.selectors import conversation_bot_unavailable_reason
 from apps.conversations import selectors
 from apps.conversations.models import Conversation
 
@@ -34,6 +35,9 @@ def actions_context(*, user, conversation) -> dict:
         "statuses": Conversation.Status.choices,
         "priorities": Conversation.Priority.choices,
         "snooze_default": (timezone.localtime() + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M"),
+        # Why the bot cannot be turned on here (its settings off, no AI), or None.
+        "bot_unavailable": None if conversation.bot_active else conversation_bot_unavailable_reason(
+            conversation=conversation),
     }
 
 

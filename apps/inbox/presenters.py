@@ -34,8 +34,11 @@ def status_links():
 
 
 def filter_query(filters) -> str:
-    """The query string that describes an inbox view (kept on links and live checks)."""
-    params = {"view": filters.view, "status": filters.status}
+    """The query string that describes an inbox view (kept on links and live checks);
+    the status only when it was chosen (a search without one spans every status)."""
+    params = {"view": filters.view}
+    if filters.status_chosen:
+        params["status"] = filters.status
     if filters.number_id is not None:
         params["number"] = filters.number_id
     if filters.label_id is not None:

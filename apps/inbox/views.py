@@ -21,6 +21,7 @@ from django.views.i18n import set_language
 
 from apps.accounts import services as account_services
 from apps.accounts.models import User
+from apps.bot.selectors import conversation_assist_unavailable_reason
 from apps.conversations import selectors
 from apps.core import params
 from apps.messaging.services import send as send_services
@@ -52,7 +53,7 @@ def _filters(request) -> selectors.InboxFilter:
     get = request.GET
     return selectors.InboxFilter(
         view=params.text(get.get("view"), field="view") or "all",
-        status=params.text(get.get("status"), field="status") or "open",
+        status=params.text(get.get("status"), field="status") or None,
         number_id=params.positive_id(get.get("number"), field="number"),
         label_id=params.positive_id(get.get("label"), field="label"),
         q=params.text(get.get("q"), field="q", max_length=selectors.SEARCH_MAX_LENGTH),
@@ -156,6 +157,8 @@ def conversation_detail(request, pk):
         thread=presenters.thread_entries(thread.items, organization=request.user.organization),
         thread_before=thread.before,
         current_row=presenters.conversation_rows([conversation], now=now)[0],
+        # Why "Suggest reply" and "Summarise" cannot answer here (no AI), or None.
+        assist_unavailable=conversation_assist_unavailable_reason(conversation=conversation),
     )
     return render(request, "inbox/conversation_page.html", context)
 

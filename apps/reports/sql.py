@@ -19,7 +19,7 @@ MONDAY_SHIFT = 3 * 86400
 
 
 def elapsed_seconds(end_sql: str, start_sql: str) -> tuple[str, list]:
-    """Seconds from start to end, exact to the microsecond."""
+    """Seconds from start to end, exact to the microsecond (null when either is)."""
     # date_part works in double precision; EXTRACT computes a numeric per row
     # (about twice the time), then the cast rounds it the same.
     return f"date_part('epoch', {end_sql} - {start_sql})", []
@@ -55,18 +55,28 @@ def business_clock(epoch_sql: str, hours: BusinessHours) -> str:
 def durations(inner_sql: str, params: list, *, tzname: str, hours: BusinessHours | None,
               keyed: bool = False, offset: int | None = None) -> tuple[str, list]:
     """Wrap a query of columns `e` (end), `s` (start) and optionally `k` into one of
-    `v`: seconds from s to e, elapsed or within business hours. The local clock of
-    each instant is computed once per row (below a fence the planner does not
-    flatten), then the business clocks from it."""
+    `v`: seconds from s to e, elapsed or within business hours, never negative (an e
+    before its s counts as 0: `_never_negative`). The local clock of each instant is
+    computed once per row (below a fence the planner does not flatten), then the
+    business clocks from it."""
     key = "k, " if keyed else ""
     if hours is None:
         elapsed, _ = elapsed_seconds("e", "s")
-        return f"SELECT {key}{elapsed} AS v FROM ({inner_sql}) AS d", list(params)
+        return _never_negative(f"SELECT {key}{elapsed} AS v FROM ({inner_sql}) AS d", key), list(params)
     end_epoch, end_params = _local_epoch("e", tzname, offset)
     start_epoch, start_params = _local_epoch("s", tzname, offset)
     local = f"SELECT {key}{end_epoch} AS le, {start_epoch} AS ls FROM ({inner_sql}) AS d0 OFFSET 0"
     diff = f"({business_clock('le', hours)} - {business_clock('ls', hours)})"
-    return f"SELECT {key}CAST({diff} AS DOUBLE PRECISION) AS v FROM ({local}) AS d", [*end_params, *start_params, *params]
+    query = f"SELECT {key}CAST({diff} AS DOUBLE PRECISION) AS v FROM ({local}) AS d"
+    return _never_negative(query, key), [*end_params, *start_params, *params]
+
+
+def _never_negative(query: str, key: str) -> str:
+    """Its column v with a negative value as 0 (a null stays null: left out of the
+    figures). An end recorded before its start, such as an answer stored with a time
+    before its conversation was opened (clocks of different sources, imported
+    history), is no negative duration."""
+    return f"SELECT {key}CASE WHEN v < 0 THEN 0 ELSE v END AS v FROM ({query}) AS n"
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,13 @@ CONCURRENCY = {
     "SEND_CONCURRENCY": "4",
     "SEND_DB_POOL_MAX_SIZE": "4",
 }
+# The console of the demo: each process's start, warnings and errors, once each, and no
+# line per request. gunicorn keeps no access log (config/gunicorn.conf.py); daphne's
+# writes three lines per socket (connecting, connected, disconnected), every time a page
+# opens: off here, as daphne's -v 0 does (its logging otherwise is Django's LOGGING).
+QUIET = {
+    "DAPHNE_VERBOSITY": "0",
+}
 
 
 def procfile_processes(path: Path = PROCFILE) -> dict[str, str]:
@@ -74,6 +81,7 @@ def child_env(*, host: str, port: int, ws_port: int, database_url: str, redis_ur
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "PATH": bin_dir + os.pathsep + env.get("PATH", ""),
         **CONCURRENCY,
+        **QUIET,
     })
     return env
 
@@ -104,12 +112,11 @@ def wait_ready(url: str, timeout: float = 120.0, stop: threading.Event | None = 
 
 
 def users_text(site_url: str) -> list[str]:
-    from apps.simulator.management.commands.seed_demo import DEMO_PHONE_NUMBER_ID, DEMO_USERS
+    from apps.simulator.management.commands.seed_demo import DEMO_PHONE_NUMBER_ID, DEMO_USERS, user_line
 
     lines = [f"Open {site_url} and sign in as:"]
-    for username, role, staff, password, _teams in DEMO_USERS:
-        extra = ", Django admin at /admin/" if staff else ""
-        lines.append(f"  {username:<16} password {password:<24} ({role.label}{extra})")
+    for username, (first_name, last_name), role, staff, password, _teams in DEMO_USERS:
+        lines.append(user_line(username, f"{first_name} {last_name}", role, staff, password))
     lines.append(f"The demo number {DEMO_PHONE_NUMBER_ID} talks to the simulator: the customer's phone is "
                  f"at {site_url}/simulator/. Ctrl-C stops everything.")
     return lines

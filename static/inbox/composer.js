@@ -208,23 +208,37 @@
 
   // --- Agent assist -------------------------------------------------------------------------
 
+  function assistError(result, detail) {
+    result.innerHTML = "";
+    var div = document.createElement("div");
+    div.className = "composer-error";
+    div.setAttribute("role", "alert");
+    div.textContent = t("assist-error") + ": " + detail;
+    result.appendChild(div);
+  }
+
   function assist(kind, button) {
     var url = root.getAttribute(kind === "suggest" ? "data-suggest-url" : "data-summary-url");
     var result = $("#composer-result", root);
     button.disabled = true;
     button.setAttribute("aria-busy", "true");
-    postForm(url, new FormData())
+    // No body: the assist takes no input, and an empty multipart form (what an empty
+    // FormData sends) is refused by HTTP servers before the application sees it.
+    fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "X-CSRFToken": root.getAttribute("data-csrf"), "Accept": "application/json" },
+    })
       .then(function (response) {
-        return response.json().catch(function () { return {}; }).then(function (data) { return { ok: response.ok, data: data }; });
+        return response.json().catch(function () { return {}; }).then(function (data) {
+          return { ok: response.ok, status: response.status, statusText: response.statusText, data: data };
+        });
       })
       .then(function (answer) {
         if (!answer.ok) {
-          result.innerHTML = "";
-          var div = document.createElement("div");
-          div.className = "composer-error";
-          div.setAttribute("role", "alert");
-          div.textContent = t("assist-error") + ": " + (answer.data.detail || "");
-          result.appendChild(div);
+          // The server's reason, else its HTTP status: never a message cut short.
+          var detail = answer.data && answer.data.detail;
+          if (Array.isArray(detail)) detail = detail.join(" ");
+          assistError(result, detail || (t("http-error") + " " + answer.status + (answer.statusText ? " " + answer.statusText : "")));
           return;
         }
         result.innerHTML = "";
@@ -238,7 +252,7 @@
           box.hidden = false;
         }
       })
-      .catch(function () {})
+      .catch(function () { assistError(result, t("network-error")); })
       .finally(function () { button.disabled = false; button.removeAttribute("aria-busy"); });
   }
 

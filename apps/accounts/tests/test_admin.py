@@ -172,3 +172,46 @@ def test_org_admin_changes_their_own_conversation(world):
     response = admin_client(world.admin).get(f"/admin/conversations/conversation/{world.mine.pk}/change/")
     assert response.status_code == 200
     assert Conversation.objects.get(pk=world.mine.pk).organization_id == world.org.pk
+
+
+def _organization_form(org, **changes):
+    data = {
+        "name": org.name, "timezone": org.timezone, "opt_out_keywords": '["STOP"]', "opt_in_keywords": '["START"]',
+        "on_message_to_resolved": org.on_message_to_resolved, "mark_read_on_open": "on",
+        "media_retention_days": "",
+    }
+    data.update(changes)
+    return data
+
+
+def test_org_admin_changes_their_organisations_time_zone_keywords_and_retention(world):
+    """The organisation's own change page, as its admin (the slug read-only), opens and
+    saves: time zone, opt-out and opt-in keywords, media retention."""
+    client = admin_client(world.admin)
+    url = f"/admin/accounts/organization/{world.org.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert 'name="timezone"' in body and 'name="opt_out_keywords"' in body and 'name="media_retention_days"' in body
+    assert 'name="slug"' not in body and world.org.slug in body  # shown, not editable
+    response = client.post(url, _organization_form(
+        world.org, timezone="America/Sao_Paulo", opt_out_keywords='["PARAR", "STOP"]', media_retention_days="90",
+        slug="stolen-slug"))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    world.org.refresh_from_db()
+    assert (world.org.timezone, world.org.opt_out_keywords, world.org.opt_in_keywords, world.org.media_retention_days
+            ) == ("America/Sao_Paulo", ["PARAR", "STOP"], ["START"], 90)
+    assert world.org.slug != "stolen-slug"
+    # The list links to it, and another organisation's page stays not found.
+    assert f'href="{url}"' in client.get("/admin/accounts/organization/").content.decode()
+    assert client.get(f"/admin/accounts/organization/{world.foreign_org.pk}/change/").status_code == 404
+
+
+def test_platform_admin_edits_the_slug(world, platform_admin):
+    client = admin_client(platform_admin)
+    url = f"/admin/accounts/organization/{world.org.pk}/change/"
+    assert 'name="slug"' in client.get(url).content.decode()
+    response = client.post(url, _organization_form(world.org, slug="renamed"))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    world.org.refresh_from_db()
+    assert world.org.slug == "renamed"

@@ -102,20 +102,64 @@ def test_seed_demo_is_idempotent_and_its_printed_passwords_work():
     second = run("seed_demo")
     assert [m.objects.count() for m in (Organization, User, Team, WhatsAppNumber, Contact, Conversation, Message,
                                         Label, CannedResponse)] == counts
-    assert counts[:4] == [1, 3, 2, 1] and counts[5] == 3 and counts[6] == 7
+    assert counts[:4] == [1, 3, 2, 1] and counts[5] == 4 and counts[6] == 11
     assert first.splitlines()[1:] == second.splitlines()[1:]
     assert "http://127.0.0.1:8000" in first
     number = WhatsAppNumber.objects.get()
     assert (number.phone_number_id, number.provider, bool(number.app_secret)) == ("100000000000001", "simulator", True)
     request = RequestFactory().post("/accounts/login/")
-    for username, role in (("demo-admin", "admin"), ("demo-supervisor", "supervisor"), ("demo-agent", "agent")):
+    for username, role, name in (("demo-admin", "admin", "Carla Mendes"), ("demo-supervisor", "supervisor", "Bruno Lima"),
+                                 ("demo-agent", "agent", "Ana Souza")):
         line = next(line for line in first.splitlines() if line.strip().startswith(username))
         password = line.split("password")[1].split()[0]
         user = authenticate(request, username=username, password=password)
         assert user is not None and user.role == role
+        # People with names, as the inbox shows them (assignee, mentions, reports).
+        assert (user.name, user.get_full_name()) == (name, name)
+        assert f"{name} ({user.get_role_display()}" in line
     assert User.objects.get(username="demo-admin").is_staff is True
     from apps.simulator.management.commands.seed_demo_templates import SAMPLES
     from apps.simulator.models import SimulatedTemplate
 
     # The composer's template picker has something to offer once the server syncs.
     assert SimulatedTemplate.objects.filter(waba_id=number.waba_id).count() == len(SAMPLES)
+
+
+def test_seed_demo_data_is_consistent_in_time():
+    """What the product itself would have written: contact and conversation created
+    with the first customer message, the first answer the first agent message, the
+    window from the last customer message, a resolution after the last message; so
+    the reports of a fresh demo show no negative time."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    from apps.conversations.models import AuditLogEntry
+    from apps.reports import sections
+    from apps.reports.params import ReportParams
+
+    run("seed_demo")
+    conversations = Conversation.objects.select_related("contact").order_by("created_at")
+    assert all(c.contact.profile_name for c in conversations)
+    for conversation in conversations:
+        messages = list(Message.objects.filter(conversation=conversation).order_by("timestamp"))
+        inbound = [m.timestamp for m in messages if m.direction == "in"]
+        answers = [m.timestamp for m in messages if m.direction == "out"]
+        assert conversation.contact.created_at <= conversation.created_at == messages[0].timestamp
+        assert conversation.first_response_at == (answers[0] if answers else None)
+        assert conversation.last_customer_message_at == inbound[-1]
+        assert conversation.last_message_at == messages[-1].timestamp
+        assert all(m.author.name == "Ana Souza" for m in messages if m.direction == "out")
+        if conversation.status == "resolved":
+            assert conversation.resolved_at > messages[-1].timestamp
+            entry = AuditLogEntry.objects.get(conversation=conversation, action="conversation.status_changed")
+            assert entry.created_at == conversation.resolved_at
+    org = Organization.objects.get(slug="demo")
+    zone = ZoneInfo(org.timezone)
+    today = timezone.now().astimezone(zone).date()
+    params = ReportParams(organization_id=org.pk, tz=zone, start_date=today - timedelta(days=2), end_date=today)
+    first_response, _waiting, resolution = sections.response_times(params)[0].rows
+    # Maria 5 min, Aiko 2 min, Lucas 6 min; Lucas resolved after 15 min.
+    assert first_response == ["first_response", 3, 300.0, 348.0, 260.0]
+    assert resolution == ["resolution", 1, 900.0, 900.0, 900.0]

@@ -99,6 +99,35 @@ def test_another_organisations_team_is_refused(admin_client, world):
     assert not BotSettings.objects.exists()
 
 
+def test_the_bot_is_not_turned_on_without_an_ai_to_answer(admin_client, world, settings):
+    """Turned on with no API key (the organisation's or OPENAI_API_KEY) the customer
+    would get nothing: the form says why and nothing is saved."""
+    settings.OPENAI_API_KEY = ""
+    response = admin_client.post("/admin/bot/botsettings/add/", settings_form(world))
+    assert response.status_code == 200
+    assert "OPENAI_API_KEY" in " ".join(response.context["adminform"].form.errors["enabled"])
+    assert not BotSettings.objects.exists()
+    # Off, the settings are saved without a key; on, with one.
+    assert admin_client.post("/admin/bot/botsettings/add/", settings_form(world, enabled="")).status_code == 302
+    row = BotSettings.objects.get()
+    url = f"/admin/bot/botsettings/{row.pk}/change/"
+    assert admin_client.post(url, settings_form(world)).status_code == 200
+    assert admin_client.post(url, settings_form(world, api_key="sk-organisation")).status_code == 302
+    row.refresh_from_db()
+    assert (row.enabled, row.api_key) == (True, "sk-organisation")
+    # Removing the key while it stays on is refused too.
+    response = admin_client.post(url, settings_form(world, clear_api_key="on"))
+    assert "enabled" in response.context["adminform"].form.errors
+    row.refresh_from_db()
+    assert (row.enabled, row.api_key) == (True, "sk-organisation")
+
+
+def test_the_bot_is_turned_on_with_the_environments_key(admin_client, world, settings):
+    settings.OPENAI_API_KEY = "sk-environment"
+    assert admin_client.post("/admin/bot/botsettings/add/", settings_form(world)).status_code == 302
+    assert BotSettings.objects.get().enabled is True
+
+
 @pytest.mark.parametrize(("name", "data", "expected"), [
     ("hours.txt", "We open at 7 am.".encode(), "We open at 7 am."),
     ("faq.md", "# Delivery\n\nWe deliver within 5 km.".encode(), "We deliver within 5 km."),

@@ -89,3 +89,46 @@ def test_no_assist_on_conversations_one_may_not_see(world, ai):
         assert summary(api_as(user), conversation).status_code == 404
     assert APIClient().post(f"/api/v1/conversations/{world.mine.pk}/assist/suggest/").status_code in (401, 403)
     assert ai.requests == []
+
+
+def bot_switch(client, conversation, active):
+    return client.post(f"/api/v1/conversations/{conversation.pk}/bot/", {"bot_active": active}, format="json")
+
+
+@pytest.mark.parametrize("bot_settings, reason", [
+    (None, "The bot is off in the bot settings"),
+    ({"enabled": False, "api_key": "sk-organisation"}, "The bot is off in the bot settings"),
+    ({"enabled": True, "api_key": ""}, "OPENAI_API_KEY"),
+])
+def test_the_bot_is_not_switched_on_where_it_could_not_answer(world, settings, bot_settings, reason):
+    """The customer would get nothing: refused with the reason, and nothing changes."""
+    from apps.conversations.models import AuditLogEntry
+
+    settings.OPENAI_API_KEY = ""
+    if bot_settings is not None:
+        BotSettingsFactory(organization=world.org, **bot_settings)
+    response = bot_switch(api_as(world.agent), world.mine, True)
+    assert response.status_code == 400
+    assert reason in " ".join(response.json()["detail"])
+    world.mine.refresh_from_db()
+    assert world.mine.bot_active is False
+    assert not AuditLogEntry.objects.filter(conversation=world.mine).exists()
+
+
+def test_the_bot_is_switched_on_where_it_answers_and_off_anywhere(world, settings):
+    settings.OPENAI_API_KEY = ""
+    bot = BotSettingsFactory(organization=world.org, enabled=True, api_key="sk-organisation")
+    assert bot_switch(api_as(world.agent), world.mine, True).json()["bot_active"] is True
+    bot.delete()
+    response = bot_switch(api_as(world.agent), world.mine, False)  # off: always allowed
+    assert response.status_code == 200 and response.json()["bot_active"] is False
+    # With OPENAI_API_KEY, the organisation needs no key of its own.
+    settings.OPENAI_API_KEY = "sk-environment"
+    BotSettingsFactory(organization=world.org, enabled=True)
+    assert bot_switch(api_as(world.agent), world.mine, True).json()["bot_active"] is True
+
+
+def test_the_bot_switch_of_a_conversation_the_user_may_not_act_on_is_refused_as_such(world, settings):
+    settings.OPENAI_API_KEY = ""
+    assert bot_switch(api_as(world.agent), world.colleagues, True).status_code in (403, 404)
+    assert bot_switch(api_as(world.foreign_user), world.mine, True).status_code == 404

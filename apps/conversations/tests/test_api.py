@@ -177,6 +177,9 @@ def test_reopen_refused_while_another_conversation_is_active(world):
 
 
 def test_set_labels_priority_and_bot(world, published, committed):
+    from apps.bot.tests.factories import BotSettingsFactory
+
+    BotSettingsFactory(organization=world.org, enabled=True, api_key="sk-organisation")  # a bot that can answer
     client = api_as(world.agent)
     base = f"/api/v1/conversations/{world.mine.pk}"
     response = committed(client.post, f"{base}/labels/", {"label_ids": [world.label.pk]}, format="json")

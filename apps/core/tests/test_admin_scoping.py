@@ -88,7 +88,7 @@ def tenant(mark: str) -> dict:
         "notifications.Notification": Notification.objects.create(
             organization=org, rule=rule, event_type=rule.event_type, idempotency_key=f"{mark}-1",
             phone="+5511999990000", message=message, created_by=user),
-        "bot.BotSettings": BotSettingsFactory(organization=org, system_prompt=f"{mark} prompt"),
+        "bot.BotSettings": BotSettingsFactory(organization=org, system_prompt=f"{mark} prompt", api_key="sk-bot-key"),
         "bot.KnowledgeDocument": KnowledgeDocument.objects.create(organization=org, title=f"{mark} document",
                                                                   text=f"{mark} text", kind="text"),
         "bot.KnowledgeFAQ": KnowledgeFAQFactory(organization=org, question=f"{mark} question?"),

@@ -209,6 +209,9 @@ def test_priority_is_set_and_unknown_refused(world):
 
 
 def test_bot_is_toggled(world):
+    from apps.bot.tests.factories import BotSettingsFactory
+
+    BotSettingsFactory(organization=world.org, enabled=True, api_key="sk-organisation")
     assert post(world.agent, "bot", world.mine, {"active": "1"}).status_code == 200
     world.mine.refresh_from_db()
     assert world.mine.bot_active is True
@@ -320,3 +323,23 @@ def test_contact_panel_lists_previous_conversations_the_user_may_see(world):
     assert f"/inbox/c/{old.pk}/" in html and f"/inbox/c/{hidden.pk}/" not in html
     html = client_for(world.supervisor).get(reverse("inbox:panel_contact", args=[world.mine.pk])).content.decode()
     assert f"/inbox/c/{hidden.pk}/" in html
+
+
+@pytest.mark.parametrize("bot_on, reason", [(False, "The bot is off in the bot settings"),
+                                            (True, "OPENAI_API_KEY")])
+def test_the_bot_is_not_switched_on_where_it_could_not_answer(world, settings, bot_on, reason):
+    """The panel says why the bot cannot be switched on (the button disabled, the
+    reason beside it), and a post anyway is refused with it, changing nothing."""
+    from apps.bot.tests.factories import BotSettingsFactory
+
+    settings.OPENAI_API_KEY = ""
+    BotSettingsFactory(organization=world.org, enabled=bot_on)
+    html = client_for(world.agent).get(reverse("inbox:panel_actions", args=[world.mine.pk])).content.decode()
+    assert 'aria-describedby="bot-unavailable"' in html and "disabled" in html.split("Turn the bot on")[0][-300:]
+    assert reason in html.split('id="bot-unavailable"')[1]
+    response = post(world.agent, "bot", world.mine, {"active": "1"})
+    assert response.status_code == 422
+    assert reason in response.content.decode().split("panel-errors")[1].split("</div>")[0]
+    world.mine.refresh_from_db()
+    assert world.mine.bot_active is False
+    assert not AuditLogEntry.objects.filter(conversation=world.mine).exists()

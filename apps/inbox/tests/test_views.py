@@ -97,6 +97,35 @@ def test_search_by_name_phone_and_message_text(client, world):
     assert row_ids(client.get("/inbox/?q=nothing-matches-this")) == []
 
 
+def test_search_spans_every_status_unless_one_is_chosen(client, world):
+    """A match in a snoozed, pending or resolved conversation is found from the default
+    (Open) list; a status chosen on purpose still narrows the search."""
+    Conversation.objects.filter(pk=world.mine.pk).update(status="snoozed", snoozed_until=timezone.now() + timedelta(days=1))
+    Conversation.objects.filter(pk=world.unassigned.pk).update(status="resolved")
+    client_for(client, world.agent)
+    assert row_ids(client.get("/inbox/")) == []  # no status chosen, no search: open only
+    assert row_ids(client.get("/inbox/?q=alice")) == [world.mine.pk]
+    assert row_ids(client.get("/inbox/?view=mine&q=PARCEL")) == [world.mine.pk]
+    response = client.get(f"/inbox/?q={world.unassigned.contact.wa_id[-6:]}")
+    assert row_ids(response) == [world.unassigned.pk]
+    # The links and the live row checks of a search keep it spanning every status.
+    assert response.context["filter_query"] == f"view=all&q={world.unassigned.contact.wa_id[-6:]}"
+    html = response.content.decode()
+    assert 'name="status"' not in html
+    row = client.get(reverse("inbox:row", args=[world.unassigned.pk]),
+                     {"view": "all", "q": world.unassigned.contact.wa_id[-6:]})
+    assert row.status_code == 200
+    # Chosen: kept, by the search form too.
+    assert row_ids(client.get("/inbox/?status=open&q=alice")) == []
+    assert row_ids(client.get("/inbox/?status=snoozed&q=alice")) == [world.mine.pk]
+    chosen = client.get("/inbox/?status=snoozed&q=alice")
+    assert '<input type="hidden" name="status" value="snoozed">' in chosen.content.decode()
+    assert chosen.context["filter_query"] == "view=all&status=snoozed&q=alice"
+    # "all" is every status, as "any" is.
+    assert row_ids(client.get("/inbox/?status=all&q=alice")) == [world.mine.pk]
+    assert set(row_ids(client.get("/inbox/?status=all"))) == {world.mine.pk, world.unassigned.pk}
+
+
 def test_search_never_finds_foreign_or_colleagues_conversations(client, world):
     MessageFactory(conversation=world.colleagues, text="foreign secret message text")
     client_for(client, world.agent)

@@ -1,6 +1,6 @@
 """Time zones, daylight saving, business hours and percentiles."""
 
-from datetime import date
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -159,3 +159,31 @@ def test_business_hours_waits_the_same_with_a_fixed_offset(monkeypatch, zone, st
         assert with_offset == ["customer_waiting", 4, 31968.5, 58190.7, 36901.75]
     monkeypatch.setattr(sections, "_fixed_offset", lambda *a: None)
     assert sections.response_times(params)[0].rows[1] == with_offset
+
+
+@pytest.mark.parametrize("hours", [None, "mon-sun 00:00-24:00"])
+def test_a_reply_before_its_conversation_opened_never_counts_negative(hours):
+    """Times recorded by different clocks (Meta's message times, our rows' creation,
+    imported history) can put an answer or a resolution before the conversation was
+    opened: it counts as 0 s, never a negative duration, in every figure built on it."""
+    from apps.accounts.tests.factories import UserFactory
+
+    org = OrganizationFactory(timezone="UTC")
+    number = WhatsAppNumberFactory(organization=org)
+    agent = UserFactory(organization=org, username="ana")
+    opened = utc(2025, 3, 12, 10)
+    # Answered 18 minutes "before" it was opened, resolved an hour "before" it.
+    ConversationFactory(organization=org, number=number, assignee=agent, created_at=opened,
+                        first_response_at=opened - timedelta(minutes=18), status=Conversation.Status.RESOLVED,
+                        resolved_at=opened - timedelta(hours=1))
+    # Answered 600 s after it opened, resolved 1200 s after.
+    ConversationFactory(organization=org, number=number, assignee=agent, created_at=opened,
+                        first_response_at=opened + timedelta(seconds=600), status=Conversation.Status.RESOLVED,
+                        resolved_at=opened + timedelta(seconds=1200))
+    params = params_for(org, date(2025, 3, 10), date(2025, 3, 16),
+                        hours=business_hours_parse(hours) if hours else None)
+    rows = sections.response_times(params)[0].rows
+    assert rows[0] == ["first_response", 2, 300.0, 540.0, 300.0]
+    assert rows[2] == ["resolution", 2, 600.0, 1080.0, 600.0]
+    (agents,) = sections.agents(params)
+    assert [row[1:] for row in agents.rows if row[0] == agent.pk] == [[agent.name, 0, 0, 300.0, 600.0, 0]]

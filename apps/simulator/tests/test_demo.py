@@ -47,7 +47,7 @@ def test_the_demo_serves_the_host_it_was_given():
 
 def test_every_variable_the_demo_sets_is_read_by_the_procfile_or_gunicorn():
     read = demo.PROCFILE.read_text() + (demo.BASE_DIR / "config" / "gunicorn.conf.py").read_text()
-    for name in [*demo.CONCURRENCY, "PORT", "WS_PORT", "BIND_HOST"]:
+    for name in [*demo.CONCURRENCY, *demo.QUIET, "PORT", "WS_PORT", "BIND_HOST"]:
         assert re.search(rf"\b{name}\b", read), name
 
 
@@ -85,3 +85,5 @@ def test_users_text_names_every_demo_user_and_the_url():
     assert "http://127.0.0.1:8061" in text
     for username in ("demo-admin", "demo-supervisor", "demo-agent"):
         assert username in text
+    for person in ("Carla Mendes (Admin, Django admin at /admin/)", "Bruno Lima (Supervisor)", "Ana Souza (Agent)"):
+        assert person in text
