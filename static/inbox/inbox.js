@@ -393,14 +393,42 @@
     }
   });
 
-  // --- Phone layout: the side panel opens over the thread ---------------------------
+  // --- Narrow screens: the side panel opens over the thread --------------------------
+  //
+  // Below the desktop width the panel is an overlay: its own close button, Escape and a
+  // tap on the backdrop close it, and the focus goes back to the button that opened it.
 
-  document.querySelectorAll("[data-panel-toggle]").forEach(function (button) {
-    button.addEventListener("click", function () {
-      var open = body.classList.toggle("panel-open");
-      button.setAttribute("aria-expanded", open ? "true" : "false");
+  var panelToggle = document.querySelector("[data-panel-toggle]");
+  var panel = document.getElementById("side-panel");
+  var backdrop = document.querySelector("[data-panel-backdrop]");
+
+  function panelIsOverlay() { return panelToggle && panelToggle.offsetParent !== null; }
+
+  function setPanel(open) {
+    if (!panelToggle || !panel) return;
+    body.classList.toggle("panel-open", open);
+    panelToggle.setAttribute("aria-expanded", open ? "true" : "false");
+    if (backdrop) backdrop.hidden = !open;
+    if (open) {
+      var close = panel.querySelector("[data-panel-close]");
+      if (close) close.focus();
+    } else {
+      panelToggle.focus();
+    }
+  }
+
+  if (panelToggle && panel) {
+    panelToggle.addEventListener("click", function () { setPanel(!body.classList.contains("panel-open")); });
+    panel.querySelector("[data-panel-close]").addEventListener("click", function () { setPanel(false); });
+    if (backdrop) backdrop.addEventListener("click", function () { setPanel(false); });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || !body.classList.contains("panel-open") || !panelIsOverlay()) return;
+      // A suggestion list or a popup inside the panel closes first (their own Escape).
+      if (event.defaultPrevented) return;
+      event.preventDefault();
+      setPanel(false);
     });
-  });
+  }
 
   updateTitle();
 })();
