@@ -129,11 +129,61 @@
 
   // --- The thread ------------------------------------------------------------------
 
+  // The thread opens at the newest message and stays there while the agent has not
+  // scrolled away ("pinned"): whatever grows afterwards (an image getting its size, a
+  // video's poster, a message arriving) scrolls it back down. Scrolled up, new messages
+  // are counted and a button jumps to the newest.
+  var PINNED_WITHIN = 80;  // px from the bottom that still count as "at the newest"
+  var pinned = true;
+  var pinnedTop = 0;  // where the thread was last at the newest: only scrolling above it unpins
+  var unseen = 0;
+  var jump = document.querySelector("[data-jump-newest]");
+
   function nearBottom() {
-    return !scroller || scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 160;
+    return !scroller || scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < PINNED_WITHIN;
   }
 
-  function scrollToBottom() { if (scroller) scroller.scrollTop = scroller.scrollHeight; }
+  function showJump() {
+    if (!jump) return;
+    jump.hidden = pinned;
+    var label = unseen ? jump.dataset.labelNew : jump.dataset.labelJump;
+    jump.querySelector("[data-jump-label]").textContent = label;
+    jump.classList.toggle("has-new", unseen > 0);
+  }
+
+  function scrollToBottom() {
+    if (scroller) {
+      scroller.scrollTop = scroller.scrollHeight;
+      pinnedTop = scroller.scrollTop;
+    }
+    pinned = true;
+    unseen = 0;
+    showJump();
+  }
+
+  if (scroller) {
+    scroller.addEventListener("scroll", function () {
+      // The scroll event of our own scroll may come after the thread grew again (an
+      // image got its size meanwhile): away from the bottom, but not scrolled up, it
+      // stays pinned and the ResizeObserver follows. The agent scrolling up unpins it.
+      if (nearBottom()) {
+        pinned = true;
+        pinnedTop = scroller.scrollTop;
+        unseen = 0;
+      } else if (scroller.scrollTop < pinnedTop - 2) {
+        pinned = false;
+      }
+      showJump();
+    }, { passive: true });
+    if ("ResizeObserver" in window && thread) {
+      new ResizeObserver(function () { if (pinned) scrollToBottom(); }).observe(thread);
+    }
+    // Before ResizeObserver reports it, a loaded image may already have been painted.
+    scroller.addEventListener("load", function () { if (pinned) scrollToBottom(); }, true);
+  }
+  if (jump) jump.addEventListener("click", function () { scrollToBottom(); });
+  // The agent's own message: WhatsApp takes them to it.
+  document.addEventListener("composer:sent", function () { pinned = true; });
 
   function lastDay() {
     var items = thread.querySelectorAll("[data-day]");
@@ -141,7 +191,7 @@
   }
 
   function insertThreadItem(node) {
-    var stick = nearBottom();
+    var stick = pinned;
     var empty = thread.querySelector(".thread-empty");
     if (empty) empty.remove();
     var day = node.dataset.day;
@@ -158,6 +208,7 @@
     thread.appendChild(node);
     process(node);
     if (stick) scrollToBottom();
+    else if (node.dataset.messageId) { unseen += 1; showJump(); }
   }
 
   var pendingMessages = {};
