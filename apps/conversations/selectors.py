@@ -12,13 +12,13 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
 
 from apps.accounts import access
 from . import access as contact_access
-from apps.messaging.models import Message
+from apps.messaging.models import Direction, Message, MessageType, Status
 
 from .models import CannedResponse, Contact, Conversation, Label, Note
 
@@ -366,11 +366,16 @@ class ThreadPage:
     before: str | None  # cursor of older messages, None when there are none
 
 
+# The business's reactions are shown under the message they react to (their Reaction
+# rows); their own messages, which carry them to WhatsApp, only when they failed.
+THREAD_HIDDEN = Q(type=MessageType.REACTION, direction=Direction.OUTBOUND) & ~Q(status=Status.FAILED)
+
+
 def thread_messages(*, conversation: Conversation) -> QuerySet[Message]:
     """Messages with their author, media and reactions; the quoted messages of replies
     are attached by `_attach_quoted` (most are on the same page)."""
     return (
-        Message.objects.filter(conversation=conversation)
+        Message.objects.filter(conversation=conversation).exclude(THREAD_HIDDEN)
         .select_related("author", "media")
         .prefetch_related("reactions")
     )
@@ -427,10 +432,12 @@ def thread_page(*, conversation: Conversation, before: str | None = None, limit:
 
 
 def thread_message_get(*, user, message_id) -> Message:
-    """One message for the thread partial, if `user` may see its conversation; Http404 otherwise."""
+    """One message for the thread partial, if `user` may see its conversation; Http404
+    otherwise. `thread_hidden` tells whether the thread leaves it out (THREAD_HIDDEN)."""
     try:
         message = (
             Message.objects.filter(access.conversation_filter(user, prefix="conversation__"))
+            .annotate(thread_hidden=ExpressionWrapper(THREAD_HIDDEN, output_field=BooleanField()))
             .select_related("author", "media", "reply_to", "reply_to__media", "conversation__organization")
             .prefetch_related("reactions")
             .get(pk=int(message_id))

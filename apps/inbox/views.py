@@ -196,8 +196,11 @@ def message_older(request, pk):
 @require_GET
 @organization_time
 def message_partial(request, message_id):
-    """One message as the thread shows it: the page and live updates both use it."""
+    """One message as the thread shows it: the page and live updates both use it; 204
+    for a message the thread leaves out (the business's reaction, shown under its message)."""
     message = selectors.thread_message_get(user=request.user, message_id=message_id)
+    if message.thread_hidden:
+        return HttpResponse(status=204)
     return render(request, "inbox/thread/message.html", {
         "message": message, "view": presenters.message_view(message), "user": request.user,
     })
@@ -232,6 +235,8 @@ def message_retry(request, message_id):
         error = exc.message
     if request.htmx:
         message = selectors.thread_message_get(user=request.user, message_id=message_id)
+        if message.thread_hidden:  # a reaction on its way again: its bubble goes
+            return HttpResponse("")
         response = render(request, "inbox/thread/message.html", {
             "message": message, "view": presenters.message_view(message), "user": request.user,
             "retry_error": error,

@@ -216,7 +216,11 @@
     if (pendingMessages[id]) { pendingMessages[id].again = true; return; }
     pendingMessages[id] = { again: false };
     fetchHTML(urlFor(body.dataset.messageUrl, id)).then(function (html) {
-      if (!html) return;
+      if (!html) {  // no longer shown in the thread (or no longer visible to this agent)
+        var gone = document.getElementById("m" + id);
+        if (gone) gone.remove();
+        return;
+      }
       var node = fragment(html).firstElementChild;
       var existing = document.getElementById("m" + id);
       if (existing) { existing.replaceWith(node); process(node); }
@@ -367,7 +371,9 @@
         }
         break;
       case "message.updated":
-        if (thread && data.conversation_id === currentId) refreshMessage(data.id, false);
+        // A reaction of the business enters the thread when it fails (it is shown under
+        // its message otherwise): the partial answers 204 for the ones the thread leaves out.
+        if (thread && data.conversation_id === currentId) refreshMessage(data.id, data.type === "reaction");
         break;
       case "note.created":
         if (thread && data.conversation_id === currentId) insertNote(data.id);
