@@ -20,7 +20,7 @@ from apps.accounts import access
 from . import access as contact_access
 from apps.messaging.models import Direction, Message, MessageType, Status
 
-from .models import CannedResponse, Contact, Conversation, Label, Note
+from .models import CannedResponse, Contact, Conversation, Label, Note, NoteMention
 
 # The orderings the conversation list accepts; anything else is refused.
 CONVERSATION_ORDERINGS = {
@@ -221,7 +221,7 @@ def canned_response_list(*, user, q: str = "") -> QuerySet[CannedResponse]:
 # backend: case-insensitive containment (UPPER(col) LIKE UPPER('%q%')); on PostgreSQL
 # the trigram GIN indexes of migration 0002 serve exactly that expression.
 
-INBOX_VIEWS = ("mine", "unassigned", "all")
+INBOX_VIEWS = ("mine", "unassigned", "all", "mentions")
 INBOX_STATUSES = ("open", "pending", "snoozed", "resolved", "any")
 INBOX_PAGE_SIZE = 30
 
@@ -297,6 +297,12 @@ def _inbox_filtered(*, user, filters: InboxFilter) -> QuerySet[Conversation]:
     page: (assignee, status, ...) for mine, (organization, status, ...) filtered for
     unassigned."""
     queryset = _conversations(user, assignee={"mine": "me", "unassigned": "none"}.get(filters.view))
+    if filters.view == "mentions":
+        # From the user's few mentions to their conversations (a semi-join), each row
+        # marked when a mention in it is still unread.
+        mentions = NoteMention.objects.filter(user=user)
+        queryset = queryset.filter(pk__in=mentions.values("note__conversation_id")).annotate(
+            unread_mention=Exists(mentions.filter(read_at__isnull=True, note__conversation_id=OuterRef("pk"))))
     if filters.status != "any":
         queryset = queryset.filter(status=filters.status)
     if filters.number_id is not None:
@@ -460,6 +466,12 @@ def note_get(*, user, note_id) -> Note:
         )
     except (Note.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+def mention_unread_count(*, user) -> int:
+    """How many notes mention `user` unread, in conversations they may see now."""
+    visible = access.conversation_filter(user, prefix="note__conversation__", subqueries=True)
+    return NoteMention.objects.filter(visible, user=user, read_at__isnull=True).count()
 
 
 def inbox_sidebar(*, user) -> dict:

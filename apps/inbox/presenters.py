@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from apps.conversations.models import Conversation
 from apps.messaging.models import Author, Direction, MessageType, Status
@@ -23,7 +23,8 @@ from apps.messaging.models import Author, Direction, MessageType, Status
 
 
 def view_links():
-    return [("mine", gettext_lazy("Mine")), ("unassigned", gettext_lazy("Unassigned")), ("all", gettext_lazy("All"))]
+    return [("mine", gettext_lazy("Mine")), ("unassigned", pgettext_lazy("inbox view", "Unassigned")),
+            ("all", gettext_lazy("All")), ("mentions", gettext_lazy("Mentions"))]
 
 
 def status_links():

@@ -22,6 +22,7 @@ from django.views.i18n import set_language
 from apps.accounts import services as account_services
 from apps.accounts.models import User
 from apps.conversations import selectors
+from apps.conversations import services as conversation_services
 from apps.core import params
 from apps.messaging.services import send as send_services
 from apps.messaging.validation import SendError
@@ -81,6 +82,7 @@ def _page_context(request, filters) -> dict:
         views=presenters.view_links(),
         statuses=presenters.status_links(),
         availability_choices=User.Availability.choices,
+        unread_mentions=selectors.mention_unread_count(user=request.user),
         # The socket's first catch-up starts here: nothing published after the render is missed.
         live_cursor=replay.cursor_now(),
     )
@@ -144,6 +146,7 @@ def conversation_detail(request, pk):
         send_services.conversation_mark_read(conversation=conversation, user=request.user)
     except SendError:  # cannot happen for a conversation the selector returned
         raise Http404 from None
+    conversation_services.mentions_mark_read(user=request.user, conversation=conversation)
     thread = selectors.thread_page(conversation=conversation)
     context = _page_context(request, filters)
     now = timezone.now()
@@ -163,12 +166,14 @@ def conversation_detail(request, pk):
 @login_required
 @require_POST
 def conversation_read(request, pk):
-    """The agent has the conversation open while a new message arrives: it is read."""
+    """The agent has the conversation open while a new message, or a note that mentions
+    them, arrives: it is read."""
     conversation = selectors.conversation_get(user=request.user, pk=pk)
     try:
         count = send_services.conversation_mark_read(conversation=conversation, user=request.user)
     except SendError:
         raise Http404 from None
+    conversation_services.mentions_mark_read(user=request.user, conversation=conversation)
     return HttpResponse(str(count), content_type="text/plain")
 
 

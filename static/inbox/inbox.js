@@ -333,14 +333,45 @@
     hiddenNew += 1;
     updateTitle();
     beep();
-    if ("Notification" in window && Notification.permission === "granted") {
-      var row = document.getElementById("row-" + data.conversation_id);
-      var name = row ? row.querySelector(".row-name").textContent : "";
-      try {
-        var n = new Notification(name || document.title, { body: data.text || "", tag: "conversation-" + data.conversation_id });
-        n.onclick = function () { window.focus(); window.location.href = urlFor(body.dataset.rowUrl, data.conversation_id).replace(/row\/$/, ""); };
-      } catch (e) { /* some browsers only notify from a service worker */ }
+    var row = document.getElementById("row-" + data.conversation_id);
+    var name = row ? row.querySelector(".row-name").textContent : "";
+    desktopNotification(name, data.text, "conversation-" + data.conversation_id, data.conversation_id);
+  }
+
+  function conversationUrl(id) { return urlFor(body.dataset.rowUrl, id).replace(/row\/$/, ""); }
+
+  function desktopNotification(title, text, tag, conversationId) {
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    try {
+      var n = new Notification(title || document.title, { body: text || "", tag: tag });
+      n.onclick = function () { window.focus(); window.location.href = conversationUrl(conversationId); };
+    } catch (e) { /* some browsers only notify from a service worker */ }
+  }
+
+  // --- Mentions: the count on the Mentions view, a notification for each new one -------
+  // The server sends the count with each mention and each reading: set, never added to,
+  // so an event replayed by a catch-up counts nothing twice.
+
+  var mentionsBadge = document.querySelector("[data-mentions-badge]");
+
+  function setMentions(count) {
+    if (!mentionsBadge) return;
+    count = Math.max(0, count);
+    mentionsBadge.querySelector("[data-mentions-count]").textContent = String(count);
+    mentionsBadge.hidden = count === 0;
+  }
+
+  function notifyMention(data) {
+    refreshRow(data.conversation_id);
+    if (data.conversation_id === currentId && !document.hidden) {
+      markCurrentRead();  // read at once: the agent is looking at it
+      return;
     }
+    if (typeof data.unread_mentions === "number") setMentions(data.unread_mentions);
+    if (document.hidden) { hiddenNew += 1; updateTitle(); }
+    beep();
+    var title = (body.dataset.i18nMentioned || "%(name)s").replace("%(name)s", data.author_name || "");
+    desktopNotification(title, data.body, "mention-" + data.id, data.conversation_id);
   }
 
   document.addEventListener("visibilitychange", function () {
@@ -376,7 +407,12 @@
         if (thread && data.conversation_id === currentId) refreshMessage(data.id, data.type === "reaction");
         break;
       case "note.created":
+        if (data.mentioned && (data.mentions || []).indexOf(userId) !== -1) notifyMention(data);
         if (thread && data.conversation_id === currentId) insertNote(data.id);
+        break;
+      case "mentions.read":
+        setMentions(data.unread_mentions);
+        refreshRow(data.conversation_id);
         break;
       case "typing":
         if (data.conversation_id === currentId && data.user_id !== userId) showTyping(data);
