@@ -151,16 +151,31 @@ def conversation_detail(request, pk):
     context = _page_context(request, filters)
     now = timezone.now()
     context.update(
-        conversation=conversation,
-        contact=conversation.contact,
-        window_open=conversation.window_open(now),
-        window_closes_at=conversation.window_expires_at,
+        _title_context(conversation, now=now),
         user=request.user,
         thread=presenters.thread_entries(thread.items, organization=request.user.organization),
         thread_before=thread.before,
         current_row=presenters.conversation_rows([conversation], now=now)[0],
     )
     return render(request, "inbox/conversation_page.html", context)
+
+
+def _title_context(conversation, *, now) -> dict:
+    return {
+        "conversation": conversation,
+        "contact": conversation.contact,
+        "window_open": conversation.window_open(now),
+        "window_closes_at": conversation.window_expires_at,
+    }
+
+
+@login_required
+@require_GET
+@organization_time
+def conversation_title(request, pk):
+    """The thread's title (name, status, window) as it is now: live updates swap it."""
+    conversation = selectors.conversation_get(user=request.user, pk=pk)
+    return render(request, "inbox/thread/title.html", _title_context(conversation, now=timezone.now()))
 
 
 @login_required

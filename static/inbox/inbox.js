@@ -232,6 +232,28 @@
     });
   }
 
+  // The thread's title (name, status, window) follows the conversation and its contact.
+  var titleTimer = null;
+  function refreshTitle() {
+    if (!currentId || !document.getElementById("thread-title")) return;
+    clearTimeout(titleTimer);  // a burst of events (a batch) fetches it once
+    titleTimer = setTimeout(function () {
+      fetchHTML(urlFor(body.dataset.titleUrl, currentId)).then(function (html) {
+        var existing = document.getElementById("thread-title");
+        if (!html || !existing) return;
+        var node = fragment(html).firstElementChild;
+        existing.replaceWith(node);
+        baseTitle = node.dataset.pageTitle || baseTitle;
+        updateTitle();
+      }).catch(function () {});
+    }, 100);
+  }
+
+  function currentContactId() {
+    var title = document.getElementById("thread-title");
+    return title ? Number(title.dataset.contactId) : null;
+  }
+
   function insertNote(id) {
     if (document.getElementById("n" + id)) return;
     fetchHTML(urlFor(body.dataset.noteUrl, id)).then(function (html) {
@@ -393,6 +415,14 @@
       case "conversation.created":
       case "conversation.updated":
         refreshRow(data.id);
+        if (data.id === currentId && !data.removed) refreshTitle();
+        break;
+      case "contact.updated":
+        // A renamed contact: every row of theirs, and the title when it is the open one.
+        rows().forEach(function (row) {
+          if (Number(row.dataset.contactId) === data.id) refreshRow(Number(row.dataset.conversationId));
+        });
+        if (currentContactId() === data.id) refreshTitle();
         break;
       case "message.created":
         refreshRow(data.conversation_id).then(function () { notifyCustomerMessage(data); });
