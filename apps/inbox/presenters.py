@@ -175,6 +175,17 @@ def _interactive(content) -> dict:
     }
 
 
+def interactive_draft(payload: dict) -> dict:
+    """An interactive message being written (the send API's payload, not validated yet)
+    in the shape `_interactive` gives one that was sent: the thread's template shows both."""
+    return {
+        "header": payload.get("header", ""), "body": payload.get("body", ""), "footer": payload.get("footer", ""),
+        "buttons": [button["title"] for button in payload.get("buttons") or []],
+        "list_button": payload.get("button", ""),
+        "sections": [section for section in payload.get("sections") or [] if section["rows"]],
+    }
+
+
 def _template(message) -> dict:
     content = message.content or {}
     rendered = content.get("rendered") if isinstance(content.get("rendered"), dict) else {}

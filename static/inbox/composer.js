@@ -60,6 +60,10 @@
     if (trigger) trigger.setAttribute("aria-expanded", "true");
     var first = popup.querySelector("input:not([type=hidden]), textarea, button, select");
     if (first) first.focus();
+    if (name === "interactive" && window.htmx) {
+      var fields = $("[data-composer-interactive-fields]", popup);
+      if (fields) window.htmx.trigger(fields, "composer:preview");
+    }
     if (name === "templates") {
       var search = $("[data-composer-template-search]", popup);
       if (search && window.htmx) window.htmx.trigger(search, "composer:open");
