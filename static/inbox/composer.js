@@ -213,7 +213,7 @@
     var end = closes ? new Date(closes).getTime() : 0;
     function tick() {
       var left = end - Date.now();
-      if (left <= 0) {
+      if (!(left > 0)) {
         line.textContent = t("closed");
         line.classList.add("is-closed");
         line.classList.remove("is-soon");
