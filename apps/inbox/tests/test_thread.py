@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.accounts.tests.worlds import build_world, fast_passwords  # noqa: F401
 from apps.conversations.models import Conversation
@@ -514,3 +514,27 @@ def test_read_marks_the_open_conversation_read(agent_client, world, client):
     assert world.mine.unread_count == 0
     assert agent_client.post(reverse("inbox:read", args=[world.foreign.pk])).status_code == 404
     assert agent_client.get(reverse("inbox:read", args=[world.mine.pk])).status_code == 405
+
+
+def test_every_time_in_the_thread_is_written_one_way(agent_client, world):
+    """Messages, notes and the window in the title: the language's time format, in the
+    organisation's zone (English: 1:05 p.m.; Brazilian Portuguese: 13:05)."""
+    import re
+
+    world.org.timezone = "America/Sao_Paulo"
+    world.org.save()
+    at = datetime(2026, 3, 10, 16, 5, tzinfo=dt_timezone.utc)  # 13:05 in São Paulo
+    Message.objects.filter(conversation=world.mine).delete()
+    MessageFactory(conversation=world.mine, text="at five past one", timestamp=at)
+    NoteFactory(conversation=world.mine, body="ten minutes later", created_at=at + timedelta(minutes=10))
+    Conversation.objects.filter(pk=world.mine.pk).update(last_customer_message_at=timezone.now() - timedelta(hours=1))
+    html = agent_client.get(reverse("inbox:conversation", args=[world.mine.pk])).content.decode()
+    times = [chunk.split("<")[0].split(">", 1)[1] for chunk in html.split('<time datetime="')[1:]]
+    assert times == ["1:05 p.m.", "1:15 p.m."], times
+    assert re.search(r"Window open until [^<]* \d{1,2}:\d{2} [ap]\.m\.<", html)
+    agent_client.cookies["django_language"] = "pt-br"
+    html = agent_client.get(reverse("inbox:conversation", args=[world.mine.pk])).content.decode()
+    times = [chunk.split("<")[0].split(">", 1)[1] for chunk in html.split('<time datetime="')[1:]]
+    translation.activate("en")  # what the Portuguese request left active in this thread
+    assert times == ["13:05", "13:15"], times
+    assert "p.m." not in html and "a.m." not in html
