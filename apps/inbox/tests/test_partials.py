@@ -1,12 +1,13 @@
 """The partials live updates and the composer fetch: the thread's title as it is now,
-the preview of a buttons or list message being written."""
+the preview of a buttons or list message being written; and the inbox's words in
+Brazilian Portuguese where one and many differ."""
 
 from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.accounts.tests.worlds import build_world, fast_passwords  # noqa: F401
 from apps.conversations.models import Contact, Conversation
@@ -89,3 +90,25 @@ def test_preview_of_a_conversation_the_user_may_not_see_is_not_found(world):
     response = client_for(world.agent).post(reverse("inbox:interactive_preview", args=[world.foreign.pk]),
                                             {"itype": "button", "ibody": "x"})
     assert response.status_code == 404
+
+
+# --- Brazilian Portuguese: one and many --------------------------------------------------------
+
+
+@pytest.fixture
+def back_to_english():
+    """A request in Portuguese leaves the language active in this thread (LocaleMiddleware
+    activates it and nothing resets it): the tests after this one run in English."""
+    yield
+    translation.activate("en")
+
+
+def test_pt_br_one_unassigned_conversation_is_singular_and_the_view_plural(world, back_to_english):
+    client = client_for(world.agent)
+    client.cookies["django_language"] = "pt-br"
+    html = client.get("/inbox/?view=unassigned").content.decode()
+    assert ">Não atribuídas<" in html  # the view: the conversations nobody has
+    row = client.get(reverse("inbox:row", args=[world.unassigned.pk]) + "?view=unassigned&status=open")
+    assert '<span class="assignee none">Não atribuída</span>' in row.content.decode()
+    panel = client.get(reverse("inbox:panel_actions", args=[world.unassigned.pk])).content.decode()
+    assert "Não atribuída<" in panel and "Não atribuídas" not in panel
