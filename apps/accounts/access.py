@@ -21,22 +21,34 @@ def is_member(user) -> bool:
     return bool(user and user.is_authenticated and user.is_active and user.organization_id)
 
 
+def _team_ids_query(user):
+    return Team.objects.filter(members=user).values_list("id", flat=True)
+
+
+def _team_number_ids_query(user):
+    return Team.numbers.through.objects.filter(team__members=user).values_list("whatsappnumber_id", flat=True)
+
+
 def team_ids(user) -> list[int]:
-    return list(Team.objects.filter(members=user).values_list("id", flat=True))
+    return list(_team_ids_query(user))
 
 
 def team_number_ids(user) -> list[int]:
-    return list(Team.numbers.through.objects.filter(team__members=user).values_list("whatsappnumber_id", flat=True))
+    return list(_team_number_ids_query(user))
 
 
-def conversation_filter(user, prefix: str = "", *, assignee: str | None = None) -> Q:
+def conversation_filter(user, prefix: str = "", *, assignee: str | None = None, subqueries: bool = False) -> Q:
     """A Q for the conversations `user` may see; `prefix` reaches them through a relation
     (e.g. "conversation__" on messages).
 
     `assignee` narrows it: "me" to those assigned to the user, "none" to the unassigned
     ones. The Q is then the rule for that part alone, without the branches that cannot
     match it: PostgreSQL plans an OR as a bitmap of every branch and sorts the result,
-    while each part alone is an ordered index scan of the inbox's ordering."""
+    while each part alone is an ordered index scan of the inbox's ordering.
+
+    An agent's teams and their numbers are read first (two queries, and the planner
+    sees their ids); with `subqueries` they are subqueries of the one statement instead,
+    for a query that runs alone beside others on a page (a count)."""
     if not is_member(user):
         return Q(pk__in=[])
     org = Q(**{f"{prefix}organization_id": user.organization_id})
@@ -45,18 +57,21 @@ def conversation_filter(user, prefix: str = "", *, assignee: str | None = None) 
     staff = user.role in (User.Role.ADMIN, User.Role.SUPERVISOR)
     unassigned = Q(**{f"{prefix}assignee__isnull": True})
     if assignee == "none":
-        return org & unassigned if staff else org & unassigned & _routed_to_my_teams(user, prefix)
+        return org & unassigned if staff else org & unassigned & _routed_to_my_teams(user, prefix, subqueries)
     if assignee is not None:
         raise ValueError(f"assignee must be 'me', 'none' or None, not {assignee!r}")
     if staff:
         return org
-    return org & (Q(**{f"{prefix}assignee_id": user.id}) | (unassigned & _routed_to_my_teams(user, prefix)))
+    routed = _routed_to_my_teams(user, prefix, subqueries)
+    return org & (Q(**{f"{prefix}assignee_id": user.id}) | (unassigned & routed))
 
 
-def _routed_to_my_teams(user, prefix: str) -> Q:
+def _routed_to_my_teams(user, prefix: str, subqueries: bool = False) -> Q:
     """Routed to one of the user's teams, or to no team on one of their teams' numbers."""
-    return Q(**{f"{prefix}team_id__in": team_ids(user)}) | Q(
-        **{f"{prefix}team__isnull": True, f"{prefix}number_id__in": team_number_ids(user)}
+    teams = _team_ids_query(user) if subqueries else team_ids(user)
+    numbers = _team_number_ids_query(user) if subqueries else team_number_ids(user)
+    return Q(**{f"{prefix}team_id__in": teams}) | Q(
+        **{f"{prefix}team__isnull": True, f"{prefix}number_id__in": numbers}
     )
 
 

@@ -152,7 +152,9 @@ class Note(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     body = models.TextField(_("note"))
-    mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="mentioned_in_notes")
+    mentions = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="mentioned_in_notes", through="NoteMention"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -160,6 +162,22 @@ class Note(models.Model):
         verbose_name_plural = _("private notes")
         ordering = ["created_at"]
         indexes = [models.Index(fields=["conversation", "created_at"])]
+
+
+class NoteMention(models.Model):
+    """A colleague named as @username in a note: unread until they open the
+    conversation. The table is the one the plain many-to-many had."""
+
+    note = models.ForeignKey(Note, on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "conversations_note_mentions"
+        unique_together = [("note", "user")]
+        indexes = [
+            models.Index(fields=["user"], condition=Q(read_at__isnull=True), name="note_mention_unread"),
+        ]
 
 
 class CannedResponse(models.Model):

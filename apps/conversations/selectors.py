@@ -12,15 +12,15 @@ import binascii
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
 
 from apps.accounts import access
 from . import access as contact_access
-from apps.messaging.models import Message
+from apps.messaging.models import Direction, Message, MessageType, Status
 
-from .models import CannedResponse, Contact, Conversation, Label, Note
+from .models import CannedResponse, Contact, Conversation, Label, Note, NoteMention
 
 # The orderings the conversation list accepts; anything else is refused.
 CONVERSATION_ORDERINGS = {
@@ -221,7 +221,7 @@ def canned_response_list(*, user, q: str = "") -> QuerySet[CannedResponse]:
 # backend: case-insensitive containment (UPPER(col) LIKE UPPER('%q%')); on PostgreSQL
 # the trigram GIN indexes of migration 0002 serve exactly that expression.
 
-INBOX_VIEWS = ("mine", "unassigned", "all")
+INBOX_VIEWS = ("mine", "unassigned", "all", "mentions")
 INBOX_STATUSES = ("open", "pending", "snoozed", "resolved", "any")
 STATUS_ALIASES = {"all": "any"}
 INBOX_PAGE_SIZE = 30
@@ -306,6 +306,12 @@ def _inbox_filtered(*, user, filters: InboxFilter) -> QuerySet[Conversation]:
     page: (assignee, status, ...) for mine, (organization, status, ...) filtered for
     unassigned."""
     queryset = _conversations(user, assignee={"mine": "me", "unassigned": "none"}.get(filters.view))
+    if filters.view == "mentions":
+        # From the user's few mentions to their conversations (a semi-join), each row
+        # marked when a mention in it is still unread.
+        mentions = NoteMention.objects.filter(user=user)
+        queryset = queryset.filter(pk__in=mentions.values("note__conversation_id")).annotate(
+            unread_mention=Exists(mentions.filter(read_at__isnull=True, note__conversation_id=OuterRef("pk"))))
     if filters.status != "any":
         queryset = queryset.filter(status=filters.status)
     if filters.number_id is not None:
@@ -375,11 +381,16 @@ class ThreadPage:
     before: str | None  # cursor of older messages, None when there are none
 
 
+# The business's reactions are shown under the message they react to (their Reaction
+# rows); their own messages, which carry them to WhatsApp, only when they failed.
+THREAD_HIDDEN = Q(type=MessageType.REACTION, direction=Direction.OUTBOUND) & ~Q(status=Status.FAILED)
+
+
 def thread_messages(*, conversation: Conversation) -> QuerySet[Message]:
     """Messages with their author, media and reactions; the quoted messages of replies
     are attached by `_attach_quoted` (most are on the same page)."""
     return (
-        Message.objects.filter(conversation=conversation)
+        Message.objects.filter(conversation=conversation).exclude(THREAD_HIDDEN)
         .select_related("author", "media")
         .prefetch_related("reactions")
     )
@@ -436,10 +447,12 @@ def thread_page(*, conversation: Conversation, before: str | None = None, limit:
 
 
 def thread_message_get(*, user, message_id) -> Message:
-    """One message for the thread partial, if `user` may see its conversation; Http404 otherwise."""
+    """One message for the thread partial, if `user` may see its conversation; Http404
+    otherwise. `thread_hidden` tells whether the thread leaves it out (THREAD_HIDDEN)."""
     try:
         message = (
             Message.objects.filter(access.conversation_filter(user, prefix="conversation__"))
+            .annotate(thread_hidden=ExpressionWrapper(THREAD_HIDDEN, output_field=BooleanField()))
             .select_related("author", "media", "reply_to", "reply_to__media", "conversation__organization")
             .prefetch_related("reactions")
             .get(pk=int(message_id))
@@ -462,6 +475,12 @@ def note_get(*, user, note_id) -> Note:
         )
     except (Note.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+def mention_unread_count(*, user) -> int:
+    """How many notes mention `user` unread, in conversations they may see now."""
+    visible = access.conversation_filter(user, prefix="note__conversation__", subqueries=True)
+    return NoteMention.objects.filter(visible, user=user, read_at__isnull=True).count()
 
 
 def inbox_sidebar(*, user) -> dict:

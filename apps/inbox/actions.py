@@ -34,6 +34,7 @@ from apps.messaging.models import Message
 from apps.messaging.services.send import message_send
 from apps.messaging.validation import SendError
 
+from .interactive import interactive_payload, interactive_preview_context
 from .panels import actions_context, contact_context
 from .template_picker import template_form_context, template_get, template_payload, templates_for
 
@@ -86,45 +87,13 @@ def WINDOW_CLOSED() -> str:
     return _("More than 24 hours since the customer last wrote: only an approved template can be sent.")
 
 
-def _interactive_payload(post) -> dict:
-    """The builder's flat fields: up to 3 button titles, or sections and their rows
-    (each row names its section by index). Ids are given in order (b1.., r1..)."""
-    payload = {"type": post.get("itype", "button"), "body": post.get("ibody", "")}
-    for key in ("header", "footer"):
-        if post.get(f"i{key}", "").strip():
-            payload[key] = post.get(f"i{key}").strip()
-    if payload["type"] == "button":
-        titles = [t.strip() for t in post.getlist("button_title")]
-        payload["buttons"] = [{"id": f"b{i + 1}", "title": t} for i, t in enumerate(titles) if t]
-    elif payload["type"] == "list":
-        payload["button"] = post.get("list_button", "").strip()
-        sections = [{"title": t.strip(), "rows": []} for t in post.getlist("section_title")] or [{"title": "", "rows": []}]
-        rows = zip(post.getlist("row_section"), post.getlist("row_title"), post.getlist("row_description"))
-        for index, (section, title, description) in enumerate(rows):
-            if not title.strip() and not description.strip():
-                continue
-            try:
-                target = sections[int(section or 0)]
-            except (ValueError, IndexError):
-                raise SendError("interactive.sections", "invalid", _("A row names a section that does not exist.")) from None
-            row = {"id": f"r{index + 1}", "title": title.strip()}
-            if description.strip():
-                row["description"] = description.strip()
-            target["rows"].append(row)
-        for section in sections:
-            if not section["title"]:
-                section.pop("title")
-        payload["sections"] = sections
-    return payload
-
-
 def _payload(kind: str, post, *, conversation, user) -> dict:
     if kind == "text":
         return {"body": post.get("body", "")}
     if kind == "location":
         return {k: post.get(k, "").strip() for k in ("latitude", "longitude", "name", "address")}
     if kind == "interactive":
-        return _interactive_payload(post)
+        return interactive_payload(post)
     template = template_get(user=user, conversation=conversation, pk=post.get("template"))
     return template_payload(template=template, post=post)
 
@@ -244,6 +213,16 @@ def templates(request, pk):
         language=request.GET.get("language") or None,
     )
     return render(request, "inbox/composer/_templates.html", {"conversation": conversation, "templates": found})
+
+
+@login_required
+@require_POST
+def interactive_preview(request, pk):
+    """The buttons or list message being written, as the customer will see it, and
+    what would stop it from being sent."""
+    conversation = _conversation(request, pk)
+    return render(request, "inbox/composer/_interactive_preview.html",
+                  {"conversation": conversation, **interactive_preview_context(request.POST)})
 
 
 @login_required

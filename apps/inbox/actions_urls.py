@@ -11,6 +11,7 @@ urlpatterns = [
     path("inbox/c/<int:pk>/react/", actions.react, name="react"),
     path("inbox/c/<int:pk>/canned/", actions.canned, name="canned"),
     path("inbox/c/<int:pk>/mentions/", actions.mentions, name="mentions"),
+    path("inbox/c/<int:pk>/interactive/preview/", actions.interactive_preview, name="interactive_preview"),
     path("inbox/c/<int:pk>/templates/", actions.templates, name="templates"),
     path("inbox/c/<int:pk>/templates/<int:template_id>/", actions.template_form, name="template_form"),
     path("inbox/c/<int:pk>/templates/<int:template_id>/preview/", actions.template_preview, name="template_preview"),

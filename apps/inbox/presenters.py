@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from apps.conversations.models import Conversation
 from apps.messaging.models import Author, Direction, MessageType, Status
@@ -23,7 +23,8 @@ from apps.messaging.models import Author, Direction, MessageType, Status
 
 
 def view_links():
-    return [("mine", gettext_lazy("Mine")), ("unassigned", gettext_lazy("Unassigned")), ("all", gettext_lazy("All"))]
+    return [("mine", gettext_lazy("Mine")), ("unassigned", pgettext_lazy("inbox view", "Unassigned")),
+            ("all", gettext_lazy("All")), ("mentions", gettext_lazy("Mentions"))]
 
 
 def status_links():
@@ -174,6 +175,17 @@ def _interactive(content) -> dict:
     return {
         "header": header.get("text", ""), "body": body.get("text", ""), "footer": footer.get("text", ""),
         "buttons": [b for b in buttons if b], "list_button": action.get("button", ""), "sections": sections,
+    }
+
+
+def interactive_draft(payload: dict) -> dict:
+    """An interactive message being written (the send API's payload, not validated yet)
+    in the shape `_interactive` gives one that was sent: the thread's template shows both."""
+    return {
+        "header": payload.get("header", ""), "body": payload.get("body", ""), "footer": payload.get("footer", ""),
+        "buttons": [button["title"] for button in payload.get("buttons") or []],
+        "list_button": payload.get("button", ""),
+        "sections": [section for section in payload.get("sections") or [] if section["rows"]],
     }
 
 

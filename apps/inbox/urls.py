@@ -12,6 +12,7 @@ urlpatterns = [
     path("inbox/c/<int:pk>/messages/", views.message_older, name="messages"),
     path("inbox/c/<int:pk>/row/", views.conversation_row, name="row"),
     path("inbox/c/<int:pk>/read/", views.conversation_read, name="read"),
+    path("inbox/c/<int:pk>/title/", views.conversation_title, name="title"),
     path("inbox/m/<int:message_id>/", views.message_partial, name="message"),
     path("inbox/m/<int:message_id>/retry/", views.message_retry, name="retry"),
     path("inbox/m/<int:message_id>/history/", views.message_history, name="history"),

@@ -23,6 +23,7 @@ from apps.accounts import services as account_services
 from apps.accounts.models import User
 from apps.bot.selectors import conversation_assist_unavailable_reason
 from apps.conversations import selectors
+from apps.conversations import services as conversation_services
 from apps.core import params
 from apps.messaging.services import send as send_services
 from apps.messaging.validation import SendError
@@ -82,6 +83,7 @@ def _page_context(request, filters) -> dict:
         views=presenters.view_links(),
         statuses=presenters.status_links(),
         availability_choices=User.Availability.choices,
+        unread_mentions=selectors.mention_unread_count(user=request.user),
         # The socket's first catch-up starts here: nothing published after the render is missed.
         live_cursor=replay.cursor_now(),
     )
@@ -145,14 +147,12 @@ def conversation_detail(request, pk):
         send_services.conversation_mark_read(conversation=conversation, user=request.user)
     except SendError:  # cannot happen for a conversation the selector returned
         raise Http404 from None
+    conversation_services.mentions_mark_read(user=request.user, conversation=conversation)
     thread = selectors.thread_page(conversation=conversation)
     context = _page_context(request, filters)
     now = timezone.now()
     context.update(
-        conversation=conversation,
-        contact=conversation.contact,
-        window_open=conversation.window_open(now),
-        window_closes_at=conversation.window_expires_at,
+        _title_context(conversation, now=now),
         user=request.user,
         thread=presenters.thread_entries(thread.items, organization=request.user.organization),
         thread_before=thread.before,
@@ -163,15 +163,35 @@ def conversation_detail(request, pk):
     return render(request, "inbox/conversation_page.html", context)
 
 
+def _title_context(conversation, *, now) -> dict:
+    return {
+        "conversation": conversation,
+        "contact": conversation.contact,
+        "window_open": conversation.window_open(now),
+        "window_closes_at": conversation.window_expires_at,
+    }
+
+
+@login_required
+@require_GET
+@organization_time
+def conversation_title(request, pk):
+    """The thread's title (name, status, window) as it is now: live updates swap it."""
+    conversation = selectors.conversation_get(user=request.user, pk=pk)
+    return render(request, "inbox/thread/title.html", _title_context(conversation, now=timezone.now()))
+
+
 @login_required
 @require_POST
 def conversation_read(request, pk):
-    """The agent has the conversation open while a new message arrives: it is read."""
+    """The agent has the conversation open while a new message, or a note that mentions
+    them, arrives: it is read."""
     conversation = selectors.conversation_get(user=request.user, pk=pk)
     try:
         count = send_services.conversation_mark_read(conversation=conversation, user=request.user)
     except SendError:
         raise Http404 from None
+    conversation_services.mentions_mark_read(user=request.user, conversation=conversation)
     return HttpResponse(str(count), content_type="text/plain")
 
 
@@ -199,8 +219,11 @@ def message_older(request, pk):
 @require_GET
 @organization_time
 def message_partial(request, message_id):
-    """One message as the thread shows it: the page and live updates both use it."""
+    """One message as the thread shows it: the page and live updates both use it; 204
+    for a message the thread leaves out (the business's reaction, shown under its message)."""
     message = selectors.thread_message_get(user=request.user, message_id=message_id)
+    if message.thread_hidden:
+        return HttpResponse(status=204)
     return render(request, "inbox/thread/message.html", {
         "message": message, "view": presenters.message_view(message), "user": request.user,
     })
@@ -235,6 +258,8 @@ def message_retry(request, message_id):
         error = exc.message
     if request.htmx:
         message = selectors.thread_message_get(user=request.user, message_id=message_id)
+        if message.thread_hidden:  # a reaction on its way again: its bubble goes
+            return HttpResponse("")
         response = render(request, "inbox/thread/message.html", {
             "message": message, "view": presenters.message_view(message), "user": request.user,
             "retry_error": error,

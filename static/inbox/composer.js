@@ -60,6 +60,10 @@
     if (trigger) trigger.setAttribute("aria-expanded", "true");
     var first = popup.querySelector("input:not([type=hidden]), textarea, button, select");
     if (first) first.focus();
+    if (name === "interactive" && window.htmx) {
+      var fields = $("[data-composer-interactive-fields]", popup);
+      if (fields) window.htmx.trigger(fields, "composer:preview");
+    }
     if (name === "templates") {
       var search = $("[data-composer-template-search]", popup);
       if (search && window.htmx) window.htmx.trigger(search, "composer:open");
@@ -183,27 +187,55 @@
 
   // --- Window countdown -------------------------------------------------------------------
 
+  // The window opens when the customer writes and closes 24 hours later. The page starts
+  // with the server's state; a conversation.updated moves it (the customer wrote again),
+  // with no reload, so nothing typed is lost.
+
+  var WINDOW_CONTROLS = '[data-composer-toggle]:not([data-composer-toggle="templates"]), [data-composer-send], [data-composer-assist="suggest"]';
+  var countdownTimer = null;
+
+  function windowControls(open) {
+    // Only what the window closed is opened again: a control disabled for another
+    // reason stays as it is.
+    $all(WINDOW_CONTROLS, root).forEach(function (b) {
+      if (!open && !b.disabled) { b.disabled = true; b.setAttribute("data-window-disabled", ""); }
+      if (open && b.hasAttribute("data-window-disabled")) { b.disabled = false; b.removeAttribute("data-window-disabled"); }
+    });
+    body.disabled = !open;
+    body.placeholder = t(open ? "placeholder-open" : "placeholder-closed");
+    if (open) body.removeAttribute("aria-describedby"); else body.setAttribute("aria-describedby", "composer-closed-reason");
+  }
+
   function countdown() {
+    clearTimeout(countdownTimer);
     var closes = root.getAttribute("data-window-closes-at");
     var line = $("[data-composer-window]", root);
-    if (!closes || root.getAttribute("data-window-open") !== "true") return;
-    var end = new Date(closes).getTime();
+    var end = closes ? new Date(closes).getTime() : 0;
     function tick() {
       var left = end - Date.now();
-      if (left <= 0) {
+      if (!(left > 0)) {
         line.textContent = t("closed");
         line.classList.add("is-closed");
-        body.disabled = true;
-        $all('[data-composer-toggle]:not([data-composer-toggle="templates"]), [data-composer-send], [data-composer-assist="suggest"]', root)
-          .forEach(function (b) { b.disabled = true; });
+        line.classList.remove("is-soon");
+        root.setAttribute("data-window-open", "false");
+        windowControls(false);
         return;
       }
+      root.setAttribute("data-window-open", "true");
+      line.classList.remove("is-closed");
       var h = Math.floor(left / 3600000), m = Math.floor((left % 3600000) / 60000);
       line.textContent = t("left").replace("%(time)s", h + " h " + (m < 10 ? "0" : "") + m + " min");
       line.classList.toggle("is-soon", left < 3600000);
-      setTimeout(tick, Math.min(30000, left));
+      countdownTimer = setTimeout(tick, Math.min(30000, left));
     }
     tick();
+  }
+
+  function windowMoved(closesAt) {
+    var was = root.getAttribute("data-window-open") === "true";
+    root.setAttribute("data-window-closes-at", closesAt || "");
+    countdown();
+    if (!was && root.getAttribute("data-window-open") === "true") windowControls(true);
   }
 
   // --- Agent assist -------------------------------------------------------------------------
@@ -376,11 +408,8 @@
     if (!root) return;
     if (frame.event === "conversation.updated" && String(data.id) === conversationId) {
       refresh("panel-actions-body", "composer:refresh-actions");
-      if (data.window_expires_at !== undefined || data.last_customer_message_at !== undefined) {
-        var closes = data.window_expires_at;
-        if (closes && new Date(closes).getTime() > Date.now() && body.disabled && root.getAttribute("data-window-open") !== "true") {
-          window.location.reload();  // the customer wrote: the window reopened
-        }
+      if (data.window_expires_at !== undefined && data.window_expires_at !== root.getAttribute("data-window-closes-at")) {
+        windowMoved(data.window_expires_at);
       }
     }
     if (frame.event === "number.sending_paused" || frame.event === "number.sending_resumed") {

@@ -129,11 +129,61 @@
 
   // --- The thread ------------------------------------------------------------------
 
+  // The thread opens at the newest message and stays there while the agent has not
+  // scrolled away ("pinned"): whatever grows afterwards (an image getting its size, a
+  // video's poster, a message arriving) scrolls it back down. Scrolled up, new messages
+  // are counted and a button jumps to the newest.
+  var PINNED_WITHIN = 80;  // px from the bottom that still count as "at the newest"
+  var pinned = true;
+  var pinnedTop = 0;  // where the thread was last at the newest: only scrolling above it unpins
+  var unseen = 0;
+  var jump = document.querySelector("[data-jump-newest]");
+
   function nearBottom() {
-    return !scroller || scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 160;
+    return !scroller || scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < PINNED_WITHIN;
   }
 
-  function scrollToBottom() { if (scroller) scroller.scrollTop = scroller.scrollHeight; }
+  function showJump() {
+    if (!jump) return;
+    jump.hidden = pinned;
+    var label = unseen ? jump.dataset.labelNew : jump.dataset.labelJump;
+    jump.querySelector("[data-jump-label]").textContent = label;
+    jump.classList.toggle("has-new", unseen > 0);
+  }
+
+  function scrollToBottom() {
+    if (scroller) {
+      scroller.scrollTop = scroller.scrollHeight;
+      pinnedTop = scroller.scrollTop;
+    }
+    pinned = true;
+    unseen = 0;
+    showJump();
+  }
+
+  if (scroller) {
+    scroller.addEventListener("scroll", function () {
+      // The scroll event of our own scroll may come after the thread grew again (an
+      // image got its size meanwhile): away from the bottom, but not scrolled up, it
+      // stays pinned and the ResizeObserver follows. The agent scrolling up unpins it.
+      if (nearBottom()) {
+        pinned = true;
+        pinnedTop = scroller.scrollTop;
+        unseen = 0;
+      } else if (scroller.scrollTop < pinnedTop - 2) {
+        pinned = false;
+      }
+      showJump();
+    }, { passive: true });
+    if ("ResizeObserver" in window && thread) {
+      new ResizeObserver(function () { if (pinned) scrollToBottom(); }).observe(thread);
+    }
+    // Before ResizeObserver reports it, a loaded image may already have been painted.
+    scroller.addEventListener("load", function () { if (pinned) scrollToBottom(); }, true);
+  }
+  if (jump) jump.addEventListener("click", function () { scrollToBottom(); });
+  // The agent's own message: WhatsApp takes them to it.
+  document.addEventListener("composer:sent", function () { pinned = true; });
 
   function lastDay() {
     var items = thread.querySelectorAll("[data-day]");
@@ -141,7 +191,7 @@
   }
 
   function insertThreadItem(node) {
-    var stick = nearBottom();
+    var stick = pinned;
     var empty = thread.querySelector(".thread-empty");
     if (empty) empty.remove();
     var day = node.dataset.day;
@@ -158,6 +208,7 @@
     thread.appendChild(node);
     process(node);
     if (stick) scrollToBottom();
+    else if (node.dataset.messageId) { unseen += 1; showJump(); }
   }
 
   var pendingMessages = {};
@@ -165,7 +216,11 @@
     if (pendingMessages[id]) { pendingMessages[id].again = true; return; }
     pendingMessages[id] = { again: false };
     fetchHTML(urlFor(body.dataset.messageUrl, id)).then(function (html) {
-      if (!html) return;
+      if (!html) {  // no longer shown in the thread (or no longer visible to this agent)
+        var gone = document.getElementById("m" + id);
+        if (gone) gone.remove();
+        return;
+      }
       var node = fragment(html).firstElementChild;
       var existing = document.getElementById("m" + id);
       if (existing) { existing.replaceWith(node); process(node); }
@@ -175,6 +230,28 @@
       delete pendingMessages[id];
       if (again) refreshMessage(id, false);
     });
+  }
+
+  // The thread's title (name, status, window) follows the conversation and its contact.
+  var titleTimer = null;
+  function refreshTitle() {
+    if (!currentId || !document.getElementById("thread-title")) return;
+    clearTimeout(titleTimer);  // a burst of events (a batch) fetches it once
+    titleTimer = setTimeout(function () {
+      fetchHTML(urlFor(body.dataset.titleUrl, currentId)).then(function (html) {
+        var existing = document.getElementById("thread-title");
+        if (!html || !existing) return;
+        var node = fragment(html).firstElementChild;
+        existing.replaceWith(node);
+        baseTitle = node.dataset.pageTitle || baseTitle;
+        updateTitle();
+      }).catch(function () {});
+    }, 100);
+  }
+
+  function currentContactId() {
+    var title = document.getElementById("thread-title");
+    return title ? Number(title.dataset.contactId) : null;
   }
 
   function insertNote(id) {
@@ -278,14 +355,45 @@
     hiddenNew += 1;
     updateTitle();
     beep();
-    if ("Notification" in window && Notification.permission === "granted") {
-      var row = document.getElementById("row-" + data.conversation_id);
-      var name = row ? row.querySelector(".row-name").textContent : "";
-      try {
-        var n = new Notification(name || document.title, { body: data.text || "", tag: "conversation-" + data.conversation_id });
-        n.onclick = function () { window.focus(); window.location.href = urlFor(body.dataset.rowUrl, data.conversation_id).replace(/row\/$/, ""); };
-      } catch (e) { /* some browsers only notify from a service worker */ }
+    var row = document.getElementById("row-" + data.conversation_id);
+    var name = row ? row.querySelector(".row-name").textContent : "";
+    desktopNotification(name, data.text, "conversation-" + data.conversation_id, data.conversation_id);
+  }
+
+  function conversationUrl(id) { return urlFor(body.dataset.rowUrl, id).replace(/row\/$/, ""); }
+
+  function desktopNotification(title, text, tag, conversationId) {
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    try {
+      var n = new Notification(title || document.title, { body: text || "", tag: tag });
+      n.onclick = function () { window.focus(); window.location.href = conversationUrl(conversationId); };
+    } catch (e) { /* some browsers only notify from a service worker */ }
+  }
+
+  // --- Mentions: the count on the Mentions view, a notification for each new one -------
+  // The server sends the count with each mention and each reading: set, never added to,
+  // so an event replayed by a catch-up counts nothing twice.
+
+  var mentionsBadge = document.querySelector("[data-mentions-badge]");
+
+  function setMentions(count) {
+    if (!mentionsBadge) return;
+    count = Math.max(0, count);
+    mentionsBadge.querySelector("[data-mentions-count]").textContent = String(count);
+    mentionsBadge.hidden = count === 0;
+  }
+
+  function notifyMention(data) {
+    refreshRow(data.conversation_id);
+    if (data.conversation_id === currentId && !document.hidden) {
+      markCurrentRead();  // read at once: the agent is looking at it
+      return;
     }
+    if (typeof data.unread_mentions === "number") setMentions(data.unread_mentions);
+    if (document.hidden) { hiddenNew += 1; updateTitle(); }
+    beep();
+    var title = (body.dataset.i18nMentioned || "%(name)s").replace("%(name)s", data.author_name || "");
+    desktopNotification(title, data.body, "mention-" + data.id, data.conversation_id);
   }
 
   document.addEventListener("visibilitychange", function () {
@@ -307,6 +415,14 @@
       case "conversation.created":
       case "conversation.updated":
         refreshRow(data.id);
+        if (data.id === currentId && !data.removed) refreshTitle();
+        break;
+      case "contact.updated":
+        // A renamed contact: every row of theirs, and the title when it is the open one.
+        rows().forEach(function (row) {
+          if (Number(row.dataset.contactId) === data.id) refreshRow(Number(row.dataset.conversationId));
+        });
+        if (currentContactId() === data.id) refreshTitle();
         break;
       case "message.created":
         refreshRow(data.conversation_id).then(function () { notifyCustomerMessage(data); });
@@ -316,10 +432,17 @@
         }
         break;
       case "message.updated":
-        if (thread && data.conversation_id === currentId) refreshMessage(data.id, false);
+        // A reaction of the business enters the thread when it fails (it is shown under
+        // its message otherwise): the partial answers 204 for the ones the thread leaves out.
+        if (thread && data.conversation_id === currentId) refreshMessage(data.id, data.type === "reaction");
         break;
       case "note.created":
+        if (data.mentioned && (data.mentions || []).indexOf(userId) !== -1) notifyMention(data);
         if (thread && data.conversation_id === currentId) insertNote(data.id);
+        break;
+      case "mentions.read":
+        setMentions(data.unread_mentions);
+        refreshRow(data.conversation_id);
         break;
       case "typing":
         if (data.conversation_id === currentId && data.user_id !== userId) showTyping(data);
@@ -393,14 +516,42 @@
     }
   });
 
-  // --- Phone layout: the side panel opens over the thread ---------------------------
+  // --- Narrow screens: the side panel opens over the thread --------------------------
+  //
+  // Below the desktop width the panel is an overlay: its own close button, Escape and a
+  // tap on the backdrop close it, and the focus goes back to the button that opened it.
 
-  document.querySelectorAll("[data-panel-toggle]").forEach(function (button) {
-    button.addEventListener("click", function () {
-      var open = body.classList.toggle("panel-open");
-      button.setAttribute("aria-expanded", open ? "true" : "false");
+  var panelToggle = document.querySelector("[data-panel-toggle]");
+  var panel = document.getElementById("side-panel");
+  var backdrop = document.querySelector("[data-panel-backdrop]");
+
+  function panelIsOverlay() { return panelToggle && panelToggle.offsetParent !== null; }
+
+  function setPanel(open) {
+    if (!panelToggle || !panel) return;
+    body.classList.toggle("panel-open", open);
+    panelToggle.setAttribute("aria-expanded", open ? "true" : "false");
+    if (backdrop) backdrop.hidden = !open;
+    if (open) {
+      var close = panel.querySelector("[data-panel-close]");
+      if (close) close.focus();
+    } else {
+      panelToggle.focus();
+    }
+  }
+
+  if (panelToggle && panel) {
+    panelToggle.addEventListener("click", function () { setPanel(!body.classList.contains("panel-open")); });
+    panel.querySelector("[data-panel-close]").addEventListener("click", function () { setPanel(false); });
+    if (backdrop) backdrop.addEventListener("click", function () { setPanel(false); });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || !body.classList.contains("panel-open") || !panelIsOverlay()) return;
+      // A suggestion list or a popup inside the panel closes first (their own Escape).
+      if (event.defaultPrevented) return;
+      event.preventDefault();
+      setPanel(false);
     });
-  });
+  }
 
   updateTitle();
 })();

@@ -82,6 +82,17 @@ def test_the_narrowed_rules_are_the_rule_intersected_with_mine_or_unassigned(wor
         assert not Conversation.objects.filter(access.conversation_filter(user, assignee=narrowed)).exists()
 
 
+@pytest.mark.parametrize("assignee", [None, "none"])
+def test_with_subqueries_the_rule_is_one_statement_selecting_the_same(world, assignee, django_assert_num_queries):
+    agent = world["agent_a"]
+    convs = world["convs"]
+    with django_assert_num_queries(1):
+        found = set(Conversation.objects.filter(access.conversation_filter(agent, assignee=assignee, subqueries=True))
+                    .values_list("pk", flat=True))
+    expected = {convs["unassigned_my_number"].pk, convs["routed_to_my_team"].pk}
+    assert found == (expected if assignee else expected | {convs["mine"].pk})
+
+
 def test_inactive_or_organisationless_users_see_nothing(world):
     agent = world["agent_a"]
     agent.is_active = False

@@ -54,4 +54,5 @@ from .actions import (  # noqa: F401
     MENTION_RE,
     note_mentioned_users,
     note_create,
+    mentions_mark_read,
 )

@@ -14,7 +14,8 @@ from apps.accounts import access
 from apps.realtime import groups
 from apps.realtime.publish import publish, removed_stub
 
-from ..models import AuditLogEntry, Conversation, Label, Note
+from ..models import AuditLogEntry, Conversation, Label, Note, NoteMention
+from ..selectors import mention_unread_count
 from ..serializers import ConversationSerializer, NoteSerializer
 
 
@@ -220,10 +221,27 @@ def note_create(*, conversation: Conversation, author, body: str) -> Note:
         )
         data = NoteSerializer(note).data
         publish("note.created", data, groups=groups.conversation_groups(conversation))
-        if mentioned:
+        for user in mentioned:
+            # Each colleague's own copy carries how many mentions they have unread: the
+            # page sets its count from it (a replayed event changes nothing twice).
             publish(
                 "note.created",
-                {**data, "mentions": [u.pk for u in mentioned], "mentioned": True},
-                groups=[groups.user(u.pk) for u in mentioned],
+                {**data, "mentions": [u.pk for u in mentioned], "mentioned": True,
+                 "unread_mentions": mention_unread_count(user=user)},
+                groups=[groups.user(user.pk)],
             )
     return note
+
+
+def mentions_mark_read(*, user, conversation: Conversation) -> int:
+    """`user` opened the conversation: the notes that mention them there are read.
+    When any was unread, their other pages hear how many mentions are left unread
+    (mentions.read, to their own group). Returns how many were marked."""
+    marked = NoteMention.objects.filter(user=user, read_at__isnull=True, note__conversation=conversation).update(
+        read_at=timezone.now()
+    )
+    if marked:
+        unread = mention_unread_count(user=user)
+        publish("mentions.read", {"conversation_id": conversation.pk, "unread_mentions": unread},
+                groups=[groups.user(user.pk)])
+    return marked

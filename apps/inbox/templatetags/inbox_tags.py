@@ -1,7 +1,7 @@
 """Filters of the inbox templates."""
 
 from django import template
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import urlize
 from django.utils.safestring import mark_safe
 
@@ -31,6 +31,8 @@ def org_day(value, conversation) -> str:
 
 @register.filter
 def org_time(value, conversation) -> str:
+    """The time of day of `value` in the organisation's time zone, in the language's
+    time format: the one every time of the thread is written in."""
     if not value:
         return ""
-    return timezone.localtime(value, zone_of(conversation.organization)).strftime("%H:%M")
+    return formats.time_format(timezone.localtime(value, zone_of(conversation.organization)))

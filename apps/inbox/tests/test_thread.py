@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.accounts.tests.worlds import build_world, fast_passwords  # noqa: F401
 from apps.conversations.models import Conversation
@@ -213,10 +213,52 @@ def test_reactions_under_their_message(agent_client, world):
     assert '<ul class="reactions"' in html and "👍" in html
 
 
-def test_outbound_reaction_message(agent_client, world):
-    message = OutboundMessageFactory(conversation=world.mine, type="reaction", text="❤️",
-                                     content={"message_id": "wamid.X", "emoji": "❤️"})
-    assert "Reacted ❤️" in partial(agent_client, message)
+def _react(client, conversation, message, emoji, commit):
+    with commit(execute=True):
+        response = client.post(reverse("inbox:react", args=[conversation.pk]),
+                               {"message": message.pk, "emoji": emoji}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200, response.content
+
+
+def test_the_agent_s_reaction_sits_under_its_message_not_in_a_bubble_of_its_own(
+        agent_client, world, simulator, published, django_capture_on_commit_callbacks):
+    target = world.mine.messages.get()
+    _react(agent_client, world.mine, target, "🙏", django_capture_on_commit_callbacks)
+    reaction = Message.objects.get(conversation=world.mine, type="reaction")
+    assert reaction.content == {"message_id": target.wamid, "emoji": "🙏"}
+    # Under the message it reacts to, as the business's, live (message.updated of the target) ...
+    html = partial(agent_client, target)
+    assert '<ul class="reactions"' in html and 'title="Business">🙏</li>' in html
+    updated = [d for e, d, _g in published if e == "message.updated" and d["id"] == target.pk]
+    assert updated and updated[-1]["reactions"][0]["emoji"] == "🙏" and updated[-1]["reactions"][0]["direction"] == "out"
+    # ... and not as a bubble: its own partial is empty, the page does not show it.
+    assert agent_client.get(reverse("inbox:message", args=[reaction.pk])).status_code == 204
+    page = agent_client.get(reverse("inbox:conversation", args=[world.mine.pk])).content.decode()
+    assert "Reacted" not in page and f'id="m{reaction.pk}"' not in page and "🙏" in page
+    # A new emoji replaces it; an empty one removes it.
+    _react(agent_client, world.mine, target, "👍", django_capture_on_commit_callbacks)
+    assert list(Reaction.objects.filter(message=target).values_list("reactor", "emoji")) == [("business", "👍")]
+    _react(agent_client, world.mine, target, "", django_capture_on_commit_callbacks)
+    assert not Reaction.objects.filter(message=target).exists()
+    assert '<ul class="reactions"' not in partial(agent_client, target)
+
+
+def test_the_customer_s_and_the_agent_s_reactions_side_by_side(agent_client, world, simulator,
+                                                              django_capture_on_commit_callbacks):
+    target = world.mine.messages.get()
+    Reaction.objects.create(organization=world.org, number=world.number, target_wamid=target.wamid, message=target,
+                            direction="in", reactor=world.mine.contact.wa_id, emoji="❤️")
+    _react(agent_client, world.mine, target, "🙏", django_capture_on_commit_callbacks)
+    html = partial(agent_client, target)
+    assert 'title="Customer">❤️</li>' in html and 'title="Business">🙏</li>' in html
+
+
+def test_a_failed_reaction_shows_as_a_bubble_with_its_failure(agent_client, world):
+    failed = OutboundMessageFactory(conversation=world.mine, type="reaction", text="❤️", status=Status.FAILED,
+                                    content={"message_id": "wamid.X", "emoji": "❤️"}, error_code=131000,
+                                    error_title="Something went wrong")
+    html = partial(agent_client, failed)
+    assert "Reacted ❤️" in html and "Not delivered" in html and 'data-action="retry"' in html
 
 
 def test_reply_shows_the_quoted_message(agent_client, world):
@@ -472,3 +514,27 @@ def test_read_marks_the_open_conversation_read(agent_client, world, client):
     assert world.mine.unread_count == 0
     assert agent_client.post(reverse("inbox:read", args=[world.foreign.pk])).status_code == 404
     assert agent_client.get(reverse("inbox:read", args=[world.mine.pk])).status_code == 405
+
+
+def test_every_time_in_the_thread_is_written_one_way(agent_client, world):
+    """Messages, notes and the window in the title: the language's time format, in the
+    organisation's zone (English: 1:05 p.m.; Brazilian Portuguese: 13:05)."""
+    import re
+
+    world.org.timezone = "America/Sao_Paulo"
+    world.org.save()
+    at = datetime(2026, 3, 10, 16, 5, tzinfo=dt_timezone.utc)  # 13:05 in São Paulo
+    Message.objects.filter(conversation=world.mine).delete()
+    MessageFactory(conversation=world.mine, text="at five past one", timestamp=at)
+    NoteFactory(conversation=world.mine, body="ten minutes later", created_at=at + timedelta(minutes=10))
+    Conversation.objects.filter(pk=world.mine.pk).update(last_customer_message_at=timezone.now() - timedelta(hours=1))
+    html = agent_client.get(reverse("inbox:conversation", args=[world.mine.pk])).content.decode()
+    times = [chunk.split("<")[0].split(">", 1)[1] for chunk in html.split('<time datetime="')[1:]]
+    assert times == ["1:05 p.m.", "1:15 p.m."], times
+    assert re.search(r"Window open until [^<]* \d{1,2}:\d{2} [ap]\.m\.<", html)
+    agent_client.cookies["django_language"] = "pt-br"
+    html = agent_client.get(reverse("inbox:conversation", args=[world.mine.pk])).content.decode()
+    times = [chunk.split("<")[0].split(">", 1)[1] for chunk in html.split('<time datetime="')[1:]]
+    translation.activate("en")  # what the Portuguese request left active in this thread
+    assert times == ["13:05", "13:15"], times
+    assert "p.m." not in html and "a.m." not in html

@@ -129,6 +129,7 @@ def message_send(
         target = Message.objects.filter(pk=target, conversation=conversation).first() if target else None
         if target is None or not target.wamid:
             raise SendError("reaction.message", "not_found", _("React to a message of this conversation that reached WhatsApp."))
+        target.conversation = conversation
         content = {"message_id": target.wamid, "emoji": content["emoji"]}
     if reply_to is not None:
         if reply_to.conversation_id != conversation.pk or not reply_to.wamid:
@@ -156,6 +157,8 @@ def message_send(
             )
             if media is not None:
                 type(media).objects.filter(pk=media.pk, message__isnull=True).update(message=message)
+            if target is not None:
+                business_reaction_set(target=target, emoji=content["emoji"], at=now)
             _conversation_touch(conversation, message=message, now=now)
             publish("message.created", MessageSerializer(message).data, groups=groups.conversation_groups(conversation))
             send_enqueue(message)
@@ -164,6 +167,28 @@ def message_send(
             return Message.objects.get(organization_id=organization_id, idempotency_key=idempotency_key)
         raise
     return message
+
+
+BUSINESS_REACTOR = "business"
+
+
+def business_reaction_set(*, target: Message, emoji: str, at) -> None:
+    """The business's reaction to `target`, kept under it as a customer's is (one per
+    message; an empty emoji removes it), and the message announced with it. The
+    reaction's own message only carries it to WhatsApp: the thread does not show it
+    unless it failed. Call inside the send's transaction."""
+    from ..models import Reaction
+
+    if emoji:
+        Reaction.objects.update_or_create(
+            number_id=target.number_id, target_wamid=target.wamid, reactor=BUSINESS_REACTOR,
+            defaults={"organization_id": target.organization_id, "message": target,
+                      "direction": Direction.OUTBOUND, "emoji": emoji, "reacted_at": at},
+        )
+    else:
+        Reaction.objects.filter(number_id=target.number_id, target_wamid=target.wamid,
+                                reactor=BUSINESS_REACTOR).delete()
+    publish("message.updated", MessageSerializer(target).data, groups=groups.conversation_groups(target.conversation))
 
 
 def _conversation_touch(conversation, *, message: Message, now) -> None:

@@ -1,0 +1,60 @@
+"""The composer's Buttons / List form: its flat fields read into the send API's
+interactive payload, and the preview of the message being written."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from apps.messaging.validation import SendError, build_payload
+
+from .presenters import interactive_draft
+
+
+def interactive_payload(post) -> dict:
+    """The builder's flat fields: up to 3 button titles, or sections and their rows
+    (each row names its section by index). Ids are given in order (b1.., r1..)."""
+    payload = {"type": post.get("itype", "button"), "body": post.get("ibody", "")}
+    for key in ("header", "footer"):
+        if post.get(f"i{key}", "").strip():
+            payload[key] = post.get(f"i{key}").strip()
+    if payload["type"] == "button":
+        titles = [t.strip() for t in post.getlist("button_title")]
+        payload["buttons"] = [{"id": f"b{i + 1}", "title": t} for i, t in enumerate(titles) if t]
+    elif payload["type"] == "list":
+        payload["button"] = post.get("list_button", "").strip()
+        sections = [{"title": t.strip(), "rows": []} for t in post.getlist("section_title")] or [{"title": "", "rows": []}]
+        rows = zip(post.getlist("row_section"), post.getlist("row_title"), post.getlist("row_description"))
+        for index, (section, title, description) in enumerate(rows):
+            if not title.strip() and not description.strip():
+                continue
+            try:
+                target = sections[int(section or 0)]
+            except (ValueError, IndexError):
+                raise SendError("interactive.sections", "invalid", _("A row names a section that does not exist.")) from None
+            row = {"id": f"r{index + 1}", "title": title.strip()}
+            if description.strip():
+                row["description"] = description.strip()
+            target["rows"].append(row)
+        for section in sections:
+            if not section["title"]:
+                section.pop("title")
+        payload["sections"] = sections
+    return payload
+
+
+def interactive_preview_context(post) -> dict:
+    """What the preview shows: the message as far as it is written, and the first
+    reason it could not be sent yet (none before anything is typed)."""
+    try:
+        payload = interactive_payload(post)
+    except SendError as error:
+        return {"i": None, "preview_errors": [error.message]}
+    errors = []
+    typed = (payload["body"].strip() or payload.get("header") or payload.get("footer") or payload.get("buttons")
+             or payload.get("button") or any(section["rows"] for section in payload.get("sections", [])))
+    if typed:
+        try:
+            build_payload("interactive", payload)
+        except SendError as error:
+            errors.append(error.message)
+    return {"i": interactive_draft(payload), "preview_errors": errors}
