@@ -4,12 +4,12 @@ import json
 
 import pytest
 
-from apps.conversations.models import AuditLogEntry, Contact, Conversation
+from apps.conversations.models import Contact, Conversation
 from apps.media.models import Media
 from apps.messaging.models import Message, MessageType, Reaction, Status
-from apps.inbound.models import AccountEvent, WebhookEvent
+from apps.inbound.models import WebhookEvent
 from apps.whatsapp.tests.conftest import CUSTOMER
-from apps.whatsapp.tests.utils import envelope, load_fixture, message, messages_change, status
+from apps.whatsapp.tests.utils import envelope, load_fixture, message, messages_change
 
 pytestmark = pytest.mark.django_db
 
@@ -268,74 +268,6 @@ def test_revoke_marks_deleted_and_clears_content_unless_kept(deliver, number, pu
 # --- Statuses -------------------------------------------------------------------------------
 
 
-def _statuses(number, *items):
-    return envelope(messages_change(phone_number_id=number.phone_number_id, statuses=list(items)))
-
-
-def test_statuses_move_forward_and_keep_every_time(deliver, number, published):
-    msg = _outbound(number, status=Status.PENDING)
-    deliver(load_fixture("statuses.json"))
-    msg.refresh_from_db()
-    assert msg.status == Status.READ
-    assert (msg.sent_at.timestamp(), msg.delivered_at.timestamp(), msg.read_at.timestamp()) == (
-        1718200010, 1718200011, 1718200012)
-    assert msg.pricing == {"billable": True, "pricing_model": "PMP", "category": "service"}
-    assert msg.meta_conversation["id"] == "b1c9a3e5f2d94b7e8a0c6d4f3e2a1b0c"
-    assert [e[0] for e in published] == ["message.updated"] * 3
-    published.clear()
-    deliver(load_fixture("statuses.json"))  # the same statuses again change nothing
-    assert published == []
-
-
-def test_statuses_out_of_order_never_step_back(deliver, number):
-    msg = _outbound(number, status=Status.SENT)
-    deliver(_statuses(number, status(msg.wamid, "read", timestamp=1718200012)))
-    deliver(_statuses(number, status(msg.wamid, "delivered", timestamp=1718200011)))
-    deliver(_statuses(number, status(msg.wamid, "sent", timestamp=1718200010)))
-    msg.refresh_from_db()
-    assert msg.status == Status.READ
-    assert msg.delivered_at.timestamp() == 1718200011
-    assert msg.read_at.timestamp() == 1718200012
-
-
-def test_failed_status_keeps_metas_error(deliver, number):
-    msg = _outbound(number, status=Status.SENT)
-    deliver(load_fixture("status_failed.json"))
-    msg.refresh_from_db()
-    assert msg.status == Status.FAILED
-    assert (msg.error_code, msg.error_title) == (131047, "Re-engagement message")
-    assert msg.error_message == "Re-engagement message"
-    assert "24 hours" in msg.error_details
-    assert msg.failed_at.timestamp() == 1718200020
-
-
-def test_played_status(deliver, number):
-    msg = _outbound(number, status=Status.READ)
-    deliver(load_fixture("status_played.json"))
-    msg.refresh_from_db()
-    assert (msg.status, msg.played_at.timestamp()) == (Status.PLAYED, 1718200030)
-
-
-def test_status_for_an_unknown_wamid_waits_and_is_applied(deliver, number):
-    from apps.messaging.models import PendingStatus
-    from apps.messaging.services.statuses import status_apply_pending
-
-    deliver(load_fixture("statuses.json"))
-    deliver(load_fixture("statuses.json"))
-    assert sorted(PendingStatus.objects.values_list("status", flat=True)) == ["delivered", "read", "sent"]
-    msg = _outbound(number, wamid=None, status=Status.PENDING)
-    msg.wamid = "wamid.OUTBOUND_TEXT_0001"
-    msg.save()
-    status_apply_pending(message=msg)
-    msg.refresh_from_db()
-    assert msg.status == Status.READ
-    assert msg.sent_at.timestamp() == 1718200010
-    assert PendingStatus.objects.count() == 0
-
-
-# --- Routing, batches, failures --------------------------------------------------------------
-
-
 def test_unknown_number_is_stored_unrouted_and_acknowledged(deliver, settings):
     settings.META_APP_SECRET = "test-app-secret"
     response = deliver(load_fixture("text.json"))
@@ -408,81 +340,6 @@ def test_retry_delay_grows_exponentially():
 
 
 # --- Opt-out keywords, preferences --------------------------------------------------------------
-
-
-@pytest.mark.parametrize("text", ["STOP", "  stop ", "Sair", "cancelar!", "PÁRAR", "unsubscribe"])
-def test_opt_out_keywords(deliver, number, text):
-    deliver(envelope(messages_change(phone_number_id=number.phone_number_id, messages=[
-        message("text", from_=CUSTOMER, body=text)])))
-    contact = Contact.objects.get()
-    assert contact.opted_out is True
-    assert contact.opted_out_at is not None
-    assert contact.opt_out_reason == f"keyword: {text.strip()}"
-    entry = AuditLogEntry.objects.get()
-    assert (entry.action, entry.conversation) == ("contact.opted_out", Conversation.objects.get())
-
-
-@pytest.mark.parametrize("text", ["please stop calling", "STOPPED", "stop it"])
-def test_opt_out_needs_the_whole_message(deliver, number, text):
-    deliver(envelope(messages_change(phone_number_id=number.phone_number_id, messages=[
-        message("text", from_=CUSTOMER, body=text)])))
-    assert Contact.objects.get().opted_out is False
-    assert AuditLogEntry.objects.count() == 0
-
-
-def test_opt_in_keyword_clears_the_opt_out(deliver, number):
-    for body in ("STOP", "voltar"):
-        deliver(envelope(messages_change(phone_number_id=number.phone_number_id, messages=[
-            message("text", from_=CUSTOMER, body=body)])))
-    contact = Contact.objects.get()
-    assert (contact.opted_out, contact.opted_out_at, contact.opt_out_reason) == (False, None, "")
-    assert list(AuditLogEntry.objects.order_by("id").values_list("action", flat=True)) == [
-        "contact.opted_out", "contact.opted_in"]
-
-
-def test_user_preferences_stop_marketing(deliver, number):
-    deliver(load_fixture("user_preferences.json"))
-    contact = Contact.objects.get()
-    assert contact.marketing_opted_out is True
-    assert contact.marketing_opted_out_at.timestamp() == 1718200400
-    assert contact.opted_out is False
-
-
-# --- Templates and account notices -----------------------------------------------------------
-
-
-def test_template_status_update(deliver, number):
-    from apps.message_templates.models import MessageTemplate
-    from apps.message_templates.tests.factories import MessageTemplateFactory
-
-    template = MessageTemplateFactory(organization=number.organization, meta_id="12345678901",
-                                      waba_id=number.waba_id, name="order_shipped", language="pt_BR")
-    deliver(load_fixture("template_status_update.json"))
-    template.refresh_from_db()
-    assert (template.status, template.rejection_reason) == (MessageTemplate.Status.REJECTED, "INCORRECT_CATEGORY")
-    assert WebhookEvent.objects.get().organization == number.organization
-
-
-def test_phone_number_quality_update_is_stored_and_applied(deliver, number):
-    deliver(load_fixture("phone_number_quality_update.json"))
-    deliver(load_fixture("phone_number_quality_update.json"))  # Meta's redelivery
-    notice = AccountEvent.objects.get()
-    assert (notice.number, notice.organization, notice.field, notice.event) == (
-        number, number.organization, "phone_number_quality_update", "DOWNGRADE")
-    assert notice.payload["value"]["current_limit"] == "TIER_250"
-    number.refresh_from_db()
-    assert number.messaging_limit == "TIER_250"
-
-
-def test_account_update_is_stored(deliver, number):
-    deliver(load_fixture("account_update.json"))
-    notice = AccountEvent.objects.get()
-    assert (notice.field, notice.event, notice.organization) == ("account_update", "ACCOUNT_VIOLATION",
-                                                                 number.organization)
-    assert notice.webhook_event == WebhookEvent.objects.get()
-
-
-# --- Resolved conversations --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("policy, conversations", [("reopen", 1), ("new", 2)])
