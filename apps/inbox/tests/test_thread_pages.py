@@ -17,30 +17,10 @@ from apps.messaging.models import Message, Reaction, Status
 from apps.messaging.tests.factories import MessageFactory, OutboundMessageFactory
 from apps.simulator.testing import inject, simulator  # noqa: F401
 
-from apps.inbox.tests.test_thread import partial
+# The thread's fixtures and its partial helper, shared with test_thread.py.
+from apps.inbox.tests.test_thread import _release_graph_connections, agent_client, partial, world  # noqa: F401
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world():
-    return build_world()
-
-
-@pytest.fixture(autouse=True)
-def _release_graph_connections():
-    """After a test that called the simulator on live_server, drop the Graph client's
-    kept-alive connections so the server's threads end with their database connections."""
-    yield
-    from apps.providers.meta import client as graph_client
-
-    graph_client._http().close()
-
-
-@pytest.fixture
-def agent_client(client, world):
-    client.force_login(world.agent)
-    return client
 
 
 def test_older_messages_by_keyset(agent_client, world):
