@@ -287,8 +287,12 @@ def test_a_killed_send_workers_sending_is_taken_over_by_the_next_without_the_bro
     rest = Message.objects.filter(text__in=texts).exclude(pk__in=claimed)
     assert set(rest.values_list("status", flat=True)) == {Status.SENT}  # none lost, none waits
     log = second.log_path.read_text()
-    assert f"number {number.pk}: its messages wait and no send task runs for it" in log
-    assert "messaging.send_pending" in log
+    # The sweep took it over: by queueing the dead chain's batch task again, or by
+    # queueing the task of a claim the dead worker held, which sends the number's others
+    # with it; which comes first depends on the machine's load.
+    assert (f"number {number.pk}: its messages wait and no send task runs for it" in log
+            or "messaging.send_message" in log)
+    assert "messaging.send_pending" in log or "messaging.send_message" in log
     # The first worker's tasks were not what resumed the sending: still with the broker.
     assert redis.Redis.from_url(settings.CELERY_BROKER_URL).hlen("unacked") >= held
     accepted = list(SimulatedMessage.objects.filter(payload__text__body__in=texts)
