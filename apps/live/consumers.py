@@ -299,9 +299,10 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         if self.ending:
             return
         frame = {"id": message.get("id"), "event": message["event"], "data": message["data"]}
-        if epochs.newer(message.get("epoch") or self.epoch, self.epoch):
+        epoch = message.get("epoch")
+        if epoch is not None and epoch != self.epoch and epochs.newer(epoch, self.epoch):
             # Appended after the epoch moved: events were lost since this socket started.
-            await self.epoch_moved(message["epoch"], frame["id"])
+            await self.epoch_moved(epoch, frame["id"])
         if frame["event"] == "user.availability" and frame["data"].get("user_id") == self.user.id:
             await database_sync_to_async(presence.presence_refresh)(user_id=self.user.id)
         if not self.live:
