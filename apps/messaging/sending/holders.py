@@ -86,13 +86,15 @@ def claims_held(claimed_at, ttl: float) -> None:
         logger.warning("the holder of the claims of %s was not recorded", claimed_at, exc_info=True)
 
 
-# KEYS: claim keys. Returns the 1-based positions of those whose holder is recorded
-# and does not beat any more.
+# KEYS: claim keys. ARGV: the holder keys' prefix, the asking process's own name.
+# Returns the 1-based positions of those whose holder is recorded, is not the asking
+# process (alive, whatever its beat says: Redis may just have come back) and does not
+# beat any more.
 _LUA_GONE = """
 local out = {}
 for i = 1, #KEYS do
   local name = redis.call('GET', KEYS[i])
-  if name and redis.call('EXISTS', ARGV[1] .. name) == 0 then
+  if name and name ~= ARGV[2] and redis.call('EXISTS', ARGV[1] .. name) == 0 then
     out[#out + 1] = i
   end
 end
@@ -110,7 +112,8 @@ def holders_gone(claim_times: list) -> set:
     try:
         if _gone_script is None:
             _gone_script = ratelimit.client().register_script(_LUA_GONE)
-        positions = _gone_script(keys=[claim_key(at) for at in claim_times], args=[HOLDER_PREFIX])
+        own = _name if _pid == os.getpid() else ""
+        positions = _gone_script(keys=[claim_key(at) for at in claim_times], args=[HOLDER_PREFIX, own])
     except Exception:
         logger.warning("the holders of %d claims could not be checked", len(claim_times), exc_info=True)
         return set()
