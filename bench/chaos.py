@@ -3,7 +3,7 @@
 
 Starts the Procfile's processes (gunicorn, daphne, the Celery workers per queue,
 beat) and the simulator as the Graph API (`manage.py simulator_serve`, answers
-after 200 ms) on the machine's PostgreSQL (database inbox_chaos) and a PRIVATE
+after 200 ms) on the machine's PostgreSQL (database inbox_chaos, or CHAOS_DB_NAME) and a PRIVATE
 redis-server with AOF on a port of its own (the run kills it). A supervisor
 restarts any process that exits, as docker-compose's `restart: unless-stopped`
 does; nothing else is restarted and nobody intervenes. A websocket client logged
@@ -15,7 +15,8 @@ catching up as the inbox page does). Then, one after the other:
    moments before, while and after the product stores the wamid;
 3. SIGKILL of the inbound worker and of the send worker mid-burst;
 4. Redis killed (SIGKILL) and restarted 3 s later during inbound, sending and live delivery;
-5. PostgreSQL connections cut (pg_terminate_backend) during inbound and sending;
+5. PostgreSQL connections cut (pg_terminate_backend) during inbound and sending
+   (in 3-5 the simulator sends each accepted message's status webhooks, as Meta does);
 6. 10% of the Graph API calls answered 500 or 429;
 7. the malformed bodies (NUL, lone surrogate, long fields, a contact card that is
    not an object, a body nested 100,000 deep).
@@ -143,7 +144,7 @@ class Outbound:
         return checks.outbound_done(self.ids)
 
     def done(self) -> bool:
-        return self.progress() >= self.count
+        return checks.outbound_settled(self.ids, self.tag)
 
     def inputs_end(self) -> float:
         return 0.0
@@ -218,6 +219,17 @@ def faulted(run: Run, number: str, fault, label: str, inbound_rate: float, tags:
     """An inbound burst and a send burst; `fault()` (which returns when the fault ended
     and what it did) once one of them is a quarter through. One row per pipeline."""
     n, m = run.size(1000, 80), run.size(600, 90)
+    # The simulator sends each accepted message's statuses, as Meta does (they echo our
+    # id: a call under way at the fault, marked "Send interrupted", is settled by them).
+    send_throughput.set_simulator(send_status_webhooks=True)
+    try:
+        _faulted(run, number, fault, label, inbound_rate, tags, n, m)
+    finally:
+        send_throughput.set_simulator(send_status_webhooks=False)
+
+
+def _faulted(run: Run, number: str, fault, label: str, inbound_rate: float, tags: tuple[str, str], n: int,
+             m: int) -> None:
     since = time.time()
     inbound = Inbound(run, tags[0], n, rate=inbound_rate)
     outbound = Outbound(run, tags[1], m)

@@ -157,6 +157,20 @@ def outbound_done(ids: list[int]) -> int:
     return Message.objects.filter(pk__in=ids).exclude(status=Status.PENDING).count()
 
 
+def outbound_settled(ids: list[int], tag: str) -> bool:
+    """Every message of `ids` is settled: none pending, and none failed although the
+    simulator accepted it (a send interrupted by a fault that Meta's statuses, which
+    echo our id, have yet to settle: it is not done until they have)."""
+    from apps.messaging.models import Message, Status
+    from apps.simulator.models import SimulatedMessage
+
+    if Message.objects.filter(pk__in=ids, status=Status.PENDING).exists():
+        return False
+    failed = set(Message.objects.filter(pk__in=ids, status=Status.FAILED).values_list("text", flat=True))
+    return not failed or not SimulatedMessage.objects.filter(
+        direction="out", payload__text__body__in=sorted(failed)).exists()
+
+
 def outbound_tally(ids: list[int], tag: str) -> dict:
     """in, sent (stored with the wamid the simulator accepted), duplicated (accepted more
     than once), stuck (still pending), lost (settled without its accepted copy)."""

@@ -21,7 +21,9 @@ from webhook_ingest import _tree
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 BIN = Path(PY).parent
-DB_NAME = "inbox_chaos"
+# The bench database (dropped and made again by each run): CHAOS_DB_NAME gives two runs
+# on one PostgreSQL a database each.
+DB_NAME = os.environ.get("CHAOS_DB_NAME", "inbox_chaos")
 SECRET = "chaos-app-secret"
 LATENCY_MS = 200
 RESTART_DELAY = 1.0  # docker-compose restarts an exited container at once; a second of grace

@@ -49,13 +49,15 @@ PY = sys.executable
 BIN = Path(PY).parent
 SECRET = "bench-scale-secret"
 PHONE_NUMBER_ID = "990000000000077"
-DB_NAME = "inbox_scale"
+# SCALE_DB_NAME and SCALE_REDIS give a run a database and a Redis of its own.
+DB_NAME = os.environ.get("SCALE_DB_NAME", "inbox_scale")
+REDIS = os.environ.get("SCALE_REDIS", "redis://127.0.0.1:6379")
 REDIS_DB, BROKER_DB = 14, 15
 ENV = {
     **os.environ,
     "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB_NAME}",
-    "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-    "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{BROKER_DB}",
+    "REDIS_URL": f"{REDIS}/{REDIS_DB}",
+    "CELERY_BROKER_URL": f"{REDIS}/{BROKER_DB}",
     "SECRET_KEY": "bench-secret-key-" + "x" * 40,
     "FIELD_ENCRYPTION_KEY": "bXktYmVuY2gta2V5LW15LWJlbmNoLWtleS0xMjM0NTY=",
     "DEBUG": "false",
@@ -700,7 +702,7 @@ def measure_live(quick: bool, agents: int, extra_agents: int, only_fan_out: bool
     import redis
 
     for db in (REDIS_DB, BROKER_DB):
-        redis.Redis.from_url(f"redis://127.0.0.1:6379/{db}").flushdb()
+        redis.Redis.from_url(f"{REDIS}/{db}").flushdb()
     http_port, ws_port = free_port(), free_port()
     daphne = start([str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(ws_port), "config.asgi:application"],
                    "daphne", ws_port)

@@ -62,6 +62,23 @@ def _prepare_worker_process(**kwargs):
         sys.setswitchinterval(SWITCH_INTERVAL)
 
 
+# The sweep of each queue, sent by a worker of that queue as soon as it is ready: a
+# worker restarted after a crash settles what the dead one left (its claims, its
+# deliveries) at once rather than at beat's next run (issue 19; docs/operations.md).
+SWEEPS_AT_START = {"outbound": "messaging.sweep_pending", "inbound": "inbound.sweep_webhook_events"}
+
+
+@worker_ready.connect
+def _sweep_at_start(**kwargs):
+    for queue in sorted(_consumed_queues() & SWEEPS_AT_START.keys()):
+        try:
+            app.send_task(SWEEPS_AT_START[queue], queue=queue, expires=60)
+        except Exception:  # the broker away: beat's periodic sweep does it later
+            import logging
+
+            logging.getLogger(__name__).warning("the start sweep of %s was not queued", queue, exc_info=True)
+
+
 def _consumed_queues() -> set[str]:
     """The queues this worker consumes (its -Q; inherited by forked pool processes)."""
     return set(app.amqp.queues.consume_from or app.amqp.queues)

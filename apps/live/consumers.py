@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from apps.realtime import replay
 
+from . import epoch as epochs
 from . import presence, selectors, services
 
 logger = logging.getLogger(__name__)
@@ -171,6 +172,7 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         self.pending: list[dict] = []
         self.replayed: set[str] = set()
         self.cursor: str | None = None
+        self.epoch: str | None = None  # the replay epoch this socket started from (epoch.py)
         self.background: set[asyncio.Task] = set()
         for name in self.groups_joined:
             await self.channel_layer.group_add(name, self.channel_name)
@@ -179,12 +181,14 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         await database_sync_to_async(presence.presence_connect)(user_id=self.user.id, channel=self.channel_name)
         self.heartbeat = asyncio.create_task(self._heartbeat())
         rights_watch().add(self)
+        await epochs.epoch_watch().add(self)
 
     async def disconnect(self, code):
         if not getattr(self, "opened", False):
             return
         self.opened = False
         rights_watch().discard(self)
+        epochs.epoch_watch().discard(self)
         self.wait_handle.cancel()
         self.heartbeat.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -295,6 +299,10 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         if self.ending:
             return
         frame = {"id": message.get("id"), "event": message["event"], "data": message["data"]}
+        epoch = message.get("epoch")
+        if epoch is not None and epoch != self.epoch and epochs.newer(epoch, self.epoch):
+            # Appended after the epoch moved: events were lost since this socket started.
+            await self.epoch_moved(epoch, frame["id"])
         if frame["event"] == "user.availability" and frame["data"].get("user_id") == self.user.id:
             await database_sync_to_async(presence.presence_refresh)(user_id=self.user.id)
         if not self.live:
@@ -305,6 +313,17 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         if frame["id"] in self.replayed:
             return
         await self._send(frame, message)
+
+    async def epoch_moved(self, epoch: str | None, cursor: str | None):
+        """Events were lost since this socket's epoch (apps/live/epoch.py): its page
+        reloads, as after a catch-up that cannot bridge the gap."""
+        self.epoch = epoch
+        if self.ending:
+            return
+        self.replayed = set()
+        await self.send_json({"id": cursor, "event": "catch_up.reset", "data": {"cursor": cursor}})
+        if cursor is not None:
+            self.cursor = cursor
 
     # --- requests from the client ----------------------------------------------------
     async def receive(self, text_data=None, bytes_data=None, **kwargs):

@@ -4,6 +4,11 @@ Called from services only. The event is sent after the current transaction
 commits (`transaction.on_commit`), so a browser never hears of a row it cannot read
 yet, and a rolled-back change is never announced. Code that commits many events at
 once wraps its transaction in `gathered()`, and they leave in one delivery.
+
+Between the commit and the hand-over to Redis the events are only in this process:
+a publish that fails moves the replay epoch (replay.mark_lost), and a process killed
+in between is noticed by publishers.py, which moves it too. Either way no page stays
+silently behind: reconnecting pages are reset, connected ones told to reload.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
-from . import replay
+from . import publishers, replay
 
 logger = logging.getLogger(__name__)
 
@@ -214,13 +219,15 @@ def _send_many(events: list[tuple[str, dict, list[str]]]) -> None:
         return
     try:
         # The id is the client's cursor; the same call keeps the event for catch-up.
-        ids = replay.get_log().append_many(events)
+        ids, epoch = replay.get_log().append_many_epoch(events)
     except Exception:  # without the log the events still go out live, without a cursor
         logger.exception("replay log append of %s failed", ", ".join(e[0] for e in events))
         replay.mark_lost()  # a page away now would miss them: its catch-up resets
-        ids = [None] * len(events)
+        ids, epoch = [None] * len(events), None
+    # The epoch goes along: a socket that started from an older one has missed events
+    # lost in between (replay.py) and is told to reload (apps/live).
     _deliver(layer, [
-        (groups, {"type": "inbox.event", "id": event_id, "event": event_type, "data": data})
+        (groups, {"type": "inbox.event", "id": event_id, "event": event_type, "data": data, "epoch": epoch})
         for (event_type, data, groups), event_id in zip(events, ids)
     ])
 
@@ -269,6 +276,9 @@ def publish(event_type: str, data: dict, *, groups: Iterable[str]) -> None:
     # Normalise dates and decimals now, so every consumer sees plain JSON.
     data = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
     event = (event_type, data, groups)
+    # Listed before the commit: killed between the commit and the hand-over, this
+    # process is seen dead and the replay epoch moves (publishers.py).
+    publishers.join()
     transaction.on_commit(lambda: _committed(event))
 
 

@@ -14,7 +14,10 @@ RESET when the gap is older than what is kept (trimmed, expired, or the log was 
 An event that reached neither the log nor the sockets (Redis down or restarting) is
 in no catch-up: the process that lost it moves the epoch (`mark_lost`) as soon as
 Redis answers again, so every cursor from before the loss gets RESET and its page
-reloads rather than stay silently behind.
+reloads rather than stay silently behind. A process killed between a commit and its
+publish cannot note anything: publishers.py notices it died and moves the epoch.
+Each delivered event carries the epoch it was appended in, and apps/live tells a
+connected socket to reload when the epoch moved past the one it started from.
 """
 
 from __future__ import annotations
@@ -112,7 +115,7 @@ for key, _ in pairs(touched) do
   redis.call('XTRIM', key, 'MINID', '~', ARGV[2])
   redis.call('EXPIRE', key, ARGV[3])
 end
-return ids
+return {redis.call('GET', KEYS[2]), ids}
 """
 # Events per script call: a bound on how long one call holds Redis.
 _APPEND_CHUNK = 500
@@ -154,8 +157,12 @@ class RedisLog:
         return self.append_many([(event, data, groups)])[0]
 
     def append_many(self, events: list[tuple[str, dict, list[str]]]) -> list[str]:
+        return self.append_many_epoch(events)[0]
+
+    def append_many_epoch(self, events: list[tuple[str, dict, list[str]]]) -> tuple[list[str], str | None]:
         """Append events in order, in one round trip: one script call for the batch
-        (one per _APPEND_CHUNK events, pipelined)."""
+        (one per _APPEND_CHUNK events, pipelined). Returns their ids and the epoch
+        they were appended in (read in the same script call)."""
         epoch_move_if_lost(self)
         min_id = f"{max(int(time.time() * 1000) - _retention_ms(), 0)}-0"
         pipe = self.redis.pipeline(transaction=False)
@@ -170,7 +177,10 @@ class RedisLog:
                 args.append(len(streams))
                 args.extend(positions.setdefault(key, len(positions) + 3) for key in streams)
             self._append(keys=[CLOCK_KEY, EPOCH_KEY, *positions], args=args, client=pipe)
-        return [event_id.decode() for ids in pipe.execute() for event_id in ids]
+        replies = pipe.execute()
+        epoch = replies[-1][0] if replies else None
+        ids = [event_id.decode() for _epoch, chunk_ids in replies for event_id in chunk_ids]
+        return ids, (_decoded(epoch) if epoch else None)
 
     def move_epoch(self) -> None:
         """Every cursor from before now predates the log from now on (a RESET)."""

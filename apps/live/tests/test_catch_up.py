@@ -168,16 +168,16 @@ def _redis_down_for_one_publish(monkeypatch):
     import redis
 
     log = replay.get_log()
-    real = log.append_many
+    real = log.append_many_epoch
     calls = {"n": 0}
 
-    def append_many(events):
+    def append_many_epoch(events):
         calls["n"] += 1
         if calls["n"] == 1:
             raise redis.ConnectionError("Redis is restarting")
         return real(events)
 
-    monkeypatch.setattr(log, "append_many", append_many)
+    monkeypatch.setattr(log, "append_many_epoch", append_many_epoch)
 
 
 def test_an_event_lost_while_redis_was_down_makes_a_reconnecting_page_reload(world, monkeypatch):
@@ -240,7 +240,8 @@ def test_the_epoch_moves_as_soon_as_redis_answers_again_without_another_event(mo
     time.sleep(0.002)
     replay.mark_lost()
     deadline = time.monotonic() + 10
-    while log.redis.get(replay.EPOCH_KEY) == before and time.monotonic() < deadline:
+    # (Another process's doing may move it too: apps/realtime/publishers.py.)
+    while (failures["left"] or log.redis.get(replay.EPOCH_KEY) == before) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert failures["left"] == 0
     assert log.redis.get(replay.EPOCH_KEY) != before

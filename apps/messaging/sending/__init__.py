@@ -11,6 +11,8 @@
     pause.py    a number Meta refuses as a whole (permissions, blocks, the spam limit):
                 its sending paused, its messages waiting, its checks, its resumption
     run.py      what each task does (apps/messaging/tasks.py calls it), read receipts
+    holders.py  who holds a claim: a process that claims beats in Redis; a dead
+                holder's claims are settled at once, not at their expiry
 
 Never two sends of one message. Before the call to Meta the attempt is claimed with
 one conditional UPDATE (send_started_at set, send_attempts + 1, only if no attempt
@@ -22,7 +24,9 @@ claim is held: claim.calls_start); after the call the wamid is stored. Hence:
 - a worker that died holding claims: a claim whose call was never recorded never
   reached Meta. Once it has outlived any holder (claim.unstarted_expiry()) it is
   given back (claim.claims_release: only while no call is recorded, so a holder
-  still alive cannot make the call after it) and the message is sent as any other;
+  still alive cannot make the call after it) and the message is sent as any other.
+  When its holder is known dead (holders.py: it stopped beating) there is no wait:
+  its claims are settled at once, as here and below;
 - a claim whose call was recorded cannot tell whether Meta accepted the message.
   It is NOT resent: once the claim is older than any run could last
   (`claim_expiry()`), the message is marked failed with the reason "interrupted".

@@ -31,6 +31,7 @@ from django.db.models import F
 from apps.core.rows import RowLoader
 
 from ..models import MEDIA_TYPES, Direction, Message, Status
+from . import holders
 from .pacing import MAX_INLINE_WAIT
 
 
@@ -80,6 +81,9 @@ def messages_claim(*, claimed_at, ids: list[int] | None = None, number_id: int |
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
+    if rows:
+        # Who holds them: if this process dies, they are settled at once (holders.py).
+        holders.claims_held(claimed_at, claim_expiry() + UNSTARTED_EXPIRY)
     shared: dict = {}  # the rows of a batch share their number: built once
     return [_message(parts, row, shared) for row in rows]
 
@@ -136,6 +140,27 @@ def claims_release(ids: list[int], now) -> list[int]:
             f"RETURNING {q('id')}",
             [list(ids), Direction.OUTBOUND, Status.PENDING, now - timedelta(seconds=UNSTARTED_EXPIRY), media,
              now - timedelta(seconds=claim_expiry())],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def claims_release_gone(ids: list[int], claimed_at) -> list[int]:
+    """Give back the claims taken at `claimed_at` of these messages whose call never
+    started, their holder being dead (holders.py): no expiry to wait for. Returns
+    the ids given back (a call recorded meanwhile keeps its claim)."""
+    if not ids:
+        return []
+    from django.db import connection
+
+    connection = connections[connection.alias]
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {q(Message._meta.db_table)} SET {q('send_started_at')} = NULL, "
+            f"{q('send_attempts')} = {q('send_attempts')} - 1 WHERE {q('id')} = ANY(%s) AND {q('status')} = %s "
+            f"AND {q('wamid')} IS NULL AND {q('send_started_at')} = %s AND {q('call_started_at')} IS NULL "
+            f"RETURNING {q('id')}",
+            [list(ids), Status.PENDING, claimed_at],
         )
         return sorted(row[0] for row in cursor.fetchall())
 

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..models import MEDIA_TYPES, Direction, Message, Status
-from . import claim, kick, outcome, pause, ratelimit
+from . import claim, holders, kick, outcome, pause, ratelimit
 from .alone import alone_send
 from .batch import batch_send
 from .pacing import MAX_INLINE_WAIT
@@ -22,6 +22,9 @@ logger = logging.getLogger(__name__)
 # is swept; a message of its own task, once its time is this far past.
 WAIT_GRACE = timedelta(seconds=2)
 OWN_TASK_GRACE = timedelta(seconds=5)
+# A claim this old whose holder is recorded and no longer beats is settled at once
+# (holders.py); younger ones may not have their holder recorded yet.
+HOLDER_GRACE = timedelta(seconds=1)
 
 
 def number_batch_send(number_id: int, *, redelivered: bool = False) -> int:
@@ -104,20 +107,25 @@ def _unclaimed(message_id: int, claimed_at) -> tuple[Message | None, str]:
         # Another run holds the claim, or a worker died holding it.
         now = timezone.now()
         age = (now - started).total_seconds()
+        # Its holder's process died (holders.py): no expiry to wait for.
+        gone = age > HOLDER_GRACE.total_seconds() and bool(holders.holders_gone([started]))
         if call_started is None:
             # Its call never started: once the claim has outlived its holder it is
             # given back, and sent as any other (never two calls: claim.py).
             expiry = claim.unstarted_expiry(kind)
-            if age <= expiry:
+            if gone:
+                if not claim.claims_release_gone([message_id], started):
+                    return _unclaimed_again(message_id)
+            elif age <= expiry:
                 kick.message_queue(message_id, countdown=expiry - age + 1)
                 return None, "in_flight"
-            if not claim.claims_release([message_id], now):
+            elif not claim.claims_release([message_id], now):
                 return _unclaimed_again(message_id)  # its call was recorded meanwhile
         else:
             # The call may have reached Meta: never sent again blindly. Once the
-            # claim has expired, interrupted, until Meta's statuses tell (they echo
-            # our id: services/statuses.py).
-            if age > claim.claim_expiry():
+            # claim has expired or its holder died, interrupted, until Meta's
+            # statuses tell (they echo our id: services/statuses.py).
+            if age > claim.claim_expiry() or gone:
                 if outcome.message_fail(message_id, title=outcome.INTERRUPTED_TITLE, text=outcome.INTERRUPTED_TEXT,
                                         send_started_at=started, call_started_at__isnull=False):
                     return None, "interrupted"
@@ -165,9 +173,14 @@ def pending_sweep() -> int:
       whose call started interrupted, never resending it blindly), get their task
       again, at most once per kick.SWEPT_TTL each.
 
+    - Claims whose holder died (holders.py: its process stopped beating) are settled
+      first, without waiting for their expiry: given back when their call never
+      started (the steps above then queue them), interrupted when it did.
+
     Returns how many tasks it queued."""
     now = timezone.now()
     waiting = Message.objects.filter(direction=Direction.OUTBOUND, status=Status.PENDING, wamid__isnull=True)
+    claims_of_the_dead_settle(waiting, now)
     # A paused number's messages wait for its check (pause.py), not for the sweep.
     unclaimed = waiting.filter(send_started_at__isnull=True, number__sending_paused_at__isnull=True)
     numbers = list(
@@ -194,6 +207,24 @@ def pending_sweep() -> int:
                                | Q(send_started_at__lt=unstarted, call_started_at__isnull=True))
                 .values_list("pk", flat=True)[:1000])
     return len(stalled) + len(kick.messages_requeue(ids))
+
+
+def claims_of_the_dead_settle(waiting, now) -> None:
+    """Settle now the claims whose holder died (holders.py), rather than at their
+    expiry: those whose call never started are given back (the sweep's next steps
+    queue them again), those whose call started are marked interrupted (until Meta's
+    statuses tell)."""
+    held = list(waiting.filter(send_started_at__lt=now - HOLDER_GRACE)
+                .values_list("pk", "send_started_at", "call_started_at")[:1000])
+    for started in sorted(holders.holders_gone(sorted({at for _, at, _ in held}))):
+        of_claim = [(pk, call) for pk, at, call in held if at == started]
+        given_back = claim.claims_release_gone([pk for pk, call in of_claim if call is None], started)
+        interrupted = [pk for pk, call in of_claim if call is not None and outcome.message_fail(
+            pk, title=outcome.INTERRUPTED_TITLE, text=outcome.INTERRUPTED_TEXT, send_started_at=started,
+            call_started_at__isnull=False)]
+        logger.warning("the process holding %d claims taken at %s died: %d given back (they go out again), "
+                       "%d whose call had started marked interrupted", len(of_claim), started.isoformat(),
+                       len(given_back), len(interrupted))
 
 
 def read_receipt_send(number_id: int, wamid: str, *, typing: bool = False) -> None:

@@ -388,3 +388,36 @@ def test_a_send_worker_restarted_mid_second_keeps_every_second_within_the_limit(
     # pacing can make up for. 50 ms is that error, not a margin for the sender: its slots
     # are 1/(0.96 x rate) apart (sending/ratelimit.py), 20 of them span 1.04 s.
     assert busiest_second(arrivals, stamping=0.05) <= number.rate_limit_per_second
+
+
+def test_a_killed_send_workers_claims_are_settled_at_once_not_at_their_expiry(workers, beat, settings):
+    """kill -9 the send worker while it holds claims, some with their call under way
+    and some not yet: the next worker's sweep sees their holder dead (it stopped
+    beating) and settles them without waiting for their expiry (here half an hour:
+    GRAPH_API_TIMEOUT 600 s): the calls not started are given back and sent once, the
+    started ones marked interrupted (no statuses come: nobody can know). Nothing is
+    sent twice."""
+    inject(latency_ms=2000)
+    number = ConversationFactory().number
+    number.rate_limit_per_second = 10
+    number.save(update_fields=["rate_limit_per_second"])
+    first = workers("first", GRAPH_API_TIMEOUT=600)
+    texts = many(number, 40, "Held")
+    held = Message.objects.filter(text__in=texts, status=Status.PENDING, wamid__isnull=True,
+                                  send_started_at__isnull=False)
+    wait_for(lambda: held.filter(call_started_at__isnull=False).count() >= 3, what="calls under way")
+    first.kill()
+    started = set(held.filter(call_started_at__isnull=False).values_list("pk", flat=True))
+    unstarted = set(held.filter(call_started_at__isnull=True).values_list("pk", flat=True))
+    second = workers("second", GRAPH_API_TIMEOUT=600)
+    wait_for(lambda: not Message.objects.filter(text__in=texts, status=Status.PENDING).exists(),
+             timeout=180, what="every message to be settled")
+    interrupted = Message.objects.filter(pk__in=started)
+    assert {(m.status, m.error_title) for m in interrupted} == {(Status.FAILED, INTERRUPTED_TITLE)}
+    assert set(Message.objects.filter(text__in=texts).exclude(pk__in=started)
+               .values_list("status", flat=True)) == {Status.SENT}  # the unstarted ones too
+    assert "whose call had started marked interrupted" in second.log_path.read_text()
+    accepted = list(SimulatedMessage.objects.filter(payload__text__body__in=texts)
+                    .values_list("payload__text__body", flat=True))
+    assert len(accepted) == len(set(accepted))  # none sent twice
+    assert not (set(Message.objects.filter(pk__in=unstarted).values_list("text", flat=True)) - set(accepted))
