@@ -1,11 +1,12 @@
 """The process's maintained HTTP client (aiohttp) for every outside call but the send
 worker's batches.
 
-One `aiohttp.ClientSession` per process lives on an event loop in a daemon thread of
-its own (started on first use, again in a forked child). Sync callers (views, Celery
-tasks) hand it a coroutine and wait for its result (`run`). The session keeps
-connections alive (at most GRAPH_HTTP_POOL_SIZE), reads proxies from the environment
-(HTTPS_PROXY, HTTP_PROXY, NO_PROXY: `trust_env`), verifies certificates against
+Sync callers (views, Celery tasks) run a call's coroutine on an event loop of their
+thread's own, with its `aiohttp.ClientSession` (made on first use, again in a forked
+child), and wait for its result (`run`); a thread already running an event loop hands
+it to one shared loop thread instead. A session keeps connections alive (at most
+GRAPH_HTTP_POOL_SIZE), takes proxies from the environment (HTTPS_PROXY, HTTP_PROXY,
+NO_PROXY: `proxy_for`), verifies certificates against
 REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE or certifi's bundle, keeps no cookies and follows
 no redirect. Every failure without an answer is raised as `Failure` (an OSError), a
 `ConnectTimeout` (the request never left) or a `ReadTimeout` (it was sent and no
@@ -65,17 +66,22 @@ def ca_bundle() -> str:
 
 
 class _Client:
-    """The loop thread and its session (made on the loop, on first use)."""
+    """An event loop and its session (made on the loop, on first use). A caller's
+    own loop (`owned`) runs only while that thread waits for a call; the shared one
+    runs in a daemon thread of its own."""
 
-    def __init__(self, pool_size: int):
+    def __init__(self, pool_size: int, *, owned: bool):
         self.pid = os.getpid()
         self.pool_size = pool_size
+        self.owned = owned
         self.loop = asyncio.new_event_loop()
         self.session: aiohttp.ClientSession | None = None
-        ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(ready,), name="graph-http", daemon=True)
-        self.thread.start()
-        ready.wait()
+        self.thread = threading.current_thread()
+        if not owned:
+            ready = threading.Event()
+            self.thread = threading.Thread(target=self._run, args=(ready,), name="graph-http", daemon=True)
+            self.thread.start()
+            ready.wait()
 
     def _run(self, ready: threading.Event) -> None:
         asyncio.set_event_loop(self.loop)
@@ -89,18 +95,36 @@ class _Client:
         if self.session is None or self.session.closed:
             context = ssl.create_default_context(cafile=ca_bundle())
             connector = aiohttp.TCPConnector(limit=self.pool_size, ssl=context)
+            # Proxies are looked up per origin once (`proxy_for`), not by aiohttp's
+            # trust_env on every call (it scans the environment each time: more CPU
+            # than the call itself).
             self.session = aiohttp.ClientSession(
-                connector=connector, trust_env=True, cookie_jar=aiohttp.DummyCookieJar(),
+                connector=connector, trust_env=False, cookie_jar=aiohttp.DummyCookieJar(),
                 headers={"User-Agent": USER_AGENT},
             )
         return self.session
+
+    def call(self, coroutine):
+        """The result of `coroutine` on this loop, waited for in the calling thread."""
+        if self.owned:
+            return self.loop.run_until_complete(coroutine)
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
 
     def stop(self) -> None:
         async def close():
             if self.session is not None:
                 await self.session.close()
 
-        if self.alive() and self.loop.is_running():
+        if self.loop.is_closed() or self.pid != os.getpid():
+            return
+        if self.owned:
+            if not self.loop.is_running():
+                try:
+                    self.loop.run_until_complete(close())
+                finally:
+                    self.loop.close()
+            return
+        if self.thread.is_alive() and self.loop.is_running():
             try:
                 asyncio.run_coroutine_threadsafe(close(), self.loop).result(5)
             except Exception:  # noqa: BLE001, S110 - stopping anyway
@@ -109,46 +133,71 @@ class _Client:
             self.thread.join(5)
 
 
-_client: _Client | None = None
+# Each thread that calls has a loop and a session of its own (`owned`): it runs the
+# call itself, with no hand-over to another thread (which cost a fifth more CPU per
+# call). A thread that is running an event loop already uses the shared loop thread.
+_shared: _Client | None = None
+_owned: list[_Client] = []
+_local = threading.local()
 _lock = threading.Lock()
 
 
+def _pool_size(pool_size: int | None) -> int:
+    if pool_size is None:
+        from django.conf import settings
+
+        pool_size = settings.GRAPH_HTTP_POOL_SIZE
+    return pool_size
+
+
 def _current(pool_size: int | None = None) -> _Client:
-    global _client
-    client = _client
+    global _shared
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        client = getattr(_local, "client", None)
+        if client is None or not client.alive():
+            client = _local.client = _Client(_pool_size(pool_size), owned=True)
+            with _lock:
+                ended = [c for c in _owned if not c.thread.is_alive() or c.pid != os.getpid()]
+                _owned[:] = [c for c in _owned if c not in ended] + [client]
+            for old in ended:  # a thread that ended: its connections are closed here
+                old.stop()
+        return client
+    client = _shared
     if client is None or not client.alive():
         with _lock:
-            client = _client
+            client = _shared
             if client is None or not client.alive():
-                if pool_size is None:
-                    from django.conf import settings
-
-                    pool_size = settings.GRAPH_HTTP_POOL_SIZE
-                client = _client = _Client(pool_size)
+                client = _shared = _Client(_pool_size(pool_size), owned=False)
     return client
 
 
 def run(coroutine_function, *args, pool_size: int | None = None):
-    """`await coroutine_function(session, *args)` on the process's loop; its result
-    (or what it raised) in the calling thread."""
+    """`await coroutine_function(session, *args)` on the calling thread's loop (or
+    the shared loop thread); its result (or what it raised) in the calling thread."""
     client = _current(pool_size)
-    if threading.current_thread() is client.thread:
+    if threading.current_thread() is client.thread and not client.owned:
         raise RuntimeError("http.run() called from its own loop: await the coroutine instead")
 
     async def call():
         return await coroutine_function(await client.get_session(), *args)
 
-    return asyncio.run_coroutine_threadsafe(call(), client.loop).result()
+    return client.call(call())
 
 
 def reset() -> None:
-    """Close the process's session and stop its loop (tests, settings changes)."""
-    global _client
+    """Close every session of the process and stop the shared loop (tests, settings
+    changes): kept-alive connections are dropped. A thread in a call keeps its own."""
+    global _shared
     with _lock:
-        client, _client = _client, None
-    if client is not None:
+        shared, _shared = _shared, None
+        owned, _owned[:] = list(_owned), []
+    for client in owned:
         client.stop()
-    _proxied.clear()
+    if shared is not None:
+        shared.stop()
+    _proxies.clear()
 
 
 def _timeout(seconds: float) -> aiohttp.ClientTimeout:
@@ -170,7 +219,7 @@ async def exchange(session: aiohttp.ClientSession, method: str, url: str, header
     """One call, its answer read whole whatever its status (no redirect followed)."""
     try:
         async with session.request(method, url, headers=headers, data=data, allow_redirects=False,
-                                   timeout=_timeout(timeout)) as response:
+                                   timeout=_timeout(timeout), proxy=proxy_for(url)) as response:
             return Answer(response.status, response.headers, await response.read())
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         raise _failure(exc) from exc
@@ -191,7 +240,7 @@ class Streamed:
         self.headers = response.headers
 
     def _run(self, coroutine):
-        return asyncio.run_coroutine_threadsafe(coroutine, self._client.loop).result()
+        return self._client.call(coroutine)
 
     def iter_content(self, chunk_size: int = 64 * 1024):
         while True:
@@ -213,7 +262,10 @@ class Streamed:
         return json.loads(self.content)
 
     def close(self) -> None:
-        self._client.loop.call_soon_threadsafe(self._response.close)
+        if self._client.owned:
+            self._response.close()
+        else:
+            self._client.loop.call_soon_threadsafe(self._response.close)
 
 
 def stream(method: str, url: str, *, headers: dict, timeout: float) -> Streamed:
@@ -223,28 +275,39 @@ def stream(method: str, url: str, *, headers: dict, timeout: float) -> Streamed:
     async def start(session):
         try:
             return await session.request(method, url, headers=headers, allow_redirects=False,
-                                         timeout=_timeout(timeout))
+                                         timeout=_timeout(timeout), proxy=proxy_for(url))
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise _failure(exc) from exc
 
-    return Streamed(client, run(start))
+    async def call():
+        return await start(await client.get_session())
+
+    return Streamed(client, client.call(call()))
 
 
-_proxied: dict[str, bool] = {}
+_proxies: dict[str, str | None] = {}
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy the environment names for `url` (HTTPS_PROXY, HTTP_PROXY and
+    NO_PROXY, as requests and aiohttp read them), looked up once per origin and
+    kept for the process (`reset` forgets): the send worker asks for every call."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    try:
+        return _proxies[origin]
+    except KeyError:
+        pass
+    environment = urllib.request.getproxies_environment()
+    proxy = environment.get(parts.scheme) or None
+    if proxy and urllib.request.proxy_bypass_environment(parts.hostname or "", environment):
+        proxy = None
+    if len(_proxies) >= 1000:
+        _proxies.clear()
+    _proxies[origin] = proxy
+    return proxy
 
 
 def proxied(url: str) -> bool:
-    """Whether the environment names a proxy for `url` (HTTPS_PROXY, HTTP_PROXY,
-    NO_PROXY), looked up once per origin and kept for the process: the
-    send worker asks for every call. As aiohttp reads them (`trust_env`)."""
-    parts = urlsplit(url)
-    origin = f"{parts.scheme}://{parts.netloc}"
-    found = _proxied.get(origin)
-    if found is None:
-        proxies = urllib.request.getproxies_environment()
-        proxy = proxies.get(parts.scheme)
-        found = bool(proxy) and not urllib.request.proxy_bypass_environment(parts.hostname or "", proxies)
-        if len(_proxied) >= 1000:
-            _proxied.clear()
-        _proxied[origin] = found
-    return found
+    """Whether calls to `url` go through a proxy."""
+    return proxy_for(url) is not None
