@@ -181,9 +181,19 @@ def run(coroutine_function, *args, pool_size: int | None = None):
         raise RuntimeError("http.run() called from its own loop: await the coroutine instead")
 
     async def call():
+        if client.owned:
+            await _catch_up()
         return await coroutine_function(await client.get_session(), *args)
 
     return client.call(call())
+
+
+async def _catch_up() -> None:
+    """Let a loop that stood still since its thread's last call see what happened
+    meanwhile (a kept-alive connection the peer closed is then dropped from the pool,
+    not written to): a few turns of the loop, each polling the sockets."""
+    for _ in range(3):
+        await asyncio.sleep(0)
 
 
 def reset() -> None:
@@ -280,6 +290,8 @@ def stream(method: str, url: str, *, headers: dict, timeout: float) -> Streamed:
             raise _failure(exc) from exc
 
     async def call():
+        if client.owned:
+            await _catch_up()
         return await start(await client.get_session())
 
     return Streamed(client, client.call(call()))
