@@ -191,8 +191,9 @@ def run(coroutine_function, *args, pool_size: int | None = None):
 async def _catch_up() -> None:
     """Let a loop that stood still since its thread's last call see what happened
     meanwhile (a kept-alive connection the peer closed is then dropped from the pool,
-    not written to): a few turns of the loop, each polling the sockets."""
-    for _ in range(3):
+    not written to): two turns of the loop, the first polling the sockets (a closed
+    one's transport is then closing, which the pool checks)."""
+    for _ in range(2):
         await asyncio.sleep(0)
 
 
