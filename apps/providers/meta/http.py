@@ -18,6 +18,7 @@ The send worker's batches stay on transport.py (docs/benchmarks.md, "HTTP client
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import ssl
 import threading
@@ -211,6 +212,7 @@ def reset() -> None:
     _proxies.clear()
 
 
+@functools.lru_cache(maxsize=16)
 def _timeout(seconds: float) -> aiohttp.ClientTimeout:
     # Connecting (a free place in the pool included) and each read are bounded apart:
     # a read timeout means the peer may have the request.
@@ -305,19 +307,24 @@ def proxy_for(url: str) -> str | None:
     """The proxy the environment names for `url` (HTTPS_PROXY, HTTP_PROXY and
     NO_PROXY, as requests and aiohttp read them), looked up once per origin and
     kept for the process (`reset` forgets): the send worker asks for every call."""
-    parts = urlsplit(url)
-    origin = f"{parts.scheme}://{parts.netloc}"
     try:
-        return _proxies[origin]
+        return _proxies[url]  # this URL's answer, kept (the same URL is called again and again)
     except KeyError:
         pass
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if origin in _proxies:
+        if len(_proxies) >= 1000:
+            _proxies.clear()
+        proxy = _proxies[url] = _proxies[origin]
+        return proxy
     environment = urllib.request.getproxies_environment()
     proxy = environment.get(parts.scheme) or None
     if proxy and urllib.request.proxy_bypass_environment(parts.hostname or "", environment):
         proxy = None
     if len(_proxies) >= 1000:
         _proxies.clear()
-    _proxies[origin] = proxy
+    _proxies[origin] = _proxies[url] = proxy
     return proxy
 
 
