@@ -208,7 +208,8 @@ def note_create(*, conversation: Conversation, author, body: str) -> Note:
         raise ValidationError("A note cannot be empty.")
     if len(body) > 10000:
         raise ValidationError("A note is at most 10000 characters.")
-    mentioned = note_mentioned_users(conversation=conversation, body=body)
+    # Naming oneself is not a mention: nobody is told of their own note.
+    mentioned = [u for u in note_mentioned_users(conversation=conversation, body=body) if u.pk != author.pk]
     with transaction.atomic():
         note = Note.objects.create(
             organization_id=conversation.organization_id, conversation=conversation, author=author, body=body

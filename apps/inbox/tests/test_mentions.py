@@ -47,6 +47,17 @@ def test_a_mention_is_unread_for_the_colleague_only(world):
     assert 'data-mentions-count>1<' in html
 
 
+def test_mentioning_oneself_notifies_nobody(world, published, django_capture_on_commit_callbacks):
+    """An author who names themselves (a note to self, a pasted signature) gets no
+    unread mention and no mention event; a colleague named beside them still does."""
+    with django_capture_on_commit_callbacks(execute=True):
+        note(world, world.unassigned, f"@{world.agent.username} remember this, @colleague too")
+    assert badge(client_for(world.agent).get("/inbox/")) == 0
+    assert badge(client_for(world.colleague).get("/inbox/")) == 1
+    mentioned = [g for e, d, g in published if e == "note.created" and d.get("mentioned")]
+    assert mentioned == [[groups.user(world.colleague.pk)]]
+
+
 def test_each_mention_tells_the_colleague_how_many_are_unread(world, published, django_capture_on_commit_callbacks):
     """The page sets its count from the event (a catch-up may replay an event the page
     was rendered with: adding to the count would count it twice)."""

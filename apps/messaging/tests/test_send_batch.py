@@ -136,8 +136,11 @@ def test_errors_in_a_batch_are_settled_per_message(queued, number):
     retried = [m for m in rows.values() if m.status == Status.PENDING]
     assert len(retried) == 1 and sum(m.status == Status.SENT for m in rows.values()) == 3
     (retry,) = retried
-    # Its own task, with backoff; its claim given back and its attempt counted.
-    assert queued == [("messaging.send_message", (retry.pk,), queued[0][2])]
+    # Its own task, with backoff; its claim given back and its attempt counted. (On a
+    # loaded machine the batch may also queue its number's next batch: not a retry.)
+    own = [entry for entry in queued if entry[0] != "messaging.send_pending"]
+    assert own == [("messaging.send_message", (retry.pk,), own[0][2])]
+    assert {entry[1] for entry in queued if entry[0] == "messaging.send_pending"} <= {(number.pk,)}
     assert (retry.send_started_at, retry.send_attempts) == (None, 1) and retry.next_attempt_at is not None
     assert tasks.send_pending.run(number.pk) == 0  # a message waiting for its retry is not taken along
     assert tasks.send_message.run(retry.pk) == "sent"

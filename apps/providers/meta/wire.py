@@ -1,11 +1,14 @@
 """HTTP/1.1 on the wire for the Graph API calls of transport.py: the exceptions a call
-ends with, an answer, and the asyncio protocol of one kept-alive connection (status
-line, headers, and a body framed by Content-Length, chunked transfer coding, or the
-connection's close). transport.py pools these connections and schedules the calls."""
+ends with, an answer, and the asyncio protocol of one kept-alive connection. Answers
+are read by httptools (llhttp, the parser uvicorn serves with): status line, headers,
+and a body framed by Content-Length, chunked transfer coding, or the connection's
+close. transport.py pools these connections and schedules the calls."""
 
 from __future__ import annotations
 
 import asyncio
+
+import httptools
 
 MAX_HEAD = 64 * 1024  # status line and headers of an answer
 MAX_BODY = 16 * 1024 * 1024
@@ -60,46 +63,59 @@ class _Headers(dict):
 
 
 class _Connection(asyncio.Protocol):
-    """One kept-alive connection: one exchange at a time."""
+    """One kept-alive connection: one exchange at a time. Each exchange reads its
+    answer with a parser of its own (interim 1xx answers are read and skipped)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
         self.transport: asyncio.Transport | None = None
-        self.buffer = bytearray()
         self.waiter: asyncio.Future | None = None
         self.lost = False
         self.eof = False
         self.idle_since = 0.0
         self.received = False  # whether any byte of the current answer arrived
-        self._head = None  # (version, status, headers, framing, length) of the answer being read
         self._method = "POST"
+        self._parser = None
+        self._headers: dict = {}
+        self._head_size = 0
+        self._body: list[bytes] = []
+        self._body_size = 0
+        self._head_done = False
 
     # -- asyncio.Protocol --------------------------------------------------------------
     def connection_made(self, transport):
         self.transport = transport
 
     def data_received(self, data):
-        if self.waiter is None:  # nothing asked: an idle connection the server talks on
+        waiter = self.waiter
+        if waiter is None:  # nothing asked: an idle connection the server talks on
             self.close()
             return
         self.received = True
-        self.buffer += data
-        self._read()
+        if waiter.done():
+            return
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._fail("the server switched protocols")
+        except httptools.HttpParserError as exc:  # a callback's refusal arrives wrapped
+            refused = exc.__context__ if isinstance(exc.__context__, _Refused) else None
+            self._fail(str(refused) if refused else f"not an HTTP/1.x answer as expected: {exc}")
 
     def eof_received(self):
         self.eof = True
-        if self.waiter is not None:
-            self._read()
+        self._ended()
         return False  # close our side too
 
     def connection_lost(self, exc):
         self.lost = True
         self.eof = True
-        if self.waiter is not None and not self.waiter.done():
-            self._read()
-            if not self.waiter.done():
-                self.waiter.set_exception(ConnectionFailed(f"connection closed before the answer was complete: {exc}"
-                                                           if exc else "connection closed before the answer was complete"))
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            self._ended()
+            if not waiter.done():
+                waiter.set_exception(ConnectionFailed(f"connection closed before the answer was complete: {exc}"
+                                                      if exc else "connection closed before the answer was complete"))
 
     # -- one exchange ------------------------------------------------------------------
     def usable(self, now: float, idle_seconds: float) -> bool:
@@ -107,8 +123,8 @@ class _Connection(asyncio.Protocol):
         return not self.lost and not self.eof and now - self.idle_since < idle_seconds
 
     async def exchange(self, method: str, data: bytes, read_timeout: float) -> Answer:
-        self._method, self._head, self.received = method, None, False
-        self.buffer.clear()
+        self._method, self.received = method, False
+        self._start()
         waiter = self.waiter = self.loop.create_future()
         timer = self.loop.call_later(read_timeout, self._timed_out, waiter)
         try:
@@ -117,6 +133,12 @@ class _Connection(asyncio.Protocol):
         finally:
             timer.cancel()
             self.waiter = None
+            self._parser = None
+
+    def _start(self):
+        self._parser = httptools.HttpResponseParser(self)
+        self._headers, self._head_size, self._head_done = {}, 0, False
+        self._body, self._body_size = [], 0
 
     def _timed_out(self, waiter):
         if not waiter.done():
@@ -133,112 +155,61 @@ class _Connection(asyncio.Protocol):
             self.waiter.set_exception(ProtocolError(message))
         self.close()
 
-    def _read(self):
+    def _ended(self):
+        """The server closed its side: an answer framed by the close is complete now;
+        any other answer not yet complete was cut off (connection_lost says so)."""
         waiter = self.waiter
-        if waiter is None or waiter.done():
+        if waiter is None or waiter.done() or not self._head_done:
             return
-        buf = self.buffer
-        while self._head is None:
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
-                if len(buf) > MAX_HEAD:
-                    return self._fail("answer headers too long")
-                return
-            head = self._parse_head(bytes(buf[:end]))
-            del buf[: end + 4]
-            if head is None:
-                return self._fail("not an HTTP/1.x answer")
-            if 100 <= head[1] < 200:  # an interim answer: the final one follows
-                continue
-            self._head = head
-        version, status, headers, framing, length = self._head
-        if framing == "length":
-            if len(buf) < length:
-                if self.eof:
-                    waiter.set_exception(ConnectionFailed("connection closed in the answer's body"))
-                return
-            content = bytes(buf[:length])
-            del buf[:length]
-        elif framing == "chunked":
-            parsed = _dechunk(buf)
-            if parsed is None:
-                if self.eof:
-                    waiter.set_exception(ConnectionFailed("connection closed in the answer's body"))
-                elif len(buf) > MAX_BODY:
-                    self._fail("answer too long")
-                return
-            if parsed is False:
-                return self._fail("bad chunked coding")
-            content = parsed
-            buf.clear()
-        else:  # delimited by the connection's close
-            if not self.eof:
-                if len(buf) > MAX_BODY:
-                    self._fail("answer too long")
-                return
-            content = bytes(buf)
-            buf.clear()
-        connection = headers.get("connection", "").lower()
-        keep_alive = framing != "close" and (
-            "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
-        )
-        waiter.set_result(Answer(status, headers, content, keep_alive and not self.eof))
+        headers = self._headers
+        if "content-length" in headers or "chunked" in headers.get("transfer-encoding", "").lower():
+            waiter.set_exception(ConnectionFailed("connection closed in the answer's body"))
+            return
+        self._answer(keep_alive=False)
 
-    def _parse_head(self, raw: bytes):
-        lines = raw.decode("latin-1").split("\r\n")
-        parts = lines[0].split(" ", 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-            return None
-        version, status = parts[0], int(parts[1])
-        found: dict = {}
-        for line in lines[1:]:
-            name, sep, value = line.partition(":")
-            if not sep:
-                continue
-            name, value = name.strip().lower(), value.strip()
-            found[name] = f"{found[name]}, {value}" if name in found else value
-        headers = _Headers(found)
-        if self._method == "HEAD" or status in (204, 304) or 100 <= status < 200:
-            return version, status, headers, "length", 0
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            return version, status, headers, "chunked", 0
-        length = headers.get("content-length")
+    def _answer(self, keep_alive: bool):
+        status = self._parser.get_status_code()
+        self.waiter.set_result(Answer(status, _Headers(self._headers), b"".join(self._body),
+                                      keep_alive and not self.eof))
+
+    # -- httptools' callbacks ----------------------------------------------------------
+    def on_header(self, name: bytes, value: bytes):
+        self._head_size += len(name) + len(value) + 4
+        if self._head_size > MAX_HEAD:
+            raise _Refused("answer headers too long")
+        key, text = name.decode("latin-1").lower(), value.decode("latin-1").strip()
+        found = self._headers.get(key)
+        self._headers[key] = f"{found}, {text}" if found is not None else text
+
+    def on_headers_complete(self):
+        status = self._parser.get_status_code()
+        if 100 <= status < 200:
+            return
+        length = self._headers.get("content-length")
         if length is not None:
             try:
-                length = int(length.split(",")[0])
+                size = int(length.split(",")[0])
             except ValueError:
-                return None
-            if length < 0 or length > MAX_BODY:
-                return None
-            return version, status, headers, "length", length
-        return version, status, headers, "close", 0
+                raise _Refused("not an HTTP/1.x answer: bad Content-Length") from None
+            if size > MAX_BODY:
+                raise _Refused("answer too long")
+        self._head_done = True
+        if self._method == "HEAD":  # the answer's framing describes a body that is not sent
+            self._answer(keep_alive=self._parser.should_keep_alive())
+
+    def on_body(self, body: bytes):
+        self._body_size += len(body)
+        if self._body_size > MAX_BODY:
+            raise _Refused("answer too long")
+        self._body.append(body)
+
+    def on_message_complete(self):
+        if not self._head_done:  # an interim answer: the final one follows, on the same parser
+            self._headers, self._head_size, self._body, self._body_size = {}, 0, [], 0
+            return
+        if not self.waiter.done():
+            self._answer(keep_alive=self._parser.should_keep_alive())
 
 
-def _dechunk(buf: bytearray):
-    """The body of a complete chunked answer in `buf`; None while incomplete; False
-    when the coding is broken. Trailers are read and dropped."""
-    position, parts = 0, []
-    while True:
-        end = buf.find(b"\r\n", position)
-        if end < 0:
-            return None
-        size_field = bytes(buf[position:end]).split(b";", 1)[0].strip()
-        try:
-            size = int(size_field, 16)
-        except ValueError:
-            return False
-        position = end + 2
-        if size == 0:
-            while True:  # trailers, up to an empty line
-                end = buf.find(b"\r\n", position)
-                if end < 0:
-                    return None
-                if end == position:
-                    return b"".join(parts)
-                position = end + 2
-        if len(buf) < position + size + 2:
-            return None
-        parts.append(bytes(buf[position: position + size]))
-        if buf[position + size: position + size + 2] != b"\r\n":
-            return False
-        position += size + 2
+class _Refused(Exception):
+    """An answer this module will not read further (too long, or badly framed)."""

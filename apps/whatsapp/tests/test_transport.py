@@ -188,6 +188,57 @@ def test_a_refused_connection_and_a_broken_answer(sender):
     server.close()
 
 
+def test_answers_too_long_or_badly_framed_are_not_read(sender, monkeypatch):
+    """Headers or a body over the limits, a broken chunk and a Content-Length that is
+    not a number end the call (its request was written: the answer is lost) and the
+    connection; the next call opens another."""
+    from apps.providers.meta import wire
+
+    monkeypatch.setattr(wire, "MAX_HEAD", 200)
+    monkeypatch.setattr(wire, "MAX_BODY", 100)
+    server = Server(b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 300 + b"\r\nContent-Length: 2\r\n\r\nhi",
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 101\r\n\r\n" + b"b" * 101,
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"40\r\n" + b"c" * 64
+                    + b"\r\n40\r\n" + b"c" * 64 + b"\r\n0\r\n\r\n",
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhi\r\n0\r\n\r\n",
+                    b"HTTP/1.1 200 OK\r\nContent-Length: two\r\n\r\nhi")
+    for reason in ("headers too long", "too long", "too long", "not an HTTP", "not an HTTP"):
+        with pytest.raises(transport.AnswerLost, match=reason):
+            sender.run(call(server.url))
+    assert sender.run(call(server.url)).status_code == 200 and server.connections == 6
+    server.close()
+
+
+def test_an_interim_answer_and_the_final_one_in_separate_reads(sender):
+    answer_server = _SplitServer([b"HTTP/1.1 100 Continue\r\nX-A: 1\r\n\r\n", b"HTTP/1.1 201 Created\r\n",
+                                  b"Content-Length: 2\r\n\r\nok"])
+    answer = sender.run(call(answer_server.url))
+    assert (answer.status_code, answer.content, answer.headers.get("x-a")) == (201, b"ok", None)
+    answer_server.close()
+
+
+class _SplitServer(Server):
+    """Answers the first request with `parts`, written one at a time a little apart."""
+
+    def __init__(self, parts):
+        self.parts = parts
+        super().__init__()
+
+    def _serve(self, conn):
+        try:
+            buf = b""
+            while b"\r\n\r\n" not in buf:
+                buf += conn.recv(65536)
+            for part in self.parts:
+                conn.sendall(part)
+                time.sleep(0.05)
+            time.sleep(0.2)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+
 def test_a_kept_alive_connection_the_server_closed_is_not_reused(sender):
     # The server closes the connection while it is idle: the next call opens another.
     server = Server((b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi", "close"))
