@@ -16,9 +16,7 @@ Clients (`--clients`, all by default):
   measure another branch's transport beside this one's);
 - `httpx-async`: httpx2.AsyncClient (HTTP/1.1, pooled) from one asyncio loop, a
   task per call, at most `--concurrency` in flight;
-- `aiohttp`: aiohttp.ClientSession the same way (skipped unless aiohttp is
-  importable: it is not one of our dependencies; e.g. `pip install --target
-  /tmp/aiohttp aiohttp` and PYTHONPATH=/tmp/aiohttp);
+- `aiohttp`: aiohttp.ClientSession the same way;
 - `httpx-sync`, `urllib3-sync` and `graph-sync`: one call at a time from one thread,
   through httpx2.Client, through a urllib3 host pool (the JSON calls' path before
   aiohttp), and through apps/providers/meta/http.py (the JSON calls' path in
