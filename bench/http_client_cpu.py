@@ -16,12 +16,12 @@ Clients (`--clients`, all by default):
   measure another branch's transport beside this one's);
 - `httpx-async`: httpx2.AsyncClient (HTTP/1.1, pooled) from one asyncio loop, a
   task per call, at most `--concurrency` in flight;
-- `aiohttp`: aiohttp.ClientSession the same way (skipped unless aiohttp is
-  importable: it is not one of our dependencies; e.g. `pip install --target
-  /tmp/aiohttp aiohttp` and PYTHONPATH=/tmp/aiohttp);
-- `httpx-sync` and `urllib3-sync`: one call at a time from one thread, through
-  httpx2.Client and through a urllib3 host pool (the JSON calls' path in
-  apps/providers/meta/client.py).
+- `aiohttp`: aiohttp.ClientSession the same way;
+- `httpx-sync`, `urllib3-sync` and `graph-sync`: one call at a time from one thread,
+  through httpx2.Client, through a urllib3 host pool (the JSON calls' path before
+  aiohttp), and through apps/providers/meta/http.py (the JSON calls' path in
+  apps/providers/meta/client.py: aiohttp on the process's loop thread, the caller
+  waiting for each call).
 
 Usage: python bench/http_client_cpu.py [--quick] [--count N] [--sync-count N] [--concurrency N]
        [--clients a,b] [--tree PATH] [--repeat N]
@@ -40,7 +40,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ASYNC_CLIENTS = ("transport", "httpx-async", "aiohttp")
-SYNC_CLIENTS = ("httpx-sync", "urllib3-sync")
+SYNC_CLIENTS = ("httpx-sync", "urllib3-sync", "graph-sync")
 ANSWER = json.dumps({"messaging_product": "whatsapp", "contacts": [{"input": "5511999990000",
                      "wa_id": "5511999990000"}], "messages": [{"id": "wamid.HBgNNTUxMTk5OTk5MDAwMBUCABEYEjQ"}]},
                     separators=(",", ":")).encode()
@@ -185,6 +185,17 @@ def run_urllib3_sync(url: str, count: int) -> tuple[float, float, int]:
     return _one_at_a_time(count, one)
 
 
+def run_graph_sync(url: str, count: int) -> tuple[float, float, int]:
+    sys.path.insert(0, str(ROOT))
+    from apps.providers.meta import http
+
+    def one(i):
+        answer = http.run(http.exchange, "POST", url, HEADERS, body(i), 10, pool_size=10)
+        return wamid(answer.status_code, answer.content)
+
+    return _one_at_a_time(count, one)
+
+
 def _one_at_a_time(count: int, one) -> tuple[float, float, int]:
     one(0)
     began = _began()
@@ -210,6 +221,8 @@ def client(name: str, url: str, count: int, concurrency: int, tree: str | None) 
         cpu, wall, errors = run_aiohttp(url, count, concurrency)
     elif name == "httpx-sync":
         cpu, wall, errors = run_httpx_sync(url, count)
+    elif name == "graph-sync":
+        cpu, wall, errors = run_graph_sync(url, count)
     else:
         cpu, wall, errors = run_urllib3_sync(url, count)
     print(json.dumps({"cpu": cpu, "errors": errors, "wall": wall}))
@@ -223,7 +236,8 @@ def free_port() -> int:
 
 
 def available(name: str) -> bool:
-    module = {"aiohttp": "aiohttp", "httpx-async": "httpx2", "httpx-sync": "httpx2", "urllib3-sync": "urllib3"}
+    module = {"aiohttp": "aiohttp", "httpx-async": "httpx2", "httpx-sync": "httpx2", "urllib3-sync": "urllib3",
+              "graph-sync": "aiohttp"}
     if name not in module:
         return True
     found = subprocess.run([sys.executable, "-c", f"import {module[name]}"], capture_output=True)

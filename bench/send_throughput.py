@@ -3,8 +3,8 @@
 
 Real Celery workers (threads pool, the `outbound` queue, as in the Procfile) send
 through Redis rate limits to the project's simulator, served as for load tests
-(`manage.py simulator_serve`: 2 processes, one event loop and 8 threads each) and
-set to answer every request after 200 ms (Meta is far away). PostgreSQL holds both
+(`manage.py simulator_serve`: aiohttp's web server, 2 processes, one event loop and
+8 threads each) and set to answer every request after 200 ms (Meta is far away). PostgreSQL holds both
 sides (database inbox_bench_send). Status webhooks are OFF in the simulator, so they
 do not compete with the sends for the machine's two cores.
 
@@ -29,7 +29,8 @@ arrival time, in one-second buckets) and the product's messages:
    concurrency shape (the workers' transport, apps/providers/meta/transport.py: the
    workers' processes x their calls in flight, SEND_CONCURRENCY, which caps any
    rate at in-flight / latency) posting to a bare WSGI endpoint (`bare_app` below:
-   no Django, no database) served by the same server as the simulator, answering a
+   no Django, no database) served by the same server as the simulator (aiohttp's, with
+   the same processes and threads), answering a
    wamid-shaped JSON after the same latency.
 
 Usage: python bench/send_throughput.py [--quick] [--workers N] [--threads N] [--send-concurrency N] [--only 1234]

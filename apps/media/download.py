@@ -19,7 +19,6 @@ import tempfile
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-import requests
 from django.conf import settings
 
 MAX_REDIRECTS = 3
@@ -153,7 +152,7 @@ def _read(response, *, max_bytes: int) -> Downloaded:
     except DownloadRefused:
         spool.close()
         raise
-    except (requests.RequestException, OSError) as exc:  # a connection cut mid-body
+    except OSError as exc:  # a connection cut mid-body (the client's http.Failure), a timeout
         spool.close()
         raise DownloadTransient(f"The download was interrupted: {exc}") from exc
     spool.seek(0)

@@ -34,7 +34,7 @@ class SimulatorConfig(models.Model):
     def get(cls) -> "SimulatorConfig":
         from .rows import get_one
 
-        config = get_one(cls, "id", 1)  # read on every simulated call: plain SQL
+        config = get_one(cls, "id", 1)
         if config is None:
             config, _created = cls.objects.get_or_create(pk=1)
         return config

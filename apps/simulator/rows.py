@@ -1,190 +1,51 @@
-"""Plain SQL for the simulator's per-request rows.
+"""The simulator's per-request reads and rows, through the ORM, batched across calls.
 
 The simulated Graph API reads its settings and the number, and stores the message
-and the request log, on every call; through the ORM, building those statements cost
-more CPU than running them (the simulator stands in for Meta, so its cost is not
-ours to pay in a benchmark of our sending). Same tables, same values: the statements
-are built once per model from its fields, and values go through each field's own
-conversion (so JSON and encrypted columns are stored and read exactly as the ORM does).
+and the request log, on every call. Outside a transaction the calls of a process
+hand their reads and rows to one database thread (below), which serves every call
+waiting at that moment together: one query per model for the reads, one bulk_create
+per model for the rows, so the ORM's cost of building a statement is paid per batch,
+not per call (the simulator stands in for Meta: its cost is not ours to pay in a
+benchmark of our sending).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 
-from django.db import connection
-from django.db.models import DateTimeField, Field
-from django.db.models.signals import post_init, pre_init
-from django.utils import timezone
-
-from apps.core.rows import RowLoader
+from django.db import connection, transaction
 
 logger = logging.getLogger(__name__)
-
-_selects: dict = {}
-_inserts: dict = {}
-_loaders: dict = {}
-
-
-def _loader(model) -> RowLoader:
-    """The loader of `model`'s whole rows (every concrete field, in order)."""
-    key = (connection.alias, model)
-    loader = _loaders.get(key)
-    if loader is None:
-        loader = _loaders[key] = RowLoader(model, list(model._meta.concrete_fields), connection)
-    return loader
-
-
-def _select(model, column: str) -> str:
-    q = connection.ops.quote_name
-    columns = ", ".join(q(f.column) for f in model._meta.concrete_fields)
-    return f"SELECT {columns} FROM {q(model._meta.db_table)} WHERE {q(column)} = %s ORDER BY {q('id')} LIMIT 1"
 
 
 def get_one(model, column: str, value):
     """The row of `model` whose `column` is `value` (the first by id), or None."""
-    key = (connection.alias, model, column)
-    sql = _selects.get(key)
-    if sql is None:
-        sql = _selects[key] = _select(model, column)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    return _loader(model).load(row)
+    return model.objects.filter(**{column: value}).order_by("pk").first()
 
 
 def get_two(first: tuple, second: tuple) -> tuple:
-    """`(get_one(*first), get_one(*second))` in one statement (one round trip):
-    each of `first` and `second` is (model, column, value)."""
-    (model_a, column_a, value_a), (model_b, column_b, value_b) = first, second
-    key = (connection.alias, model_a, column_a, model_b, column_b)
-    sql = _selects.get(key)
-    if sql is None:
-        q = connection.ops.quote_name
-        a_fields, b_fields = model_a._meta.concrete_fields, model_b._meta.concrete_fields
-        columns = ", ".join([f"a.{q(f.column)}" for f in a_fields] + [f"b.{q(f.column)}" for f in b_fields])
-        sql = (
-            f"SELECT {columns} FROM (SELECT 1 AS one) AS one "
-            f"LEFT JOIN ({_select(model_a, column_a)}) AS a ON 1 = 1 "
-            f"LEFT JOIN ({_select(model_b, column_b)}) AS b ON 1 = 1"
-        )
-        _selects[key] = sql
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value_a, value_b])
-        row = cursor.fetchone()
-    a_loader, b_loader = _loader(model_a), _loader(model_b)
-    a_row, b_row = row[: len(a_loader)], row[len(a_loader):]
-    return (
-        None if a_row[a_loader.pk_index] is None else a_loader.load(a_row),
-        None if b_row[b_loader.pk_index] is None else b_loader.load(b_row),
-    )
-
-
-def _insert_arrays(model) -> tuple[str, list]:
-    """INSERT of `model`'s rows from one array parameter per column."""
-    key = (connection.alias, model, "arrays")
-    cached = _inserts.get(key)
-    if cached is None:
-        q = connection.ops.quote_name
-        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-        # Arrays of each column's base type (varchar, not varchar(32)): an explicit cast
-        # to a length would cut a longer value, where the INSERT refuses it as the
-        # ORM's does. Sent in binary (%b): psycopg's text format escapes every string
-        # of an array through a regular expression (0.21 -> 0.09 ms of CPU for a
-        # simulated call's two rows).
-        arrays = ", ".join(f"%b::{re.sub(r'[(].*[)]', '', f.db_type(connection))}[]" for f in fields)
-        sql = (
-            f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "
-            f"SELECT * FROM unnest({arrays})"
-        )
-        cached = _inserts[key] = (sql, fields)
-    return cached
-
-
-def _params(model, fields, values: dict) -> list:
-    """The INSERT's parameters of one row: each field's value as `model(**values)`
-    and the field's `pre_save(obj, add=True)` give it, prepared for the database."""
-    plan = _plans.get(model, _UNPLANNED)
-    if plan is _UNPLANNED:
-        plan = _plans[model] = _save_plan(fields)
-    if plan is None or not values.keys() <= plan[0] or pre_init.has_listeners(model) or post_init.has_listeners(model):
-        obj = model(**values)
-        return [f.get_db_prep_save(f.pre_save(obj, True), connection=connection) for f in fields]
-    # Without building the instance (Model.__init__ and its signals were a tenth of a
-    # simulated call's CPU): a given value, else the field's default; a stamped time.
-    params = []
-    for f, name, stamped in plan[1]:
-        if stamped:
-            value = timezone.now()
-        else:
-            value = values[name] if name in values else f.get_default()
-        params.append(f.get_db_prep_save(value, connection=connection))
-    return params
-
-
-_plans: dict = {}
-_UNPLANNED = object()
-
-
-def _save_plan(fields):
-    """(the names a row may give, [(field, name, whether pre_save stamps the time)]),
-    or None when a field is a relation or its pre_save does anything else."""
-    plan = []
-    for f in fields:
-        pre_save = type(f).pre_save
-        if f.is_relation or f.attname != f.name:
-            return None
-        if pre_save is DateTimeField.pre_save:
-            plan.append((f, f.name, bool(f.auto_now or f.auto_now_add)))
-        elif pre_save is Field.pre_save:
-            plan.append((f, f.name, False))
-        else:
-            return None
-    return {name for _f, name, _stamped in plan}, plan
+    """`(get_one(*first), get_one(*second))`: each of `first` and `second` is (model, column, value)."""
+    return get_one(*first), get_one(*second)
 
 
 def insert(model, **values) -> None:
-    """INSERT one row of `model`, as `model.objects.create(**values)` would store it
-    (defaults and auto_now_add filled by the fields themselves), without signals."""
+    """Store one row of `model`, as `model.objects.create(**values)` would, without signals."""
     insert_many([(model, values)])
 
 
 def insert_many(rows: list[tuple]) -> None:
-    """`insert(model, **values)` for each (model, values) of `rows` in one statement
-    (one INSERT per model, all but the last in a data-modifying WITH), one round trip."""
+    """`insert(model, **values)` for each (model, values) of `rows`: one bulk_create per
+    model, all in one transaction (every row stored, or none)."""
     if not rows:
         return
-    # One INSERT per model, its rows as one array per column (unnest): the statement's
-    # text is the same whatever the number of rows, so psycopg parses it once (a
-    # VALUES list of as many rows was parsed again for every batch: a third of the
-    # simulator's CPU under load); the models' INSERTs chained.
     grouped: dict = {}
     for model, values in rows:
-        grouped.setdefault(model, []).append(values)
-    parts, params = [], []
-    for model, many in grouped.items():
-        sql, fields = _insert_arrays(model)
-        parts.append(sql)
-        columns = [[] for _ in fields]
-        for values in many:
-            for column, value in zip(columns, _params(model, fields, values)):
-                column.append(value)
-        params += columns
-    *first, last = parts
-    statement = (f"WITH {', '.join(f'r{i} AS ({sql})' for i, sql in enumerate(first))} {last}" if first else last)
-    # Server-side binding: Django's cursor quotes every parameter into the SQL text
-    # in Python (client-side binding), which for the two JSON documents a call
-    # stores was most of the simulator's CPU; psycopg sends them as parameters.
-    import psycopg
-
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(statement, params)
+        grouped.setdefault(model, []).append(model(**values))
+    with transaction.atomic():
+        for model, objects in grouped.items():
+            model.objects.bulk_create(objects)
 
 
 # -- one database thread per process, for the calls of every request thread --------------
@@ -193,12 +54,12 @@ def insert_many(rows: list[tuple]) -> None:
 # with a connection checked out per call (it goes back to the pool during the latency).
 # Outside a transaction, the calls' reads and rows are handed to one
 # thread per process that holds one connection and serves every call waiting at that
-# moment together: the settings and the numbers in one read, the rows in one INSERT
-# statement (autocommit). A call waits for its own read and for its rows to be stored
+# moment together: the settings and the numbers in one query per model, the rows in one
+# bulk_create per model (one transaction). A call waits for its own read and for its rows to be stored
 # (committed) before it goes on, so what it reads is read after it arrived and what it
 # stored is stored before its answer, as before.
 class _Job:
-    __slots__ = ("kind", "args", "done", "result", "error", "callbacks", "lock")
+    __slots__ = ("args", "callbacks", "done", "error", "kind", "lock", "result")
 
     def __init__(self, kind: str, args):
         self.kind, self.args = kind, args
@@ -332,7 +193,7 @@ class _DatabaseThread:
 def _close_quietly() -> None:
     try:
         connection.close()
-    except Exception:  # noqa: BLE001 - a broken connection is dropped all the same
+    except Exception:
         logger.warning("simulator database thread: closing its connection failed", exc_info=True)
 
 
@@ -346,24 +207,10 @@ def _shared() -> bool:
 
 def get_many(model, column: str, values: list) -> dict:
     """{value: the first row of `model` (by id) whose `column` is value} for each of
-    `values` found, in one statement."""
-    key = (connection.alias, model, column, "many")
-    cached = _selects.get(key)
-    if cached is None:
-        q = connection.ops.quote_name
-        columns = ", ".join(q(f.column) for f in model._meta.concrete_fields)
-        sql = f"SELECT {columns} FROM {q(model._meta.db_table)} WHERE {q(column)} = ANY(%s) ORDER BY {q('id')}"
-        names = [f.attname for f in model._meta.concrete_fields]
-        cached = _selects[key] = (sql, names.index(model._meta.get_field(column).attname))
-    sql, position = cached
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [list(values)])
-        rows = cursor.fetchall()
-    loader = _loader(model)
+    `values` found, in one query."""
     result = {}
-    for row in rows:
-        if row[position] not in result:
-            result[row[position]] = loader.load(row)
+    for obj in model.objects.filter(**{f"{column}__in": list(values)}).order_by("pk"):
+        result.setdefault(getattr(obj, model._meta.get_field(column).attname), obj)
     return result
 
 
@@ -427,7 +274,7 @@ class _Waiter:
     """A started job: `done()` tells without waiting; calling it waits for the
     result (raising what the job raised)."""
 
-    __slots__ = ("thread", "job")
+    __slots__ = ("job", "thread")
 
     def __init__(self, thread=None, job=None):
         self.thread, self.job = thread, job

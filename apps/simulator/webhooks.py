@@ -14,9 +14,9 @@ import threading
 import time
 import uuid
 
-import requests
 from django.conf import settings
 
+from apps.providers.meta import http
 from apps.providers.meta.signature import sign_body
 
 logger = logging.getLogger(__name__)
@@ -93,9 +93,8 @@ def post_signed(body: dict, secret: str, url: str | None = None) -> int | None:
     if secret:
         headers["X-Hub-Signature-256"] = sign_body(raw, secret)
     try:
-        response = requests.post(url or webhook_url(), data=raw, headers=headers, timeout=WEBHOOK_TIMEOUT)
-        return response.status_code
-    except requests.RequestException as exc:
+        return http.request("POST", url or webhook_url(), headers=headers, data=raw, timeout=WEBHOOK_TIMEOUT).status_code
+    except http.Failure as exc:
         logger.warning("simulator webhook to %s failed: %s", url or webhook_url(), exc)
         return None
 

@@ -205,9 +205,9 @@ def inbox_servers(asgi_server, simulator, settings):
     clear_secrets_cache()
     # Drop the Graph client's kept-alive connections, so live_server's threads end and
     # release their database connections (PostgreSQL cannot drop a database in use).
-    from apps.providers.meta import client as graph_client
+    from apps.providers.meta import http
 
-    graph_client._http().close()
+    http.reset()
 
 
 def sign_in(page, base: str, username: str, password: str) -> None:

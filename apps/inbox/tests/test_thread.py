@@ -30,9 +30,9 @@ def _release_graph_connections():
     """After a test that called the simulator on live_server, drop the Graph client's
     kept-alive connections so the server's threads end with their database connections."""
     yield
-    from apps.providers.meta import client as graph_client
+    from apps.providers.meta import http
 
-    graph_client._http().close()
+    http.reset()
 
 
 @pytest.fixture

@@ -135,9 +135,10 @@ def test_oversize_body_is_refused_while_streaming(fake_meta, published, small_in
     body = b"RIFF" + b"\0" * (600 * 1024)
     fake_meta.media(media.meta_media_id, body, mime_type="image/webp", file_size=1000)
     fake_meta.routes[f"/files/{media.meta_media_id}"] = (200, {"Content-Length": "1000"}, b"x" * 1000)
-    fake_meta.routes[f"/files/{media.meta_media_id}"] = (200, {"Transfer-Encoding": "identity"}, body)
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:300_000], body[300_000:])) + b"0\r\n\r\n"
+    fake_meta.routes[f"/files/{media.meta_media_id}"] = (200, {"Transfer-Encoding": "chunked"}, chunked)  # no length
     dispatch(tasks.mirror_media, media.pk)
-    _assert_failed(media, "The file is 614404 bytes, above the limit of 512000 bytes.", published)
+    _assert_failed(media, "The file is larger than the limit of 512000 bytes.", published)
 
 
 def test_expired_url_404_fails(fake_meta, published):

@@ -24,9 +24,9 @@ def simulator(live_server, settings):
     SimulatorConfig.objects.update_or_create(pk=1, defaults={"send_status_webhooks": False, "status_delay": 0})
     yield live_server
     # Drop kept-alive connections, so the server's threads release their database connections.
-    from apps.providers.meta import client as graph_client
+    from apps.providers.meta import http
 
-    graph_client._http().close()
+    http.reset()
 
 
 def test_mirror_through_the_simulator_into_s3(simulator, s3_storage, published):

@@ -1,147 +1,60 @@
 """The Graph API client: the one module that talks to Meta (or the simulator).
 
-JSON calls (sending, read receipts, templates, media info) go through one urllib3
-`PoolManager` per process (kept-alive connections; `requests` cost about a fifth
-of a send's CPU in its own layers); uploads and media downloads through one pooled
-`requests.Session`. A send worker's batches go out from the process's sender loop
-instead (`send_message_call`, `answer`, `sender()`: transport.py). Explicit
-timeouts on every call, the base URL and version read from settings
-(GRAPH_API_BASE, GRAPH_API_VERSION). Every failure is raised as `GraphAPIError`,
-which says whether a retry can help (`retryable`, with Meta's Retry-After in
-`retry_after`), whether the number may not send now (`pauses_number`: its sending
-is paused) and whether the number's token is the problem (`token_error`: the
-client sends signals.token_refused, on which the domain alerts the organisation's
-admins). The token is sent only where destinations.py allows (the Graph origin,
-Meta's media hosts), to paths built from checked ids; redirects are never
-followed.
+JSON calls (sending one message, read receipts, templates, media info), uploads and
+media downloads go through the process's aiohttp session (http.py: one event loop
+thread per process, kept-alive connections, proxies from the environment). A send
+worker's batches go out from the process's sender loop instead
+(`send_message_call`, `answer`, `sender()`: transport.py). Explicit timeouts on
+every call (connecting and reading apart), the base URL and version read from
+settings (GRAPH_API_BASE, GRAPH_API_VERSION). Every failure is raised as
+`GraphAPIError`, which says whether a retry can help (`retryable`, with Meta's
+Retry-After in `retry_after`), whether Meta may have the request (`read_timeout`),
+whether the number may not send now (`pauses_number`: its sending is paused) and
+whether the number's token is the problem (`token_error`: the client sends
+signals.token_refused, on which the domain alerts the organisation's admins). The
+token is sent only where destinations.py allows (the Graph origin, Meta's media
+hosts), to paths built from checked ids; redirects are never followed.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import threading
-from collections.abc import Iterator
-from urllib.parse import urlsplit
-
 import json
-import requests
-import urllib3
-from django.conf import settings
-from requests.adapters import HTTPAdapter
+import logging
+from collections.abc import Iterator
 
-from . import errors, transport
+import aiohttp
+from django.conf import settings
+
+from . import errors, http, transport
 from .destinations import Refused, graph_url, paging_url, token_allowed
 from .parser import media_id_valid
 from .signals import token_refused
 
 logger = logging.getLogger(__name__)
 
-USER_AGENT = "whatsapp-inbox/1.0 (+https://github.com/)"
+USER_AGENT = http.USER_AGENT
 
-_session: requests.Session | None = None
-_session_lock = threading.Lock()
-
-
-def _http() -> requests.Session:
-    """The process-wide pooled session (thread-safe enough for our use: one pool,
-    no cookies, headers passed per request)."""
-    global _session
-    with _session_lock:
-        if _session is None:
-            session = requests.Session()
-            # One kept-alive pool per host, as large as the threads that may call at
-            # once (a threads-pool send worker): otherwise connections are discarded
-            # and re-opened on every call.
-            adapter = HTTPAdapter(pool_connections=20, pool_maxsize=settings.GRAPH_HTTP_POOL_SIZE)
-            session.mount("https://", adapter)
-            session.mount("http://", adapter)
-            session.headers["User-Agent"] = USER_AGENT
-            # requests reads the proxy, no_proxy, netrc and CA bundle settings from
-            # the environment on every call when trust_env is on (about 150 look-ups
-            # per call, a visible share of a send's CPU). They are read here once
-            # instead: the CA bundle now, the proxies per host (`_proxies`).
-            session.trust_env = False
-            session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-            _session = session
-        return _session
+_Answer = http.Answer  # what error handling reads of an answer
 
 
-_proxy_cache: dict[str, dict] = {}
+def _failed(exc: http.Failure, what: str = "calling the Graph API") -> GraphAPIError:
+    """The GraphAPIError of a call that got no answer (retryable; `read_timeout` when
+    the request was sent: Meta may have it)."""
+    if isinstance(exc, http.ConnectTimeout | http.ReadTimeout):
+        return GraphAPIError(f"Timed out {what}: {exc}", retryable=True, read_timeout=exc.read_timeout)
+    return GraphAPIError(f"Could not reach the Graph API: {exc}" if what == "calling the Graph API"
+                         else f"Could not finish {what}: {exc}", retryable=True)
 
 
-def _proxies(url: str) -> dict:
-    """The proxies for `url` from the environment (HTTPS_PROXY, HTTP_PROXY,
-    NO_PROXY, ...), looked up once per scheme and host and kept for the process."""
-    parts = urlsplit(url)
-    key = f"{parts.scheme}://{parts.netloc}"
-    proxies = _proxy_cache.get(key)
-    if proxies is None:
-        proxies = _proxy_cache[key] = requests.utils.get_environ_proxies(key + "/")
-    return proxies
-
-
-_managers: dict[str, urllib3.PoolManager] = {}
-_managers_lock = threading.Lock()
-
-
-def _manager(url: str) -> urllib3.PoolManager:
-    """The process-wide urllib3 pool for `url` (a ProxyManager when the environment
-    names a proxy for it): kept-alive connections, as many per host as threads may
-    call at once, no retries (a retry is the send task's decision)."""
-    found = _proxies(url)
-    proxy = found.get(urlsplit(url).scheme) or found.get("all") or ""
-    manager = _managers.get(proxy)
-    if manager is None:
-        with _managers_lock:
-            manager = _managers.get(proxy)
-            if manager is None:
-                options = {
-                    "num_pools": 20, "maxsize": settings.GRAPH_HTTP_POOL_SIZE, "block": False, "retries": False,
-                    "cert_reqs": "CERT_REQUIRED", "ca_certs": _ca_bundle(),
-                }
-                manager = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
-                _managers[proxy] = manager
-    return manager
-
-
-_targets: dict[str, tuple] = {}
-
-
-def _target(url: str):
-    """(the host's connection pool, the request target) of `url`, kept per URL: the
-    PoolManager finds the pool from a parsed URL and a pool key built per call, a
-    tenth of a send's HTTP cost. None when a proxy is used (the manager then calls)."""
-    found = _targets.get(url)
-    if found is not None and found[0].pool is not None:  # a closed pool is looked up again
-        return found
-    manager = _manager(url)
-    if isinstance(manager, urllib3.ProxyManager):
-        return None
-    parts = urllib3.util.parse_url(url)
-    pool = manager.connection_from_host(parts.host, port=parts.port, scheme=parts.scheme)
-    if len(_targets) >= 1000:
-        _targets.clear()
-    found = _targets[url] = (pool, parts.request_uri)
-    return found
-
-
-def _ca_bundle() -> str:
-    import certifi
-
-    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
-
-
-class _Answer:
-    """What error handling reads of an HTTP answer (`requests.Response`'s names)."""
-
-    __slots__ = ("status_code", "headers", "content")
-
-    def __init__(self, status_code: int, headers, content: bytes):
-        self.status_code, self.headers, self.content = status_code, headers, content
-
-    def json(self):
-        return json.loads(self.content)
+def _form(data: dict | None, files: dict | None) -> aiohttp.FormData:
+    """A multipart body of `data`'s fields and `files` ({name: (filename, file, type)})."""
+    form = aiohttp.FormData()
+    for name, value in (data or {}).items():
+        form.add_field(name, str(value))
+    for name, (filename, fileobj, content_type) in (files or {}).items():
+        content = fileobj.read() if hasattr(fileobj, "read") else fileobj
+        form.add_field(name, content, filename=filename, content_type=content_type)
+    return form
 
 
 class GraphAPIError(Exception):
@@ -198,7 +111,7 @@ class GraphAPIError(Exception):
 
     @classmethod
     def from_response(cls, response) -> GraphAPIError:
-        """From an answer of 400 or more (`requests.Response` or `_Answer`)."""
+        """From an answer of 400 or more (anything with status_code, headers and json())."""
         try:
             body = response.json()
         except ValueError:
@@ -279,7 +192,7 @@ class GraphClient:
         """Call the Graph API's `path` (segments, each checked), or `url` when given
         (a paging link, checked by the caller)."""
         url = url or self._url(*path)
-        if kwargs:  # multipart (uploads): requests builds the body
+        if kwargs:  # multipart (uploads): data= fields and files=
             return self._answer(self._request_multipart(method, url, **kwargs))
         if params:
             from urllib.parse import urlencode
@@ -297,27 +210,11 @@ class GraphClient:
         return url, headers, body
 
     def _raw(self, method: str, url: str, headers: dict, body: bytes | None) -> _Answer:
-        """One JSON call through the process's urllib3 pool: the answer, whatever its status."""
-        timeout = urllib3.Timeout(connect=self.timeout, read=self.timeout)
+        """One JSON call through the process's aiohttp session: the answer, whatever its status."""
         try:
-            target = _target(url)
-            if target is None:
-                raw = _manager(url).request(
-                    method, url, body=body, headers=headers, redirect=False, preload_content=True, timeout=timeout,
-                )
-            else:
-                pool, request_uri = target
-                raw = pool.urlopen(
-                    method, request_uri, body=body, headers=headers, redirect=False, assert_same_host=False,
-                    preload_content=True, timeout=timeout,
-                )
-        except urllib3.exceptions.ReadTimeoutError as exc:
-            raise GraphAPIError(f"Timed out calling the Graph API: {exc}", retryable=True, read_timeout=True) from exc
-        except urllib3.exceptions.TimeoutError as exc:  # connecting: Meta never had the request
-            raise GraphAPIError(f"Timed out calling the Graph API: {exc}", retryable=True) from exc
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise GraphAPIError(f"Could not reach the Graph API: {exc}", retryable=True) from exc
-        return _Answer(raw.status, raw.headers, raw.data)
+            return http.request(method, url, headers=headers, data=body, timeout=self.timeout)
+        except http.Failure as exc:
+            raise _failed(exc) from exc
 
     def _call(self, method: str, url: str, headers: dict, body: bytes | None):
         """The same call as `_raw`, as a function of the sender loop's pool returning
@@ -328,7 +225,7 @@ class GraphClient:
         timeout = self.timeout
 
         async def call(pool):
-            if _target(url) is None:
+            if http.proxied(url):
                 return await pool.run_blocking(self._raw, method, url, headers, body)
             try:
                 raw = await pool.request(method, url, headers, body, connect_timeout=timeout, read_timeout=timeout)
@@ -353,18 +250,12 @@ class GraphClient:
         not in the sender loop)."""
         return self._answer(raw)
 
-    def _request_multipart(self, method: str, url: str, **kwargs):
+    def _request_multipart(self, method: str, url: str, *, data: dict | None = None, files: dict | None = None):
+        headers = self._headers(url)
         try:
-            return _http().request(
-                method, url, headers=self._headers(url), timeout=self.timeout, proxies=_proxies(url),
-                allow_redirects=False, **kwargs
-            )
-        except requests.ReadTimeout as exc:
-            raise GraphAPIError(f"Timed out calling the Graph API: {exc}", retryable=True, read_timeout=True) from exc
-        except requests.Timeout as exc:
-            raise GraphAPIError(f"Timed out calling the Graph API: {exc}", retryable=True) from exc
-        except requests.RequestException as exc:
-            raise GraphAPIError(f"Could not reach the Graph API: {exc}", retryable=True) from exc
+            return http.request(method, url, headers=headers, data=_form(data, files), timeout=self.timeout)
+        except http.Failure as exc:
+            raise _failed(exc) from exc
 
     def _answer(self, response) -> dict:
         if response.status_code >= 400:
@@ -431,25 +322,25 @@ class GraphClient:
             "id": data.get("id", str(media_id)),
         }
 
-    def download_media(self, url: str, *, authorize: bool = True) -> requests.Response:
-        """Stream the file at Meta's short-lived media URL. The caller closes the
-        response. The token goes only where `token_allowed` says (else GraphAPIError,
-        not retryable), and not at all with `authorize=False` (a redirect's target);
-        redirects are not followed: the caller checks where one leads
-        (apps.media.download)."""
+    def download_media(self, url: str, *, authorize: bool = True) -> http.Streamed:
+        """Stream the file at Meta's short-lived media URL: an answer whose body the
+        caller reads with `iter_content` (or `content`) and closes. The token goes
+        only where `token_allowed` says (else GraphAPIError, not retryable), and not
+        at all with `authorize=False` (a redirect's target); redirects are not
+        followed: the caller checks where one leads (apps.media.download)."""
         headers = self._headers(url) if authorize else {"User-Agent": USER_AGENT}
         try:
-            response = _http().get(
-                url, headers=headers, timeout=self.timeout, stream=True, allow_redirects=False,
-                proxies=_proxies(url),
-            )
-        except requests.Timeout as exc:
-            raise GraphAPIError(f"Timed out downloading media: {exc}", retryable=True) from exc
-        except requests.RequestException as exc:
-            raise GraphAPIError(f"Could not download media: {exc}", retryable=True) from exc
+            response = http.stream("GET", url, headers=headers, timeout=self.timeout)
+        except http.Failure as exc:
+            raise _failed(exc, "downloading media") from exc
         if response.status_code >= 400:
-            error = GraphAPIError.from_response(response)
-            response.close()
+            try:
+                error = GraphAPIError.from_response(_Answer(response.status_code, response.headers, response.content))
+            except http.Failure:
+                error = GraphAPIError(f"HTTP {response.status_code} from the Graph API",
+                                      http_status=response.status_code)
+            finally:
+                response.close()
             if error.token_error:
                 token_refused.send(sender=GraphClient, number=self.number, error=error)
             raise error
@@ -483,4 +374,4 @@ def client_for(number) -> GraphClient:
 
 def sender() -> transport.Sender:
     """The process's sender loop: SEND_CONCURRENCY calls in flight at most."""
-    return transport.sender(max(1, settings.SEND_CONCURRENCY), _ca_bundle())
+    return transport.sender(max(1, settings.SEND_CONCURRENCY), http.ca_bundle())

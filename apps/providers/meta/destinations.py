@@ -7,8 +7,8 @@ port; the local simulator's plain-HTTP origin included), and Meta's media hosts
 GET /{media-id} answers lives. Every Graph path is built from segments checked
 here, and an absolute URL is taken only as a paging link on the Graph origin.
 
-URLs are read with urllib3's parser, the one requests and our pools use to decide
-where to connect: the host checked is the host called.
+URLs are read with yarl, the parser aiohttp (http.py) uses to decide where to
+connect: the host checked is the host called.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-import urllib3
 from django.conf import settings
+from yarl import URL
 
 # An id or a name of the Graph API's paths (phone number ids, WABA ids, media ids,
 # "messages", "message_templates"): nothing that could change the path's meaning
@@ -52,13 +52,15 @@ def _parts(url: str):
     if not isinstance(url, str) or _UNSAFE_URL.search(url):
         return None
     try:
-        parsed = urllib3.util.parse_url(url)
-    except (urllib3.exceptions.LocationParseError, ValueError):
+        parsed = URL(url)
+        host = parsed.raw_host  # as written on the wire (IDNA-encoded)
+        port = parsed.port
+    except (ValueError, TypeError):
         return None
     scheme = (parsed.scheme or "").lower()
-    if scheme not in _DEFAULT_PORTS or not parsed.host or parsed.auth is not None:
+    if scheme not in _DEFAULT_PORTS or not host or parsed.user is not None or parsed.password is not None:
         return None
-    return scheme, parsed.host.lower(), parsed.port or _DEFAULT_PORTS[scheme]
+    return scheme, host.lower(), port or _DEFAULT_PORTS[scheme]
 
 
 def graph_origin() -> tuple[str, str, int] | None:

@@ -1,4 +1,4 @@
-"""manage.py simulator_serve's server (apps/simulator/server.py): the product's WSGI
+"""manage.py simulator_serve's server (apps/simulator/server.py, aiohttp's web server): the product's WSGI
 application from an asyncio loop, the simulator's latency held by the loop; and the
 settings and numbers a simulator process keeps (SIMULATOR_CACHE_SECONDS)."""
 
@@ -137,10 +137,14 @@ def test_http_edge_cases(served):
     first, second = answer.split(b"HTTP/1.1 ")[1:]
     assert first.startswith(b"200 ") and first.endswith(b"\r\n\r\n") and b"Content-Length: " in first
     assert second.startswith(b"200 ") and second.endswith(b"\r\n\r\n")
-    # A chunked request body: 411; a malformed request line: 400.
-    assert raw_exchange(port, b"POST /x HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n").startswith(
-        b"HTTP/1.1 411 ")
-    assert raw_exchange(port, b"NONSENSE\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+    # A chunked request body reaches the application whole; a malformed request line: 400.
+    chunked = raw_exchange(port, b"POST /simulator/graph/v23.0/nope/messages HTTP/1.1\r\nHost: localhost\r\n"
+                                 b"Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n"
+                                 b"Authorization: Bearer t\r\nConnection: close\r\n\r\n"
+                                 b"5\r\n{\"to\"\r\n6\r\n: \"1\"}\r\n0\r\n\r\n")
+    assert chunked.startswith(b"HTTP/1.1 400 ")
+    assert json.loads(chunked.partition(b"\r\n\r\n")[2])["error"]["code"] == 100  # read whole: no such number
+    assert raw_exchange(port, b"NONSENSE\r\n\r\n").split(b" ")[1] == b"400"
     # A body split over several packets.
     body = json.dumps({"messaging_product": "whatsapp", "to": "1", "type": "text", "text": {"body": "a"}}).encode()
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:

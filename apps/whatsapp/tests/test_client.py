@@ -100,7 +100,7 @@ def test_a_network_error_is_retryable(settings, number):
     settings.GRAPH_API_BASE = "http://127.0.0.1:9/graph"
     with pytest.raises(GraphAPIError) as caught:
         client_for(number).mark_read("wamid.X")
-    assert caught.value.retryable is True
+    assert (caught.value.retryable, caught.value.read_timeout) == (True, False)  # never sent
 
 
 def test_media_upload_get_download_delete(number):
@@ -137,53 +137,111 @@ def test_create_template(number):
     assert caught.value.code == 100
 
 
-def test_proxy_settings_are_read_once_per_host_not_per_call(monkeypatch):
-    from apps.providers.meta import client as graph_client
+# -- proxies and timeouts, against real local peers ---------------------------------------
+class _Proxy:
+    """A forward HTTP proxy that answers every call itself with a Graph-shaped JSON:
+    what reaches it is the absolute URL the client asked for."""
 
-    monkeypatch.setattr(graph_client, "_proxy_cache", {})
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
-    monkeypatch.setenv("NO_PROXY", "internal.test")
-    assert graph_client._http().trust_env is False
-    assert graph_client._proxies("https://graph.facebook.com/v23.0/1/messages")["https"] == "http://proxy.test:3128"
-    assert graph_client._proxies("https://internal.test/v23.0/1/messages") == {}
-    monkeypatch.setenv("HTTPS_PROXY", "http://other.test:3128")  # kept for the process: not looked up again
-    assert graph_client._proxies("https://graph.facebook.com/v23.0/2/messages")["https"] == "http://proxy.test:3128"
+    def __init__(self):
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from tests.peers.http import serve_in_thread
+
+        self.seen = seen = []
+        lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                with lock:
+                    seen.append((self.command, self.path, self.headers.get("Authorization")))
+                body = json.dumps({"messaging_product": "whatsapp", "success": True,
+                                   "messages": [{"id": "wamid.PROXIED"}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        serve_in_thread(self.server, "test-proxy")
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
-def test_json_calls_go_straight_to_the_hosts_pool_and_a_closed_pool_is_replaced(number, monkeypatch):
-    from apps.providers.meta import client as client_module
+@pytest.fixture
+def proxy(monkeypatch):
+    from apps.providers.meta import http
 
-    monkeypatch.setattr(client_module, "_targets", {})
-    send = client_for(number).send_message
-    send({"to": "5511999990000", "type": "text", "text": {"body": "one"}})
-    url = client_module.graph_url(number.phone_number_id, "messages")
-    pool, request_uri = client_module._targets[url]
-    assert request_uri.endswith(f"/{number.phone_number_id}/messages")
-    assert pool is client_module._manager(url).connection_from_url(url)  # the manager's own pool
-    send({"to": "5511999990000", "type": "text", "text": {"body": "two"}})
-    assert client_module._targets[url][0] is pool
-    client_module._manager(url).clear()  # the manager drops its pools
-    pool.close()
-    send({"to": "5511999990000", "type": "text", "text": {"body": "three"}})
-    assert client_module._targets[url][0] is not pool
-    assert list(SimulatedMessage.objects.order_by("pk").values_list("payload__text__body", flat=True)) == [
-        "one", "two", "three"]
+    peer = _Proxy()
+    for name in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", peer.url)
+    monkeypatch.setenv("http_proxy", peer.url)
+    http.reset()  # the environment is read per origin and kept for the process
+    yield peer
+    peer.close()
+    http.reset()
 
 
-def test_through_a_proxy_the_manager_calls(number, monkeypatch):
-    import urllib3
+def test_calls_go_through_the_proxy_the_environment_names(number, proxy, settings):
+    settings.GRAPH_API_BASE = "http://graph.invalid/graph"  # reachable only through the proxy
+    answer = client_for(number).send_message({"to": "5511999990000", "type": "text", "text": {"body": "x"}})
+    assert answer["messages"][0]["id"] == "wamid.PROXIED"
+    assert client_for(number).mark_read("wamid.X")["success"] is True
+    path = f"http://graph.invalid/graph/v23.0/{number.phone_number_id}/messages"
+    assert proxy.seen == [("POST", path, f"Bearer {number.access_token}")] * 2
+    # The send worker's loop calls too (its own connections do not proxy: a thread makes the call).
+    assert loop_send(client_for(number), {"to": "1", "type": "text", "text": {"body": "a"}})["messages"][0][
+        "id"] == "wamid.PROXIED"
+    assert len(proxy.seen) == 3
+    assert not SimulatedMessage.objects.exists()
 
-    from apps.providers.meta import client as client_module
 
-    proxy = urllib3.ProxyManager("http://127.0.0.1:9")
-    monkeypatch.setattr(client_module, "_manager", lambda url: proxy)
-    monkeypatch.setattr(client_module, "_targets", {})
-    calls = []
-    monkeypatch.setattr(proxy, "request", lambda *args, **kw: calls.append(args) or (_ for _ in ()).throw(
-        urllib3.exceptions.NewConnectionError(None, "refused")))
-    with pytest.raises(GraphAPIError):
-        client_for(number).send_message({"to": "5511999990000", "type": "text", "text": {"body": "x"}})
-    assert calls and calls[0][0] == "POST" and client_module._targets == {}
+def test_no_proxy_hosts_are_called_directly(number, proxy, monkeypatch):
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")  # live_server's host
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    answer = client_for(number).send_message({"to": "5511999990000", "type": "text", "text": {"body": "direct"}})
+    assert SimulatedMessage.objects.get(wamid=answer["messages"][0]["id"]).payload["text"] == {"body": "direct"}
+    answer = loop_send(client_for(number), {"to": "5511999990000", "type": "text", "text": {"body": "loop"}})
+    assert SimulatedMessage.objects.filter(wamid=answer["messages"][0]["id"]).exists()
+    assert proxy.seen == []
+
+
+def test_an_answer_that_does_not_come_in_time_is_a_read_timeout(number, settings):
+    """The request was sent: Meta may have it (`read_timeout`), unlike a refused connection."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+
+    def accept():
+        conn, _ = listener.accept()
+        accepted.append(conn)  # read nothing, answer nothing
+
+    threading.Thread(target=accept, daemon=True).start()
+    settings.GRAPH_API_BASE = f"http://127.0.0.1:{listener.getsockname()[1]}/graph"
+    settings.GRAPH_API_TIMEOUT = 0.3
+    try:
+        with pytest.raises(GraphAPIError) as caught:
+            client_for(number).send_message({"to": "1", "type": "text", "text": {"body": "a"}})
+        assert (caught.value.retryable, caught.value.read_timeout) == (True, True)
+    finally:
+        for conn in accepted:
+            conn.close()
+        listener.close()
 
 
 # -- send_message through the sender loop (the send worker's batches) --------------------
@@ -235,24 +293,6 @@ def test_the_loop_calls_transport_errors(number, monkeypatch, raised, read_timeo
     with pytest.raises(GraphAPIError) as caught:
         sender().run(client_for(number).send_message_call({"to": "1", "type": "text", "text": {"body": "a"}}))
     assert (caught.value.retryable, caught.value.read_timeout) == (True, read_timeout)
-
-
-def test_through_a_proxy_the_loop_call_is_made_from_a_thread(number, monkeypatch):
-    import threading
-
-    from apps.providers.meta import client as client_module
-
-    seen = []
-
-    def raw(self, method, url, headers, body):
-        seen.append((method, url.endswith(f"/{number.phone_number_id}/messages"), threading.current_thread().name))
-        return client_module._Answer(200, {}, b'{"messages": [{"id": "wamid.PROXIED"}]}')
-
-    monkeypatch.setattr(client_module, "_target", lambda url: None)  # a proxy is configured for the URL
-    monkeypatch.setattr(client_module.GraphClient, "_raw", raw)
-    answer = loop_send(client_for(number), {"to": "1", "type": "text", "text": {"body": "a"}})
-    assert answer["messages"][0]["id"] == "wamid.PROXIED"
-    assert seen[0][:2] == ("POST", True) and seen[0][2] != "graph-sender"
 
 
 def test_the_sender_loop_takes_the_concurrency_setting(settings):

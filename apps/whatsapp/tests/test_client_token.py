@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from apps.providers.meta import client as graph_client
+from apps.providers.meta import http
 from apps.providers.meta.client import GraphAPIError, client_for
 from apps.whatsapp.tests.factories import WhatsAppNumberFactory
 from tests.peers.http import serve_in_thread
@@ -75,7 +76,7 @@ def graph(settings):
     settings.MEDIA_DOWNLOAD_ALLOWED_HOSTS = ["lookaside.fbsbx.com", "*.fbsbx.com", "*.whatsapp.net"]
     yield listener
     listener.close()
-    graph_client._http().close()
+    http.reset()
 
 
 @pytest.fixture
