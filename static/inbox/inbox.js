@@ -198,7 +198,6 @@
     if (day && day !== lastDay()) {
       var sep = document.createElement("li");
       sep.className = "day-separator";
-      sep.setAttribute("role", "separator");
       sep.dataset.day = day;
       var span = document.createElement("span");
       span.textContent = node.dataset.dayLabel || day;
