@@ -10,7 +10,13 @@ from django.db.models import Count, F, Q
 from apps.accounts import access
 
 from .models import Conversation
-from .selectors import INBOX_PAGE_SIZE, ConversationPage, InboxFilter, InvalidCursor, inbox_queryset
+from .selectors import (
+    INBOX_PAGE_SIZE,
+    ConversationPage,
+    InboxFilter,
+    InvalidCursor,
+    inbox_queryset,
+)
 
 # The list's orders: "newest" is the selector's own (keyset pages); the others are
 # paged by offset ("o<offset>" cursors).
@@ -32,7 +38,9 @@ class InvalidOffset(InvalidCursor):
 def inbox_view_counts(*, user, filters: InboxFilter) -> dict[str, int]:
     """How many conversations "mine", "unassigned" and "all" hold under the view's
     status, number and label (search aside): one query, whatever the numbers."""
-    queryset = Conversation.objects.filter(access.conversation_filter(user, subqueries=True))
+    queryset = Conversation.objects.filter(
+        access.conversation_filter(user, subqueries=True)
+    )
     if filters.status != "any":
         queryset = queryset.filter(status=filters.status)
     if filters.number_id is not None:
@@ -57,12 +65,20 @@ def offset_decode(cursor: str | None) -> int:
     return offset
 
 
-def conversation_inbox_sorted_page(*, user, filters: InboxFilter, sort: str, after: str | None = None,
-                                   limit: int = INBOX_PAGE_SIZE) -> ConversationPage:
+def conversation_inbox_sorted_page(
+    *,
+    user,
+    filters: InboxFilter,
+    sort: str,
+    after: str | None = None,
+    limit: int = INBOX_PAGE_SIZE,
+) -> ConversationPage:
     """One page of an inbox view in one of the other orders (not "newest")."""
     offset = offset_decode(after)
     queryset = inbox_queryset(user=user, filters=filters).order_by(*INBOX_SORTS[sort])
-    rows = list(queryset[offset: offset + limit + 1])
+    rows = list(queryset[offset : offset + limit + 1])
     more = len(rows) > limit
-    return ConversationPage(conversations=rows[:limit],
-                            after=f"{OFFSET_PREFIX}{offset + limit}" if more else None)
+    return ConversationPage(
+        conversations=rows[:limit],
+        after=f"{OFFSET_PREFIX}{offset + limit}" if more else None,
+    )

@@ -2,7 +2,7 @@
 orders (newest, oldest, waiting longest, priority), priority on rows, relative times,
 phone numbers written as people read them, initials, and filters in sight."""
 
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone, translation
@@ -30,27 +30,57 @@ def names(response) -> list[str]:
 
 
 def test_views_show_how_many_conversations_each_holds(client, world):
-    ConversationFactory(organization=world.org, number=world.number, contact__name="Dan Unassigned")
-    ConversationFactory(organization=world.org, number=world.number, contact__name="Eve Pending", status="pending")
+    ConversationFactory(
+        organization=world.org, number=world.number, contact__name="Dan Unassigned"
+    )
+    ConversationFactory(
+        organization=world.org,
+        number=world.number,
+        contact__name="Eve Pending",
+        status="pending",
+    )
     html = client_for(client, world.agent).get("/inbox/").content.decode()
     # The agent sees their own (1) and their teams' unassigned ones (2): 3 open in all.
-    assert '<span class="view-count" data-view-count="mine"><span class="visually-hidden">: </span>1</span>' in html
-    assert 'data-view-count="unassigned"><span class="visually-hidden">: </span>2</span>' in html
-    assert 'data-view-count="all"><span class="visually-hidden">: </span>3</span>' in html
+    assert (
+        '<span class="view-count" data-view-count="mine"><span class="visually-hidden">: </span>1</span>'
+        in html
+    )
+    assert (
+        'data-view-count="unassigned"><span class="visually-hidden">: </span>2</span>'
+        in html
+    )
+    assert (
+        'data-view-count="all"><span class="visually-hidden">: </span>3</span>' in html
+    )
     pending = client.get("/inbox/?status=pending").content.decode()
-    assert 'data-view-count="all"><span class="visually-hidden">: </span>1</span>' in pending
+    assert (
+        'data-view-count="all"><span class="visually-hidden">: </span>1</span>'
+        in pending
+    )
     supervisor = client_for(client, world.supervisor).get("/inbox/").content.decode()
-    assert 'data-view-count="all"><span class="visually-hidden">: </span>4</span>' in supervisor
+    assert (
+        'data-view-count="all"><span class="visually-hidden">: </span>4</span>'
+        in supervisor
+    )
 
 
 def test_the_list_sorts_newest_oldest_waiting_longest_and_by_priority(client, world):
     now = timezone.now()
     Conversation.objects.filter(pk=world.mine.pk).update(
-        last_message_at=now - timedelta(hours=1), last_customer_message_at=now - timedelta(hours=5), priority=1)
+        last_message_at=now - timedelta(hours=1),
+        last_customer_message_at=now - timedelta(hours=5),
+        priority=1,
+    )
     Conversation.objects.filter(pk=world.colleagues.pk).update(
-        last_message_at=now - timedelta(hours=3), last_customer_message_at=now - timedelta(hours=3), priority=4)
+        last_message_at=now - timedelta(hours=3),
+        last_customer_message_at=now - timedelta(hours=3),
+        priority=4,
+    )
     Conversation.objects.filter(pk=world.unassigned.pk).update(
-        last_message_at=now - timedelta(hours=2), last_customer_message_at=now - timedelta(hours=4), priority=0)
+        last_message_at=now - timedelta(hours=2),
+        last_customer_message_at=now - timedelta(hours=4),
+        priority=0,
+    )
     client_for(client, world.supervisor)
     mine, colleagues, unassigned = "Alice Mine", "Bob Colleague", "Carol Unassigned"
     assert names(client.get("/inbox/")) == [mine, unassigned, colleagues]
@@ -59,7 +89,9 @@ def test_the_list_sorts_newest_oldest_waiting_longest_and_by_priority(client, wo
     assert names(client.get("/inbox/?sort=priority")) == [colleagues, mine, unassigned]
     response = client.get("/inbox/?sort=priority")
     html = response.content.decode()
-    assert '<option value="priority" selected>' in html and 'data-sort="priority"' in html
+    assert (
+        '<option value="priority" selected>' in html and 'data-sort="priority"' in html
+    )
     # Links and live row checks keep the order.
     assert "sort=priority" in response.context["filter_query"]
     assert client.get("/inbox/?sort=sideways").status_code == 400
@@ -70,7 +102,12 @@ def test_the_list_sorts_newest_oldest_waiting_longest_and_by_priority(client, wo
 
 def test_sorted_pages_walk_every_conversation_once(client, world):
     for i in range(35):
-        ConversationFactory(organization=world.org, number=world.number, contact__name=f"Bulk {i}", priority=i % 5)
+        ConversationFactory(
+            organization=world.org,
+            number=world.number,
+            contact__name=f"Bulk {i}",
+            priority=i % 5,
+        )
     client_for(client, world.supervisor)
     response = client.get("/inbox/?sort=priority")
     seen = [row.conversation.pk for row in response.context["rows"]]
@@ -83,8 +120,14 @@ def test_sorted_pages_walk_every_conversation_once(client, world):
 
 
 def test_rows_show_priority_initials_and_a_formatted_phone(client, world):
-    ConversationFactory(organization=world.org, number=world.number, priority=Conversation.Priority.URGENT,
-                        contact__name="", contact__profile_name="", contact__wa_id="5511987654321")
+    ConversationFactory(
+        organization=world.org,
+        number=world.number,
+        priority=Conversation.Priority.URGENT,
+        contact__name="",
+        contact__profile_name="",
+        contact__wa_id="5511987654321",
+    )
     html = client_for(client, world.supervisor).get("/inbox/").content.decode()
     assert '<span class="row-name">+55 11 98765-4321</span>' in html
     assert 'data-priority="urgent"' in html and "Urgent</span>" in html
@@ -95,16 +138,18 @@ def test_rows_show_priority_initials_and_a_formatted_phone(client, world):
 
 
 def test_relative_times():
-    now = datetime(2026, 3, 10, 15, 0, tzinfo=dt_timezone.utc)
-    with translation.override("en"), timezone.override(dt_timezone.utc):
+    now = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
+    with translation.override("en"), timezone.override(UTC):
         assert presenters.relative_time(now - timedelta(seconds=20), now=now) == "now"
         assert presenters.relative_time(now - timedelta(minutes=3), now=now) == "3 min"
         assert presenters.relative_time(now - timedelta(hours=5), now=now) == "10 a.m."
         assert presenters.relative_time(now - timedelta(days=1), now=now) == "Yesterday"
         assert presenters.relative_time(now - timedelta(days=3), now=now) == "Saturday"
-        assert presenters.relative_time(now - timedelta(days=30), now=now) == "02/08/2026"
+        assert (
+            presenters.relative_time(now - timedelta(days=30), now=now) == "02/08/2026"
+        )
         assert presenters.relative_time(None, now=now) == ""
-    with translation.override("pt-br"), timezone.override(dt_timezone.utc):
+    with translation.override("pt-br"), timezone.override(UTC):
         assert presenters.relative_time(now - timedelta(days=1), now=now) == "Ontem"
 
 
