@@ -19,5 +19,6 @@ urlpatterns = [
     path("inbox/n/<int:note_id>/", views.note_partial, name="note"),
     path("inbox/availability/", views.availability, name="availability"),
     path("inbox/language/", views.language, name="language"),
+    path("inbox/emoji/", views.emoji_picker, name="emoji"),
     path("", include("apps.inbox.actions_urls")),
 ]

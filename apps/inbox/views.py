@@ -30,6 +30,7 @@ from apps.messaging.validation import SendError
 from apps.realtime import replay
 
 from . import presenters
+from .emoji_search import emoji_search
 
 
 def root(request):
@@ -172,6 +173,7 @@ def conversation_detail(request, pk):
         current_row=presenters.conversation_rows([conversation], now=now)[0],
         # Why "Suggest reply" and "Summarise" cannot answer here (no AI), or None.
         assist_unavailable=conversation_assist_unavailable_reason(conversation=conversation),
+        emoji_everyday=emoji_search("", language=request.LANGUAGE_CODE),
     )
     return render(request, "inbox/conversation_page.html", context)
 
@@ -310,3 +312,15 @@ def availability(request):
 def language(request):
     """Django's set_language (stores the choice in a cookie and, signed in, the session)."""
     return set_language(request)
+
+
+@login_required
+@require_GET
+def emoji_picker(request):
+    """The composer's emoji matching ?q= by name (the everyday set when empty)."""
+    try:
+        q = params.text(request.GET.get("q"), field="q", max_length=60)
+    except ValueError as error:
+        return _bad_filter(error)
+    return render(request, "inbox/composer/_emoji.html",
+                  {"emoji": emoji_search(q, language=request.LANGUAGE_CODE)})
