@@ -27,6 +27,10 @@ ROWS = """(el) => new Set(Array.from(el.children)
   .map((c) => Math.round(c.getBoundingClientRect().top / 8))).size"""
 
 
+TOPS = """(el) => Array.from(el.children).map((c) => [c.tagName, c.className, getComputedStyle(c).display,
+  Math.round(c.getBoundingClientRect().top), Math.round(c.getBoundingClientRect().height)])"""
+
+
 @pytest.mark.parametrize("role", ["agent", "supervisor"])
 def test_phone_layout_leaves_the_screen_to_the_messages(inbox_servers, chromium, role):
     number = WhatsAppNumberFactory()
@@ -58,9 +62,8 @@ def test_phone_layout_leaves_the_screen_to_the_messages(inbox_servers, chromium,
         assert page.locator(".topbar").evaluate(ROWS) == 1, (
             "the top bar takes more than one row"
         )
-        assert page.locator(".composer-toolbar").evaluate(ROWS) == 1, (
-            "the composer's tools take more than one row"
-        )
+        toolbar = page.locator(".composer-toolbar")
+        assert toolbar.evaluate(ROWS) == 1, f"the composer's tools take more than one row: {toolbar.evaluate(TOPS)}"
         assert page.locator(".thread-header").bounding_box()["height"] <= 64
         messages = page.locator("#thread-scroll").bounding_box()["height"]
         assert messages >= 0.65 * 844, f"the messages have {messages:.0f} px of 844"
