@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class InboundConfig(AppConfig):
@@ -8,6 +9,7 @@ class InboundConfig(AppConfig):
 
     name = "apps.inbound"
     label = "inbound"
+    verbose_name = _("Webhook deliveries")
 
     def ready(self):
         from django.test.signals import setting_changed

@@ -445,10 +445,15 @@ def update_contact(request, pk):
 def set_opt_out(request, pk):
     """Record or clear the contact's opt-out of everything the business sends."""
     conversation = _conversation(request, pk)
+    opting_out = request.POST.get("opted_out") in ("1", "true", "on")
+    if opting_out and request.POST.get("confirm") not in ("1", "true", "on"):
+        # Recording an opt-out stops every message to the customer: it is confirmed first.
+        error = ValidationError(_("Confirm that the customer asked to receive no more messages."))
+        return _contact_panel(request, conversation, errors=_errors(error), status=422)
     try:
         services.contact_set_opt_out(
             contact=conversation.contact, actor=request.user,
-            opted_out=request.POST.get("opted_out") in ("1", "true", "on"),
+            opted_out=opting_out,
             reason=request.POST.get("reason", "").strip(),
         )
     except (ValidationError, PermissionDenied) as exc:

@@ -3,9 +3,10 @@ following apps.accounts.access."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext_lazy
 
 from apps.accounts import access
 from apps.conversations import access as contact_access
@@ -13,6 +14,30 @@ from apps.accounts import selectors as account_selectors
 from apps.bot.selectors import conversation_bot_unavailable_reason
 from apps.conversations import selectors
 from apps.conversations.models import Conversation
+
+from .presenters import zone_of
+
+
+EVENING = time(19, 0)  # "tonight"
+MORNING = time(9, 0)  # "tomorrow" and "next week" (Monday)
+
+
+def snooze_presets(*, zone, now: datetime | None = None) -> list[dict]:
+    """The snooze shortcuts, in the organisation's time zone: in 1 hour, tonight (while
+    it is still before the evening), tomorrow morning, next Monday morning."""
+    local = timezone.localtime(now or timezone.now(), zone)
+    today = local.date()
+
+    def at(day, moment):
+        return datetime.combine(day, moment, tzinfo=zone)
+
+    presets = [("hour", gettext_lazy("In 1 hour"), local + timedelta(hours=1))]
+    if local.time() < time(EVENING.hour - 1):
+        presets.append(("tonight", gettext_lazy("Tonight"), at(today, EVENING)))
+    presets.append(("tomorrow", gettext_lazy("Tomorrow"), at(today + timedelta(days=1), MORNING)))
+    presets.append(("next-week", gettext_lazy("Next week"), at(today + timedelta(days=7 - today.weekday()), MORNING)))
+    return [{"key": key, "label": label, "at": moment.isoformat(timespec="minutes"),
+             "when": formats.date_format(moment, "SHORT_DATETIME_FORMAT")} for key, label, moment in presets]
 
 
 def actions_context(*, user, conversation) -> dict:
@@ -35,6 +60,7 @@ def actions_context(*, user, conversation) -> dict:
         "statuses": Conversation.Status.choices,
         "priorities": Conversation.Priority.choices,
         "snooze_default": (timezone.localtime() + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M"),
+        "snooze_presets": snooze_presets(zone=zone_of(conversation.organization)),
         # Why the bot cannot be turned on here (its settings off, no AI), or None.
         "bot_unavailable": None if conversation.bot_active else conversation_bot_unavailable_reason(
             conversation=conversation),

@@ -6,15 +6,17 @@ a row or a day in exactly one way.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from apps.conversations.models import Conversation
 from apps.messaging.models import Author, Direction, MessageType, Status
@@ -22,9 +24,12 @@ from apps.messaging.models import Author, Direction, MessageType, Status
 # --- The list ---------------------------------------------------------------------
 
 
-def view_links():
-    return [("mine", gettext_lazy("Mine")), ("unassigned", pgettext_lazy("inbox view", "Unassigned")),
-            ("all", gettext_lazy("All")), ("mentions", gettext_lazy("Mentions"))]
+def view_links(counts: dict | None = None):
+    """(view, label, how many it holds or None) for each view of the list."""
+    counts = counts or {}
+    return [(value, label, counts.get(value)) for value, label in (
+        ("mine", gettext_lazy("Mine")), ("unassigned", pgettext_lazy("inbox view", "Unassigned")),
+        ("all", gettext_lazy("All")), ("mentions", gettext_lazy("Mentions")))]
 
 
 def status_links():
@@ -34,7 +39,12 @@ def status_links():
     ]
 
 
-def filter_query(filters) -> str:
+def sort_links():
+    return [("newest", gettext_lazy("Newest")), ("oldest", gettext_lazy("Oldest")),
+            ("waiting", gettext_lazy("Waiting longest")), ("priority", gettext_lazy("Priority"))]
+
+
+def filter_query(filters, sort: str = "newest") -> str:
     """The query string that describes an inbox view (kept on links and live checks);
     the status only when it was chosen (a search without one spans every status)."""
     params = {"view": filters.view}
@@ -46,7 +56,70 @@ def filter_query(filters) -> str:
         params["label"] = filters.label_id
     if filters.q:
         params["q"] = filters.q
+    if sort != "newest":
+        params["sort"] = sort
     return urlencode(params)
+
+
+def phone_display(digits: str) -> str:
+    """A WhatsApp id (the number's digits, country code first) written as people read
+    it: "+55 11 98765-4321"; as it came when it is no phone number we know."""
+    if not digits:
+        return ""
+    try:
+        number = phonenumbers.parse(f"+{digits.lstrip('+')}", None)
+    except phonenumbers.NumberParseException:
+        return f"+{digits.lstrip('+')}" if digits.lstrip("+").isdigit() else digits
+    if not phonenumbers.is_possible_number(number):
+        return f"+{digits.lstrip('+')}"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def contact_name(contact) -> str:
+    """The contact's name, or their phone number written as people read it."""
+    if contact.name or contact.profile_name or contact.username:
+        return contact.display_name
+    return phone_display(contact.wa_id) if contact.wa_id else contact.display_name
+
+
+def initials(name: str) -> str:
+    """Up to two letters for an avatar: the first and last words' initials."""
+    words = [w for w in name.replace("+", " ").split() if w[:1].isalpha()]
+    if not words:
+        return "#"
+    if len(words) == 1:
+        return words[0][:1].upper()
+    return (words[0][:1] + words[-1][:1]).upper()
+
+
+def avatar_hue(key: str) -> int:
+    """A stable hue (0–359) per contact, so that a face keeps its colour."""
+    return int(hashlib.blake2s(key.encode(), digest_size=2).hexdigest(), 16) % 360
+
+
+def relative_time(value: datetime | None, *, now: datetime) -> str:
+    """How long ago, as a list shows it: "now", "3 min", "14:05" earlier today,
+    "Yesterday", a weekday within the week, else the date (in the active time zone)."""
+    if value is None:
+        return ""
+    seconds = (now - value).total_seconds()
+    if seconds < 60:
+        return _("now")
+    if seconds < 3600:
+        minutes = int(seconds // 60)
+        return ngettext("%(n)d min", "%(n)d min", minutes) % {"n": minutes}
+    local, today = timezone.localtime(value), timezone.localtime(now).date()
+    if local.date() == today:
+        return formats.time_format(local)
+    if local.date() == today - timedelta(days=1):
+        return _("Yesterday")
+    if today - local.date() < timedelta(days=7):
+        return formats.date_format(local, "l")
+    return formats.date_format(local, "SHORT_DATE_FORMAT")
+
+
+PRIORITY_CLASSES = {Conversation.Priority.LOW: "low", Conversation.Priority.MEDIUM: "medium",
+                    Conversation.Priority.HIGH: "high", Conversation.Priority.URGENT: "urgent"}
 
 
 @dataclass
@@ -56,6 +129,11 @@ class Row:
     window_closes_at: datetime | None
     activity: str  # ISO timestamp the client sorts rows by
     labels: list = field(default_factory=list)
+    name: str = ""
+    initials: str = ""
+    hue: int = 0
+    when: str = ""  # relative: "3 min", "Yesterday"
+    priority: str = ""  # "low" … "urgent", or "" for none
 
 
 def conversation_rows(conversations, *, now=None) -> list[Row]:
@@ -69,6 +147,11 @@ def conversation_rows(conversations, *, now=None) -> list[Row]:
             window_closes_at=expires,
             activity=conversation.last_message_at.isoformat() if conversation.last_message_at else "",
             labels=list(conversation.labels.all()),
+            name=(name := contact_name(conversation.contact)),
+            initials=initials(name),
+            hue=avatar_hue(str(conversation.contact_id)),
+            when=relative_time(conversation.last_message_at, now=now),
+            priority=PRIORITY_CLASSES.get(conversation.priority, ""),
         ))
     return rows
 

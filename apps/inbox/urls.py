@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views
+from . import canned_views, views
 
 app_name = "inbox"
 
@@ -19,5 +19,9 @@ urlpatterns = [
     path("inbox/n/<int:note_id>/", views.note_partial, name="note"),
     path("inbox/availability/", views.availability, name="availability"),
     path("inbox/language/", views.language, name="language"),
+    path("inbox/emoji/", views.emoji_picker, name="emoji"),
+    path("inbox/canned/", canned_views.canned_page, name="canned_page"),
+    path("inbox/canned/save/", canned_views.canned_save, name="canned_save"),
+    path("inbox/canned/delete/", canned_views.canned_delete, name="canned_delete"),
     path("", include("apps.inbox.actions_urls")),
 ]

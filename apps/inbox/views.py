@@ -22,7 +22,7 @@ from django.views.i18n import set_language
 from apps.accounts import services as account_services
 from apps.accounts.models import User
 from apps.bot.selectors import conversation_assist_unavailable_reason
-from apps.conversations import selectors
+from apps.conversations import inbox_views, selectors
 from apps.conversations import services as conversation_services
 from apps.core import params
 from apps.messaging.services import send as send_services
@@ -30,6 +30,7 @@ from apps.messaging.validation import SendError
 from apps.realtime import replay
 
 from . import presenters
+from .emoji_search import emoji_search
 
 
 def root(request):
@@ -61,26 +62,39 @@ def _filters(request) -> selectors.InboxFilter:
     )
 
 
+def _sort(request) -> str:
+    """The list's order ("newest" unless another of inbox_views.INBOX_SORTS is asked)."""
+    sort = params.text(request.GET.get("sort"), field="sort") or "newest"
+    if sort not in inbox_views.INBOX_SORTS:
+        raise ValueError("sort")
+    return sort
+
+
 def _bad_filter(error: ValueError) -> HttpResponse:
     field = getattr(error, "field", None) or (error.args[0] if error.args else "?")
     return HttpResponseBadRequest(params.invalid_message(field))
 
 
-def _list_context(request, filters, *, after=None) -> dict:
-    page = selectors.conversation_inbox_page(user=request.user, filters=filters, after=after)
+def _list_context(request, filters, *, sort="newest", after=None) -> dict:
+    if sort == "newest":
+        page = selectors.conversation_inbox_page(user=request.user, filters=filters, after=after)
+    else:
+        page = inbox_views.conversation_inbox_sorted_page(user=request.user, filters=filters, sort=sort, after=after)
     return {
         "filters": filters,
-        "filter_query": presenters.filter_query(filters),
+        "sort": sort,
+        "filter_query": presenters.filter_query(filters, sort),
         "page": page,
         "rows": presenters.conversation_rows(page.conversations, now=timezone.now()),
     }
 
 
-def _page_context(request, filters) -> dict:
-    context = _list_context(request, filters)
+def _page_context(request, filters, sort="newest") -> dict:
+    context = _list_context(request, filters, sort=sort)
     context.update(selectors.inbox_sidebar(user=request.user))
     context.update(
-        views=presenters.view_links(),
+        views=presenters.view_links(inbox_views.inbox_view_counts(user=request.user, filters=filters)),
+        sorts=presenters.sort_links(),
         statuses=presenters.status_links(),
         availability_choices=User.Availability.choices,
         unread_mentions=selectors.mention_unread_count(user=request.user),
@@ -95,10 +109,10 @@ def _page_context(request, filters) -> dict:
 @organization_time
 def conversation_list(request):
     try:
-        filters = _filters(request)
+        filters, sort = _filters(request), _sort(request)
     except ValueError as error:
         return _bad_filter(error)
-    return render(request, "inbox/list_page.html", _page_context(request, filters))
+    return render(request, "inbox/list_page.html", _page_context(request, filters, sort))
 
 
 @login_required
@@ -108,7 +122,7 @@ def conversation_rows(request):
     """The next page of the list ("load more" and infinite scroll)."""
     try:
         filters = _filters(request)
-        context = _list_context(request, filters, after=request.GET.get("after") or None)
+        context = _list_context(request, filters, sort=_sort(request), after=request.GET.get("after") or None)
     except selectors.InvalidCursor:
         return HttpResponseBadRequest(params.invalid_message("after"))
     except ValueError as error:
@@ -123,7 +137,7 @@ def conversation_row(request, pk):
     """One row of the list as it should look now in the view described by the query
     string; 204 when the conversation no longer belongs there (or is not visible)."""
     try:
-        filters = _filters(request)
+        filters, sort = _filters(request), _sort(request)
     except ValueError as error:
         return _bad_filter(error)
     conversation = selectors.conversation_in_view(user=request.user, filters=filters, pk=pk)
@@ -131,7 +145,7 @@ def conversation_row(request, pk):
         return HttpResponse(status=204)
     rows = presenters.conversation_rows([conversation], now=timezone.now())
     return render(request, "inbox/list/row.html", {"row": rows[0], "filters": filters,
-                                                   "filter_query": presenters.filter_query(filters)})
+                                                   "filter_query": presenters.filter_query(filters, sort)})
 
 
 @login_required
@@ -140,7 +154,7 @@ def conversation_row(request, pk):
 def conversation_detail(request, pk):
     conversation = selectors.conversation_get(user=request.user, pk=pk)
     try:
-        filters = _filters(request)
+        filters, sort = _filters(request), _sort(request)
     except ValueError as error:
         return _bad_filter(error)
     try:
@@ -149,7 +163,7 @@ def conversation_detail(request, pk):
         raise Http404 from None
     conversation_services.mentions_mark_read(user=request.user, conversation=conversation)
     thread = selectors.thread_page(conversation=conversation)
-    context = _page_context(request, filters)
+    context = _page_context(request, filters, sort)
     now = timezone.now()
     context.update(
         _title_context(conversation, now=now),
@@ -159,6 +173,7 @@ def conversation_detail(request, pk):
         current_row=presenters.conversation_rows([conversation], now=now)[0],
         # Why "Suggest reply" and "Summarise" cannot answer here (no AI), or None.
         assist_unavailable=conversation_assist_unavailable_reason(conversation=conversation),
+        emoji_everyday=emoji_search("", language=request.LANGUAGE_CODE),
     )
     return render(request, "inbox/conversation_page.html", context)
 
@@ -297,3 +312,15 @@ def availability(request):
 def language(request):
     """Django's set_language (stores the choice in a cookie and, signed in, the session)."""
     return set_language(request)
+
+
+@login_required
+@require_GET
+def emoji_picker(request):
+    """The composer's emoji matching ?q= by name (the everyday set when empty)."""
+    try:
+        q = params.text(request.GET.get("q"), field="q", max_length=60)
+    except ValueError as error:
+        return _bad_filter(error)
+    return render(request, "inbox/composer/_emoji.html",
+                  {"emoji": emoji_search(q, language=request.LANGUAGE_CODE)})

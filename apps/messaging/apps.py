@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MessagingConfig(AppConfig):
     name = "apps.messaging"
     label = "messaging"
+    verbose_name = _("Messages")
 
     def ready(self):
         from apps.media.signals import media_changed

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class NotificationsConfig(AppConfig):
@@ -6,3 +7,4 @@ class NotificationsConfig(AppConfig):
 
     name = "apps.notifications"
     label = "notifications"
+    verbose_name = _("Business notifications")

@@ -19,6 +19,8 @@ PARAMETERS = [
     OpenApiParameter("start", OpenApiTypes.DATE, description="First day (inclusive), organisation's zone. "
                      "Default: 29 days before end."),
     OpenApiParameter("end", OpenApiTypes.DATE, description="Last day (inclusive). Default: today."),
+    OpenApiParameter("tz", OpenApiTypes.STR, description="IANA time zone of the days and hours, e.g. "
+                     "'America/Sao_Paulo'. Default: the organisation's."),
     OpenApiParameter("number", OpenApiTypes.INT, description="Only conversations on this number"),
     OpenApiParameter("team", OpenApiTypes.INT, description="Only conversations of this team"),
     OpenApiParameter("agent", OpenApiTypes.INT, description="Only conversations assigned to this user"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
@@ -142,16 +143,33 @@ def organization_zone(organization) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+@cache
+def zone_choices() -> list[str]:
+    """The IANA time zones a report may be read in (Area/City names, and UTC)."""
+    from zoneinfo import available_timezones
+
+    return ["UTC"] + sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
+
+
+def _zone_or_none(data, name: str) -> ZoneInfo | None:
+    raw = (data.get(name) or "").strip()
+    if not raw:
+        return None
+    if raw not in zone_choices():
+        raise ReportInputError(name, _("%(field)s must be a time zone such as America/Sao_Paulo.") % {"field": name})
+    return ZoneInfo(raw)
+
+
 def report_params_parse(*, user, data, now: datetime | None = None) -> ReportParams:
-    """Read start, end (inclusive dates), number, team, agent, label and hours from a
-    query dict. Ids must belong to the user's organisation. Default: the last 30
-    days up to today, in the organisation's time zone."""
+    """Read start, end (inclusive dates), tz, number, team, agent, label and hours from
+    a query dict. Ids must belong to the user's organisation. Default: the last 30
+    days up to today, in the organisation's time zone (or `tz`, an IANA zone)."""
     from apps.accounts.models import Team, User
     from apps.conversations.models import Label
     from apps.whatsapp.models import WhatsAppNumber
 
     organization = user.organization
-    tz = organization_zone(organization)
+    tz = _zone_or_none(data, "tz") or organization_zone(organization)
     now = now or timezone.now()
     today = now.astimezone(tz).date()
     end_date = _date_or_none(data, "end") or today

@@ -16,7 +16,7 @@ from apps.whatsapp.models import WhatsAppNumber
 from . import selectors
 from .labels import LABELS
 from .export import csv_filename, table_csv
-from .params import ReportInputError, report_params_parse
+from .params import ReportInputError, report_params_parse, zone_choices
 
 
 def _require(request) -> None:
@@ -33,7 +33,8 @@ def report_page(request):
         "teams": Team.objects.filter(organization_id=org_id),
         "agents": User.objects.filter(organization_id=org_id, is_active=True).order_by("username"),
         "labels": Label.objects.filter(organization_id=org_id),
-        "form": {key: request.GET.get(key, "") for key in ("start", "end", "hours")},
+        "form": {key: request.GET.get(key, "") for key in ("start", "end", "hours", "tz")},
+        "zones": zone_choices(),
     }
     try:
         params = report_params_parse(user=request.user, data=request.GET)
@@ -41,7 +42,7 @@ def report_page(request):
         return render(request, "reports/page.html", {"error": error.text, "error_field": error.field, **choices},
                       status=400)
     tables = selectors.report_tables(user=request.user, params=params)
-    choices["form"].update(start=params.start_date.isoformat(), end=params.end_date.isoformat())
+    choices["form"].update(start=params.start_date.isoformat(), end=params.end_date.isoformat(), tz=params.tz.key)
     return render(request, "reports/page.html", {
         "params": params,
         "tables": tables,

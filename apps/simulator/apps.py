@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SimulatorConfig(AppConfig):
     name = "apps.simulator"
     label = "simulator"
+    verbose_name = _("WhatsApp simulator")
 
     def ready(self):
         from django.core.signals import setting_changed

@@ -80,7 +80,10 @@ CUSTOMER_MAX_DIGITS = 20  # E.164 numbers have at most 15; SimulatedMessage.cust
 _PHONE_SEPARATORS = re.compile(r"[\s+().-]")
 _MIME_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,62}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,62}")
 BUTTON_MAX = 9  # reply buttons are up to 3, list rows up to 10
-KINDS = ("text", "image", "location", "button", "reaction")
+KINDS = ("text", "image", "document", "audio", "location", "contacts", "button", "list", "reaction")
+# What each kind of file may be (a document: any type).
+FILE_TYPES = {"image": "image/", "audio": "audio/", "document": ""}
+NAMES_KEY = "simulator_customer_names"  # the session's name of each customer played
 
 
 def _may_play_customers(user) -> bool:
@@ -157,11 +160,18 @@ def phone(request):
     else:
         number = numbers[0] if numbers else None
     customer = _customer(request.GET.get("phone"), field="phone")
+    contacts = list(_contacts(request.user, number)) if number else []
+    known = next((c.display_name for c in contacts if c.wa_id == customer), "")
     return render(request, "simulator/phone.html", {
         "numbers": numbers, "number": number, "customer": customer,
-        "contacts": _contacts(request.user, number) if number else [],
+        "customer_name": request.session.get(NAMES_KEY, {}).get(customer) or known,
+        "contacts": contacts,
         "thread": _thread(number, customer),
+        "reactions": REACTIONS,
     })
+
+
+REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"]
 
 
 def _thread(number, customer):
@@ -178,7 +188,8 @@ def phone_thread(request, number_id, customer):
     customer = _customer(customer, field="customer")
     if not customer:
         raise params.BadParameter("customer")
-    return render(request, "simulator/_thread.html", {"thread": _thread(number, customer)})
+    return render(request, "simulator/_thread.html", {"thread": _thread(number, customer), "number": number,
+                                                      "customer": customer, "reactions": REACTIONS})
 
 
 @phone_view
@@ -194,12 +205,14 @@ def phone_send(request, number_id):
     if kind not in KINDS:
         raise BadRequest(_("Unknown message type."))
     body = params.text(request.POST.get("body"), field="body")
-    profile_name = params.text(request.POST.get("name"), field="name", max_length=256)
+    profile_name = params.text(request.POST.get("name"), field="name", max_length=256).strip()
     context = None
     if kind == "text":
         content = {"body": body[:4096] or "…"}
-    elif kind == "image":
-        content = _picture(request, number, caption=body[:1024])
+    elif kind in FILE_TYPES:
+        content = _upload(request, number, kind=kind, caption=body[:1024])
+    elif kind == "contacts":
+        content = _contact_card(request)
     elif kind == "location":
         content = {"latitude": _coordinate(request.POST.get("latitude"), field="latitude", limit=90),
                    "longitude": _coordinate(request.POST.get("longitude"), field="longitude", limit=180)}
@@ -215,6 +228,9 @@ def phone_send(request, number_id):
             raise BadRequest(_("Pick a message of the business."))
         if kind == "reaction":
             content = {"message_id": target.wamid, "emoji": (body or "👍")[:8]}
+        elif kind == "list":
+            kind, content = "interactive", _list_reply(request, target)
+            context = {"from": number.display_phone_number, "id": target.wamid}
         else:
             kind = "interactive"
             buttons = target.payload.get("interactive", {}).get("action", {}).get("buttons", [])
@@ -234,23 +250,57 @@ def phone_send(request, number_id):
     payload = webhooks.message_body(number, customer=customer, profile_name=profile_name, wamid=wamid, type=kind,
                                     content=content, context=context)
     webhooks.send_later([payload], secret=webhooks.secret_for(number), delay=0)
+    if profile_name:  # the phone remembers the name it writes under, per customer
+        names = request.session.get(NAMES_KEY, {})
+        names[customer] = profile_name
+        request.session[NAMES_KEY] = dict(list(names.items())[-50:])
     return redirect(f"{reverse('simulator:phone')}?number={number.pk}&phone={customer}")
 
 
-def _picture(request, number, *, caption: str) -> dict:
+def _list_reply(request, target) -> dict:
+    """The customer taps a row of the business's list message `target`."""
+    row_id = params.text(request.POST.get("row"), field="row", max_length=200)
+    sections = target.payload.get("interactive", {}).get("action", {}).get("sections", [])
+    for section in sections if isinstance(sections, list) else []:
+        for row in section.get("rows", []) if isinstance(section, dict) else []:
+            if isinstance(row, dict) and row.get("id") == row_id:
+                reply = {"id": row_id, "title": row.get("title", "")}
+                if row.get("description"):
+                    reply["description"] = row["description"]
+                return {"type": "list_reply", "list_reply": reply}
+    raise BadRequest(_("That message has no such row."))
+
+
+def _contact_card(request) -> list[dict]:
+    """A contact card the customer shares: a name and a phone number."""
+    name = params.text(request.POST.get("contact_name"), field="contact_name", max_length=200).strip()
+    digits = _customer(request.POST.get("contact_phone"), field="contact_phone")
+    if not name or not digits:
+        raise params.BadParameter("contact_name", _("A contact needs a name and a phone number."))
+    return [{"name": {"formatted_name": name, "first_name": name},
+             "phones": [{"phone": f"+{digits}", "wa_id": digits, "type": "CELL"}]}]
+
+
+def _upload(request, number, *, kind: str, caption: str) -> dict:
+    """A picture, a document or an audio the customer sends, kept as the simulator's
+    media (the inbox downloads it from the Graph API's media path)."""
     upload = request.FILES.get("file")
     if upload is None:
-        raise BadRequest(_("Choose a picture."))
+        raise BadRequest(_("Choose a file."))
     filename = params.text(upload.name, field="file")[:255]
-    mime_type = params.text(upload.content_type or "image/jpeg", field="file")
-    if not _MIME_TYPE.fullmatch(mime_type):
-        raise params.BadParameter("file", _("Choose a picture."))
+    mime_type = params.text(upload.content_type or "application/octet-stream", field="file")
+    if not _MIME_TYPE.fullmatch(mime_type) or not mime_type.startswith(FILE_TYPES[kind]):
+        raise params.BadParameter("file", _("Choose a picture.") if kind == "image" else _("Choose a file."))
     data = upload.read()
     media = SimulatedMedia.objects.create(
         media_id=str(random.randint(10**14, 10**15 - 1)), phone_number_id=number.phone_number_id,
         mime_type=mime_type, filename=filename, sha256=hashlib.sha256(data).hexdigest(), content=data,
     )
     content = {"id": media.media_id, "mime_type": media.mime_type, "sha256": media.sha256}
-    if caption:
+    if kind == "document":
+        content["filename"] = filename
+    if kind == "audio":
+        content["voice"] = False
+    elif caption:
         content["caption"] = caption
     return content

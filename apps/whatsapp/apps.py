@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class WhatsappConfig(AppConfig):
@@ -6,3 +7,4 @@ class WhatsappConfig(AppConfig):
 
     name = "apps.whatsapp"
     label = "whatsapp"
+    verbose_name = _("WhatsApp numbers")

@@ -10,8 +10,6 @@
   if (window.InboxComposer) return;
   window.InboxComposer = {};
 
-  var EMOJI = ["😀", "😂", "😊", "😍", "😉", "😎", "🤔", "😅", "😢", "😡", "👍", "👎", "👏", "🙏", "🙌",
-    "💪", "👋", "🤝", "❤️", "🔥", "🎉", "✅", "❌", "⭐", "📦", "🚚", "💳", "📞", "⏰", "📍"];
   var REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"];
   var TYPING_EVERY_MS = 5000;
 
@@ -460,10 +458,25 @@
     form = $("#composer-form", root);
 
     var emoji = $("#composer-emoji", root);
-    EMOJI.forEach(function (e) {
-      var b = document.createElement("button");
-      b.type = "button"; b.className = "emoji"; b.textContent = e; b.setAttribute("data-emoji", e);
-      emoji.appendChild(b);
+    // Search by name (the server's list, in the agent's language and English).
+    var emojiSearch = $("[data-composer-emoji-search]", emoji), emojiResults = $("[data-composer-emoji-results]", emoji);
+    var emojiTimer = null, emojiAsked = 0;
+    emojiSearch.addEventListener("input", function () {
+      clearTimeout(emojiTimer);
+      emojiTimer = setTimeout(function () {
+        var asked = ++emojiAsked;
+        fetch(emoji.getAttribute("data-emoji-url") + "?q=" + encodeURIComponent(emojiSearch.value.trim()),
+              { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+          .then(function (html) { if (asked === emojiAsked) emojiResults.innerHTML = html; })
+          .catch(function () {});
+      }, 150);
+    });
+    emojiSearch.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter") return;
+      event.preventDefault();
+      var first = emojiResults.querySelector("[data-emoji]");
+      if (first) first.click();
     });
     emoji.addEventListener("click", function (event) {
       var b = event.target.closest("[data-emoji]");

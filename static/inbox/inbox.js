@@ -45,6 +45,17 @@
   }
 
   function placeRow(row) {
+    // In another order than "newest" (oldest, waiting longest, priority) a row that is
+    // shown stays where it is, and a new one goes last (or with a later page).
+    var sort = list.dataset.sort || "newest";
+    if (sort !== "newest") {
+      if (row.parentNode === list) return;
+      var last = list.querySelector("[data-load-more]");
+      if (!last) list.appendChild(row);
+      var none = list.querySelector("[data-empty]");
+      if (none && !last) none.remove();
+      return;
+    }
     // Sorted by last activity, newest first; a row with no activity goes last.
     var activity = row.dataset.activity || "";
     var before = null;
@@ -182,6 +193,11 @@
     scroller.addEventListener("load", function () { if (pinned) scrollToBottom(); }, true);
   }
   if (jump) jump.addEventListener("click", function () { scrollToBottom(); });
+
+  // The list's order applies as soon as it is chosen (the form's button is for pages without scripts).
+  document.querySelectorAll("[data-submit-on-change]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
   // The agent's own message: WhatsApp takes them to it.
   document.addEventListener("composer:sent", function () { pinned = true; });
 
@@ -198,7 +214,6 @@
     if (day && day !== lastDay()) {
       var sep = document.createElement("li");
       sep.className = "day-separator";
-      sep.setAttribute("role", "separator");
       sep.dataset.day = day;
       var span = document.createElement("span");
       span.textContent = node.dataset.dayLabel || day;

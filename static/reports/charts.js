@@ -12,9 +12,15 @@
     return node;
   }
 
+  // Each chart is named by its figure's caption (screen readers); the figures
+  // themselves are in the tables below and in each mark's hover title.
+  var current = "";
   function svg(width, height) {
-    return el("svg", { viewBox: "0 0 " + width + " " + height, width: "100%", role: "img" });
+    return el("svg", { viewBox: "0 0 " + width + " " + height, width: "100%", role: "img", "aria-label": current });
   }
+
+  // Series drawn over one another stay apart: each has its own dash and marker size.
+  var DASHES = ["", "6 3", "2 3", "8 3 2 3", "4 4", "1 2"];
 
   function column(table, name) {
     var i = table.columns.indexOf(name);
@@ -30,7 +36,8 @@
 
   function legend(root, names, i18n, x, y) {
     names.forEach(function (name, i) {
-      root.appendChild(el("rect", { x: x + i * 110, y: y, width: 10, height: 10, fill: COLORS[i % COLORS.length] }));
+      root.appendChild(el("line", { x1: x + i * 110, y1: y + 5, x2: x + i * 110 + 12, y2: y + 5, stroke: COLORS[i % COLORS.length],
+                                    "stroke-width": 2, "stroke-dasharray": DASHES[i % DASHES.length] }));
       root.appendChild(el("text", { x: x + i * 110 + 14, y: y + 9, "font-size": 11 }, (i18n.series || {})[name] || name));
     });
   }
@@ -49,7 +56,21 @@
     root.appendChild(el("text", { x: L - 4, y: y(0) + 4, "text-anchor": "end", "font-size": 10 }, "0"));
     series.forEach(function (values, s) {
       var pts = values.map(function (v, i) { return (L + i * dx).toFixed(1) + "," + y(v).toFixed(1); });
-      root.appendChild(el("polyline", { points: pts.join(" "), fill: "none", stroke: COLORS[s], "stroke-width": 2 }));
+      root.appendChild(el("polyline", { points: pts.join(" "), fill: "none", stroke: COLORS[s], "stroke-width": 2,
+                                        "stroke-dasharray": DASHES[s % DASHES.length], "data-series": names[s] }));
+    });
+    // One hover target per day: its title lists every series' value that day.
+    days.forEach(function (d, i) {
+      var x = L + i * dx, w = Math.max(dx, 6);
+      var hit = el("rect", { x: x - w / 2, y: T, width: w, height: H - T - B, fill: "transparent", "class": "hover-day",
+                             "data-day": d });
+      hit.appendChild(el("title", {}, d + "\n" + names.map(function (n, s) {
+        return ((i18n.series || {})[n] || n) + ": " + series[s][i];
+      }).join("\n")));
+      root.appendChild(hit);
+      series.forEach(function (values, s) {
+        root.appendChild(el("circle", { cx: x, cy: y(values[i]), r: 3 - s * 0.4, fill: COLORS[s], "pointer-events": "none" }));
+      });
     });
     var step = Math.max(1, Math.ceil(days.length / 8));
     days.forEach(function (d, i) {
@@ -69,7 +90,9 @@
     labels.forEach(function (label, i) {
       var w = (W - L - 60) * values[i] / max;
       root.appendChild(el("text", { x: L - 6, y: i * row + 15, "text-anchor": "end", "font-size": 11 }, label));
-      root.appendChild(el("rect", { x: L, y: i * row + 4, width: Math.max(w, 0), height: row - 8, fill: COLORS[0] }));
+      var bar = el("rect", { x: L, y: i * row + 4, width: Math.max(w, 0), height: row - 8, fill: COLORS[0] });
+      bar.appendChild(el("title", {}, label + ": " + values[i]));
+      root.appendChild(bar);
       root.appendChild(el("text", { x: L + w + 4, y: i * row + 15, "font-size": 11 }, String(values[i])));
     });
     box.appendChild(root);
@@ -108,6 +131,8 @@
       var name = box.getAttribute("data-chart");
       var table = data[name];
       if (!table) return;
+      var caption = box.closest("figure") && box.closest("figure").querySelector("figcaption");
+      current = caption ? caption.textContent : name;
       if (name === "volume") lines(box, table, ["opened", "resolved", "received", "sent"], i18n);
       else if (name === "opt-outs") lines(box, table, ["opted_out", "opted_in"], i18n);
       else if (name === "heatmap") heatmap(box, table, i18n);

@@ -5,7 +5,7 @@ from django.utils import formats, timezone
 from django.utils.html import urlize
 from django.utils.safestring import mark_safe
 
-from apps.inbox.presenters import zone_of
+from apps.inbox.presenters import phone_display, zone_of
 
 register = template.Library()
 
@@ -36,3 +36,9 @@ def org_time(value, conversation) -> str:
     if not value:
         return ""
     return formats.time_format(timezone.localtime(value, zone_of(conversation.organization)))
+
+
+@register.filter
+def phone(wa_id) -> str:
+    """A WhatsApp id written as people read a phone number ("+55 11 98765-4321")."""
+    return phone_display(str(wa_id or ""))

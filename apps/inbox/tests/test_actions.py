@@ -302,7 +302,8 @@ def test_contact_attribute_without_a_name_is_refused_and_the_form_kept(world):
 
 
 def test_opt_out_is_recorded_and_cleared(world):
-    response = post(world.agent, "contact_opt_out", world.mine, {"opted_out": "1", "reason": "asked by phone"})
+    data = {"opted_out": "1", "reason": "asked by phone", "confirm": "1"}
+    response = post(world.agent, "contact_opt_out", world.mine, data)
     assert response.status_code == 200
     contact = world.mine.contact
     contact.refresh_from_db()

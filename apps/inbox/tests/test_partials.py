@@ -107,7 +107,7 @@ def test_pt_br_one_unassigned_conversation_is_singular_and_the_view_plural(world
     client = client_for(world.agent)
     client.cookies["django_language"] = "pt-br"
     html = client.get("/inbox/?view=unassigned").content.decode()
-    assert ">Não atribuídas<" in html  # the view: the conversations nobody has
+    assert ">Não atribuídas <span class=\"view-count\"" in html  # the view: the conversations nobody has
     row = client.get(reverse("inbox:row", args=[world.unassigned.pk]) + "?view=unassigned&status=open")
     assert '<span class="assignee none">Não atribuída</span>' in row.content.decode()
     panel = client.get(reverse("inbox:panel_actions", args=[world.unassigned.pk])).content.decode()

@@ -12,16 +12,14 @@ def report_label(key):
 
 @register.filter
 def report_cell(value, column):
-    """A cell for the page: durations as h/min/s, rates as percentages, keys as labels."""
+    """A cell for the page: durations as h:mm:ss, rates as percentages, keys as labels."""
     if value is None:
         return "–"
     if column in DURATION_COLUMNS:
-        seconds = float(value)
-        if seconds < 60:
-            return f"{seconds:.0f} s"
-        if seconds < 3600:
-            return f"{seconds / 60:.1f} min"
-        return f"{seconds / 3600:.1f} h"
+        # One unit family for every duration: hours, minutes and seconds (h:mm:ss).
+        total = round(float(value))
+        hours, rest = divmod(total, 3600)
+        return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
     if column in ("rate", "share_of_total"):
         return f"{float(value) * 100:.1f} %"
     if isinstance(value, str) and value in LABELS:

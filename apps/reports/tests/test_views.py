@@ -14,8 +14,8 @@ from apps.conversations.tests.factories import ConversationFactory
 from apps.messaging.tests.factories import MessageFactory
 from apps.reports import sections
 from apps.reports.export import csv_cell, table_csv
-from apps.reports.selectors import TABLES, report_tables
 from apps.reports.sections import Table
+from apps.reports.selectors import TABLES, report_tables
 from apps.whatsapp.tests.factories import WhatsAppNumberFactory
 
 from .dataset import build, utc
@@ -194,3 +194,32 @@ def test_openapi_schema_describes_the_reports(data):
     assert {p["name"] for p in operation["parameters"]} >= {"report", "start", "end", "number", "team", "agent",
                                                              "label", "hours"}
     assert "/api/v1/reports/" in paths
+
+
+def test_heat_map_is_drawn_not_listed_and_tables_scroll_by_keyboard(data):
+    html = client_for(data.supervisor).get(reverse("reports:page"), RANGE).content.decode()
+    heatmap = html.split('id="report-heatmap"')[1].split("</section>")[0]
+    assert "<table" not in heatmap  # 168 rows: the chart draws them, the CSV keeps them
+    assert reverse("reports:csv", args=["heatmap"]) in heatmap
+    assert 'data-chart="heatmap"' in html
+    volume = html.split('id="report-volume"')[1].split("</section>")[0]
+    assert 'class="scroll" tabindex="0" role="region"' in volume
+
+
+def test_time_zone_control_reads_the_report_in_another_zone(data):
+    client = client_for(data.supervisor)
+    page = client.get(reverse("reports:page"), {**RANGE, "tz": "Asia/Tokyo"}).content.decode()
+    assert "Days and hours in Asia/Tokyo." in page
+    assert '<option value="Asia/Tokyo" selected>' in page
+    api = client.get(reverse("api-report", args=["summary"]), {**RANGE, "tz": "Asia/Tokyo"}).json()
+    assert api["params"]["timezone"] == "Asia/Tokyo"
+    bad = client.get(reverse("reports:page"), {**RANGE, "tz": "Mars/Olympus"})
+    assert bad.status_code == 400 and 'data-field="tz"' in bad.content.decode()
+
+
+def test_durations_are_written_in_one_unit_family():
+    from apps.reports.templatetags.reports import report_cell
+
+    assert report_cell(45, "median_seconds") == "0:00:45"
+    assert report_cell(150.4, "median_seconds") == "0:02:30"
+    assert report_cell(4 * 3600 + 7, "p90_seconds") == "4:00:07"

@@ -5,7 +5,12 @@ every parameter parsed safely (a 400, never a 500, and nothing stored)."""
 import pytest
 from django.test import Client
 
-from apps.accounts.tests.factories import AdminFactory, SupervisorFactory, TeamFactory, UserFactory
+from apps.accounts.tests.factories import (
+    AdminFactory,
+    SupervisorFactory,
+    TeamFactory,
+    UserFactory,
+)
 from apps.conversations.tests.factories import ContactFactory, ConversationFactory
 from apps.simulator import webhooks
 from apps.simulator.models import SimulatedMedia, SimulatedMessage
@@ -254,3 +259,63 @@ def test_a_phone_typed_with_spaces_and_a_plus_is_read_as_its_digits(home):
     page = logged_in(home["admin"]).get("/simulator/", {"number": home["number"].pk, "phone": "+55 11 98888-7777"})
     assert page.status_code == 200
     assert page.context["customer"] == CUSTOMER
+
+
+# --- the phone as a customer's phone --------------------------------------------------------
+
+LIST = {"interactive": {"type": "list", "body": {"text": "Pick a slot"}, "action": {"button": "Slots", "sections": [
+    {"title": "Morning", "rows": [{"id": "slot-9", "title": "9:00", "description": "Before lunch"}]},
+]}}}
+
+
+def test_the_phone_shows_the_business_as_whatsapp_does_and_taps_buttons_rows_and_reactions(home, sent):
+    number = home["number"]
+    SimulatedMessage.objects.create(phone_number_id=number.phone_number_id, customer=CUSTOMER, direction="out",
+                                    wamid="wamid.list", type="interactive", status="sent", payload=LIST)
+    client = logged_in(home["admin"])
+    html = client.get("/simulator/", {"number": number.pk, "phone": CUSTOMER}).content.decode()
+    # Reply buttons and list rows are buttons to tap; every business message can be reacted to.
+    assert 'data-sim-button="1">Option B</button>' in html
+    assert 'data-sim-row="slot-9"><strong>9:00</strong><small>Before lunch</small>' in html
+    assert html.count('<details class="sim-react">') == 2
+    assert "You are Home Customer" in html
+
+    url = f"/simulator/phone/{number.pk}/send/"
+    assert client.post(url, {"phone": CUSTOMER, "type": "list", "target": "wamid.list", "row": "slot-9"}).status_code == 302
+    assert client.post(url, {"phone": CUSTOMER, "type": "reaction", "target": "wamid.home", "body": "❤️"}).status_code == 302
+    assert client.post(url, {"phone": CUSTOMER, "type": "list", "target": "wamid.list", "row": "nope"}).status_code == 400
+    listed, reacted = (body["entry"][0]["changes"][0]["value"]["messages"][0] for body, _ in sent)
+    assert listed["interactive"] == {"type": "list_reply",
+                                     "list_reply": {"id": "slot-9", "title": "9:00", "description": "Before lunch"}}
+    assert listed["context"]["id"] == "wamid.list"
+    assert reacted["reaction"] == {"message_id": "wamid.home", "emoji": "❤️"}
+
+
+def test_the_phone_sends_documents_audio_and_contacts_under_a_chosen_name(home, sent):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    number = home["number"]
+    client = logged_in(home["admin"])
+    url = f"/simulator/phone/{number.pk}/send/"
+    pdf = SimpleUploadedFile("invoice.pdf", b"%PDF-1.4 test", content_type="application/pdf")
+    assert client.post(url, {"phone": CUSTOMER, "type": "document", "file": pdf, "name": "Maria Souza"}).status_code == 302
+    voice = SimpleUploadedFile("note.ogg", b"OggS", content_type="audio/ogg")
+    assert client.post(url, {"phone": CUSTOMER, "type": "audio", "file": voice}).status_code == 302
+    card = {"phone": CUSTOMER, "type": "contacts", "contact_name": "Ana Lima", "contact_phone": "+55 11 91234-5678"}
+    assert client.post(url, card).status_code == 302
+    not_audio = SimpleUploadedFile("x.pdf", b"%PDF", content_type="application/pdf")
+    assert client.post(url, {"phone": CUSTOMER, "type": "audio", "file": not_audio}).status_code == 400
+    assert client.post(url, {"phone": CUSTOMER, "type": "contacts", "contact_name": "Ana"}).status_code == 400
+
+    document, audio, contacts = (body["entry"][0]["changes"][0]["value"] for body, _ in sent)
+    assert document["contacts"][0]["profile"]["name"] == "Maria Souza"
+    assert document["messages"][0]["document"]["filename"] == "invoice.pdf"
+    assert document["messages"][0]["document"]["mime_type"] == "application/pdf"
+    assert audio["messages"][0]["audio"]["mime_type"] == "audio/ogg"
+    assert contacts["messages"][0]["contacts"] == [{
+        "name": {"formatted_name": "Ana Lima", "first_name": "Ana Lima"},
+        "phones": [{"phone": "+5511912345678", "wa_id": "5511912345678", "type": "CELL"}]}]
+    # The phone remembers the name it writes under.
+    assert "You are Maria Souza" in client.get("/simulator/", {"number": number.pk, "phone": CUSTOMER}).content.decode()
+    thread = client.get(f"/simulator/phone/{number.pk}/{CUSTOMER}/thread/").content.decode()
+    assert "invoice.pdf" in thread and "Ana Lima" in thread and 'class="sim-tick sim-sent"' in thread
