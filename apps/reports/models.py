@@ -108,3 +108,29 @@ class ConversationFacts(models.Model):
         verbose_name = _("conversation facts")
         verbose_name_plural = _("conversation facts")
         indexes = [models.Index(fields=["organization", "bot_last_at"], name="report_facts_org_bot")]
+
+
+class PricingRate(models.Model):
+    """What Meta charges an organisation for one delivered message of a pricing
+    category to one market, as its admins enter it from Meta's rate card: the report
+    estimates the cost of the billable messages with it. `market` is the calling code
+    the customers' WhatsApp ids start with ("55" Brazil, "1" North America...); the
+    longest that matches wins, and "" is the rate for every other market."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    market = models.CharField(_("market (calling code)"), max_length=6, blank=True,
+                              help_text=_("Digits the customers' numbers start with; empty for every other market."))
+    category = models.CharField(_("pricing category"), max_length=40, help_text=_(
+        "As Meta reports it: marketing, marketing_lite, utility, authentication, authentication_international, "
+        "service."))
+    price = models.DecimalField(_("price per message"), max_digits=10, decimal_places=6)
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
+
+    class Meta:
+        verbose_name = _("message rate")
+        verbose_name_plural = _("message rates")
+        constraints = [models.UniqueConstraint(fields=["organization", "market", "category"],
+                                               name="pricing_rate_one_per_market_category")]
+
+    def __str__(self):
+        return f"{self.market or '*'} {self.category}: {self.price} {self.currency}"
