@@ -121,6 +121,31 @@ class AddressBookChange(NumberEvent):
 
 
 @dataclass(frozen=True)
+class CallUpdate(NumberEvent):
+    """A WhatsApp call on this number (Meta's `calls` field): `event` "connect" (it
+    rings), "terminate" (it ended: `status` COMPLETED or FAILED, with `start_time`,
+    `end_time` and `duration` when it was picked up), or "status" (a business-initiated
+    call RINGING, ACCEPTED or REJECTED, sent as a status with type call)."""
+
+    call_id: str
+    customer_wa_id: str
+    event: str
+    timestamp: datetime
+    direction: str = ""  # USER_INITIATED or BUSINESS_INITIATED
+    status: str = ""
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    duration: int | None = None
+    customer_user_id: str = ""
+    profile_name: str = ""
+    errors: list | None = None
+
+    @property
+    def customer(self) -> str:
+        return self.customer_wa_id or self.customer_user_id
+
+
+@dataclass(frozen=True)
 class UserPreference(NumberEvent):
     wa_id: str
     category: str

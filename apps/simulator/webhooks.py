@@ -149,6 +149,22 @@ def address_book_body(number, *, changes: list[tuple[str, str, str]]) -> dict:
     return _envelope(number, {"state_sync": items}, field="smb_app_state_sync")
 
 
+def call_body(number, *, customer: str, call_id: str, event: str, profile_name: str = "",
+              direction: str = "USER_INITIATED", status: str = "", start: int | None = None,
+              end: int | None = None, timestamp: int | None = None) -> dict:
+    """calls: a customer's call ringing (event "connect") or ended ("terminate", status
+    COMPLETED with start and end, or FAILED when nobody answered)."""
+    caller, callee = (customer, _display(number)) if direction == "USER_INITIATED" else (_display(number), customer)
+    call = {"id": call_id, "from": caller, "to": callee, "event": event, "direction": direction,
+            "timestamp": str(timestamp or end or int(time.time()))}
+    if event == "terminate":
+        call["status"] = status or ("COMPLETED" if start and end else "FAILED")
+        if start and end:
+            call.update(start_time=str(start), end_time=str(end), duration=end - start)
+    return _envelope(number, {"contacts": [{"profile": {"name": profile_name or customer}, "wa_id": customer}],
+                              "calls": [call]}, field="calls")
+
+
 def secret_for(number) -> str:
     return number.app_secret or settings.META_APP_SECRET or ""
 

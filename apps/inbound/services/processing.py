@@ -378,6 +378,10 @@ def _handle(run: _Run, item: ev.Event) -> None:
                 run.notes.append(f"{item.path}: status {item.status} waits for message {item.wamid}")
         elif isinstance(item, ev.BusinessMessage | ev.AddressBookChange):
             business_app_apply(number=number, items=[item])
+        elif isinstance(item, ev.CallUpdate):
+            from apps.messaging.services.calls import call_receive
+
+            call_receive(number=number, update=item)
         elif isinstance(item, ev.UserPreference):
             if item.category in ("marketing_messages", "") and item.value in ("stop", "resume"):
                 conversation_services.contact_marketing_preference_set(

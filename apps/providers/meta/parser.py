@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 
 from ..base import UnusableBody
 from ..events import (
     AccountNotice,
-    AddressBookChange,
-    BusinessMessage,
     Event,
     InboundMessage,
     Malformed,
@@ -28,6 +25,8 @@ from ..events import (
     UserPreference,
     ValueErrors,
 )
+from .fields import parse_calls, parse_echoes, parse_history, parse_state_sync
+from .values import _list, _number_of, _str, parse_timestamp
 
 OBJECT = "whatsapp_business_account"
 TEMPLATE_FIELDS = {"message_template_status_update", "message_template_quality_update", "template_category_update",
@@ -45,14 +44,6 @@ ACCOUNT_FIELDS = {
 
 class ParseError(UnusableBody):
     """The delivery as a whole is not a WhatsApp Business Account webhook."""
-
-
-def parse_timestamp(value) -> datetime | None:
-    """Meta's epoch seconds (a string or a number) as an aware UTC datetime."""
-    try:
-        return datetime.fromtimestamp(int(str(value).strip()), tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
 
 
 # A media id as Meta issues them: digits only, bounded. Anything else is never
@@ -109,14 +100,6 @@ def _clean_as_sent(body: bytes | None) -> bool:
     return body is not None and b"\x00" not in body and not _UNSTORABLE_ESCAPE.search(body)
 
 
-def _list(value) -> list:
-    return value if isinstance(value, list) else []
-
-
-def _str(value) -> str:
-    return "" if value is None else str(value)
-
-
 def parse_webhook(payload, *, body: bytes | None = None) -> list[Event]:
     """All events of one delivery, in the order Meta listed them. `body`: the JSON
     text `payload` was decoded from, when the caller has it: a body with no escape
@@ -152,11 +135,13 @@ def parse_change(change: dict, *, waba_id: str, entry_time=None, path: str = "")
         # by _parse_messages_value, this is the dedicated field.
         return _parse_messages_value(value, waba_id=waba_id, path=path)
     if field == "smb_message_echoes":
-        return _parse_echoes(value, waba_id=waba_id, path=path)
+        return parse_echoes(value, waba_id=waba_id, path=path)
     if field == "history":
-        return _parse_history(value, waba_id=waba_id, path=path)
+        return parse_history(value, waba_id=waba_id, path=path)
     if field == "smb_app_state_sync":
-        return _parse_state_sync(value, waba_id=waba_id, path=path)
+        return parse_state_sync(value, waba_id=waba_id, path=path)
+    if field == "calls":
+        return parse_calls(value, waba_id=waba_id, path=path)
     if field in TEMPLATE_FIELDS:
         return [TemplateUpdate(path=path, waba_id=waba_id, raw=change, field=field, value=value, entry_time=entry_time)]
     return [
@@ -171,15 +156,6 @@ def parse_change(change: dict, *, waba_id: str, entry_time=None, path: str = "")
             display_phone_number=_str(value.get("display_phone_number")),
         )
     ]
-
-
-def _number_of(value: dict, waba_id: str) -> dict:
-    metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
-    return {
-        "waba_id": waba_id,
-        "phone_number_id": _str(metadata.get("phone_number_id")),
-        "display_phone_number": _str(metadata.get("display_phone_number")),
-    }
 
 
 def _parse_messages_value(value: dict, *, waba_id: str, path: str) -> list[Event]:
@@ -297,122 +273,3 @@ def _parse_preference(pref, *, path: str, waba_id: str, phone_number_id: str, di
         timestamp=parse_timestamp(pref.get("timestamp")),
     )
 
-
-# --- Coexistence with the WhatsApp Business app -------------------------------------
-# A number onboarded with the Business app kept on the phone: what the business sends
-# from the app comes back as `smb_message_echoes` (`message_echoes[]`: `from` the
-# business, `to` the customer, the message shapes of inbound messages), the chats the
-# app shares on onboarding as `history` (`history[]` chunks: `metadata {phase,
-# chunk_order, progress}`, `threads[] {id: the customer, messages[]}` whose messages
-# carry `history_context {status}`, or `errors[]` when the business declined to share
-# them), and the phone's address book as `smb_app_state_sync` (`state_sync[] {type:
-# contact, contact {full_name, first_name, phone_number}, action: add | remove,
-# metadata {timestamp}}`).
-
-
-def _digits(value) -> str:
-    return re.sub(r"\D", "", _str(value))
-
-
-def _content_of(message: dict) -> tuple[str, dict]:
-    kind = _str(message.get("type")) or "unknown"
-    content = message.get(kind)
-    if kind == "contacts":
-        return kind, {"contacts": _list(content)}
-    return kind, content if isinstance(content, dict) else {}
-
-
-def _business_message(message, *, path: str, number: dict, customer_wa_id: str, customer_user_id: str = "",
-                      outbound: bool, imported: bool, profile_name: str = "", chunk: dict | None = None) -> Event:
-    wamid, timestamp = _str(message.get("id")), parse_timestamp(message.get("timestamp"))
-    if not wamid or timestamp is None or not (customer_wa_id or customer_user_id):
-        return Malformed(path=path, waba_id=number["waba_id"], raw=message,
-                         reason="message lacks id, timestamp or its customer",
-                         extra={"phone_number_id": number["phone_number_id"]})
-    kind, content = _content_of(message)
-    context = message.get("context") if isinstance(message.get("context"), dict) else {}
-    history = message.get("history_context") if isinstance(message.get("history_context"), dict) else {}
-    return BusinessMessage(
-        path=path, raw=message, wamid=wamid, customer_wa_id=customer_wa_id, customer_user_id=customer_user_id,
-        timestamp=timestamp, type=kind, content=content, outbound=outbound, imported=imported,
-        profile_name=profile_name, reply_to_wamid=_str(context.get("id")),
-        history_status=_str(history.get("status")).lower(), chunk=chunk, **number,
-    )
-
-
-def _parse_echoes(value: dict, *, waba_id: str, path: str) -> list[Event]:
-    number = _number_of(value, waba_id)
-    names = {}
-    for contact in _list(value.get("contacts")):
-        if isinstance(contact, dict) and isinstance(contact.get("profile"), dict):
-            for key in (_str(contact.get("wa_id")), _str(contact.get("user_id"))):
-                if key:
-                    names[key] = _str(contact["profile"].get("name"))
-    events: list[Event] = []
-    for i, echo in enumerate(_list(value.get("message_echoes"))):
-        item_path = f"{path}.message_echoes[{i}]"
-        if not isinstance(echo, dict):
-            events.append(Malformed(path=item_path, waba_id=waba_id, raw={"echo": echo}, reason="echo is not an object"))
-            continue
-        to, to_user_id = _digits(echo.get("to")), _str(echo.get("to_user_id"))
-        events.append(_business_message(echo, path=item_path, number=number, customer_wa_id=to,
-                                        customer_user_id=to_user_id, outbound=True, imported=False,
-                                        profile_name=names.get(to) or names.get(to_user_id, "")))
-    return events
-
-
-def _parse_history(value: dict, *, waba_id: str, path: str) -> list[Event]:
-    number = _number_of(value, waba_id)
-    business = _digits(number["display_phone_number"])
-    events: list[Event] = []
-    for c, chunk in enumerate(_list(value.get("history"))):
-        chunk_path = f"{path}.history[{c}]"
-        if not isinstance(chunk, dict):
-            events.append(Malformed(path=chunk_path, waba_id=waba_id, raw={"chunk": chunk}, reason="chunk is not an object"))
-            continue
-        meta = chunk.get("metadata") if isinstance(chunk.get("metadata"), dict) else {}
-        about = {key: meta.get(key) for key in ("phase", "chunk_order", "progress") if key in meta}
-        errors = _list(chunk.get("errors"))
-        if errors:  # the business declined to share its chats (2593109), or Meta could not
-            events.append(ValueErrors(path=f"{chunk_path}.errors", raw=chunk, errors=errors, **number))
-        for t, thread in enumerate(_list(chunk.get("threads"))):
-            thread_path = f"{chunk_path}.threads[{t}]"
-            if not isinstance(thread, dict):
-                events.append(Malformed(path=thread_path, waba_id=waba_id, raw={"thread": thread},
-                                        reason="thread is not an object"))
-                continue
-            customer = _digits(thread.get("id"))
-            for m, message in enumerate(_list(thread.get("messages"))):
-                item_path = f"{thread_path}.messages[{m}]"
-                if not isinstance(message, dict):
-                    events.append(Malformed(path=item_path, waba_id=waba_id, raw={"message": message},
-                                            reason="message is not an object"))
-                    continue
-                sender = _digits(message.get("from"))
-                outbound = bool(sender) and (sender == business or (bool(customer) and sender != customer))
-                events.append(_business_message(
-                    message, path=item_path, number=number, outbound=outbound, imported=True, chunk=about,
-                    customer_wa_id=customer or (_digits(message.get("to")) if outbound else sender)))
-    return events
-
-
-def _parse_state_sync(value: dict, *, waba_id: str, path: str) -> list[Event]:
-    number = _number_of(value, waba_id)
-    events: list[Event] = []
-    for i, item in enumerate(_list(value.get("state_sync"))):
-        item_path = f"{path}.state_sync[{i}]"
-        contact = item.get("contact") if isinstance(item, dict) and isinstance(item.get("contact"), dict) else None
-        action = _str(item.get("action")).lower() if isinstance(item, dict) else ""
-        if contact is None or item.get("type") != "contact" or action not in ("add", "remove") \
-                or not _digits(contact.get("phone_number")):
-            events.append(Malformed(path=item_path, waba_id=waba_id, raw={"state_sync": item},
-                                    reason="not a contact added or removed with a phone number",
-                                    extra={"phone_number_id": number["phone_number_id"]}))
-            continue
-        meta = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
-        events.append(AddressBookChange(
-            path=item_path, raw=item, wa_id=_digits(contact.get("phone_number")), action=action,
-            full_name=_str(contact.get("full_name")).strip(), first_name=_str(contact.get("first_name")).strip(),
-            timestamp=parse_timestamp(meta.get("timestamp")), **number,
-        ))
-    return events

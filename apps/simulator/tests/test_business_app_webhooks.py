@@ -1,5 +1,5 @@
 """The simulator sends the WhatsApp Business app's fields (echoes, history, the
-address book) and statuses with Meta's per-message pricing, signed, over real HTTP to
+address book), calls, and statuses with Meta's per-message pricing, signed, over real HTTP to
 the product's own webhook (live_server); the drain stores what they say."""
 
 import time
@@ -79,3 +79,17 @@ def test_echo_history_and_address_book_through_the_simulator(number):
     assert [c.last_customer_message_at for c in (imported, opened)] == [None, None]
     assert [c.unread_count for c in (imported, opened)] == [0, 0]
     assert Contact.objects.get().name == "Maria da Loja"
+
+
+def test_a_call_through_the_simulator(number):
+    post(number, webhooks.call_body(number, customer=CUSTOMER, call_id="wacid.S1", event="connect",
+                                    timestamp=1718201000))
+    post(number, webhooks.call_body(number, customer=CUSTOMER, call_id="wacid.S1", event="terminate",
+                                    start=1718201005, end=1718201065))
+    post(number, webhooks.call_body(number, customer=CUSTOMER, call_id="wacid.S2", event="terminate",
+                                    timestamp=1718202000))
+    drained(3)
+    answered, missed = Message.objects.order_by("timestamp")
+    assert (answered.wamid, answered.content["outcome"], answered.content["duration"]) == ("wacid.S1", "completed",
+                                                                                          60)
+    assert (missed.wamid, missed.content["outcome"], missed.direction) == ("wacid.S2", "missed", "in")
