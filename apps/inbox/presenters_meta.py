@@ -32,19 +32,32 @@ def duration_text(seconds) -> str:
         return ""
     hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+    return (
+        f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+    )
 
 
 def call_view(message) -> dict:
     content = message.content or {}
     outcome = str(content.get("outcome") or "ringing")
-    label = CALL_LABELS.get((message.direction, outcome)) or CALL_LABELS.get((message.direction, "ringing"))
-    return {"outcome": outcome, "label": label() if label else _("Call"),
-            "duration": duration_text(content["duration"]) if content.get("duration") else ""}
+    label = CALL_LABELS.get((message.direction, outcome)) or CALL_LABELS.get(
+        (message.direction, "ringing")
+    )
+    return {
+        "outcome": outcome,
+        "label": label() if label else _("Call"),
+        "duration": duration_text(content["duration"])
+        if content.get("duration")
+        else "",
+    }
 
 
 def call_permission_answer(content: dict, zone) -> dict:
-    reply = content.get("call_permission_reply") if isinstance(content.get("call_permission_reply"), dict) else {}
+    reply = (
+        content.get("call_permission_reply")
+        if isinstance(content.get("call_permission_reply"), dict)
+        else {}
+    )
     accepted = str(reply.get("response", "")).lower() == "accept"
     description = ""
     try:
@@ -53,11 +66,20 @@ def call_permission_answer(content: dict, zone) -> dict:
         until = None
     if accepted and until is not None:
         local = timezone.localtime(until, zone) if zone else until
-        description = _("Until %(date)s") % {"date": formats.date_format(local, "SHORT_DATETIME_FORMAT")}
+        description = _("Until %(date)s") % {
+            "date": formats.date_format(local, "SHORT_DATETIME_FORMAT")
+        }
     if str(reply.get("response_source", "")).lower() == "automatic":
-        description = " · ".join(p for p in (description, _("given by calling the business")) if p)
-    return {"answer": _("The customer allows calls") if accepted else _("The customer declined calls"),
-            "answer_description": description, "answer_kind": "call_permission_reply"}
+        description = " · ".join(
+            p for p in (description, _("given by calling the business")) if p
+        )
+    return {
+        "answer": _("The customer allows calls")
+        if accepted
+        else _("The customer declined calls"),
+        "answer_description": description,
+        "answer_kind": "call_permission_reply",
+    }
 
 
 def referral_view(referral) -> dict | None:

@@ -4,6 +4,7 @@ Kept by `services.rollup_refresh` (periodic task `reports.refresh_rollups`), for
 closed UTC hours up to `RollupState.until`; the report reads them for the hours
 before that watermark and runs its live SQL for the rest. See docs/reports.md."""
 
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -119,11 +120,13 @@ class PricingRate(models.Model):
 
     organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
     market = models.CharField(_("market (calling code)"), max_length=6, blank=True,
+                              validators=[RegexValidator(r"^[0-9]*$", _("Digits only."))],
                               help_text=_("Digits the customers' numbers start with; empty for every other market."))
     category = models.CharField(_("pricing category"), max_length=40, help_text=_(
         "As Meta reports it: marketing, marketing_lite, utility, authentication, authentication_international, "
         "service."))
-    price = models.DecimalField(_("price per message"), max_digits=10, decimal_places=6)
+    price = models.DecimalField(_("price per message"), max_digits=10, decimal_places=6,
+                                validators=[MinValueValidator(0)])
     currency = models.CharField(_("currency"), max_length=3, default="USD")
 
     class Meta:

@@ -4,45 +4,84 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('messaging', '0005_message_call_started_at'),
+        ("messaging", "0005_message_call_started_at"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='message',
-            name='billable',
-            field=models.BooleanField(blank=True, null=True, verbose_name='billable'),
+            model_name="message",
+            name="billable",
+            field=models.BooleanField(blank=True, null=True, verbose_name="billable"),
         ),
         migrations.AddField(
-            model_name='message',
-            name='imported',
-            field=models.BooleanField(default=False, verbose_name='imported from the WhatsApp Business app'),
+            model_name="message",
+            name="imported",
+            field=models.BooleanField(
+                default=False, verbose_name="imported from the WhatsApp Business app"
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='pricing_category',
-            field=models.CharField(blank=True, max_length=40, verbose_name='pricing category'),
+            model_name="message",
+            name="pricing_category",
+            field=models.CharField(
+                blank=True, max_length=40, verbose_name="pricing category"
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='pricing_model',
-            field=models.CharField(blank=True, max_length=16, verbose_name='pricing model'),
+            model_name="message",
+            name="pricing_model",
+            field=models.CharField(
+                blank=True, max_length=16, verbose_name="pricing model"
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='pricing_type',
-            field=models.CharField(blank=True, max_length=40, verbose_name='pricing type'),
+            model_name="message",
+            name="pricing_type",
+            field=models.CharField(
+                blank=True, max_length=40, verbose_name="pricing type"
+            ),
         ),
         migrations.AlterField(
-            model_name='message',
-            name='author_type',
-            field=models.CharField(choices=[('customer', 'Customer'), ('agent', 'Agent'), ('bot', 'Bot'), ('system', 'System'), ('integration', 'Business system'), ('business_app', 'WhatsApp Business app')], max_length=12, verbose_name='author'),
+            model_name="message",
+            name="author_type",
+            field=models.CharField(
+                choices=[
+                    ("customer", "Customer"),
+                    ("agent", "Agent"),
+                    ("bot", "Bot"),
+                    ("system", "System"),
+                    ("integration", "Business system"),
+                    ("business_app", "WhatsApp Business app"),
+                ],
+                max_length=12,
+                verbose_name="author",
+            ),
         ),
         migrations.AlterField(
-            model_name='message',
-            name='type',
-            field=models.CharField(choices=[('text', 'Text'), ('image', 'Image'), ('video', 'Video'), ('audio', 'Audio'), ('document', 'Document'), ('sticker', 'Sticker'), ('location', 'Location'), ('contacts', 'Contacts'), ('interactive', 'Interactive'), ('button', 'Button reply'), ('template', 'Template'), ('reaction', 'Reaction'), ('order', 'Order'), ('system', 'System'), ('request_welcome', 'Welcome request'), ('call', 'Call'), ('unsupported', 'Unsupported')], max_length=20),
+            model_name="message",
+            name="type",
+            field=models.CharField(
+                choices=[
+                    ("text", "Text"),
+                    ("image", "Image"),
+                    ("video", "Video"),
+                    ("audio", "Audio"),
+                    ("document", "Document"),
+                    ("sticker", "Sticker"),
+                    ("location", "Location"),
+                    ("contacts", "Contacts"),
+                    ("interactive", "Interactive"),
+                    ("button", "Button reply"),
+                    ("template", "Template"),
+                    ("reaction", "Reaction"),
+                    ("order", "Order"),
+                    ("system", "System"),
+                    ("request_welcome", "Welcome request"),
+                    ("call", "Call"),
+                    ("unsupported", "Unsupported"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

@@ -24,14 +24,26 @@ from .inbound import MEDIA_KINDS, _media_create
 from .inbound_content import fit, message_content, message_preview
 
 # The status the phone had for an imported message of the business, as ours.
-_HISTORY_STATUS = {"sent": Status.SENT, "delivered": Status.DELIVERED, "read": Status.READ,
-                   "played": Status.PLAYED, "failed": Status.FAILED, "error": Status.FAILED}
-_STATUS_TIME = {Status.DELIVERED: "delivered_at", Status.READ: "read_at", Status.PLAYED: "played_at",
-                Status.FAILED: "failed_at"}
+_HISTORY_STATUS = {
+    "sent": Status.SENT,
+    "delivered": Status.DELIVERED,
+    "read": Status.READ,
+    "played": Status.PLAYED,
+    "failed": Status.FAILED,
+    "error": Status.FAILED,
+}
+_STATUS_TIME = {
+    Status.DELIVERED: "delivered_at",
+    Status.READ: "read_at",
+    Status.PLAYED: "played_at",
+    Status.FAILED: "failed_at",
+}
 
 
 def _identity(event) -> Identity:
-    return Identity(wa_id=event.customer_wa_id[:32], user_id=event.customer_user_id[:160])
+    return Identity(
+        wa_id=event.customer_wa_id[:32], user_id=event.customer_user_id[:160]
+    )
 
 
 def business_messages_receive(*, number, events: list) -> list[Message]:
@@ -40,7 +52,11 @@ def business_messages_receive(*, number, events: list) -> list[Message]:
     unique: dict[str, object] = {}
     for event in events:
         unique.setdefault(fit(Message, "wamid", event.wamid), event)
-    stored = set(Message.objects.filter(number=number, wamid__in=list(unique)).values_list("wamid", flat=True))
+    stored = set(
+        Message.objects.filter(number=number, wamid__in=list(unique)).values_list(
+            "wamid", flat=True
+        )
+    )
     todo = {wamid: event for wamid, event in unique.items() if wamid not in stored}
     if not todo:
         return []
@@ -50,31 +66,52 @@ def business_messages_receive(*, number, events: list) -> list[Message]:
     parties: dict[tuple[bool, str], tuple] = {}
     if live:
         names = {e.customer: e.profile_name for e in todo.values() if not e.imported}
-        contacts = conversation_services.contacts_get_or_create_many(organization=organization, profiles=names,
-                                                                     identities=live)
+        contacts = conversation_services.contacts_get_or_create_many(
+            organization=organization, profiles=names, identities=live
+        )
         for key, contact in contacts.items():
-            conversation, created = conversation_services.conversation_get_or_open(contact=contact, number=number)
+            conversation, created = conversation_services.conversation_get_or_open(
+                contact=contact, number=number
+            )
             conversation.contact = contact
             parties[(False, key)] = (contact, conversation, created)
     if imported:
         for key, found in conversation_services.conversations_for_history_many(
-                organization=organization, number=number, customers=imported).items():
+            organization=organization, number=number, customers=imported
+        ).items():
             parties[(True, key)] = found
     replied = {e.reply_to_wamid for e in todo.values() if e.reply_to_wamid}
-    reply_ids = {(wamid, conversation_id): pk for wamid, conversation_id, pk in Message.objects.filter(
-        number=number, wamid__in=replied).values_list("wamid", "conversation_id", "id")} if replied else {}
+    reply_ids = (
+        {
+            (wamid, conversation_id): pk
+            for wamid, conversation_id, pk in Message.objects.filter(
+                number=number, wamid__in=replied
+            ).values_list("wamid", "conversation_id", "id")
+        }
+        if replied
+        else {}
+    )
     objs = []
     for wamid, event in todo.items():
         _contact, conversation, _created = parties[(event.imported, event.customer)]
-        message_type, content, text = message_content(event.type, event.content, event.raw)
+        message_type, content, text = message_content(
+            event.type, event.content, event.raw
+        )
         message = Message(
-            organization=organization, conversation=conversation, number=number, wamid=wamid,
+            organization=organization,
+            conversation=conversation,
+            number=number,
+            wamid=wamid,
             direction=Direction.OUTBOUND if event.outbound else Direction.INBOUND,
             author_type=Author.BUSINESS_APP if event.outbound else Author.CUSTOMER,
-            type=message_type, content=content, text=text, imported=event.imported,
+            type=message_type,
+            content=content,
+            text=text,
+            imported=event.imported,
             reply_to_id=reply_ids.get((event.reply_to_wamid, conversation.pk)),
             reply_to_wamid=fit(Message, "reply_to_wamid", event.reply_to_wamid),
-            timestamp=event.timestamp, status=Status.RECEIVED,
+            timestamp=event.timestamp,
+            status=Status.RECEIVED,
         )
         if event.outbound:
             message.status = _HISTORY_STATUS.get(event.history_status, Status.SENT)
@@ -94,24 +131,48 @@ def business_messages_receive(*, number, events: list) -> list[Message]:
     newest: dict[int, Message] = {}
     for message in new:
         if message.conversation_id not in newest or (message.timestamp, message.pk) > (
-                newest[message.conversation_id].timestamp, newest[message.conversation_id].pk):
+            newest[message.conversation_id].timestamp,
+            newest[message.conversation_id].pk,
+        ):
             newest[message.conversation_id] = message
-    returned = conversation_services.conversations_record_activity(activities=[
-        conversation_services.Activity(pk, message.timestamp, message_preview(message))
-        for pk, message in newest.items()])
-    media = {message.pk: _media_create(message=message, content=message.content)
-             for message in new if message.type in MEDIA_KINDS}
+    returned = conversation_services.conversations_record_activity(
+        activities=[
+            conversation_services.Activity(
+                pk, message.timestamp, message_preview(message)
+            )
+            for pk, message in newest.items()
+        ]
+    )
+    media = {
+        message.pk: _media_create(message=message, content=message.content)
+        for message in new
+        if message.type in MEDIA_KINDS
+    }
     from apps.conversations.serializers import conversation_event_data
 
-    created = {conversation.pk for _c, conversation, was_created in parties.values() if was_created}
-    contacts = {conversation.pk: contact for contact, conversation, _ in parties.values()}
+    created = {
+        conversation.pk
+        for _c, conversation, was_created in parties.values()
+        if was_created
+    }
+    contacts = {
+        conversation.pk: contact for contact, conversation, _ in parties.values()
+    }
     for conversation in returned.values():
         conversation.contact = contacts[conversation.pk]
     for message in new:
         if not message.imported:
-            publish("message.created", message_event_data(message, reactions=[], media=media.get(message.pk)),
-                    groups=groups.conversation_groups(returned[message.conversation_id]))
+            publish(
+                "message.created",
+                message_event_data(message, reactions=[], media=media.get(message.pk)),
+                groups=groups.conversation_groups(returned[message.conversation_id]),
+            )
     for conversation in returned.values():
-        publish("conversation.created" if conversation.pk in created else "conversation.updated",
-                conversation_event_data(conversation), groups=groups.conversation_groups(conversation))
+        publish(
+            "conversation.created"
+            if conversation.pk in created
+            else "conversation.updated",
+            conversation_event_data(conversation),
+            groups=groups.conversation_groups(conversation),
+        )
     return new
