@@ -81,6 +81,7 @@ def test_calls_show_their_outcome_and_duration(
     html = partial(agent_client, message)
     for text in expected:
         assert text in html
+    assert 'data-action="reply"' not in html and 'data-action="react"' not in html  # a call is not answered so
 
 
 def test_the_answer_to_a_call_permission_request(agent_client, world):
