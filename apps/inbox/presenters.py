@@ -21,6 +21,8 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from apps.conversations.models import Conversation
 from apps.messaging.models import Author, Direction, MessageType, Status
 
+from . import presenters_meta
+
 # --- The list ---------------------------------------------------------------------
 
 
@@ -193,6 +195,8 @@ def author_label(message) -> str:
         return _("Bot")
     if message.author_type == Author.INTEGRATION:
         return _("Business system")
+    if message.author_type == Author.BUSINESS_APP:
+        return _("WhatsApp Business app")
     return _("System")
 
 
@@ -356,6 +360,9 @@ def message_view(message, *, zone: ZoneInfo | None = None, today: date | None = 
         "reactions": [r for r in message.reactions.all()],
         "reply": _reply_quote(message),
         "content": content,
+        "business_app": message.author_type == Author.BUSINESS_APP,
+        "imported": message.imported,
+        "referral": presenters_meta.referral_view(message.referral) if message.referral else None,
     }
     if message.direction == Direction.OUTBOUND and message.status in TICKS:
         symbol, label = TICKS[message.status]
@@ -370,7 +377,10 @@ def message_view(message, *, zone: ZoneInfo | None = None, today: date | None = 
     elif kind == MessageType.CONTACTS:
         view["cards"] = _contact_cards(content)
     elif kind == MessageType.INTERACTIVE:
-        view["interactive"] = _interactive(content)
+        view["interactive"] = (presenters_meta.call_permission_answer(content, zone)
+                               if content.get("type") == "call_permission_reply" else _interactive(content))
+    elif kind == MessageType.CALL:
+        view["call"] = presenters_meta.call_view(message)
     elif kind == MessageType.TEMPLATE:
         view["template"] = _template(message)
     elif kind == MessageType.UNSUPPORTED:

@@ -16,6 +16,8 @@ class Author(models.TextChoices):
     BOT = "bot", _("Bot")
     SYSTEM = "system", _("System")
     INTEGRATION = "integration", _("Business system")
+    # The business itself, from the WhatsApp Business app on the same number.
+    BUSINESS_APP = "business_app", _("WhatsApp Business app")
 
 
 class MessageType(models.TextChoices):
@@ -34,6 +36,7 @@ class MessageType(models.TextChoices):
     ORDER = "order", _("Order")
     SYSTEM = "system", _("System")
     REQUEST_WELCOME = "request_welcome", _("Welcome request")
+    CALL = "call", _("Call")
     UNSUPPORTED = "unsupported", _("Unsupported")
 
 
@@ -105,8 +108,17 @@ class Message(models.Model):
     error_message = models.TextField(blank=True)
     error_details = models.TextField(blank=True)
 
-    # Meta's conversation and pricing information, from status webhooks.
+    # Meta's conversation and pricing information, from status webhooks: the pricing
+    # object as sent, and its parts in columns for the reports (per message since
+    # July 2025: model PMP, type regular / free_customer_service / free_entry_point).
     pricing = models.JSONField(null=True, blank=True)
+    pricing_model = models.CharField(_("pricing model"), max_length=16, blank=True)
+    pricing_type = models.CharField(_("pricing type"), max_length=40, blank=True)
+    pricing_category = models.CharField(_("pricing category"), max_length=40, blank=True)
+    billable = models.BooleanField(_("billable"), null=True, blank=True)
+    # A message of a chat the WhatsApp Business app shared on onboarding (Meta's
+    # `history`): stored with its own time, it opened nothing and notified no one.
+    imported = models.BooleanField(_("imported from the WhatsApp Business app"), default=False)
     meta_conversation = models.JSONField(null=True, blank=True)
 
     # Sending bookkeeping: an attempt is recorded before the call to Meta, the wamid

@@ -27,7 +27,8 @@ class MessageSerializer(CachedFieldsMixin, serializers.ModelSerializer):
             "id", "conversation_id", "wamid", "direction", "author_type", "author_id", "author_name", "type",
             "content", "text", "reply_to_id", "forwarded", "frequently_forwarded", "referral", "status",
             "timestamp", "sent_at", "delivered_at", "read_at", "played_at", "failed_at", "deleted_at", "edited_at",
-            "error_code", "error_title", "error_message", "error_details", "reactions", "media",
+            "error_code", "error_title", "error_message", "error_details", "reactions", "media", "imported",
+            "pricing_model", "pricing_type", "pricing_category", "billable",
         ]
         read_only_fields = fields
 
@@ -43,7 +44,8 @@ class MessageSerializer(CachedFieldsMixin, serializers.ModelSerializer):
 _DATETIME = serializers.DateTimeField()
 _PLAIN_FIELDS = [
     "id", "conversation_id", "wamid", "direction", "author_type", "author_id", "type", "content", "text",
-    "reply_to_id", "forwarded", "frequently_forwarded", "referral", "status",
+    "reply_to_id", "forwarded", "frequently_forwarded", "referral", "status", "imported", "pricing_model",
+    "pricing_type", "pricing_category", "billable",
 ]
 _TIME_FIELDS = [
     "timestamp", "sent_at", "delivered_at", "read_at", "played_at", "failed_at", "deleted_at", "edited_at",

@@ -82,6 +82,70 @@ class StatusUpdate(NumberEvent):
 
 
 @dataclass(frozen=True)
+class BusinessMessage(NumberEvent):
+    """A message the business sent outside this product, from the WhatsApp Business app
+    on the same number (Meta's `smb_message_echoes`), or one message of a chat the app
+    shares on onboarding (`history`, either side). `outbound`: the business wrote it;
+    `imported`: it comes from the shared history (`history_status`: the status the
+    phone had for it, `chunk`: the history chunk's phase, order and progress)."""
+
+    wamid: str
+    # The customer of the chat: its phone-based WhatsApp id and/or business-scoped user id.
+    customer_wa_id: str
+    timestamp: datetime
+    type: str
+    content: dict
+    outbound: bool = True
+    imported: bool = False
+    customer_user_id: str = ""
+    profile_name: str = ""
+    reply_to_wamid: str = ""
+    history_status: str = ""
+    chunk: dict | None = None
+
+    @property
+    def customer(self) -> str:
+        return self.customer_wa_id or self.customer_user_id
+
+
+@dataclass(frozen=True)
+class AddressBookChange(NumberEvent):
+    """A contact added, changed or removed in the address book of the phone that runs
+    the WhatsApp Business app on this number (Meta's `smb_app_state_sync`)."""
+
+    wa_id: str
+    action: str  # "add" (also a change) or "remove"
+    full_name: str = ""
+    first_name: str = ""
+    timestamp: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CallUpdate(NumberEvent):
+    """A WhatsApp call on this number (Meta's `calls` field): `event` "connect" (it
+    rings), "terminate" (it ended: `status` COMPLETED or FAILED, with `start_time`,
+    `end_time` and `duration` when it was picked up), or "status" (a business-initiated
+    call RINGING, ACCEPTED or REJECTED, sent as a status with type call)."""
+
+    call_id: str
+    customer_wa_id: str
+    event: str
+    timestamp: datetime
+    direction: str = ""  # USER_INITIATED or BUSINESS_INITIATED
+    status: str = ""
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    duration: int | None = None
+    customer_user_id: str = ""
+    profile_name: str = ""
+    errors: list | None = None
+
+    @property
+    def customer(self) -> str:
+        return self.customer_wa_id or self.customer_user_id
+
+
+@dataclass(frozen=True)
 class UserPreference(NumberEvent):
     wa_id: str
     category: str

@@ -32,9 +32,14 @@ LABELS = {
     "iso_weekday": _("Weekday"), "hour": _("Hour"), "messages": _("Messages"),
     "opted_out": _("Opted out"), "opted_in": _("Opted in"), "marketing_stopped": _("Stopped marketing"),
     "marketing_resumed": _("Resumed marketing"),
+    "pricing_type": _("Pricing type"), "billable": _("Billable"), "estimated_cost": _("Estimated cost"),
+    "currency": _("Currency"), "number": _("Number"), "call_direction": _("Call direction"),
+    "outcome": _("Outcome"), "duration_seconds": _("Duration"), "source_type": _("Source"),
+    "source_id": _("Source id"), "headline": _("Headline"), "source_url": _("Link"),
+    "conversations": _("Conversations"), "contacts": _("Contacts"),
 }
 DURATION_COLUMNS = {
     "median_seconds", "p90_seconds", "average_seconds", "median_business_seconds", "p90_business_seconds",
     "average_business_seconds", "median_first_response_seconds", "median_resolution_seconds",
-    "median_first_response_business_seconds", "median_resolution_business_seconds",
+    "median_first_response_business_seconds", "median_resolution_business_seconds", "duration_seconds",
 }

@@ -4,6 +4,7 @@ Kept by `services.rollup_refresh` (periodic task `reports.refresh_rollups`), for
 closed UTC hours up to `RollupState.until`; the report reads them for the hours
 before that watermark and runs its live SQL for the rest. See docs/reports.md."""
 
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -108,3 +109,31 @@ class ConversationFacts(models.Model):
         verbose_name = _("conversation facts")
         verbose_name_plural = _("conversation facts")
         indexes = [models.Index(fields=["organization", "bot_last_at"], name="report_facts_org_bot")]
+
+
+class PricingRate(models.Model):
+    """What Meta charges an organisation for one delivered message of a pricing
+    category to one market, as its admins enter it from Meta's rate card: the report
+    estimates the cost of the billable messages with it. `market` is the calling code
+    the customers' WhatsApp ids start with ("55" Brazil, "1" North America...); the
+    longest that matches wins, and "" is the rate for every other market."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    market = models.CharField(_("market (calling code)"), max_length=6, blank=True,
+                              validators=[RegexValidator(r"^[0-9]*$", _("Digits only."))],
+                              help_text=_("Digits the customers' numbers start with; empty for every other market."))
+    category = models.CharField(_("pricing category"), max_length=40, help_text=_(
+        "As Meta reports it: marketing, marketing_lite, utility, authentication, authentication_international, "
+        "service."))
+    price = models.DecimalField(_("price per message"), max_digits=10, decimal_places=6,
+                                validators=[MinValueValidator(0)])
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
+
+    class Meta:
+        verbose_name = _("message rate")
+        verbose_name_plural = _("message rates")
+        constraints = [models.UniqueConstraint(fields=["organization", "market", "category"],
+                                               name="pricing_rate_one_per_market_category")]
+
+    def __str__(self):
+        return f"{self.market or '*'} {self.category}: {self.price} {self.currency}"

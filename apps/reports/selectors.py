@@ -28,6 +28,11 @@ TABLES: dict[str, object] = {
     "failures": sections.delivery,
     "templates": sections.templates,
     "template-categories": sections.templates,
+    "cost-by-category": sections.cost,
+    "cost-by-number": sections.cost,
+    "cost-by-template": sections.cost,
+    "calls": sections.calls,
+    "referrals": sections.referrals,
     "heatmap": sections.heatmap,
     "opt-outs": sections.opt_outs,
 }

@@ -132,3 +132,37 @@ def compiled(queryset) -> tuple[str, list]:
     """The SQL and parameters of a queryset, to wrap in a larger statement."""
     sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
     return sql, list(params)
+
+
+def message_costs(inner_sql: str, params: list) -> list[tuple]:
+    """The priced messages among `inner_sql`'s (a SELECT of message ids), grouped by
+    number, pricing category, pricing type and template (name, language; NULL for the
+    others): (number id, category, type, template, language, messages, billable,
+    estimated cost, currency). A message is billable as Meta says (`billable`, else a
+    `regular` pricing type); its estimated cost is the organisation's rate for its
+    category and the customer's market, the longest matching calling code first, ""
+    for any market (reports.PricingRate); NULL when no rate applies."""
+    from apps.conversations.models import Contact, Conversation
+    from apps.messaging.models import Message
+
+    from .models import PricingRate
+
+    m, cv, c, r = (Message._meta.db_table, Conversation._meta.db_table, Contact._meta.db_table,
+                   PricingRate._meta.db_table)
+    billable = "COALESCE(m.billable, m.pricing_type = 'regular')"
+    statement = (
+        "SELECT m.number_id, m.pricing_category, m.pricing_type, "
+        "CASE WHEN m.type = 'template' THEN m.content->>'name' END AS template, "
+        "CASE WHEN m.type = 'template' THEN m.content->'language'->>'code' END AS language, "
+        f"COUNT(*), COUNT(*) FILTER (WHERE {billable}), "
+        f"SUM(CASE WHEN {billable} THEN rate.price END), MAX(rate.currency) "
+        f"FROM {m} AS m JOIN {cv} AS cv ON cv.id = m.conversation_id JOIN {c} AS c ON c.id = cv.contact_id "
+        f"LEFT JOIN LATERAL (SELECT r.price, r.currency FROM {r} AS r WHERE r.organization_id = m.organization_id "
+        "AND r.category = m.pricing_category AND left(c.wa_id, length(r.market)) = r.market "
+        "ORDER BY length(r.market) DESC LIMIT 1) AS rate ON TRUE "
+        f"WHERE m.id IN ({inner_sql}) AND m.pricing_category <> '' "
+        "GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall()

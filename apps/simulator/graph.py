@@ -333,7 +333,8 @@ def _messages(request, phone_number_id):
     config = getattr(request, "simulator_config", None) or SimulatorConfig.get()
     if config.send_status_webhooks:
         statuses = ["sent", "delivered"] + (["read"] if config.mark_read and kind != "reaction" else [])
-        bodies = [webhooks.status_body(number, wamid=wamid, status=s, recipient=to,
+        pricing = webhooks.pricing(webhooks.pricing_category(number, body))
+        bodies = [webhooks.status_body(number, wamid=wamid, status=s, recipient=to, pricing_=pricing,
                                        callback_data=body.get("biz_opaque_callback_data", "")) for s in statuses]
         webhooks.send_later(bodies, secret=webhooks.secret_for(number), delay=config.status_delay)
     contact = {"input": body["to"], "wa_id": account_wa_id(number, to)} if "to" in body else {"input": to,

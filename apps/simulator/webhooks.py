@@ -1,4 +1,6 @@
-"""Webhooks the simulated WhatsApp sends to the product: statuses and customer messages.
+"""Webhooks the simulated WhatsApp sends to the product: statuses (with Meta's
+per-message pricing), customer messages, and the WhatsApp Business app's fields of a
+number used in the app and the API at once (echoes, history, the address book).
 
 They are built like Meta's, signed with the number's app secret (or
 META_APP_SECRET) and POSTed to our own webhook URL from a background thread,
@@ -32,7 +34,7 @@ def new_wamid() -> str:
     return "wamid.SIM" + uuid.uuid4().hex.upper()
 
 
-def _envelope(number, value: dict) -> dict:
+def _envelope(number, value: dict, *, field: str = "messages") -> dict:
     return {
         "object": "whatsapp_business_account",
         "entry": [
@@ -40,7 +42,7 @@ def _envelope(number, value: dict) -> dict:
                 "id": number.waba_id or "0",
                 "changes": [
                     {
-                        "field": "messages",
+                        "field": field,
                         "value": {
                             "messaging_product": "whatsapp",
                             "metadata": {
@@ -56,16 +58,41 @@ def _envelope(number, value: dict) -> dict:
     }
 
 
+def pricing(category: str = "service", *, entry_point: bool = False) -> dict:
+    """Meta's per-message pricing object (since July 2025): a service message inside
+    the window is free (free_customer_service), a message within 72 hours of a
+    click-to-WhatsApp ad free too (free_entry_point); templates are charged (regular)."""
+    category = category.lower() or "service"
+    kind = "free_entry_point" if entry_point else (
+        "free_customer_service" if category == "service" else "regular")
+    return {"billable": kind == "regular", "pricing_model": "PMP", "type": kind, "category": category}
+
+
+def pricing_category(number, body: dict) -> str:
+    """Meta's pricing category of a message sent: a template's own category (the
+    simulator's copy; marketing when it holds none), service for anything else."""
+    from .models import SimulatedTemplate
+
+    if body.get("type") != "template":
+        return "service"
+    content = body.get("template") or {}
+    template = SimulatedTemplate.objects.filter(
+        waba_id=getattr(number, "waba_id", "") or "", name=content.get("name"),
+        language=(content.get("language") or {}).get("code")).first()
+    return (template.category if template is not None else "") or "marketing"
+
+
 def status_body(number, *, wamid: str, status: str, recipient: str, errors: list | None = None,
-                callback_data: str = "") -> dict:
+                callback_data: str = "", pricing_: dict | None = None) -> dict:
     """A status of a message the business sent; `callback_data`: the send's
-    biz_opaque_callback_data, which Meta echoes in each of its statuses."""
+    biz_opaque_callback_data, which Meta echoes in each of its statuses; `pricing_`:
+    the message's pricing (a service message's by default)."""
     item = {"id": wamid, "status": status, "timestamp": str(int(time.time())), "recipient_id": recipient}
     if callback_data:
         item["biz_opaque_callback_data"] = callback_data
     if status in ("sent", "delivered", "read"):
         item["conversation"] = {"id": uuid.uuid4().hex, "origin": {"type": "service"}}
-        item["pricing"] = {"billable": True, "pricing_model": "PMP", "category": "service"}
+        item["pricing"] = pricing_ or pricing()
     if errors:
         item["errors"] = errors
     return _envelope(number, {"statuses": [item]})
@@ -80,6 +107,62 @@ def message_body(number, *, customer: str, profile_name: str, wamid: str, type: 
         number,
         {"contacts": [{"profile": {"name": profile_name or customer}, "wa_id": customer}], "messages": [message]},
     )
+
+
+def _display(number) -> str:
+    return "".join(c for c in number.display_phone_number if c.isdigit())
+
+
+def echo_body(number, *, customer: str, wamid: str, type: str, content: dict, timestamp: int | None = None) -> dict:
+    """smb_message_echoes: a message the business sent from the WhatsApp Business app."""
+    echo = {"from": _display(number), "to": customer, "id": wamid, "timestamp": str(timestamp or int(time.time())),
+            "type": type, type: content}
+    return _envelope(number, {"message_echoes": [echo]}, field="smb_message_echoes")
+
+
+def history_body(number, *, threads: dict[str, list[dict]], phase: int = 0, chunk_order: int = 1,
+                 progress: int = 100) -> dict:
+    """history: chats the Business app shares on onboarding. `threads`: customer ->
+    messages as {wamid, outbound, timestamp, type, content, status}."""
+    chunk_threads = []
+    for customer, messages in threads.items():
+        items = []
+        for m in messages:
+            item = {"from": _display(number) if m["outbound"] else customer, "id": m["wamid"],
+                    "timestamp": str(m["timestamp"]), "type": m.get("type", "text"),
+                    m.get("type", "text"): m["content"], "history_context": {"status": m.get("status", "READ")}}
+            if m["outbound"]:
+                item["to"] = customer
+            items.append(item)
+        chunk_threads.append({"id": customer, "messages": items})
+    chunk = {"metadata": {"phase": phase, "chunk_order": chunk_order, "progress": progress},
+             "threads": chunk_threads}
+    return _envelope(number, {"history": [chunk]}, field="history")
+
+
+def address_book_body(number, *, changes: list[tuple[str, str, str]]) -> dict:
+    """smb_app_state_sync: (phone, "add" | "remove", full name) of the phone's address book."""
+    now = str(int(time.time()))
+    items = [{"type": "contact", "contact": {"full_name": name, "first_name": name.split(" ")[0] if name else "",
+                                             "phone_number": phone},
+              "action": action, "metadata": {"timestamp": now}} for phone, action, name in changes]
+    return _envelope(number, {"state_sync": items}, field="smb_app_state_sync")
+
+
+def call_body(number, *, customer: str, call_id: str, event: str, profile_name: str = "",
+              direction: str = "USER_INITIATED", status: str = "", start: int | None = None,
+              end: int | None = None, timestamp: int | None = None) -> dict:
+    """calls: a customer's call ringing (event "connect") or ended ("terminate", status
+    COMPLETED with start and end, or FAILED when nobody answered)."""
+    caller, callee = (customer, _display(number)) if direction == "USER_INITIATED" else (_display(number), customer)
+    call = {"id": call_id, "from": caller, "to": callee, "event": event, "direction": direction,
+            "timestamp": str(timestamp or end or int(time.time()))}
+    if event == "terminate":
+        call["status"] = status or ("COMPLETED" if start and end else "FAILED")
+        if start and end:
+            call.update(start_time=str(start), end_time=str(end), duration=end - start)
+    return _envelope(number, {"contacts": [{"profile": {"name": profile_name or customer}, "wa_id": customer}],
+                              "calls": [call]}, field="calls")
 
 
 def secret_for(number) -> str:

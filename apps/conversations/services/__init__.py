@@ -56,3 +56,8 @@ from .actions import (  # noqa: F401
     note_create,
     mentions_mark_read,
 )
+from .business_app import (  # noqa: F401
+    AddressBookEntry,
+    contacts_address_book_apply,
+    conversations_for_history_many,
+)

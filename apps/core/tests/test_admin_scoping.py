@@ -38,6 +38,7 @@ from apps.message_templates.tests.factories import MessageTemplateFactory
 from apps.messaging.models import PendingStatus, Reaction
 from apps.messaging.tests.factories import MessageFactory
 from apps.inbound.models import AccountEvent, WebhookEvent
+from apps.reports.models import PricingRate
 from apps.whatsapp.tests.factories import WhatsAppNumberFactory
 
 pytestmark = pytest.mark.django_db
@@ -94,6 +95,8 @@ def tenant(mark: str) -> dict:
         "bot.KnowledgeFAQ": KnowledgeFAQFactory(organization=org, question=f"{mark} question?"),
         "bot.BotUsage": BotUsage.objects.create(organization=org, day=datetime.date(2026, 1, 2)),
         "bot.BotRun": BotRun.objects.create(organization=org, conversation=conversation, message=message),
+        "reports.PricingRate": PricingRate.objects.create(organization=org, market="55", category=f"{mark}_marketing",
+                                                          price="0.0625"),
     }
     try:
         api_token = django_apps.get_model("accounts", "ApiToken")

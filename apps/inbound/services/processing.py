@@ -36,6 +36,7 @@ from apps.providers.meta.signature import (
 from apps.whatsapp.models import WhatsAppNumber
 
 from ..models import AccountEvent, WebhookEvent
+from .coexistence import business_app_apply, business_app_apply_batches
 from .ownership import delivery_owner
 
 logger = logging.getLogger(__name__)
@@ -246,6 +247,7 @@ def _process_batch(events: list[WebhookEvent], *, isolated: bool = True, cached_
     runs = [(_Run(event, numbers, by_waba, parts), items) for event, parts, items in parsed]
     batches: dict[str, list[tuple[_Run, ev.InboundMessage]]] = {}
     status_batches: dict[str, list[tuple[_Run, ev.StatusUpdate]]] = {}
+    business_app: dict[str, list[tuple[_Run, ev.Event]]] = {}
     rest: list[tuple[_Run, ev.Event]] = []
     for run, items in runs:
         for item in items:
@@ -256,6 +258,9 @@ def _process_batch(events: list[WebhookEvent], *, isolated: bool = True, cached_
                 batches.setdefault(item.phone_number_id, []).append((run, item))
             elif isinstance(item, ev.StatusUpdate) and run.signed(numbers.get(item.phone_number_id)):
                 status_batches.setdefault(item.phone_number_id, []).append((run, item))
+            elif (isinstance(item, ev.BusinessMessage | ev.AddressBookChange)
+                  and run.signed(numbers.get(item.phone_number_id))):
+                business_app.setdefault(item.phone_number_id, []).append((run, item))
             else:
                 rest.append((run, item))
     for phone_number_id, pairs in batches.items():
@@ -295,6 +300,8 @@ def _process_batch(events: list[WebhookEvent], *, isolated: bool = True, cached_
             run.route(number, item, phone_number_id)
             if outcome == "pending":
                 run.notes.append(f"{item.path}: status {item.status} waits for message {item.wamid}")
+    rest[:0] = business_app_apply_batches(numbers=numbers, batches=business_app, savepoint=_savepoint,
+                                          isolated=isolated)
     for run, item in rest:
         try:
             with transaction.atomic():
@@ -369,6 +376,12 @@ def _handle(run: _Run, item: ev.Event) -> None:
             statuses_pause(number=number, updates=[item])
             if outcome == "pending":
                 run.notes.append(f"{item.path}: status {item.status} waits for message {item.wamid}")
+        elif isinstance(item, ev.BusinessMessage | ev.AddressBookChange):
+            business_app_apply(number=number, items=[item])
+        elif isinstance(item, ev.CallUpdate):
+            from apps.messaging.services.calls import call_receive
+
+            call_receive(number=number, update=item)
         elif isinstance(item, ev.UserPreference):
             if item.category in ("marketing_messages", "") and item.value in ("stop", "resume"):
                 conversation_services.contact_marketing_preference_set(

@@ -45,6 +45,7 @@ PREVIEW_LABELS = {
     MessageType.ORDER: _("Order"),
     MessageType.REQUEST_WELCOME: _("Opened the chat"),
     MessageType.UNSUPPORTED: _("Unsupported message"),
+    MessageType.CALL: _("Call"),
 }
 
 
@@ -106,6 +107,10 @@ def message_preview(message: Message) -> str:
         return message.text
     if message.type == MessageType.AUDIO and message.content.get("voice"):
         return str(_("Voice message"))
+    if message.type == MessageType.INTERACTIVE and message.content.get("type") == "call_permission_reply":
+        reply = message.content.get("call_permission_reply") or {}
+        accepted = isinstance(reply, dict) and str(reply.get("response", "")).lower() == "accept"
+        return str(_("Calls allowed") if accepted else _("Calls declined"))
     return str(PREVIEW_LABELS.get(message.type, message.get_type_display()))
 
 

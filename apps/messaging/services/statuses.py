@@ -113,7 +113,26 @@ def status_apply(*, number, update) -> str:
 
 
 _WRITTEN = ("status", *TIME_FIELDS.values(), "pricing", "meta_conversation", "error_code", "error_title",
-            "error_message", "error_details")
+            "error_message", "error_details", "pricing_model", "pricing_type", "pricing_category", "billable")
+
+
+def pricing_columns(pricing: dict) -> dict:
+    """Meta's pricing object of a status as the message's columns: `pricing_model`
+    (PMP per message since July 2025, CBP before), `type` (regular,
+    free_customer_service, free_entry_point; absent before July 2025),
+    `category` (marketing, marketing_lite, utility, authentication,
+    authentication_international, service...) and `billable` (deprecated: None when
+    absent; a priced type says it)."""
+    def text(key: str, length: int) -> str:
+        value = pricing.get(key)
+        return str(value).strip().lower()[:length] if isinstance(value, str | int) else ""
+
+    kind = text("type", 40)
+    billable = pricing.get("billable")
+    if not isinstance(billable, bool):
+        billable = (kind == "regular") if kind else None
+    return {"pricing": pricing, "pricing_model": text("pricing_model", 16).upper(), "pricing_type": kind,
+            "pricing_category": text("category", 40), "billable": billable}
 
 
 def statuses_apply(*, number, updates: list) -> list[str]:
@@ -165,7 +184,7 @@ def statuses_apply(*, number, updates: list) -> list[str]:
         if status_moves_forward(message.status, update.status):
             changes = {"status": update.status, time_field: update.timestamp}
             if update.pricing:
-                changes["pricing"] = update.pricing
+                changes.update(pricing_columns(update.pricing))
             if update.conversation:
                 changes["meta_conversation"] = update.conversation
             if update.status == Status.FAILED:
@@ -178,7 +197,7 @@ def statuses_apply(*, number, updates: list) -> list[str]:
             if changed:
                 changes[time_field] = update.timestamp
             if update.pricing and message.pricing is None:
-                changes["pricing"] = update.pricing
+                changes.update(pricing_columns(update.pricing))
             if update.conversation and message.meta_conversation is None:
                 changes["meta_conversation"] = update.conversation
         for name, value in changes.items():

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 
 from ..base import UnusableBody
 from ..events import (
@@ -26,6 +25,8 @@ from ..events import (
     UserPreference,
     ValueErrors,
 )
+from .fields import parse_calls, parse_echoes, parse_history, parse_state_sync
+from .values import _list, _number_of, _str, parse_timestamp
 
 OBJECT = "whatsapp_business_account"
 TEMPLATE_FIELDS = {"message_template_status_update", "message_template_quality_update", "template_category_update",
@@ -43,14 +44,6 @@ ACCOUNT_FIELDS = {
 
 class ParseError(UnusableBody):
     """The delivery as a whole is not a WhatsApp Business Account webhook."""
-
-
-def parse_timestamp(value) -> datetime | None:
-    """Meta's epoch seconds (a string or a number) as an aware UTC datetime."""
-    try:
-        return datetime.fromtimestamp(int(str(value).strip()), tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
 
 
 # A media id as Meta issues them: digits only, bounded. Anything else is never
@@ -107,14 +100,6 @@ def _clean_as_sent(body: bytes | None) -> bool:
     return body is not None and b"\x00" not in body and not _UNSTORABLE_ESCAPE.search(body)
 
 
-def _list(value) -> list:
-    return value if isinstance(value, list) else []
-
-
-def _str(value) -> str:
-    return "" if value is None else str(value)
-
-
 def parse_webhook(payload, *, body: bytes | None = None) -> list[Event]:
     """All events of one delivery, in the order Meta listed them. `body`: the JSON
     text `payload` was decoded from, when the caller has it: a body with no escape
@@ -149,6 +134,14 @@ def parse_change(change: dict, *, waba_id: str, entry_time=None, path: str = "")
         # Some deliveries carry user_preferences under field "messages"; both are handled
         # by _parse_messages_value, this is the dedicated field.
         return _parse_messages_value(value, waba_id=waba_id, path=path)
+    if field == "smb_message_echoes":
+        return parse_echoes(value, waba_id=waba_id, path=path)
+    if field == "history":
+        return parse_history(value, waba_id=waba_id, path=path)
+    if field == "smb_app_state_sync":
+        return parse_state_sync(value, waba_id=waba_id, path=path)
+    if field == "calls":
+        return parse_calls(value, waba_id=waba_id, path=path)
     if field in TEMPLATE_FIELDS:
         return [TemplateUpdate(path=path, waba_id=waba_id, raw=change, field=field, value=value, entry_time=entry_time)]
     return [
@@ -166,12 +159,7 @@ def parse_change(change: dict, *, waba_id: str, entry_time=None, path: str = "")
 
 
 def _parse_messages_value(value: dict, *, waba_id: str, path: str) -> list[Event]:
-    metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
-    number = {
-        "waba_id": waba_id,
-        "phone_number_id": _str(metadata.get("phone_number_id")),
-        "display_phone_number": _str(metadata.get("display_phone_number")),
-    }
+    number = _number_of(value, waba_id)
     # The delivery's contacts, found by wa_id and by user id (a customer with a username
     # may come with only the latter).
     profiles: dict[str, dict] = {}
@@ -284,3 +272,4 @@ def _parse_preference(pref, *, path: str, waba_id: str, phone_number_id: str, di
         value=_str(pref["value"]).lower(),
         timestamp=parse_timestamp(pref.get("timestamp")),
     )
+

@@ -60,4 +60,7 @@ from .outbound import (  # noqa: F401
     templates,
 )
 
-SECTIONS = (summary, volume, messages_report, response_times, agents, bot, delivery, templates, heatmap, opt_outs)
+from .business import calls, cost, referrals
+
+SECTIONS = (summary, volume, messages_report, response_times, agents, bot, delivery, templates, cost, calls,
+            referrals, heatmap, opt_outs)

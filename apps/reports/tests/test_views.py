@@ -181,9 +181,10 @@ def test_sections_list_is_complete():
     produced = {name for name in TABLES}
     assert produced == {
         "summary", "volume", "messages-by-type", "messages-by-author", "response-times", "agents", "bot",
-        "delivery", "failures", "templates", "template-categories", "heatmap", "opt-outs",
+        "delivery", "failures", "templates", "template-categories", "cost-by-category", "cost-by-number",
+        "cost-by-template", "calls", "referrals", "heatmap", "opt-outs",
     }
-    assert len(sections.SECTIONS) == 10
+    assert len(sections.SECTIONS) == 13
 
 
 def test_openapi_schema_describes_the_reports(data):
