@@ -253,8 +253,10 @@ def _reply_quote(message) -> dict | None:
     return {"id": original.pk, "author": author_label(original), "text": message_preview(original)}
 
 
-def message_view(message, *, zone: ZoneInfo | None = None, today: date | None = None) -> dict:
-    """Everything the message partial shows beyond the row's own fields."""
+def message_view(message, *, zone: ZoneInfo | None = None, today: date | None = None, blocked_since=None) -> dict:
+    """Everything the message partial shows beyond the row's own fields. `blocked_since`:
+    when the customer was blocked on the conversation's number (their later messages
+    are flagged)."""
     if zone is None:
         zone = zone_of(message.conversation.organization)
     local = timezone.localtime(message.timestamp, zone)
@@ -273,6 +275,8 @@ def message_view(message, *, zone: ZoneInfo | None = None, today: date | None = 
         "reactions": [r for r in message.reactions.all()],
         "reply": _reply_quote(message),
         "content": content,
+        "after_block": bool(blocked_since and message.direction == Direction.INBOUND
+                            and message.timestamp >= blocked_since),
     }
     if message.direction == Direction.OUTBOUND and message.status in TICKS:
         symbol, label = TICKS[message.status]
@@ -308,7 +312,7 @@ class Entry:
     day: str = ""
 
 
-def thread_entries(items, *, organization) -> list[Entry]:
+def thread_entries(items, *, organization, blocked_since=None) -> list[Entry]:
     """The thread's items with a day separator (in the organisation's time zone)
     wherever the day changes."""
     zone = zone_of(organization)
@@ -320,7 +324,8 @@ def thread_entries(items, *, organization) -> list[Entry]:
             entries.append(Entry("day", label=day_label(local_day, today=today), day=local_day.isoformat()))
             last_day = local_day
         if item.kind == "message":
-            entries.append(Entry("message", obj=item.obj, view=message_view(item.obj, zone=zone, today=today)))
+            entries.append(Entry("message", obj=item.obj, view=message_view(item.obj, zone=zone, today=today,
+                                                                          blocked_since=blocked_since)))
         else:
             entries.append(Entry("note", obj=item.obj, day=local_day.isoformat()))
     return entries

@@ -23,6 +23,7 @@ from apps.accounts import services as account_services
 from apps.accounts.models import User
 from apps.bot.selectors import conversation_assist_unavailable_reason
 from apps.conversations import selectors
+from apps.conversations.block_selectors import conversation_block
 from apps.conversations import services as conversation_services
 from apps.core import params
 from apps.messaging.services import send as send_services
@@ -149,12 +150,14 @@ def conversation_detail(request, pk):
         raise Http404 from None
     conversation_services.mentions_mark_read(user=request.user, conversation=conversation)
     thread = selectors.thread_page(conversation=conversation)
+    block = conversation_block(conversation=conversation)
     context = _page_context(request, filters)
     now = timezone.now()
     context.update(
         _title_context(conversation, now=now),
         user=request.user,
-        thread=presenters.thread_entries(thread.items, organization=request.user.organization),
+        thread=presenters.thread_entries(thread.items, organization=request.user.organization,
+                                         blocked_since=block.created_at if block else None),
         thread_before=thread.before,
         current_row=presenters.conversation_rows([conversation], now=now)[0],
         # Why "Suggest reply" and "Summarise" cannot answer here (no AI), or None.
@@ -208,9 +211,11 @@ def message_older(request, pk):
         thread = selectors.thread_page(conversation=conversation, before=before)
     except selectors.InvalidCursor:
         return HttpResponseBadRequest(params.invalid_message("before"))
+    block = conversation_block(conversation=conversation)
     return render(request, "inbox/thread/older.html", {
         "conversation": conversation,
-        "thread": presenters.thread_entries(thread.items, organization=request.user.organization),
+        "thread": presenters.thread_entries(thread.items, organization=request.user.organization,
+                                            blocked_since=block.created_at if block else None),
         "thread_before": thread.before,
     })
 
@@ -224,8 +229,10 @@ def message_partial(request, message_id):
     message = selectors.thread_message_get(user=request.user, message_id=message_id)
     if message.thread_hidden:
         return HttpResponse(status=204)
+    block = conversation_block(conversation=message.conversation)
     return render(request, "inbox/thread/message.html", {
-        "message": message, "view": presenters.message_view(message), "user": request.user,
+        "message": message, "user": request.user,
+        "view": presenters.message_view(message, blocked_since=block.created_at if block else None),
     })
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.conversations.identity import wa_id_normalise
+from apps.conversations.models import ContactBlock
 from apps.conversations.services import contact_for_phone, conversation_get_or_open, conversation_publish
 from apps.core import params
 from apps.core.tasks import enqueue
@@ -51,6 +52,12 @@ def _check_recipient(conversation, *, kind: str, template=None) -> None:
             "to", "opted_out",
             _("%(contact)s opted out of messages from this business (%(reason)s); nothing is sent.")
             % {"contact": contact.display_name, "reason": contact.opt_out_reason or _("no reason given")},
+        )
+    if contact.pk and ContactBlock.objects.filter(contact_id=contact.pk, number_id=conversation.number_id).exists():
+        raise SendError(
+            "to", "blocked",
+            _("%(contact)s is blocked on this number: WhatsApp delivers nothing to them. A supervisor may unblock "
+              "them.") % {"contact": contact.display_name},
         )
     if template is not None and template.category == "MARKETING" and contact.marketing_opted_out:
         raise SendError(
