@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from django.views.decorators.csrf import csrf_exempt
 
-from . import graph, graph_blocking
+from . import graph, graph_blocking, graph_numbers
 
 EDGES = {
     "block_users": graph_blocking.block_users,
+    "register": graph_numbers.register,
 }
 
 
@@ -20,3 +21,12 @@ def edge(request, version, object_id, edge_name):
         return graph.edge(request, version, object_id, edge_name)
     return handler(request, version, object_id)
 
+
+@csrf_exempt
+def node(request, version, object_id):
+    """A business number's node (graph_numbers) when the id is one, else a media object."""
+    from apps.whatsapp.models import WhatsAppNumber
+
+    if WhatsAppNumber.objects.filter(phone_number_id=object_id).exists():
+        return graph_numbers.number_node(request, version, object_id)
+    return graph.node(request, version, object_id)

@@ -40,11 +40,11 @@ class GraphFastPathMiddleware:
         match = self.pattern.match(request.path_info)
         if match is None:
             return self.get_response(request)
-        from . import graph, graph_edges
+        from . import graph_edges
 
         version, object_id, edge_name = match.group("version", "object_id", "edge_name")
         if edge_name is None:
-            response = graph.node(request, version, object_id)
+            response = graph_edges.node(request, version, object_id)
         else:
             response = graph_edges.edge(request, version, object_id, edge_name)
         # What CommonMiddleware would add (a kept-alive client needs the length).

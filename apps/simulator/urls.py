@@ -11,5 +11,5 @@ urlpatterns = [
     path("phone/<int:number_id>/<str:customer>/thread/", views.phone_thread, name="phone-thread"),
     path("graph/media-download/<str:media_id>/", graph.media_download, name="media-download"),
     path("graph/<str:version>/<str:object_id>/<str:edge_name>", graph_edges.edge, name="graph-edge"),
-    path("graph/<str:version>/<str:object_id>", graph.node, name="graph-node"),
+    path("graph/<str:version>/<str:object_id>", graph_edges.node, name="graph-node"),
 ]

@@ -20,6 +20,7 @@ from apps.core.tasks import enqueue
 from apps.realtime import groups
 from apps.realtime.publish import publish
 
+from ..account_health import restriction_for_send, restriction_text
 from ..models import Author, Direction, Message, Status
 from ..serializers import MessageSerializer
 from ..validation import MEDIA_KINDS, SendError, build_payload, preview_text
@@ -65,7 +66,11 @@ def _check_recipient(conversation, *, kind: str, template=None) -> None:
             _("%(contact)s stopped marketing messages; send a utility template or wait for them to write.")
             % {"contact": contact.display_name},
         )
-    if kind != "template" and not conversation.window_open():
+    window_open = conversation.window_open()
+    restriction = restriction_for_send(conversation.number, window_open=window_open)
+    if restriction is not None:
+        raise SendError("number", "restricted", restriction_text(restriction))
+    if kind != "template" and not window_open:
         raise SendError(
             "type", "window_closed",
             _("More than 24 hours since the customer last wrote: only an approved template can be sent."),
