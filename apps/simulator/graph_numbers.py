@@ -21,6 +21,7 @@ from .graph import (
     _number,
     _param,
 )
+from .graph_profile import automation_state
 from .models import SimulatedRequest
 
 _PIN = re.compile(r"\d{6}", re.ASCII)
@@ -35,6 +36,7 @@ FIELDS = (
     "platform_type",
     "status",
     "id",
+    "conversational_automation",
 )
 
 
@@ -99,6 +101,8 @@ def _status(request, number) -> GraphResponse:
         else "NOT_APPLICABLE",
         "status": "CONNECTED" if registered(number.phone_number_id) else "PENDING",
     }
+    if "conversational_automation" in wanted:
+        values["conversational_automation"] = automation_state(number.phone_number_id)
     return GraphResponse({f: values[f] for f in dict.fromkeys([*wanted, "id"])})
 
 

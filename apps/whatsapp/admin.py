@@ -15,6 +15,7 @@ from apps.accounts.admin_scoping import OrganizationScopedAdminMixin, masked
 from apps.whatsapp.services import number_waba_id_check
 
 from .admin_account import NumberAccountAdminMixin
+from .admin_profile import NumberProfileAdminMixin
 from .models import WhatsAppNumber
 from .secrets import clear_secrets_cache
 
@@ -81,7 +82,7 @@ class WhatsAppNumberForm(forms.ModelForm):
 
 
 @admin.register(WhatsAppNumber)
-class WhatsAppNumberAdmin(NumberAccountAdminMixin, OrganizationScopedAdminMixin,
+class WhatsAppNumberAdmin(NumberProfileAdminMixin, NumberAccountAdminMixin, OrganizationScopedAdminMixin,
                           admin.ModelAdmin):
     form = WhatsAppNumberForm
     list_display = ["__str__", "display_phone_number", "phone_number_id", "provider", "organization", "is_active",
@@ -99,8 +100,11 @@ class WhatsAppNumberAdmin(NumberAccountAdminMixin, OrganizationScopedAdminMixin,
     def registration(self, obj):
         if obj is None or obj.pk is None:
             return "-"
-        return format_html('<a href="{}">{}</a>', reverse("admin:whatsapp_whatsappnumber_registration", args=[obj.pk]),
-                           _("Register the number or set its PIN…"))
+        return format_html('<a href="{}">{}</a> · <a href="{}">{}</a>',
+                           reverse("admin:whatsapp_whatsappnumber_registration", args=[obj.pk]),
+                           _("Register the number or set its PIN…"),
+                           reverse("admin:whatsapp_whatsappnumber_profile", args=[obj.pk]),
+                           _("Business profile and automation…"))
 
     @admin.display(description=_("sending"))
     def sending(self, obj):

@@ -1,5 +1,6 @@
 """A number's standing at Meta: its status read periodically, registering it for the
-Cloud API and its two-step verification PIN (from Django admin).
+Cloud API and its two-step verification PIN, its business profile and conversational
+automation (from Django admin).
 
 The status read (`numbers_status_read`, every NUMBER_STATUS_READ_SECONDS through Celery
 beat) stores what Meta says of each active Meta number: quality rating, messaging limit
@@ -16,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.providers.meta import numbers as meta_numbers
+from apps.providers.meta import profile as meta_profile
 from apps.providers.meta.client import GraphAPIError, client_for
 
 from .models import Provider, WhatsAppNumber
@@ -112,3 +114,26 @@ def number_pin_set(*, number: WhatsAppNumber, pin: str) -> None:
     WhatsAppNumber.objects.filter(pk=number.pk).update(pin_set_at=now)
     number.pin_set_at = now
 
+
+def number_profile_read(*, number: WhatsAppNumber):
+    """The number's business profile and conversational automation as Meta holds them
+    now: (profile, automation), or ValidationError with Meta's reason."""
+    client = client_for(number)
+    try:
+        return meta_profile.profile_get(client), meta_profile.automation_get(client)
+    except GraphAPIError as error:
+        raise ValidationError(
+            _("WhatsApp did not give the profile: %(reason)s") % {"reason": str(error)}
+        ) from error
+
+
+def number_profile_save(*, number: WhatsAppNumber, profile, automation) -> None:
+    """Set the number's business profile, then its conversational automation, at Meta."""
+    client = client_for(number)
+    try:
+        meta_profile.profile_set(client, profile)
+        meta_profile.automation_set(client, automation)
+    except GraphAPIError as error:
+        raise ValidationError(
+            _("WhatsApp refused: %(reason)s") % {"reason": str(error)}
+        ) from error
