@@ -165,6 +165,8 @@ def _interactive(content) -> dict:
     if kind == "cta_url":
         parameters = action.get("parameters") if isinstance(action.get("parameters"), dict) else {}
         buttons.append(parameters.get("display_text", ""))
+    if kind == "location_request_message":
+        buttons.append(_("Send location"))
     sections = []
     for section in action.get("sections") or []:
         if isinstance(section, dict):
@@ -183,7 +185,9 @@ def interactive_draft(payload: dict) -> dict:
     in the shape `_interactive` gives one that was sent: the thread's template shows both."""
     return {
         "header": payload.get("header", ""), "body": payload.get("body", ""), "footer": payload.get("footer", ""),
-        "buttons": [button["title"] for button in payload.get("buttons") or []],
+        "buttons": [button["title"] for button in payload.get("buttons") or []]
+        + ([payload["display_text"]] if payload.get("type") == "cta_url" and payload.get("display_text") else [])
+        + ([_("Send location")] if payload.get("type") == "location_request_message" else []),
         "list_button": payload.get("button", ""),
         "sections": [section for section in payload.get("sections") or [] if section["rows"]],
     }
