@@ -26,6 +26,7 @@ from apps.conversations import selectors
 from apps.conversations.block_selectors import conversation_block
 from apps.conversations import services as conversation_services
 from apps.core import params
+from apps.messaging.account_health import restriction_for_send, restriction_text
 from apps.messaging.services import send as send_services
 from apps.messaging.validation import SendError
 from apps.realtime import replay
@@ -160,6 +161,7 @@ def conversation_detail(request, pk):
                                          blocked_since=block.created_at if block else None),
         thread_before=thread.before,
         current_row=presenters.conversation_rows([conversation], now=now)[0],
+        restriction=_restriction(conversation, now=now),
         # Why "Suggest reply" and "Summarise" cannot answer here (no AI), or None.
         assist_unavailable=conversation_assist_unavailable_reason(conversation=conversation),
     )
@@ -173,6 +175,12 @@ def _title_context(conversation, *, now) -> dict:
         "window_open": conversation.window_open(now),
         "window_closes_at": conversation.window_expires_at,
     }
+
+
+def _restriction(conversation, *, now) -> str:
+    """Why WhatsApp's restriction of the account refuses this conversation's sends now, or ""."""
+    restriction = restriction_for_send(conversation.number, window_open=conversation.window_open(now), now=now)
+    return restriction_text(restriction) if restriction else ""
 
 
 @login_required
