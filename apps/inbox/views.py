@@ -23,8 +23,8 @@ from apps.accounts import services as account_services
 from apps.accounts.models import User
 from apps.bot.selectors import conversation_assist_unavailable_reason
 from apps.conversations import selectors
-from apps.conversations.block_selectors import conversation_block
 from apps.conversations import services as conversation_services
+from apps.conversations.block_selectors import conversation_block
 from apps.core import params
 from apps.messaging.account_health import restriction_for_send, restriction_text
 from apps.messaging.services import send as send_services
