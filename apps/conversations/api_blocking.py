@@ -26,21 +26,21 @@ class BlockSerializer(serializers.Serializer):
 
 
 class BlockStateSerializer(serializers.Serializer):
-    contact_id = serializers.IntegerField()
-    number_id = serializers.IntegerField()
-    blocked = serializers.BooleanField()
-    blocked_at = serializers.DateTimeField(allow_null=True)
-    blocked_by = serializers.IntegerField(allow_null=True)
-    reason = serializers.CharField(allow_blank=True)
+    contact_id = serializers.IntegerField(read_only=True)
+    number_id = serializers.IntegerField(read_only=True)
+    blocked = serializers.BooleanField(read_only=True)
+    blocked_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    blocked_by = serializers.IntegerField(read_only=True, allow_null=True)
+    reason = serializers.CharField(read_only=True, allow_blank=True)
 
 
 class BlockedUserSerializer(serializers.Serializer):
-    wa_id = serializers.CharField(allow_blank=True)
-    user_id = serializers.CharField(allow_blank=True)
-    contact_id = serializers.IntegerField(allow_null=True)
-    display_name = serializers.CharField(allow_blank=True)
-    blocked_at = serializers.DateTimeField(allow_null=True)
-    blocked_by = serializers.IntegerField(allow_null=True)
+    wa_id = serializers.CharField(read_only=True, allow_blank=True)
+    user_id = serializers.CharField(read_only=True, allow_blank=True)
+    contact_id = serializers.IntegerField(read_only=True, allow_null=True)
+    display_name = serializers.CharField(read_only=True, allow_blank=True)
+    blocked_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    blocked_by = serializers.IntegerField(read_only=True, allow_null=True)
 
 
 def _state(conversation) -> dict:
