@@ -219,8 +219,17 @@ def test_others_see_no_alerts_and_may_not_dismiss(deliver, number):
 def test_the_composer_says_why_a_restriction_stops_the_conversation(deliver, number):
     deliver(load_fixture("account_update_restriction.json"))
     agent = UserFactory(organization=number.organization, role="supervisor")
-    closed = ConversationFactory(organization=number.organization, number=number,
-                                 last_customer_message_at=timezone.now() - timedelta(days=2))
+    closed = ConversationFactory(
+        organization=number.organization,
+        number=number,
+        last_customer_message_at=timezone.now() - timedelta(days=2),
+    )
     open_ = ConversationFactory(organization=number.organization, number=number)
-    assert "starting conversations" in browser(agent).get(f"/inbox/c/{closed.pk}/").content.decode()
-    assert "data-composer-restricted" not in browser(agent).get(f"/inbox/c/{open_.pk}/").content.decode()
+    assert (
+        "starting conversations"
+        in browser(agent).get(f"/inbox/c/{closed.pk}/").content.decode()
+    )
+    assert (
+        "data-composer-restricted"
+        not in browser(agent).get(f"/inbox/c/{open_.pk}/").content.decode()
+    )
