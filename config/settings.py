@@ -376,6 +376,7 @@ CELERY_TASK_ROUTES = {
     "bot.*": {"queue": "bot"},
 }
 SEND_SWEEP_SECONDS = float(env("SEND_SWEEP_SECONDS", "2"))
+NUMBER_STATUS_READ_SECONDS = float(env("NUMBER_STATUS_READ_SECONDS", "3600"))
 CELERY_BEAT_SCHEDULE = {
     "media-retention": {"task": "media.expire_retained_media", "schedule": 3600.0},
     "messaging-sweep-pending": {"task": "messaging.sweep_pending", "schedule": SEND_SWEEP_SECONDS},
@@ -386,6 +387,7 @@ CELERY_BEAT_SCHEDULE = {
     "templates-sync": {"task": "message_templates.sync_templates", "schedule": 6 * 3600.0},
     "conversations-wake-snoozed": {"task": "conversations.wake_snoozed", "schedule": 60.0},
     "reports-refresh-rollups": {"task": "reports.refresh_rollups", "schedule": 300.0},
+    "whatsapp-read-numbers-status": {"task": "whatsapp.read_numbers_status", "schedule": NUMBER_STATUS_READ_SECONDS},
 }
 # A periodic task not started by its next run is dropped (expires): while a queue's
 # worker is stopped, beat's runs wait in the broker, and the worker that comes back

@@ -34,3 +34,9 @@ def can_view_contact(user, contact) -> bool:
 def can_edit_contact(user, contact) -> bool:
     """Name, attributes and opt-out: whoever may see the contact."""
     return can_view_contact(user, contact)
+
+
+def can_block_contact(user, contact) -> bool:
+    """Blocking a customer on a number (at WhatsApp): supervisors and admins of the
+    organisation. Agents see the block and its flags, and ask a supervisor."""
+    return bool(getattr(user, "is_supervisor_or_admin", False)) and can_view_contact(user, contact)

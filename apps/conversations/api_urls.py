@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import api, api_blocking
 
 urlpatterns = [
     path("conversations/", api.ConversationListView.as_view(), name="api-conversation-list"),
@@ -11,6 +11,10 @@ urlpatterns = [
     path("conversations/<int:pk>/priority/", api.ConversationPriorityView.as_view(), name="api-conversation-priority"),
     path("conversations/<int:pk>/messages/", api.ConversationMessagesView.as_view(), name="api-conversation-messages"),
     path("conversations/<int:pk>/notes/", api.ConversationNotesView.as_view(), name="api-conversation-notes"),
+    path("conversations/<int:pk>/block/", api_blocking.ConversationBlockView.as_view(),
+         name="api-conversation-block"),
+    path("numbers/<int:pk>/blocked-users/", api_blocking.NumberBlockedUsersView.as_view(),
+         name="api-number-blocked-users"),
     path("contacts/", api.ContactListView.as_view(), name="api-contact-list"),
     path("contacts/<int:pk>/", api.ContactDetailView.as_view(), name="api-contact-detail"),
     path("labels/", api.LabelListView.as_view(), name="api-label-list"),

@@ -65,6 +65,29 @@ class Contact(models.Model):
         return f"+{self.wa_id}" if self.wa_id else self.user_id
 
 
+class ContactBlock(models.Model):
+    """A customer blocked on one of the organisation's numbers (Meta blocks per number):
+    they cannot write to it and the business cannot write to them. Their messages that
+    still arrive are kept and shown flagged."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="blocks")
+    number = models.ForeignKey("whatsapp.WhatsAppNumber", on_delete=models.CASCADE, related_name="+")
+    blocked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("blocked at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("blocked customer")
+        verbose_name_plural = _("blocked customers")
+        constraints = [models.UniqueConstraint(fields=["contact", "number"], name="contact_block_unique")]
+        indexes = [models.Index(fields=["number", "created_at"], name="contact_block_number")]
+
+    def __str__(self):
+        return f"{self.contact} @ {self.number}"
+
+
 class Label(models.Model):
     organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="labels")
     name = models.CharField(_("name"), max_length=60)

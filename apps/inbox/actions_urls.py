@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from . import actions
+from . import actions, alerts, blocking
 
 urlpatterns = [
     path("inbox/c/<int:pk>/send/", actions.send, name="send"),
@@ -25,4 +25,8 @@ urlpatterns = [
     path("inbox/c/<int:pk>/panel/contact/", actions.contact_panel, name="panel_contact"),
     path("inbox/c/<int:pk>/contact/", actions.update_contact, name="contact_update"),
     path("inbox/c/<int:pk>/contact/opt-out/", actions.set_opt_out, name="contact_opt_out"),
+    path("inbox/alerts/", alerts.account_alerts, name="account_alerts"),
+    path("inbox/alerts/<int:pk>/dismiss/", alerts.account_alert_dismiss, name="account_alert_dismiss"),
+    path("inbox/c/<int:pk>/contact/block/", blocking.block, name="contact_block"),
+    path("inbox/c/<int:pk>/contact/unblock/", blocking.unblock, name="contact_unblock"),
 ]

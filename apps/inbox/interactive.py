@@ -12,7 +12,8 @@ from .presenters import interactive_draft
 
 def interactive_payload(post) -> dict:
     """The builder's flat fields: up to 3 button titles, or sections and their rows
-    (each row names its section by index). Ids are given in order (b1.., r1..)."""
+    (each row names its section by index), or a link button's text and URL; a location
+    request is its body alone. Ids are given in order (b1.., r1..)."""
     payload = {"type": post.get("itype", "button"), "body": post.get("ibody", "")}
     for key in ("header", "footer"):
         if post.get(f"i{key}", "").strip():
@@ -39,6 +40,9 @@ def interactive_payload(post) -> dict:
             if not section["title"]:
                 section.pop("title")
         payload["sections"] = sections
+    elif payload["type"] == "cta_url":
+        payload["display_text"] = post.get("cta_text", "").strip()
+        payload["url"] = post.get("cta_url", "").strip()
     return payload
 
 

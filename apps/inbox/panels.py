@@ -13,6 +13,7 @@ from apps.conversations import access as contact_access
 from apps.accounts import selectors as account_selectors
 from apps.bot.selectors import conversation_bot_unavailable_reason
 from apps.conversations import selectors
+from apps.conversations.block_selectors import conversation_block
 from apps.conversations.models import Conversation
 
 from .presenters import zone_of
@@ -78,6 +79,8 @@ def contact_context(*, user, conversation) -> dict:
         "conversation": conversation,
         "contact": contact,
         "can_edit": contact_access.can_edit_contact(user, contact),
+        "can_block": contact_access.can_block_contact(user, contact),
+        "block": conversation_block(conversation=conversation),
         "previous": list(previous),
         "attributes": sorted((contact.attributes or {}).items()),
     }

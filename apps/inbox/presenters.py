@@ -252,6 +252,8 @@ def _interactive(content) -> dict:
     if kind == "cta_url":
         parameters = action.get("parameters") if isinstance(action.get("parameters"), dict) else {}
         buttons.append(parameters.get("display_text", ""))
+    if kind == "location_request_message":
+        buttons.append(_("Send location"))
     sections = []
     for section in action.get("sections") or []:
         if isinstance(section, dict):
@@ -270,7 +272,9 @@ def interactive_draft(payload: dict) -> dict:
     in the shape `_interactive` gives one that was sent: the thread's template shows both."""
     return {
         "header": payload.get("header", ""), "body": payload.get("body", ""), "footer": payload.get("footer", ""),
-        "buttons": [button["title"] for button in payload.get("buttons") or []],
+        "buttons": [button["title"] for button in payload.get("buttons") or []]
+        + ([payload["display_text"]] if payload.get("type") == "cta_url" and payload.get("display_text") else [])
+        + ([_("Send location")] if payload.get("type") == "location_request_message" else []),
         "list_button": payload.get("button", ""),
         "sections": [section for section in payload.get("sections") or [] if section["rows"]],
     }
@@ -340,8 +344,10 @@ def _reply_quote(message) -> dict | None:
     return {"id": original.pk, "author": author_label(original), "text": message_preview(original)}
 
 
-def message_view(message, *, zone: ZoneInfo | None = None, today: date | None = None) -> dict:
-    """Everything the message partial shows beyond the row's own fields."""
+def message_view(message, *, zone: ZoneInfo | None = None, today: date | None = None, blocked_since=None) -> dict:
+    """Everything the message partial shows beyond the row's own fields. `blocked_since`:
+    when the customer was blocked on the conversation's number (their later messages
+    are flagged)."""
     if zone is None:
         zone = zone_of(message.conversation.organization)
     local = timezone.localtime(message.timestamp, zone)
@@ -363,6 +369,8 @@ def message_view(message, *, zone: ZoneInfo | None = None, today: date | None = 
         "business_app": message.author_type == Author.BUSINESS_APP,
         "imported": message.imported,
         "referral": presenters_meta.referral_view(message.referral) if message.referral else None,
+        "after_block": bool(blocked_since and message.direction == Direction.INBOUND
+                            and message.timestamp >= blocked_since),
     }
     if message.direction == Direction.OUTBOUND and message.status in TICKS:
         symbol, label = TICKS[message.status]
@@ -401,7 +409,7 @@ class Entry:
     day: str = ""
 
 
-def thread_entries(items, *, organization) -> list[Entry]:
+def thread_entries(items, *, organization, blocked_since=None) -> list[Entry]:
     """The thread's items with a day separator (in the organisation's time zone)
     wherever the day changes."""
     zone = zone_of(organization)
@@ -413,7 +421,8 @@ def thread_entries(items, *, organization) -> list[Entry]:
             entries.append(Entry("day", label=day_label(local_day, today=today), day=local_day.isoformat()))
             last_day = local_day
         if item.kind == "message":
-            entries.append(Entry("message", obj=item.obj, view=message_view(item.obj, zone=zone, today=today)))
+            entries.append(Entry("message", obj=item.obj, view=message_view(item.obj, zone=zone, today=today,
+                                                                          blocked_since=blocked_since)))
         else:
             entries.append(Entry("note", obj=item.obj, day=local_day.isoformat()))
     return entries

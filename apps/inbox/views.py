@@ -24,7 +24,9 @@ from apps.accounts.models import User
 from apps.bot.selectors import conversation_assist_unavailable_reason
 from apps.conversations import inbox_views, selectors
 from apps.conversations import services as conversation_services
+from apps.conversations.block_selectors import conversation_block
 from apps.core import params
+from apps.messaging.account_health import restriction_for_send, restriction_text
 from apps.messaging.services import send as send_services
 from apps.messaging.validation import SendError
 from apps.realtime import replay
@@ -163,14 +165,17 @@ def conversation_detail(request, pk):
         raise Http404 from None
     conversation_services.mentions_mark_read(user=request.user, conversation=conversation)
     thread = selectors.thread_page(conversation=conversation)
+    block = conversation_block(conversation=conversation)
     context = _page_context(request, filters, sort)
     now = timezone.now()
     context.update(
         _title_context(conversation, now=now),
         user=request.user,
-        thread=presenters.thread_entries(thread.items, organization=request.user.organization),
+        thread=presenters.thread_entries(thread.items, organization=request.user.organization,
+                                         blocked_since=block.created_at if block else None),
         thread_before=thread.before,
         current_row=presenters.conversation_rows([conversation], now=now)[0],
+        restriction=_restriction(conversation, now=now),
         # Why "Suggest reply" and "Summarise" cannot answer here (no AI), or None.
         assist_unavailable=conversation_assist_unavailable_reason(conversation=conversation),
         emoji_everyday=emoji_search("", language=request.LANGUAGE_CODE),
@@ -185,6 +190,12 @@ def _title_context(conversation, *, now) -> dict:
         "window_open": conversation.window_open(now),
         "window_closes_at": conversation.window_expires_at,
     }
+
+
+def _restriction(conversation, *, now) -> str:
+    """Why WhatsApp's restriction of the account refuses this conversation's sends now, or ""."""
+    restriction = restriction_for_send(conversation.number, window_open=conversation.window_open(now), now=now)
+    return restriction_text(restriction) if restriction else ""
 
 
 @login_required
@@ -223,9 +234,11 @@ def message_older(request, pk):
         thread = selectors.thread_page(conversation=conversation, before=before)
     except selectors.InvalidCursor:
         return HttpResponseBadRequest(params.invalid_message("before"))
+    block = conversation_block(conversation=conversation)
     return render(request, "inbox/thread/older.html", {
         "conversation": conversation,
-        "thread": presenters.thread_entries(thread.items, organization=request.user.organization),
+        "thread": presenters.thread_entries(thread.items, organization=request.user.organization,
+                                            blocked_since=block.created_at if block else None),
         "thread_before": thread.before,
     })
 
@@ -239,8 +252,10 @@ def message_partial(request, message_id):
     message = selectors.thread_message_get(user=request.user, message_id=message_id)
     if message.thread_hidden:
         return HttpResponse(status=204)
+    block = conversation_block(conversation=message.conversation)
     return render(request, "inbox/thread/message.html", {
-        "message": message, "view": presenters.message_view(message), "user": request.user,
+        "message": message, "user": request.user,
+        "view": presenters.message_view(message, blocked_since=block.created_at if block else None),
     })
 
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from apps.accounts import access
 from apps.accounts.admin_scoping import OrganizationScopedAdminMixin
 
+from .admin_lifecycle import TemplateLifecycleAdminMixin
 from .definition import TemplateDefinitionError
 from .models import MessageTemplate
 from .render import mapping_errors, template_render
@@ -216,11 +217,11 @@ class TemplateChangeForm(forms.ModelForm):
 
 
 @admin.register(MessageTemplate)
-class MessageTemplateAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
+class MessageTemplateAdmin(TemplateLifecycleAdminMixin, OrganizationScopedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "language", "category", "status", "quality", "waba_id", "deleted_at", "synced_at"]
     list_filter = ["status", "category", "language", "organization"]
     search_fields = ["name", "meta_id", "waba_id"]
-    actions = ["sync_from_meta"]
+    actions = ["sync_from_meta", "delete_at_meta"]
     change_list_template = "admin/message_templates/messagetemplate/change_list.html"
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -248,13 +249,13 @@ class MessageTemplateAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
             ]
         return [(None, {"fields": ["name", "language", "category", "status", "quality", "parameter_format",
                                    "waba_id", "meta_id", "rejection_reason", "deleted_at", "synced_at",
-                                   "preview", "components_json", "parameter_mapping"]})]
+                                   "preview", "components_json", "at_meta", "parameter_mapping"]})]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
         return ["name", "language", "category", "status", "quality", "parameter_format", "waba_id", "meta_id",
-                "rejection_reason", "deleted_at", "synced_at", "preview", "components_json"]
+                "rejection_reason", "deleted_at", "synced_at", "preview", "components_json", "at_meta"]
 
     @admin.display(description=_lazy("Components"))
     def components_json(self, obj):

@@ -221,8 +221,15 @@ def _interactive(payload: dict) -> dict:
         if not url.startswith(("https://", "http://")):
             raise SendError("interactive.url", "invalid", _("interactive.url must be an http(s) URL."))
         result["action"] = {"name": "cta_url", "parameters": {"display_text": display, "url": url}}
+    elif kind == "location_request_message":
+        # Meta's location request is a body and its "Send location" button: no header, no footer.
+        if payload.get("header") or payload.get("footer"):
+            raise SendError("interactive.header", "invalid",
+                            _("A location request has a body only: no header, no footer."))
+        result["action"] = {"name": "send_location"}
     else:
-        raise SendError("interactive.type", "invalid", _("interactive.type is button, list or cta_url."))
+        raise SendError("interactive.type", "invalid",
+                        _("interactive.type is button, list, cta_url or location_request_message."))
     return result
 
 

@@ -40,13 +40,13 @@ class GraphFastPathMiddleware:
         match = self.pattern.match(request.path_info)
         if match is None:
             return self.get_response(request)
-        from . import graph
+        from . import graph_edges
 
         version, object_id, edge_name = match.group("version", "object_id", "edge_name")
         if edge_name is None:
-            response = graph.node(request, version, object_id)
+            response = graph_edges.node(request, version, object_id)
         else:
-            response = graph.edge(request, version, object_id, edge_name)
+            response = graph_edges.edge(request, version, object_id, edge_name)
         # What CommonMiddleware would add (a kept-alive client needs the length).
         if not response.streaming and not response.has_header("Content-Length"):
             response.headers["Content-Length"] = str(len(response.content))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import graph, views
+from . import graph, graph_edges, views
 
 app_name = "simulator"
 
@@ -10,6 +10,6 @@ urlpatterns = [
     path("phone/<int:number_id>/send/", views.phone_send, name="phone-send"),
     path("phone/<int:number_id>/<str:customer>/thread/", views.phone_thread, name="phone-thread"),
     path("graph/media-download/<str:media_id>/", graph.media_download, name="media-download"),
-    path("graph/<str:version>/<str:object_id>/<str:edge_name>", graph.edge, name="graph-edge"),
-    path("graph/<str:version>/<str:object_id>", graph.node, name="graph-node"),
+    path("graph/<str:version>/<str:object_id>/<str:edge_name>", graph_edges.edge, name="graph-edge"),
+    path("graph/<str:version>/<str:object_id>", graph_edges.node, name="graph-node"),
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -13,6 +14,8 @@ from django.utils.translation import ngettext
 from apps.accounts.admin_scoping import OrganizationScopedAdminMixin, masked
 from apps.whatsapp.services import number_waba_id_check
 
+from .admin_account import NumberAccountAdminMixin
+from .admin_profile import NumberProfileAdminMixin
 from .models import WhatsAppNumber
 from .secrets import clear_secrets_cache
 
@@ -79,7 +82,8 @@ class WhatsAppNumberForm(forms.ModelForm):
 
 
 @admin.register(WhatsAppNumber)
-class WhatsAppNumberAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
+class WhatsAppNumberAdmin(NumberProfileAdminMixin, NumberAccountAdminMixin, OrganizationScopedAdminMixin,
+                          admin.ModelAdmin):
     form = WhatsAppNumberForm
     list_display = ["__str__", "display_phone_number", "phone_number_id", "provider", "organization", "is_active",
                     "sending", "quality_rating", "messaging_limit", "masked_access_token", "masked_app_secret"]
@@ -87,8 +91,20 @@ class WhatsAppNumberAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
     search_fields = ["name", "display_phone_number", "phone_number_id", "waba_id"]
     readonly_fields = ["quality_rating", "messaging_limit", "quality_event", "quality_event_at", "token_error_at",
                        "token_error", "sending_paused_at", "sending_pause_code", "sending_pause_reason",
-                       "sending_resume_at", "sending_pause_checks", "created_at"]
-    actions = ["resume_sending"]
+                       "sending_resume_at", "sending_pause_checks", "restrictions", "verified_name", "name_status",
+                       "code_verification_status", "platform_type", "throughput_level", "status_checked_at",
+                       "status_error", "registered_at", "pin_set_at", "registration", "created_at"]
+    actions = ["resume_sending", "read_status"]
+
+    @admin.display(description=_("registration and two-step PIN"))
+    def registration(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        return format_html('<a href="{}">{}</a> · <a href="{}">{}</a>',
+                           reverse("admin:whatsapp_whatsappnumber_registration", args=[obj.pk]),
+                           _("Register the number or set its PIN…"),
+                           reverse("admin:whatsapp_whatsappnumber_profile", args=[obj.pk]),
+                           _("Business profile and automation…"))
 
     @admin.display(description=_("sending"))
     def sending(self, obj):

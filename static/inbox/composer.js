@@ -542,9 +542,11 @@
     });
     $all("[data-composer-itype]", root).forEach(function (radio) {
       radio.addEventListener("change", function () {
-        var list = radio.value === "list" && radio.checked;
-        $("[data-composer-ibuttons]", root).hidden = list;
-        $("[data-composer-ilist]", root).hidden = !list;
+        if (!radio.checked) return;
+        $("[data-composer-ibuttons]", root).hidden = radio.value !== "button";
+        $("[data-composer-ilist]", root).hidden = radio.value !== "list";
+        var link = $("[data-composer-ilink]", root);
+        if (link) link.hidden = radio.value !== "cta_url";
       });
     });
 

@@ -2,7 +2,7 @@
 merging (WhatsApp's own id confirmed, two contacts of one customer made one),
 opening (a customer's conversation found, opened or woken), activity (the one writer of
 last activity) and actions (what agents do: assign, status, labels, priority, bot,
-notes)."""
+notes), blocking (a customer blocked on a number, at WhatsApp)."""
 
 from .contacts import (  # noqa: F401
     contact_get_or_create,
@@ -60,4 +60,10 @@ from .business_app import (  # noqa: F401
     AddressBookEntry,
     contacts_address_book_apply,
     conversations_for_history_many,
+)
+from .blocking import (  # noqa: F401
+    block_error_text,
+    contact_block,
+    contact_unblock,
+    number_blocked_list,
 )

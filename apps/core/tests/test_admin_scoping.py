@@ -39,6 +39,7 @@ from apps.messaging.models import PendingStatus, Reaction
 from apps.messaging.tests.factories import MessageFactory
 from apps.inbound.models import AccountEvent, WebhookEvent
 from apps.reports.models import PricingRate
+from apps.whatsapp.models import AccountAlert
 from apps.whatsapp.tests.factories import WhatsAppNumberFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +72,9 @@ def tenant(mark: str) -> dict:
         "inbound.AccountEvent": AccountEvent.objects.create(
             organization=org, number=number, waba_id=number.waba_id, field="account_update",
             event=f"{mark}_event", webhook_event=webhook_event),
+        "whatsapp.AccountAlert": AccountAlert.objects.create(
+            organization=org, number=number, waba_id=number.waba_id, field="security", event=f"{mark}_event",
+            severity="warning", summary=f"{mark} alert", key=f"{mark}-alert", dismissed_by=user),
         "conversations.Contact": contact, "conversations.Label": label,
         "conversations.Conversation": conversation,
         "conversations.Note": NoteFactory(conversation=conversation, author=user, body=f"{mark} note"),

@@ -425,6 +425,12 @@ def _handle(run: _Run, item: ev.Event) -> None:
                                        if organization_number else None)
         if created and number is not None and item.field == "phone_number_quality_update":
             _number_quality_update(number, item.value, item.entry_time)
+        targets = [number] if number is not None else numbers
+        if created and targets:
+            from apps.messaging.account_health import account_notice_apply
+
+            account_notice_apply(waba_id=item.waba_id, numbers=targets, field=item.field, value=item.value,
+                                 key=created)
 
 
 def _first_error_code(errors: list) -> str:
@@ -443,14 +449,15 @@ def _number_by_display(numbers: list[WhatsAppNumber], display: str) -> WhatsAppN
 
 
 def _account_event_store(run: _Run, item: ev.Event, *, number, field: str, event: str, value: dict, entry_time,
-                         organization_id=None) -> bool:
-    """Store an account notice once: Meta's redelivery and our replay find the same key."""
+                         organization_id=None) -> str:
+    """Store an account notice once: Meta's redelivery and our replay find the same key.
+    Returns the notice's key when it is new, else ""."""
     key = hashlib.sha256(
         json.dumps({"waba": item.waba_id, "field": field, "time": entry_time, "value": value}, sort_keys=True,
                    default=str).encode()
     ).hexdigest()
     if AccountEvent.objects.filter(waba_id=item.waba_id, field=field, payload__key=key).exists():
-        return False
+        return ""
     AccountEvent.objects.create(
         organization_id=organization_id if organization_id is not None else (number.organization_id if number else None),
         number=number,
@@ -460,7 +467,7 @@ def _account_event_store(run: _Run, item: ev.Event, *, number, field: str, event
         payload={"key": key, "time": entry_time, "value": value},
         webhook_event=run.event,
     )
-    return True
+    return key
 
 
 def _number_quality_update(number: WhatsAppNumber, value: dict, entry_time) -> None:

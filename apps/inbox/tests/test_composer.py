@@ -157,6 +157,31 @@ def test_interactive_list_with_sections_and_rows(world):
     ]
 
 
+def test_a_link_button_and_a_location_request_from_the_builder(world):
+    response = send(world.agent, world.mine, {"kind": "interactive", "itype": "cta_url", "ibody": "Your invoice",
+                                              "cta_text": "Open", "cta_url": "https://shop.example/i/1",
+                                              "button_title": ["ignored"]})
+    assert response.status_code == 200, response.content
+    response = send(world.agent, world.mine, {"kind": "interactive", "itype": "location_request_message",
+                                              "ibody": "Where should we deliver?"})
+    assert response.status_code == 200, response.content
+    link, where = outbound(world.mine).order_by("pk")
+    assert link.content["action"] == {"name": "cta_url",
+                                      "parameters": {"display_text": "Open", "url": "https://shop.example/i/1"}}
+    assert where.content["action"] == {"name": "send_location"}
+    response = send(world.agent, world.mine, {"kind": "interactive", "itype": "cta_url", "ibody": "x",
+                                               "cta_text": "Open", "cta_url": "ftp://x"})
+    assert response.status_code == 422 and "interactive.url must be an http(s) URL." in response.content.decode()
+
+
+def test_the_thread_shows_a_location_request_with_its_button(world):
+    from apps.inbox.presenters import message_view
+
+    send(world.agent, world.mine, {"kind": "interactive", "itype": "location_request_message", "ibody": "Where?"})
+    view = message_view(outbound(world.mine).get())
+    assert (view["interactive"]["body"], view["interactive"]["buttons"]) == ("Where?", ["Send location"])
+
+
 def test_interactive_button_title_too_long_is_named(world):
     response = send(world.agent, world.mine, {"kind": "interactive", "itype": "button", "ibody": "Pick",
                                               "button_title": ["An answer far too long for a button"]})

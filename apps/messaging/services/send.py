@@ -13,12 +13,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.conversations.identity import wa_id_normalise
+from apps.conversations.models import ContactBlock
 from apps.conversations.services import contact_for_phone, conversation_get_or_open, conversation_publish
 from apps.core import params
 from apps.core.tasks import enqueue
 from apps.realtime import groups
 from apps.realtime.publish import publish
 
+from ..account_health import restriction_for_send, restriction_text
 from ..models import Author, Direction, Message, Status
 from ..serializers import MessageSerializer
 from ..validation import MEDIA_KINDS, SendError, build_payload, preview_text
@@ -52,13 +54,23 @@ def _check_recipient(conversation, *, kind: str, template=None) -> None:
             _("%(contact)s opted out of messages from this business (%(reason)s); nothing is sent.")
             % {"contact": contact.display_name, "reason": contact.opt_out_reason or _("no reason given")},
         )
+    if contact.pk and ContactBlock.objects.filter(contact_id=contact.pk, number_id=conversation.number_id).exists():
+        raise SendError(
+            "to", "blocked",
+            _("%(contact)s is blocked on this number: WhatsApp delivers nothing to them. A supervisor may unblock "
+              "them.") % {"contact": contact.display_name},
+        )
     if template is not None and template.category == "MARKETING" and contact.marketing_opted_out:
         raise SendError(
             "template.name", "marketing_opted_out",
             _("%(contact)s stopped marketing messages; send a utility template or wait for them to write.")
             % {"contact": contact.display_name},
         )
-    if kind != "template" and not conversation.window_open():
+    window_open = conversation.window_open()
+    restriction = restriction_for_send(conversation.number, window_open=window_open)
+    if restriction is not None:
+        raise SendError("number", "restricted", restriction_text(restriction))
+    if kind != "template" and not window_open:
         raise SendError(
             "type", "window_closed",
             _("More than 24 hours since the customer last wrote: only an approved template can be sent."),

@@ -47,6 +47,9 @@ CASES = [
      {"type": "list", "body": {"text": "Pick"}, "action": {"button": "Menu", "sections": [{"rows": [{"id": "a", "title": "A"}]}]}}),
     ("interactive", {"type": "cta_url", "body": "Site", "display_text": "Open", "url": "https://x.test"},
      {"type": "cta_url", "body": {"text": "Site"}, "action": {"name": "cta_url", "parameters": {"display_text": "Open", "url": "https://x.test"}}}),
+    ("interactive", {"type": "location_request_message", "body": "Where should we deliver?"},
+     {"type": "location_request_message", "body": {"text": "Where should we deliver?"},
+      "action": {"name": "send_location"}}),
 ]
 
 

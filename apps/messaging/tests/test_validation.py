@@ -155,3 +155,13 @@ def test_at_most_257_contacts():
     error = refused("contacts", {"contacts": [card(first_name="Ann")] * 258})
     assert (error.field, error.code) == ("contacts", "too_many")
     assert "257" in error.message and "258" in error.message
+
+
+def test_location_request():
+    built = build_payload("interactive", {"type": "location_request_message", "body": "Where should we deliver?"})
+    assert built == {"type": "location_request_message", "body": {"text": "Where should we deliver?"},
+                     "action": {"name": "send_location"}}
+    for extra in ({"header": "Delivery"}, {"footer": "Thanks"}):
+        with pytest.raises(SendError) as refused:
+            build_payload("interactive", {"type": "location_request_message", "body": "Where?", **extra})
+        assert refused.value.code == "invalid"

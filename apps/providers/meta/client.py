@@ -367,6 +367,12 @@ class GraphClient:
     def create_template(self, waba_id: str, payload: dict) -> dict:
         return self._request("POST", (waba_id, "message_templates"), json=payload)
 
+    # -- any other Graph call (the modules beside this one build on it) ----------------
+    def call(self, method: str, *segments, json: dict | None = None, params: dict | None = None) -> dict:
+        """One JSON call to the Graph path of `segments` (each checked): its answer,
+        or GraphAPIError."""
+        return self._request(method, tuple(segments), json=json, params=params)
+
 
 def client_for(number) -> GraphClient:
     return GraphClient(number)

@@ -73,6 +73,11 @@ ERROR_CODES: dict[int, tuple[Kind, str]] = {
     132012: (Kind.TERMINAL, "Template parameter format mismatch"),
     132015: (Kind.TERMINAL, "Template is paused"),
     132016: (Kind.TERMINAL, "Template is disabled"),
+    # The Block Users API (POST/DELETE/GET /{phone-number-id}/block_users; blocking.py).
+    139100: (Kind.TERMINAL, "Failed to block or unblock some or all of the users"),
+    139101: (Kind.TERMINAL, "Blocklist limit reached (64,000 users)"),
+    139102: (Kind.TRANSIENT, "The blocklist changed while it was being read"),
+    139103: (Kind.TRANSIENT, "Internal error while blocking: try again"),
 }
 
 # Graph API permission errors: one kind and one explanation for the whole range.

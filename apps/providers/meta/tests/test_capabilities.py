@@ -28,7 +28,7 @@ def test_the_values_are_metas():
     assert CAPABILITIES.animated_sticker_size_limit == 500 * KB
     assert CAPABILITIES.inbound_media_size_limit == 100 * MB
     assert CAPABILITIES.caption_kinds == ("image", "video", "document")
-    assert CAPABILITIES.interactive_types == ("button", "list", "cta_url")
+    assert CAPABILITIES.interactive_types == ("button", "list", "cta_url", "location_request_message")
     with pytest.raises(AttributeError):
         CAPABILITIES.templates = False  # frozen
     with pytest.raises(TypeError):
@@ -92,6 +92,7 @@ INTERACTIVE = {
     "button": {"buttons": [{"id": "b1", "title": "Yes"}]},
     "list": {"button": "Slots", "sections": [{"rows": [{"id": "r1", "title": "9:00"}]}]},
     "cta_url": {"display_text": "Open", "url": "https://example.com/"},
+    "location_request_message": {},
 }
 
 
@@ -105,9 +106,10 @@ def test_sending_accepts_the_interactive_types_and_no_other():
 
 
 def test_the_composer_offers_interactive_types_meta_supports():
-    composer = Path(settings.BASE_DIR, "templates/inbox/composer/composer.html").read_text()
+    composer = "".join(Path(settings.BASE_DIR, "templates/inbox/composer", name).read_text()
+                       for name in ("composer.html", "_interactive_kinds.html"))
     offered = re.findall(r'name="itype" value="([a-z_]+)"', composer)
-    assert offered == ["button", "list"]
+    assert offered == ["button", "list", "cta_url", "location_request_message"]
     assert set(offered) <= set(CAPABILITIES.interactive_types)
 
 

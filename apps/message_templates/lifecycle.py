@@ -1,0 +1,110 @@
+"""A template's life at Meta after its creation: editing its components and deleting
+it, each done at Meta first and then here. The status that follows an edit (Meta
+reviews the template again) comes by webhook and sync, as after a creation."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.providers.meta import template_lifecycle as meta
+from apps.providers.meta.client import GraphAPIError, client_for
+
+from .definition import TemplateDefinitionError, template_definition_check
+from .models import MessageTemplate
+
+# Meta edits a template only in these states (a pending, disabled or appealed one waits).
+EDITABLE = (
+    MessageTemplate.Status.APPROVED,
+    MessageTemplate.Status.REJECTED,
+    MessageTemplate.Status.PAUSED,
+)
+
+
+def _number(template: MessageTemplate):
+    from apps.whatsapp.models import WhatsAppNumber
+
+    number = (
+        WhatsAppNumber.objects.filter(
+            organization_id=template.organization_id,
+            waba_id=template.waba_id,
+            is_active=True,
+        )
+        .exclude(access_token="")
+        .first()
+    )
+    if number is None or not template.waba_id:
+        raise TemplateDefinitionError(
+            [
+                (
+                    "number",
+                    _(
+                        "No active number of this template's WhatsApp Business "
+                        "Account to reach Meta with."
+                    ),
+                )
+            ]
+        )
+    return number
+
+
+def _refused(error: GraphAPIError) -> TemplateDefinitionError:
+    return TemplateDefinitionError(
+        [
+            (
+                "meta",
+                _("Meta refused: %(error)s %(details)s")
+                % {"error": error, "details": error.details},
+            )
+        ]
+    )
+
+
+def template_edit(*, template: MessageTemplate, components: list) -> MessageTemplate:
+    """Check the new components against Meta's rules, submit them, store them. Raises
+    TemplateDefinitionError with every problem, or Meta's refusal."""
+    if template.status not in EDITABLE or not template.meta_id:
+        raise TemplateDefinitionError(
+            [("status", _("Meta edits approved, rejected or paused templates only."))]
+        )
+    payload = template_definition_check(
+        name=template.name,
+        language=template.language,
+        category=template.category,
+        parameter_format=template.parameter_format,
+        components=components,
+    )
+    try:
+        meta.template_edit(
+            client_for(_number(template)),
+            template.meta_id,
+            components=payload["components"],
+        )
+    except GraphAPIError as error:
+        raise _refused(error) from error
+    MessageTemplate.objects.filter(pk=template.pk).update(
+        components=payload["components"],
+        status=MessageTemplate.Status.PENDING,
+        synced_at=timezone.now(),
+    )
+    template.refresh_from_db()
+    return template
+
+
+def template_delete(*, template: MessageTemplate) -> MessageTemplate:
+    """Delete the template's language at Meta, then mark it deleted here (kept for the
+    messages that used it)."""
+    try:
+        meta.template_delete(
+            client_for(_number(template)),
+            template.waba_id,
+            name=template.name,
+            template_id=template.meta_id,
+        )
+    except GraphAPIError as error:
+        raise _refused(error) from error
+    MessageTemplate.objects.filter(pk=template.pk).update(
+        status=MessageTemplate.Status.DELETED, deleted_at=timezone.now()
+    )
+    template.refresh_from_db()
+    return template
