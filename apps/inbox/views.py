@@ -1,6 +1,7 @@
 """The agents' inbox pages. Thin: parse the request, ask a selector or a service, render.
 
-Every read goes through apps.conversations.selectors (scoped by the user); every write
+Every read goes through a selector scoped by the user (apps.conversations.selectors;
+apps.messaging.selectors for the list's search and the thread); every write
 through a service. A conversation or message the user may not see is a 404.
 """
 
@@ -25,6 +26,8 @@ from apps.bot.selectors import conversation_assist_unavailable_reason
 from apps.conversations import selectors
 from apps.conversations import services as conversation_services
 from apps.core import params
+from apps.messaging.selectors import search as search_selectors
+from apps.messaging.selectors import thread as thread_selectors
 from apps.messaging.services import send as send_services
 from apps.messaging.validation import SendError
 from apps.realtime import replay
@@ -67,7 +70,7 @@ def _bad_filter(error: ValueError) -> HttpResponse:
 
 
 def _list_context(request, filters, *, after=None) -> dict:
-    page = selectors.conversation_inbox_page(user=request.user, filters=filters, after=after)
+    page = search_selectors.conversation_inbox_page(user=request.user, filters=filters, after=after)
     return {
         "filters": filters,
         "filter_query": presenters.filter_query(filters),
@@ -126,7 +129,7 @@ def conversation_row(request, pk):
         filters = _filters(request)
     except ValueError as error:
         return _bad_filter(error)
-    conversation = selectors.conversation_in_view(user=request.user, filters=filters, pk=pk)
+    conversation = search_selectors.conversation_in_view(user=request.user, filters=filters, pk=pk)
     if conversation is None:
         return HttpResponse(status=204)
     rows = presenters.conversation_rows([conversation], now=timezone.now())
@@ -148,7 +151,7 @@ def conversation_detail(request, pk):
     except SendError:  # cannot happen for a conversation the selector returned
         raise Http404 from None
     conversation_services.mentions_mark_read(user=request.user, conversation=conversation)
-    thread = selectors.thread_page(conversation=conversation)
+    thread = thread_selectors.thread_page(conversation=conversation)
     context = _page_context(request, filters)
     now = timezone.now()
     context.update(
@@ -205,7 +208,7 @@ def message_older(request, pk):
     if not before:
         return HttpResponseBadRequest(params.invalid_message("before"))
     try:
-        thread = selectors.thread_page(conversation=conversation, before=before)
+        thread = thread_selectors.thread_page(conversation=conversation, before=before)
     except selectors.InvalidCursor:
         return HttpResponseBadRequest(params.invalid_message("before"))
     return render(request, "inbox/thread/older.html", {
@@ -221,7 +224,7 @@ def message_older(request, pk):
 def message_partial(request, message_id):
     """One message as the thread shows it: the page and live updates both use it; 204
     for a message the thread leaves out (the business's reaction, shown under its message)."""
-    message = selectors.thread_message_get(user=request.user, message_id=message_id)
+    message = thread_selectors.thread_message_get(user=request.user, message_id=message_id)
     if message.thread_hidden:
         return HttpResponse(status=204)
     return render(request, "inbox/thread/message.html", {
@@ -233,7 +236,7 @@ def message_partial(request, message_id):
 @require_GET
 @organization_time
 def message_history(request, message_id):
-    message = selectors.thread_message_get(user=request.user, message_id=message_id)
+    message = thread_selectors.thread_message_get(user=request.user, message_id=message_id)
     return render(request, "inbox/thread/history.html", {"message": message,
                                                          "history": presenters.edit_history(message)})
 
@@ -250,14 +253,14 @@ def note_partial(request, note_id):
 @require_POST
 @organization_time
 def message_retry(request, message_id):
-    message = selectors.thread_message_get(user=request.user, message_id=message_id)
+    message = thread_selectors.thread_message_get(user=request.user, message_id=message_id)
     error = None
     try:
         message = send_services.message_retry(message=message, user=request.user)
     except SendError as exc:
         error = exc.message
     if request.htmx:
-        message = selectors.thread_message_get(user=request.user, message_id=message_id)
+        message = thread_selectors.thread_message_get(user=request.user, message_id=message_id)
         if message.thread_hidden:  # a reaction on its way again: its bubble goes
             return HttpResponse("")
         response = render(request, "inbox/thread/message.html", {

@@ -70,7 +70,7 @@ def test_thread_page_costs_a_constant_number_of_queries(agent_client, world):
 
 
 def test_thread_selector_is_three_queries(world, django_assert_num_queries):
-    from apps.conversations import selectors
+    from apps.messaging.selectors import thread as selectors
 
     _fill_thread(world, 15)
     with django_assert_num_queries(3):
@@ -87,7 +87,7 @@ def test_thread_selector_is_three_queries(world, django_assert_num_queries):
 
 
 def test_a_reply_quoting_a_message_older_than_the_page_gets_it_in_one_more_query(world, django_assert_num_queries):
-    from apps.conversations import selectors
+    from apps.messaging.selectors import thread as selectors
 
     old = MessageFactory(conversation=world.mine, text="the original", type="image", content={})
     StoredMediaFactory(message=old, kind="image", mime_type="image/jpeg")
