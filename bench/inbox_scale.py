@@ -245,6 +245,7 @@ def measure_reads(runs: int) -> dict:
     from apps.accounts.models import User
     from apps.conversations import selectors
     from apps.conversations.models import Conversation, Label
+    from apps.messaging.models import Message
 
     # The search and the thread are messaging's selectors; a tree from before that move
     # had them in conversations' (so the same bench measures both).
@@ -306,8 +307,9 @@ def measure_reads(runs: int) -> dict:
         for who, user, pool in (("agent", agent, mine), ("supervisor", supervisor, ids)):
             client = Client()
             client.force_login(user)
-            before = thread_selectors.thread_page(conversation=Conversation.objects.get(pk=pool[0])).before
-            older = f"/inbox/c/{pool[0]}/messages/?before={before}" if before else f"/inbox/c/{pool[0]}/messages/"
+            # The messages older than the newest (the seed's threads fit one page).
+            newest = Message.objects.filter(conversation_id=pool[0]).order_by("-timestamp", "-id").first()
+            older = f"/inbox/c/{pool[0]}/messages/?before={thread_selectors.cursor_encode(newest)}"
             after = search_selectors.conversation_inbox_page(user=user, filters=selectors.InboxFilter(view="all")).after
             urls = {
                 "list page": lambda: "/inbox/?view=all",

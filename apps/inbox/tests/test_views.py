@@ -1,27 +1,25 @@
 """The inbox pages: views, filters, search, access, keyset pagination, query counts."""
 
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.accounts.tests.factories import UserFactory
-from apps.accounts.tests.worlds import FOREIGN_NAME, build_world, fast_passwords  # noqa: F401
+from apps.accounts.tests.worlds import FOREIGN_NAME
 from apps.conversations.models import Conversation
-from apps.conversations.tests.factories import ContactFactory, ConversationFactory, LabelFactory, NoteFactory
+from apps.conversations.tests.factories import (
+    ConversationFactory,
+    LabelFactory,
+    NoteFactory,
+)
 from apps.messaging.models import Message
-from apps.messaging.tests.factories import MessageFactory, OutboundMessageFactory
+from apps.messaging.tests.factories import MessageFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world():
-    return build_world()
 
 
 def client_for(client, user):
