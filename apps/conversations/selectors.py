@@ -82,10 +82,17 @@ def conversation_list(
 
 
 def conversation_get(*, user, pk) -> Conversation:
-    """The conversation `pk` if `user` may see it; Http404 otherwise (another
-    organisation's or a colleague's conversation is "not found", nothing more)."""
+    """The conversation `pk` if `user` may see it, with its contact, assignee, number and
+    labels; Http404 otherwise (another organisation's or a colleague's conversation is
+    "not found", nothing more). One row by its key: the access rule's teams are
+    subqueries of the statement rather than queries of their own."""
     try:
-        return _conversations(user).get(pk=int(pk))
+        return (
+            Conversation.objects.filter(access.conversation_filter(user, subqueries=True))
+            .select_related("contact", "assignee", "number")
+            .prefetch_related(Prefetch("labels", queryset=Label.objects.order_by("name")))
+            .get(pk=int(pk))
+        )
     except (Conversation.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
 
