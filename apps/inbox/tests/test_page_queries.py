@@ -9,7 +9,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from apps.conversations.tests.factories import ConversationFactory, LabelFactory, NoteFactory
+from apps.conversations.tests.factories import (
+    ConversationFactory,
+    LabelFactory,
+    NoteFactory,
+)
 from apps.inbox.tests.helpers import client_for
 from apps.media.tests.factories import StoredMediaFactory
 from apps.messaging.models import Message, Reaction, Status
