@@ -369,7 +369,7 @@ GRAPH_API_BASE = env(
 SIMULATOR_CACHE_SECONDS = float(env("SIMULATOR_CACHE_SECONDS", "1"))
 GRAPH_API_TIMEOUT = float(env("GRAPH_API_TIMEOUT", "20"))
 # Kept-alive connections to the Graph API per process for the calls made from threads
-# (single sends, read receipts, media, templates); batches use the sender loop.
+# (read receipts, media uploads, templates); every send uses the sender loop.
 GRAPH_HTTP_POOL_SIZE = int(env("GRAPH_HTTP_POOL_SIZE", "100"))
 # Sending: retries of transient errors (exponential backoff with jitter from the base
 # delay), and the pair rate to one customer (Meta: about one message every 6 s,
