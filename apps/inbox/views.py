@@ -1,6 +1,7 @@
 """The agents' inbox pages. Thin: parse the request, ask a selector or a service, render.
 
-Every read goes through apps.conversations.selectors (scoped by the user); every write
+Every read goes through a selector scoped by the user (apps.conversations.selectors;
+apps.messaging.selectors for the list's search and the thread); every write
 through a service. A conversation or message the user may not see is a 404.
 """
 
@@ -22,11 +23,14 @@ from django.views.i18n import set_language
 from apps.accounts import services as account_services
 from apps.accounts.models import User
 from apps.bot.selectors import conversation_assist_unavailable_reason
-from apps.conversations import inbox_views, selectors
+from apps.conversations import selectors
 from apps.conversations import services as conversation_services
 from apps.conversations.block_selectors import conversation_block
 from apps.core import params
 from apps.messaging.account_health import restriction_for_send, restriction_text
+from apps.messaging.selectors import inbox_views
+from apps.messaging.selectors import search as search_selectors
+from apps.messaging.selectors import thread as thread_selectors
 from apps.messaging.services import send as send_services
 from apps.messaging.validation import SendError
 from apps.realtime import replay
@@ -79,7 +83,7 @@ def _bad_filter(error: ValueError) -> HttpResponse:
 
 def _list_context(request, filters, *, sort="newest", after=None) -> dict:
     if sort == "newest":
-        page = selectors.conversation_inbox_page(user=request.user, filters=filters, after=after)
+        page = search_selectors.conversation_inbox_page(user=request.user, filters=filters, after=after)
     else:
         page = inbox_views.conversation_inbox_sorted_page(user=request.user, filters=filters, sort=sort, after=after)
     return {
@@ -142,7 +146,7 @@ def conversation_row(request, pk):
         filters, sort = _filters(request), _sort(request)
     except ValueError as error:
         return _bad_filter(error)
-    conversation = selectors.conversation_in_view(user=request.user, filters=filters, pk=pk)
+    conversation = search_selectors.conversation_in_view(user=request.user, filters=filters, pk=pk)
     if conversation is None:
         return HttpResponse(status=204)
     rows = presenters.conversation_rows([conversation], now=timezone.now())
@@ -164,7 +168,7 @@ def conversation_detail(request, pk):
     except SendError:  # cannot happen for a conversation the selector returned
         raise Http404 from None
     conversation_services.mentions_mark_read(user=request.user, conversation=conversation)
-    thread = selectors.thread_page(conversation=conversation)
+    thread = thread_selectors.thread_page(conversation=conversation)
     block = conversation_block(conversation=conversation)
     context = _page_context(request, filters, sort)
     now = timezone.now()
@@ -231,7 +235,7 @@ def message_older(request, pk):
     if not before:
         return HttpResponseBadRequest(params.invalid_message("before"))
     try:
-        thread = selectors.thread_page(conversation=conversation, before=before)
+        thread = thread_selectors.thread_page(conversation=conversation, before=before)
     except selectors.InvalidCursor:
         return HttpResponseBadRequest(params.invalid_message("before"))
     block = conversation_block(conversation=conversation)
@@ -249,7 +253,7 @@ def message_older(request, pk):
 def message_partial(request, message_id):
     """One message as the thread shows it: the page and live updates both use it; 204
     for a message the thread leaves out (the business's reaction, shown under its message)."""
-    message = selectors.thread_message_get(user=request.user, message_id=message_id)
+    message = thread_selectors.thread_message_get(user=request.user, message_id=message_id)
     if message.thread_hidden:
         return HttpResponse(status=204)
     block = conversation_block(conversation=message.conversation)
@@ -263,7 +267,7 @@ def message_partial(request, message_id):
 @require_GET
 @organization_time
 def message_history(request, message_id):
-    message = selectors.thread_message_get(user=request.user, message_id=message_id)
+    message = thread_selectors.thread_message_get(user=request.user, message_id=message_id)
     return render(request, "inbox/thread/history.html", {"message": message,
                                                          "history": presenters.edit_history(message)})
 
@@ -280,14 +284,14 @@ def note_partial(request, note_id):
 @require_POST
 @organization_time
 def message_retry(request, message_id):
-    message = selectors.thread_message_get(user=request.user, message_id=message_id)
+    message = thread_selectors.thread_message_get(user=request.user, message_id=message_id)
     error = None
     try:
         message = send_services.message_retry(message=message, user=request.user)
     except SendError as exc:
         error = exc.message
     if request.htmx:
-        message = selectors.thread_message_get(user=request.user, message_id=message_id)
+        message = thread_selectors.thread_message_get(user=request.user, message_id=message_id)
         if message.thread_hidden:  # a reaction on its way again: its bubble goes
             return HttpResponse("")
         response = render(request, "inbox/thread/message.html", {

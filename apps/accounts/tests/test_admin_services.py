@@ -8,7 +8,7 @@ from django.test import Client
 from apps.accounts.models import Team, User
 from apps.accounts.tests.factories import UserFactory
 from apps.accounts.tests.worlds import build_world, fast_passwords  # noqa: F401
-from apps.live.tests.test_admin_rights_change import team_form, user_form
+from apps.live.tests.helpers import team_form, user_form
 
 pytestmark = pytest.mark.django_db
 

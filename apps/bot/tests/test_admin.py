@@ -5,9 +5,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from apps.accounts.tests.worlds import build_world, fast_passwords  # noqa: F401
-from apps.bot.models import BotRun, BotSettings, BotUsage, KnowledgeDocument, KnowledgePassage
+from apps.bot.models import (
+    BotRun,
+    BotSettings,
+    BotUsage,
+    KnowledgeDocument,
+    KnowledgePassage,
+)
 from apps.bot.tests.factories import BotSettingsFactory
-from apps.bot.tests.test_knowledge import make_pdf
+from apps.bot.tests.helpers import make_pdf
 
 pytestmark = pytest.mark.django_db
 

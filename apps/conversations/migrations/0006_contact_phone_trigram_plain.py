@@ -1,7 +1,7 @@
 """Trigram indexes on the plain phone and WhatsApp id (PostgreSQL only).
 
 A search term without letters matches the phone and the WhatsApp id with a plain
-LIKE (selectors._matching_contact_ids: case cannot matter, so UPPER() is skipped);
+LIKE (selectors.contact_ids_matching: case cannot matter, so UPPER() is skipped);
 these indexes serve it. Measured on 100,000 contacts (bench/inbox_scale.py): the
 UPPER() scan of a column cost 57 ms per search, the plain one 25 ms, and a term
 common to many numbers made the planner scan both columns.

@@ -5,9 +5,10 @@ import json
 import pytest
 
 from apps.conversations.models import Contact, Conversation
+from apps.inbound.models import WebhookEvent
+from apps.inbound.tests.helpers import outbound_to_customer
 from apps.media.models import Media
 from apps.messaging.models import Message, MessageType, Reaction, Status
-from apps.inbound.models import WebhookEvent
 from apps.whatsapp.tests.conftest import CUSTOMER
 from apps.whatsapp.tests.utils import envelope, load_fixture, message, messages_change
 
@@ -189,17 +190,8 @@ def test_reply_to_an_unknown_message_keeps_the_wamid(deliver, number):
 # --- Reactions, edits, revokes --------------------------------------------------------------
 
 
-def _outbound(number, wamid="wamid.OUTBOUND_TEXT_0001", **kwargs):
-    from apps.conversations.tests.factories import ContactFactory, ConversationFactory
-    from apps.messaging.tests.factories import OutboundMessageFactory
-
-    contact = ContactFactory(organization=number.organization, wa_id=CUSTOMER)
-    conversation = ConversationFactory(organization=number.organization, contact=contact, number=number)
-    return OutboundMessageFactory(conversation=conversation, wamid=wamid, **kwargs)
-
-
 def test_reaction_added_changed_and_removed(deliver, number, published):
-    target = _outbound(number, status=Status.DELIVERED)
+    target = outbound_to_customer(number, status=Status.DELIVERED)
     deliver(load_fixture("reaction.json"))
     reaction = Reaction.objects.get()
     assert (reaction.message, reaction.emoji, reaction.reactor) == (target, "\U0001F44D", CUSTOMER)
@@ -282,7 +274,7 @@ def test_batched_entries_route_each_number(deliver, number):
     from apps.whatsapp.tests.factories import WhatsAppNumberFactory
 
     other = WhatsAppNumberFactory(phone_number_id="106540352242923")
-    _outbound(number, status=Status.SENT)
+    outbound_to_customer(number, status=Status.SENT)
     deliver(load_fixture("batched_entries.json"))
     assert list(Message.objects.filter(direction="in").order_by("timestamp").values_list("text", "number")) == [
         ("lote 1", number.id), ("lote 2", number.id), ("outro número", other.id)]
@@ -291,8 +283,8 @@ def test_batched_entries_route_each_number(deliver, number):
 
 
 def test_a_failing_item_does_not_lose_the_others(deliver, number, monkeypatch, run_on_commit):
-    from apps.messaging.services import inbound
     from apps.inbound import services
+    from apps.messaging.services import inbound
 
     real = inbound.message_content
 
@@ -318,8 +310,8 @@ def test_a_failing_item_does_not_lose_the_others(deliver, number, monkeypatch, r
 
 
 def test_the_last_attempt_makes_a_dead_letter(deliver, number, monkeypatch, run_on_commit):
-    from apps.messaging.services import inbound
     from apps.inbound import services
+    from apps.messaging.services import inbound
 
     monkeypatch.setattr(inbound, "message_content", lambda *a: (_ for _ in ()).throw(RuntimeError("always")))
     deliver(load_fixture("text.json"))
@@ -411,7 +403,11 @@ def test_each_conversation_event_of_a_batch_is_what_the_serializer_gives_for_the
 
     from apps.accounts.tests.factories import TeamFactory, UserFactory
     from apps.conversations.serializers import ConversationSerializer
-    from apps.conversations.tests.factories import ContactFactory, ConversationFactory, LabelFactory
+    from apps.conversations.tests.factories import (
+        ContactFactory,
+        ConversationFactory,
+        LabelFactory,
+    )
 
     org = number.organization
     org.opt_out_keywords = ["STOP"]

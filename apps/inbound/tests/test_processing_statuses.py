@@ -3,7 +3,7 @@ Statuses of the business's messages."""
 
 import pytest
 
-from apps.inbound.tests.test_processing import _outbound
+from apps.inbound.tests.helpers import outbound_to_customer
 from apps.messaging.models import Message, Status
 from apps.whatsapp.tests.utils import envelope, load_fixture, messages_change, status
 
@@ -24,7 +24,7 @@ def _statuses(number, *items):
 
 
 def test_statuses_move_forward_and_keep_every_time(deliver, number, published):
-    msg = _outbound(number, status=Status.PENDING)
+    msg = outbound_to_customer(number, status=Status.PENDING)
     deliver(load_fixture("statuses.json"))
     msg.refresh_from_db()
     assert msg.status == Status.READ
@@ -39,7 +39,7 @@ def test_statuses_move_forward_and_keep_every_time(deliver, number, published):
 
 
 def test_statuses_out_of_order_never_step_back(deliver, number):
-    msg = _outbound(number, status=Status.SENT)
+    msg = outbound_to_customer(number, status=Status.SENT)
     deliver(_statuses(number, status(msg.wamid, "read", timestamp=1718200012)))
     deliver(_statuses(number, status(msg.wamid, "delivered", timestamp=1718200011)))
     deliver(_statuses(number, status(msg.wamid, "sent", timestamp=1718200010)))
@@ -50,7 +50,7 @@ def test_statuses_out_of_order_never_step_back(deliver, number):
 
 
 def test_failed_status_keeps_metas_error(deliver, number):
-    msg = _outbound(number, status=Status.SENT)
+    msg = outbound_to_customer(number, status=Status.SENT)
     deliver(load_fixture("status_failed.json"))
     msg.refresh_from_db()
     assert msg.status == Status.FAILED
@@ -61,7 +61,7 @@ def test_failed_status_keeps_metas_error(deliver, number):
 
 
 def test_played_status(deliver, number):
-    msg = _outbound(number, status=Status.READ)
+    msg = outbound_to_customer(number, status=Status.READ)
     deliver(load_fixture("status_played.json"))
     msg.refresh_from_db()
     assert (msg.status, msg.played_at.timestamp()) == (Status.PLAYED, 1718200030)
@@ -74,7 +74,7 @@ def test_status_for_an_unknown_wamid_waits_and_is_applied(deliver, number):
     deliver(load_fixture("statuses.json"))
     deliver(load_fixture("statuses.json"))
     assert sorted(PendingStatus.objects.values_list("status", flat=True)) == ["delivered", "read", "sent"]
-    msg = _outbound(number, wamid=None, status=Status.PENDING)
+    msg = outbound_to_customer(number, wamid=None, status=Status.PENDING)
     msg.wamid = "wamid.OUTBOUND_TEXT_0001"
     msg.save()
     status_apply_pending(message=msg)

@@ -10,13 +10,20 @@ import json
 import pytest
 
 from apps.conversations.models import Contact, Conversation
-from apps.messaging.models import Message, Status
 from apps.inbound import services
 from apps.inbound.models import AccountEvent, WebhookEvent
+from apps.inbound.tests.helpers import outbound_to_customer
+from apps.messaging.models import Message, Status
 from apps.providers.meta.signature import secret_fingerprint, sign_body
 from apps.whatsapp.tests.conftest import CUSTOMER
 from apps.whatsapp.tests.factories import WhatsAppNumberFactory
-from apps.whatsapp.tests.utils import envelope, load_fixture, message, messages_change, status
+from apps.whatsapp.tests.utils import (
+    envelope,
+    load_fixture,
+    message,
+    messages_change,
+    status,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -33,15 +40,6 @@ def _no_media_download(mirrored):
 def number_b(db):
     return WhatsAppNumberFactory(app_secret=B_SECRET, phone_number_id="300000000000001", waba_id="300000000000009",
                                  display_phone_number="+1 555-000-0002")
-
-
-def _outbound(number, wamid="wamid.OUTBOUND_TEXT_0001", **kwargs):
-    from apps.conversations.tests.factories import ContactFactory, ConversationFactory
-    from apps.messaging.tests.factories import OutboundMessageFactory
-
-    contact = ContactFactory(organization=number.organization, wa_id=CUSTOMER)
-    conversation = ConversationFactory(organization=number.organization, contact=contact, number=number)
-    return OutboundMessageFactory(conversation=conversation, wamid=wamid, **kwargs)
 
 
 def _refused(event):
@@ -63,7 +61,7 @@ def test_a_message_signed_with_another_organisations_secret_is_refused(deliver, 
 
 
 def test_statuses_signed_by_another_organisation_change_nothing(deliver, number, number_b):
-    outbound = _outbound(number, status=Status.SENT)
+    outbound = outbound_to_customer(number, status=Status.SENT)
     deliver(envelope(messages_change(phone_number_id=number.phone_number_id, statuses=[
         status(outbound.wamid, "failed", errors=[{"code": 131026, "title": "Message undeliverable"}])])),
         secret=B_SECRET)
@@ -196,7 +194,7 @@ def _stored(payload, secret):
 @pytest.mark.parametrize("cache_seconds", [0, 60])
 def test_the_drain_routes_by_the_secret_that_signed(number, number_b, settings, cache_seconds):
     settings.INBOUND_NUMBER_CACHE_SECONDS = cache_seconds
-    outbound = _outbound(number, status=Status.SENT)
+    outbound = outbound_to_customer(number, status=Status.SENT)
     forged = _stored(load_fixture("text.json"), B_SECRET)
     forged_status = _stored(envelope(messages_change(phone_number_id=number.phone_number_id,
                                                      statuses=[status(outbound.wamid, "read")])), B_SECRET)

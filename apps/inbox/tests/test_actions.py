@@ -5,30 +5,18 @@ and the reason shown inline."""
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.tests.factories import UserFactory
-from apps.accounts.tests.worlds import build_world
 from apps.conversations import services
 from apps.conversations.models import AuditLogEntry, Conversation, Note
 from apps.conversations.tests.factories import ConversationFactory
+from apps.inbox.tests.helpers import client_for
 from apps.messaging.tests.factories import MessageFactory
 from apps.realtime import groups
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world():
-    return build_world()
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def post(user, name, conversation, data, *, commit=None):

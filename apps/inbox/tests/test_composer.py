@@ -6,30 +6,18 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from apps.accounts.tests.worlds import build_world
 from apps.conversations.tests.factories import CannedResponseFactory
+from apps.inbox.tests.helpers import client_for
 from apps.media.models import Media
 from apps.message_templates.models import MessageTemplate
 from apps.messaging.models import Direction, Message
 from apps.messaging.tests.factories import MessageFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world():
-    return build_world()
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def send(user, conversation, data, name="send"):

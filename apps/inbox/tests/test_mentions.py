@@ -3,27 +3,16 @@ unread count on the Mentions view, the view lists the conversations they were
 mentioned in, and opening one marks its mentions read, live on their other pages."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from apps.accounts.tests.factories import UserFactory
-from apps.accounts.tests.worlds import build_world, fast_passwords  # noqa: F401
+from apps.accounts.tests.worlds import build_world
 from apps.conversations import selectors, services
 from apps.conversations.models import Conversation, NoteMention
+from apps.inbox.tests.helpers import client_for
 from apps.realtime import groups
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world():
-    return build_world()
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def note(world, conversation, body, *, author=None):

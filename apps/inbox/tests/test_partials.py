@@ -5,25 +5,13 @@ Brazilian Portuguese where one and many differ."""
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from apps.accounts.tests.worlds import build_world, fast_passwords  # noqa: F401
 from apps.conversations.models import Contact, Conversation
+from apps.inbox.tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world():
-    return build_world()
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 # --- The thread's title --------------------------------------------------------------------

@@ -6,7 +6,6 @@ other caller)."""
 
 import pytest
 
-from apps.accounts.tests.worlds import build_world, fast_passwords  # noqa: F401
 from apps.inbox import presenters
 from apps.messaging.models import Message
 from apps.messaging.tests.factories import MessageFactory, OutboundMessageFactory
@@ -14,11 +13,6 @@ from apps.messaging.tests.factories import MessageFactory, OutboundMessageFactor
 pytestmark = pytest.mark.django_db
 
 NOT_HERE = {"id": None, "author": "", "text": "A message that is not in this inbox"}
-
-
-@pytest.fixture
-def world():
-    return build_world()
 
 
 @pytest.mark.parametrize("where", ["foreign", "colleagues"])

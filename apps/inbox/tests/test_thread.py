@@ -1,15 +1,16 @@
 """The thread page and the message partial: every message type, ticks, notes, days,
 mark-read on open, retry, older pages, and a constant number of queries."""
 
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts.tests.worlds import build_world, fast_passwords  # noqa: F401
 from apps.conversations.models import Conversation
 from apps.conversations.tests.factories import NoteFactory
+from apps.inbox.tests.helpers import partial
 from apps.media.models import Media
 from apps.media.tests.factories import MediaFactory, StoredMediaFactory
 from apps.messaging.models import Message, Reaction, Status
@@ -18,33 +19,6 @@ from apps.simulator.models import SimulatedRequest
 from apps.simulator.testing import inject, simulator  # noqa: F401
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world():
-    return build_world()
-
-
-@pytest.fixture(autouse=True)
-def _release_graph_connections():
-    """After a test that called the simulator on live_server, drop the Graph client's
-    kept-alive connections so the server's threads end with their database connections."""
-    yield
-    from apps.providers.meta import http
-
-    http.reset()
-
-
-@pytest.fixture
-def agent_client(client, world):
-    client.force_login(world.agent)
-    return client
-
-
-def partial(client, message) -> str:
-    response = client.get(reverse("inbox:message", args=[message.pk]))
-    assert response.status_code == 200
-    return response.content.decode()
 
 
 # --- Every message type ---------------------------------------------------------------

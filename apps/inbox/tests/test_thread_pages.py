@@ -1,7 +1,8 @@
 """The thread's pages: older messages by keyset, constant query costs, retry, read
 marks and the one time format."""
 
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.db import connection
@@ -9,16 +10,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from apps.accounts.tests.worlds import build_world, fast_passwords  # noqa: F401
 from apps.conversations.models import Conversation
 from apps.conversations.tests.factories import NoteFactory
+from apps.inbox.tests.helpers import partial
 from apps.media.tests.factories import StoredMediaFactory
 from apps.messaging.models import Message, Reaction, Status
 from apps.messaging.tests.factories import MessageFactory, OutboundMessageFactory
 from apps.simulator.testing import inject, simulator  # noqa: F401
-
-# The thread's fixtures and its partial helper, shared with test_thread.py.
-from apps.inbox.tests.test_thread import _release_graph_connections, agent_client, partial, world  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +68,7 @@ def test_thread_page_costs_a_constant_number_of_queries(agent_client, world):
 
 
 def test_thread_selector_is_three_queries(world, django_assert_num_queries):
-    from apps.conversations import selectors
+    from apps.messaging.selectors import thread as selectors
 
     _fill_thread(world, 15)
     with django_assert_num_queries(3):
@@ -87,7 +85,7 @@ def test_thread_selector_is_three_queries(world, django_assert_num_queries):
 
 
 def test_a_reply_quoting_a_message_older_than_the_page_gets_it_in_one_more_query(world, django_assert_num_queries):
-    from apps.conversations import selectors
+    from apps.messaging.selectors import thread as selectors
 
     old = MessageFactory(conversation=world.mine, text="the original", type="image", content={})
     StoredMediaFactory(message=old, kind="image", mime_type="image/jpeg")

@@ -1,27 +1,25 @@
 """The inbox pages: views, filters, search, access, keyset pagination, query counts."""
 
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.accounts.tests.factories import UserFactory
-from apps.accounts.tests.worlds import FOREIGN_NAME, build_world, fast_passwords  # noqa: F401
+from apps.accounts.tests.worlds import FOREIGN_NAME
 from apps.conversations.models import Conversation
-from apps.conversations.tests.factories import ContactFactory, ConversationFactory, LabelFactory, NoteFactory
+from apps.conversations.tests.factories import (
+    ConversationFactory,
+    LabelFactory,
+    NoteFactory,
+)
 from apps.messaging.models import Message
-from apps.messaging.tests.factories import MessageFactory, OutboundMessageFactory
+from apps.messaging.tests.factories import MessageFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world():
-    return build_world()
 
 
 def client_for(client, user):
@@ -227,13 +225,14 @@ def test_list_page_costs_a_constant_number_of_queries(client, world, user_attr, 
 
 
 def test_first_page_selector_is_at_most_five_queries(world, django_assert_max_num_queries):
-    from apps.conversations import selectors
+    from apps.conversations.selectors import InboxFilter
+    from apps.messaging.selectors import search
 
     _bulk_conversations(world, 40, world.agent)
     for user in (world.agent, world.supervisor):
         for view in ("mine", "unassigned", "all"):
             with django_assert_max_num_queries(5):
-                page = selectors.conversation_inbox_page(user=user, filters=selectors.InboxFilter(view=view))
+                page = search.conversation_inbox_page(user=user, filters=InboxFilter(view=view))
                 [list(c.labels.all()) for c in page.conversations]
                 [c.contact.display_name for c in page.conversations]
 
@@ -309,7 +308,7 @@ def test_contact_search_matches_as_icontains_on_every_column(world, q):
     from django.db.models import Q
 
     from apps.conversations.models import Contact
-    from apps.conversations.selectors import _matching_contact_ids
+    from apps.conversations.selectors import contact_ids_matching
 
     organization = world.agent.organization
     for phone, name in (("+5511987654321", "Ana"), ("+1 555 9-876 ext 9", "zoË Ext"), ("4321", "")):
@@ -319,7 +318,7 @@ def test_contact_search_matches_as_icontains_on_every_column(world, q):
         Q(name__icontains=q) | Q(profile_name__icontains=q) | Q(phone__icontains=q) | Q(wa_id__icontains=q)
     ).values_list("id", flat=True))
     assert expected, "each term matches some contact"
-    assert set(_matching_contact_ids(user=world.agent, q=q).values_list("id", flat=True)) == expected
+    assert set(contact_ids_matching(user=world.agent, q=q).values_list("id", flat=True)) == expected
 
 
 def test_availability_switch_over_htmx_answers_the_form(client, world, published,

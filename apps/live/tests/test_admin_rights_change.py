@@ -13,7 +13,7 @@ from apps.conversations.tests.factories import ConversationFactory
 from apps.live.consumers import CLOSE_SIGNED_OUT
 
 from .conftest import conversation_frames
-from .test_rights_change import after_change
+from .helpers import after_change, team_form, user_form
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,28 +30,6 @@ def admin_client(world):
     client = Client()
     client.force_login(AdminFactory(organization=world["org"], is_staff=True, username="orgadmin"))
     return client
-
-
-def user_form(user, **changes) -> dict:
-    data = {
-        "username": user.username, "first_name": user.first_name, "last_name": user.last_name,
-        "display_name": user.display_name, "email": user.email, "organization": user.organization_id,
-        "role": user.role, "availability": user.availability, "teams": [t.pk for t in user.teams.all()],
-        "is_staff": "on" if user.is_staff else "",
-    }
-    if user.is_active:
-        data["is_active"] = "on"
-    data.update(changes)
-    return {key: value for key, value in data.items() if value not in ("", None)}
-
-
-def team_form(team, **changes) -> dict:
-    data = {
-        "organization": team.organization_id, "name": team.name,
-        "members": [u.pk for u in team.members.all()], "numbers": [n.pk for n in team.numbers.all()],
-    }
-    data.update(changes)
-    return data
 
 
 def post(client, url, data):

@@ -5,48 +5,17 @@ import time
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels.db import database_sync_to_async
 
 from apps.conversations.services import conversation_assign, conversation_publish
 from apps.conversations.tests.factories import ConversationFactory
 from apps.messaging.services.inbound import message_publish
 from apps.messaging.tests.factories import MessageFactory
-from apps.realtime import groups, replay
-from apps.realtime.publish import publish
+from apps.realtime import replay
 
-from .conftest import conversation_frames, drain, open_socket, session_cookie
+from .conftest import open_socket, session_cookie
+from .helpers import away_and_back, missed
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def away_and_back(user, while_away) -> tuple[str, list[dict]]:
-    """Connect, receive one event (the cursor), disconnect, run `while_away`, reconnect
-    with the cursor; return the cursor and the frames of the catch-up."""
-    cookie = session_cookie(user)
-    marker = ConversationFactory(organization=user.organization)
-
-    async def scenario():
-        comm, _ = await open_socket(cookie)
-        await drain(comm)
-        await database_sync_to_async(publish)("contact.updated", {"id": marker.contact_id},
-                                              groups=[groups.user(user.id)])
-        while (frame := await comm.receive_json_from(timeout=30))["event"] != "contact.updated":
-            pass
-        cursor = frame["id"]
-        await comm.disconnect()
-        for action in while_away:
-            await database_sync_to_async(action)()
-        comm, frames = await open_socket(cookie, since=cursor)  # up to catch_up.done/reset
-        await comm.disconnect()
-        return cursor, frames
-
-    return async_to_sync(scenario)()
-
-
-def missed(frames, cursor) -> list[tuple[str, int]]:
-    """The conversation and message frames after the cursor (the margin repeats a few)."""
-    key = replay.parse_id(cursor)
-    return conversation_frames([f for f in frames if f["id"] and replay.parse_id(f["id"]) > key])
 
 
 def test_reconnect_brings_every_missed_event_of_the_user_in_order_then_done(world):

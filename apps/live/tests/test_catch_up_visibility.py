@@ -6,12 +6,16 @@ import json
 
 import pytest
 
-from apps.conversations.services import contact_update, conversation_assign, conversation_publish
+from apps.conversations.services import (
+    contact_update,
+    conversation_assign,
+    conversation_publish,
+)
 from apps.conversations.tests.factories import ContactFactory, ConversationFactory
 from apps.messaging.services.inbound import message_publish
 from apps.messaging.tests.factories import MessageFactory
 
-from .test_catch_up import away_and_back, missed
+from .helpers import away_and_back, missed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

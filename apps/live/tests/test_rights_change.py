@@ -16,59 +16,18 @@ from apps.conversations.services import conversation_publish
 from apps.conversations.tests.factories import ConversationFactory
 from apps.live.consumers import CLOSE_RECONNECT, CLOSE_SIGNED_OUT
 
-from .conftest import conversation_frames, open_socket, receive_skipping_presence, session_cookie, until_barrier
+from .conftest import (
+    conversation_frames,
+    open_socket,
+    receive_skipping_presence,
+    session_cookie,
+    until_barrier,
+)
+from .helpers import after_change, closed_with
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 UPDATE = "conversation.updated"
-
-
-async def closed_with(comm, timeout=5) -> int | None:
-    """The close code the server sent (None when the socket stays open)."""
-    if await comm.receive_nothing(timeout=timeout):
-        return None
-    while True:
-        output = await comm.receive_output(timeout=timeout)
-        if output["type"] == "websocket.close":
-            return output.get("code")
-
-
-async def closed_before_barrier(comm, user) -> int | None:
-    """The close code if the server closed the socket before a barrier event published
-    now to `user`'s group arrived (a change's notice to the socket is published on its
-    commit, before the barrier), None if the barrier came first."""
-    from apps.realtime import groups
-    from apps.realtime.publish import publish_now
-
-    await database_sync_to_async(publish_now)("test.barrier", {}, groups=[groups.user(user.id)])
-    while True:
-        output = await comm.receive_output(timeout=30)
-        if output["type"] == "websocket.close":
-            return output.get("code")
-        if output["type"] == "websocket.send" and '"test.barrier"' in output.get("text", ""):
-            return None
-
-
-def after_change(user, change, publish_actions, cookie=None):
-    """Open `user`'s socket, make `change` (sync), publish, and return (frames after the
-    change, the socket's close code or None)."""
-    cookie = cookie or session_cookie(user)
-
-    async def scenario():
-        comm, _ = await open_socket(cookie)
-        await until_barrier({"me": (comm, user)})
-        await database_sync_to_async(change)()
-        code = await closed_before_barrier(comm, user)
-        if code is not None:
-            await comm.disconnect()  # as the server does after the close
-            return None, code
-        for action in publish_actions:
-            await database_sync_to_async(action)()
-        frames = (await until_barrier({"me": (comm, user)}))["me"]
-        await comm.disconnect()
-        return frames, None
-
-    return async_to_sync(scenario)()
 
 
 def test_a_demoted_supervisor_stops_receiving_the_organisations_conversations(world):

@@ -4,8 +4,9 @@
                 number's waiting ones) and loads them with what their send needs
     pacing.py   the wait for a send slot; ratelimit.py, the slots' buckets in Redis
     payload.py  the body of the call, and a file's upload
-    batch.py    a number's batch: every call from the process's sender loop
-    alone.py    a message on its own (media, its own retry)
+    batch.py    the one send: claimed messages of a number (its batch, or a message
+                on its own: media, its own retry), each call from the process's
+                sender loop; a media message's file uploaded first
     outcome.py  the answers stored (one statement for any number), the errors settled
     kick.py     the tasks queued: the number's kick, a message's own task, batch sizes
     pause.py    a number Meta refuses as a whole (permissions, blocks, the spam limit):

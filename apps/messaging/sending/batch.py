@@ -1,6 +1,8 @@
-"""The batch send: claimed messages of one number, their slots in one reservation,
-each call from the process's sender loop at its slot (apps.providers.meta.transport),
-the answers stored together and each error settled on its own message."""
+"""The batch send: claimed messages of one number, their files uploaded first where
+Meta needs them, their slots in one reservation, each call from the process's sender
+loop at its slot (apps.providers.meta.transport), the answers stored together and each
+error settled on its own message. A message sent on its own (media, its own retry, a
+paused number's check) is a batch of one: the same path (`message_send`)."""
 
 from __future__ import annotations
 
@@ -12,10 +14,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from ..models import Message
+from ..models import MEDIA_TYPES, Message
 from . import claim, kick, outcome, ratelimit
 from .pacing import LATE_SLOT, MAX_INLINE_WAIT, db_connection_release
-from .payload import meta_payload
+from .payload import media_upload_if_needed, meta_payload
 
 logger = logging.getLogger(__name__)
 
@@ -27,9 +29,16 @@ def send_concurrency() -> int:
     return max(1, settings.SEND_CONCURRENCY)
 
 
+def message_send(message: Message, claimed_at) -> str:
+    """Send one claimed message on its own: a batch of one. Returns its outcome (see
+    `batch_send`)."""
+    return batch_send([message], claimed_at, full=False).get(message.pk, "sent")
+
+
 def batch_send(messages: list[Message], claimed_at, *, full: bool) -> dict[int, str]:
-    """Send claimed messages of one number: their slots in one reservation, each
-    call from the process's sender loop at its slot, the answers stored together.
+    """Send claimed messages of one number: the files of media messages uploaded to
+    Meta first where needed, their slots in one reservation, each call from the
+    process's sender loop at its slot, the answers stored together.
     `full`: the claim may have left more waiting, so the next batch is queued at once.
     Returns each message's outcome ("sent", "throttled", "retry", "interrupted", "failed",
     "released": its claim was given back before its call, another send has it)."""
@@ -37,6 +46,12 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool) -> dict[int, 
     from apps.providers.meta.transport import LATE
 
     results: dict[int, str] = {}
+    # Before any call is recorded or slot reserved: nothing slow (an upload) may come
+    # between a slot and its request.
+    files: dict[int, object] = {}
+    messages = _files_upload(messages, files, results)
+    if not messages:
+        return results
     number = messages[0].number
     kick.number_keys[number.pk] = ratelimit.number_key(number)
     kick.number_rates[number.pk] = number.rate_limit_per_second
@@ -75,7 +90,7 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool) -> dict[int, 
             # The number's slots are taken for the next second: give these back and
             # queue a batch for when a whole batch fits.
             countdown = min(d for d, _ in by_number) + size / number.rate_limit_per_second
-            _give_back([m.pk for _, m in by_number], claimed_at, number.pk, countdown)
+            _give_back([m for _, m in by_number], claimed_at, number.pk, countdown)
             results.update({m.pk: "throttled" for _, m in by_number})
             by_number = []
         first = False
@@ -116,7 +131,7 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool) -> dict[int, 
                 continue
             wamid = outcome.answer_wamid(result)
             if wamid:
-                sent.append((message, wamid, None, outcome.answer_wa_id(result)))  # no media in a batch
+                sent.append((message, wamid, files.get(message.pk), outcome.answer_wa_id(result)))
             else:
                 failed.append((message, None))
     results.update(outcome.answers_store(sent))
@@ -136,7 +151,7 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool) -> dict[int, 
     if by_number:
         results.update({m.pk: "throttled" for _, m in by_number})
         # When the number's slots free up for a whole batch.
-        _give_back([m.pk for _, m in by_number], claimed_at, number.pk,
+        _give_back([m for _, m in by_number], claimed_at, number.pk,
                    min(d for d, _ in by_number) + size / number.rate_limit_per_second)
     return results
 
@@ -151,6 +166,32 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool) -> dict[int, 
 # one or two (kick.BATCH_SECONDS).
 WAVE_SECONDS = 0.1
 MARK_LEAD = 0.05
+
+
+def _files_upload(messages: list[Message], files: dict, results: dict) -> list[Message]:
+    """Upload the files of the media messages that Meta needs (payload.
+    media_upload_if_needed), keeping each one's Media row in `files`; a message whose
+    upload failed is settled as its call's failure would be (a transient error of
+    Meta's is retried with backoff). Returns the messages still to send."""
+    from apps.media.services import MediaUnavailable
+    from apps.providers.meta.client import GraphAPIError
+
+    ready = []
+    for message in messages:
+        if message.type not in MEDIA_TYPES:
+            ready.append(message)
+            continue
+        try:
+            files[message.pk] = media_upload_if_needed(message)
+        except (GraphAPIError, MediaUnavailable) as error:
+            results[message.pk] = outcome.failure_settle(message, error)
+            continue
+        except Exception as exc:  # a bug or a storage error: its claim is not left dangling
+            logger.exception("message %s: could not prepare its file", message.pk)
+            results[message.pk] = outcome.failure_settle(message, exc)
+            continue
+        ready.append(message)
+    return ready
 
 
 def _head_record(number, messages: list[Message], claimed_at, recorded: set[int], results: dict) -> list[Message]:
@@ -202,12 +243,22 @@ def _waves_schedule(loop, client, go: list[tuple[float, Message]], claimed_at, r
     return scheduled, []
 
 
-def _give_back(ids: list[int], claimed_at, number_id: int, countdown: float) -> None:
+def _give_back(messages: list[Message], claimed_at, number_id: int, countdown: float) -> None:
+    """Give back claims that got no slot: the number's next batch takes them, after
+    `countdown`; a media message, which the number's batches never claim, gets its own
+    task then."""
+    own = [m.pk for m in messages if m.type in MEDIA_TYPES]
+    ids = [m.pk for m in messages if m.type not in MEDIA_TYPES]
     try:
-        claim.messages_unclaim(ids, claimed_at)
-        kick.kick(number_id, countdown=countdown)
+        if ids:
+            claim.messages_unclaim(ids, claimed_at)
+            kick.kick(number_id, countdown=countdown)
+        if own:
+            claim.messages_unclaim(own, claimed_at, next_attempt_at=timezone.now() + timedelta(seconds=countdown))
+            for message_id in own:
+                kick.message_queue(message_id, countdown=countdown)
     except Exception:  # the sweeper finds them
-        logger.exception("could not give back the claims of %s", ids)
+        logger.exception("could not give back the claims of %s", ids + own)
 
 
 def _results(batch, deadline: float) -> list:

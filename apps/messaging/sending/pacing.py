@@ -1,11 +1,8 @@
-"""Pacing: how a send waits for its slot under its number's and its customer's
-limits (the buckets: ratelimit.py), and what it holds while it waits."""
+"""Pacing: how far ahead a send's slot under its number's and its customer's limits
+(the buckets: ratelimit.py) is waited for in the worker, how late its call may start,
+and what the worker holds while it waits."""
 
 from __future__ import annotations
-
-import time
-
-from . import ratelimit
 
 # A send slot up to this far ahead is reserved and slept for in the worker's thread;
 # when every slot is further away the send is queued again with a countdown instead
@@ -15,23 +12,6 @@ MAX_INLINE_WAIT = 1.0
 # A call that starts later than this after its slot takes a new slot: sent late, it
 # could crowd a number's next slots into the same second (Meta counts per second).
 LATE_SLOT = 0.03
-
-
-def slot_wait(message) -> float:
-    """Reserve the message's slot under its number's and pair's limits, and sleep
-    until it. 0.0 when the message may go now; else the seconds to wait before
-    trying again (nothing is reserved then)."""
-    for _late in range(10):
-        granted, delay = ratelimit.send_reserve(message.number, message.conversation.contact.key,
-                                                max_wait=MAX_INLINE_WAIT)
-        if not granted:
-            return delay
-        go_at = time.monotonic() + delay
-        if delay > 0:
-            time.sleep(delay)
-        if time.monotonic() - go_at <= LATE_SLOT:
-            break
-    return 0.0
 
 
 def db_connection_release() -> None:

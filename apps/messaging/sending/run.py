@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from ..models import MEDIA_TYPES, Direction, Message, Status
 from . import claim, holders, kick, outcome, pause, ratelimit
-from .alone import alone_send
-from .batch import batch_send
+from .batch import batch_send, message_send
 from .pacing import MAX_INLINE_WAIT
 
 logger = logging.getLogger(__name__)
@@ -54,7 +53,8 @@ def number_batch_send(number_id: int, *, redelivered: bool = False) -> int:
 
 def message_send_out(message_id: int) -> str:
     """Send one pending outbound message, and (batching) a batch of its number's
-    other waiting messages along with it; a media message goes on its own. Returns
+    other waiting messages along with it; a media message goes on its own after
+    them (a batch of one: its upload comes before its slot). Returns
     its outcome, or why it was not sent ("missing", "done", "in_flight",
     "interrupted", "paused": its number's sending is paused, pause.py). Safe to run
     twice."""
@@ -65,21 +65,21 @@ def message_send_out(message_id: int) -> str:
         number_id = first.number_id
         if first.number.sending_paused_at is not None:
             # The number's sending is paused: this message waits, unless it is the check.
-            return alone_send(first, claimed_at) if pause.messages_hold([first], claimed_at) else "paused"
+            return message_send(first, claimed_at) if pause.messages_hold([first], claimed_at) else "paused"
     else:
         number_id = Message.objects.filter(pk=message_id).values_list("number_id", flat=True).first()
         if number_id is None:
             return "missing"
     kick.kick_taken(number_id)
-    alone = first is None or first.type in MEDIA_TYPES
-    batch = [] if alone else [first]
+    on_its_own = first is None or first.type in MEDIA_TYPES
+    batch = [] if on_its_own else [first]
     limit = kick.batch_size(number_id, first.number.rate_limit_per_second if first is not None else None) - len(batch)
     others = claim.messages_claim(claimed_at=claimed_at, number_id=number_id, limit=limit, exclude=message_id)
     if others and first is None:
         others = pause.messages_hold(others, claimed_at)
     batch += others
     results = batch_send(batch, claimed_at, full=len(others) == limit) if batch else {}
-    if first is not None and not alone:
+    if first is not None and not on_its_own:
         return results.get(message_id, "sent")
     if first is None:
         # Not claimable (sent, in flight, interrupted...): tell why, or claim it now
@@ -90,7 +90,7 @@ def message_send_out(message_id: int) -> str:
             return why
         if not pause.messages_hold([first], claimed_at):
             return "paused"
-    return alone_send(first, claimed_at)
+    return message_send(first, claimed_at)
 
 
 def _unclaimed(message_id: int, claimed_at) -> tuple[Message | None, str]:

@@ -303,6 +303,10 @@ def conversation_mark_read(*, conversation, user) -> int:
         conversation=conversation, direction=Direction.INBOUND, read_at__isnull=True
     ).exclude(wamid__isnull=True)
     latest = unread.order_by("-timestamp", "-id").first()
+    if latest is None and not conversation.unread_count:
+        # Nothing to mark (the common case of a page opened again): no transaction,
+        # no write. A message stored after this look is unread, as it should be.
+        return 0
     with transaction.atomic():
         count = unread.update(read_at=timezone.now())
         changed = Conversation.objects.filter(pk=conversation.pk, unread_count__gt=0).update(unread_count=0)

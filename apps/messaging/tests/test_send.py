@@ -11,6 +11,7 @@ from apps.message_templates.tests.factories import MessageTemplateFactory
 from apps.messaging.models import Message, Status
 from apps.messaging.services.send import message_retry, message_send
 from apps.messaging.tests.factories import MessageFactory
+from apps.messaging.tests.send_cases import CASES
 from apps.messaging.validation import SendError
 from apps.simulator.models import SimulatedMedia, SimulatedMessage
 from apps.simulator.testing import inject, simulator  # noqa: F401
@@ -31,26 +32,6 @@ def sent_payload(message):
     message.refresh_from_db()
     assert message.status == Status.SENT, (message.error_code, message.error_message)
     return SimulatedMessage.objects.get(wamid=message.wamid).payload
-
-
-CASES = [
-    ("text", {"body": "Hello"}, {"body": "Hello", "preview_url": False}),
-    ("image", {"link": "https://x.test/a.jpg", "caption": "Look"}, {"link": "https://x.test/a.jpg", "caption": "Look"}),
-    ("video", {"link": "https://x.test/a.mp4"}, {"link": "https://x.test/a.mp4"}),
-    ("audio", {"link": "https://x.test/a.ogg"}, {"link": "https://x.test/a.ogg"}),
-    ("document", {"link": "https://x.test/a.pdf", "filename": "a.pdf"}, {"link": "https://x.test/a.pdf", "filename": "a.pdf"}),
-    ("sticker", {"link": "https://x.test/a.webp"}, {"link": "https://x.test/a.webp"}),
-    ("location", {"latitude": -23.5, "longitude": -46.6, "name": "Office"}, {"latitude": -23.5, "longitude": -46.6, "name": "Office"}),
-    ("interactive", {"type": "button", "body": "Pick", "buttons": [{"id": "y", "title": "Yes"}]},
-     {"type": "button", "body": {"text": "Pick"}, "action": {"buttons": [{"type": "reply", "reply": {"id": "y", "title": "Yes"}}]}}),
-    ("interactive", {"type": "list", "body": "Pick", "button": "Menu", "sections": [{"rows": [{"id": "a", "title": "A"}]}]},
-     {"type": "list", "body": {"text": "Pick"}, "action": {"button": "Menu", "sections": [{"rows": [{"id": "a", "title": "A"}]}]}}),
-    ("interactive", {"type": "cta_url", "body": "Site", "display_text": "Open", "url": "https://x.test"},
-     {"type": "cta_url", "body": {"text": "Site"}, "action": {"name": "cta_url", "parameters": {"display_text": "Open", "url": "https://x.test"}}}),
-    ("interactive", {"type": "location_request_message", "body": "Where should we deliver?"},
-     {"type": "location_request_message", "body": {"text": "Where should we deliver?"},
-      "action": {"name": "send_location"}}),
-]
 
 
 @pytest.mark.parametrize(("kind", "payload", "expected"), CASES)

@@ -17,10 +17,10 @@ from apps.messaging.serializers import MessageSerializer, message_event_data
 from apps.messaging.services.send import message_send
 from apps.messaging.services.statuses import status_apply
 from apps.messaging.tests.factories import OutboundMessageFactory
-from apps.messaging.tests.test_send import CASES
+from apps.messaging.tests.send_cases import CASES
+from apps.providers.meta.parser import parse_status
 from apps.simulator import webhooks
 from apps.simulator.testing import simulator  # noqa: F401
-from apps.providers.meta.parser import parse_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from apps.accounts.tests.worlds import build_world, fast_passwords  # noqa: F401
-from apps.conversations import selectors
 from apps.messaging.models import Message, Status
+from apps.messaging.selectors import thread as selectors
 from apps.messaging.tests.factories import MessageFactory, OutboundMessageFactory
 
 pytestmark = pytest.mark.django_db

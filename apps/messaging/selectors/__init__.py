@@ -1,8 +1,9 @@
-"""Reads of messages, scoped to what the requesting user may see."""
+"""Reads of messages, scoped to what the requesting user may see; the search (search.py)
+and the thread (thread.py) are beside them."""
 
 from apps.accounts import access
 
-from .models import Message
+from ..models import Message
 
 
 def message_list(*, user):

@@ -1,5 +1,5 @@
 """The inbox list's counts per view and its other orders, beside the selectors of
-the list itself (selectors.conversation_inbox_page, newest first, keyset-paged).
+the list itself (search.conversation_inbox_page, newest first, keyset-paged).
 
 Both are scoped by the user through the same access rule as the list."""
 
@@ -9,14 +9,15 @@ from django.db.models import Count, F, Q
 
 from apps.accounts import access
 
-from .models import Conversation
-from .selectors import (
+from apps.conversations.models import Conversation
+from apps.conversations.selectors import (
     INBOX_PAGE_SIZE,
     ConversationPage,
     InboxFilter,
     InvalidCursor,
-    inbox_queryset,
 )
+
+from .search import inbox_queryset
 
 # The list's orders: "newest" is the selector's own (keyset pages); the others are
 # paged by offset ("o<offset>" cursors).
