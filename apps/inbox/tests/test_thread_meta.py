@@ -9,7 +9,7 @@ from apps.inbox.presenters_meta import duration_text
 from apps.messaging.models import Author, MessageType
 from apps.messaging.tests.factories import MessageFactory, OutboundMessageFactory
 
-from .test_thread import agent_client, partial, world  # noqa: F401
+from .helpers import partial
 
 pytestmark = pytest.mark.django_db
 
