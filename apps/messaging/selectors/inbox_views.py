@@ -8,7 +8,6 @@ from __future__ import annotations
 from django.db.models import Count, F, Q
 
 from apps.accounts import access
-
 from apps.conversations.models import Conversation
 from apps.conversations.selectors import (
     INBOX_PAGE_SIZE,
