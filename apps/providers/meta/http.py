@@ -120,10 +120,17 @@ class _Client:
             return
         if self.owned:
             if not self.loop.is_running():
-                try:
-                    self.loop.run_until_complete(close())
-                finally:
-                    self.loop.close()
+                # In a thread of its own: the thread stopping it may run a loop of its
+                # own (an async test, a browser driver), where run_until_complete is refused.
+                def finish():
+                    try:
+                        self.loop.run_until_complete(close())
+                    finally:
+                        self.loop.close()
+
+                closer = threading.Thread(target=finish, name="graph-http-close", daemon=True)
+                closer.start()
+                closer.join(5)
             return
         if self.thread.is_alive() and self.loop.is_running():
             try:

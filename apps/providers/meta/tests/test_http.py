@@ -76,6 +76,19 @@ def test_each_thread_has_its_own_session_and_reset_closes_them(peer):
     assert all(session.closed for session in sessions)
 
 
+def test_reset_from_a_thread_running_an_event_loop_closes_the_others_sessions(peer):
+    """A browser driver or an async test stops the client from inside a running loop:
+    the threads' own loops are still closed, and nothing is raised."""
+    http.request("POST", peer.url, headers={}, data=b"{}", timeout=5)  # this thread's own loop
+    session = http._local.client.session
+
+    async def inside_a_loop():
+        http.reset()
+
+    asyncio.run(inside_a_loop())
+    assert session.closed
+
+
 def test_a_refused_connection_is_a_failure_that_never_reached_the_peer():
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
