@@ -74,9 +74,15 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool) -> dict[int, 
                 break
         # Slots for the messages still waiting (all of them, then those that
         # missed their slot), one reservation.
-        slots = ratelimit.send_reserve_batch(
-            number, [m.conversation.contact.key for m in waiting], max_wait=MAX_INLINE_WAIT
-        )
+        try:
+            slots = ratelimit.send_reserve_batch(
+                number, [m.conversation.contact.key for m in waiting], max_wait=MAX_INLINE_WAIT
+            )
+        except Exception:  # Redis: no slot, so no call; the claims and their records go back now
+            logger.exception("could not reserve the slots of %d messages: not made", len(waiting))
+            by_number += [(0.0, message) for message in waiting]
+            waiting = []
+            break
         began = time.monotonic()
         go = []
         for message, (granted, delay, refused_by_pair) in zip(waiting, slots):

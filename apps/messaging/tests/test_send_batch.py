@@ -450,3 +450,24 @@ def test_a_batch_task_delivered_again_gives_each_claim_in_flight_its_own_task(qu
     finally:
         tasks.send_pending.pop_request()
     assert not [call for call in queued if call[0] == "messaging.send_message"]
+
+
+def test_a_batch_that_cannot_reserve_its_slots_gives_its_claims_back_at_once(queued, number, monkeypatch):
+    """Redis goes away between the batch's first record of its calls and their slots:
+    no call is made, and the claims (their records of a call with them) are given back
+    now, for the number's next batch, instead of waiting for the claim's expiry and
+    then showing "Send interrupted" on messages that never left."""
+    import redis
+
+    messages = pending(number, 3)
+
+    def gone(*args, **kwargs):
+        raise redis.exceptions.ConnectionError("Connection refused")
+
+    monkeypatch.setattr(ratelimit, "send_reserve_batch", gone)
+    tasks.send_pending.run(number.pk)
+    rows = Message.objects.filter(pk__in=[m.pk for m in messages])
+    assert sorted(rows.values_list("status", "send_started_at", "call_started_at", "send_attempts")) == [
+        (Status.PENDING, None, None, 0)] * 3
+    assert SimulatedRequest.objects.count() == 0
+    assert ("messaging.send_pending", (number.pk,)) in [(task, args) for task, args, _ in queued]
