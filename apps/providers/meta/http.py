@@ -18,6 +18,7 @@ The send worker's batches stay on transport.py (docs/benchmarks.md, "HTTP client
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import os
 import ssl
@@ -217,6 +218,11 @@ def reset() -> None:
     if shared is not None:
         shared.stop()
     _proxies.clear()
+
+
+# A process that ends (a management command, a worker's child) closes its sessions and
+# their connections instead of leaving asyncio to report them unclosed.
+atexit.register(reset)
 
 
 @functools.lru_cache(maxsize=16)

@@ -89,6 +89,19 @@ def test_reset_from_a_thread_running_an_event_loop_closes_the_others_sessions(pe
     assert session.closed
 
 
+def test_a_process_that_ends_closes_its_sessions(peer):
+    """A command that made a call and exits leaves no unclosed session behind (asyncio
+    would log "Unclosed client session" on every such exit)."""
+    import subprocess
+    import sys
+
+    code = ("from apps.providers.meta import http\n"
+            f"print(http.request('POST', {peer.url!r}, headers={{}}, data=b'{{}}', timeout=5).status_code)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "200", done.stderr
+    assert "Unclosed" not in done.stderr
+
+
 def test_a_refused_connection_is_a_failure_that_never_reached_the_peer():
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
