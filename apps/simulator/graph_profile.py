@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from apps.providers.meta import profile as meta_profile
+
 from .graph import (
     GraphError,
     GraphResponse,
@@ -25,28 +27,10 @@ from .graph import (
 )
 from .models import SimulatedRequest
 
-VERTICALS = {
-    "UNDEFINED",
-    "OTHER",
-    "AUTO",
-    "BEAUTY",
-    "APPAREL",
-    "EDU",
-    "ENTERTAIN",
-    "EVENT_PLAN",
-    "FINANCE",
-    "GROCERY",
-    "GOVT",
-    "HOTEL",
-    "HEALTH",
-    "NONPROFIT",
-    "PROF_SERVICES",
-    "RETAIL",
-    "TRAVEL",
-    "RESTAURANT",
-    "NOT_A_BIZ",
-}
-LIMITS = {"about": 139, "address": 256, "description": 512, "email": 128}
+# Meta's documented limits, as the product checks them before a call.
+VERTICALS = frozenset(meta_profile.VERTICALS)
+LIMITS = {"about": meta_profile.ABOUT_MAX, "address": meta_profile.ADDRESS_MAX, "description": meta_profile.DESCRIPTION_MAX,
+          "email": meta_profile.EMAIL_MAX}
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
