@@ -11,7 +11,7 @@ from apps.messaging.tests.factories import MessageFactory
 from apps.whatsapp.tests.factories import WhatsAppNumberFactory
 
 from .conftest import sign_in
-from .test_reaction_picker import open_picker
+from .helpers import open_picker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

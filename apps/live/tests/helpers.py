@@ -116,3 +116,20 @@ def team_form(team, **changes) -> dict:
     }
     data.update(changes)
     return data
+
+
+def redis_down_for_one_publish(monkeypatch):
+    """The next publish finds Redis unreachable (its log append and its delivery fail)."""
+    import redis
+
+    log = replay.get_log()
+    real = log.append_many_epoch
+    calls = {"n": 0}
+
+    def append_many_epoch(events):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise redis.ConnectionError("Redis is restarting")
+        return real(events)
+
+    monkeypatch.setattr(log, "append_many_epoch", append_many_epoch)

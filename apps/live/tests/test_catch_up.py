@@ -13,7 +13,7 @@ from apps.messaging.tests.factories import MessageFactory
 from apps.realtime import replay
 
 from .conftest import open_socket, session_cookie
-from .helpers import away_and_back, missed
+from .helpers import away_and_back, missed, redis_down_for_one_publish
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -132,30 +132,13 @@ def test_first_connection_without_cursor_gets_done_with_the_current_cursor(world
     assert replay.parse_id(frames[-1]["data"]["cursor"]) >= replay.parse_id(page_cursor)
 
 
-def _redis_down_for_one_publish(monkeypatch):
-    """The next publish finds Redis unreachable (its log append and its delivery fail)."""
-    import redis
-
-    log = replay.get_log()
-    real = log.append_many_epoch
-    calls = {"n": 0}
-
-    def append_many_epoch(events):
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise redis.ConnectionError("Redis is restarting")
-        return real(events)
-
-    monkeypatch.setattr(log, "append_many_epoch", append_many_epoch)
-
-
 def test_an_event_lost_while_redis_was_down_makes_a_reconnecting_page_reload(world, monkeypatch):
     """The event published during the outage is in no log: a page that was away then
     must not be told it is up to date."""
     conversation = ConversationFactory(organization=world["org"], number=world["number"])
 
     def outage():
-        _redis_down_for_one_publish(monkeypatch)
+        redis_down_for_one_publish(monkeypatch)
         conversation_publish(conversation)  # lost: Redis down
 
     cursor, frames = away_and_back(world["supervisor"], [
@@ -170,7 +153,7 @@ def test_a_failed_delivery_is_noted_even_when_no_event_follows(world, monkeypatc
     conversation = ConversationFactory(organization=world["org"], number=world["number"])
 
     def outage():
-        _redis_down_for_one_publish(monkeypatch)
+        redis_down_for_one_publish(monkeypatch)
         conversation_publish(conversation)
 
     cursor, frames = away_and_back(world["supervisor"], [outage])
@@ -181,7 +164,7 @@ def test_after_the_reset_a_new_cursor_catches_up_normally(world, monkeypatch):
     conversation = ConversationFactory(organization=world["org"], number=world["number"])
 
     def outage():
-        _redis_down_for_one_publish(monkeypatch)
+        redis_down_for_one_publish(monkeypatch)
         conversation_publish(conversation)
 
     away_and_back(world["supervisor"], [outage])

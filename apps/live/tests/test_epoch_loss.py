@@ -26,7 +26,7 @@ from apps.realtime import publish as publish_module
 from apps.realtime.publish import publish
 
 from .conftest import drain, open_socket, session_cookie
-from .test_catch_up import _redis_down_for_one_publish
+from .helpers import redis_down_for_one_publish
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -185,7 +185,7 @@ def test_a_publish_failing_while_redis_is_down_resets_a_page_connected_before(wo
         await drain(comm)
 
         def outage():
-            _redis_down_for_one_publish(monkeypatch)  # its log append fails,
+            redis_down_for_one_publish(monkeypatch)  # its log append fails,
             monkeypatch.setattr(publish_module, "_redis_send_batch", refused)  # and its delivery
             conversation_publish(conversation)  # lost: Redis down
 

@@ -143,3 +143,8 @@ def build() -> Data:
     MessageFactory(conversation=other, timestamp=utc(2025, 3, 11, 12))
     return Data(org=org, supervisor=supervisor, ann=ann, bob=bob, team=team, label=label, n1=n1, n2=n2,
                 c={"c1": c1, "c2": c2, "c3": c3, "c4": c4, "c5": c5, "c6": c6})
+
+
+def rows(tables, name):
+    """The rows of the report table called `name`."""
+    return next(t for t in tables if t.name == name).rows

@@ -12,8 +12,7 @@ from apps.reports import sections
 from apps.reports.models import PricingRate
 from apps.whatsapp.tests.factories import WhatsAppNumberFactory
 
-from .dataset import utc
-from .test_sections import rows
+from .dataset import rows, utc
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from apps.reports.params import business_hours_parse
 
 from apps.reports.services import rollup_refresh
 
-from .dataset import build, utc
+from .dataset import build, rows, utc
 
 pytestmark = pytest.mark.django_db
 
@@ -22,10 +22,6 @@ def data(request):
     elif request.param == "rolled_up_partly":
         rollup_refresh(organization_id=d.org.pk, now=utc(2025, 3, 11, 13, 30))
     return d
-
-
-def rows(tables, name):
-    return next(t for t in tables if t.name == name).rows
 
 
 def test_summary(data):
