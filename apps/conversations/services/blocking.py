@@ -31,13 +31,26 @@ logger = logging.getLogger(__name__)
 _BLOCKING_PROVIDERS = (Provider.META, Provider.SIMULATOR)
 
 
-def block_error_text(error: GraphAPIError) -> str:
+def _meta_said(error: GraphAPIError) -> str:
+    """Meta's own reason: each refused user's (the call's error only says "see the list")."""
+    reasons = []
+    for user in blocking.refused_users(error):
+        reason = user.details or user.message
+        if reason and reason not in reasons:
+            reasons.append(reason)
+    return " ".join(reasons) or error.details or error.message
+
+
+def block_error_text(error: GraphAPIError, *, unblocking: bool = False) -> str:
     """What a refusal of the Block Users API means, for the person who asked."""
+    if error.code == 139100 and unblocking:
+        return _("WhatsApp did not unblock this customer. (WhatsApp said: %(details)s)") % {
+            "details": _meta_said(error)}
     if error.code == 139100:
         return _(
             "WhatsApp did not block this customer. It blocks only customers who wrote to this number in the "
             "last 24 hours; try again after their next message. (WhatsApp said: %(details)s)"
-        ) % {"details": error.details or error.message}
+        ) % {"details": _meta_said(error)}
     if error.code == 139101:
         return _(
             "This number's blocklist is full (64,000 customers). Unblock someone first."
@@ -85,7 +98,7 @@ def _call(function, number, contact: Contact):
             error,
         )
         raise ValidationError(
-            block_error_text(error), code=f"meta_{error.code}"
+            block_error_text(error, unblocking=function is blocking.unblock), code=f"meta_{error.code}"
         ) from error
 
 

@@ -74,6 +74,11 @@ def test_meta_refuses_a_customer_who_has_not_written_lately_in_clear_words(world
     assert "only customers who wrote to this number in the last 24 hours" in " ".join(
         caught.value.messages
     )
+    # Meta's own reason for this customer, from the answer's list of refused users, not
+    # the call's general "see the list" message.
+    said = " ".join(caught.value.messages)
+    assert "Users can only be blocked if they have sent a message" in said
+    assert "see the block_users response list" not in said
     assert block_calls().get().status_code == 400
     assert (
         not ContactBlock.objects.exists()
@@ -96,6 +101,17 @@ def test_the_blocklist_limit_is_explained(world):
         services.contact_block(conversation=world.mine, actor=world.supervisor)
     assert "blocklist is full" in " ".join(caught.value.messages)
     assert not ContactBlock.objects.exists()
+
+
+def test_a_refused_unblock_says_unblock_and_keeps_the_block(world):
+    wrote_lately(world.mine)
+    services.contact_block(conversation=world.mine, actor=world.supervisor)
+    inject(fail_code=139100, fail_count=1)
+    with pytest.raises(Exception) as caught:
+        services.contact_unblock(conversation=world.mine, actor=world.supervisor)
+    said = " ".join(caught.value.messages)
+    assert "did not unblock" in said and "24 hours" not in said
+    assert ContactBlock.objects.filter(contact=world.mine.contact).exists()
 
 
 def test_a_customer_without_a_phone_is_blocked_by_user_id(world):

@@ -4,7 +4,9 @@ POST, DELETE and GET /{phone-number-id}/block_users (synchronous at Meta). A cus
 is named by their phone-based WhatsApp id (`user`) or, for one who hides their number
 behind a username, by their business-scoped user id (`user_id`). Meta blocks only
 customers who wrote to the number in the last 24 hours; unblocking has no such limit.
-A refusal is a GraphAPIError: 139100 (some or all users failed; its details say why),
+A refusal is a GraphAPIError: 139100 (some or all users failed: the answer lists each
+refused user with Meta's reason, `refused_users`, beside the users it did change,
+`done_users`),
 139101 (the blocklist's 64,000 limit), 139102 (the list changed while paging: read it
 again), 139103 (Meta's internal error: try again).
 """
@@ -46,6 +48,16 @@ class BlockedPage:
 
     users: tuple[BlockedUser, ...]
     after: str = ""
+
+
+@dataclass(frozen=True)
+class RefusedUser:
+    """A customer Meta refused to block or unblock, with its reason."""
+
+    input: str
+    code: int | None = None
+    message: str = ""
+    details: str = ""
 
 
 def _body(targets: list[BlockTarget]) -> dict:
@@ -107,3 +119,38 @@ def blocked(client: GraphClient, *, limit: int = 100, after: str = "") -> Blocke
         users=_users(answer.get("data")),
         after=str(cursors.get("after") or "") if paging.get("next") else "",
     )
+
+
+def _lists(error: GraphAPIError) -> dict:
+    lists = error.answer.get("block_users")
+    return lists if isinstance(lists, dict) else {}
+
+
+def refused_users(error: GraphAPIError) -> tuple[RefusedUser, ...]:
+    """The users a refused block or unblock names as failed, each with Meta's first
+    reason for it (empty when the answer has no such list)."""
+    refused = []
+    for item in _lists(error).get("failed_users") or []:
+        if not isinstance(item, dict):
+            continue
+        reasons = item.get("errors") if isinstance(item.get("errors"), list) else []
+        first = next((r for r in reasons if isinstance(r, dict)), {})
+        data = first.get("error_data") if isinstance(first.get("error_data"), dict) else {}
+        try:
+            code = int(first["code"]) if "code" in first else None
+        except (TypeError, ValueError):
+            code = None
+        who = item.get("input") or item.get("wa_id") or item.get("user_id")
+        if who is None or who == "":
+            continue  # names nobody
+        refused.append(RefusedUser(
+            input=str(who),
+            code=code, message=str(first.get("message") or ""), details=str(data.get("details") or ""),
+        ))
+    return tuple(refused)
+
+
+def done_users(error: GraphAPIError) -> tuple[BlockedUser, ...]:
+    """The users a partly refused call did block (or unblock) all the same."""
+    lists = _lists(error)
+    return _users(lists.get("added_users") or lists.get("removed_users"))

@@ -74,8 +74,12 @@ class GraphAPIError(Exception):
         retry_after: float | None = None,
         token_error: bool | None = None,
         read_timeout: bool = False,
+        answer: dict | None = None,
     ):
         super().__init__(message)
+        # The whole JSON answer that carried the error: some calls answer a refusal with
+        # more than the error (the Block Users API names each user it refused).
+        self.answer = answer if isinstance(answer, dict) else {}
         # The request was sent and no answer came in time: Meta may have accepted it.
         self.read_timeout = read_timeout
         self.message = message
@@ -140,6 +144,7 @@ class GraphAPIError(Exception):
             http_status=response.status_code,
             retryable=transient,
             retry_after=retry_after,
+            answer=body,
         )
 
 

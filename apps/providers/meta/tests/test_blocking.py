@@ -86,6 +86,32 @@ def test_a_failed_block_is_a_graph_error_139100_with_its_details():
     assert error.title == "Failed to block or unblock some or all of the users"
 
 
+def test_a_failed_block_names_each_refused_user_with_meta_s_reason():
+    client = Client(fixture("block_users_failed"), status=400)
+    with pytest.raises(GraphAPIError) as caught:
+        blocking.block(client, [blocking.BlockTarget(wa_id="16505551234"), blocking.BlockTarget(wa_id="16505556789")])
+    assert blocking.refused_users(caught.value) == (
+        blocking.RefusedUser(
+            input="16505556789", code=139100, message="Failed to block user",
+            details="Users can only be blocked if they have sent a message to the business in the last 24 hours.",
+        ),
+    )
+    # The users Meta did block in the same call are named too.
+    assert blocking.done_users(caught.value) == (blocking.BlockedUser(input="16505551234", wa_id="16505551234"),)
+
+
+def test_an_error_without_a_user_list_names_no_user():
+    body = fixture("block_users_limit")
+    with pytest.raises(GraphAPIError) as caught:
+        blocking.block(Client(body, status=400), [blocking.BlockTarget(wa_id="16505551234")])
+    assert blocking.refused_users(caught.value) == () and blocking.done_users(caught.value) == ()
+    # Nor does anything malformed in the list.
+    caught.value.answer = {"block_users": {"failed_users": ["x", {"errors": "y"}, {"input": 5, "errors": [7]}]}}
+    assert blocking.refused_users(caught.value) == (
+        blocking.RefusedUser(input="5", code=None, message="", details=""),
+    )
+
+
 @pytest.mark.parametrize(
     "code, retryable", [(139101, False), (139102, True), (139103, True)]
 )
