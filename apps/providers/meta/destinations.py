@@ -28,6 +28,13 @@ _UNSAFE_URL = re.compile(r"[\x00-\x20\x7f\\]")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+# A Resumable Upload API session, as POST /{app-id}/uploads answers it:
+# "upload:<base64 of the session>", with Meta's signature appended as "?sig=<sig>".
+# Only this shape is taken as the path of the upload's calls (a session id is the one
+# Graph path read from an answer, so it must not be able to name another path).
+_UPLOAD_SESSION = re.compile(r"upload:([A-Za-z0-9+=_-]{1,512})(?:\?sig=([A-Za-z0-9_-]{1,256}))?", re.ASCII)
+
+
 class Refused(ValueError):
     """A path or URL the client will not call with the token; the message says why."""
 
@@ -45,6 +52,18 @@ def graph_url(*segments) -> str:
     path = "/".join(segment(part) for part in segments)
     base = settings.GRAPH_API_BASE.rstrip("/")
     return f"{base}/{settings.GRAPH_API_VERSION}/{path}"
+
+
+def upload_session_url(session) -> str:
+    """The Graph API URL of a Resumable Upload API session ("upload:<id>[?sig=<sig>]"),
+    or Refused: the session's id is one path segment of the Graph origin, its
+    signature the only query parameter; "/", "..", "%" and anything else never pass."""
+    match = _UPLOAD_SESSION.fullmatch(session) if isinstance(session, str) else None
+    if match is None:
+        raise Refused(f"{str(session)[:200]!r} is not an upload session id")
+    base = settings.GRAPH_API_BASE.rstrip("/")
+    url = f"{base}/{settings.GRAPH_API_VERSION}/upload:{match.group(1)}"
+    return f"{url}?sig={match.group(2)}" if match.group(2) else url
 
 
 def _parts(url: str):
