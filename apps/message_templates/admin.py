@@ -233,7 +233,7 @@ class MessageTemplateAdmin(TemplateLifecycleAdminMixin, OrganizationScopedAdminM
     list_display = ["name", "language", "category", "status", "quality", "waba_id", "deleted_at", "synced_at"]
     list_filter = ["status", "category", "language", "organization"]
     search_fields = ["name", "meta_id", "waba_id"]
-    actions = ["sync_from_meta", "delete_at_meta"]
+    actions = ["sync_from_meta", "delete_at_meta", "archive_at_meta", "unarchive_at_meta"]
     change_list_template = "admin/message_templates/messagetemplate/change_list.html"
 
     def get_form(self, request, obj=None, change=False, **kwargs):

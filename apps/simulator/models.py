@@ -112,6 +112,8 @@ class SimulatedTemplate(models.Model):
     status = models.CharField(max_length=20, default="APPROVED")
     parameter_format = models.CharField(max_length=12, default="POSITIONAL")
     components = models.JSONField(default=list)
+    # The status an archived template goes back to when unarchived.
+    status_before_archive = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -250,6 +250,8 @@ def template_unsendable_reason(template) -> str:
         "REJECTED": _("Template %(name)s was rejected by Meta (%(reason)s); edit and resubmit it."),
         "PENDING": _("Template %(name)s is still in review at Meta; it can be sent once approved."),
         "DRAFT": _("Template %(name)s was not submitted to Meta yet."),
+        "ARCHIVED": _("Template %(name)s is archived at Meta: unarchive it (in admin, within 28 days of its "
+                      "archiving) to send it."),
     }
     message = reasons.get(template.status, _("Template %(name)s is %(status)s: only approved templates can be sent."))
     return message % {"name": template.name, "status": template.get_status_display(),

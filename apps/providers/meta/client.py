@@ -380,6 +380,12 @@ class GraphClient:
         return self._request(method, tuple(segments), json=json, params=params)
 
 
+    def call_url(self, method: str, url: str, *, json: dict | None = None) -> dict:
+        """One JSON call to `url`, built by destinations.py (never one read from an
+        answer): its answer, or GraphAPIError; the token goes only where
+        token_allowed says."""
+        return self._request(method, (), url=url, json=json)
+
     def session_call(self, method: str, session: str, *, body: bytes | None = None,
                      headers: dict | None = None) -> dict:
         """One call to a Resumable Upload API session ("upload:<id>?sig=<sig>", as
