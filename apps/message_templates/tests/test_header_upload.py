@@ -20,8 +20,8 @@ from apps.message_templates.models import MessageTemplate
 from apps.providers.meta.client import GraphAPIError, client_for
 from apps.providers.meta.destinations import Refused, upload_session_url
 from apps.providers.meta.uploads import upload_resume, upload_start
-from apps.simulator.models import SimulatedTemplate, SimulatedUpload
-from apps.simulator.testing import simulator  # noqa: F401
+from apps.simulator.models import SimulatedRequest, SimulatedTemplate, SimulatedUpload
+from apps.simulator.testing import inject, simulator  # noqa: F401
 from apps.whatsapp.tests.factories import WhatsAppNumberFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,6 +58,8 @@ def test_meta_s_session_ids_are_called_and_nothing_else(settings):
 def test_admin_creates_an_image_header_template_from_a_file(admin, number):
     client = Client()
     client.force_login(admin)
+    form = client.get("/admin/message_templates/messagetemplate/add/").content.decode()
+    assert 'enctype="multipart/form-data"' in form and 'name="header_file"' in form
     response = client.post("/admin/message_templates/messagetemplate/add/", {
         "number": number.pk, "name": "new_arrivals", "language": "en_US", "category": "UTILITY",
         "parameter_format": "POSITIONAL", "header_format": "IMAGE", "body_text": "Your order has shipped.",
@@ -142,3 +144,14 @@ def test_the_simulator_refuses_as_meta_does(admin, number):
     with pytest.raises(GraphAPIError) as too_long:
         client.session_call("POST", session, body=b"x" * 11, headers={"file_offset": "0"})
     assert too_long.value.code == 100
+
+
+def test_a_failed_call_resumes_from_the_offset_meta_reports(admin, number):
+    client = client_for(number)
+    session = upload_start(client, "123456789012345", file_length=len(PNG), file_type="image/png")
+    inject(fail_code=2, fail_count=1)  # Meta's next answer is a 500: the upload is retried
+    handle = upload_resume(client, session, PNG, offset=0)
+    assert (handle, bytes(SimulatedUpload.objects.get().content)) == (SimulatedUpload.objects.get().handle, PNG)
+    calls = list(SimulatedRequest.objects.filter(path__contains="/upload:").order_by("pk")
+                 .values_list("method", "status_code"))
+    assert calls == [("POST", 500), ("GET", 200), ("POST", 200)]
