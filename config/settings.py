@@ -368,6 +368,12 @@ GRAPH_API_BASE = env(
 # (0: read them on every call). A change made in the same process (the control API, the
 # admin) applies at once; one made elsewhere within this time.
 SIMULATOR_CACHE_SECONDS = float(env("SIMULATOR_CACHE_SECONDS", "1"))
+# The Meta app whose Resumable Upload API takes a media-header template's sample file
+# (POST /{app-id}/uploads); the simulator takes any numeric id.
+META_APP_ID = env("META_APP_ID", "1" if SIMULATOR_ENABLED else "")
+# Where Meta serves template archiving (empty: https://api.facebook.com beside Meta's
+# Graph API, GRAPH_API_BASE/api otherwise: apps/providers/meta/destinations.archive_base).
+META_TEMPLATE_ARCHIVE_BASE = env("META_TEMPLATE_ARCHIVE_BASE", "")
 GRAPH_API_TIMEOUT = float(env("GRAPH_API_TIMEOUT", "20"))
 # Kept-alive connections to the Graph API per process for the calls made from threads
 # (read receipts, media uploads, templates); every send uses the sender loop.

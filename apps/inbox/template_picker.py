@@ -68,25 +68,53 @@ def _slot_fields(*, conversation, template, given) -> list[dict]:
             value = given.get(name, "")
         else:
             value = prefill.get(slot["key"], "") if slot["kind"] == "text" else ""
-        label = {"header": _("Header"), "body": _("Body"), "buttons": _("Button")}.get(slot["component"], "")
-        display = slot.get("label") or slot["kind"] if slot["component"] == "buttons" else (
-            "{{%s}}" % slot["key"] if slot["key"] else slot["kind"])
+        label = {"header": _("Header"), "body": _("Body"), "buttons": _("Button"),
+                 "limited_time_offer": _("Offer expires")}.get(slot["component"], "")
+        if slot["component"] == "cards":
+            label = _("Card %(n)d") % {"n": slot["card"] + 1}
+            part, _dot, key = slot["key"].partition(".")
+            display = slot["kind"] if part == "header" else (
+                slot.get("label") or slot["kind"] if part == "buttons" else "{{%s}}" % key)
+        elif slot["component"] == "limited_time_offer":
+            display = ""
+        else:
+            display = slot.get("label") or slot["kind"] if slot["component"] == "buttons" else (
+                "{{%s}}" % slot["key"] if slot["key"] else slot["kind"])
         fields.append({**slot, "name": name, "value": value, "label": label, "display": display,
-                       "input": "url" if slot["kind"] in ("image", "video", "document") else "text"})
+                       "input": INPUTS.get(slot["kind"], "text")})
     return fields
+
+
+# The input each kind of parameter is typed in (text for the others).
+INPUTS = {"image": "url", "video": "url", "document": "url", "expiration": "datetime-local"}
 
 
 def _parameters(template, fields, *, placeholder_empty: bool) -> dict:
     """render.template_render's parameters from the fields; for a preview an empty
     value shows as its placeholder."""
+    from apps.message_templates.render import card_components
+
     named = template.parameter_format == "NAMED"
     header, body, buttons = {}, {}, {}
+    cards = [{} for _card in card_components(template)]
+    offer = None
     for f in fields:
         value = f["value"].strip()
         if not value:
             if not placeholder_empty or f["kind"] not in ("text",):
                 continue
-            value = "[%s]" % f["key"]
+            value = f"[{f['key'].rpartition('.')[2]}]"
+        if f["component"] == "cards":
+            part, _dot, key = f["key"].partition(".")
+            card = cards[f["card"]]
+            if part == "header":
+                card["header"] = {"link": value}
+            else:
+                card.setdefault(part, {})[key] = value
+            continue
+        if f["component"] == "limited_time_offer":
+            offer = value
+            continue
         if f["component"] == "header":
             header = {"link": value} if f["kind"] in ("image", "video", "document") else {**header, f["key"]: value}
         elif f["component"] == "body":
@@ -103,6 +131,10 @@ def _parameters(template, fields, *, placeholder_empty: bool) -> dict:
         parameters["body"] = body
     if buttons:
         parameters["buttons"] = buttons
+    if offer:
+        parameters["limited_time_offer"] = offer
+    if any(cards):
+        parameters["cards"] = cards
     return parameters
 
 

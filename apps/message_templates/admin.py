@@ -18,6 +18,7 @@ from apps.accounts.admin_scoping import OrganizationScopedAdminMixin
 
 from .admin_lifecycle import TemplateLifecycleAdminMixin
 from .definition import TemplateDefinitionError
+from .header_upload import HEADER_FILE_TYPES, template_header_upload
 from .models import MessageTemplate
 from .render import mapping_errors, template_render
 from .services import template_create, template_sync
@@ -51,6 +52,9 @@ class TemplateCreateForm(forms.ModelForm):
     header_example = forms.CharField(required=False, label=_lazy("Header example"),
                                      help_text=_lazy("The example value of the header's parameter; for an image, "
                                                      "video or document header the handle of a sample uploaded to Meta."))
+    header_file = forms.FileField(required=False, label=_lazy("Header sample file"),
+                                  help_text=_lazy("For an image (JPEG, PNG), video (MP4) or document (PDF) header: "
+                                                  "uploaded to Meta, whose handle becomes the header's example."))
     body_text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 5}), label=_lazy("Body"),
                                 help_text=_lazy("Up to 1024 characters. Parameters {{1}}, {{2}}... (positional) or "
                                                 "{{first_name}} (named); not at the very start or end. Leave empty "
@@ -172,6 +176,14 @@ class TemplateCreateForm(forms.ModelForm):
             if problems:
                 raise ValidationError({"parameter_mapping_text": problems})
         try:
+            upload = data.get("header_file")
+            if upload and data.get("header_format") in HEADER_FILE_TYPES:
+                # The sample goes to Meta first (Resumable Upload API): its handle is the example.
+                data["header_example"] = template_header_upload(
+                    organization=number.organization, number=number, header_format=data["header_format"],
+                    content=upload.read(), file_name=upload.name or "",
+                )
+                components = self._components(data)
             # Submitting is the last check: Meta's own refusal is shown on this form too.
             self.created = template_create(
                 organization=number.organization, number=number, name=data["name"], language=data["language"],
@@ -221,7 +233,7 @@ class MessageTemplateAdmin(TemplateLifecycleAdminMixin, OrganizationScopedAdminM
     list_display = ["name", "language", "category", "status", "quality", "waba_id", "deleted_at", "synced_at"]
     list_filter = ["status", "category", "language", "organization"]
     search_fields = ["name", "meta_id", "waba_id"]
-    actions = ["sync_from_meta", "delete_at_meta"]
+    actions = ["sync_from_meta", "delete_at_meta", "archive_at_meta", "unarchive_at_meta"]
     change_list_template = "admin/message_templates/messagetemplate/change_list.html"
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -241,7 +253,7 @@ class MessageTemplateAdmin(TemplateLifecycleAdminMixin, OrganizationScopedAdminM
         if obj is None:
             return [
                 (None, {"fields": ["number", "name", "language", "category", "parameter_format"]}),
-                (_("Header"), {"fields": ["header_format", "header_text", "header_example"]}),
+                (_("Header"), {"fields": ["header_format", "header_text", "header_example", "header_file"]}),
                 (_("Body"), {"fields": ["body_text", "body_examples", "add_security_recommendation"]}),
                 (_("Footer"), {"fields": ["footer_text", "code_expiration_minutes"]}),
                 (_("Buttons"), {"fields": ["buttons"]}),

@@ -1,5 +1,6 @@
 """Django admin of a template's life at Meta: editing its components (a page of its
-own) and deleting it (an action with a confirmation). Used by admin.py's
+own), deleting it (an action with a confirmation), archiving and unarchiving it
+(actions). Used by admin.py's
 MessageTemplateAdmin."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .definition import TemplateDefinitionError
-from .lifecycle import EDITABLE, template_delete, template_edit
+from .lifecycle import EDITABLE, template_delete, template_edit, templates_archive
 from .models import MessageTemplate
 
 
@@ -150,3 +151,24 @@ class TemplateLifecycleAdminMixin:
                     messages.SUCCESS,
                 )
         return None
+
+    def _archive(self, request, queryset, *, archive: bool):
+        done, failed = templates_archive(templates=list(queryset), archive=archive)
+        for template in done:
+            self.log_change(request, template, [{"changed": {"fields": ["status"]}}])
+        if done:
+            names = ", ".join(f"{t.name} ({t.language})" for t in done)
+            message = (_("Archived at Meta: %(names)s. Meta deletes an archived template after 28 days unless "
+                         "it is unarchived.") if archive else _("Unarchived at Meta: %(names)s."))
+            self.message_user(request, message % {"names": names}, messages.SUCCESS)
+        for template, reason in failed.items():
+            self.message_user(request, f"{template.name} ({template.language}): {reason}", messages.ERROR)
+
+    @admin.action(description=gettext_lazy("Archive at Meta (not sendable; unarchive within 28 days)"),
+                  permissions=["change"])
+    def archive_at_meta(self, request, queryset):
+        self._archive(request, queryset, archive=True)
+
+    @admin.action(description=gettext_lazy("Unarchive at Meta"), permissions=["change"])
+    def unarchive_at_meta(self, request, queryset):
+        self._archive(request, queryset, archive=False)

@@ -14,6 +14,7 @@ from apps.core.errors import SendError
 
 from . import selectors
 from .definition import TemplateDefinitionError
+from .header_upload import template_header_upload
 from .render import mapping_errors, template_prefill
 from .serializers import MessageTemplateSerializer
 from .services import template_create, template_preview, template_sync
@@ -125,6 +126,38 @@ class TemplateListView(generics.ListAPIView):
             template.parameter_mapping = {}
             template.save(update_fields=["parameter_mapping", "updated_at"])
         return Response({**MessageTemplateSerializer(template).data, "mapping_errors": problems}, status=201)
+
+
+class TemplateHeaderSampleSerializer(serializers.Serializer):
+    number = serializers.CharField(help_text="id or phone_number_id of the number whose WABA gets the template")
+    header_format = serializers.ChoiceField(choices=["IMAGE", "VIDEO", "DOCUMENT"])
+    file = serializers.FileField(help_text="JPEG or PNG (image), MP4 (video), PDF (document)")
+
+
+class TemplateHeaderSampleView(APIView):
+    @extend_schema(request={"multipart/form-data": TemplateHeaderSampleSerializer},
+                   responses={201: inline_serializer("TemplateHeaderSample", {"header_handle": serializers.CharField()}),
+                              400: ERROR, 403: OpenApiResponse(description="Admins")},
+                   summary="Upload a media header's sample file to Meta: its handle, for example.header_handle")
+    def post(self, request):
+        _require_admin(request.user)
+        data = TemplateHeaderSampleSerializer(data=request.data)
+        if not data.is_valid():
+            field, problems = next(iter(data.errors.items()))
+            return Response({"field": field, "code": "invalid", "message": str(problems[0])}, status=400)
+        body = data.validated_data
+        number = selectors._number_for_user(request.user, body["number"])
+        if number is None:
+            return Response({"field": "number", "code": "not_found", "message": _("No such number.")}, status=400)
+        upload = body["file"]
+        try:
+            handle = template_header_upload(
+                organization=request.user.organization, number=number, header_format=body["header_format"],
+                content=upload.read(), file_name=upload.name or "",
+            )
+        except TemplateDefinitionError as error:
+            return Response(error.as_dict(), status=400)
+        return Response({"header_handle": handle}, status=201)
 
 
 class TemplateSyncView(APIView):

@@ -108,3 +108,61 @@ def template_delete(*, template: MessageTemplate) -> MessageTemplate:
     )
     template.refresh_from_db()
     return template
+
+
+# Meta archives approved and rejected templates only (its reference).
+ARCHIVABLE = (MessageTemplate.Status.APPROVED, MessageTemplate.Status.REJECTED)
+
+
+def templates_archive(*, templates, archive: bool = True) -> tuple[list[MessageTemplate], dict]:
+    """Archive (or, with archive=False, unarchive) `templates` at Meta, each WABA's in
+    calls of up to 100, then here: archived ones become ARCHIVED (not sendable; Meta
+    deletes them 28 days later unless unarchived), unarchived ones take the status Meta
+    restored (their status before, else APPROVED). Returns the templates done and
+    {template: why not} for the others (Meta's reason, or ours)."""
+    done: list[MessageTemplate] = []
+    failed: dict = {}
+    groups: dict = {}
+    for template in templates:
+        if not template.meta_id:
+            failed[template] = _("It is not at Meta (no Meta id).")
+        elif archive and template.status not in ARCHIVABLE:
+            failed[template] = _("Meta archives approved or rejected templates only.")
+        elif not archive and template.status != MessageTemplate.Status.ARCHIVED:
+            failed[template] = _("It is not archived.")
+        else:
+            groups.setdefault((template.organization_id, template.waba_id), []).append(template)
+    for group in groups.values():
+        try:
+            client = client_for(_number(group[0]))
+        except TemplateDefinitionError as error:
+            failed.update({t: error.errors[0][1] for t in group})
+            continue
+        for start in range(0, len(group), meta.ARCHIVE_BATCH):
+            chunk = {t.meta_id: t for t in group[start:start + meta.ARCHIVE_BATCH]}
+            try:
+                ok, refused = meta.templates_archive(client, group[0].waba_id, list(chunk), archive=archive)
+            except GraphAPIError as error:
+                failed.update({t: _refused(error).errors[0][1] for t in chunk.values()})
+                continue
+            for meta_id, reason in refused.items():
+                if meta_id in chunk:
+                    failed[chunk[meta_id]] = reason
+            for meta_id in ok:
+                template = chunk.get(meta_id)
+                if template is None:
+                    continue
+                status = MessageTemplate.Status.ARCHIVED if archive else _status_at_meta(client, meta_id)
+                MessageTemplate.objects.filter(pk=template.pk).update(status=status, synced_at=timezone.now())
+                template.refresh_from_db()
+                done.append(template)
+    return done, failed
+
+
+def _status_at_meta(client, template_id: str) -> str:
+    """The status Meta restored on unarchiving (APPROVED, as Meta's default, if it cannot be read)."""
+    try:
+        status = meta.template_status(client, template_id).upper()
+    except GraphAPIError:
+        status = ""
+    return status if status in MessageTemplate.Status.values else MessageTemplate.Status.APPROVED

@@ -433,6 +433,10 @@ def _check_template_send(number, content: dict) -> None:
         raise GraphError(132000, "(#132000) Number of parameters does not match the expected number of params",
                          details=f"body: number of localizable_params ({len(sent.get('parameters') or [])}) does not "
                                  f"match the expected number of params ({len(wanted)})")
+    from .graph_template_sends import template_parts_problem
+
+    if (problem := template_parts_problem(template, content)) is not None:
+        raise GraphError(problem[0], problem[1], details=problem[2])
 
 
 def _templates(request, waba_id):

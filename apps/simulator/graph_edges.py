@@ -6,13 +6,21 @@ from __future__ import annotations
 
 from django.views.decorators.csrf import csrf_exempt
 
-from . import graph, graph_blocking, graph_numbers, graph_profile, graph_templates
+from . import (
+    graph,
+    graph_blocking,
+    graph_numbers,
+    graph_profile,
+    graph_templates,
+    graph_uploads,
+)
 
 EDGES = {
     "block_users": graph_blocking.block_users,
     "register": graph_numbers.register,
     "whatsapp_business_profile": graph_profile.business_profile,
     "conversational_automation": graph_profile.conversational_automation,
+    "uploads": graph_uploads.uploads,
 }
 
 
@@ -33,6 +41,8 @@ def node(request, version, object_id):
 
     from .models import SimulatedTemplate
 
+    if object_id.startswith("upload:"):
+        return graph_uploads.session(request, version, object_id)
     if WhatsAppNumber.objects.filter(phone_number_id=object_id).exists():
         return graph_numbers.number_node(request, version, object_id)
     if SimulatedTemplate.objects.filter(meta_id=object_id).exists():

@@ -1,6 +1,13 @@
 """The simulated template lifecycle beyond listing and creating (graph.py): editing a
-template (POST /{template-id}) and deleting one (DELETE /{waba-id}/message_templates
-with name, and hsm_id for one language).
+template (POST /{template-id}), deleting one (DELETE /{waba-id}/message_templates
+with name, and hsm_id for one language), archiving and unarchiving some
+(POST /{waba-id}/message_templates/archive and /unarchive with hsm_ids: Meta serves
+them from api.facebook.com, without a version in the path; the simulator under
+graph/api/).
+
+As Meta for archiving: at most 100 ids (100); only approved or rejected templates are
+archived, only archived ones unarchived (to their status before, else APPROVED); the
+others are answered in failed_templates with Meta's reasons.
 
 As Meta: a template under review (PENDING) or disabled cannot be edited; an approved
 one at most once in 24 hours (100 with its reason); an edit sends a marketing template
@@ -12,7 +19,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 
 from .graph import (
     GraphError,
@@ -87,3 +96,41 @@ def templates_delete(request, object_id):
         raise _param(f'Message template "{request.GET["name"]}" not found.')
     templates.delete()
     return GraphResponse({"success": True})
+
+
+@_graph_view
+def _templates_archive(request, object_id, action):
+    templates = SimulatedTemplate.objects.filter(waba_id=object_id)
+    _authorise(request, template_number(templates.first()) if templates.exists() else None)
+    if request.method != "POST" or action not in ("archive", "unarchive"):
+        raise GraphError(100, "Unsupported request.", type="GraphMethodException")
+    ids = _json_body(request).get("hsm_ids")
+    if isinstance(ids, str):  # a comma-separated list is taken too
+        ids = [i.strip() for i in ids.split(",") if i.strip()]
+    if not isinstance(ids, list) or not ids:
+        raise GraphError(131008, "(#131008) Required parameter is missing", details="hsm_ids")
+    if len(ids) > 100:
+        raise _param("hsm_ids: at most 100 template ids per request.")
+    done, failed = [], {}
+    for template_id in map(str, ids):
+        template = templates.filter(meta_id=template_id).first()
+        if template is None:
+            failed[template_id] = "Template not found"
+        elif action == "archive" and template.status not in ("APPROVED", "REJECTED"):
+            failed[template_id] = "Only approved or rejected templates can be archived"
+        elif action == "unarchive" and template.status != "ARCHIVED":
+            failed[template_id] = "Template is not archived"
+        else:
+            if action == "archive":
+                template.status_before_archive, template.status = template.status, "ARCHIVED"
+            else:
+                template.status, template.status_before_archive = template.status_before_archive or "APPROVED", ""
+            template.save(update_fields=["status", "status_before_archive"])
+            done.append(template_id)
+    return GraphResponse({f"{action}d_templates": done, "failed_templates": failed})
+
+
+@csrf_exempt
+def templates_archive(request, object_id, action):
+    """POST /{waba-id}/message_templates/archive|unarchive (no version in the path)."""
+    return _templates_archive(request, settings.GRAPH_API_VERSION, object_id, action)

@@ -89,6 +89,20 @@ class SimulatedMedia(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
 
+class SimulatedUpload(models.Model):
+    """A Resumable Upload API session: the bytes received so far, and the handle once whole."""
+
+    session_id = models.CharField(max_length=128, unique=True)
+    signature = models.CharField(max_length=64)
+    app_id = models.CharField(max_length=64)
+    file_type = models.CharField(max_length=64)
+    file_name = models.CharField(max_length=255, blank=True)
+    file_length = models.PositiveBigIntegerField()
+    content = models.BinaryField(default=bytes)
+    handle = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
 class SimulatedTemplate(models.Model):
     meta_id = models.CharField(max_length=64, unique=True)
     waba_id = models.CharField(max_length=64, db_index=True)
@@ -98,6 +112,8 @@ class SimulatedTemplate(models.Model):
     status = models.CharField(max_length=20, default="APPROVED")
     parameter_format = models.CharField(max_length=12, default="POSITIONAL")
     components = models.JSONField(default=list)
+    # The status an archived template goes back to when unarchived.
+    status_before_archive = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -21,6 +21,9 @@ A value is text (a string or a number) or one of Meta's parameter objects:
 Buttons take: the URL suffix (URL button with {{1}}), the payload (quick reply,
 optional), the coupon code (copy code) or the one-time password (OTP).
 
+Beside them, a limited-time offer's expiration, a carousel's cards and the flow and
+catalog buttons' values: see parts.py.
+
 Every refusal is a `SendError` whose field names the component and the parameter
 ("body.2", "header", "buttons[1]").
 
@@ -42,6 +45,12 @@ from .structure import (  # noqa: F401
     BUILT_COMPONENTS,
     BUILT_HEADER_FORMATS,
     BUILT_BUTTONS,
+    BUILT_CARD_HEADER_FORMATS,
+    BUILT_CARD_BUTTONS,
+    FLOW_TOKEN_MAX,
+    OPTIONAL_BUTTONS,
+    card_components,
+    offer_definition,
     RenderedTemplate,
     _by_type,
     placeholders,

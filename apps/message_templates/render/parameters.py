@@ -14,6 +14,7 @@ from .structure import (
     RenderedTemplate, _by_type, placeholders, body_text, footer_text, template_buttons, button_kind,
     button_takes_parameter, unsupported_parts,
 )
+from .parts import carousel_component, catalog_button, flow_button, offer_component
 
 
 def _error(field_name: str, code: str, message: str) -> SendError:
@@ -162,7 +163,8 @@ def _button_values(given) -> dict[str, object]:
                 params = item.get("parameters") or []
                 value = params[0] if params else item.get("value")
                 if isinstance(value, dict):
-                    value = value.get("text") or value.get("payload") or value.get("coupon_code") or value
+                    value = (value.get("text") or value.get("payload") or value.get("coupon_code")
+                             or value.get("action") or value)
                 result[str(item["index"])] = value
             elif item is not None:
                 result[str(position)] = item
@@ -172,6 +174,10 @@ def _button_values(given) -> dict[str, object]:
 
 def _button_component(template, index: int, button: dict, value) -> tuple[dict | None, dict]:
     kind = button_kind(template, button)
+    if kind == "flow":
+        return flow_button(index, button, value)
+    if kind == "catalog":
+        return catalog_button(index, button, value)
     where = f"buttons[{index}]"
     shown = {"type": kind, "text": button.get("text") or ""}
     takes = button_takes_parameter(template, button)
@@ -244,6 +250,8 @@ def template_unsendable_reason(template) -> str:
         "REJECTED": _("Template %(name)s was rejected by Meta (%(reason)s); edit and resubmit it."),
         "PENDING": _("Template %(name)s is still in review at Meta; it can be sent once approved."),
         "DRAFT": _("Template %(name)s was not submitted to Meta yet."),
+        "ARCHIVED": _("Template %(name)s is archived at Meta: unarchive it (in admin, within 28 days of its "
+                      "archiving) to send it."),
     }
     message = reasons.get(template.status, _("Template %(name)s is %(status)s: only approved templates can be sent."))
     return message % {"name": template.name, "status": template.get_status_display(),
@@ -257,7 +265,7 @@ def template_render(*, template, parameters: dict | None) -> RenderedTemplate:
     parameters = parameters if parameters is not None else {}
     if not isinstance(parameters, dict):
         raise _error("parameters", "invalid", _("parameters must be an object with header, body and buttons."))
-    unknown = set(parameters) - {"header", "body", "buttons"}
+    unknown = set(parameters) - {"header", "body", "buttons", "limited_time_offer", "cards"}
     if unknown:
         raise _error(sorted(unknown)[0], "invalid", _("Unknown component %(name)s: use header, body and buttons.")
                      % {"name": sorted(unknown)[0]})
@@ -304,6 +312,14 @@ def template_render(*, template, parameters: dict | None) -> RenderedTemplate:
     elif parameters.get("header"):
         raise _error("header", "not_allowed", _("This template has no header."))
 
+    offer = by_type.get("LIMITED_TIME_OFFER")
+    if offer is not None:
+        component, rendered.offer = offer_component(offer, parameters.get("limited_time_offer"))
+        if component is not None:
+            rendered.components.append(component)
+    elif parameters.get("limited_time_offer"):
+        raise _error("limited_time_offer", "not_allowed", _("This template has no limited-time offer."))
+
     text = body_text(template)
     wanted = placeholders(text)
     values = _values(template, "body", body_given, wanted)
@@ -325,4 +341,51 @@ def template_render(*, template, parameters: dict | None) -> RenderedTemplate:
         rendered.buttons.append(shown_button)
         if component is not None:
             rendered.components.append(component)
+
+    carousel = by_type.get("CAROUSEL")
+    if carousel is not None:
+        component, rendered.cards = carousel_component(
+            template, carousel, parameters.get("cards"),
+            render_card=lambda index, card, values: _render_card(template, card, values, named=named))
+        rendered.components.append(component)
+    elif parameters.get("cards"):
+        raise _error("cards", "not_allowed", _("This template has no carousel."))
     return rendered
+
+
+def _render_card(template, card: dict, values: dict, *, named: bool) -> tuple[list[dict], dict]:
+    """One carousel card: its send components (header media, body parameters, buttons)
+    and what it shows. Errors name the card's own field (the caller adds the card)."""
+    unknown = set(values) - {"header", "body", "buttons"}
+    if unknown:
+        raise _error(min(unknown), "invalid", _("Unknown component %(name)s: use header, body and buttons.")
+                     % {"name": min(unknown)})
+    by_type = {str(c.get("type", "")).upper(): c for c in card.get("components") or [] if isinstance(c, dict)}
+    components: list[dict] = []
+    shown: dict = {"header_format": "", "header_media": None, "body": "", "buttons": []}
+    header = by_type.get("HEADER")
+    if header is not None:
+        fmt = str(header.get("format", "IMAGE")).upper()
+        param, shown["header_media"] = _media_header(fmt, values.get("header"))
+        shown["header_format"] = fmt
+        components.append({"type": "header", "parameters": [param]})
+    text = (by_type.get("BODY") or {}).get("text") or ""
+    params, texts = [], {}
+    for key, value in _values(template, "body", values.get("body"), placeholders(text)):
+        param, texts[key] = _parameter("body", key, value, named=named, allow_typed=True)
+        params.append(param)
+    shown["body"] = _substitute(text, texts)
+    if params:
+        components.append({"type": "body", "parameters": params})
+    buttons = [b for b in (by_type.get("BUTTONS") or {}).get("buttons") or [] if isinstance(b, dict)]
+    given = _button_values(values.get("buttons"))
+    for key in given:
+        if not key.isdigit() or int(key) >= len(buttons):
+            raise _error(f"buttons[{key}]", "not_found", _("This template has no button %(index)s (it has %(n)d).")
+                         % {"index": key, "n": len(buttons)})
+    for index, button in enumerate(buttons):
+        component, shown_button = _button_component(template, index, button, given.get(str(index)))
+        shown["buttons"].append(shown_button)
+        if component is not None:
+            components.append(component)
+    return components, shown

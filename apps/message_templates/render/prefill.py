@@ -118,7 +118,8 @@ def template_payload_render(*, organization_id: int, number, payload: dict):
         raise SendError("template.name", "not_approved", reason, extra={"template_status": template.status})
     aliases = {}
     parameters = {}
-    for key, legacy in (("header", "header_parameters"), ("body", "parameters"), ("buttons", None)):
+    for key, legacy in (("header", "header_parameters"), ("body", "parameters"), ("buttons", None),
+                        ("limited_time_offer", None), ("cards", None)):
         if payload.get(key) not in (None, "", [], {}):
             parameters[key] = payload[key]
         elif legacy and payload.get(legacy) not in (None, "", [], {}):
@@ -156,8 +157,15 @@ def parameters_from_components(components: list | None) -> dict:
         elif kind == "button" and params:
             value = params[0]
             parameters.setdefault("buttons", {})[str(component.get("index", 0))] = (
-                value.get("text") or value.get("payload") or value.get("coupon_code") or ""
+                value.get("action") if isinstance(value.get("action"), dict)
+                else value.get("text") or value.get("payload") or value.get("coupon_code") or ""
             )
+        elif kind == "limited_time_offer" and params:
+            parameters["limited_time_offer"] = params[0].get("limited_time_offer") or {}
+        elif kind == "carousel":
+            cards = sorted((c for c in component.get("cards") or [] if isinstance(c, dict)),
+                           key=lambda c: int(c.get("card_index", 0)) if str(c.get("card_index", 0)).isdigit() else 0)
+            parameters["cards"] = [parameters_from_components(c.get("components")) for c in cards]
     return parameters
 
 

@@ -26,7 +26,13 @@ import aiohttp
 from django.conf import settings
 
 from . import errors, http, transport
-from .destinations import Refused, graph_url, paging_url, token_allowed
+from .destinations import (
+    Refused,
+    graph_url,
+    paging_url,
+    token_allowed,
+    upload_session_url,
+)
 from .parser import media_id_valid
 from .signals import token_refused
 
@@ -377,6 +383,26 @@ class GraphClient:
         """One JSON call to the Graph path of `segments` (each checked): its answer,
         or GraphAPIError."""
         return self._request(method, tuple(segments), json=json, params=params)
+
+
+    def call_url(self, method: str, url: str, *, json: dict | None = None) -> dict:
+        """One JSON call to `url`, built by destinations.py (never one read from an
+        answer): its answer, or GraphAPIError; the token goes only where
+        token_allowed says."""
+        return self._request(method, (), url=url, json=json)
+
+    def session_call(self, method: str, session: str, *, body: bytes | None = None,
+                     headers: dict | None = None) -> dict:
+        """One call to a Resumable Upload API session ("upload:<id>?sig=<sig>", as
+        POST /{app-id}/uploads answered it; refused unless it has that shape:
+        destinations.upload_session_url). The token goes as `OAuth <token>`, as
+        Meta's upload reference writes it; `body` is sent as it is."""
+        try:
+            url = upload_session_url(session)
+        except Refused as exc:
+            raise GraphAPIError(f"Refused to call the Graph API: {exc}", retryable=False) from exc
+        sent = {**self._headers(url), "Authorization": f"OAuth {self.token}", **(headers or {})}
+        return self._answer(self._raw(method, url, sent, body))
 
 
 def client_for(number) -> GraphClient:
