@@ -166,3 +166,26 @@ def _status_at_meta(client, template_id: str) -> str:
     except GraphAPIError:
         status = ""
     return status if status in MessageTemplate.Status.values else MessageTemplate.Status.APPROVED
+
+
+def template_status_refresh(*, template_id: int) -> MessageTemplate | None:
+    """Read the template's status from Meta, after a notice that said it changed but not
+    to what (UNARCHIVED: Meta restores the status it had before archiving, which may be
+    REJECTED). Raises GraphAPIError when Meta cannot be read (the task retries it)."""
+    template = MessageTemplate.objects.filter(pk=template_id).first()
+    if template is None or not template.meta_id:
+        return template
+    try:
+        client = client_for(_number(template))
+    except TemplateDefinitionError:
+        return template
+    try:
+        status = meta.template_status(client, template.meta_id).upper()
+    except GraphAPIError as error:
+        if error.retryable:
+            raise
+        return template  # Meta does not know it (deleted since): the next sync says so
+    if status in MessageTemplate.Status.values and status != template.status:
+        MessageTemplate.objects.filter(pk=template.pk).update(status=status, synced_at=timezone.now())
+        template.refresh_from_db()
+    return template

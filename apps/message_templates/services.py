@@ -25,7 +25,8 @@ SYNC_FIELDS = "id,name,language,category,status,quality_score,components,rejecte
 
 
 # Status events that say a template can be sent again: Meta's template status is then
-# APPROVED (REINSTATED: no longer paused or flagged; UNARCHIVED: restored from the archive).
+# APPROVED (REINSTATED: no longer paused or flagged; UNARCHIVED: restored from the archive,
+# to the status it had before, which is read from Meta at once: `_refresh_after`).
 SENDABLE_AGAIN = {"REINSTATED": MessageTemplate.Status.APPROVED, "UNARCHIVED": MessageTemplate.Status.APPROVED}
 
 
@@ -80,7 +81,17 @@ def template_apply_webhook(*, organization, waba_id: str, field: str, value: dic
             setattr(template, key, val)
         template.synced_at = timezone.now()
         template.save(update_fields=[*changes, "synced_at", "updated_at"])
+    if field == "message_template_status_update" and str(value.get("event") or "").upper() == "UNARCHIVED":
+        _refresh_after(template)
     return template
+
+
+def _refresh_after(template: MessageTemplate) -> None:
+    """Read the status Meta restored (the notice does not say it) once this commits."""
+    from .tasks import refresh_status
+
+    pk = template.pk
+    transaction.on_commit(lambda: refresh_status.delay(pk), robust=True)
 
 
 # --- sync from Meta --------------------------------------------------------------------

@@ -125,3 +125,34 @@ def test_refusals_are_reported_per_template(conversation, admin):
     assert list(MessageTemplate.objects.filter(status="ARCHIVED").values_list("name", flat=True)) == ["fine_one"]
     html = act(admin, "unarchive_at_meta", [paused_since])
     assert "Paused_since (en_US): It is not archived." in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unarchived_webhook_takes_the_status_meta_restored(conversation, admin):
+    """Unarchived elsewhere (WhatsApp Manager): the webhook says UNARCHIVED, not the status
+    Meta restored, which is read from Meta; a rejected template does not become sendable."""
+    from apps.message_templates.services import template_apply_webhook
+
+    template = at_meta(conversation, "spring_sale", status="REJECTED")
+    act(admin, "archive_at_meta", [template])
+    SimulatedTemplate.objects.filter(meta_id=template.meta_id).update(status="REJECTED")  # unarchived at Meta
+    template_apply_webhook(organization=conversation.organization, waba_id=template.waba_id,
+                           field="message_template_status_update",
+                           value={"event": "UNARCHIVED", "message_template_id": template.meta_id,
+                                  "message_template_name": "spring_sale", "message_template_language": "en_US"})
+    template.refresh_from_db()
+    assert template.status == "REJECTED"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unarchived_webhook_keeps_approved_when_meta_cannot_be_read(conversation, admin, settings):
+    from apps.message_templates.services import template_apply_webhook
+
+    template = at_meta(conversation, "winter_sale")
+    act(admin, "archive_at_meta", [template])
+    SimulatedTemplate.objects.filter(meta_id=template.meta_id).delete()  # Meta answers 100: no such template
+    template_apply_webhook(organization=conversation.organization, waba_id=template.waba_id,
+                           field="message_template_status_update",
+                           value={"event": "UNARCHIVED", "message_template_id": template.meta_id})
+    template.refresh_from_db()
+    assert template.status == "APPROVED"
