@@ -87,11 +87,11 @@ def template_apply_webhook(*, organization, waba_id: str, field: str, value: dic
 
 
 def _refresh_after(template: MessageTemplate) -> None:
-    """Read the status Meta restored (the notice does not say it) once this commits."""
-    from .tasks import refresh_status
+    """Read the status Meta restored (the notice does not say it) once this commits
+    (the task named: services never import the tasks module that imports them)."""
+    from apps.core.tasks import enqueue
 
-    pk = template.pk
-    transaction.on_commit(lambda: refresh_status.delay(pk), robust=True)
+    enqueue("message_templates.refresh_status", template.pk)
 
 
 # --- sync from Meta --------------------------------------------------------------------

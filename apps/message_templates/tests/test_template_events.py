@@ -10,6 +10,7 @@ from apps.message_templates.render import template_render, template_unsendable_r
 from apps.message_templates.tests.factories import MessageTemplateFactory
 from apps.messaging.validation import SendError
 from apps.inbound.models import AccountEvent, WebhookEvent
+from apps.simulator.testing import simulator  # noqa: F401
 from apps.whatsapp.tests.conftest import deliver, number  # noqa: F401
 from apps.whatsapp.tests.utils import load_fixture
 
@@ -33,10 +34,14 @@ def template(number):
                                   name="order_shipped", language="pt_BR", components=OLD)
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("fixture", ["template_status_reinstated.json", "template_status_unarchived.json"])
 @pytest.mark.parametrize("before", [MessageTemplate.Status.PAUSED, MessageTemplate.Status.ARCHIVED,
                                     MessageTemplate.Status.FLAGGED])
-def test_reinstated_and_unarchived_make_the_template_sendable_at_once(deliver, template, fixture, before):
+def test_reinstated_and_unarchived_make_the_template_sendable_at_once(simulator, deliver, template, fixture,  # noqa: F811
+                                                                      before):
+    # (UNARCHIVED also reads the status Meta restored: the simulator has no such template
+    # and answers 100, so the notice's APPROVED stands; test_archive.py reads a REJECTED one.)
     MessageTemplate.objects.filter(pk=template.pk).update(status=before, rejection_reason="FIRST_PAUSE")
     template.refresh_from_db()
     assert template_unsendable_reason(template)
