@@ -12,7 +12,7 @@ from apps.core.errors import SendError
 from .structure import (
     PLACEHOLDER_RE, HEADER_MAX, COUPON_MAX, OTP_MAX, URL_SUFFIX_MAX, PAYLOAD_MAX, MEDIA_FORMATS, SENDABLE,
     RenderedTemplate, _by_type, placeholders, body_text, footer_text, template_buttons, button_kind,
-    button_takes_parameter, unsupported_parts,
+    button_takes_parameter, offer_definition, unsupported_parts,
 )
 from .parts import carousel_component, catalog_button, flow_button, offer_component
 
@@ -179,7 +179,7 @@ def _button_component(template, index: int, button: dict, value) -> tuple[dict |
     if kind == "catalog":
         return catalog_button(index, button, value)
     where = f"buttons[{index}]"
-    shown = {"type": kind, "text": button.get("text") or ""}
+    shown = {"type": kind, "text": button.get("text") or _default_label(template, kind)}
     takes = button_takes_parameter(template, button)
     if isinstance(value, dict):
         value = value.get("text") or value.get("payload") or value.get("coupon_code") or ""
@@ -232,6 +232,13 @@ def _button_component(template, index: int, button: dict, value) -> tuple[dict |
     shown["code"] = value
     return {"type": "button", "sub_type": "url", "index": str(index),
             "parameters": [{"type": "text", "text": value}]}, shown
+
+
+def _default_label(template, kind: str) -> str:
+    """The label WhatsApp shows on a button Meta defines without text (copy code)."""
+    if kind != "copy_code":
+        return ""
+    return _("Copy offer code") if offer_definition(template) is not None else _("Copy code")
 
 
 def template_unsendable_reason(template) -> str:

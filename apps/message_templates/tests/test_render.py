@@ -112,7 +112,7 @@ def test_copy_code_button():
     rendered = template_render(template=template, parameters={"body": ["SAVE15"], "buttons": ["SAVE15"]})
     assert rendered.components[-1] == {"type": "button", "sub_type": "copy_code", "index": "0",
                                        "parameters": [{"type": "coupon_code", "coupon_code": "SAVE15"}]}
-    assert rendered.buttons == [{"type": "copy_code", "text": "", "code": "SAVE15"}]
+    assert rendered.buttons == [{"type": "copy_code", "text": "Copy code", "code": "SAVE15"}]
 
 
 @pytest.mark.parametrize("button", [

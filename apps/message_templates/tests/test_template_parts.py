@@ -58,6 +58,8 @@ def test_what_the_customer_sees_of_an_offer_and_a_carousel(settings):
                            "expiration_time_ms": 1798761540000, "expires_at": "2026-12-31T23:59+00:00"}
     assert offer.text.splitlines()[2] == "Expiring offer! 2026-12-31T23:59+00:00"
     assert offer.as_content()["offer"] == offer.offer
+    # Meta's copy-code button has no text of its own: it shows WhatsApp's label.
+    assert [b["text"] for b in offer.buttons if b["type"] == "copy_code"] == ["Copy offer code"]
     carousel = template_render(template=unsaved("summer_carousel"), parameters=SENDS["summer_carousel"]["parameters"])
     assert carousel.cards == [{
         "header_format": "IMAGE", "header_media": {"type": "image", "id": "1558081531584829"},
