@@ -39,6 +39,11 @@ SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "daphne",
+    # Django admin's theme (docs/architecture.md, "Admin"): before django.contrib.admin so
+    # that its templates win; its colours, title and switches are the row that
+    # apps/core/migrations/0001_admin_theme.py writes.
+    "admin_interface",
+    "colorfield",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
