@@ -41,7 +41,7 @@ INSTALLED_APPS = [
     "daphne",
     # Django admin's theme (docs/architecture.md, "Admin"): before django.contrib.admin so
     # that its templates win; its colours, title and switches are the row that
-    # apps/core/migrations/0001_admin_theme.py writes.
+    # apps/core/admin_theme.py writes.
     "admin_interface",
     "colorfield",
     "django.contrib.admin",
@@ -354,7 +354,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": 1,
 }
 # Which queue each task goes to, and beat's periodic tasks: config/schedule.py.
-from config.schedule import CELERY_BEAT_SCHEDULE, CELERY_TASK_ROUTES, SEND_SWEEP_SECONDS, NUMBER_STATUS_READ_SECONDS  # noqa: F401
+from config.schedule import (  # noqa: F401
+    CELERY_BEAT_SCHEDULE,
+    CELERY_TASK_ROUTES,
+    NUMBER_STATUS_READ_SECONDS,
+    SEND_SWEEP_SECONDS,
+)
 
 CELERY_TIMEZONE = "UTC"
 

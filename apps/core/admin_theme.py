@@ -1,14 +1,17 @@
-"""The product's theme of Django admin (django-admin-interface keeps it as a row).
+"""The product's theme of Django admin. django-admin-interface keeps its theme as a
+row; this module writes ours once, after `migrate` and after a `flush` (both send
+post_migrate), unless it exists: an admin's later changes to it, or another theme
+made active, are kept.
 
 Colours are the inbox's (static/inbox/base.css), chosen for WCAG AA contrast (the admin
-pages are audited by axe). The theme's related-object modal is off: it loads the add
-page in an iframe, and the Content-Security-Policy (frame-ancestors 'none') and
-X-Frame-Options: DENY forbid framing any page of ours; Django's own pop-up windows are
-used instead. The language chooser is off: the product has no set_language URL (the
-language is chosen on the login page and in the inbox).
+pages are audited by axe). The related-object modal is off: it loads the add page in an
+iframe, and the Content-Security-Policy (frame-ancestors 'none') with X-Frame-Options:
+DENY forbids framing any page of ours; Django's own pop-up windows are used instead.
+The language chooser is off: the language is chosen on the login page and in the inbox
+(the product has no set_language URL).
 """
 
-from django.db import migrations
+from __future__ import annotations
 
 THEME = "WhatsApp Inbox"
 
@@ -48,19 +51,10 @@ SETTINGS = {
 }
 
 
-def write_theme(apps, schema_editor):
-    Theme = apps.get_model("admin_interface", "Theme")
-    Theme.objects.exclude(name=THEME).update(active=False)
-    Theme.objects.update_or_create(name=THEME, defaults={**SETTINGS, "active": True})
+def ensure_theme(using: str = "default", **_signal) -> None:
+    """Write the product's theme and make it the active one, if it does not exist yet."""
+    from admin_interface.models import Theme
 
-
-def remove_theme(apps, schema_editor):
-    apps.get_model("admin_interface", "Theme").objects.filter(name=THEME).delete()
-
-
-class Migration(migrations.Migration):
-    dependencies = [
-        ("admin_interface", "0032_alter_theme_defaults"),
-    ]
-
-    operations = [migrations.RunPython(write_theme, remove_theme)]
+    if Theme.objects.using(using).filter(name=THEME).exists():
+        return
+    Theme.objects.using(using).create(name=THEME, active=True, **SETTINGS)
