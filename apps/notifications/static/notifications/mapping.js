@@ -84,6 +84,19 @@
         if (select.value === "event:") return extra.value.trim() ? "event." + extra.value.trim() : "";
         return select.value;
       };
+      // Another event type: its known fields are offered, in place (the rows, their
+      // choices and the focus stay); a chosen field it lacks is kept as typed.
+      line.offerEvents = (fields) => {
+        const value = line.source();
+        event.replaceChildren(...fields.map((field) => element("option", { value: field }, field.slice(6))));
+        if (fields.includes(value)) {
+          select.value = value;
+        } else if (value.startsWith("event.") && select.value !== "event:") {
+          select.value = "event:";
+          extra.value = value.slice(6);
+          showExtra();
+        }
+      };
       select.addEventListener("change", () => { showExtra(); write(); if (!extra.hidden) extra.focus(); });
       extra.addEventListener("input", write);
       showExtra();
@@ -118,7 +131,13 @@
       render();
       write();
     });
-    if (eventType) eventType.addEventListener("change", render);
+    if (eventType) {
+      eventType.addEventListener("change", () => {
+        const fields = data.events[eventType.value.trim()] || [];
+        picker.querySelectorAll(".mapping-row").forEach((line) => line.offerEvents(fields));
+        write();
+      });
+    }
   }
 
   function start() {
