@@ -41,7 +41,7 @@ INSTALLED_APPS = [
     "daphne",
     # Django admin's theme (docs/architecture.md, "Admin"): before django.contrib.admin so
     # that its templates win; its colours, title and switches are the row that
-    # apps/core/admin_theme.py writes.
+    # apps/core/site_theme.py writes.
     "admin_interface",
     "colorfield",
     "django.contrib.admin",

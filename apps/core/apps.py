@@ -7,9 +7,9 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self):
-        from apps.core import admin_theme
+        from apps.core import site_theme
 
         # Sent after migrate and after flush (the transactional tests' reset) alike, for
         # each app with models: the theme's app, whose table it needs.
-        post_migrate.connect(admin_theme.ensure_theme, sender=apps.get_app_config("admin_interface"),
-                             dispatch_uid="core.admin_theme")
+        post_migrate.connect(site_theme.ensure_theme, sender=apps.get_app_config("admin_interface"),
+                             dispatch_uid="core.site_theme")

@@ -20,7 +20,7 @@ from django.test import Client
 
 from apps.accounts.tests.factories import AdminFactory, UserFactory
 from apps.accounts.tests.worlds import fast_passwords  # noqa: F401
-from apps.core import admin_theme
+from apps.core import site_theme
 from apps.core.tests.test_admin_scoping import FOREIGN, HOME, as_request, tenant, url
 from apps.simulator.models import (
     SimulatedMedia,
@@ -41,7 +41,7 @@ def platform_rows() -> dict:
     visitor = {"user_agent": "Firefox", "http_accept": "text/html", "path_info": "/accounts/login/",
                "ip_address": "127.0.0.1", "username": "someone"}
     return {
-        "admin_interface.Theme": Theme.objects.get(name=admin_theme.THEME),
+        "admin_interface.Theme": Theme.objects.get(name=site_theme.THEME),
         "auth.Group": Group.objects.create(name="Night shift"),
         "axes.AccessAttempt": AccessAttempt.objects.create(**visitor, get_data="", post_data="",
                                                            failures_since_start=1),
@@ -147,3 +147,5 @@ def test_the_pages_wear_the_products_theme(world):
     assert "--admin-interface-header-background-color: #064E3B" in page
     # No iframe modal: the policy forbids framing our pages.
     assert "related-modal.js" not in page
+    # A phone may zoom: the theme's viewport that forbade it is not there.
+    assert "user-scalable=no" not in page and 'name="viewport" content="width=device-width, initial-scale=1.0"' in page
