@@ -39,6 +39,11 @@ SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "daphne",
+    # Django admin's theme (docs/architecture.md, "Admin"): before django.contrib.admin so
+    # that its templates win; its colours, title and switches are the row that
+    # apps/core/site_theme.py writes.
+    "admin_interface",
+    "colorfield",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -349,7 +354,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": 1,
 }
 # Which queue each task goes to, and beat's periodic tasks: config/schedule.py.
-from config.schedule import CELERY_BEAT_SCHEDULE, CELERY_TASK_ROUTES, SEND_SWEEP_SECONDS, NUMBER_STATUS_READ_SECONDS  # noqa: F401
+from config.schedule import (  # noqa: F401
+    CELERY_BEAT_SCHEDULE,
+    CELERY_TASK_ROUTES,
+    NUMBER_STATUS_READ_SECONDS,
+    SEND_SWEEP_SECONDS,
+)
 
 CELERY_TIMEZONE = "UTC"
 

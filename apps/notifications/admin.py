@@ -3,34 +3,14 @@ and the notifications received."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from apps.accounts.admin_scoping import OrganizationScopedAdminMixin, ReadOnlyAdminMixin
-from apps.message_templates.render import mapping_errors
 
+from . import selectors
+from .forms import NotificationRuleForm
 from .models import Notification, NotificationRule
-
-
-class NotificationRuleForm(forms.ModelForm):
-    class Meta:
-        model = NotificationRule
-        fields = ["organization", "event_type", "number", "template", "parameter_mapping", "active"]
-
-    def clean(self):
-        data = super().clean()
-        template, mapping = data.get("template"), data.get("parameter_mapping") or {}
-        number = data.get("number")
-        if template is not None:
-            problems = mapping_errors(template, mapping)
-            if problems:
-                self.add_error("parameter_mapping", problems)
-            if number is not None and number.waba_id and template.waba_id != number.waba_id:
-                self.add_error("template", _("This template belongs to another WhatsApp Business Account than the "
-                                             "number's."))
-        return data
 
 
 @admin.register(NotificationRule)
@@ -39,6 +19,11 @@ class NotificationRuleAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
     list_display = ["event_type", "template", "number", "active"]
     list_filter = ["active", "organization"]
     search_fields = ["event_type", "template__name"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        # The mapping's selects offer the fields this user's events were seen with.
+        return type(form.__name__, (form,), {"known_event_fields": selectors.event_fields_for_user(user=request.user)})
 
 
 @admin.register(Notification)
