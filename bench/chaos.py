@@ -127,6 +127,10 @@ class Inbound:
         stored = checks.inbound_stored(self.tag)
         refused = self.poster.refused()
         notes = notes + ([f"{refused} answers not 200 (posted again)"] if refused else [])
+        # Beside the recovery (which also waits for the send burst's status webhooks,
+        # posted as late as its sends): the inbound pipeline's own delay.
+        notes.append(f"longest wait of a delivery for processing: "
+                     f"{checks.deliveries_longest_wait(self.since):.1f} s")
         missed = self.run.live.missed({w: when for w, (_, when) in stored.items()})
         if missed and fault_at is not None:
             near = sum(1 for w in missed if fault_at - 2 <= stored[w][1] <= fault_at + 2)
