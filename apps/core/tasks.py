@@ -15,6 +15,14 @@ from django.db import InterfaceError, OperationalError, transaction
 # with no connection to give: psycopg_pool.PoolTimeout is a psycopg.OperationalError),
 # which a task's retry a little later can get past.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
+# The options of a task that finds the database unavailable: retried after 1, 2, 4, then
+# 5 s (Celery's backoff), up to about ten minutes; the sweeps cover anything longer.
+RETRY_DATABASE = {
+    "autoretry_for": DATABASE_UNAVAILABLE, "retry_backoff": 1, "retry_backoff_max": 5,
+    # No jitter: Celery's full jitter may draw 0 s, a retry at once against a database still gone.
+    "retry_jitter": False,
+    "max_retries": 120,  # about 10 minutes
+}
 
 
 def dispatch(task, *args, countdown: float | None = None, **kwargs) -> None:

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from apps.core.tasks import dispatch
+from apps.core.tasks import RETRY_DATABASE, dispatch
 
 from . import services
 from .models import WebhookEvent
@@ -15,13 +15,17 @@ def process_webhook_event(event_id: int):
     (the attempts are counted on the event)."""
     event = services.webhook_event_process(event_id=event_id)
     if event is not None and event.status == WebhookEvent.Status.FAILED:
-        dispatch(process_webhook_event, event_id, countdown=services.retry_delay(event.attempts))
+        soon = getattr(event, "retry_soon", False)  # failed on the database's moment, not on the delivery
+        dispatch(process_webhook_event, event_id, countdown=services.retry_delay(event.attempts, transient=soon))
 
 
-@shared_task(name="inbound.drain_webhook_events", acks_late=True, ignore_result=True)
+@shared_task(name="inbound.drain_webhook_events", acks_late=True, ignore_result=True, **RETRY_DATABASE)
 def drain_webhook_events():
     """Process the stored deliveries in batches until none is waiting (woken by
-    the webhook view, see services.wake_drain and services.drain_request)."""
+    the webhook view, see services.wake_drain and services.drain_request). A drain
+    that finds the database unavailable (connections cut, a restart, a deadlock) is
+    tried again within seconds: the deliveries it could not process stay received,
+    and no other wake-up may come for them (the burst is over)."""
     services.webhook_events_drain_all()
 
 

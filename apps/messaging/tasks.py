@@ -12,17 +12,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from apps.core.tasks import DATABASE_UNAVAILABLE
+from apps.core.tasks import RETRY_DATABASE
 
 from .sending import message_send_out, number_batch_send, paused_numbers_check, pending_sweep, read_receipt_send
 from .services.statuses import statuses_pending_reconcile
-
-RETRY_DATABASE = {
-    "autoretry_for": DATABASE_UNAVAILABLE, "retry_backoff": 1, "retry_backoff_max": 5,
-    # No jitter: Celery's full jitter may draw 0 s, a retry at once against a database still gone.
-    "retry_jitter": False,
-    "max_retries": 120,  # about 10 minutes
-}
 
 
 @shared_task(name="messaging.send_pending", acks_late=True, ignore_result=True, **RETRY_DATABASE)

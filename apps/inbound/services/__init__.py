@@ -18,13 +18,7 @@ from .drain import (
     webhook_events_sweep,
 )
 from .log import PRUNE_BATCH, webhook_events_prune, webhook_events_reattribute, webhook_events_replay
-from .processing import (
-    MAX_ATTEMPTS,
-    _numbers_for,
-    number_cache_clear,
-    retry_delay,
-    webhook_event_process,
-)
+from .processing import _numbers_for, number_cache_clear, webhook_event_process
 from .receiving import (
     DRAIN_QUEUED_KEY,
     DRAIN_QUEUED_TTL,
@@ -36,11 +30,12 @@ from .receiving import (
     webhook_accept,
     webhook_reject,
 )
+from .retries import MAX_ATTEMPTS, retry_delay, transient
 
 __all__ = [
     "DRAIN_BATCH", "DRAIN_QUEUED_KEY", "DRAIN_QUEUED_TTL", "MAX_ATTEMPTS", "PRUNE_BATCH", "SAVED_FIELDS",
     "UNAUTHENTICATED_BODY_LIMIT", "_Waker", "_numbers_for",
-    "drain_request", "number_cache_clear", "request_headers", "retry_delay", "wake_drain",
+    "drain_request", "number_cache_clear", "request_headers", "retry_delay", "transient", "wake_drain",
     "webhook_accept", "webhook_event_process", "webhook_events_drain", "webhook_events_drain_all",
     "webhook_events_prune", "webhook_events_reattribute", "webhook_events_replay", "webhook_events_sweep",
     "webhook_reject",

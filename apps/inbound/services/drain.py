@@ -15,8 +15,9 @@ from apps.realtime.publish import gathered
 
 from .. import sql
 from ..models import WebhookEvent
-from .processing import MAX_ATTEMPTS, _process_batch, number_cache_clear, retry_delay
+from .processing import _process_batch, number_cache_clear
 from .receiving import _drain_started
+from .retries import MAX_ATTEMPTS, retry_delay, transient
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +95,8 @@ def webhook_events_drain(*, limit: int = DRAIN_BATCH) -> int:
             sql.deliveries_save([by_pk[pk] for pk in singles], fields=SAVED_FIELDS)
         for event in events:
             if event.status == WebhookEvent.Status.FAILED:
-                enqueue(PROCESS_TASK, event.pk, countdown=retry_delay(event.attempts))
+                soon = getattr(event, "retry_soon", False)
+                enqueue(PROCESS_TASK, event.pk, countdown=retry_delay(event.attempts, transient=soon))
     return len(events)
 
 
@@ -113,6 +115,7 @@ def _process_batch_or_each(events: list[WebhookEvent]) -> None:
             except Exception as exc:
                 event.status = WebhookEvent.Status.DEAD if event.attempts >= MAX_ATTEMPTS else WebhookEvent.Status.FAILED
                 event.error = f"{type(exc).__name__}: {exc}"[:10000]
+                event.retry_soon = transient(exc)
 
 
 # A failed delivery's retry is overdue this long after its time: its task was lost

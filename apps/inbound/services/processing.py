@@ -38,17 +38,9 @@ from apps.whatsapp.models import WhatsAppNumber
 from ..models import AccountEvent, WebhookEvent
 from .coexistence import business_app_apply, business_app_apply_batches
 from .ownership import delivery_owner
+from .retries import MAX_ATTEMPTS, transient
 
 logger = logging.getLogger(__name__)
-
-# Processing attempts before an event becomes a dead letter (replay brings it back).
-MAX_ATTEMPTS = 8
-
-
-def retry_delay(attempts: int) -> int:
-    """Seconds before the next attempt: 30 s, 1, 2, 4 ... minutes, at most an hour."""
-    return min(3600, 30 * 2 ** max(0, attempts - 1))
-
 
 REFUSED = "not signed by this number's secret"
 
@@ -70,6 +62,7 @@ class _Run:
         self.refused: list[str] = []
         self.notes: list[str] = []
         self.errors: list[str] = []
+        self.transient = True  # every error so far a database failure of the moment (retries.transient)
         self.numbers = numbers
         self.by_waba = by_waba
         self.signer = event.signed_by or _stored_signer(event, numbers)
@@ -128,6 +121,7 @@ def webhook_event_process(*, event_id: int) -> WebhookEvent | None:
         event.error = f"{type(exc).__name__}: {exc}"[:10000]
         event.processed_at = timezone.now()
         event.save(update_fields=["status", "error", "attempts", "processed_at"])
+        event.retry_soon = transient(exc)
         return event
 
 
@@ -263,7 +257,7 @@ def _process_batch(events: list[WebhookEvent], *, isolated: bool = True, cached_
                 business_app.setdefault(item.phone_number_id, []).append((run, item))
             else:
                 rest.append((run, item))
-    for phone_number_id, pairs in batches.items():
+    for phone_number_id, pairs in _lock_order(batches, numbers):
         number = numbers[phone_number_id]
         try:
             with _savepoint(isolated):
@@ -282,7 +276,7 @@ def _process_batch(events: list[WebhookEvent], *, isolated: bool = True, cached_
     from apps.messaging.sending import statuses_pause
     from apps.messaging.services import recipients, statuses
 
-    for phone_number_id, pairs in status_batches.items():
+    for phone_number_id, pairs in _lock_order(status_batches, numbers):
         number = numbers[phone_number_id]
         try:
             with _savepoint(isolated):
@@ -300,8 +294,8 @@ def _process_batch(events: list[WebhookEvent], *, isolated: bool = True, cached_
             run.route(number, item, phone_number_id)
             if outcome == "pending":
                 run.notes.append(f"{item.path}: status {item.status} waits for message {item.wamid}")
-    rest[:0] = business_app_apply_batches(numbers=numbers, batches=business_app, savepoint=_savepoint,
-                                          isolated=isolated)
+    rest[:0] = business_app_apply_batches(numbers=numbers, batches=dict(_lock_order(business_app, numbers)),
+                                          savepoint=_savepoint, isolated=isolated)
     for run, item in rest:
         try:
             with transaction.atomic():
@@ -309,8 +303,16 @@ def _process_batch(events: list[WebhookEvent], *, isolated: bool = True, cached_
         except Exception as exc:
             logger.exception("webhook event %s: %s failed", run.event.pk, item.path)
             run.errors.append(f"{item.path}: {type(exc).__name__}: {exc}")
+            run.transient = run.transient and transient(exc)
     for run, _ in runs:
         _finish(run)
+
+
+def _lock_order(batches: dict[str, list], numbers: dict[str, WhatsAppNumber]) -> list[tuple[str, list]]:
+    """A drain's batches number by number in one order (the numbers' ids), whatever
+    order its deliveries came in: two drains lock the rows of their numbers in the
+    same order and never wait for each other in a circle (a deadlock)."""
+    return sorted(batches.items(), key=lambda pair: numbers[pair[0]].pk)
 
 
 def _read(event: WebhookEvent) -> Delivery | None:
@@ -344,6 +346,7 @@ def _finish(run: _Run) -> None:
     event.error = "\n".join(run.errors)[:10000]
     if run.errors:
         event.status = WebhookEvent.Status.DEAD if event.attempts >= MAX_ATTEMPTS else WebhookEvent.Status.FAILED
+        event.retry_soon = run.transient
     elif run.refused and not run.routed:
         event.status = WebhookEvent.Status.REJECTED  # never replayed
     elif run.unrouted and not run.routed:
