@@ -59,7 +59,7 @@ CAPABILITIES = Capabilities(
     templates=True,
     customer_service_window=timedelta(hours=24),
     reactions=True,
-    interactive_types=("button", "list", "cta_url", "location_request_message"),
+    interactive_types=("button", "list", "cta_url", "location_request_message", "flow", "product", "product_list"),
     media_types=MappingProxyType({
         "image": frozenset({"image/jpeg", "image/png"}),
         "video": frozenset({"video/mp4", "video/3gpp"}),
