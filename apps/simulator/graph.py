@@ -325,6 +325,9 @@ def _messages(request, phone_number_id):
     _check_send(body)
     if body.get("type") == "template":
         _check_template_send(number, body.get("template") or {})
+    elif body.get("type") == "interactive":
+        from .graph_commerce import check_interactive  # it imports from this module
+        check_interactive(number, body.get("interactive") or {})
     to = str(body["to"]).lstrip("+") if "to" in body else str(body["recipient"])
     kind = body.get("type", "text")
     wamid = webhooks.new_wamid()

@@ -6,13 +6,22 @@ from __future__ import annotations
 
 from django.views.decorators.csrf import csrf_exempt
 
-from . import graph, graph_blocking, graph_numbers, graph_profile, graph_templates
+from . import (
+    graph,
+    graph_blocking,
+    graph_commerce,
+    graph_numbers,
+    graph_profile,
+    graph_templates,
+)
 
 EDGES = {
     "block_users": graph_blocking.block_users,
     "register": graph_numbers.register,
     "whatsapp_business_profile": graph_profile.business_profile,
     "conversational_automation": graph_profile.conversational_automation,
+    "flows": graph_commerce.flows,
+    "product_catalogs": graph_commerce.product_catalogs,
 }
 
 
