@@ -36,6 +36,8 @@ SEND_TYPES = {
 }
 TEMPLATE_NAME_RE = re.compile(r"^[a-z0-9_]+$")
 PAGE_LIMIT = 25
+# Checks of interactive sends against the account's Flows and catalog (graph_commerce.py's).
+INTERACTIVE_CHECKS: list = []
 
 
 class GraphResponse(JsonResponse):
@@ -325,9 +327,8 @@ def _messages(request, phone_number_id):
     _check_send(body)
     if body.get("type") == "template":
         _check_template_send(number, body.get("template") or {})
-    elif body.get("type") == "interactive":
-        from .graph_commerce import check_interactive  # it imports from this module
-        check_interactive(number, body.get("interactive") or {})
+    for check in INTERACTIVE_CHECKS if body.get("type") == "interactive" else ():
+        check(number, body.get("interactive") or {})
     to = str(body["to"]).lstrip("+") if "to" in body else str(body["recipient"])
     kind = body.get("type", "text")
     wamid = webhooks.new_wamid()

@@ -16,7 +16,7 @@ Meta answers 131009 (parameter value not valid: no such Flow, screen, catalog or
 
 from __future__ import annotations
 
-from .graph import GraphError, GraphResponse, _authorise, _graph_view, _param
+from .graph import INTERACTIVE_CHECKS, GraphError, GraphResponse, _authorise, _graph_view, _param
 from .models import SimulatedCatalog, SimulatedFlow
 
 PAGE_LIMIT = 25
@@ -148,3 +148,6 @@ def check_interactive(number, content: dict) -> None:
         _product(number, content)
     elif kind == "product_list":
         _product_list(number, content)
+
+
+INTERACTIVE_CHECKS.append(check_interactive)
