@@ -33,7 +33,7 @@ def commerce_parts(kind: str, action: dict) -> dict:
     """The parts of a sent (or drafted) flow, product or product_list message."""
     if kind == "flow":
         parameters = action.get("parameters") if isinstance(action.get("parameters"), dict) else action
-        return {"buttons": [parameters.get("flow_cta", "")], "flow": True}
+        return {"buttons": [parameters["flow_cta"]] if parameters.get("flow_cta") else [], "flow": True}
     if kind == "product":
         return {"products": [str(action.get("product_retailer_id", ""))], "buttons": [_("View")]}
     if kind == "product_list":
