@@ -16,7 +16,14 @@ Meta answers 131009 (parameter value not valid: no such Flow, screen, catalog or
 
 from __future__ import annotations
 
-from .graph import INTERACTIVE_CHECKS, GraphError, GraphResponse, _authorise, _graph_view, _param
+from .graph import (
+    INTERACTIVE_CHECKS,
+    GraphError,
+    GraphResponse,
+    _authorise,
+    _graph_view,
+    _param,
+)
 from .models import SimulatedCatalog, SimulatedFlow
 
 PAGE_LIMIT = 25

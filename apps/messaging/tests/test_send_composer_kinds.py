@@ -10,7 +10,12 @@ import pytest
 from apps.conversations.tests.factories import ConversationFactory
 from apps.messaging.models import Status
 from apps.messaging.services.send import message_send
-from apps.simulator.models import SimulatedCatalog, SimulatedFlow, SimulatedMessage, SimulatedRequest
+from apps.simulator.models import (
+    SimulatedCatalog,
+    SimulatedFlow,
+    SimulatedMessage,
+    SimulatedRequest,
+)
 from apps.simulator.testing import simulator  # noqa: F401
 from apps.whatsapp.assets import assets_forget, number_catalog, number_flows
 
