@@ -127,3 +127,21 @@ def test_a_contact_card_from_the_composer(opened):
     assert card["name"]["formatted_name"] == "Carla Souza"
     assert card["phones"][0]["phone"] == "+5511988887777"
     expect(page.locator(".message.type-contacts .card")).to_contain_text("Carla Souza", timeout=TIMEOUT)
+
+
+def test_a_single_product_from_the_composer(opened):
+    conversation, open_page = opened
+    page = open_page(with_catalog=True)
+    page.get_by_role("button", name="Buttons / list").click()
+    form = page.locator("#composer-interactive")
+    form.get_by_label("Product", exact=True).check(timeout=TIMEOUT)
+    expect(form.locator("[data-composer-ikind=product_list]")).to_be_hidden()
+    form.get_by_label("Product (retailer id)").fill("SKU-2")
+    form.get_by_label("Body").fill("Back in stock")
+    preview = form.locator("[data-interactive-preview]")
+    expect(preview.locator("[data-product]")).to_have_text("SKU-2", timeout=TIMEOUT)
+    with page.expect_response(lambda r: r.url.endswith("/send/")) as answer:
+        form.get_by_role("button", name="Send", exact=True).click()
+    assert answer.value.status == 200
+    body = sent_to_simulator(conversation)["interactive"]
+    assert (body["type"], body["action"]) == ("product", {"catalog_id": "9876543210", "product_retailer_id": "SKU-2"})
