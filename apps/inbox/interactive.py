@@ -14,8 +14,9 @@ from .presenters import interactive_draft
 
 def interactive_payload(post) -> dict:
     """The builder's flat fields: up to 3 button titles, or sections and their rows
-    (each row names its section by index), or a link button's text and URL; a location
-    request is its body alone. Ids are given in order (b1.., r1..)."""
+    (each row names its section by index), or a link button's text and URL, a Flow's
+    fields, a product or sections of products; a location request is its body alone.
+    Ids are given in order (b1.., r1..)."""
     payload = {"type": post.get("itype", "button"), "body": post.get("ibody", "")}
     for key in ("header", "footer"):
         if post.get(f"i{key}", "").strip():
