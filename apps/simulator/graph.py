@@ -36,8 +36,6 @@ SEND_TYPES = {
 }
 TEMPLATE_NAME_RE = re.compile(r"^[a-z0-9_]+$")
 PAGE_LIMIT = 25
-# Checks of interactive sends against the account's Flows and catalog (graph_commerce.py's).
-INTERACTIVE_CHECKS: list = []
 
 
 class GraphResponse(JsonResponse):
@@ -327,8 +325,6 @@ def _messages(request, phone_number_id):
     _check_send(body)
     if body.get("type") == "template":
         _check_template_send(number, body.get("template") or {})
-    for check in INTERACTIVE_CHECKS if body.get("type") == "interactive" else ():
-        check(number, body.get("interactive") or {})
     to = str(body["to"]).lstrip("+") if "to" in body else str(body["recipient"])
     kind = body.get("type", "text")
     wamid = webhooks.new_wamid()

@@ -29,6 +29,8 @@ EDGES = {
 def edge(request, version, object_id, edge_name):
     if edge_name == "message_templates" and request.method == "DELETE":
         return graph_templates.templates_delete(request, version, object_id)
+    if edge_name == "messages":  # flow and product sends checked against the account first
+        return graph_commerce.messages(request, version, object_id, edge_name)
     handler = EDGES.get(edge_name)
     if handler is None:
         return graph.edge(request, version, object_id, edge_name)
