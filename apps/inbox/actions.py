@@ -34,11 +34,12 @@ from apps.messaging.models import Message
 from apps.messaging.services.send import message_send
 from apps.messaging.validation import SendError
 
+from .composer_assets import contacts_payload
 from .interactive import interactive_payload, interactive_preview_context
 from .panels import actions_context, contact_context
 from .template_picker import template_form_context, template_get, template_payload, templates_for
 
-SEND_KINDS = ("text", "location", "interactive", "template")
+SEND_KINDS = ("text", "location", "interactive", "template", "contacts")
 
 
 def _conversation(request, pk) -> Conversation:
@@ -94,6 +95,8 @@ def _payload(kind: str, post, *, conversation, user) -> dict:
         return {k: post.get(k, "").strip() for k in ("latitude", "longitude", "name", "address")}
     if kind == "interactive":
         return interactive_payload(post)
+    if kind == "contacts":
+        return contacts_payload(post, user=user)
     template = template_get(user=user, conversation=conversation, pk=post.get("template"))
     return template_payload(template=template, post=post)
 
@@ -118,7 +121,8 @@ def _agent_send(request, conversation, *, kind: str, payload: dict, reply_to: st
 @login_required
 @require_POST
 def send(request, pk):
-    """Text, location, interactive (buttons or list) or template, optionally as a reply."""
+    """Text, location, interactive (buttons, list, link, location request, Flow, products),
+    contact card or template, optionally as a reply."""
     conversation = _conversation(request, pk)
     kind = request.POST.get("kind", "text")
     try:

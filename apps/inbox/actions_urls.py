@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from . import actions, alerts, blocking
+from . import actions, alerts, blocking, composer_assets
 
 urlpatterns = [
     path("inbox/c/<int:pk>/send/", actions.send, name="send"),
@@ -12,6 +12,9 @@ urlpatterns = [
     path("inbox/c/<int:pk>/canned/", actions.canned, name="canned"),
     path("inbox/c/<int:pk>/mentions/", actions.mentions, name="mentions"),
     path("inbox/c/<int:pk>/interactive/preview/", actions.interactive_preview, name="interactive_preview"),
+    path("inbox/c/<int:pk>/interactive/flows/", composer_assets.flows, name="interactive_flows"),
+    path("inbox/c/<int:pk>/interactive/catalog/", composer_assets.catalog, name="interactive_catalog"),
+    path("inbox/c/<int:pk>/contacts/search/", composer_assets.contact_search, name="contact_search"),
     path("inbox/c/<int:pk>/templates/", actions.templates, name="templates"),
     path("inbox/c/<int:pk>/templates/<int:template_id>/", actions.template_form, name="template_form"),
     path("inbox/c/<int:pk>/templates/<int:template_id>/preview/", actions.template_preview, name="template_preview"),

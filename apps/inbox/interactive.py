@@ -3,6 +3,8 @@ interactive payload, and the preview of the message being written."""
 
 from __future__ import annotations
 
+import json
+
 from django.utils.translation import gettext as _
 
 from apps.messaging.validation import SendError, build_payload
@@ -12,8 +14,9 @@ from .presenters import interactive_draft
 
 def interactive_payload(post) -> dict:
     """The builder's flat fields: up to 3 button titles, or sections and their rows
-    (each row names its section by index), or a link button's text and URL; a location
-    request is its body alone. Ids are given in order (b1.., r1..)."""
+    (each row names its section by index), or a link button's text and URL, a Flow's
+    fields, a product or sections of products; a location request is its body alone.
+    Ids are given in order (b1.., r1..)."""
     payload = {"type": post.get("itype", "button"), "body": post.get("ibody", "")}
     for key in ("header", "footer"):
         if post.get(f"i{key}", "").strip():
@@ -43,7 +46,43 @@ def interactive_payload(post) -> dict:
     elif payload["type"] == "cta_url":
         payload["display_text"] = post.get("cta_text", "").strip()
         payload["url"] = post.get("cta_url", "").strip()
+    elif payload["type"] == "flow":
+        payload.update(_flow_fields(post))
+    elif payload["type"] in ("product", "product_list"):
+        payload.update(_product_fields(post, payload["type"]))
     return payload
+
+
+def _flow_fields(post) -> dict:
+    """A Flow picked by id from the account's published Flows, its button text, how it
+    starts (navigate to a screen with optional data as JSON, or data_exchange)."""
+    fields = {"flow_id": post.get("flow_id", "").strip(), "flow_cta": post.get("flow_cta", "").strip(),
+              "mode": post.get("flow_mode", "published"), "flow_action": post.get("flow_action", "navigate")}
+    if post.get("flow_screen", "").strip():
+        fields["screen"] = post.get("flow_screen").strip()
+    if post.get("flow_data", "").strip():
+        try:
+            fields["data"] = json.loads(post.get("flow_data"))
+        except ValueError:
+            raise SendError("interactive.data", "invalid", _("The Flow's data is not valid JSON.")) from None
+    return fields
+
+
+def _product_fields(post, kind: str) -> dict:
+    """The catalog's id (from the pop-up), one product's retailer id, or sections of
+    retailer ids (one a line, or separated by commas)."""
+    fields = {"catalog_id": post.get("catalog_id", "").strip()}
+    if kind == "product":
+        fields["product_retailer_id"] = post.get("product_retailer_id", "").strip()
+        return fields
+    sections = []
+    for title, ids in zip(post.getlist("psection_title"), post.getlist("psection_items")):
+        items = [i.strip() for i in ids.replace(",", "\n").splitlines() if i.strip()]
+        if items or title.strip():
+            sections.append({**({"title": title.strip()} if title.strip() else {}),
+                             "product_items": [{"product_retailer_id": i} for i in items]})
+    fields["sections"] = sections
+    return fields
 
 
 def interactive_preview_context(post) -> dict:
@@ -55,7 +94,8 @@ def interactive_preview_context(post) -> dict:
         return {"i": None, "preview_errors": [error.message]}
     errors = []
     typed = (payload["body"].strip() or payload.get("header") or payload.get("footer") or payload.get("buttons")
-             or payload.get("button") or any(section["rows"] for section in payload.get("sections", [])))
+             or payload.get("button") or payload.get("flow_id") or payload.get("product_retailer_id")
+             or any(section.get("rows") or section.get("product_items") for section in payload.get("sections", [])))
     if typed:
         try:
             build_payload("interactive", payload)

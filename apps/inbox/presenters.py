@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from apps.conversations.models import Conversation
 from apps.messaging.models import Author, Direction, MessageType, Status
 
-from . import presenters_meta
+from . import presenters_commerce, presenters_meta
 
 # --- The list ---------------------------------------------------------------------
 
@@ -236,10 +236,7 @@ def _interactive(content) -> dict:
         return {"answer": reply.get("title", ""), "answer_description": reply.get("description", ""),
                 "answer_kind": kind}
     if kind == "nfm_reply":
-        reply = content.get("nfm_reply") if isinstance(content.get("nfm_reply"), dict) else {}
-        response = reply.get("response") if isinstance(reply.get("response"), dict) else {}
-        return {"answer": reply.get("body") or _("Form answered"), "answer_kind": kind,
-                "fields": [(str(k), str(v)) for k, v in response.items() if k != "flow_token"]}
+        return presenters_commerce.flow_answer(content)
     header = content.get("header") if isinstance(content.get("header"), dict) else {}
     body = content.get("body") if isinstance(content.get("body"), dict) else {}
     footer = content.get("footer") if isinstance(content.get("footer"), dict) else {}
@@ -261,23 +258,27 @@ def _interactive(content) -> dict:
                 "title": section.get("title", ""),
                 "rows": [r for r in section.get("rows") or [] if isinstance(r, dict)],
             })
-    return {
+    shown = {
         "header": header.get("text", ""), "body": body.get("text", ""), "footer": footer.get("text", ""),
         "buttons": [b for b in buttons if b], "list_button": action.get("button", ""), "sections": sections,
     }
+    return {**shown, **presenters_commerce.commerce_parts(kind, action)}
 
 
 def interactive_draft(payload: dict) -> dict:
     """An interactive message being written (the send API's payload, not validated yet)
     in the shape `_interactive` gives one that was sent: the thread's template shows both."""
-    return {
+    draft = {
         "header": payload.get("header", ""), "body": payload.get("body", ""), "footer": payload.get("footer", ""),
         "buttons": [button["title"] for button in payload.get("buttons") or []]
         + ([payload["display_text"]] if payload.get("type") == "cta_url" and payload.get("display_text") else [])
         + ([_("Send location")] if payload.get("type") == "location_request_message" else []),
         "list_button": payload.get("button", ""),
-        "sections": [section for section in payload.get("sections") or [] if section["rows"]],
+        "sections": [section for section in payload.get("sections") or [] if section.get("rows")],
     }
+    if payload.get("type") in ("flow", "product", "product_list"):
+        draft.update(presenters_commerce.commerce_parts(payload["type"], payload))
+    return draft
 
 
 def _template(message) -> dict:
@@ -394,7 +395,7 @@ def message_view(message, *, zone: ZoneInfo | None = None, today: date | None = 
     elif kind == MessageType.UNSUPPORTED:
         view["reason"] = _unsupported_reason(message)
     elif kind == MessageType.ORDER:
-        view["items"] = [i for i in content.get("product_items") or [] if isinstance(i, dict)]
+        view["order"] = presenters_commerce.order_view(content)
     elif kind == MessageType.REACTION:
         view["emoji"] = content.get("emoji", "")
     return view

@@ -29,8 +29,15 @@ class MessageCreateSerializer(serializers.Serializer):
     document = serializers.DictField(required=False)
     sticker = serializers.DictField(required=False)
     location = serializers.DictField(required=False)
-    contacts = serializers.ListField(child=serializers.DictField(), required=False)
-    interactive = serializers.DictField(required=False)
+    contacts = serializers.ListField(
+        child=serializers.DictField(), required=False,
+        help_text="1 to 257 cards: name {formatted_name and one of first_name, last_name, ...}, phones, emails, "
+                  "urls, addresses, org, birthday")
+    interactive = serializers.DictField(
+        required=False,
+        help_text="type: button, list, cta_url, location_request_message, flow (flow_id or flow_name, flow_cta, "
+                  "mode, flow_action, screen, data), product (catalog_id, product_retailer_id) or product_list "
+                  "(header, body, catalog_id, sections of product_items: at most 10 sections, 30 products)")
     template = serializers.DictField(required=False)
     reaction = serializers.DictField(required=False)
 

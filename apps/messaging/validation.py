@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from apps.core.errors import SendError
+from apps.providers.meta import commerce, contact_cards, flows
 from apps.providers.meta.capabilities import CAPABILITIES
 
 TEXT_MAX = 4096
@@ -31,9 +32,9 @@ SECTION_TITLE_MAX = 24
 CTA_DISPLAY_TEXT_MAX = 20
 FILENAME_MAX = 240
 # A contacts message: Meta takes up to 257 cards, each named by formatted_name and at
-# least one of these parts.
-CONTACTS_MAX = 257
-NAME_PARTS = ("first_name", "last_name", "middle_name", "suffix", "prefix")
+# least one of these parts (the provider's contact_cards.py checks them).
+CONTACTS_MAX = contact_cards.CONTACTS_MAX
+NAME_PARTS = contact_cards.NAME_PARTS
 
 # Meta's media kinds and those of them that take a caption (the provider's capabilities).
 MEDIA_KINDS = CAPABILITIES.media_kinds
@@ -120,24 +121,8 @@ def _location(payload: dict) -> dict:
 
 
 def _contacts(payload: dict) -> list:
-    """Meta's contacts: at most CONTACTS_MAX cards, each with a name object holding
-    formatted_name and at least one of its parts (first_name, last_name, ...)."""
-    contacts = payload.get("contacts")
-    if not isinstance(contacts, list) or not contacts:
-        raise SendError("contacts", "required", _("At least one contact is required."))
-    if len(contacts) > CONTACTS_MAX:
-        raise SendError("contacts", "too_many", _("At most %(limit)d contacts in one message (there are %(count)d).")
-                        % {"limit": CONTACTS_MAX, "count": len(contacts)})
-    for index, contact in enumerate(contacts):
-        contact = _dict(contact, f"contacts[{index}]")
-        field = f"contacts[{index}].name"
-        name = _dict(contact.get("name"), field)
-        _str(name, "formatted_name", f"{field}.formatted_name", max_length=1000)
-        parts = [_str(name, part, f"{field}.{part}", required=False, max_length=1000) for part in NAME_PARTS]
-        if not any(part.strip() for part in parts):
-            raise SendError(field, "required", _("%(field)s needs, besides formatted_name, at least one of %(parts)s.")
-                            % {"field": field, "parts": ", ".join(NAME_PARTS)})
-    return contacts
+    """Meta's contact cards, checked by the provider's rules (contact_cards.py)."""
+    return contact_cards.cards(payload.get("contacts"))
 
 
 def _header(value) -> dict:
@@ -154,8 +139,9 @@ def _header(value) -> dict:
 
 def _interactive(payload: dict) -> dict:
     kind = payload.get("type")
-    body = _str(payload, "body", "interactive.body", max_length=BODY_MAX)
-    result: dict = {"type": kind, "body": {"text": body}}
+    # A single product's body is optional (the product's own card says what it is).
+    body = _str(payload, "body", "interactive.body", required=kind != "product", max_length=BODY_MAX)
+    result: dict = {"type": kind, **({"body": {"text": body}} if body else {})}
     if payload.get("header"):
         result["header"] = _header(payload["header"])
     if payload.get("footer"):
@@ -227,9 +213,22 @@ def _interactive(payload: dict) -> dict:
             raise SendError("interactive.header", "invalid",
                             _("A location request has a body only: no header, no footer."))
         result["action"] = {"name": "send_location"}
+    elif kind == "flow":
+        if result.get("header", {}).get("type", "text") != "text":
+            raise SendError("interactive.header", "invalid", _("A Flow message only takes a text header."))
+        result["action"] = flows.flow_action(payload)
+    elif kind == "product":
+        if payload.get("header"):
+            raise SendError("interactive.header", "invalid", _("A product message has no header."))
+        result["action"] = commerce.product_action(payload)
+    elif kind == "product_list":
+        if result.get("header", {}).get("type") != "text":
+            raise SendError("interactive.header", "required", _("A product list needs a text header."))
+        result["action"] = commerce.product_list_action(payload)
     else:
         raise SendError("interactive.type", "invalid",
-                        _("interactive.type is button, list, cta_url or location_request_message."))
+                        _("interactive.type is button, list, cta_url, location_request_message, flow, product "
+                          "or product_list."))
     return result
 
 
@@ -277,7 +276,10 @@ def preview_text(kind: str, content) -> str:
     if kind == "location":
         return content.get("name", "") or f"{content.get('latitude')}, {content.get('longitude')}"
     if kind == "interactive":
-        return content.get("body", {}).get("text", "")
+        return (content.get("body") or {}).get("text", "")
+    if kind == "contacts":
+        return ", ".join(str((card.get("name") or {}).get("formatted_name", "")) for card in content.get("contacts") or []
+                         if isinstance(card, dict) and isinstance(card.get("name"), dict))
     if kind == "reaction":
         return content.get("emoji", "")
     if kind == "template":

@@ -9,6 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from . import (
     graph,
     graph_blocking,
+    graph_commerce,
     graph_numbers,
     graph_profile,
     graph_templates,
@@ -21,6 +22,8 @@ EDGES = {
     "whatsapp_business_profile": graph_profile.business_profile,
     "conversational_automation": graph_profile.conversational_automation,
     "uploads": graph_uploads.uploads,
+    "flows": graph_commerce.flows,
+    "product_catalogs": graph_commerce.product_catalogs,
 }
 
 
@@ -28,6 +31,8 @@ EDGES = {
 def edge(request, version, object_id, edge_name):
     if edge_name == "message_templates" and request.method == "DELETE":
         return graph_templates.templates_delete(request, version, object_id)
+    if edge_name == "messages":  # flow and product sends checked against the account first
+        return graph_commerce.messages(request, version, object_id, edge_name)
     handler = EDGES.get(edge_name)
     if handler is None:
         return graph.edge(request, version, object_id, edge_name)

@@ -131,3 +131,32 @@ class SimulatedTemplate(models.Model):
             "parameter_format": self.parameter_format,
             "components": self.components,
         }
+
+
+class SimulatedFlow(models.Model):
+    """A WhatsApp Flow of a simulated account (GET /{waba-id}/flows)."""
+
+    waba_id = models.CharField(max_length=64, db_index=True)
+    flow_id = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=20, default="PUBLISHED")
+    categories = models.JSONField(default=list)
+    # The first screen's id (a navigate send that names another screen is refused).
+    screens = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["id"]
+
+    def as_graph(self) -> dict:
+        return {"id": self.flow_id, "name": self.name, "status": self.status, "categories": self.categories,
+                "validation_errors": []}
+
+
+class SimulatedCatalog(models.Model):
+    """The catalog connected to a simulated account (GET /{waba-id}/product_catalogs),
+    with its products' retailer ids (a product message naming another is refused)."""
+
+    waba_id = models.CharField(max_length=64, unique=True)
+    catalog_id = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    products = models.JSONField(default=list)  # [{"retailer_id", "name", "price", "currency"}]

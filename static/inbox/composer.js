@@ -61,6 +61,8 @@
     if (name === "interactive" && window.htmx) {
       var fields = $("[data-composer-interactive-fields]", popup);
       if (fields) window.htmx.trigger(fields, "composer:preview");
+      // The account's Flows and catalog, read when the pop-up first opens.
+      $all("[data-composer-load]", popup).forEach(function (part) { window.htmx.trigger(part, "composer:open"); });
     }
     if (name === "templates") {
       var search = $("[data-composer-template-search]", popup);
@@ -85,7 +87,12 @@
 
   document.addEventListener("composer:sent", function () {
     if (!root) return;
-    if (openPopup && openPopup.tagName === "FORM") openPopup.reset();
+    if (openPopup && openPopup.tagName === "FORM") {
+      openPopup.reset();
+      // The builder shows the fields of the kind the reset checked again.
+      var kind = $("[data-composer-itype]:checked", openPopup);
+      if (kind) kind.dispatchEvent(new Event("change", { bubbles: true }));
+    }
     if (!openPopup || openPopup === $("#composer-emoji", root)) {
       // Keep whatever was typed while the message was on its way.
       body.value = body.value.indexOf(sentText) === 0 ? body.value.slice(sentText.length).replace(/^\s+/, "") : body.value;
@@ -528,6 +535,14 @@
         event.target.insertAdjacentElement("beforebegin", row);
         return;
       }
+      if (event.target.closest("[data-composer-add-psection]")) {
+        var psections = $("[data-composer-psections]", root);
+        if ($all(".composer-psection", psections).length >= 10) return;
+        var psection = $(".composer-psection", psections).cloneNode(true);
+        $all("input, textarea", psection).forEach(function (i) { i.value = ""; });
+        psections.appendChild(psection);
+        return;
+      }
       if (event.target.closest("[data-composer-add-section]")) {
         var sections = $("[data-composer-sections]", root);
         var copy = $(".composer-section", sections).cloneNode(true);
@@ -540,13 +555,17 @@
         sections.appendChild(copy);
       }
     });
-    $all("[data-composer-itype]", root).forEach(function (radio) {
-      radio.addEventListener("change", function () {
-        if (!radio.checked) return;
-        $("[data-composer-ibuttons]", root).hidden = radio.value !== "button";
-        $("[data-composer-ilist]", root).hidden = radio.value !== "list";
-        var link = $("[data-composer-ilink]", root);
-        if (link) link.hidden = radio.value !== "cta_url";
+    // The builder's fields shown by kind (the product kinds arrive with the pop-up's
+    // catalog read, so the change is caught on the root).
+    root.addEventListener("change", function (event) {
+      var radio = event.target.closest("[data-composer-itype]");
+      if (!radio || !radio.checked) return;
+      $("[data-composer-ibuttons]", root).hidden = radio.value !== "button";
+      $("[data-composer-ilist]", root).hidden = radio.value !== "list";
+      var link = $("[data-composer-ilink]", root);
+      if (link) link.hidden = radio.value !== "cta_url";
+      $all("[data-composer-ikind]", root).forEach(function (panel) {
+        panel.hidden = panel.getAttribute("data-composer-ikind") !== radio.value;
       });
     });
 

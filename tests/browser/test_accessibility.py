@@ -1,5 +1,5 @@
 """axe-core (axe-playwright-python) on every screen a person uses: the sign-in page, the
-inbox list, a thread, the composer's pop-ups (templates, buttons/list, emoji, the
+inbox list, a thread, the composer's pop-ups (templates, buttons/list, a Flow, a contact card, emoji, the
 reaction picker), the reports and the simulator's customer phone, on a desktop
 (1440×900) and a phone (390×844). No serious or critical violation is allowed.
 
@@ -148,6 +148,14 @@ def test_every_screen_passes_axe_without_serious_violations(
     page.get_by_role("button", name="Buttons / list").click()
     expect(page.locator("#composer-interactive")).to_be_visible(timeout=TIMEOUT)
     audit(page, "composer-buttons-list", viewport, found)
+    page.locator("#composer-interactive").get_by_label("Flow (form)").check()
+    expect(page.locator("[data-composer-ikind=flow] .hint").first).not_to_have_text("Loading…", timeout=TIMEOUT)
+    audit(page, "composer-flow", viewport, found)
+    page.keyboard.press("Escape")
+
+    page.get_by_role("button", name="Contact card").click()
+    expect(page.locator("#composer-contacts")).to_be_visible(timeout=TIMEOUT)
+    audit(page, "composer-contact-card", viewport, found)
     page.keyboard.press("Escape")
 
     page.get_by_role("button", name="Emoji").click()

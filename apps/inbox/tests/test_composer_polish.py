@@ -15,7 +15,7 @@ from apps.inbox.panels import snooze_presets
 
 pytestmark = pytest.mark.django_db
 
-TOOLS = ["Emoji", "Attach", "Location", "Buttons / list", "Template", "Suggest reply", "Summarise"]
+TOOLS = ["Emoji", "Attach", "Location", "Buttons / list", "Contact card", "Template", "Suggest reply", "Summarise"]
 
 
 @pytest.fixture

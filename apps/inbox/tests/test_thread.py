@@ -281,7 +281,8 @@ def test_order_message(agent_client, world):
         "catalog_id": "1", "text": "please hurry",
         "product_items": [{"product_retailer_id": "SKU-9", "quantity": 2, "item_price": 10.5, "currency": "BRL"}]})
     html = partial(agent_client, message)
-    assert "2 × SKU-9 — 10.5 BRL" in html and "please hurry" in html
+    row = "<tr><td>2</td><td>SKU-9</td><td>10.5 BRL</td><td>21.0 BRL</td></tr>"
+    assert row in html and "<td data-order-total>21.0 BRL</td>" in html and "please hurry" in html
 
 
 @pytest.mark.parametrize("status,label", [

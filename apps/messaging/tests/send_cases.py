@@ -19,3 +19,7 @@ CASES = [
      {"type": "location_request_message", "body": {"text": "Where should we deliver?"},
       "action": {"name": "send_location"}}),
 ]
+
+# Flow, product and product-list messages: the simulator checks them against the
+# account's Flows and catalog (apps/simulator/graph_commerce.py), which the tests of these
+# kinds create (apps/messaging/tests/test_send_composer_kinds.py).

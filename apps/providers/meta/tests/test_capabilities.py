@@ -28,7 +28,8 @@ def test_the_values_are_metas():
     assert CAPABILITIES.animated_sticker_size_limit == 500 * KB
     assert CAPABILITIES.inbound_media_size_limit == 100 * MB
     assert CAPABILITIES.caption_kinds == ("image", "video", "document")
-    assert CAPABILITIES.interactive_types == ("button", "list", "cta_url", "location_request_message")
+    assert CAPABILITIES.interactive_types == ("button", "list", "cta_url", "location_request_message", "flow",
+                                              "product", "product_list")
     with pytest.raises(AttributeError):
         CAPABILITIES.templates = False  # frozen
     with pytest.raises(TypeError):
@@ -93,6 +94,10 @@ INTERACTIVE = {
     "list": {"button": "Slots", "sections": [{"rows": [{"id": "r1", "title": "9:00"}]}]},
     "cta_url": {"display_text": "Open", "url": "https://example.com/"},
     "location_request_message": {},
+    "flow": {"flow_id": "1234567890", "flow_cta": "Book"},
+    "product": {"catalog_id": "9876543210", "product_retailer_id": "SKU-1"},
+    "product_list": {"header": "Our picks", "catalog_id": "9876543210",
+                     "sections": [{"product_items": [{"product_retailer_id": "SKU-1"}]}]},
 }
 
 
@@ -107,9 +112,9 @@ def test_sending_accepts_the_interactive_types_and_no_other():
 
 def test_the_composer_offers_interactive_types_meta_supports():
     composer = "".join(Path(settings.BASE_DIR, "templates/inbox/composer", name).read_text()
-                       for name in ("composer.html", "_interactive_kinds.html"))
+                       for name in ("composer.html", "_interactive_kinds.html", "_catalog_kinds.html"))
     offered = re.findall(r'name="itype" value="([a-z_]+)"', composer)
-    assert offered == ["button", "list", "cta_url", "location_request_message"]
+    assert offered == ["button", "list", "cta_url", "location_request_message", "flow", "product", "product_list"]
     assert set(offered) <= set(CAPABILITIES.interactive_types)
 
 
