@@ -50,7 +50,7 @@ def test_a_note_from_the_composer_is_saved_mentions_notify_and_the_form_comes_ba
     # The composer's form, emptied (not the panel's, which has ids of its own).
     html = response.content.decode()
     tag(html, r'id="composer-note-form"')
-    assert re.search(r"<textarea[^>]*data-composer-note-body[^>]*></textarea>", html, re.S)
+    assert re.search(r"<textarea[^>]*data-composer-note-body[^>]*></textarea>", html, re.DOTALL)
     assert "panel-note-form" not in html
     assert json.loads(response["HX-Trigger"]) == {"note:created": {"conversation_id": world.unassigned.pk}}
     # Live, as a panel note: the thread's event, with the colleague's mention.
