@@ -199,13 +199,13 @@ def seed(conversations: int, messages_per: int, agents: int, extra_agents: int) 
             INSERT INTO messaging_message (organization_id, conversation_id, number_id, wamid, direction,
                 author_type, type, content, text, reply_to_wamid, forwarded, frequently_forwarded, status,
                 timestamp, created_at, edit_history, error_title, error_message, error_details, send_attempts,
-                idempotency_key)
+                idempotency_key, imported, pricing_category, pricing_model, pricing_type)
             SELECT v.org, v.cid, v.num, 'wamid.SEED.' || v.cid || '.' || k,
                    CASE WHEN k %% 2 = 0 THEN 'in' ELSE 'out' END,
                    CASE WHEN k %% 2 = 0 THEN 'customer' ELSE 'agent' END,
                    'text', jsonb_build_object('body', v.body), v.body, '', false, false,
                    CASE WHEN k %% 2 = 0 THEN 'received' ELSE 'read' END,
-                   v.at - ((%s - k) || ' seconds')::interval, v.at, '[]', '', '', '', 0, ''
+                   v.at - ((%s - k) || ' seconds')::interval, v.at, '[]', '', '', '', 0, '', false, '', '', ''
             FROM (SELECT c.id AS cid, c.organization_id AS org, c.number_id AS num, c.last_message_at AS at,
                          'Hello, ' || ({words})[1 + c.id %% 20] || ' ' || ({words})[1 + (c.id / 3) %% 20]
                          || ' number ' || c.id AS body

@@ -117,6 +117,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "apps.core.context_processors.websocket",
             ],
+            # heroicons' tags, each icon built once per process (apps/inbox/templatetags/heroicons_cached.py).
+            "libraries": {"heroicons": "apps.inbox.templatetags.heroicons_cached"},
         },
     },
 ]

@@ -83,11 +83,11 @@ def conversation_list(
 
 def conversation_get(*, user, pk) -> Conversation:
     """The conversation `pk` if `user` may see it, with its contact, assignee, number and
-    labels; Http404 otherwise (another organisation's or a colleague's conversation is
-    "not found", nothing more). One row by its key: the access rule's teams are
+    labels (and the user's organisation); Http404 otherwise (another organisation's or a
+    colleague's conversation is "not found", nothing more). One row by its key: the access rule's teams are
     subqueries of the statement rather than queries of their own."""
     try:
-        return (
+        conversation = (
             Conversation.objects.filter(access.conversation_filter(user, subqueries=True))
             .select_related("contact", "assignee", "number")
             .prefetch_related(Prefetch("labels", queryset=Label.objects.order_by("name")))
@@ -95,6 +95,12 @@ def conversation_get(*, user, pk) -> Conversation:
         )
     except (Conversation.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+    # The user's organisation is the conversation's (the access rule): when already
+    # loaded, it serves instead of a query of its own when the page reads its settings.
+    organization = user._meta.get_field("organization")
+    if conversation.organization_id == user.organization_id and organization.is_cached(user):
+        conversation.organization = organization.get_cached_value(user)
+    return conversation
 
 
 class InvalidCursor(ValueError):

@@ -377,20 +377,25 @@ def set_bot(request, pk):
     return _run_action(request, conversation, conversation_bot_set, active=active)
 
 
+# The note forms, by where they are: each answers with itself, emptied or with the errors.
+NOTE_FORMS = {"panel": "inbox/panel/_note_form.html", "composer": "inbox/composer/_note_form.html"}
+
+
 @login_required
 @require_POST
 def add_note(request, pk):
-    """A private note; @username mentions notify those colleagues."""
+    """A private note, from the side panel or the composer's Note tab (form=composer:
+    the answer is that form again); @username mentions notify those colleagues."""
     conversation = _conversation(request, pk)
     body = request.POST.get("body", "")
+    template = NOTE_FORMS.get(request.POST.get("form", ""), NOTE_FORMS["panel"])
     try:
         services.note_create(conversation=conversation, author=request.user, body=body)
     except (ValidationError, PermissionDenied) as exc:
-        response = render(request, "inbox/panel/_note_form.html",
-                          {"conversation": conversation, "errors": _errors(exc), "body": body})
+        response = render(request, template, {"conversation": conversation, "errors": _errors(exc), "body": body})
         response.status_code = 422
         return response
-    response = render(request, "inbox/panel/_note_form.html", {"conversation": conversation, "errors": [], "body": ""})
+    response = render(request, template, {"conversation": conversation, "errors": [], "body": ""})
     response["HX-Trigger"] = json.dumps({"note:created": {"conversation_id": conversation.pk}})
     return response
 

@@ -178,7 +178,6 @@ def conversation_detail(request, pk):
         thread=presenters.thread_entries(thread.items, organization=request.user.organization,
                                          blocked_since=block.created_at if block else None),
         thread_before=thread.before,
-        current_row=presenters.conversation_rows([conversation], now=now)[0],
         restriction=_restriction(conversation, now=now),
         # Why "Suggest reply" and "Summarise" cannot answer here (no AI), or None.
         assist_unavailable=conversation_assist_unavailable_reason(conversation=conversation),

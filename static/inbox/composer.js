@@ -455,6 +455,56 @@
       function (user, token) { replaceToken(note, { start: token.start, end: token.end }, "@" + user.username + " "); });
   }
 
+  // --- The composer's Note tab: a private note instead of a reply ---------------------------
+
+  function setMode(mode, focus) {
+    var note = mode === "note";
+    $all("[data-composer-mode]", root).forEach(function (tab) {
+      var on = tab.getAttribute("data-composer-mode") === mode;
+      tab.setAttribute("aria-selected", on ? "true" : "false");
+      tab.tabIndex = on ? 0 : -1;
+    });
+    closePopup();
+    form.hidden = note;
+    $("[data-composer-note]", root).hidden = !note;
+    root.classList.toggle("is-note", note);
+    if (note) setReplyTo("");
+    if (!focus) return;
+    var input = note ? $("[data-composer-note-body]", root) : body;
+    if (input && !input.disabled) input.focus();
+  }
+
+  function initComposerNote() {
+    var note = $("[data-composer-note-body]", root);
+    if (!note || note.dataset.composerReady) return;
+    note.dataset.composerReady = "1";
+    var mentions = Suggest(note, $("#composer-note-mentions", root), "data-mentions-url", /(?:^|\s)@([\w.@+-]*)$/,
+      function (user) { return "@" + user.username + (user.name && user.name !== user.username ? " — " + user.name : ""); },
+      function (user, token) { replaceToken(note, { start: token.start, end: token.end }, "@" + user.username + " "); });
+    // As in the reply: Enter saves, Shift+Enter a new line (Enter picks a colleague while the list is open).
+    note.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !mentions.isOpen()) {
+        event.preventDefault();
+        if (note.value.trim()) note.form.requestSubmit();
+      }
+    });
+  }
+
+  function initModes() {
+    var tabs = $all("[data-composer-mode]", root);
+    tabs.forEach(function (tab, index) {
+      tab.addEventListener("click", function () { setMode(tab.getAttribute("data-composer-mode"), true); });
+      tab.addEventListener("keydown", function (event) {
+        if (event.key !== "ArrowRight" && event.key !== "ArrowLeft") return;
+        event.preventDefault();
+        var next = tabs[(index + (event.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+        setMode(next.getAttribute("data-composer-mode"), false);
+        next.focus();
+      });
+    });
+    initComposerNote();
+  }
+
   // --- Setup -----------------------------------------------------------------------------------
 
   function init() {
@@ -576,7 +626,7 @@
       var holder = action.closest("[data-message-id]");
       var id = action.getAttribute("data-message-id") || (holder && holder.getAttribute("data-message-id"));
       if (!id) return;
-      if (action.getAttribute("data-action") === "reply") setReplyTo(id); else reactPicker(action, id);
+      if (action.getAttribute("data-action") === "reply") { setMode("reply", false); setReplyTo(id); } else reactPicker(action, id);
     });
 
     var thread = document.getElementById("thread-scroll") || document.getElementById("thread");
@@ -603,16 +653,22 @@
       if (event.key === "Escape" && openPopup) { event.preventDefault(); closePopup(); }
     });
     document.addEventListener("inbox:shortcut", function (event) {
-      if (event.detail && event.detail.action === "reply" && !body.disabled) { event.preventDefault(); body.focus(); }
+      if (event.detail && event.detail.action === "reply" && !body.disabled) { event.preventDefault(); setMode("reply", true); }
     });
 
     countdown();
     initNote();
+    initModes();
   }
 
   // The note form is re-rendered after each note: hook the new textarea.
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target && event.detail.target.id === "panel-note") initNote();
+    if (event.detail.target && event.detail.target.id === "composer-note") {
+      initComposerNote();
+      var note = $("[data-composer-note-body]", root);
+      if (note) note.focus();
+    }
     var result = event.detail.target && event.detail.target.id === "composer-result" ? event.detail.target : null;
     if (result && result.querySelector(".composer-error") && openPopup === null && body) body.focus();
   });

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from apps.conversations.models import Conversation
 from apps.conversations.tests.factories import (
     ConversationFactory,
     LabelFactory,
@@ -114,3 +115,21 @@ def test_every_page_costs_the_same_few_queries_with_more_rows(world, role):
 
     assert large == small
     assert all(large[name] <= most for name, most in PAGES.items()), str(large)
+
+
+def test_a_first_open_of_an_unread_conversation_costs_no_more_queries_than_opening_it_again(world):
+    """Marking the conversation read is one statement, whatever is unread (it was a
+    look, then a transaction of two UPDATEs and the organisation's settings)."""
+    client = client_for(world.agent)
+    _start(world)
+    url = reverse("inbox:conversation", args=[world.mine.pk])
+    client.get(url)
+    MessageFactory.create_batch(3, conversation=world.mine)
+    Conversation.objects.filter(pk=world.mine.pk).update(unread_count=3)
+    with CaptureQueriesContext(connection) as first:
+        assert client.get(url).status_code == 200
+    assert Message.objects.filter(conversation=world.mine, direction="in", read_at__isnull=True).count() == 0
+    assert Conversation.objects.get(pk=world.mine.pk).unread_count == 0
+    with CaptureQueriesContext(connection) as again:
+        assert client.get(url).status_code == 200
+    assert len(first) == len(again), [q["sql"][:80] for q in first]

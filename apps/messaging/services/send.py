@@ -23,8 +23,8 @@ from apps.realtime.publish import publish
 from ..account_health import restriction_for_send, restriction_text
 from ..models import Author, Direction, Message, Status
 from ..serializers import MessageSerializer
+from ..sql import conversation_read_mark
 from ..validation import MEDIA_KINDS, SendError, build_payload, preview_text
-
 
 
 def _approved_templates(conversation) -> list[dict]:
@@ -293,28 +293,18 @@ def conversation_mark_read(*, conversation, user) -> int:
     """The agent opened the conversation: reset its unread count and, when the
     organisation wants it, tell Meta the customer's unread messages were read
     (one receipt for the latest marks the earlier ones read too). Returns the
-    number of messages marked."""
+    number of messages marked. One statement (apps.messaging.sql.conversation_read_mark),
+    which writes nothing when nothing is unread (the common case of a page opened again)."""
     from apps.accounts import access
-    from apps.conversations.models import Conversation
 
     if not access.can_view_conversation(user, conversation):
         raise SendError("conversation", "forbidden", _("You cannot see this conversation."))
-    unread = Message.objects.filter(
-        conversation=conversation, direction=Direction.INBOUND, read_at__isnull=True
-    ).exclude(wamid__isnull=True)
-    latest = unread.order_by("-timestamp", "-id").first()
-    if latest is None and not conversation.unread_count:
-        # Nothing to mark (the common case of a page opened again): no transaction,
-        # no write. A message stored after this look is unread, as it should be.
-        return 0
-    with transaction.atomic():
-        count = unread.update(read_at=timezone.now())
-        changed = Conversation.objects.filter(pk=conversation.pk, unread_count__gt=0).update(unread_count=0)
-        conversation.unread_count = 0
-        if changed:
-            conversation_publish(conversation)
-        if latest is not None and conversation.organization.mark_read_on_open:
-            enqueue("messaging.mark_read", conversation.number_id, latest.wamid)
+    count, latest, reset = conversation_read_mark(conversation_id=conversation.pk, at=timezone.now())
+    conversation.unread_count = 0
+    if reset:
+        conversation_publish(conversation)
+    if latest is not None and conversation.organization.mark_read_on_open:
+        enqueue("messaging.mark_read", conversation.number_id, latest)
     return count
 
 

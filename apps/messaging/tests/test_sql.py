@@ -51,3 +51,33 @@ def test_the_messages_a_waiting_reaction_targets_are_named():
     inserted, awaited = messages_insert_new([_new(conversation, "wamid.LATE", "x"), _new(conversation, "wamid.D", "d")])
 
     assert set(inserted) == {"wamid.LATE", "wamid.D"} and awaited == {"wamid.LATE"}
+
+
+def test_marking_a_conversation_read_sets_its_unread_messages_and_count_in_one_statement(
+        django_assert_num_queries):
+    from apps.conversations.models import Conversation
+    from apps.messaging.sql import conversation_read_mark
+
+    conversation = ConversationFactory(unread_count=3)
+    other = ConversationFactory(organization=conversation.organization, number=conversation.number)
+    older = MessageFactory(conversation=conversation, wamid="wamid.OLD", timestamp=AT)
+    latest = MessageFactory(conversation=conversation, wamid="wamid.NEW", timestamp=AT.replace(hour=13))
+    no_wamid = MessageFactory(conversation=conversation, wamid=None, timestamp=AT.replace(hour=14))
+    ours = MessageFactory(conversation=conversation, wamid="wamid.OURS", direction=Direction.OUTBOUND,
+                          author_type=Author.AGENT, timestamp=AT.replace(hour=15))
+    elsewhere = MessageFactory(conversation=other, wamid="wamid.ELSEWHERE", timestamp=AT)
+    read_before = MessageFactory(conversation=conversation, wamid="wamid.READ", timestamp=AT.replace(hour=16),
+                                 read_at=AT)
+    at = timezone.now()
+
+    with django_assert_num_queries(1):
+        assert conversation_read_mark(conversation_id=conversation.pk, at=at) == (2, "wamid.NEW", True)
+
+    read = {m.pk: m.read_at for m in Message.objects.all()}
+    assert read[older.pk] == read[latest.pk] == at
+    assert read[no_wamid.pk] is read[ours.pk] is read[elsewhere.pk] is None
+    assert read[read_before.pk] == AT
+    assert Conversation.objects.get(pk=conversation.pk).unread_count == 0
+    # Opened again: nothing to mark, nothing changed.
+    assert conversation_read_mark(conversation_id=conversation.pk, at=timezone.now()) == (0, None, False)
+    assert Message.objects.get(pk=older.pk).read_at == at
