@@ -22,6 +22,7 @@ from apps.conversations.models import Conversation
 from apps.messaging.models import Author, Direction, MessageType, Status
 
 from . import presenters_commerce, presenters_meta
+from .presenters_template import template_view
 
 # --- The list ---------------------------------------------------------------------
 
@@ -325,25 +326,6 @@ def interactive_draft(payload: dict) -> dict:
     return draft
 
 
-def _template(message) -> dict:
-    content = message.content or {}
-    rendered = content.get("rendered") if isinstance(content.get("rendered"), dict) else {}
-    language = content.get("language")
-    if isinstance(language, dict):
-        language = language.get("code", "")
-    buttons = []
-    for button in rendered.get("buttons") or []:
-        buttons.append(button.get("text", "") if isinstance(button, dict) else str(button))
-    return {
-        "name": content.get("name", ""),
-        "language": language or "",
-        "header": rendered.get("header", "") if isinstance(rendered.get("header"), str) else "",
-        "body": rendered.get("body") or message.text,
-        "footer": rendered.get("footer", ""),
-        "buttons": [b for b in buttons if b],
-    }
-
-
 def _unsupported_reason(message) -> str:
     for error in message.errors or []:
         if isinstance(error, dict):
@@ -435,7 +417,7 @@ def message_view(message, *, zone: ZoneInfo | None = None, today: date | None = 
     elif kind == MessageType.CALL:
         view["call"] = presenters_meta.call_view(message)
     elif kind == MessageType.TEMPLATE:
-        view["template"] = _template(message)
+        view["template"] = template_view(message)
     elif kind == MessageType.UNSUPPORTED:
         view["reason"] = _unsupported_reason(message)
     elif kind == MessageType.ORDER:

@@ -177,6 +177,36 @@ def test_template_with_header_footer_and_buttons(agent_client, world):
     assert "Big sale" in html and "Reply STOP" in html and "<li>Tell me more</li>" in html
 
 
+def test_a_sent_offer_and_carousel_show_their_parts(agent_client, world):
+    """A limited-time offer's line and a carousel's cards, as the customer got them, not
+    the message's plain text alone."""
+    message = OutboundMessageFactory(
+        conversation=world.mine, type="template", text="Hi Pablo",
+        content={"name": "summer_deals", "language": {"code": "en_US"},
+                 "rendered": {"body": "Hi Pablo", "buttons": [{"type": "copy_code", "text": "Copy offer code"}],
+                              "offer": {"text": "Expiring offer!", "has_expiration": True,
+                                        "expires_at": "2026-12-31T23:59+00:00"},
+                              "cards": [{"header_format": "IMAGE", "body": "A stunning <succulent>",
+                                         "buttons": [{"type": "url", "text": "Buy now"}]},
+                                        {"header_format": "VIDEO", "body": "Second card", "buttons": []}]}},
+    )
+    html = partial(agent_client, message)
+    assert 'class="template-offer"' in html and "Expiring offer!" in html
+    assert '<time datetime="2026-12-31T23:59+00:00">' in html
+    assert html.count('class="template-card"') == 2
+    assert "A stunning &lt;succulent&gt;" in html and "Buy now" in html and "[video]" in html
+    assert "<li>Copy offer code</li>" in html
+
+
+def test_a_template_without_offer_or_cards_shows_neither(agent_client, world):
+    message = OutboundMessageFactory(
+        conversation=world.mine, type="template", text="Plain",
+        content={"name": "plain", "language": "en_US", "rendered": {"body": "Plain", "offer": "x", "cards": "y"}},
+    )
+    html = partial(agent_client, message)
+    assert "template-offer" not in html and "template-card" not in html
+
+
 def test_reactions_under_their_message(agent_client, world):
     message = OutboundMessageFactory(conversation=world.mine, text="Done!", wamid="wamid.R1", status=Status.READ)
     Reaction.objects.create(organization=world.org, number=world.number, target_wamid="wamid.R1", message=message,
