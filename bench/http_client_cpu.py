@@ -16,7 +16,11 @@ Clients (`--clients`, all by default):
   measure another branch's transport beside this one's);
 - `httpx-async`: httpx2.AsyncClient (HTTP/1.1, pooled) from one asyncio loop, a
   task per call, at most `--concurrency` in flight;
-- `aiohttp`: aiohttp.ClientSession the same way;
+- `aiohttp`: aiohttp.ClientSession the same way; `aiohttp-hot` and
+  `aiohttp-hot-deadline`: a session set up for a hot path (with one session-level
+  timeout, or none and each call's own deadline); `aiohttp-request` and
+  `aiohttp-conn`: aiohttp below its session (docs/benchmarks.md, "aiohttp set up
+  for the send path");
 - `httpx-sync`, `urllib3-sync` and `graph-sync`: one call at a time from one thread,
   through httpx2.Client, through a urllib3 host pool (the JSON calls' path before
   aiohttp), and through apps/providers/meta/http.py (the JSON calls' path in
