@@ -16,7 +16,11 @@ Clients (`--clients`, all by default):
   measure another branch's transport beside this one's);
 - `httpx-async`: httpx2.AsyncClient (HTTP/1.1, pooled) from one asyncio loop, a
   task per call, at most `--concurrency` in flight;
-- `aiohttp`: aiohttp.ClientSession the same way;
+- `aiohttp`: aiohttp.ClientSession the same way; `aiohttp-hot` and
+  `aiohttp-hot-deadline`: a session set up for a hot path (with one session-level
+  timeout, or none and each call's own deadline); `aiohttp-request` and
+  `aiohttp-conn`: aiohttp below its session (docs/benchmarks.md, "aiohttp set up
+  for the send path");
 - `httpx-sync`, `urllib3-sync` and `graph-sync`: one call at a time from one thread,
   through httpx2.Client, through a urllib3 host pool (the JSON calls' path before
   aiohttp), and through apps/providers/meta/http.py (the JSON calls' path in
@@ -39,7 +43,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ASYNC_CLIENTS = ("transport", "httpx-async", "aiohttp")
+ASYNC_CLIENTS = ("transport", "httpx-async", "aiohttp", "aiohttp-hot", "aiohttp-hot-deadline", "aiohttp-request",
+                 "aiohttp-conn")
 SYNC_CLIENTS = ("httpx-sync", "urllib3-sync", "graph-sync")
 ANSWER = json.dumps({"messaging_product": "whatsapp", "contacts": [{"input": "5511999990000",
                      "wa_id": "5511999990000"}], "messages": [{"id": "wamid.HBgNNTUxMTk5OTk5MDAwMBUCABEYEjQ"}]},
@@ -122,7 +127,7 @@ async def _in_flight(count: int, concurrency: int, one) -> tuple[float, float, i
         async with places:
             try:
                 return await one(i)
-            except Exception:
+            except Exception:  # noqa: BLE001 (a failed call is counted as an error, whatever it raised)
                 return False
 
     await asyncio.gather(*(limited(0) for _ in range(concurrency)))  # warm-up: the connections opened
@@ -155,6 +160,130 @@ def run_aiohttp(url: str, count: int, concurrency: int) -> tuple[float, float, i
                 async with session.post(url, data=body(i), headers=HEADERS) as answer:
                     return wamid(answer.status, await answer.read())
             return await _in_flight(count, concurrency, one)
+
+    return asyncio.run(main())
+
+
+def _hot_session(concurrency: int, timeout):
+    """A ClientSession set up for a hot path: a connector sized to the calls in flight,
+    no cookie jar, no decompression, no automatic headers, one session-level timeout."""
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=0, enable_cleanup_closed=False)
+    return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
+                                 skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent"), timeout=timeout,
+                                 raise_for_status=False, trust_env=False)
+
+
+def run_aiohttp_hot(url: str, count: int, concurrency: int, own_deadline: bool) -> tuple[float, float, int]:
+    """`aiohttp-hot`: the hot-path session with its timeout (connect and read, the
+    transport's two); `aiohttp-hot-deadline`: no aiohttp timeout at all, the call
+    cancelled by a timer of its own at its deadline (one timer per call, as the
+    transport's read timeout)."""
+    import aiohttp
+    from yarl import URL
+
+    target = URL(url)
+    headers = dict(HEADERS)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        timeout = aiohttp.ClientTimeout() if own_deadline else aiohttp.ClientTimeout(sock_connect=10, sock_read=10)
+        async with _hot_session(concurrency, timeout) as session:
+            async def exchange(i):
+                answer = await session.request("POST", target, data=body(i), headers=headers,
+                                               allow_redirects=False)
+                try:
+                    content = await answer.read()
+                finally:
+                    answer.release()
+                return wamid(answer.status, content)
+
+            if not own_deadline:
+                return await _in_flight(count, concurrency, exchange)
+
+            async def one(i):
+                task = asyncio.current_task()
+                timer = loop.call_later(10, task.cancel)
+                try:
+                    return await exchange(i)
+                finally:
+                    timer.cancel()
+
+            return await _in_flight(count, concurrency, one)
+
+    return asyncio.run(main())
+
+
+def run_aiohttp_layers(url: str, count: int, concurrency: int, level: str) -> tuple[float, float, int]:
+    """aiohttp below the session, each call with a timer of its own at its deadline.
+    `aiohttp-request`: a `ClientRequest` per call, a connection from the connector,
+    the request's `send` and the response's `start` (what `ClientSession._request`
+    does, without its merging of defaults, cookies, redirects and timeouts).
+    `aiohttp-conn`: the connector's pooled connections only: the request's bytes
+    written by us (a prepared head), the answer read by the connection's protocol
+    (aiohttp's C parser); one `ClientRequest` per origin serves as the pool's key."""
+    import aiohttp
+    from yarl import URL
+
+    target = URL(url)
+    head = (f"POST {target.raw_path_qs} HTTP/1.1\r\nHost: {target.raw_authority}\r\n"
+            + "".join(f"{name}: {value}\r\n" for name, value in HEADERS.items()) + "Content-Length: ").encode("latin-1")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=0)
+        timeout = aiohttp.ClientTimeout(sock_connect=10)
+        key = aiohttp.ClientRequest("POST", target, loop=loop)
+
+        async def by_request(i):
+            req = aiohttp.ClientRequest("POST", target, headers=HEADERS, data=body(i), loop=loop,
+                                        skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent"))
+            conn = await connector.connect(req, [], timeout)
+            conn.protocol.set_response_params(auto_decompress=False, read_until_eof=True)
+            try:
+                answer = await req.send(conn)
+                await answer.start(conn)
+            except BaseException:
+                conn.close()
+                raise
+            try:
+                content = await answer.read()
+            finally:
+                answer.release()
+            return wamid(answer.status, content)
+
+        async def by_connection(i):
+            data = body(i)
+            conn = await connector.connect(key, [], timeout)
+            protocol = conn.protocol
+            try:
+                protocol.set_response_params(auto_decompress=False, read_until_eof=True)
+                conn.transport.write(head + str(len(data)).encode() + b"\r\n\r\n" + data)
+                message, payload = await protocol.read()
+                content = await payload.read()
+            except BaseException:
+                conn.close()
+                raise
+            if message.should_close:
+                conn.close()
+            else:
+                conn.release()
+            return wamid(message.code, content)
+
+        exchange = by_request if level == "aiohttp-request" else by_connection
+
+        async def one(i):
+            timer = loop.call_later(10, asyncio.current_task().cancel)
+            try:
+                return await exchange(i)
+            finally:
+                timer.cancel()
+
+        try:
+            return await _in_flight(count, concurrency, one)
+        finally:
+            await connector.close()
 
     return asyncio.run(main())
 
@@ -219,6 +348,10 @@ def client(name: str, url: str, count: int, concurrency: int, tree: str | None) 
         cpu, wall, errors = run_httpx_async(url, count, concurrency)
     elif name == "aiohttp":
         cpu, wall, errors = run_aiohttp(url, count, concurrency)
+    elif name in ("aiohttp-request", "aiohttp-conn"):
+        cpu, wall, errors = run_aiohttp_layers(url, count, concurrency, name)
+    elif name in ("aiohttp-hot", "aiohttp-hot-deadline"):
+        cpu, wall, errors = run_aiohttp_hot(url, count, concurrency, name == "aiohttp-hot-deadline")
     elif name == "httpx-sync":
         cpu, wall, errors = run_httpx_sync(url, count)
     elif name == "graph-sync":
@@ -236,11 +369,12 @@ def free_port() -> int:
 
 
 def available(name: str) -> bool:
-    module = {"aiohttp": "aiohttp", "httpx-async": "httpx2", "httpx-sync": "httpx2", "urllib3-sync": "urllib3",
+    module = {"aiohttp": "aiohttp", "aiohttp-hot": "aiohttp", "aiohttp-hot-deadline": "aiohttp",
+              "aiohttp-request": "aiohttp", "aiohttp-conn": "aiohttp", "httpx-async": "httpx2", "httpx-sync": "httpx2", "urllib3-sync": "urllib3",
               "graph-sync": "aiohttp"}
     if name not in module:
         return True
-    found = subprocess.run([sys.executable, "-c", f"import {module[name]}"], capture_output=True)
+    found = subprocess.run([sys.executable, "-c", f"import {module[name]}"], check=False, capture_output=True)
     return found.returncode == 0
 
 
