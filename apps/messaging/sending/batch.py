@@ -63,7 +63,7 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool, free_now: boo
     if free_now is None:
         try:
             free_now = ratelimit.taken_ahead(kick.number_keys[number.pk]) < MARK_LEAD
-        except Exception:  # Redis: the reservation below fails likewise and gives the claims back
+        except Exception:  # noqa: BLE001 - Redis: the reservation below fails too and gives the claims back
             free_now = False
     client = client_for(number)
     loop = sender()

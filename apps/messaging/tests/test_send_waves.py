@@ -28,11 +28,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 BACKLOG = 0.5  # seconds of the number's slots already taken by earlier batches
 
 
-def backlog(number, seconds=BACKLOG):
-    """The number's slots taken for the next `seconds` (earlier batches of a burst)."""
+def backlog(of, seconds=BACKLOG):
+    """The slots of number `of` taken for the next `seconds` (earlier batches of a burst)."""
     seconds_now, micros = ratelimit.client().time()
     now_us = seconds_now * 1_000_000 + micros
-    ratelimit.client().set(ratelimit.PREFIX + ratelimit.number_key(number), str(now_us + int(seconds * 1e6)),
+    ratelimit.client().set(ratelimit.PREFIX + ratelimit.number_key(of), str(now_us + int(seconds * 1e6)),
                            px=int(seconds * 1000) + 2000)
 
 
