@@ -92,7 +92,10 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool, free_now: boo
             by_number += [(0.0, message) for message in waiting]
             waiting = []
             break
-        began = time.monotonic()
+        # The delays count from Redis's time at the reservation, not from now: this
+        # thread may have got the answer late (ratelimit.RedisClock).
+        at = getattr(slots, "at", None)
+        began = time.monotonic() if at is None else ratelimit.redis_clock.monotonic(at)
         go = []
         for message, (granted, delay, refused_by_pair) in zip(waiting, slots):
             if granted:
