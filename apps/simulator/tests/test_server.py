@@ -13,7 +13,7 @@ import pytest
 import urllib3
 from django.core.management import CommandError, call_command
 
-from apps.simulator import rows
+from apps.simulator import rows, webhooks
 from apps.simulator.models import SimulatedMessage, SimulatedRequest, SimulatorConfig
 from apps.simulator.server import Server
 from apps.providers.meta.client import client_for
@@ -172,12 +172,25 @@ def test_rows_that_cannot_be_stored_make_the_answer_a_500(served, monkeypatch):
         def __call__(self):
             raise RuntimeError("the rows could not be stored")
 
+    # Its status webhooks are never sent either: Meta sends none for a message it refused.
+    SimulatorConfig.objects.filter(pk=1).update(send_status_webhooks=True)
+    posted = []
+    monkeypatch.setattr(webhooks, "send_later", lambda bodies, **kw: posted.append([b["entry"][0]["changes"][0][
+        "value"]["statuses"][0]["status"] for b in bodies]))
+
+    def send():
+        return urllib3.PoolManager(retries=False).request(
+            "POST", f"http://127.0.0.1:{served.port}/simulator/graph/v23.0/{number.phone_number_id}/messages",
+            body=json.dumps({"messaging_product": "whatsapp", "to": "1", "type": "text", "text": {"body": "a"}}),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {number.access_token}"})
+
+    store_begin = rows.store_begin
     monkeypatch.setattr(rows, "store_begin", lambda rows_: Failed())
-    answer = urllib3.PoolManager(retries=False).request(
-        "POST", f"http://127.0.0.1:{served.port}/simulator/graph/v23.0/{number.phone_number_id}/messages",
-        body=json.dumps({"messaging_product": "whatsapp", "to": "1", "type": "text", "text": {"body": "a"}}),
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {number.access_token}"})
-    assert answer.status == 500
+    assert send().status == 500
+    assert posted == []
+    monkeypatch.setattr(rows, "store_begin", store_begin)
+    assert send().status == 200
+    assert posted == [["sent", "delivered", "read"]]
 
 
 @pytest.mark.django_db(transaction=True)
