@@ -224,8 +224,10 @@ class RedisClock:
     a sliding second. So each reservation's Redis time is mapped to this host's clock:
     Redis's clock minus ours lies between (Redis's time - ours after the call) and
     (Redis's time - ours before it); the bounds of the calls of the last minute are
-    intersected (as tight as the fastest round trip among them) and their middle is
-    taken."""
+    intersected (as tight as the fastest round trip among them) and the lower one is
+    taken: a slot is then never placed before its time, at most that round trip after
+    it (a call placed early could crowd the one before; one late by more than
+    pacing.LATE_SLOT is not made)."""
 
     WINDOW = 60.0
 
@@ -245,7 +247,7 @@ class RedisClock:
     def monotonic(self, redis_time: float) -> float:
         """The time.monotonic() of Redis's time `redis_time` (seconds since the epoch)."""
         with self._lock:
-            skew = (self.low + self.high) / 2 if self.since is not None else 0.0
+            skew = self.low if self.since is not None else 0.0
         return time.monotonic() + (redis_time - skew - time.time())
 
 
