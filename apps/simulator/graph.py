@@ -1,9 +1,8 @@
 """A fake Graph API: Meta's paths, request checks, answers and error shapes.
 
-Served under /simulator/graph/<version>/... for everything the client calls:
-messages (send, mark read, typing), media (upload, get, download, delete) and
-message templates (list with paging, create). It stores what it receives and,
-after answering, sends status webhooks from a background thread.
+Served under /simulator/graph/<version>/... for everything the client calls: messages (send, mark
+read, typing), media (upload, get, download, delete) and message templates (list with paging, create).
+It stores what it receives and, once stored, sends status webhooks from a background thread.
 """
 
 from __future__ import annotations
@@ -30,10 +29,8 @@ from .accounts import account_wa_id
 from .models import SimulatedMedia, SimulatedMessage, SimulatedRequest, SimulatedTemplate, SimulatorConfig
 
 VERSION_RE = re.compile(r"^v\d+\.\d+$")
-SEND_TYPES = {
-    "text", "image", "video", "audio", "document", "sticker", "location", "contacts", "interactive",
-    "template", "reaction",
-}
+SEND_TYPES = {"text", "image", "video", "audio", "document", "sticker", "location", "contacts", "interactive",
+              "template", "reaction"}
 TEMPLATE_NAME_RE = re.compile(r"^[a-z0-9_]+$")
 PAGE_LIMIT = 25
 
@@ -172,7 +169,7 @@ def _graph_view(handler):
             )
         config = request.simulator_config = config or SimulatorConfig.get()
         # Rows the handler stores go in one statement with the request log (`_store`).
-        request.simulator_rows = []
+        request.simulator_rows, request.simulator_after = [], []  # after: once the rows are stored
         body = None
         if request.content_type == "application/json":
             try:
@@ -200,10 +197,10 @@ def _graph_view(handler):
                 logged = json.loads(response.content)
             except ValueError:
                 logged = None
-        stored = rows.store_begin(request.simulator_rows + [(SimulatedRequest, {
+        stored = rows.Then(rows.store_begin(request.simulator_rows + [(SimulatedRequest, {
             "method": request.method, "path": request.path[:500], "body": body, "status_code": response.status_code,
             "response": logged, "received_at": received_at,
-        })])
+        })]), request.simulator_after)
         answer_at = request.META.get("simulator.answer_at")
         if answer_at is not None:
             # Served by manage.py simulator_serve (apps/simulator/server.py): the
@@ -336,7 +333,9 @@ def _messages(request, phone_number_id):
         pricing = webhooks.pricing(webhooks.pricing_category(number, body))
         bodies = [webhooks.status_body(number, wamid=wamid, status=s, recipient=to, pricing_=pricing,
                                        callback_data=body.get("biz_opaque_callback_data", "")) for s in statuses]
-        webhooks.send_later(bodies, secret=webhooks.secret_for(number), delay=config.status_delay)
+        # Once the message is stored: a send answered 500 (its rows lost) has no statuses.
+        request.simulator_after.append(lambda: webhooks.send_later(
+            bodies, secret=webhooks.secret_for(number), delay=config.status_delay))
     contact = {"input": body["to"], "wa_id": account_wa_id(number, to)} if "to" in body else {"input": to,
                                                                                               "user_id": to}
     answer = {"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": wamid}]}

@@ -295,3 +295,33 @@ class _Waiter:
 
 
 _STORED = _Waiter()
+
+
+class Then:
+    """A started store (`store_begin`'s waiter) followed by `after`: the callables run
+    once the rows are committed, when the waiter is called (the answer's time), never
+    if storing failed. What a request does beyond its rows (the status webhooks of a
+    message) happens only if the message was stored: a request answered 500 leaves
+    no trace, as at Meta."""
+
+    __slots__ = ("after", "stored")
+
+    def __init__(self, stored, after: list):
+        self.stored, self.after = stored, after
+
+    def done(self) -> bool:
+        return self.stored.done()
+
+    def when_done(self, callback) -> None:
+        if self.stored.done():
+            callback()
+        else:
+            self.stored.when_done(callback)
+
+    def __call__(self):
+        result = self.stored()  # raises what storing raised: nothing after runs
+        after, self.after = self.after, []
+        for callable_ in after:
+            callable_()
+        return result
+

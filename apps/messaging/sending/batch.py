@@ -35,11 +35,15 @@ def message_send(message: Message, claimed_at) -> str:
     return batch_send([message], claimed_at, full=False).get(message.pk, "sent")
 
 
-def batch_send(messages: list[Message], claimed_at, *, full: bool) -> dict[int, str]:
+def batch_send(messages: list[Message], claimed_at, *, full: bool, free_now: bool | None = None) -> dict[int, str]:
     """Send claimed messages of one number: the files of media messages uploaded to
     Meta first where needed, their slots in one reservation, each call from the
     process's sender loop at its slot, the answers stored together.
     `full`: the claim may have left more waiting, so the next batch is queued at once.
+    `free_now`: the number's slots were found free just before the claim, so the
+    first slots are now and the first wave's calls are recorded before the
+    reservation (see WAVE_SECONDS); otherwise every wave is recorded just before it.
+    None: the number's bucket is asked here (one Redis round trip).
     Returns each message's outcome ("sent", "throttled", "retry", "interrupted", "failed",
     "released": its claim was given back before its call, another send has it)."""
     from apps.providers.meta.client import client_for, sender
@@ -56,6 +60,11 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool) -> dict[int, 
     kick.number_keys[number.pk] = ratelimit.number_key(number)
     kick.number_rates[number.pk] = number.rate_limit_per_second
     size = kick.batch_size(number.pk)
+    if free_now is None:
+        try:
+            free_now = ratelimit.taken_ahead(kick.number_keys[number.pk]) < MARK_LEAD
+        except Exception:  # noqa: BLE001 - Redis: the reservation below fails too and gives the claims back
+            free_now = False
     client = client_for(number)
     loop = sender()
     db_connection_release()
@@ -64,7 +73,7 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool) -> dict[int, 
     recorded: set[int] = set()  # the messages whose calls are recorded (claim.calls_start)
     deadline = time.monotonic() + claim.claim_expiry()
     for _round in range(5):
-        if first:
+        if first and free_now:
             try:
                 waiting = _head_record(number, waiting, claimed_at, recorded, results)
             except Exception:  # the database: no call is made, the claims are given back
@@ -83,7 +92,10 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool) -> dict[int, 
             by_number += [(0.0, message) for message in waiting]
             waiting = []
             break
-        began = time.monotonic()
+        # The delays count from Redis's time at the reservation, not from now: this
+        # thread may have got the answer late (ratelimit.RedisClock).
+        at = getattr(slots, "at", None)
+        began = time.monotonic() if at is None else ratelimit.redis_clock.monotonic(at)
         go = []
         for message, (granted, delay, refused_by_pair) in zip(waiting, slots):
             if granted:
@@ -109,6 +121,14 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool) -> dict[int, 
         rounds.extend(scheduled)
         decided = all(batch.wait_decided(max(0.0, deadline - time.monotonic())) for _made, batch in scheduled)
         waiting = [made[i] for made, batch in scheduled for i in batch.late()]  # never made: final
+        if waiting and decided:
+            # Found late, so never written: no longer recorded as started (a worker
+            # dying now gives them back, not "interrupted"); their next wave records them.
+            try:
+                claim.calls_unstart([m.pk for m in waiting], claimed_at)
+                recorded.difference_update(m.pk for m in waiting)
+            except Exception:  # the database: they stay recorded (interrupted should the worker die)
+                logger.exception("could not take back the records of %d calls found late", len(waiting))
         if unmade:  # their calls could not be recorded (the database): given back, not made
             by_number += [(0.0, message) for message in unmade]
             break
@@ -163,14 +183,17 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool) -> dict[int, 
 
 
 # The calls of a batch are recorded as started (claim.calls_start) in waves: those
-# whose slots fall within WAVE_SECONDS of the wave's first, MARK_LEAD before it; the
-# first wave's before the slots are reserved (as many as the number's slots of
+# whose slots fall within WAVE_SECONDS of the wave's first, MARK_LEAD before it. When
+# the number's slots are free (the batch's first slot is now), the first wave's are
+# recorded before the slots are reserved (as many as the number's slots of
 # WAVE_SECONDS), so that no round trip to the database comes between a slot and its
-# call. A worker that dies leaves at most the calls of one wave recorded but not
-# made (shown interrupted: nobody can tell them from calls made); the rest of its
-# claims are given back and sent. One UPDATE per wave: a batch's slots mostly span
-# one or two (kick.BATCH_SECONDS).
-WAVE_SECONDS = 0.1
+# call; a batch whose slots come later (a number with a backlog: its slots up to
+# MAX_INLINE_WAIT ahead) records none before its first wave is due. A worker that
+# dies leaves at most the calls of about one wave per number recorded but not made
+# (shown interrupted: nobody can tell them from calls made); the rest of its claims
+# are given back and sent. A call the loop found late was never written: its record
+# is taken back (claim.calls_unstart). One UPDATE per wave.
+WAVE_SECONDS = 0.05
 MARK_LEAD = 0.05
 
 

@@ -118,6 +118,16 @@ def calls_start(ids: list[int], claimed_at) -> set[int]:
         return {row[0] for row in cursor.fetchall()}
 
 
+def calls_unstart(ids: list[int], claimed_at) -> None:
+    """Take back the records of calls of the claim taken at `claimed_at` that were
+    never made (the sender loop found them late, before writing their request): the
+    claim stays held, and a holder that dies now has them given back, not marked
+    interrupted. One UPDATE."""
+    if ids:
+        Message.objects.filter(pk__in=ids, wamid__isnull=True, send_started_at=claimed_at).update(
+            call_started_at=None)
+
+
 def claims_release(ids: list[int], now) -> list[int]:
     """Give back the claims of these messages whose call never started, held longer
     than `unstarted_expiry()` at `now` (their holder is gone): one UPDATE. The

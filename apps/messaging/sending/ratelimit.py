@@ -18,6 +18,7 @@ workers on machines with different clocks agree).
 from __future__ import annotations
 
 import threading
+import time
 
 from django.conf import settings
 
@@ -61,7 +62,7 @@ return {1, slot - now}
 # number's bucket, then each message's pair bucket. ARGV: max_wait_us, the number's
 # interval_us and tolerance_us, the pairs' interval_us and tolerance_us. Returns per
 # message {granted (1|0), delay_us, refused by its pair (1|0)}, as `_LUA` would for
-# each message in turn (a refused message takes nothing).
+# each message in turn (a refused message takes nothing), then Redis's time (µs).
 _LUA_BATCH = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -94,6 +95,7 @@ end
 if taken then
   redis.call('SET', KEYS[1], string.format('%d', ntat), 'PX', math.ceil((ntat - now + n_tolerance) / 1000) + 1000)
 end
+out[#out + 1] = now
 return out
 """
 
@@ -191,8 +193,65 @@ def reserve_batch(number_limit: Limit, pair_limits: list[Limit], *, max_wait: fl
             int(number_limit.tolerance * 1_000_000)]
     args += [int(pair_limits[0].interval * 1_000_000), int(pair_limits[0].tolerance * 1_000_000)]
     keys = [PREFIX + number_limit.key] + [PREFIX + limit.key for limit in pair_limits]
+    before = time.time()
     raw = _batch_script(keys=keys, args=args)
-    return [(bool(raw[i]), int(raw[i + 1]) / 1_000_000, bool(raw[i + 2])) for i in range(0, len(raw), 3)]
+    after = time.time()
+    at = int(raw[-1]) / 1_000_000
+    redis_clock.sample(before, after, at)
+    return Slots([(bool(raw[i]), int(raw[i + 1]) / 1_000_000, bool(raw[i + 2])) for i in range(0, len(raw) - 1, 3)],
+                 at)
+
+
+class Slots(list):
+    """A reservation's slots (see `reserve_batch`), and `at`: Redis's time when it
+    reserved them (seconds since the epoch), from which their delays count."""
+
+    __slots__ = ("at",)
+
+    def __init__(self, slots, at: float):
+        super().__init__(slots)
+        self.at = at
+
+
+class RedisClock:
+    """This process's view of Redis's clock, from whose time the slots count.
+
+    A slot is `delay` after Redis's time at the reservation, not after the moment the
+    answer reached the worker's thread: that comes a round trip later, and much later
+    in a thread that waited for the CPU or the GIL (tens of milliseconds on a busy
+    machine). Counted from it, a batch's calls moved later than their slots by that
+    wait, into the next batch's, and a number could make more calls than its limit in
+    a sliding second. So each reservation's Redis time is mapped to this host's clock:
+    Redis's clock minus ours lies between (Redis's time - ours after the call) and
+    (Redis's time - ours before it); the bounds of the calls of the last minute are
+    intersected (as tight as the fastest round trip among them) and the lower one is
+    taken: a slot is then never placed before its time, at most that round trip after
+    it (a call placed early could crowd the one before; one late by more than
+    pacing.LATE_SLOT is not made)."""
+
+    WINDOW = 60.0
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.low, self.high, self.since = 0.0, 0.0, None
+
+    def sample(self, before: float, after: float, redis_time: float) -> None:
+        low, high = redis_time - after, redis_time - before
+        now = time.monotonic()
+        with self._lock:
+            if self.since is None or now - self.since > self.WINDOW or low > self.high or high < self.low:
+                self.low, self.high, self.since = low, high, now  # afresh (or a clock was stepped)
+            else:
+                self.low, self.high = max(self.low, low), min(self.high, high)
+
+    def monotonic(self, redis_time: float) -> float:
+        """The time.monotonic() of Redis's time `redis_time` (seconds since the epoch)."""
+        with self._lock:
+            skew = self.low if self.since is not None else 0.0
+        return time.monotonic() + (redis_time - skew - time.time())
+
+
+redis_clock = RedisClock()
 
 
 def taken_ahead(key: str) -> float:

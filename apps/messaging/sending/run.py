@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from ..models import MEDIA_TYPES, Direction, Message, Status
 from . import claim, holders, kick, outcome, pause, ratelimit
-from .batch import batch_send, message_send
+from .batch import MARK_LEAD, batch_send, message_send
 from .pacing import MAX_INLINE_WAIT
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ def number_batch_send(number_id: int, *, redelivered: bool = False) -> int:
         claims_check(number_id)
     kick.kick_taken(number_id)
     key = kick.number_keys.get(number_id)
+    ahead = None  # unknown: batch_send asks
     if key is not None:
         # The number's slots are taken for most of the next second already (a
         # backlog): claiming now would mostly give the claims back. Look again when
@@ -47,7 +48,8 @@ def number_batch_send(number_id: int, *, redelivered: bool = False) -> int:
     claimed = claim.messages_claim(claimed_at=claimed_at, number_id=number_id, limit=size)
     messages = pause.messages_hold(claimed, claimed_at)  # a paused number's wait
     if messages:
-        batch_send(messages, claimed_at, full=len(claimed) == size and messages is claimed)
+        batch_send(messages, claimed_at, full=len(claimed) == size and messages is claimed,
+                   free_now=None if ahead is None else ahead < MARK_LEAD)
     return len(messages)
 
 

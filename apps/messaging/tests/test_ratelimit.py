@@ -1,8 +1,10 @@
 """The token buckets in Redis, shared by the workers."""
 
 import threading
+import time
 import uuid
 
+import pytest
 from django.conf import settings as django_settings
 
 from apps.messaging.sending import ratelimit
@@ -114,3 +116,19 @@ def test_a_batch_reserves_as_one_message_after_another(settings):
     assert granted and delay > 0.45
     for key in [ratelimit.number_key(number)] + [ratelimit.pair_key(number, c) for c in customers + ["5511009"]]:
         ratelimit.reset(key)
+
+
+def test_redis_time_is_mapped_to_ours_never_before_it_within_the_fastest_round_trip():
+    clock = ratelimit.RedisClock()
+    skew = 5.0  # Redis's clock is 5 s ahead of ours
+    clock.sample(100.0, 100.05, 100.02 + skew)  # a slow round trip (the thread waited)
+    assert (clock.low, clock.high) == pytest.approx((4.97, 5.02))
+    clock.sample(200.0, 200.001, 200.0005 + skew)  # a fast one narrows the bounds
+    assert clock.low <= skew <= clock.high and clock.high - clock.low <= 0.001 + 1e-9
+    # A slot at Redis's time r is placed at our r - low: never before its time.
+    now_ours = time.time()
+    placed = clock.monotonic(now_ours + skew) - time.monotonic()
+    assert 0 <= placed <= 0.002
+    # Bounds that cannot both hold (a clock was stepped): start afresh.
+    clock.sample(300.0, 300.001, 300.0005 + 2.0)
+    assert clock.low <= 2.0 <= clock.high

@@ -161,8 +161,9 @@ def test_a_worker_dying_mid_batch_leaves_only_its_started_calls_interrupted_and_
 
 
 def test_no_round_trip_to_the_database_comes_between_a_slot_and_its_call(queued, number, monkeypatch):
-    # 80/s: 16 slots 13 ms apart, two waves of 100 ms; the first recorded before the
-    # reservation, the second just before it is due.
+    # 80/s: 16 slots 13 ms apart, four waves of 50 ms; the number's slots are free, so
+    # the first wave's calls (and the burst's) are recorded before the reservation,
+    # each later wave just before it is due.
     from apps.providers.meta import transport
 
     steps = []
@@ -175,7 +176,9 @@ def test_no_round_trip_to_the_database_comes_between_a_slot_and_its_call(queued,
     monkeypatch.setattr(batch, "LATE_SLOT", 5.0)  # a busy machine's loop: one round only
     messages = pending(number, 16)
     assert tasks.send_pending.run(number.pk) == 16
-    assert [name for name, _count in steps] == ["record", "reserve", "schedule", "record", "schedule"]
+    names = [name for name, _count in steps]
+    assert names[:3] == ["record", "reserve", "schedule"]
+    assert names[3:] == ["record", "schedule"] * (len(names) - 3 >> 1) and len(names) > 3
     assert [count for name, count in steps if name == "reserve"] == [16]
     assert sum(count for name, count in steps if name == "record") == 16  # each call recorded once
     assert sum(count for name, count in steps if name == "schedule") == 16

@@ -5,6 +5,7 @@ settings and numbers a simulator process keeps (SIMULATOR_CACHE_SECONDS)."""
 import asyncio
 import json
 import socket
+import struct
 import threading
 import time
 
@@ -12,7 +13,7 @@ import pytest
 import urllib3
 from django.core.management import CommandError, call_command
 
-from apps.simulator import rows
+from apps.simulator import rows, webhooks
 from apps.simulator.models import SimulatedMessage, SimulatedRequest, SimulatorConfig
 from apps.simulator.server import Server
 from apps.providers.meta.client import client_for
@@ -171,12 +172,25 @@ def test_rows_that_cannot_be_stored_make_the_answer_a_500(served, monkeypatch):
         def __call__(self):
             raise RuntimeError("the rows could not be stored")
 
+    # Its status webhooks are never sent either: Meta sends none for a message it refused.
+    SimulatorConfig.objects.filter(pk=1).update(send_status_webhooks=True)
+    posted = []
+    monkeypatch.setattr(webhooks, "send_later", lambda bodies, **kw: posted.append([b["entry"][0]["changes"][0][
+        "value"]["statuses"][0]["status"] for b in bodies]))
+
+    def send():
+        return urllib3.PoolManager(retries=False).request(
+            "POST", f"http://127.0.0.1:{served.port}/simulator/graph/v23.0/{number.phone_number_id}/messages",
+            body=json.dumps({"messaging_product": "whatsapp", "to": "1", "type": "text", "text": {"body": "a"}}),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {number.access_token}"})
+
+    store_begin = rows.store_begin
     monkeypatch.setattr(rows, "store_begin", lambda rows_: Failed())
-    answer = urllib3.PoolManager(retries=False).request(
-        "POST", f"http://127.0.0.1:{served.port}/simulator/graph/v23.0/{number.phone_number_id}/messages",
-        body=json.dumps({"messaging_product": "whatsapp", "to": "1", "type": "text", "text": {"body": "a"}}),
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {number.access_token}"})
-    assert answer.status == 500
+    assert send().status == 500
+    assert posted == []
+    monkeypatch.setattr(rows, "store_begin", store_begin)
+    assert send().status == 200
+    assert posted == [["sent", "delivered", "read"]]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -343,3 +357,42 @@ def test_store_begin_lets_the_caller_go_on_and_tells_it_when_stored():
     while len(called) < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert called == [1, 2]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("when", ["before the loop read it", "during its latency"])
+def test_a_send_fully_received_is_kept_when_its_client_vanishes(served, when):
+    """Meta keeps a request it has whole, whatever becomes of the connection that
+    brought it (a sender killed with SIGKILL resets it): the message is accepted and
+    stored, though its answer has nobody to go to."""
+    number = WhatsAppNumberFactory()
+    SimulatorConfig.objects.filter(pk=1).update(latency_ms=200)
+    body = json.dumps({"messaging_product": "whatsapp", "to": "5511999990000", "type": "text",
+                       "text": {"body": f"vanished {when}"}}).encode()
+    token = number.access_token
+    request = (f"POST /simulator/graph/v21.0/{number.phone_number_id}/messages HTTP/1.1\r\n"
+               f"Host: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: Bearer {token}\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    loop = served.loop
+    free = threading.Event()
+    if when == "before the loop read it":
+        # The loop is busy (a loaded machine) while the request comes and the
+        # connection is reset: it reads both in one go.
+        busy = threading.Event()
+        loop.call_soon_threadsafe(lambda: (busy.set(), free.wait(10)))
+        assert busy.wait(10)
+    sock = socket.create_connection(("127.0.0.1", served.port), timeout=10)
+    sock.sendall(request)
+    if when == "during its latency":
+        deadline = time.monotonic() + 10
+        while not SimulatedRequest.objects.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    # Reset, as the kernel does for a killed process's socket with unread data.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+    free.set()
+    deadline = time.monotonic() + 10
+    while not SimulatedMessage.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert list(SimulatedMessage.objects.values_list("payload__text__body", flat=True)) == [f"vanished {when}"]
+    assert SimulatedRequest.objects.filter(status_code=200).count() == 1
