@@ -91,7 +91,7 @@ class WhatsAppNumberAdmin(NumberProfileAdminMixin, NumberAccountAdminMixin, Orga
     search_fields = ["name", "display_phone_number", "phone_number_id", "waba_id"]
     readonly_fields = ["quality_rating", "messaging_limit", "quality_event", "quality_event_at", "token_error_at",
                        "token_error", "sending_paused_at", "sending_pause_code", "sending_pause_reason",
-                       "sending_resume_at", "sending_pause_checks", "restrictions", "verified_name", "name_status",
+                       "sending_resume_at", "sending_pause_checks", "sending_pause_scope", "restrictions", "verified_name", "name_status",
                        "code_verification_status", "platform_type", "throughput_level", "status_checked_at",
                        "status_error", "registered_at", "pin_set_at", "registration", "created_at"]
     actions = ["resume_sending", "read_status"]

@@ -41,6 +41,10 @@ class WhatsAppNumber(models.Model):
     sending_pause_reason = models.TextField(_("why sending is paused"), blank=True)
     sending_resume_at = models.DateTimeField(_("next check at"), null=True, blank=True)
     sending_pause_checks = models.PositiveIntegerField(_("failed checks"), default=0)
+    # What the pause covers: "" everything the number sends, "marketing" its marketing
+    # templates only (Meta refuses that kind alone: errors.SCOPED_CODES).
+    sending_pause_scope = models.CharField(_("paused messages"), max_length=20, blank=True,
+                                           choices=[("", _("all messages")), ("marketing", _("marketing templates"))])
     # Meta's restrictions of the account that stop some sends (account_update
     # ACCOUNT_RESTRICTION): [{"type", "expires_at" (ISO), "covers"}], covers being
     # "business_initiated" or "customer_initiated" (apps/messaging/account_health.py).

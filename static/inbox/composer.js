@@ -422,6 +422,9 @@
       var banner = root.querySelector("[data-composer-paused]");
       if (banner && String(data.number_id) === banner.getAttribute("data-number-id")) {
         banner.querySelector("[data-composer-paused-reason]").textContent = data.reason || "";
+        // A pause scoped to marketing templates says so (pause.py): the rest still goes out.
+        banner.querySelector("[data-composer-paused-all]").hidden = data.scope === "marketing";
+        banner.querySelector("[data-composer-paused-marketing]").hidden = data.scope !== "marketing";
         banner.hidden = frame.event === "number.sending_resumed";
       }
     }

@@ -52,3 +52,34 @@ def test_the_paused_banner_follows_the_number_live(inbox_servers, new_page):
     expect(banner).to_be_hidden(timeout=TIMEOUT)
     sent.refresh_from_db()
     assert sent.status in (Status.SENT, Status.DELIVERED, Status.READ) and sent.wamid
+
+
+def test_a_pause_of_marketing_templates_says_so_live(inbox_servers, new_page):
+    from apps.message_templates.models import MessageTemplate
+    from apps.message_templates.tests.factories import MessageTemplateFactory
+    from apps.messaging.services.send import message_send
+
+    base = inbox_servers.url
+    number = WhatsAppNumberFactory()
+    org = number.organization
+    org.mark_read_on_open = False
+    org.save(update_fields=["mark_read_on_open"])
+    agent = UserFactory(organization=org, username="caio")
+    TeamFactory(organization=org, members=[agent], numbers=[number])
+    conversation = ConversationFactory(organization=org, number=number, assignee=agent, contact__name="Lia")
+    MessageFactory(conversation=conversation, text="Hello?")
+    offer = MessageTemplateFactory(organization=org, waba_id=number.waba_id,
+                                   category=MessageTemplate.Category.MARKETING)
+    page = new_page()
+    sign_in(page, base, agent.username, DEFAULT_PASSWORD)
+    page.goto(f"{base}/inbox/c/{conversation.pk}/")
+    banner = page.locator("[data-composer-paused]")
+    expect(banner).to_be_hidden()
+
+    inject(fail_code=131063, fail_count=1)
+    message_send(conversation=conversation, kind="template",
+                 payload={"name": offer.name, "language": offer.language, "body": ["Lia", "7"]})
+    expect(banner).to_be_visible(timeout=TIMEOUT)
+    expect(banner).to_contain_text("Marketing templates from this number are paused")
+    expect(banner.locator("[data-composer-paused-all]")).to_be_hidden()
+    expect(banner).to_contain_text("(131063)")

@@ -22,6 +22,13 @@ fail alike, so on the first one:
 
 A failed status webhook with such an error pauses the number too (`statuses_pause`):
 the message itself had reached Meta and stays failed, the next ones wait.
+
+A pause has a scope (`sending_pause_scope`, from errors.pause_scope): most cover
+everything the number sends; 131063 (marketing messages turned off on the Cloud API)
+covers its marketing templates only. Then only those wait (with the reason shown);
+service replies and utility or authentication templates keep going, only a marketing
+template is the check, and only its answer lifts the pause. An error that covers the
+whole number met during a scoped pause widens it.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from django.utils import timezone
 
 from apps.providers.meta import errors
 
-from ..models import MEDIA_TYPES, Direction, Message, Status
+from ..models import MEDIA_TYPES, Direction, Message, MessageType, Status
 
 logger = logging.getLogger(__name__)
 
@@ -68,21 +75,29 @@ def number_sending_pause(*, number, code: int | None, reason: str, checked: bool
     from apps.whatsapp.models import WhatsAppNumber
 
     now = timezone.now()
+    scope = errors.pause_scope(code)
     with transaction.atomic():
-        started = WhatsAppNumber.objects.filter(pk=number.pk, sending_paused_at__isnull=True).update(
-            sending_paused_at=now, sending_pause_code=code, sending_pause_reason=reason,
-            sending_resume_at=now + check_delay(code, 0), sending_pause_checks=0,
-        )
+        fresh = {"sending_paused_at": now, "sending_pause_code": code, "sending_pause_reason": reason,
+                 "sending_resume_at": now + check_delay(code, 0), "sending_pause_checks": 0,
+                 "sending_pause_scope": scope}
+        started = WhatsAppNumber.objects.filter(pk=number.pk, sending_paused_at__isnull=True).update(**fresh)
+        if not started and not scope:  # a scoped pause met an error of the whole number: widen it
+            started = WhatsAppNumber.objects.filter(pk=number.pk, sending_paused_at__isnull=False).exclude(
+                sending_pause_scope="").update(**fresh)
         if started:
-            _announce(number, "number.sending_paused", {"code": code, "reason": reason},
+            _announce(number, "number.sending_paused", {"code": code, "reason": reason, "scope": scope},
                       check_at=now + check_delay(code, 0))
             return True
         if checked:
             checks = number.sending_pause_checks + 1
-            WhatsAppNumber.objects.filter(pk=number.pk, sending_paused_at__isnull=False).update(
-                sending_pause_code=code, sending_pause_reason=reason, sending_pause_checks=F("sending_pause_checks") + 1,
-                sending_resume_at=now + check_delay(code, checks),
-            )
+            paused = WhatsAppNumber.objects.filter(pk=number.pk, sending_paused_at__isnull=False)
+            later = {"sending_pause_checks": F("sending_pause_checks") + 1}
+            if scope:  # a scoped refusal met a whole pause's check: the check failed, the wider cause stays
+                paused.filter(sending_pause_scope="").update(
+                    sending_resume_at=now + check_delay(number.sending_pause_code, checks), **later)
+            paused.filter(sending_pause_scope=scope).update(
+                sending_pause_code=code, sending_pause_reason=reason, sending_resume_at=now + check_delay(code, checks),
+                **later)
     return False
 
 
@@ -97,12 +112,17 @@ def number_sending_resume(*, number_id: int, actor=None, how: str) -> bool:
         number = WhatsAppNumber.objects.select_for_update().filter(pk=number_id).first()
         if number is None or number.sending_paused_at is None:
             return False
-        code, reason = number.sending_pause_code, number.sending_pause_reason
+        code, reason, scope = number.sending_pause_code, number.sending_pause_reason, number.sending_pause_scope
         WhatsAppNumber.objects.filter(pk=number_id).update(
             sending_paused_at=None, sending_pause_code=None, sending_pause_reason="", sending_resume_at=None,
-            sending_pause_checks=0,
+            sending_pause_checks=0, sending_pause_scope="",
         )
-        _announce(number, "number.sending_resumed", {"code": code, "reason": reason, "how": how}, actor=actor)
+        if scope:  # the messages the scoped pause set aside (`messages_hold`) may be claimed again
+            Message.objects.filter(number_id=number_id, direction=Direction.OUTBOUND, status=Status.PENDING,
+                                   wamid__isnull=True, send_started_at__isnull=True, type=MessageType.TEMPLATE,
+                                   next_attempt_at__isnull=False).update(next_attempt_at=None)
+        _announce(number, "number.sending_resumed", {"code": code, "reason": reason, "how": how, "scope": scope},
+                  actor=actor)
         transaction.on_commit(lambda: _kick_waiting(number_id, kick), robust=True)
     return True
 
@@ -138,7 +158,9 @@ def messages_hold(messages: list[Message], claimed_at) -> list[Message]:
     """Of messages just claimed (one number's), those that may be sent now: all of them
     when the number is not paused; when it is and its check is due, the first one (the
     check: the claim of it is taken by one run alone); otherwise none. The others' claims
-    are given back: they stay pending, and are not counted an attempt."""
+    are given back: they stay pending, and are not counted an attempt. Under a scoped
+    pause the messages outside its scope all go, and those it holds wait set aside until
+    the next check (their next attempt), so that the number's claims reach the others."""
     from apps.whatsapp.models import WhatsAppNumber
 
     from .claim import messages_unclaim
@@ -148,13 +170,53 @@ def messages_hold(messages: list[Message], claimed_at) -> list[Message]:
     number = messages[0].number
     if number.sending_paused_at is None:
         return messages
+    covered = in_scope(number, messages)
+    held = [m for m in messages if m.pk in covered]
+    free = [m for m in messages if m.pk not in covered]
     now = timezone.now()
-    check = number.sending_resume_at is not None and number.sending_resume_at <= now and bool(
+    check = bool(held) and number.sending_resume_at is not None and number.sending_resume_at <= now and bool(
         WhatsAppNumber.objects.filter(pk=number.pk, sending_paused_at__isnull=False, sending_resume_at__lte=now)
         .update(sending_resume_at=now + timedelta(seconds=claim_hold_seconds())))
-    go = messages[:1] if check else []
-    messages_unclaim([m.pk for m in messages[len(go):]], claimed_at)
-    return go
+    go = held[:1] if check else []
+    wait = [m.pk for m in held[len(go):]]
+    if number.sending_pause_scope and wait:
+        messages_unclaim(wait, claimed_at, next_attempt_at=number.sending_resume_at or now)
+    else:
+        messages_unclaim(wait, claimed_at)
+    if not free:
+        return go
+    return [m for m in messages if m in go or m.pk not in covered]
+
+
+def set_aside(claimed: list[Message]) -> bool:
+    """Whether `messages_hold` set the held ones of these claimed messages aside (a
+    scoped pause): the number's next claim reaches its other messages."""
+    return bool(claimed) and claimed[0].number.sending_paused_at is not None and bool(
+        claimed[0].number.sending_pause_scope)
+
+
+def in_scope(number, messages: list[Message]) -> set[int]:
+    """The ids of `messages` (the number's) its pause holds: all of them, or under a
+    marketing pause its marketing templates (their category by the stored template)."""
+    if number.sending_pause_scope != errors.MARKETING:
+        return {m.pk for m in messages}
+    from apps.message_templates.models import MessageTemplate
+
+    templates = [m for m in messages if m.type == MessageType.TEMPLATE]
+    if not templates:
+        return set()
+    marketing = set(MessageTemplate.objects.filter(
+        organization_id=number.organization_id, category=MessageTemplate.Category.MARKETING,
+        name__in={_template_key(m)[0] for m in templates},
+    ).values_list("name", "language"))
+    return {m.pk for m in templates if _template_key(m) in marketing}
+
+
+def _template_key(message: Message) -> tuple[str, str]:
+    content = message.content or {}
+    language = content.get("language")
+    code = language.get("code", "") if isinstance(language, dict) else str(language or "")
+    return str(content.get("name") or ""), code
 
 
 def claim_hold_seconds() -> float:
@@ -179,7 +241,7 @@ def answered_lift(messages: list[Message]) -> None:
     seen = set()
     for message in messages:
         number = message.number
-        if number.sending_paused_at is not None and number.pk not in seen:
+        if number.sending_paused_at is not None and number.pk not in seen and in_scope(number, [message]):
             seen.add(number.pk)
             number_sending_resume(number_id=number.pk, how="check passed")
 
@@ -194,10 +256,15 @@ def paused_numbers_check() -> int:
 
     queued = 0
     due = WhatsAppNumber.objects.filter(sending_paused_at__isnull=False, sending_resume_at__lte=timezone.now())
-    for number_id in due.values_list("pk", flat=True):
-        oldest = (Message.objects.filter(number_id=number_id, direction=Direction.OUTBOUND, status=Status.PENDING,
-                                         wamid__isnull=True, send_started_at__isnull=True)
-                  .order_by("created_at").values_list("pk", flat=True).first())
+    for number in due:
+        waiting = Message.objects.filter(number_id=number.pk, direction=Direction.OUTBOUND, status=Status.PENDING,
+                                         wamid__isnull=True, send_started_at__isnull=True).order_by("created_at")
+        if number.sending_pause_scope:  # the check is a message the pause holds
+            candidates = list(waiting.filter(type=MessageType.TEMPLATE).only("pk", "type", "content")[:200])
+            covered = in_scope(number, candidates)
+            oldest = next((m.pk for m in candidates if m.pk in covered), None)
+        else:
+            oldest = waiting.values_list("pk", flat=True).first()
         if oldest is not None:
             message_queue(oldest)
             queued += 1

@@ -47,9 +47,12 @@ def number_batch_send(number_id: int, *, redelivered: bool = False) -> int:
     size = kick.batch_size(number_id)
     claimed = claim.messages_claim(claimed_at=claimed_at, number_id=number_id, limit=size)
     messages = pause.messages_hold(claimed, claimed_at)  # a paused number's wait
+    more = len(claimed) == size and (messages is claimed or pause.set_aside(claimed))
     if messages:
-        batch_send(messages, claimed_at, full=len(claimed) == size and messages is claimed,
+        batch_send(messages, claimed_at, full=more,
                    free_now=None if ahead is None else ahead < MARK_LEAD)
+    elif more:
+        kick.kick_quietly(number_id)  # a scoped pause set these aside: the next claim reaches the others
     return len(messages)
 
 

@@ -65,7 +65,8 @@ def test_a_block_pauses_the_number_and_its_messages_wait(conversation, published
     assert number.sending_pause_reason.startswith(f"({code}) ") and "Simulated error" in number.sending_pause_reason
     assert timedelta(seconds=599) < number.sending_resume_at - before < timedelta(seconds=610)
     alert = AuditLogEntry.objects.get(action="number.sending_paused")
-    assert alert.data == {"number_id": number.pk, "code": code, "reason": number.sending_pause_reason}
+    assert alert.data == {"number_id": number.pk, "code": code, "reason": number.sending_pause_reason,
+                          "scope": ""}
     [event] = [(data, groups) for name, data, groups in published if name == "number.sending_paused"]
     assert event[0]["number_id"] == number.pk and event[0]["reason"] == number.sending_pause_reason
     assert event[1] == [f"org.{number.organization_id}.members"]

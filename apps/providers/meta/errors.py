@@ -5,7 +5,8 @@ webhook) is classified here as transient (a retry with backoff can help), a toke
 error (the number's access token is expired or invalid: alert the admins, do not
 retry blindly), a pause (the number or its account may not send now: a permission
 the app lacks, a block or restriction, the spam rate limit; every message of the
-number would fail alike, so its sending is paused and the messages wait) or terminal
+number would fail alike, so its sending is paused and the messages wait; a few codes
+stop one kind of message only, SCOPED_CODES, and pause that kind alone) or terminal
 (retrying the same send cannot help).
 """
 
@@ -47,7 +48,9 @@ ERROR_CODES: dict[int, tuple[Kind, str]] = {
     131042: (Kind.PAUSE, "Business eligibility payment issue"),
     131045: (Kind.PAUSE, "Incorrect certificate (number not registered)"),
     133010: (Kind.PAUSE, "Phone number not registered"),
-    131063: (Kind.PAUSE, "Marketing templates are turned off for the Cloud API on this account"),
+    # Category-specific (SCOPED_CODES): only the marketing templates of the number wait.
+    131063: (Kind.PAUSE, ("Marketing messages are turned off on the Cloud API for this account: "
+                          "marketing templates go through the Marketing Messages API")),
     131048: (Kind.PAUSE, "Spam rate limit hit: too many of the number's messages were blocked or reported"),
     # Token: the number's access token is invalid or expired.
     0: (Kind.TOKEN, "Authentication exception"),
@@ -91,6 +94,12 @@ PAUSE_CODES = frozenset(code for code, (kind, _) in ERROR_CODES.items() if kind 
 # The pauses that lift after a wait of their own (the spam rate limit, which Meta lifts
 # as the number's quality recovers); the others wait for a check or an admin.
 SPAM_CODES = frozenset({131048})
+# Pauses that stop one kind of message only (pause.py pauses that scope, and the
+# number's other messages keep going): Meta refuses marketing templates on the Cloud
+# API for the account with 131063; service replies and utility or authentication
+# templates are not concerned.
+MARKETING = "marketing"
+SCOPED_CODES: dict[int, str] = {131063: MARKETING}
 # Codes that a retry later may clear although Meta answers them as 4xx: the agent's
 # retry action is offered for these (and for every transient, token and pause one).
 RETRY_CAN_HELP_CODES = TRANSIENT_CODES | TOKEN_CODES | PAUSE_CODES | frozenset({131026, 131052, 131053, 132015})
@@ -107,6 +116,12 @@ def classify(code: int | None, *, http_status: int | None = None) -> Kind:
     if http_status == 401:
         return Kind.TOKEN
     return Kind.TERMINAL
+
+
+def pause_scope(code: int | None) -> str:
+    """What a pause for `code` covers: "marketing" (marketing templates only) or ""
+    (everything the number sends)."""
+    return SCOPED_CODES.get(code, "") if code is not None else ""
 
 
 def describe(code: int | None) -> str:
