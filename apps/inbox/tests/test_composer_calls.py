@@ -35,7 +35,7 @@ def test_the_pop_up_offers_both_calling_kinds(world):
     assert 'name="call_display_text"' in page and 'name="call_ttl_minutes"' in page
 
 
-def test_both_are_sent_from_the_composer_and_reach_the_simulator(world, simulator):
+def test_both_are_sent_from_the_composer_and_reach_the_simulator(world, simulator):  # noqa: F811
     response = send(world.agent, world.mine, {"kind": "interactive", "itype": "call_permission_request",
                                               "ibody": "May we call you about order 42?"})
     assert response.status_code == 200, response.content

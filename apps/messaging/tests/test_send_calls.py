@@ -27,7 +27,7 @@ def fixture(name: str) -> dict:
 
 
 @pytest.fixture
-def open_conversation(simulator):
+def open_conversation(simulator):  # noqa: F811
     admin = AdminFactory()
     number = WhatsAppNumberFactory(organization=admin.organization)
     return admin, ConversationFactory(organization=admin.organization, number=number)
