@@ -277,7 +277,8 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'", NONCE],
         "style-src": ["'self'", "'unsafe-inline'"],
-        "img-src": ["'self'", "data:", "blob:", *CSP_MEDIA_ORIGINS],
+        # Meta's CDN: a number's business profile photo (its profile_picture_url) in admin.
+        "img-src": ["'self'", "data:", "blob:", "https://pps.whatsapp.net", *CSP_MEDIA_ORIGINS],
         "media-src": ["'self'", "blob:", *CSP_MEDIA_ORIGINS],
         # 'self' covers the live socket (ws: and wss: to our own host); WEBSOCKET_URL's
         # origin when it is elsewhere (the demo's daphne port).

@@ -15,7 +15,9 @@ from .presenters import interactive_draft
 def interactive_payload(post) -> dict:
     """The builder's flat fields: up to 3 button titles, or sections and their rows
     (each row names its section by index), or a link button's text and URL, a Flow's
-    fields, a product or sections of products; a location request is its body alone.
+    fields, a product or sections of products, a voice call button's optional text, lifetime
+    in minutes and tracking payload; a location request and a call permission request are
+    their body alone.
     Ids are given in order (b1.., r1..)."""
     payload = {"type": post.get("itype", "button"), "body": post.get("ibody", "")}
     for key in ("header", "footer"):
@@ -50,6 +52,10 @@ def interactive_payload(post) -> dict:
         payload.update(_flow_fields(post))
     elif payload["type"] in ("product", "product_list"):
         payload.update(_product_fields(post, payload["type"]))
+    elif payload["type"] == "voice_call":
+        for field in ("display_text", "ttl_minutes", "payload"):
+            if post.get(f"call_{field}", "").strip():
+                payload[field] = post.get(f"call_{field}").strip()
     return payload
 
 

@@ -296,6 +296,7 @@ def _interactive(content) -> dict:
         buttons.append(parameters.get("display_text", ""))
     if kind == "location_request_message":
         buttons.append(_("Send location"))
+    buttons += presenters_meta.call_buttons(kind, action.get("parameters"))
     sections = []
     for section in action.get("sections") or []:
         if isinstance(section, dict):
@@ -317,7 +318,8 @@ def interactive_draft(payload: dict) -> dict:
         "header": payload.get("header", ""), "body": payload.get("body", ""), "footer": payload.get("footer", ""),
         "buttons": [button["title"] for button in payload.get("buttons") or []]
         + ([payload["display_text"]] if payload.get("type") == "cta_url" and payload.get("display_text") else [])
-        + ([_("Send location")] if payload.get("type") == "location_request_message" else []),
+        + ([_("Send location")] if payload.get("type") == "location_request_message" else [])
+        + presenters_meta.call_buttons(payload.get("type", ""), payload),
         "list_button": payload.get("button", ""),
         "sections": [section for section in payload.get("sections") or [] if section.get("rows")],
     }

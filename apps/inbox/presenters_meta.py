@@ -52,6 +52,18 @@ def call_view(message) -> dict:
     }
 
 
+def call_buttons(kind: str, parameters) -> list[str]:
+    """What the customer taps on a calling message we sent (or are writing): a voice
+    call's button (its display_text, Meta's "Call Now" without one), or the request's
+    choice to allow calls; the customer's call_permission_reply answers the latter."""
+    if kind == "voice_call":
+        text = parameters.get("display_text") if isinstance(parameters, dict) else ""
+        return ["📞 " + (text or _("Call Now"))]
+    if kind == "call_permission_request":
+        return ["📞 " + _("Allow calls from the business?")]
+    return []
+
+
 def call_permission_answer(content: dict, zone) -> dict:
     reply = (
         content.get("call_permission_reply")

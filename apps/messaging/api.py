@@ -37,7 +37,10 @@ class MessageCreateSerializer(serializers.Serializer):
         required=False,
         help_text="type: button, list, cta_url, location_request_message, flow (flow_id or flow_name, flow_cta, "
                   "mode, flow_action, screen, data), product (catalog_id, product_retailer_id) or product_list "
-                  "(header, body, catalog_id, sections of product_items: at most 10 sections, 30 products)")
+                  "(header, body, catalog_id, sections of product_items: at most 10 sections, 30 products), "
+                  "call_permission_request (body only) or voice_call (body; optional display_text of at most 20 "
+                  "characters, ttl_minutes from 1 to 43200, payload of at most 512 characters returned with the "
+                  "call)")
     template = serializers.DictField(required=False)
     reaction = serializers.DictField(required=False)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from apps.core.errors import SendError
-from apps.providers.meta import commerce, contact_cards, flows
+from apps.providers.meta import calls, commerce, contact_cards, flows
 from apps.providers.meta.capabilities import CAPABILITIES
 
 TEXT_MAX = 4096
@@ -225,10 +225,14 @@ def _interactive(payload: dict) -> dict:
         if result.get("header", {}).get("type") != "text":
             raise SendError("interactive.header", "required", _("A product list needs a text header."))
         result["action"] = commerce.product_list_action(payload)
+    elif kind == "call_permission_request":
+        result["action"] = calls.call_permission_request_action(payload)
+    elif kind == "voice_call":
+        result["action"] = calls.voice_call_action(payload)
     else:
         raise SendError("interactive.type", "invalid",
-                        _("interactive.type is button, list, cta_url, location_request_message, flow, product "
-                          "or product_list."))
+                        _("interactive.type is button, list, cta_url, location_request_message, flow, product, "
+                          "product_list, call_permission_request or voice_call."))
     return result
 
 

@@ -31,6 +31,8 @@ from .models import SimulatedMedia, SimulatedMessage, SimulatedRequest, Simulate
 VERSION_RE = re.compile(r"^v\d+\.\d+$")
 SEND_TYPES = {"text", "image", "video", "audio", "document", "sticker", "location", "contacts", "interactive",
               "template", "reaction"}
+INTERACTIVE_TYPES = {"button", "list", "cta_url", "location_request_message", "flow", "product", "product_list",
+                     "call_permission_request", "voice_call"}
 TEMPLATE_NAME_RE = re.compile(r"^[a-z0-9_]+$")
 PAGE_LIMIT = 25
 
@@ -277,7 +279,7 @@ def _check_send(body: dict) -> None:
             raise GraphError(131008, "(#131008) Required parameter is missing", details="latitude, longitude") from exc
     elif kind == "interactive":
         sub = content.get("type")
-        if sub not in ("button", "list", "cta_url", "location_request_message", "flow", "product", "product_list"):
+        if sub not in INTERACTIVE_TYPES:  # the account-bound and calling kinds: graph_commerce, graph_calls
             raise _param("interactive.type is not valid.")
         if len(((content.get("body") or {}).get("text") or "")) > 1024:
             raise _param("interactive.body.text is too long: at most 1024 characters.")

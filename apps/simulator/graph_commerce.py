@@ -16,6 +16,7 @@ Meta answers 131009 (parameter value not valid: no such Flow, screen, catalog or
 
 from __future__ import annotations
 
+from . import graph_calls
 from .graph import (
     GraphError,
     GraphResponse,
@@ -26,6 +27,8 @@ from .graph import (
     _param,
 )
 from .models import SimulatedCatalog, SimulatedFlow
+
+CALL_KINDS = ("call_permission_request", "voice_call")
 
 PAGE_LIMIT = 25
 
@@ -148,7 +151,8 @@ def _product_list(number, content: dict) -> None:
 
 
 def check_interactive(number, content: dict) -> None:
-    """The checks of the interactive types that use the account's Flows and catalog."""
+    """The checks of the interactive types that use the account's Flows and catalog, and
+    of the calling types (graph_calls)."""
     kind = content.get("type")
     try:
         if kind == "flow":
@@ -157,13 +161,15 @@ def check_interactive(number, content: dict) -> None:
             _product(number, content)
         elif kind == "product_list":
             _product_list(number, content)
+        elif kind in CALL_KINDS:
+            graph_calls.check(content)
     except (AttributeError, TypeError):  # a part that is not the object Meta expects
         raise _param(f"interactive: a {kind} message's parts are objects and lists as Meta documents them.") from None
 
 
 @_graph_view
 def messages(request, phone_number_id, _edge="messages"):
-    """POST /{phone-number-id}/messages: a flow or product send checked against the
+    """POST /{phone-number-id}/messages: a flow, product or calling send checked against the
     account first, then every send as graph.py takes it (the edge's name keeps
     _graph_view's one read of the settings and the number)."""
     body = getattr(request, "simulator_json", None)

@@ -6,13 +6,18 @@ GET /{phone-number-id}?fields=conversational_automation, graph_numbers.py).
 Meta's checks: messaging_product on the profile; about at most 139 characters, address
 256, description 512, email 128 and an address, at most 2 websites of 256 each with
 http(s), a known vertical; at most 4 ice breakers of 80 characters, at most 30 commands
-(name 32, description 256). What a number holds is the last accepted call's, read from
-the request log.
+(name 32, description 256); a profile_picture_handle must be the handle of a whole JPEG
+or PNG upload (graph_uploads.py). What a number holds is the last accepted call's, read
+from the request log; its photo is the last accepted handle's upload, served at a public
+`profile_picture_url` as Meta's CDN serves it (`profile_picture`).
 """
 
 from __future__ import annotations
 
 import re
+
+from django.http import Http404, HttpResponse
+from django.urls import reverse
 
 from apps.providers.meta import profile as meta_profile
 
@@ -25,7 +30,7 @@ from .graph import (
     _number,
     _param,
 )
-from .models import SimulatedRequest
+from .models import SimulatedRequest, SimulatedUpload
 
 # Meta's documented limits, as the product checks them before a call.
 VERTICALS = frozenset(meta_profile.VERTICALS)
@@ -78,6 +83,35 @@ def _profile_check(body: dict) -> None:
         )
     if body.get("vertical") is not None and body["vertical"] not in VERTICALS:
         raise _param("vertical: not a known industry.")
+    handle = body.get("profile_picture_handle")
+    if handle is not None and not SimulatedUpload.objects.filter(
+        handle=str(handle), file_type__in=("image/jpeg", "image/jpg", "image/png")
+    ).exists():
+        raise _param("profile_picture_handle: not the handle of an uploaded JPEG or PNG image.")
+
+
+def _picture_url(request, phone_number_id: str) -> str:
+    body = (
+        SimulatedRequest.objects.filter(
+            method="POST", status_code=200, path__endswith=f"/{phone_number_id}/whatsapp_business_profile",
+            body__has_key="profile_picture_handle",
+        )
+        .order_by("-id")
+        .values_list("body", flat=True)
+        .first()
+    )
+    upload = SimulatedUpload.objects.filter(handle=str((body or {}).get("profile_picture_handle", ""))).first()
+    if upload is None:
+        return "https://pps.whatsapp.net/v/simulated.jpg"
+    return request.build_absolute_uri(reverse("simulator:profile-picture", args=[upload.pk]))
+
+
+def profile_picture(request, upload_id: int):
+    """A profile photo as Meta's CDN serves it: public, the image's own type."""
+    upload = SimulatedUpload.objects.filter(pk=upload_id).exclude(handle="").first()
+    if upload is None or not upload.file_type.startswith("image/"):
+        raise Http404
+    return HttpResponse(bytes(upload.content), content_type=upload.file_type.replace("image/jpg", "image/jpeg"))
 
 
 @_graph_view
@@ -98,7 +132,7 @@ def business_profile(request, object_id):
         "email": body.get("email", ""),
         "websites": body.get("websites", []),
         "vertical": body.get("vertical", "UNDEFINED"),
-        "profile_picture_url": "https://pps.whatsapp.net/v/simulated.jpg",
+        "profile_picture_url": _picture_url(request, object_id),
     }
     wanted = [f for f in (request.GET.get("fields") or "").split(",") if f]
     if wanted:

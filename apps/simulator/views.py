@@ -23,7 +23,7 @@ from apps.conversations.models import Contact
 from apps.core import params
 from apps.whatsapp.models import WhatsAppNumber
 
-from . import phone_commerce, webhooks
+from . import phone_calls, phone_commerce, webhooks
 from .models import SimulatedMedia, SimulatedMessage, SimulatorConfig
 
 CONTROL_FIELDS = {
@@ -80,7 +80,8 @@ CUSTOMER_MAX_DIGITS = 20  # E.164 numbers have at most 15; SimulatedMessage.cust
 _PHONE_SEPARATORS = re.compile(r"[\s+().-]")
 _MIME_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,62}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,62}")
 BUTTON_MAX = 9  # reply buttons are up to 3, list rows up to 10
-KINDS = ("text", "image", "document", "audio", "location", "contacts", "button", "list", "reaction", "flow", "order")
+KINDS = ("text", "image", "document", "audio", "location", "contacts", "button", "list", "reaction", "flow", "order",
+         "call_permission")
 # What each kind of file may be (a document: any type).
 FILE_TYPES = {"image": "image/", "audio": "audio/", "document": ""}
 NAMES_KEY = "simulator_customer_names"  # the session's name of each customer played
@@ -236,6 +237,9 @@ def phone_send(request, number_id):
             context = {"from": number.display_phone_number, "id": target.wamid}
         elif kind == "order":
             content = phone_commerce.order(request, target, number)
+        elif kind == "call_permission":  # allowing or declining calls replies to the request
+            kind, content = "interactive", phone_calls.permission_reply(request, target)
+            context = {"from": number.display_phone_number, "id": target.wamid}
         else:
             kind = "interactive"
             buttons = target.payload.get("interactive", {}).get("action", {}).get("buttons", [])

@@ -127,13 +127,18 @@ def number_profile_read(*, number: WhatsAppNumber):
         ) from error
 
 
-def number_profile_save(*, number: WhatsAppNumber, profile, automation) -> None:
-    """Set the number's business profile, then its conversational automation, at Meta."""
+def number_profile_save(*, number: WhatsAppNumber, profile, automation, picture: bytes = b"",
+                        picture_name: str = "") -> None:
+    """Set the number's business profile (with a new photo when `picture` is given,
+    uploaded first for its handle), then its conversational automation, at Meta."""
     client = client_for(number)
     try:
-        meta_profile.profile_set(client, profile)
+        handle = meta_profile.picture_upload(client, picture, file_name=picture_name) if picture else ""
+        meta_profile.profile_set(client, profile, picture_handle=handle)
         meta_profile.automation_set(client, automation)
     except GraphAPIError as error:
         raise ValidationError(
             _("WhatsApp refused: %(reason)s") % {"reason": str(error)}
         ) from error
+    except meta_profile.PictureRefused as error:
+        raise ValidationError(str(error)) from error

@@ -138,7 +138,8 @@ def _settings_with(monkeypatch, **env):
 
 def test_media_from_the_bucket_is_allowed_and_nothing_else(monkeypatch):
     local = _settings_with(monkeypatch)
-    assert local.CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] == ["'self'", "data:", "blob:"]
+    assert local.CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] == ["'self'", "data:", "blob:",
+                                                                      "https://pps.whatsapp.net"]
     s3 = _settings_with(monkeypatch, AWS_STORAGE_BUCKET_NAME="media", AWS_S3_ENDPOINT_URL="http://127.0.0.1:9000/")
     assert s3.CSP_MEDIA_ORIGINS == ["http://127.0.0.1:9000", "http://media.127.0.0.1:9000"]
     aws = _settings_with(monkeypatch, AWS_STORAGE_BUCKET_NAME="media")

@@ -5,7 +5,7 @@ One place for the provider's rules that the domain checks before it sends: the
 file types each accepts and its size limit (media's `detect.check_upload`), the
 largest file a customer can send (the mirror of customers' files), which kinds carry a caption, and the interactive types sending
 accepts (messaging's `validation.build_payload`; the composer offers each of them, the
-product kinds where a catalog is connected). The message limits on text lengths stay beside the validation that applies
+product kinds where a catalog is connected; the calling kinds are calls.py's). The message limits on text lengths stay beside the validation that applies
 them (apps/messaging/validation.py).
 """
 
@@ -59,7 +59,8 @@ CAPABILITIES = Capabilities(
     templates=True,
     customer_service_window=timedelta(hours=24),
     reactions=True,
-    interactive_types=("button", "list", "cta_url", "location_request_message", "flow", "product", "product_list"),
+    interactive_types=("button", "list", "cta_url", "location_request_message", "flow", "product", "product_list",
+                       "call_permission_request", "voice_call"),
     media_types=MappingProxyType({
         "image": frozenset({"image/jpeg", "image/png"}),
         "video": frozenset({"video/mp4", "video/3gpp"}),

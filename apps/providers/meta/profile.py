@@ -1,7 +1,8 @@
 """A number's WhatsApp business profile and conversational automation at Meta.
 
 GET / POST /{phone-number-id}/whatsapp_business_profile (about, address, description,
-email, websites, vertical; the photo by an upload handle), and
+email, websites, vertical; the photo by the handle of a Resumable Upload, uploads.py,
+sent as `profile_picture_handle`; Meta answers its `profile_picture_url`), and
 GET /{phone-number-id}?fields=conversational_automation with
 POST /{phone-number-id}/conversational_automation (ice breakers, commands, the welcome
 message). Meta's limits are here for the forms that check input before a call.
@@ -9,9 +10,15 @@ message). Meta's limits are here for the forms that check input before a call.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 
+from django.conf import settings
+from django.utils.translation import gettext as _
+from PIL import Image, UnidentifiedImageError
+
 from .client import GraphClient
+from .uploads import upload_file
 
 PROFILE_FIELDS = (
     "about",
@@ -51,6 +58,11 @@ VERTICALS = (
     "RESTAURANT",
     "NOT_A_BIZ",
 )
+# The profile photo: a JPEG or PNG of at most 5 MB, at least 192 x 192 pixels (WhatsApp
+# shows it cropped to a circle and keeps it at 640 x 640).
+PICTURE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
+PICTURE_SIZE_MAX = 5 * 1024 * 1024
+PICTURE_SIDE_MIN = 192
 PROMPTS_MAX, PROMPT_MAX = 4, 80
 COMMANDS_MAX, COMMAND_NAME_MAX, COMMAND_DESCRIPTION_MAX = 30, 32, 256
 
@@ -120,6 +132,41 @@ def profile_set(
     client.call(
         "POST", client.number.phone_number_id, "whatsapp_business_profile", json=body
     )
+
+
+class PictureRefused(ValueError):
+    """A profile photo Meta would not take; the message says why."""
+
+
+def picture_type(content: bytes) -> str:
+    """The MIME type of `content` as a profile photo (read from the image, not its name),
+    or PictureRefused naming what Meta's limits refuse."""
+    if not content:
+        raise PictureRefused(_("The photo is empty."))
+    if len(content) > PICTURE_SIZE_MAX:
+        raise PictureRefused(_("The photo is %(size).1f MB: WhatsApp takes at most 5 MB.")
+                             % {"size": len(content) / (1024 * 1024)})
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            kind, (width, height) = image.format, image.size
+    except (UnidentifiedImageError, OSError, ValueError):
+        kind, width, height = None, 0, 0
+    if kind not in PICTURE_TYPES:
+        raise PictureRefused(_("The photo must be a JPEG or PNG image."))
+    if min(width, height) < PICTURE_SIDE_MIN:
+        raise PictureRefused(_("The photo is %(width)d x %(height)d pixels: WhatsApp needs at least 192 x 192 "
+                               "(640 x 640 is best).") % {"width": width, "height": height})
+    return PICTURE_TYPES[kind]
+
+
+def picture_upload(client: GraphClient, content: bytes, *, file_name: str = "") -> str:
+    """Upload a profile photo through the Resumable Upload API under the app of
+    META_APP_ID: the handle for profile_set. PictureRefused before any call when Meta's
+    limits refuse it or no app id is set."""
+    file_type = picture_type(content)
+    if not settings.META_APP_ID:
+        raise PictureRefused(_("Uploading a photo needs the Meta app's id: set META_APP_ID."))
+    return upload_file(client, settings.META_APP_ID, content, file_type=file_type, file_name=file_name)
 
 
 def automation_get(client: GraphClient) -> Automation:

@@ -29,7 +29,7 @@ def test_the_values_are_metas():
     assert CAPABILITIES.inbound_media_size_limit == 100 * MB
     assert CAPABILITIES.caption_kinds == ("image", "video", "document")
     assert CAPABILITIES.interactive_types == ("button", "list", "cta_url", "location_request_message", "flow",
-                                              "product", "product_list")
+                                              "product", "product_list", "call_permission_request", "voice_call")
     with pytest.raises(AttributeError):
         CAPABILITIES.templates = False  # frozen
     with pytest.raises(TypeError):
@@ -98,6 +98,8 @@ INTERACTIVE = {
     "product": {"catalog_id": "9876543210", "product_retailer_id": "SKU-1"},
     "product_list": {"header": "Our picks", "catalog_id": "9876543210",
                      "sections": [{"product_items": [{"product_retailer_id": "SKU-1"}]}]},
+    "call_permission_request": {},
+    "voice_call": {"display_text": "Call us", "ttl_minutes": 60},
 }
 
 
@@ -114,7 +116,8 @@ def test_the_composer_offers_interactive_types_meta_supports():
     composer = "".join(Path(settings.BASE_DIR, "templates/inbox/composer", name).read_text()
                        for name in ("composer.html", "_interactive_kinds.html", "_catalog_kinds.html"))
     offered = re.findall(r'name="itype" value="([a-z_]+)"', composer)
-    assert offered == ["button", "list", "cta_url", "location_request_message", "flow", "product", "product_list"]
+    assert offered == ["button", "list", "cta_url", "location_request_message", "flow", "call_permission_request",
+                       "voice_call", "product", "product_list"]
     assert set(offered) <= set(CAPABILITIES.interactive_types)
 
 
