@@ -56,7 +56,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "django_htmx",
-    "heroicons",
+    # (heroicons is not an app here: its tags are served, cached, by the "heroicons" library below)
     "axes",
     "channels",
     "apps.core",
