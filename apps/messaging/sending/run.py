@@ -186,8 +186,11 @@ def pending_sweep() -> int:
     now = timezone.now()
     waiting = Message.objects.filter(direction=Direction.OUTBOUND, status=Status.PENDING, wamid__isnull=True)
     claims_of_the_dead_settle(waiting, now)
-    # A paused number's messages wait for its check (pause.py), not for the sweep.
-    unclaimed = waiting.filter(send_started_at__isnull=True, number__sending_paused_at__isnull=True)
+    # A paused number's messages wait for its check (pause.py), not for the sweep; under
+    # a scoped pause (marketing templates only) the others go as on any number, and the
+    # batch they get holds what the pause covers (pause.messages_hold).
+    unclaimed = waiting.filter(send_started_at__isnull=True).filter(
+        Q(number__sending_paused_at__isnull=True) | ~Q(number__sending_pause_scope=""))
     numbers = list(
         unclaimed.filter(next_attempt_at__isnull=True, created_at__lt=now - WAIT_GRACE)
         .exclude(type__in=MEDIA_TYPES).order_by().values_list("number_id", flat=True).distinct()[:1000]

@@ -16,6 +16,7 @@ from apps.messaging.models import Message, Status
 from apps.messaging.sending import claim, kick, ratelimit, run
 from apps.messaging.tests.factories import OutboundMessageFactory
 from apps.simulator.testing import simulator  # noqa: F401
+from apps.whatsapp.models import WhatsAppNumber
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +95,20 @@ def test_the_sweep_sends_what_a_dead_chain_left(task_queue, simulator):  # noqa:
     messages = waiting(number, 3)
     run.pending_sweep()
     assert Message.objects.filter(pk__in=[m.pk for m in messages], status=Status.SENT).count() == 3
+
+
+def test_a_marketing_pause_does_not_keep_the_sweep_from_a_reply_whose_task_was_lost(queued):
+    """Under a pause of marketing templates only, a reply left by a dead chain is swept as on
+    any number (it is not the pause's to hold); under a pause of the whole number it waits."""
+    scoped, whole = fresh_number(), fresh_number()
+    paused = {"sending_paused_at": timezone.now(), "sending_pause_code": 131063,
+              "sending_resume_at": timezone.now() + timedelta(hours=1)}
+    WhatsAppNumber.objects.filter(pk=scoped.pk).update(**paused, sending_pause_scope="marketing")
+    WhatsAppNumber.objects.filter(pk=whole.pk).update(**paused, sending_pause_scope="")
+    waiting(scoped, 1)
+    waiting(whole, 1)
+    assert run.pending_sweep() == 1
+    assert queued == [("messaging.send_pending", (scoped.pk,))]
 
 
 @pytest.mark.parametrize("error", [OperationalError("server closed the connection unexpectedly"),
