@@ -65,14 +65,16 @@ def _prepare_worker_process(**kwargs):
 # The sweep of each queue, sent by a worker of that queue as soon as it is ready: a
 # worker restarted after a crash settles what the dead one left (its claims, its
 # deliveries) at once rather than at beat's next run (issue 19; docs/operations.md).
-SWEEPS_AT_START = {"outbound": "messaging.sweep_pending", "inbound": "inbound.sweep_webhook_events"}
+SWEEPS_AT_START = {"outbound": ("messaging.sweep_pending", {}),
+                   "inbound": ("inbound.sweep_webhook_events", {"at_start": True})}
 
 
 @worker_ready.connect
 def _sweep_at_start(**kwargs):
     for queue in sorted(_consumed_queues() & SWEEPS_AT_START.keys()):
         try:
-            app.send_task(SWEEPS_AT_START[queue], queue=queue, expires=60)
+            name, kwargs = SWEEPS_AT_START[queue]
+            app.send_task(name, kwargs=kwargs, queue=queue, expires=60)
         except Exception:  # the broker away: beat's periodic sweep does it later
             import logging
 

@@ -30,9 +30,10 @@ def drain_webhook_events():
 
 
 @shared_task(name="inbound.sweep_webhook_events", ignore_result=True)
-def sweep_webhook_events():
-    """Periodic safety net: deliveries whose wake-up or task was lost."""
-    services.webhook_events_sweep()
+def sweep_webhook_events(at_start: bool = False):
+    """Periodic safety net: deliveries whose wake-up or task was lost (`at_start`: a
+    worker's first sweep, services.webhook_events_sweep)."""
+    services.webhook_events_sweep(at_start=at_start)
 
 
 @shared_task(name="inbound.prune_webhook_events", ignore_result=True)

@@ -33,3 +33,12 @@ def test_a_ready_worker_queues_its_queues_sweep(broker, monkeypatch, queues, exp
     celery._sweep_at_start()
     assert {queue: queued(broker, queue) for queue in expected} == expected
     assert queued(broker, "default") == []
+
+
+def test_the_inbound_start_sweep_is_the_one_of_a_restart(broker, monkeypatch):
+    monkeypatch.setattr(celery, "_consumed_queues", lambda: {"inbound"})
+    celery._sweep_at_start()
+    [raw] = broker.lrange("inbound", 0, -1)
+    message = json.loads(raw)
+    assert message["headers"]["task"] == "inbound.sweep_webhook_events"
+    assert message["headers"]["kwargsrepr"] == "{'at_start': True}"

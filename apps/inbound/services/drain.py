@@ -124,10 +124,13 @@ RETRY_OVERDUE_SECONDS = 60
 OVERDUE_PER_SWEEP = 100
 
 
-def webhook_events_sweep() -> int:
+def webhook_events_sweep(*, at_start: bool = False) -> int:
     """The safety net behind the wake-ups (periodic): drain what is waiting, should a
     wake-up or its task have been lost, and run the failed deliveries whose retry is
-    overdue. Returns how many deliveries it claimed or ran."""
+    overdue. `at_start`: the sweep of a worker just ready (config/celery.py), maybe
+    after a crash that lost the retry tasks it held: every failed delivery whose retry
+    time has come runs, without the margin left for a retry task on its way (running
+    one twice changes nothing). Returns how many deliveries it claimed or ran."""
     from .processing import webhook_event_process
 
     total = 0
@@ -139,7 +142,7 @@ def webhook_events_sweep() -> int:
     failed = WebhookEvent.objects.filter(status=WebhookEvent.Status.FAILED).values_list(
         "pk", "attempts", "processed_at").order_by("processed_at")[:OVERDUE_PER_SWEEP * 10]
     for event_id, attempts, failed_at in failed:
-        due = retry_delay(attempts) + RETRY_OVERDUE_SECONDS
+        due = retry_delay(attempts) + (0 if at_start else RETRY_OVERDUE_SECONDS)
         if failed_at is None or (now - failed_at).total_seconds() >= due:
             # Run here, not sent as a task: a sweep never piles tasks up behind a
             # stopped worker; running a delivery twice changes nothing.

@@ -432,3 +432,27 @@ def test_the_sweep_runs_a_failed_delivery_whose_retry_is_overdue(number):
     assert (overdue.status, overdue.attempts) == (WebhookEvent.Status.PROCESSED, 2)
     assert recent.status == WebhookEvent.Status.FAILED
     assert list(Message.objects.values_list("wamid", flat=True)) == ["wamid.O1"]
+
+
+def test_a_restarted_worker_runs_the_failed_deliveries_whose_retry_time_has_come(number):
+    """The start sweep (a worker ready after a crash: the dead one's retry tasks are lost
+    with it) runs every failed delivery whose retry time has come, without the periodic
+    sweep's margin for a retry task still on its way; one not yet due waits."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    due = _store(number, _text("wamid.S1", A, "retry lost with the worker", 1718200011))
+    not_yet = _store(number, _text("wamid.S2", B, "retry not yet due", 1718200012))
+    WebhookEvent.objects.filter(pk=due.pk).update(
+        status=WebhookEvent.Status.FAILED, attempts=1, processed_at=timezone.now() - timedelta(seconds=31))
+    WebhookEvent.objects.filter(pk=not_yet.pk).update(
+        status=WebhookEvent.Status.FAILED, attempts=1, processed_at=timezone.now())
+    services.webhook_events_sweep()  # the periodic sweep: 31 s is not overdue
+    due.refresh_from_db()
+    assert due.status == WebhookEvent.Status.FAILED
+    services.webhook_events_sweep(at_start=True)
+    due.refresh_from_db()
+    not_yet.refresh_from_db()
+    assert due.status == WebhookEvent.Status.PROCESSED
+    assert not_yet.status == WebhookEvent.Status.FAILED
