@@ -155,3 +155,16 @@ def test_a_failed_call_resumes_from_the_offset_meta_reports(admin, number):
     calls = list(SimulatedRequest.objects.filter(path__contains="/upload:").order_by("pk")
                  .values_list("method", "status_code"))
     assert calls == [("POST", 500), ("GET", 200), ("POST", 200)]
+
+
+def test_another_organisations_number_is_not_found_and_nothing_reaches_meta(admin, number):
+    outsider = AdminFactory(is_staff=True)  # an admin of another organisation
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(user=outsider, name='t')[1]}")
+    answer = api.post("/api/v1/templates/header-sample/", {
+        "number": number.pk, "header_format": "DOCUMENT",
+        "file": SimpleUploadedFile("terms.pdf", b"%PDF-1.4\n" + b"x" * 500, content_type="application/pdf"),
+    }, format="multipart")
+    assert (answer.status_code, answer.json()["code"]) == (400, "not_found")
+    assert not SimulatedUpload.objects.exists()
+    assert not SimulatedRequest.objects.filter(path__contains="uploads").exists()
