@@ -105,14 +105,9 @@ class TemplateListView(generics.ListAPIView):
                    summary="Create a template and submit it to Meta")
     def post(self, request):
         _require_admin(request.user)
-        data = TemplateCreateSerializer(data=request.data)
-        if not data.is_valid():
-            field, problems = next(iter(data.errors.items()))
-            return Response({"field": field, "code": "invalid", "message": str(problems[0])}, status=400)
-        body = data.validated_data
-        number = selectors._number_for_user(request.user, body["number"])
-        if number is None:
-            return Response({"field": "number", "code": "not_found", "message": _("No such number.")}, status=400)
+        body, number, refused = _valid_with_number(request, TemplateCreateSerializer)
+        if refused is not None:
+            return refused
         try:
             template = template_create(
                 organization=request.user.organization, number=number, name=body["name"],
@@ -128,6 +123,20 @@ class TemplateListView(generics.ListAPIView):
         return Response({**MessageTemplateSerializer(template).data, "mapping_errors": problems}, status=201)
 
 
+def _valid_with_number(request, serializer_class):
+    """The request's validated data and its number (the user's organisation's only), or
+    the 400 that says which field is wrong: (body, number, None) or (None, None, answer)."""
+    data = serializer_class(data=request.data)
+    if not data.is_valid():
+        field, problems = next(iter(data.errors.items()))
+        return None, None, Response({"field": field, "code": "invalid", "message": str(problems[0])}, status=400)
+    number = selectors._number_for_user(request.user, data.validated_data["number"])
+    if number is None:
+        return None, None, Response({"field": "number", "code": "not_found", "message": _("No such number.")},
+                                    status=400)
+    return data.validated_data, number, None
+
+
 class TemplateHeaderSampleSerializer(serializers.Serializer):
     number = serializers.CharField(help_text="id or phone_number_id of the number whose WABA gets the template")
     header_format = serializers.ChoiceField(choices=["IMAGE", "VIDEO", "DOCUMENT"])
@@ -141,14 +150,9 @@ class TemplateHeaderSampleView(APIView):
                    summary="Upload a media header's sample file to Meta: its handle, for example.header_handle")
     def post(self, request):
         _require_admin(request.user)
-        data = TemplateHeaderSampleSerializer(data=request.data)
-        if not data.is_valid():
-            field, problems = next(iter(data.errors.items()))
-            return Response({"field": field, "code": "invalid", "message": str(problems[0])}, status=400)
-        body = data.validated_data
-        number = selectors._number_for_user(request.user, body["number"])
-        if number is None:
-            return Response({"field": "number", "code": "not_found", "message": _("No such number.")}, status=400)
+        body, number, refused = _valid_with_number(request, TemplateHeaderSampleSerializer)
+        if refused is not None:
+            return refused
         upload = body["file"]
         try:
             handle = template_header_upload(
