@@ -193,6 +193,7 @@ def reserve_batch(number_limit: Limit, pair_limits: list[Limit], *, max_wait: fl
             int(number_limit.tolerance * 1_000_000)]
     args += [int(pair_limits[0].interval * 1_000_000), int(pair_limits[0].tolerance * 1_000_000)]
     keys = [PREFIX + number_limit.key] + [PREFIX + limit.key for limit in pair_limits]
+    redis_clock.calibrate(_redis)
     before = time.time()
     raw = _batch_script(keys=keys, args=args)
     after = time.time()
@@ -230,10 +231,41 @@ class RedisClock:
     pacing.LATE_SLOT is not made)."""
 
     WINDOW = 60.0
+    # Bounds wider than this are narrowed with a few TIME calls before a reservation
+    # (`calibrate`): a process's first reservation opens its connection and loads the
+    # scripts, so its round trip is slow and its bounds loose, and its slots placed
+    # late by as much. When the next reservation's fast round trip narrows them, its
+    # slots are placed on time, closer to the previous ones than their interval: after
+    # a restart, more calls than the limit in a sliding second.
+    TIGHT = 0.002
+    CALIBRATE_TRIES = 5
+    CALIBRATE_EVERY = 1.0
 
     def __init__(self):
         self._lock = threading.Lock()
         self.low, self.high, self.since = 0.0, 0.0, None
+        self._calibrated = None
+
+    def loose(self) -> bool:
+        """No bounds yet, bounds to be renewed (older than WINDOW), or wider than TIGHT."""
+        with self._lock:
+            return (self.since is None or time.monotonic() - self.since > self.WINDOW
+                    or self.high - self.low > self.TIGHT)
+
+    def calibrate(self, redis_client) -> None:
+        """Narrow loose bounds with up to CALIBRATE_TRIES calls of Redis's TIME (at
+        most once per CALIBRATE_EVERY: on a machine too busy for a fast round trip the
+        bounds narrow as reservations come)."""
+        now = time.monotonic()
+        if not self.loose() or (self._calibrated is not None and now - self._calibrated < self.CALIBRATE_EVERY):
+            return
+        self._calibrated = now
+        for _try in range(self.CALIBRATE_TRIES):
+            before = time.time()
+            seconds, micros = redis_client.time()
+            self.sample(before, time.time(), seconds + micros / 1_000_000)
+            if not self.loose():
+                return
 
     def sample(self, before: float, after: float, redis_time: float) -> None:
         low, high = redis_time - after, redis_time - before

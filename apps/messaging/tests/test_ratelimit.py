@@ -132,3 +132,32 @@ def test_redis_time_is_mapped_to_ours_never_before_it_within_the_fastest_round_t
     # Bounds that cannot both hold (a clock was stepped): start afresh.
     clock.sample(300.0, 300.001, 300.0005 + 2.0)
     assert clock.low <= 2.0 <= clock.high
+
+
+def test_a_cold_processes_slow_first_reservation_does_not_place_its_slots_late_then_crowd_the_next(monkeypatch):
+    """A process's first reservation is slow (its connection opened, its scripts
+    loaded, its thread waiting for the CPU): bounds taken from it alone place that
+    batch's slots late by the wait, and the next reservation's fast round trip would
+    then place its slots on time, closer to the previous than their interval. The
+    clock is narrowed with TIME calls first, so one Redis time maps to (almost) the
+    same moment after either reservation. Against the real Redis."""
+    clock = ratelimit.RedisClock()
+    monkeypatch.setattr(ratelimit, "redis_clock", clock)
+    number = _number(20)
+    ratelimit.client()
+    script = ratelimit._batch_script
+
+    def slow(*args, **kw):
+        answer = script(*args, **kw)
+        time.sleep(0.08)  # the answer reaches this thread late
+        return answer
+
+    monkeypatch.setattr(ratelimit, "_batch_script", slow)
+    first = ratelimit.send_reserve_batch(number, ["5511000"], max_wait=1.0)
+    placed_first = clock.monotonic(first.at)
+    monkeypatch.setattr(ratelimit, "_batch_script", script)
+    ratelimit.send_reserve_batch(number, ["5511001"], max_wait=1.0)
+    assert placed_first - clock.monotonic(first.at) <= 0.01
+    for key in [ratelimit.number_key(number), ratelimit.pair_key(number, "5511000"),
+                ratelimit.pair_key(number, "5511001")]:
+        ratelimit.reset(key)
