@@ -328,11 +328,11 @@ def test_calls_the_loop_could_not_start_at_their_slots_take_new_slots(queued, nu
     launch = transport.Sender._launch
     late = [3]
 
-    def sometimes_late(self, batch, index, when, call, late_after):
+    def sometimes_late(self, batch, index, when, call, late_after, before_write=None):
         if late[0] > 0:
             late[0] -= 1
-            return launch(self, batch, index, when - 10 * late_after, call, late_after)
-        return launch(self, batch, index, when, call, late_after)
+            return launch(self, batch, index, when - 10 * late_after, call, late_after, before_write)
+        return launch(self, batch, index, when, call, late_after, before_write)
 
     reservations = []
     reserve = ratelimit.send_reserve_batch
@@ -405,7 +405,7 @@ def test_a_stuck_loop_gives_back_what_it_never_made_and_the_rest_is_interrupted(
         def __init__(self):
             self.scheduled = 0
 
-        def schedule(self, calls, late_after):
+        def schedule(self, calls, late_after, before_write=None):
             self.scheduled += 1
             batch = transport.Batch(len(calls))
             batch._set(0, transport.LATE)

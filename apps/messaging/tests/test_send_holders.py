@@ -37,3 +37,73 @@ def test_the_asking_process_never_takes_itself_for_dead(times):
     client.delete(holders.HOLDER_PREFIX + holders.holder())
     assert holders.holders_gone(times[:1]) == set()
     client.set(holders.HOLDER_PREFIX + holders.holder(), 1, px=60_000)
+
+
+@pytest.mark.django_db
+def test_a_dead_holders_recorded_calls_never_written_are_given_back_and_can_no_longer_be_written():
+    """A holder killed between recording a wave of calls (one UPDATE) and writing
+    them: the calls its sender loop marked right before writing are "interrupted"
+    (nobody can know), the others were never written: given back, sent as any other,
+    and a late mark of theirs (a holder wrongly taken for dead) is refused. On the
+    real PostgreSQL and Redis."""
+    import asyncio
+
+    from django.utils import timezone
+
+    from apps.conversations.tests.factories import ConversationFactory
+    from apps.messaging.models import Message, Status
+    from apps.messaging.sending import claim, outcome, run
+    from apps.messaging.tests.factories import OutboundMessageFactory
+
+    conversation = ConversationFactory()
+    messages = [OutboundMessageFactory(conversation=conversation, text=f"Recorded {i}") for i in range(3)]
+    claimed_at = timezone.now() - timedelta(seconds=5)
+    ids = [m.pk for m in claim.messages_claim(claimed_at=claimed_at, ids=[m.pk for m in messages])]
+    assert claim.calls_start(ids, claimed_at) == set(ids)
+    ttl = claim.claim_expiry() + claim.UNSTARTED_EXPIRY
+    assert asyncio.run(holders.call_mark(claimed_at, ids[0], ttl))  # written, then the holder died
+    client = ratelimit.client()
+    client.set(holders.claim_key(claimed_at), "dead-host:1:x", px=60_000)  # its holder: no beat
+    try:
+        run.claims_of_the_dead_settle(Message.objects.filter(pk__in=ids, status=Status.PENDING), timezone.now())
+        rows = {m.pk: m for m in Message.objects.filter(pk__in=ids)}
+        assert (rows[ids[0]].status, rows[ids[0]].error_title) == (Status.FAILED, outcome.INTERRUPTED_TITLE)
+        for pk in ids[1:]:  # never written: waiting to be sent again, the attempt uncounted
+            assert (rows[pk].status, rows[pk].send_started_at, rows[pk].call_started_at,
+                    rows[pk].send_attempts) == (Status.PENDING, None, None, 0)
+        assert not asyncio.run(holders.call_mark(claimed_at, ids[1], ttl))
+    finally:
+        client.delete(holders.claim_key(claimed_at), holders.RUN_PREFIX + holders._stamp(claimed_at),
+                      *[holders.call_key(claimed_at, pk) for pk in ids])
+
+
+@pytest.mark.django_db
+def test_marks_held_by_another_redis_server_than_the_claims_are_not_trusted():
+    """After a Redis restart (or a failover) some marks may be lost: every recorded
+    call of a dead holder is then "interrupted", none given back."""
+    import asyncio
+
+    from django.utils import timezone
+
+    from apps.conversations.tests.factories import ConversationFactory
+    from apps.messaging.models import Message, Status
+    from apps.messaging.sending import claim, run
+    from apps.messaging.tests.factories import OutboundMessageFactory
+
+    conversation = ConversationFactory()
+    messages = [OutboundMessageFactory(conversation=conversation, text=f"Recorded {i}") for i in range(2)]
+    claimed_at = timezone.now() - timedelta(seconds=5)
+    ids = [m.pk for m in claim.messages_claim(claimed_at=claimed_at, ids=[m.pk for m in messages])]
+    claim.calls_start(ids, claimed_at)
+    ttl = claim.claim_expiry() + claim.UNSTARTED_EXPIRY
+    asyncio.run(holders.call_mark(claimed_at, ids[0], ttl))
+    client = ratelimit.client()
+    client.set(holders.claim_key(claimed_at), "dead-host:1:x", px=60_000)
+    client.set(holders.RUN_PREFIX + holders._stamp(claimed_at), "0" * 40, px=60_000)  # another server's run
+    try:
+        assert holders.calls_settle(claimed_at, ids, ttl) is None
+        run.claims_of_the_dead_settle(Message.objects.filter(pk__in=ids, status=Status.PENDING), timezone.now())
+        assert set(Message.objects.filter(pk__in=ids).values_list("status", flat=True)) == {Status.FAILED}
+    finally:
+        client.delete(holders.claim_key(claimed_at), holders.RUN_PREFIX + holders._stamp(claimed_at),
+                      *[holders.call_key(claimed_at, pk) for pk in ids])

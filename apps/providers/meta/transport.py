@@ -62,13 +62,15 @@ class _TooLate(Exception):
 
 
 class _Slot:
-    """A scheduled call's deadline for writing its request (the loop's clock), and
-    its batch's "decided" count, taken once: when written, or found late."""
+    """A scheduled call's deadline for writing its request (the loop's clock), its
+    batch's "decided" count, taken once: when written, or found late, and what must
+    be done right before its request is written (`before_write`: a coroutine
+    function; False from it: the call is not made, as if found late)."""
 
-    __slots__ = ("write_by", "batch", "decided")
+    __slots__ = ("write_by", "batch", "decided", "before_write")
 
-    def __init__(self, write_by: float, batch: "Batch"):
-        self.write_by, self.batch, self.decided = write_by, batch, False
+    def __init__(self, write_by: float, batch: "Batch", before_write=None):
+        self.write_by, self.batch, self.decided, self.before_write = write_by, batch, False, before_write
 
     def decide(self) -> None:
         if not self.decided:
@@ -166,7 +168,23 @@ class Pool:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=self.limit, thread_name_prefix="graph-blocking")
         async with self.places:
+            if not await self._writing():
+                raise _TooLate()
             return await self.loop.run_in_executor(self._executor, function, *args)
+
+    async def _writing(self) -> bool:
+        """Right before a request is written: False when the scheduled call running
+        in this task is past its time, or its `before_write` refuses (or took it past
+        its time); otherwise its batch counts it decided. True for other calls."""
+        slot = _slot.get()
+        if slot is None:
+            return True
+        if self.loop.time() > slot.write_by or (
+                slot.before_write is not None and not (await slot.before_write()
+                                                       and self.loop.time() <= slot.write_by)):
+            return False
+        slot.decide()
+        return True
 
     async def request(self, method: str, url: str, headers: dict, body: bytes | None, *, connect_timeout: float,
                       read_timeout: float) -> Answer:
@@ -181,12 +199,9 @@ class Pool:
             reused = connection is not None
             if connection is None:
                 connection = await self._connect(origin, connect_timeout)
-            slot = _slot.get()
-            if slot is not None:
-                if self.loop.time() > slot.write_by:
-                    self._give_back(origin, connection)  # kept for the next call
-                    raise _TooLate()
-                slot.decide()
+            if not await self._writing():
+                self._give_back(origin, connection)  # kept for the next call
+                raise _TooLate()
             try:
                 answer = await connection.exchange(method, data, read_timeout)
             except (ConnectionFailed, ProtocolError) as exc:
@@ -286,13 +301,16 @@ class Sender:
     def alive(self) -> bool:
         return self.pid == os.getpid() and self.thread.is_alive() and not self.loop.is_closed()
 
-    def schedule(self, calls: list[tuple[float, Callable[[Pool], Awaitable]]], *, late_after: float) -> Batch:
+    def schedule(self, calls: list[tuple[float, Callable[[Pool], Awaitable]]], *, late_after: float,
+                 before_write: list[Callable[[], Awaitable[bool]]] | None = None) -> Batch:
         """Run each call (a function of the pool returning an awaitable) at its time
         (time.monotonic(), the loop's clock); one that cannot start within
-        `late_after` of its time is not run and its result is LATE."""
+        `late_after` of its time is not run and its result is LATE. `before_write`:
+        per call, a coroutine function awaited right before its request is written;
+        when it returns False, or the call is late after it, the call is LATE."""
         batch = Batch(len(calls))
         if calls:
-            self.loop.call_soon_threadsafe(self._start, batch, calls, late_after)
+            self.loop.call_soon_threadsafe(self._start, batch, calls, late_after, before_write)
         return batch
 
     def run(self, call: Callable[[Pool], Awaitable], timeout: float | None = None):
@@ -302,17 +320,18 @@ class Sender:
     async def _one(self, call):
         return await call(self.pool)
 
-    def _start(self, batch: Batch, calls, late_after: float) -> None:
+    def _start(self, batch: Batch, calls, late_after: float, before_write=None) -> None:
         self.batches.add(batch)
         for index, (when, call) in enumerate(calls):
-            self.loop.call_at(when, self._launch, batch, index, when, call, late_after)
+            self.loop.call_at(when, self._launch, batch, index, when, call, late_after,
+                              before_write[index] if before_write else None)
 
-    def _launch(self, batch: Batch, index: int, when: float, call, late_after: float) -> None:
+    def _launch(self, batch: Batch, index: int, when: float, call, late_after: float, before_write=None) -> None:
         if self.loop.time() - when > late_after:
             self._set(batch, index, LATE)
             batch._decide()
         else:
-            self.loop.create_task(self._call(batch, index, call, _Slot(when + late_after, batch)))
+            self.loop.create_task(self._call(batch, index, call, _Slot(when + late_after, batch, before_write)))
 
     def _set(self, batch: Batch, index: int, result) -> None:
         batch._set(index, result)
