@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import os
 import random
 import threading
 import time
@@ -219,6 +220,30 @@ def busiest_second(since_request: int, numbers) -> tuple[int, int]:
             while times[first] <= at - 1.0:
                 first += 1
             worst = max(worst, (last - first + 1, number.rate_limit_per_second))
+    return worst
+
+
+def busiest_second_written(logdir: str, since: float, numbers) -> int:
+    """The most send requests the workers wrote for one number in any sliding second
+    since `since` (epoch), from the writes' trace (bench/trace/sitecustomize.py)."""
+    import glob
+
+    phone_ids = {n.phone_number_id for n in numbers}
+    times: dict[str, list[float]] = {p: [] for p in phone_ids}
+    for path in glob.glob(os.path.join(logdir, "writes-*.log")):
+        with open(path) as trace:
+            for line in trace:
+                at, _, phone = line.strip().partition(" ")
+                if phone in times and float(at) >= since:
+                    times[phone].append(float(at))
+    worst = 0
+    for found in times.values():
+        found.sort()
+        first = 0
+        for last, at in enumerate(found):
+            while found[first] <= at - 1.0:
+                first += 1
+            worst = max(worst, last - first + 1)
     return worst
 
 

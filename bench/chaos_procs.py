@@ -115,6 +115,9 @@ class PrivateRedis:
         return f"redis://127.0.0.1:{self.port}/{db}"
 
 
+TRACE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "trace")
+
+
 def environment(redis: PrivateRedis, web_port: int, ws_port: int, sim_port: int) -> dict:
     path = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
     inherited = {k: v for k, v in os.environ.items() if k != "BENCH_FLOOR_VIEW"}  # set by webhook_ingest's import
@@ -139,6 +142,8 @@ def environment(redis: PrivateRedis, web_port: int, ws_port: int, sim_port: int)
         # Two cores shared with others: the Procfile's processes with fewer children.
         "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "8",
         "INBOUND_CONCURRENCY": "2", "WORKER_CONCURRENCY": "1",
+        # Each send request's write, traced (bench/trace/sitecustomize.py).
+        "PYTHONPATH": os.pathsep.join(filter(None, [TRACE_PATH, os.environ.get("PYTHONPATH", "")])),
     }
 
 
