@@ -267,21 +267,21 @@ def _waves_schedule(loop, client, go: list[tuple[float, Message]], claimed_at, r
             results.update({pk: "released" for pk in fresh if pk not in held})
         pending = pending[len(wave):]
         made = [(at, m) for at, m in wave if m.pk in recorded]
-        # Each call is also marked in Redis right before its request is written: a
-        # holder killed between the record and the write leaves it unmarked, and it
-        # is given back rather than "interrupted" (holders.py).
+        # The wave's calls are also marked in Redis as the first is about to be
+        # written: a holder killed before leaves them unmarked, and they are given
+        # back rather than "interrupted" (holders.py).
         batch = loop.schedule([(at, client.send_message_call(meta_payload(m))) for at, m in made],
-                              late_after=LATE_SLOT, before_write=[_marker(claimed_at, m.pk) for _at, m in made])
+                              late_after=LATE_SLOT, before_write=_marker(claimed_at, [m.pk for _at, m in made]))
         scheduled.append(([m for _at, m in made], batch))
     return scheduled, []
 
 
-def _marker(claimed_at, message_id: int):
-    """The sender loop's step right before the call of `message_id` is written."""
+def _marker(claimed_at, message_ids: list[int]):
+    """The sender loop's step as the first call of a wave is about to be written."""
     ttl = claim.claim_expiry() + claim.UNSTARTED_EXPIRY
 
     def mark():
-        return holders.call_mark(claimed_at, message_id, ttl)
+        return holders.calls_mark(claimed_at, message_ids, ttl)
     return mark
 
 

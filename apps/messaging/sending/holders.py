@@ -23,9 +23,11 @@ waits for its expiry, as before.
 Which recorded calls were written: a call is recorded in the database a moment
 before its request (claim.calls_start, one UPDATE per wave of calls), so a holder
 killed in that moment leaves calls recorded that never reached Meta. So the sender
-loop also marks each call in Redis right before writing its request (`call_mark`,
-`send:call:<claim time>:<message id>` = "w"), and writes it only if the mark was
-set. When the holder is dead, `calls_settle` tells, in one script, the recorded
+loop also marks the calls of each wave in Redis as the first of them is about to
+be written (`calls_mark`, `send:call:<claim time>:<message id>` = "w", one round
+trip), and writes a call only if its mark was set: a holder killed then leaves at
+most the calls of that one wave (tens of milliseconds of a number's slots) marked
+and not written, however far behind its loop was. When the holder is dead, `calls_settle` tells, in one script, the recorded
 calls with a mark (written, or about to be: nobody can know, "interrupted") from
 those without (never written); these it marks released ("x"), so that a holder
 wrongly taken for dead can no longer write them, and their claims are given back
@@ -147,41 +149,40 @@ end
 return out
 """
 _settle_script = None
-_mark_clients: dict = {}  # id(loop) -> (loop, client)
+_marks_of_loop = None
 
 
-def _mark_client():
-    """The sender loop's Redis client for the marks (made in, and bound to, the
-    running loop: one per process)."""
+def _marks_client():
+    """The sender loop's Redis client for the marks (bound to the running loop: one
+    per process)."""
     import asyncio
 
     import redis.asyncio
 
+    global _marks_of_loop
     loop = asyncio.get_running_loop()
-    found = _mark_clients.get(id(loop))
-    if found is None or found[0] is not loop:
-        _mark_clients.clear()
-        found = _mark_clients[id(loop)] = (loop, redis.asyncio.Redis.from_url(
+    if _marks_of_loop is None or _marks_of_loop[0] is not loop:
+        _marks_of_loop = (loop, redis.asyncio.Redis.from_url(
             settings.REDIS_URL, socket_timeout=MARK_TIMEOUT, socket_connect_timeout=MARK_TIMEOUT))
-    return found[1]
+    return _marks_of_loop[1]
 
 
-async def call_mark(claimed_at, message_id: int, ttl: float) -> bool:
-    """Mark, from the sender loop, that this call's request is about to be written:
-    True when marked (write it), False when a settlement had released it or Redis
-    did not answer (do not write it: the batch takes it as found late). One SET.
-    (A mark written over a release changes nothing: the release was settled, and a
-    later settlement takes the call as possibly made.)"""
+async def calls_mark(claimed_at, message_ids: list[int], ttl: float) -> list[bool]:
+    """Mark, from the sender loop, that the calls of a wave (the calls of one number
+    due within a few tens of milliseconds) are about to be written, as the first of
+    them is: one round trip. Per call, True when marked (write it), False when a
+    settlement had released it or Redis did not answer (do not write it: the batch
+    takes it as found late). (A mark written over a release changes nothing: the
+    release was settled, and a later settlement takes the call as possibly made.)"""
     try:
-        before = await _mark_client().set(call_key(claimed_at, message_id), "w", px=int(ttl * 1000), get=True)
+        pipe = _marks_client().pipeline(transaction=False)
+        for message_id in message_ids:
+            pipe.set(call_key(claimed_at, message_id), "w", px=int(ttl * 1000), get=True)
+        return [before != b"x" for before in await pipe.execute()]
     except Exception:  # noqa: BLE001 - not marked, not written
-        logger.warning("the call of message %s could not be marked: not made now", message_id, exc_info=True)
-        return False
-    return before != b"x"
-
-
-async def _marks_ping() -> None:
-    await _mark_client().ping()
+        logger.warning("the calls of %d messages could not be marked: not made now", len(message_ids),
+                       exc_info=True)
+        return [False] * len(message_ids)
 
 
 _warm_pid: int | None = None
@@ -196,8 +197,11 @@ def marks_warm(loop) -> None:
         return
     import asyncio
 
+    async def ping():
+        await _marks_client().ping()
+
     try:
-        asyncio.run_coroutine_threadsafe(_marks_ping(), loop).result(4 * MARK_TIMEOUT)
+        asyncio.run_coroutine_threadsafe(ping(), loop).result(4 * MARK_TIMEOUT)
         _warm_pid = os.getpid()
     except Exception:  # noqa: BLE001 - the first marks open it
         logger.debug("the connection for the marks of calls could not be opened", exc_info=True)

@@ -328,11 +328,11 @@ def test_calls_the_loop_could_not_start_at_their_slots_take_new_slots(queued, nu
     launch = transport.Sender._launch
     late = [3]
 
-    def sometimes_late(self, batch, index, when, call, late_after, before_write=None):
+    def sometimes_late(self, batch, index, when, call, late_after):
         if late[0] > 0:
             late[0] -= 1
-            return launch(self, batch, index, when - 10 * late_after, call, late_after, before_write)
-        return launch(self, batch, index, when, call, late_after, before_write)
+            return launch(self, batch, index, when - 10 * late_after, call, late_after)
+        return launch(self, batch, index, when, call, late_after)
 
     reservations = []
     reserve = ratelimit.send_reserve_batch

@@ -61,7 +61,7 @@ def test_a_dead_holders_recorded_calls_never_written_are_given_back_and_can_no_l
     ids = [m.pk for m in claim.messages_claim(claimed_at=claimed_at, ids=[m.pk for m in messages])]
     assert claim.calls_start(ids, claimed_at) == set(ids)
     ttl = claim.claim_expiry() + claim.UNSTARTED_EXPIRY
-    assert asyncio.run(holders.call_mark(claimed_at, ids[0], ttl))  # written, then the holder died
+    assert asyncio.run(holders.calls_mark(claimed_at, [ids[0]], ttl)) == [True]  # written, then the holder died
     client = ratelimit.client()
     client.set(holders.claim_key(claimed_at), "dead-host:1:x", px=60_000)  # its holder: no beat
     try:
@@ -71,7 +71,7 @@ def test_a_dead_holders_recorded_calls_never_written_are_given_back_and_can_no_l
         for pk in ids[1:]:  # never written: waiting to be sent again, the attempt uncounted
             assert (rows[pk].status, rows[pk].send_started_at, rows[pk].call_started_at,
                     rows[pk].send_attempts) == (Status.PENDING, None, None, 0)
-        assert not asyncio.run(holders.call_mark(claimed_at, ids[1], ttl))
+        assert asyncio.run(holders.calls_mark(claimed_at, [ids[1]], ttl)) == [False]
     finally:
         client.delete(holders.claim_key(claimed_at), holders.RUN_PREFIX + holders._stamp(claimed_at),
                       *[holders.call_key(claimed_at, pk) for pk in ids])
@@ -96,7 +96,7 @@ def test_marks_held_by_another_redis_server_than_the_claims_are_not_trusted():
     ids = [m.pk for m in claim.messages_claim(claimed_at=claimed_at, ids=[m.pk for m in messages])]
     claim.calls_start(ids, claimed_at)
     ttl = claim.claim_expiry() + claim.UNSTARTED_EXPIRY
-    asyncio.run(holders.call_mark(claimed_at, ids[0], ttl))
+    asyncio.run(holders.calls_mark(claimed_at, [ids[0]], ttl))
     client = ratelimit.client()
     client.set(holders.claim_key(claimed_at), "dead-host:1:x", px=60_000)
     client.set(holders.RUN_PREFIX + holders._stamp(claimed_at), "0" * 40, px=60_000)  # another server's run

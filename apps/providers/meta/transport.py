@@ -63,19 +63,24 @@ class _TooLate(Exception):
 
 class _Slot:
     """A scheduled call's deadline for writing its request (the loop's clock), its
-    batch's "decided" count, taken once: when written, or found late, and what must
-    be done right before its request is written (`before_write`: a coroutine
-    function; False from it: the call is not made, as if found late)."""
+    place in its batch, and its batch's "decided" count, taken once: when written,
+    or found late."""
 
-    __slots__ = ("write_by", "batch", "decided", "before_write")
+    __slots__ = ("write_by", "batch", "index", "decided")
 
-    def __init__(self, write_by: float, batch: "Batch", before_write=None):
-        self.write_by, self.batch, self.decided, self.before_write = write_by, batch, False, before_write
+    def __init__(self, write_by: float, batch: "Batch", index: int):
+        self.write_by, self.batch, self.index, self.decided = write_by, batch, index, False
+
 
     def decide(self) -> None:
         if not self.decided:
             self.decided = True
             self.batch._decide()
+
+
+# How much later than its `late_after` a call may still be written when its
+# batch's `before_write` step (a round trip) took it past its time.
+BEFORE_WRITE_SLACK = 0.02
 
 
 # The slot of the scheduled call running in the current task (none for other calls).
@@ -174,14 +179,17 @@ class Pool:
 
     async def _writing(self) -> bool:
         """Right before a request is written: False when the scheduled call running
-        in this task is past its time, or its `before_write` refuses (or took it past
-        its time); otherwise its batch counts it decided. True for other calls."""
+        in this task is past its time, or its batch's `before_write` refuses it (or
+        took it past its time and the slack); otherwise its batch counts it decided. True for
+        other calls."""
         slot = _slot.get()
         if slot is None:
             return True
-        if self.loop.time() > slot.write_by or (
-                slot.before_write is not None and not (await slot.before_write()
-                                                       and self.loop.time() <= slot.write_by)):
+        if self.loop.time() > slot.write_by:
+            return False
+        if slot.batch.before_write is not None and not (
+                (await slot.batch.written_allowed())[slot.index]
+                and self.loop.time() <= slot.write_by + BEFORE_WRITE_SLACK):
             return False
         slot.decide()
         return True
@@ -236,8 +244,10 @@ class Batch:
     or the call found LATE (the LATE ones are known then). A result still None after a wait that
     timed out belongs to a call that may or may not have been made."""
 
-    def __init__(self, count: int):
+    def __init__(self, count: int, before_write=None):
         self.results: list = [None] * count
+        self.before_write = before_write
+        self._allowed = None  # the task of before_write, once started (the loop's thread)
         self._left = count
         self._undecided = count
         self._done = threading.Event()
@@ -245,6 +255,16 @@ class Batch:
         if count == 0:
             self._done.set()
             self._decided.set()
+
+    async def written_allowed(self) -> list[bool]:
+        """`before_write`'s answer, asked once (when the first call is about to be
+        written); every call refused when it raised."""
+        if self._allowed is None:
+            self._allowed = asyncio.ensure_future(self.before_write())
+        try:
+            return await asyncio.shield(self._allowed)
+        except Exception:  # noqa: BLE001 - nothing may be written
+            return [False] * len(self.results)
 
     def _decide(self) -> None:
         self._undecided -= 1
@@ -302,15 +322,16 @@ class Sender:
         return self.pid == os.getpid() and self.thread.is_alive() and not self.loop.is_closed()
 
     def schedule(self, calls: list[tuple[float, Callable[[Pool], Awaitable]]], *, late_after: float,
-                 before_write: list[Callable[[], Awaitable[bool]]] | None = None) -> Batch:
+                 before_write: Callable[[], Awaitable[list[bool]]] | None = None) -> Batch:
         """Run each call (a function of the pool returning an awaitable) at its time
         (time.monotonic(), the loop's clock); one that cannot start within
         `late_after` of its time is not run and its result is LATE. `before_write`:
-        per call, a coroutine function awaited right before its request is written;
-        when it returns False, or the call is late after it, the call is LATE."""
-        batch = Batch(len(calls))
+        a coroutine function awaited once, when the batch's first request is about to
+        be written, giving per call whether it may be written; a call it refuses, or
+        one then later than its time and BEFORE_WRITE_SLACK, is LATE."""
+        batch = Batch(len(calls), before_write)
         if calls:
-            self.loop.call_soon_threadsafe(self._start, batch, calls, late_after, before_write)
+            self.loop.call_soon_threadsafe(self._start, batch, calls, late_after)
         return batch
 
     def run(self, call: Callable[[Pool], Awaitable], timeout: float | None = None):
@@ -320,18 +341,17 @@ class Sender:
     async def _one(self, call):
         return await call(self.pool)
 
-    def _start(self, batch: Batch, calls, late_after: float, before_write=None) -> None:
+    def _start(self, batch: Batch, calls, late_after: float) -> None:
         self.batches.add(batch)
         for index, (when, call) in enumerate(calls):
-            self.loop.call_at(when, self._launch, batch, index, when, call, late_after,
-                              before_write[index] if before_write else None)
+            self.loop.call_at(when, self._launch, batch, index, when, call, late_after)
 
-    def _launch(self, batch: Batch, index: int, when: float, call, late_after: float, before_write=None) -> None:
+    def _launch(self, batch: Batch, index: int, when: float, call, late_after: float) -> None:
         if self.loop.time() - when > late_after:
             self._set(batch, index, LATE)
             batch._decide()
         else:
-            self.loop.create_task(self._call(batch, index, call, _Slot(when + late_after, batch, before_write)))
+            self.loop.create_task(self._call(batch, index, call, _Slot(when + late_after, batch, index)))
 
     def _set(self, batch: Batch, index: int, result) -> None:
         batch._set(index, result)
