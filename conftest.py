@@ -3,43 +3,16 @@ unless a test starts real workers (`real_broker`); every external peer is real a
 local (see tests/peers)."""
 
 import pytest
-from django.core.management.commands import flush as flush_command
 
-from tests import taskqueue
-
-
-def _sql_flush_by_delete(original):
-    """Empty every table the way a transactional test's flush does, with DELETE instead
-    of TRUNCATE. TRUNCATE gives each of the ~150 tables (and their indexes) new files,
-    about 0.2 s a flush whatever they hold; after a test most are empty, and a DELETE of
-    an empty table costs nothing. The tables are locked as TRUNCATE locks them (a
-    writer still in a transaction is waited for), and the foreign keys, deferred as
-    Django declares them, are checked at the commit, when every table is empty. The
-    post_migrate signal follows as before. Other flushes (sequences reset, cascades, a
-    database that is not PostgreSQL) are the command's own."""
-
-    def sql_flush(style, connection, reset_sequences=True, allow_cascade=False):
-        if reset_sequences or allow_cascade or connection.vendor != "postgresql":
-            return original(style, connection, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
-        tables = connection.introspection.django_table_names(only_existing=True, include_views=False)
-        if not tables:
-            return []
-        quoted = [connection.ops.quote_name(table) for table in tables]
-        return [
-            f"LOCK TABLE {', '.join(quoted)} IN ACCESS EXCLUSIVE MODE",
-            "SET CONSTRAINTS ALL DEFERRED",
-            "; ".join(f"DELETE FROM {table}" for table in quoted),
-        ]
-
-    return sql_flush
+from tests import flush, taskqueue
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _flush_by_delete():
-    original = flush_command.sql_flush
-    flush_command.sql_flush = _sql_flush_by_delete(original)
+def _cheap_flush():
+    """A transactional test's flush, cheaper and leaving the same (tests/flush.py)."""
+    flush.install()
     yield
-    flush_command.sql_flush = original
+    flush.uninstall()
 
 
 @pytest.fixture(autouse=True)
