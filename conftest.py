@@ -4,7 +4,15 @@ local (see tests/peers)."""
 
 import pytest
 
-from tests import taskqueue
+from tests import flush, taskqueue
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_flush():
+    """A transactional test's flush, cheaper and leaving the same (tests/flush.py)."""
+    flush.install()
+    yield
+    flush.uninstall()
 
 
 @pytest.fixture(autouse=True)
@@ -63,3 +71,20 @@ def deliveries(monkeypatch):
 
     monkeypatch.setattr(publish, "_send_many", spy)
     return calls
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test databases, with the connections that threads of the tests
+    (live servers, the ASGI server's thread pool) left open ended before the database is
+    dropped: PostgreSQL waits 5 s for them to leave and then refuses to drop it."""
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for connection in connections.all(initialized_only=True):
+            if connection.vendor != "postgresql":
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE datname = current_database() AND pid <> pg_backend_pid()")
