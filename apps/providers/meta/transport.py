@@ -78,10 +78,6 @@ class _Slot:
             self.batch._decide()
 
 
-# How much later than its `late_after` a call may still be written when its
-# batch's `before_write` step (a round trip) took it past its time.
-BEFORE_WRITE_SLACK = 0.02
-
 
 # The slot of the scheduled call running in the current task (none for other calls).
 _slot: contextvars.ContextVar[_Slot | None] = contextvars.ContextVar("graph_call_slot", default=None)
@@ -180,7 +176,7 @@ class Pool:
     async def _writing(self) -> bool:
         """Right before a request is written: False when the scheduled call running
         in this task is past its time, or its batch's `before_write` refuses it (or
-        took it past its time and the slack); otherwise its batch counts it decided. True for
+        took it past its time); otherwise its batch counts it decided. True for
         other calls."""
         slot = _slot.get()
         if slot is None:
@@ -189,7 +185,7 @@ class Pool:
             return False
         if slot.batch.before_write is not None and not (
                 (await slot.batch.written_allowed())[slot.index]
-                and self.loop.time() <= slot.write_by + BEFORE_WRITE_SLACK):
+                and self.loop.time() <= slot.write_by):
             return False
         slot.decide()
         return True
@@ -328,7 +324,7 @@ class Sender:
         `late_after` of its time is not run and its result is LATE. `before_write`:
         a coroutine function awaited once, when the batch's first request is about to
         be written, giving per call whether it may be written; a call it refuses, or
-        one then later than its time and BEFORE_WRITE_SLACK, is LATE."""
+        one it made later than `late_after` after its time, is LATE."""
         batch = Batch(len(calls), before_write)
         if calls:
             self.loop.call_soon_threadsafe(self._start, batch, calls, late_after)
