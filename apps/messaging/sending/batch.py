@@ -267,9 +267,9 @@ def _waves_schedule(loop, client, go: list[tuple[float, Message]], claimed_at, r
             results.update({pk: "released" for pk in fresh if pk not in held})
         pending = pending[len(wave):]
         made = [(at, m) for at, m in wave if m.pk in recorded]
-        # The wave's calls are also marked in Redis as the first is about to be
-        # written: a holder killed before leaves them unmarked, and they are given
-        # back rather than "interrupted" (holders.py).
+        # The wave's calls are also marked in Redis just before the first is due: a
+        # holder killed before leaves them unmarked, and they are given back rather
+        # than "interrupted" (holders.py).
         batch = loop.schedule([(at, client.send_message_call(meta_payload(m))) for at, m in made],
                               late_after=LATE_SLOT, before_write=_marker(claimed_at, [m.pk for _at, m in made]))
         scheduled.append(([m for _at, m in made], batch))
@@ -277,7 +277,7 @@ def _waves_schedule(loop, client, go: list[tuple[float, Message]], claimed_at, r
 
 
 def _marker(claimed_at, message_ids: list[int]):
-    """The sender loop's step as the first call of a wave is about to be written."""
+    """The sender loop's step just before the first call of a wave is due."""
     ttl = claim.claim_expiry() + claim.UNSTARTED_EXPIRY
 
     def mark():

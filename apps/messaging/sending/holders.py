@@ -23,11 +23,11 @@ waits for its expiry, as before.
 Which recorded calls were written: a call is recorded in the database a moment
 before its request (claim.calls_start, one UPDATE per wave of calls), so a holder
 killed in that moment leaves calls recorded that never reached Meta. So the sender
-loop also marks the calls of each wave in Redis as the first of them is about to
-be written (`calls_mark`, `send:call:<claim time>:<message id>` = "w", one round
-trip), and writes a call only if its mark was set: a holder killed then leaves at
-most the calls of that one wave (tens of milliseconds of a number's slots) marked
-and not written, however far behind its loop was. When the holder is dead, `calls_settle` tells, in one script, the recorded
+loop also marks the calls of each wave in Redis just before the first of them is
+due (`calls_mark`, `send:call:<claim time>:<message id>` = "w", one round trip,
+transport.BEFORE_WRITE_LEAD ahead), and writes a call only if its mark was set: a
+holder killed then leaves at most the calls of that one wave (tens of milliseconds
+of a number's slots) marked and not written, however far behind its loop was. When the holder is dead, `calls_settle` tells, in one script, the recorded
 calls with a mark (written, or about to be: nobody can know, "interrupted") from
 those without (never written); these it marks released ("x"), so that a holder
 wrongly taken for dead can no longer write them, and their claims are given back
@@ -169,8 +169,8 @@ def _marks_client():
 
 async def calls_mark(claimed_at, message_ids: list[int], ttl: float) -> list[bool]:
     """Mark, from the sender loop, that the calls of a wave (the calls of one number
-    due within a few tens of milliseconds) are about to be written, as the first of
-    them is: one round trip. Per call, True when marked (write it), False when a
+    due within a few tens of milliseconds) are about to be written, just before the
+    first of them is due: one round trip. Per call, True when marked (write it), False when a
     settlement had released it or Redis did not answer (do not write it: the batch
     takes it as found late). (A mark written over a release changes nothing: the
     release was settled, and a later settlement takes the call as possibly made.)"""

@@ -56,6 +56,10 @@ IDLE_SECONDS = 50.0  # a kept-alive connection idle longer is closed, not reused
 # started) is not written late, where it would crowd the next slots into one second.
 LATE = object()
 
+# A batch's `before_write` step (see Sender.schedule) is asked this long before its
+# first call's time, so that its answer (a round trip) is in when the call starts.
+BEFORE_WRITE_LEAD = 0.015
+
 
 class _TooLate(Exception):
     """Raised by Pool.request for a scheduled call past its time (see LATE)."""
@@ -252,11 +256,15 @@ class Batch:
             self._done.set()
             self._decided.set()
 
-    async def written_allowed(self) -> list[bool]:
-        """`before_write`'s answer, asked once (when the first call is about to be
-        written); every call refused when it raised."""
+    def written_ask(self) -> None:
+        """Ask `before_write` (once): BEFORE_WRITE_LEAD before the first call's time."""
         if self._allowed is None:
             self._allowed = asyncio.ensure_future(self.before_write())
+
+    async def written_allowed(self) -> list[bool]:
+        """`before_write`'s answer (asked now if not yet); every call refused when it
+        raised."""
+        self.written_ask()
         try:
             return await asyncio.shield(self._allowed)
         except Exception:  # noqa: BLE001 - nothing may be written
@@ -322,8 +330,8 @@ class Sender:
         """Run each call (a function of the pool returning an awaitable) at its time
         (time.monotonic(), the loop's clock); one that cannot start within
         `late_after` of its time is not run and its result is LATE. `before_write`:
-        a coroutine function awaited once, when the batch's first request is about to
-        be written, giving per call whether it may be written; a call it refuses, or
+        a coroutine function run once, BEFORE_WRITE_LEAD before the batch's first
+        call's time, giving per call whether it may be written; a call it refuses, or
         one it made later than `late_after` after its time, is LATE."""
         batch = Batch(len(calls), before_write)
         if calls:
@@ -339,6 +347,8 @@ class Sender:
 
     def _start(self, batch: Batch, calls, late_after: float) -> None:
         self.batches.add(batch)
+        if batch.before_write is not None:  # its answer ready when the first call needs it
+            self.loop.call_at(min(when for when, _call in calls) - BEFORE_WRITE_LEAD, batch.written_ask)
         for index, (when, call) in enumerate(calls):
             self.loop.call_at(when, self._launch, batch, index, when, call, late_after)
 
