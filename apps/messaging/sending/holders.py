@@ -152,9 +152,25 @@ _settle_script = None
 _marks_of_loop = None
 
 
-def _marks_client():
-    """The sender loop's Redis client for the marks (bound to the running loop: one
-    per process)."""
+# KEYS: the calls' keys. ARGV: their life (ms). Per call: 1 marked, 0 released by a
+# settlement (left so: never written).
+_LUA_MARK = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == 'x' then
+    out[i] = 0
+  else
+    redis.call('SET', key, 'w', 'PX', ARGV[1])
+    out[i] = 1
+  end
+end
+return out
+"""
+
+
+def _marks_script():
+    """The sender loop's script for the marks, on a client bound to the running loop
+    (one per process): one command per wave, whatever its size."""
     import asyncio
 
     import redis.asyncio
@@ -162,23 +178,22 @@ def _marks_client():
     global _marks_of_loop
     loop = asyncio.get_running_loop()
     if _marks_of_loop is None or _marks_of_loop[0] is not loop:
-        _marks_of_loop = (loop, redis.asyncio.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=MARK_TIMEOUT, socket_connect_timeout=MARK_TIMEOUT))
-    return _marks_of_loop[1]
+        client = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_timeout=MARK_TIMEOUT,
+                                              socket_connect_timeout=MARK_TIMEOUT)
+        _marks_of_loop = (loop, client, client.register_script(_LUA_MARK))
+    return _marks_of_loop[2]
 
 
 async def calls_mark(claimed_at, message_ids: list[int], ttl: float) -> list[bool]:
     """Mark, from the sender loop, that the calls of a wave (the calls of one number
     due within a few tens of milliseconds) are about to be written, just before the
-    first of them is due: one round trip. Per call, True when marked (write it), False when a
-    settlement had released it or Redis did not answer (do not write it: the batch
-    takes it as found late). (A mark written over a release changes nothing: the
-    release was settled, and a later settlement takes the call as possibly made.)"""
+    first of them is due: one round trip. Per call, True when marked (write it),
+    False when a settlement had released it or Redis did not answer (do not write
+    it: the batch takes it as found late)."""
     try:
-        pipe = _marks_client().pipeline(transaction=False)
-        for message_id in message_ids:
-            pipe.set(call_key(claimed_at, message_id), "w", px=int(ttl * 1000), get=True)
-        return [before != b"x" for before in await pipe.execute()]
+        answer = await _marks_script()(keys=[call_key(claimed_at, i) for i in message_ids],
+                                       args=[int(ttl * 1000)])
+        return [bool(int(v)) for v in answer]
     except Exception:  # noqa: BLE001 - not marked, not written
         logger.warning("the calls of %d messages could not be marked: not made now", len(message_ids),
                        exc_info=True)
@@ -197,8 +212,8 @@ def marks_warm(loop) -> None:
         return
     import asyncio
 
-    async def ping():
-        await _marks_client().ping()
+    async def ping():  # the connection opened and the script loaded
+        await _marks_script()(keys=[], args=[0])
 
     try:
         asyncio.run_coroutine_threadsafe(ping(), loop).result(4 * MARK_TIMEOUT)
