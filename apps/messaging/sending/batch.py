@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from ..models import MEDIA_TYPES, Message
-from . import claim, holders, kick, outcome, ratelimit
+from . import claim, kick, outcome, ratelimit
 from .pacing import LATE_SLOT, MAX_INLINE_WAIT, db_connection_release
 from .payload import media_upload_if_needed, meta_payload
 
@@ -247,7 +247,6 @@ def _waves_schedule(loop, client, go: list[tuple[float, Message]], claimed_at, r
     them). A message whose claim was given back meanwhile is not sent ("released")."""
     scheduled = []
     pending = sorted(go, key=lambda pair: pair[0])
-    holders.marks_warm(getattr(loop, "loop", None))
     while pending:
         start = pending[0][0]
         wave = [pair for pair in pending if pair[0] < start + WAVE_SECONDS]
@@ -267,22 +266,10 @@ def _waves_schedule(loop, client, go: list[tuple[float, Message]], claimed_at, r
             results.update({pk: "released" for pk in fresh if pk not in held})
         pending = pending[len(wave):]
         made = [(at, m) for at, m in wave if m.pk in recorded]
-        # The wave's calls are also marked in Redis just before the first is due: a
-        # holder killed before leaves them unmarked, and they are given back rather
-        # than "interrupted" (holders.py).
         batch = loop.schedule([(at, client.send_message_call(meta_payload(m))) for at, m in made],
-                              late_after=LATE_SLOT, before_write=_marker(claimed_at, [m.pk for _at, m in made]))
+                              late_after=LATE_SLOT)
         scheduled.append(([m for _at, m in made], batch))
     return scheduled, []
-
-
-def _marker(claimed_at, message_ids: list[int]):
-    """The sender loop's step just before the first call of a wave is due."""
-    ttl = claim.claim_expiry() + claim.UNSTARTED_EXPIRY
-
-    def mark():
-        return holders.calls_mark(claimed_at, message_ids, ttl)
-    return mark
 
 
 def _give_back(messages: list[Message], claimed_at, number_id: int, countdown: float) -> None:

@@ -175,27 +175,6 @@ def claims_release_gone(ids: list[int], claimed_at) -> list[int]:
         return sorted(row[0] for row in cursor.fetchall())
 
 
-def claims_release_unwritten(ids: list[int], claimed_at) -> list[int]:
-    """Give back the claims taken at `claimed_at` of these messages whose call was
-    recorded but never written, their holder being dead: the sender loop never marked
-    it, and it is now marked released so that nobody writes it (holders.calls_settle).
-    Returns the ids given back; they go out as any other."""
-    if not ids:
-        return []
-    from django.db import connection
-
-    connection = connections[connection.alias]
-    q = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {q(Message._meta.db_table)} SET {q('send_started_at')} = NULL, {q('call_started_at')} = NULL, "
-            f"{q('send_attempts')} = {q('send_attempts')} - 1 WHERE {q('id')} = ANY(%s) AND {q('status')} = %s "
-            f"AND {q('wamid')} IS NULL AND {q('send_started_at')} = %s RETURNING {q('id')}",
-            [list(ids), Status.PENDING, claimed_at],
-        )
-        return sorted(row[0] for row in cursor.fetchall())
-
-
 def _columns():
     """(alias in the statement, model, fields) of each model a claimed row holds."""
     from django.contrib.auth import get_user_model

@@ -130,11 +130,7 @@ def _unclaimed(message_id: int, claimed_at) -> tuple[Message | None, str]:
             # The call may have reached Meta: never sent again blindly. Once the
             # claim has expired or its holder died, interrupted, until Meta's
             # statuses tell (they echo our id: services/statuses.py).
-            if gone and _calls_settle(started, [message_id])[1]:
-                # Never written (the sender loop never marked it): given back.
-                if not claim.claims_release_unwritten([message_id], started):
-                    return _unclaimed_again(message_id)
-            elif age > claim.claim_expiry() or gone:
+            if age > claim.claim_expiry() or gone:
                 if outcome.message_fail(message_id, title=outcome.INTERRUPTED_TITLE, text=outcome.INTERRUPTED_TEXT,
                                         send_started_at=started, call_started_at__isnull=False):
                     return None, "interrupted"
@@ -231,24 +227,12 @@ def claims_of_the_dead_settle(waiting, now) -> None:
     for started in sorted(holders.holders_gone(sorted({at for _, at, _ in held}))):
         of_claim = [(pk, call) for pk, at, call in held if at == started]
         given_back = claim.claims_release_gone([pk for pk, call in of_claim if call is None], started)
-        written, unwritten = _calls_settle(started, [pk for pk, call in of_claim if call is not None])
-        given_back += claim.claims_release_unwritten(unwritten, started)
-        interrupted = [pk for pk in written if outcome.message_fail(
+        interrupted = [pk for pk, call in of_claim if call is not None and outcome.message_fail(
             pk, title=outcome.INTERRUPTED_TITLE, text=outcome.INTERRUPTED_TEXT, send_started_at=started,
             call_started_at__isnull=False)]
         logger.warning("the process holding %d claims taken at %s died: %d given back (they go out again), "
                        "%d whose call had started marked interrupted", len(of_claim), started.isoformat(),
                        len(given_back), len(interrupted))
-
-
-def _calls_settle(started, recorded: list[int]) -> tuple[list[int], list[int]]:
-    """The recorded calls of a dead holder's claim taken at `started`: (those that
-    may have been written, those never written and now released: holders.py)."""
-    settled = holders.calls_settle(started, recorded, claim.claim_expiry() + claim.UNSTARTED_EXPIRY)
-    if settled is None:
-        return recorded, []
-    written, unwritten = settled
-    return [pk for pk in recorded if pk in written], [pk for pk in recorded if pk in unwritten]
 
 
 def read_receipt_send(number_id: int, wamid: str, *, typing: bool = False) -> None:

@@ -405,7 +405,7 @@ def test_a_stuck_loop_gives_back_what_it_never_made_and_the_rest_is_interrupted(
         def __init__(self):
             self.scheduled = 0
 
-        def schedule(self, calls, late_after, before_write=None):
+        def schedule(self, calls, late_after):
             self.scheduled += 1
             batch = transport.Batch(len(calls))
             batch._set(0, transport.LATE)

@@ -56,31 +56,24 @@ IDLE_SECONDS = 50.0  # a kept-alive connection idle longer is closed, not reused
 # started) is not written late, where it would crowd the next slots into one second.
 LATE = object()
 
-# A batch's `before_write` step (see Sender.schedule) is asked this long before its
-# first call's time, so that its answer (a round trip) is in when the call starts.
-BEFORE_WRITE_LEAD = 0.015
-
 
 class _TooLate(Exception):
     """Raised by Pool.request for a scheduled call past its time (see LATE)."""
 
 
 class _Slot:
-    """A scheduled call's deadline for writing its request (the loop's clock), its
-    place in its batch, and its batch's "decided" count, taken once: when written,
-    or found late."""
+    """A scheduled call's deadline for writing its request (the loop's clock), and
+    its batch's "decided" count, taken once: when written, or found late."""
 
-    __slots__ = ("write_by", "batch", "index", "decided")
+    __slots__ = ("write_by", "batch", "decided")
 
-    def __init__(self, write_by: float, batch: "Batch", index: int):
-        self.write_by, self.batch, self.index, self.decided = write_by, batch, index, False
-
+    def __init__(self, write_by: float, batch: "Batch"):
+        self.write_by, self.batch, self.decided = write_by, batch, False
 
     def decide(self) -> None:
         if not self.decided:
             self.decided = True
             self.batch._decide()
-
 
 
 # The slot of the scheduled call running in the current task (none for other calls).
@@ -173,26 +166,7 @@ class Pool:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=self.limit, thread_name_prefix="graph-blocking")
         async with self.places:
-            if not await self._writing():
-                raise _TooLate()
             return await self.loop.run_in_executor(self._executor, function, *args)
-
-    async def _writing(self) -> bool:
-        """Right before a request is written: False when the scheduled call running
-        in this task is past its time, or its batch's `before_write` refuses it (or
-        took it past its time); otherwise its batch counts it decided. True for
-        other calls."""
-        slot = _slot.get()
-        if slot is None:
-            return True
-        if self.loop.time() > slot.write_by:
-            return False
-        if slot.batch.before_write is not None and not (
-                (await slot.batch.written_allowed())[slot.index]
-                and self.loop.time() <= slot.write_by):
-            return False
-        slot.decide()
-        return True
 
     async def request(self, method: str, url: str, headers: dict, body: bytes | None, *, connect_timeout: float,
                       read_timeout: float) -> Answer:
@@ -207,9 +181,12 @@ class Pool:
             reused = connection is not None
             if connection is None:
                 connection = await self._connect(origin, connect_timeout)
-            if not await self._writing():
-                self._give_back(origin, connection)  # kept for the next call
-                raise _TooLate()
+            slot = _slot.get()
+            if slot is not None:
+                if self.loop.time() > slot.write_by:
+                    self._give_back(origin, connection)  # kept for the next call
+                    raise _TooLate()
+                slot.decide()
             try:
                 answer = await connection.exchange(method, data, read_timeout)
             except (ConnectionFailed, ProtocolError) as exc:
@@ -244,10 +221,8 @@ class Batch:
     or the call found LATE (the LATE ones are known then). A result still None after a wait that
     timed out belongs to a call that may or may not have been made."""
 
-    def __init__(self, count: int, before_write=None):
+    def __init__(self, count: int):
         self.results: list = [None] * count
-        self.before_write = before_write
-        self._allowed = None  # the task of before_write, once started (the loop's thread)
         self._left = count
         self._undecided = count
         self._done = threading.Event()
@@ -255,20 +230,6 @@ class Batch:
         if count == 0:
             self._done.set()
             self._decided.set()
-
-    def written_ask(self) -> None:
-        """Ask `before_write` (once): BEFORE_WRITE_LEAD before the first call's time."""
-        if self._allowed is None:
-            self._allowed = asyncio.ensure_future(self.before_write())
-
-    async def written_allowed(self) -> list[bool]:
-        """`before_write`'s answer (asked now if not yet); every call refused when it
-        raised."""
-        self.written_ask()
-        try:
-            return await asyncio.shield(self._allowed)
-        except Exception:  # noqa: BLE001 - nothing may be written
-            return [False] * len(self.results)
 
     def _decide(self) -> None:
         self._undecided -= 1
@@ -325,15 +286,11 @@ class Sender:
     def alive(self) -> bool:
         return self.pid == os.getpid() and self.thread.is_alive() and not self.loop.is_closed()
 
-    def schedule(self, calls: list[tuple[float, Callable[[Pool], Awaitable]]], *, late_after: float,
-                 before_write: Callable[[], Awaitable[list[bool]]] | None = None) -> Batch:
+    def schedule(self, calls: list[tuple[float, Callable[[Pool], Awaitable]]], *, late_after: float) -> Batch:
         """Run each call (a function of the pool returning an awaitable) at its time
         (time.monotonic(), the loop's clock); one that cannot start within
-        `late_after` of its time is not run and its result is LATE. `before_write`:
-        a coroutine function run once, BEFORE_WRITE_LEAD before the batch's first
-        call's time, giving per call whether it may be written; a call it refuses, or
-        one it made later than `late_after` after its time, is LATE."""
-        batch = Batch(len(calls), before_write)
+        `late_after` of its time is not run and its result is LATE."""
+        batch = Batch(len(calls))
         if calls:
             self.loop.call_soon_threadsafe(self._start, batch, calls, late_after)
         return batch
@@ -347,8 +304,6 @@ class Sender:
 
     def _start(self, batch: Batch, calls, late_after: float) -> None:
         self.batches.add(batch)
-        if batch.before_write is not None:  # its answer ready when the first call needs it
-            self.loop.call_at(min(when for when, _call in calls) - BEFORE_WRITE_LEAD, batch.written_ask)
         for index, (when, call) in enumerate(calls):
             self.loop.call_at(when, self._launch, batch, index, when, call, late_after)
 
@@ -357,7 +312,7 @@ class Sender:
             self._set(batch, index, LATE)
             batch._decide()
         else:
-            self.loop.create_task(self._call(batch, index, call, _Slot(when + late_after, batch, index)))
+            self.loop.create_task(self._call(batch, index, call, _Slot(when + late_after, batch)))
 
     def _set(self, batch: Batch, index: int, result) -> None:
         batch._set(index, result)

@@ -428,33 +428,6 @@ def test_late_calls_are_known_when_all_are_decided_before_the_answers(sender):
     server.close()
 
 
-def test_a_batchs_before_write_step_runs_once_before_its_first_request_and_a_call_it_refuses_is_late(sender):
-    """The sender loop's step before a batch's requests (the send's marks in Redis):
-    asked once, when the first request is about to be written, before any is; a call
-    it refuses is never written (LATE); when it fails, none is written."""
-    server = Server()
-    asked = []
-
-    async def before_write():
-        asked.append(len(server.requests))  # nothing written yet
-        return [True, False, True]
-
-    now = time.monotonic()
-    batch = sender.schedule([(now, call(server.url, body=str(i).encode())) for i in range(3)], late_after=5,
-                            before_write=before_write)
-    assert batch.wait(5)
-    assert asked == [0]
-    assert batch.late() == [1] and [batch.results[i].status_code for i in (0, 2)] == [200, 200]
-    assert sorted(r.rsplit(b"\r\n\r\n", 1)[1] for r in server.requests) == [b"0", b"2"]
-
-    async def failing():
-        raise ConnectionError("Redis is away")
-
-    batch = sender.schedule([(time.monotonic(), call(server.url))], late_after=5, before_write=failing)
-    assert batch.wait(5) and batch.late() == [0] and len(server.requests) == 2
-    server.close()
-
-
 def test_blocking_calls_run_in_the_pools_threads_within_the_limit():
     sender = transport.Sender(limit=3)
     lock = threading.Lock()
