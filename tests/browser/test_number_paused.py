@@ -50,7 +50,12 @@ def test_the_paused_banner_follows_the_number_live(inbox_servers, new_page):
 
     number_sending_resume(number_id=number.pk, how="by an admin")
     expect(banner).to_be_hidden(timeout=TIMEOUT)
-    sent.refresh_from_db()
+    # The resume's event can reach the page before the message's send task has run.
+    for _attempt in range(TIMEOUT // 100):
+        sent.refresh_from_db()
+        if sent.wamid:
+            break
+        page.wait_for_timeout(100)
     assert sent.status in (Status.SENT, Status.DELIVERED, Status.READ) and sent.wamid
 
 
