@@ -92,10 +92,25 @@ def _import_statements(tree):
             statements.extend(getattr(node, block, ()))
 
 
+def _parse(source: bytes, path: str) -> ast.Module:
+    """ast.parse, tried again when CPython 3.11 raises "AST constructor recursion depth
+    mismatch": its AST conversion keeps one recursion count per interpreter, which
+    another thread's parse (3.11's traceback module parses source lines to place its
+    carets, e.g. a server thread of an earlier test logging an error) can change under
+    this one."""
+    for attempt in range(5):
+        try:
+            return ast.parse(source, filename=path)
+        except SystemError:
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
 def read_imports(root: Path, modules) -> list[Import]:
     found = set()
     for module, (path, is_package) in modules.items():
-        tree = ast.parse((root / path).read_bytes(), filename=path)
+        tree = _parse((root / path).read_bytes(), path)
         for node in _import_statements(tree):
             for target in _targets(node, module, is_package, modules):
                 if target != module:
