@@ -128,7 +128,9 @@ def number_sending_resume(*, number_id: int, actor=None, how: str) -> bool:
 
 
 def _kick_waiting(number_id: int, kick) -> None:
-    kick(number_id)
+    # Forced: a send queued for later (a give-back's countdown, the pause's check)
+    # holds the number's kick key until it runs, and would swallow this kick.
+    kick(number_id, force=True)
     # Media messages are never in a batch: each gets its own task.
     for message_id in Message.objects.filter(
         number_id=number_id, direction=Direction.OUTBOUND, status=Status.PENDING, wamid__isnull=True,

@@ -164,3 +164,27 @@ def test_a_failed_status_with_a_block_pauses_the_number(conversation, deliver):
     assert "Your account is locked." in number.sending_pause_reason
     later = send(conversation, "next")
     assert Message.objects.get(pk=later.pk).status == Status.PENDING and posts() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_resume_queues_the_numbers_send_now_even_when_a_later_send_is_queued(monkeypatch):
+    """A send queued for later (a give-back's countdown, a pause's check) holds the
+    number's kick key until it runs: the resume's kick must not be swallowed by it, or
+    the waiting messages wait for that later task. On the real Redis."""
+    from django.utils import timezone
+
+    from apps.conversations.tests.factories import ConversationFactory
+    from apps.messaging.sending import kick, number_sending_resume, ratelimit
+
+    number = ConversationFactory().number
+    ratelimit.client().delete(kick.KICK_PREFIX + str(number.pk))
+    calls = []
+    monkeypatch.setattr(kick, "dispatch", lambda task, *args, countdown=None, **kw: calls.append((args, countdown)))
+    type(number).objects.filter(pk=number.pk).update(sending_paused_at=timezone.now(), sending_pause_code=368)
+    kick.kick(number.pk, countdown=60)  # a send for later holds the key
+    assert calls == [((number.pk,), 60)]
+    try:
+        assert number_sending_resume(number_id=number.pk, how="by an admin")
+        assert ((number.pk,), None) in calls  # queued now
+    finally:
+        ratelimit.client().delete(kick.KICK_PREFIX + str(number.pk))
