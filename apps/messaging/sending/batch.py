@@ -82,10 +82,15 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool, free_now: boo
             if not waiting:
                 break
         # Slots for the messages still waiting (all of them, then those that
-        # missed their slot), one reservation.
+        # missed their slot), one reservation, once the loop starts its calls on time.
+        # A first call whose record is still to be made gets a slot no sooner than
+        # recording takes (RecordLead).
+        loop.on_time(MAX_INLINE_WAIT)
+        not_before = 0.0 if waiting[0].pk in recorded else record_lead.lead()
         try:
             slots = ratelimit.send_reserve_batch(
-                number, [m.conversation.contact.key for m in waiting], max_wait=MAX_INLINE_WAIT
+                number, [m.conversation.contact.key for m in waiting], max_wait=MAX_INLINE_WAIT,
+                not_before=not_before,
             )
         except Exception:  # Redis: no slot, so no call; the claims and their records go back now
             logger.exception("could not reserve the slots of %d messages: not made", len(waiting))
@@ -121,6 +126,7 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool, free_now: boo
         rounds.extend(scheduled)
         decided = all(batch.wait_decided(max(0.0, deadline - time.monotonic())) for _made, batch in scheduled)
         waiting = [made[i] for made, batch in scheduled for i in batch.late()]  # never made: final
+        _pairs_refund(number, waiting)
         if waiting and decided:
             # Found late, so never written: no longer recorded as started (a worker
             # dying now gives them back, not "interrupted"); their next wave records them.
@@ -135,31 +141,38 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool, free_now: boo
         if not decided or not waiting:
             break  # (not decided: the loop is stuck; what it did not start counts as unanswered below)
     by_number += [(0.0, message) for message in waiting]
-    given_back = {message.pk for message in waiting}
+    # Settled already: the calls still late in the last round, and those a later
+    # round found no slot for (each message's last round decides it).
+    given_back = {message.pk for _, message in by_number + by_pair}
 
     # The answers: the wamids are stored first (the calls were made: nothing that
     # fails after this point may lose them), then the errors and the messages that
     # got no slot are settled, each on its own.
-    sent, failed = [], []
+    sent, failed, late = [], [], []
+    last_round: dict[int, tuple] = {}  # each message's result in the last round that scheduled its call
     for sent_messages, batch in rounds:
-        for message, result in zip(sent_messages, _results(batch, deadline)):
-            if result is LATE:
-                if message.pk not in given_back:  # found late after the loop was given up on
-                    by_number.append((0.0, message))
-                continue
-            if not isinstance(result, Exception):
-                try:
-                    result = client.answer(result)
-                except Exception as exc:
-                    result = exc
-            if isinstance(result, Exception):
-                failed.append((message, result))
-                continue
-            wamid = outcome.answer_wamid(result)
-            if wamid:
-                sent.append((message, wamid, files.get(message.pk), outcome.answer_wa_id(result)))
-            else:
-                failed.append((message, None))
+        last_round.update((message.pk, (message, result))
+                          for message, result in zip(sent_messages, _results(batch, deadline)))
+    for message, result in last_round.values():
+        if result is LATE:
+            if message.pk not in given_back:  # found late after the loop was given up on
+                by_number.append((0.0, message))
+                late.append(message)
+            continue
+        if not isinstance(result, Exception):
+            try:
+                result = client.answer(result)
+            except Exception as exc:
+                result = exc
+        if isinstance(result, Exception):
+            failed.append((message, result))
+            continue
+        wamid = outcome.answer_wamid(result)
+        if wamid:
+            sent.append((message, wamid, files.get(message.pk), outcome.answer_wa_id(result)))
+        else:
+            failed.append((message, None))
+    _pairs_refund(number, late)
     results.update(outcome.answers_store(sent))
     for message, error in failed:
         try:
@@ -197,6 +210,37 @@ WAVE_SECONDS = 0.05
 MARK_LEAD = 0.05
 
 
+class RecordLead:
+    """How long before its first slot a wave's calls are recorded: MARK_LEAD, or
+    longer while recording takes longer (the slowest of the process's last records,
+    and a margin; at most MAX_LEAD). On a busy machine the one UPDATE took more than
+    MARK_LEAD and LATE_SLOT together, and the wave's calls reached the sender loop
+    after their slots: not made, they took new slots, and their records were taken
+    back, round after round (docs/benchmarks.md, "Sending past the process's
+    capacity"). A longer lead leaves more calls recorded and not yet made should the
+    worker die then (shown interrupted), so it grows only as far as recording needs."""
+
+    MAX_LEAD = 0.25
+    KEEP = 32
+
+    def __init__(self):
+        self._took: list[float] = []
+        self._lead = MARK_LEAD
+
+    def lead(self) -> float:
+        return self._lead
+
+    def took(self, seconds: float) -> None:
+        took = self._took
+        took.append(seconds)
+        if len(took) > self.KEEP:
+            del took[0]
+        self._lead = min(self.MAX_LEAD, max(MARK_LEAD, 1.5 * max(took) + 0.01))
+
+
+record_lead = RecordLead()
+
+
 def _files_upload(messages: list[Message], files: dict, results: dict) -> list[Message]:
     """Upload the files of the media messages that Meta needs (payload.
     media_upload_if_needed), keeping each one's Media row in `files`; a message whose
@@ -227,11 +271,14 @@ def _head_record(number, messages: list[Message], claimed_at, recorded: set[int]
     """Record the calls of the first messages of a batch, those its first wave will
     likely hold; returns the batch without the messages whose claim was given back
     meanwhile ("released": another send holds them)."""
-    head = messages[:settings.SEND_NUMBER_BURST + math.ceil(number.rate_limit_per_second * WAVE_SECONDS)]
+    span = max(WAVE_SECONDS, 2 * record_lead.lead())
+    head = messages[:settings.SEND_NUMBER_BURST + math.ceil(number.rate_limit_per_second * span)]
+    began = time.monotonic()
     try:
         held = claim.calls_start([m.pk for m in head], claimed_at)
     finally:
         db_connection_release()
+    record_lead.took(time.monotonic() - began)
     recorded.update(held)
     released = {m.pk for m in head if m.pk not in held}
     results.update({pk: "released" for pk in released})
@@ -249,12 +296,19 @@ def _waves_schedule(loop, client, go: list[tuple[float, Message]], claimed_at, r
     pending = sorted(go, key=lambda pair: pair[0])
     while pending:
         start = pending[0][0]
-        wave = [pair for pair in pending if pair[0] < start + WAVE_SECONDS]
-        fresh = [m.pk for _at, m in wave if m.pk not in recorded]
-        if fresh:
-            ahead = start - MARK_LEAD - time.monotonic()
+        lead = record_lead.lead()
+        if any(m.pk not in recorded for _at, m in pending[:1]):
+            ahead = start - lead - time.monotonic()
             if ahead > 0:
                 time.sleep(ahead)
+        # The wave: the calls due before the next record could be done (two leads
+        # from now, when recording is slow or this thread is behind), at least those
+        # of WAVE_SECONDS.
+        wave_end = max(start + WAVE_SECONDS, time.monotonic() + 2 * lead)
+        wave = [pair for pair in pending if pair[0] < wave_end]
+        fresh = [m.pk for _at, m in wave if m.pk not in recorded]
+        if fresh:
+            began = time.monotonic()
             try:
                 held = claim.calls_start(fresh, claimed_at)
             except Exception:
@@ -262,6 +316,7 @@ def _waves_schedule(loop, client, go: list[tuple[float, Message]], claimed_at, r
                 return scheduled, [m for _at, m in pending]
             finally:
                 db_connection_release()
+            record_lead.took(time.monotonic() - began)
             recorded.update(held)
             results.update({pk: "released" for pk in fresh if pk not in held})
         pending = pending[len(wave):]
@@ -270,6 +325,17 @@ def _waves_schedule(loop, client, go: list[tuple[float, Message]], claimed_at, r
                               late_after=LATE_SLOT)
         scheduled.append(([m for _at, m in made], batch))
     return scheduled, []
+
+
+def _pairs_refund(number, messages: list[Message]) -> None:
+    """The pair slots of calls found late (never made) go back to their customers
+    (ratelimit.pairs_refund); Redis failing here only leaves them counted."""
+    if not messages:
+        return
+    try:
+        ratelimit.pairs_refund(number, [m.conversation.contact.key for m in messages])
+    except Exception:  # noqa: BLE001
+        logger.warning("could not give back the pair slots of %d calls found late", len(messages), exc_info=True)
 
 
 def _give_back(messages: list[Message], claimed_at, number_id: int, countdown: float) -> None:

@@ -60,13 +60,15 @@ return {1, slot - now}
 
 # The slots of a batch of messages of one number, in order, in one call. KEYS: the
 # number's bucket, then each message's pair bucket. ARGV: max_wait_us, the number's
-# interval_us and tolerance_us, the pairs' interval_us and tolerance_us. Returns per
-# message {granted (1|0), delay_us, refused by its pair (1|0)}, as `_LUA` would for
-# each message in turn (a refused message takes nothing), then Redis's time (µs).
+# interval_us and tolerance_us, the pairs' interval_us and tolerance_us, and the
+# earliest slot (µs from now). Returns per message {granted (1|0), delay_us, refused by
+# its pair (1|0)}, as `_LUA` would for each message in turn (a refused message takes
+# nothing), then Redis's time (µs).
 _LUA_BATCH = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local max_wait = tonumber(ARGV[1])
+local not_before = now + tonumber(ARGV[6] or '0')
 local n_interval, n_tolerance = tonumber(ARGV[2]), tonumber(ARGV[3])
 local p_interval, p_tolerance = tonumber(ARGV[4]), tonumber(ARGV[5])
 local ntat = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -76,7 +78,7 @@ local out = {}
 for i = 2, #KEYS do
   local ptat = tonumber(redis.call('GET', KEYS[i]) or '0')
   if ptat < now then ptat = now end
-  local slot = now
+  local slot = not_before
   if ntat - n_tolerance > slot then slot = ntat - n_tolerance end
   local by_pair = 0
   if ptat - p_tolerance > slot then slot = ptat - p_tolerance; by_pair = 1 end
@@ -99,6 +101,23 @@ out[#out + 1] = now
 return out
 """
 
+# Give back one slot of each bucket (KEYS), each taken for a call that was never made:
+# its "theoretical arrival time" moves back by its interval (ARGV), never before now.
+_LUA_REFUND = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local tat = tonumber(redis.call('GET', key) or '0')
+  if tat > now then
+    tat = tat - interval
+    if tat < now then tat = now end
+    redis.call('SET', key, string.format('%d', tat), 'KEEPTTL')
+  end
+end
+return #KEYS
+"""
+
 # How far ahead of now a bucket's slots are taken (µs, 0 when free now).
 _LUA_AHEAD = """
 local t = redis.call('TIME')
@@ -112,11 +131,12 @@ _redis = None
 _script = None
 _batch_script = None
 _ahead_script = None
+_refund_script = None
 _redis_lock = threading.Lock()
 
 
 def _redis_script():
-    global _redis, _script, _batch_script, _ahead_script
+    global _redis, _script, _batch_script, _ahead_script, _refund_script
     with _redis_lock:
         if _script is None:
             import redis
@@ -125,6 +145,7 @@ def _redis_script():
             _script = _redis.register_script(_LUA)
             _batch_script = _redis.register_script(_LUA_BATCH)
             _ahead_script = _redis.register_script(_LUA_AHEAD)
+            _refund_script = _redis.register_script(_LUA_REFUND)
         return _script
 
 
@@ -181,17 +202,20 @@ def reset(key: str | None = None) -> None:
             _redis.delete(name)
 
 
-def reserve_batch(number_limit: Limit, pair_limits: list[Limit], *, max_wait: float) -> list[tuple[bool, float, bool]]:
+def reserve_batch(number_limit: Limit, pair_limits: list[Limit], *, max_wait: float,
+                  not_before: float = 0.0) -> list[tuple[bool, float, bool]]:
     """The slots of several messages of one number, in order (one Redis call):
     per message (granted, seconds until its slot or, refused, before trying again,
     refused by its pair's limit). Each message is treated as `reserve([number_limit,
-    its pair_limit])` would in turn; a refused message takes nothing."""
+    its pair_limit])` would in turn; a refused message takes nothing. No slot is
+    earlier than `not_before` seconds from now."""
     if not pair_limits:
         return []
     _redis_script()
     args = [int(max_wait * 1_000_000), int(number_limit.interval * 1_000_000),
             int(number_limit.tolerance * 1_000_000)]
-    args += [int(pair_limits[0].interval * 1_000_000), int(pair_limits[0].tolerance * 1_000_000)]
+    args += [int(pair_limits[0].interval * 1_000_000), int(pair_limits[0].tolerance * 1_000_000),
+             int(not_before * 1_000_000)]
     keys = [PREFIX + number_limit.key] + [PREFIX + limit.key for limit in pair_limits]
     redis_clock.calibrate(_redis)
     before = time.time()
@@ -321,9 +345,26 @@ def send_limits(number, wa_id: str) -> list[Limit]:
     return [number_limit(number), pair_limit(number, wa_id)]
 
 
-def send_reserve_batch(number, wa_ids: list[str], *, max_wait: float) -> list[tuple[bool, float, bool]]:
+def send_reserve_batch(number, wa_ids: list[str], *, max_wait: float,
+                       not_before: float = 0.0) -> list[tuple[bool, float, bool]]:
     """The send slots of several messages of `number` (see `reserve_batch`)."""
-    return reserve_batch(number_limit(number), [pair_limit(number, wa_id) for wa_id in wa_ids], max_wait=max_wait)
+    return reserve_batch(number_limit(number), [pair_limit(number, wa_id) for wa_id in wa_ids], max_wait=max_wait,
+                         not_before=not_before)
+
+
+def pairs_refund(number, wa_ids: list[str]) -> None:
+    """Give back the pair slots of messages of `number` whose calls were never made
+    (found late: they take new slots). Each call taken and given up would otherwise
+    count against its customer, and a message found late a few times in a row would
+    wait out the pair's limit (one message per 6 s past its burst) for calls that
+    never went. The number's slot is not given back: later slots of the number may
+    have been taken since, and moving its time back would hand one of them out twice."""
+    if not wa_ids:
+        return
+    _redis_script()
+    limit = pair_limit(number, "")
+    _refund_script(keys=[PREFIX + pair_key(number, wa_id) for wa_id in wa_ids],
+                   args=[int(limit.interval * 1_000_000)])
 
 
 def send_reserve(number, wa_id: str, *, max_wait: float) -> tuple[bool, float]:

@@ -351,6 +351,113 @@ def test_calls_the_loop_could_not_start_at_their_slots_take_new_slots(queued, nu
     assert SimulatedMessage.objects.filter(wamid__in=[m.wamid for m in rows]).count() == 6
 
 
+def _late_first(monkeypatch, count):
+    """The sender loop starts the first `count` calls it launches too late."""
+    from apps.providers.meta import transport
+
+    launch = transport.Sender._launch
+    late = [count]
+
+    def sometimes_late(self, batch, index, when, call, late_after):
+        if late[0] > 0:
+            late[0] -= 1
+            return launch(self, batch, index, when - 10 * late_after, call, late_after)
+        return launch(self, batch, index, when, call, late_after)
+
+    monkeypatch.setattr(transport.Sender, "_launch", sometimes_late)
+
+
+def test_calls_found_late_then_sent_in_the_next_round_are_sent_not_given_back(queued, number, monkeypatch):
+    # Only the calls still late in the last round go back to the number; the ones
+    # sent in a later round are sent, and no batch is queued for them.
+    _late_first(monkeypatch, 3)
+    messages = pending(number, 6)
+    claimed_at = timezone.now()
+    claimed = claim.messages_claim(claimed_at=claimed_at, number_id=number.pk, limit=6)
+    outcome = batch.batch_send(claimed, claimed_at, full=False)
+    assert outcome == {m.pk: "sent" for m in messages}
+    assert queued == []
+    assert [m.status for m in Message.objects.filter(pk__in=[m.pk for m in messages])] == [Status.SENT] * 6
+
+
+def test_a_call_found_late_counts_once_against_its_customer(queued, number, monkeypatch):
+    # Its first slot was never used: the pair's slot goes back, so a message found
+    # late several times does not wait out its customer's limit (one per 6 s past
+    # a burst) for calls that never went.
+    _late_first(monkeypatch, 1)
+    message = pending(number, 1)[0]
+    claimed_at = timezone.now()
+    claimed = claim.messages_claim(claimed_at=claimed_at, ids=[message.pk])
+    assert batch.batch_send(claimed, claimed_at, full=False) == {message.pk: "sent"}
+    pair = ratelimit.pair_limit(number, message.conversation.contact.key)
+    ahead = ratelimit.taken_ahead(pair.key)
+    assert 0 < ahead <= pair.interval  # one slot taken (two would be a whole interval more)
+
+
+def test_a_batch_waits_for_its_loop_to_start_calls_on_time_before_it_reserves(queued, number, monkeypatch):
+    # A loop that launched a call late is behind: slots reserved now would be found
+    # late too, so the batch waits until the loop has been on time for a moment.
+    import time
+
+    from apps.providers.meta.client import sender
+
+    loop = sender()
+    order = []
+    reserve = ratelimit.send_reserve_batch
+
+    def recording(*args, **kwargs):
+        order.append(("reserve", time.monotonic() >= loop.behind_until))
+        return reserve(*args, **kwargs)
+
+    monkeypatch.setattr(ratelimit, "send_reserve_batch", recording)
+    message = pending(number, 1)[0]
+    loop.behind_until = time.monotonic() + 0.3
+    assert not loop.on_time(0.0)
+    claimed_at = timezone.now()
+    claimed = claim.messages_claim(claimed_at=claimed_at, ids=[message.pk])
+    assert batch.batch_send(claimed, claimed_at, full=False) == {message.pk: "sent"}
+    assert order == [("reserve", True)]
+    assert loop.on_time(0.0)
+
+
+def test_when_recording_calls_is_slow_the_waves_are_recorded_early_enough_to_leave_on_time(queued, number,
+                                                                                         monkeypatch):
+    # A loaded database: each record of calls takes 150 ms, more than a wave's lead
+    # and LATE_SLOT together. Once the process has seen it (its first batch), waves
+    # are recorded that much earlier (and together), and slots are taken no sooner
+    # than a record takes: the calls leave at their slots, one reservation, none
+    # found late.
+    import time
+
+    record = claim.calls_start
+
+    def slow(ids, claimed_at):
+        time.sleep(0.15)
+        return record(ids, claimed_at)
+
+    reservations = []
+    reserve = ratelimit.send_reserve_batch
+
+    def counting(number, wa_ids, **kwargs):
+        reservations.append(len(wa_ids))
+        return reserve(number, wa_ids, **kwargs)
+
+    monkeypatch.setattr(batch, "record_lead", batch.RecordLead())
+    monkeypatch.setattr(claim, "calls_start", slow)
+    monkeypatch.setattr(ratelimit, "send_reserve_batch", counting)
+    for round_ in ("first", "next"):
+        messages = pending(number, 12)
+        claimed_at = timezone.now()
+        claimed = claim.messages_claim(claimed_at=claimed_at, number_id=number.pk, limit=12)
+        reservations.clear()
+        outcome = batch.batch_send(claimed, claimed_at, full=False, free_now=True)
+        if round_ == "first":
+            Message.objects.filter(pk__in=[m.pk for m in messages]).delete()  # some may have been found late
+            ratelimit.reset()
+    assert outcome == {m.pk: "sent" for m in messages}
+    assert reservations == [12]
+
+
 @pytest.mark.parametrize("lost", ["ReadTimeout", "AnswerLost", "no result in time"])
 def test_a_call_meta_may_have_had_is_marked_interrupted_not_retried(queued, number, monkeypatch, lost):
     import asyncio
@@ -404,6 +511,9 @@ def test_a_stuck_loop_gives_back_what_it_never_made_and_the_rest_is_interrupted(
 
         def __init__(self):
             self.scheduled = 0
+
+        def on_time(self, timeout):
+            return True
 
         def schedule(self, calls, late_after):
             self.scheduled += 1

@@ -27,6 +27,7 @@ import contextvars
 import os
 import ssl
 import threading
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -261,8 +262,14 @@ class Batch:
 class Sender:
     """An event loop in a daemon thread of its own, with its connection pool."""
 
+    # A call launched more than this after its time marks the loop as behind for
+    # BEHIND_HOLD seconds (`on_time`).
+    BEHIND_AFTER = 0.01
+    BEHIND_HOLD = 0.05
+
     def __init__(self, limit: int, ca_bundle: str | None = None):
         self.pid = os.getpid()
+        self.behind_until = 0.0  # the loop's clock (time.monotonic()), written by the loop's thread only
         self.loop = asyncio.new_event_loop()
         self.pool = Pool(self.loop, limit, ca_bundle)
         self.batches: set[Batch] = set()  # unfinished (the loop's thread only)
@@ -307,8 +314,31 @@ class Sender:
         for index, (when, call) in enumerate(calls):
             self.loop.call_at(when, self._launch, batch, index, when, call, late_after)
 
+    def on_time(self, timeout: float) -> bool:
+        """Wait (up to `timeout` s) until the loop starts its calls on time again:
+        none launched more than BEHIND_AFTER after its time within BEHIND_HOLD s.
+
+        A loop that cannot start its calls on time (the process has more calls than
+        CPU: its threads, the GIL) finds them late, and each late call takes a new
+        slot. Slots reserved meanwhile would only be found late as well, and their
+        new slots pushed the number's further ahead: the work grew as the loop fell
+        behind, and the send rate collapsed (docs/benchmarks.md, "Sending past the
+        process's capacity"). A batch asks this before it reserves slots, so that a
+        process past its capacity takes slots as fast as it can use them."""
+        give_up = time.monotonic() + timeout
+        while True:
+            now = time.monotonic()
+            if now >= self.behind_until:
+                return True
+            if now >= give_up:
+                return False
+            time.sleep(min(self.behind_until, give_up) - now)
+
     def _launch(self, batch: Batch, index: int, when: float, call, late_after: float) -> None:
-        if self.loop.time() - when > late_after:
+        now = self.loop.time()
+        if now - when > self.BEHIND_AFTER:
+            self.behind_until = now + self.BEHIND_HOLD
+        if now - when > late_after:
             self._set(batch, index, LATE)
             batch._decide()
         else:
