@@ -230,6 +230,12 @@ class RecordLead:
     def lead(self) -> float:
         return self._lead
 
+    def span(self) -> float:
+        """How far past its first call (or now, when that is past) a wave reaches:
+        WAVE_SECONDS, and twice what the lead grew by, so that the calls due before
+        a next record could be done are in this one. At rest, WAVE_SECONDS."""
+        return WAVE_SECONDS + 2 * (self._lead - MARK_LEAD)
+
     def took(self, seconds: float) -> None:
         took = self._took
         took.append(seconds)
@@ -271,7 +277,7 @@ def _head_record(number, messages: list[Message], claimed_at, recorded: set[int]
     """Record the calls of the first messages of a batch, those its first wave will
     likely hold; returns the batch without the messages whose claim was given back
     meanwhile ("released": another send holds them)."""
-    span = max(WAVE_SECONDS, 2 * record_lead.lead())
+    span = record_lead.span()
     head = messages[:settings.SEND_NUMBER_BURST + math.ceil(number.rate_limit_per_second * span)]
     began = time.monotonic()
     try:
@@ -301,10 +307,9 @@ def _waves_schedule(loop, client, go: list[tuple[float, Message]], claimed_at, r
             ahead = start - lead - time.monotonic()
             if ahead > 0:
                 time.sleep(ahead)
-        # The wave: the calls due before the next record could be done (two leads
-        # from now, when recording is slow or this thread is behind), at least those
-        # of WAVE_SECONDS.
-        wave_end = max(start + WAVE_SECONDS, time.monotonic() + 2 * lead)
+        # The wave: the calls of WAVE_SECONDS from its first, and when recording is
+        # slow or this thread is behind, those due before a next record could be done.
+        wave_end = max(start, time.monotonic()) + record_lead.span()
         wave = [pair for pair in pending if pair[0] < wave_end]
         fresh = [m.pk for _at, m in wave if m.pk not in recorded]
         if fresh:
