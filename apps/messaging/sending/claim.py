@@ -72,7 +72,7 @@ def messages_claim(*, claimed_at, ids: list[int] | None = None, number_id: int |
     if by_number:
         if limit <= 0:
             return []
-        params = [claimed_at, number_id, Direction.OUTBOUND, Status.PENDING, exclude, limit]
+        params = [number_id, Direction.OUTBOUND, Status.PENDING, exclude, limit, claimed_at]
     else:
         if not ids:
             return []
@@ -216,17 +216,24 @@ def _statement(connection, by_number: bool):
     claimable = (f"{q('direction')} = %s AND {q('status')} = %s AND {q('wamid')} IS NULL "
                  f"AND {q('send_started_at')} IS NULL")
     if by_number:
+        # The rows to claim are picked once, in a CTE of their own: as a subquery of
+        # the UPDATE's WHERE, PostgreSQL may plan it on the inner side of a nested
+        # loop and run it again for each row, and each run skips the rows the UPDATE
+        # has just taken (SKIP LOCKED) and returns the next ones: one claim took all
+        # of a number's waiting messages, whatever its LIMIT.
         media = ", ".join(f"'{kind.value}'" for kind in sorted(MEDIA_TYPES))
-        where = (
-            f"{q('id')} IN (SELECT {q('id')} FROM {table} WHERE {q('number_id')} = %s AND {claimable} "
+        picked = (
+            f"WITH picked AS MATERIALIZED (SELECT {q('id')} FROM {table} WHERE {q('number_id')} = %s AND {claimable} "
             f"AND {q('next_attempt_at')} IS NULL AND {q('type')} NOT IN ({media}) AND {q('id')} <> %s "
-            f"ORDER BY {q('created_at')} LIMIT %s FOR UPDATE SKIP LOCKED)"
+            f"ORDER BY {q('created_at')} LIMIT %s FOR UPDATE SKIP LOCKED), "
         )
+        where = f"{q('id')} IN (SELECT {q('id')} FROM picked)"
     else:
+        picked = "WITH "
         where = f"{q('id')} = ANY(%s) AND {claimable}"
     select = ", ".join(f"{alias}.{q(f.column)}" for alias, _model, fs in groups for f in fs)
     sql = (
-        f"WITH m AS (UPDATE {table} SET {q('send_started_at')} = %s, {q('call_started_at')} = NULL, "
+        f"{picked}m AS (UPDATE {table} SET {q('send_started_at')} = %s, {q('call_started_at')} = NULL, "
         f"{q('send_attempts')} = {q('send_attempts')} + 1, {q('next_attempt_at')} = NULL "
         f"WHERE {where} RETURNING *) "
         f"SELECT {select} FROM m "

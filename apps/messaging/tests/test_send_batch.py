@@ -179,6 +179,22 @@ def test_the_batch_claim_skips_rows_another_claim_holds(queued, number):
         1, 1, 1]
 
 
+def test_a_batch_claim_takes_at_most_its_limit_whichever_plan_postgresql_picks(queued, number):
+    # A plan that runs the pick of the rows again for each row it updates (a nested
+    # loop with the pick inside, as PostgreSQL chose on a small table with old
+    # statistics) took all five.
+    from django.db import connection, transaction
+
+    pending(number, 5)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for setting in ("enable_hashjoin", "enable_hashagg", "enable_mergejoin", "enable_material",
+                            "enable_memoize", "enable_sort"):
+                cursor.execute(f"SET LOCAL {setting} = off")
+        claimed = claim.messages_claim(claimed_at=timezone.now(), number_id=number.pk, limit=2)
+    assert len(claimed) == 2
+
+
 def test_claims_beyond_the_numbers_next_second_are_given_back_and_queued_later(queued, number):
     import time
 
