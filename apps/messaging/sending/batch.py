@@ -83,14 +83,10 @@ def batch_send(messages: list[Message], claimed_at, *, full: bool, free_now: boo
                 break
         # Slots for the messages still waiting (all of them, then those that
         # missed their slot), one reservation, once the loop starts its calls on time.
-        # A first call whose record is still to be made gets a slot no sooner than
-        # recording takes (RecordLead).
         loop.on_time(MAX_INLINE_WAIT)
-        not_before = 0.0 if waiting[0].pk in recorded else record_lead.lead()
         try:
             slots = ratelimit.send_reserve_batch(
-                number, [m.conversation.contact.key for m in waiting], max_wait=MAX_INLINE_WAIT,
-                not_before=not_before,
+                number, [m.conversation.contact.key for m in waiting], max_wait=MAX_INLINE_WAIT
             )
         except Exception:  # Redis: no slot, so no call; the claims and their records go back now
             logger.exception("could not reserve the slots of %d messages: not made", len(waiting))
@@ -210,43 +206,6 @@ WAVE_SECONDS = 0.05
 MARK_LEAD = 0.05
 
 
-class RecordLead:
-    """How long before its first slot a wave's calls are recorded: MARK_LEAD, or
-    longer while recording takes longer (the slowest of the process's last records,
-    and a margin; at most MAX_LEAD). On a busy machine the one UPDATE took more than
-    MARK_LEAD and LATE_SLOT together, and the wave's calls reached the sender loop
-    after their slots: not made, they took new slots, and their records were taken
-    back, round after round (docs/benchmarks.md, "Sending past the process's
-    capacity"). A longer lead leaves more calls recorded and not yet made should the
-    worker die then (shown interrupted), so it grows only as far as recording needs."""
-
-    MAX_LEAD = 0.25
-    KEEP = 32
-
-    def __init__(self):
-        self._took: list[float] = []
-        self._lead = MARK_LEAD
-
-    def lead(self) -> float:
-        return self._lead
-
-    def span(self) -> float:
-        """How far past its first call (or now, when that is past) a wave reaches:
-        WAVE_SECONDS, and twice what the lead grew by, so that the calls due before
-        a next record could be done are in this one. At rest, WAVE_SECONDS."""
-        return WAVE_SECONDS + 2 * (self._lead - MARK_LEAD)
-
-    def took(self, seconds: float) -> None:
-        took = self._took
-        took.append(seconds)
-        if len(took) > self.KEEP:
-            del took[0]
-        self._lead = min(self.MAX_LEAD, max(MARK_LEAD, 1.5 * max(took) + 0.01))
-
-
-record_lead = RecordLead()
-
-
 def _files_upload(messages: list[Message], files: dict, results: dict) -> list[Message]:
     """Upload the files of the media messages that Meta needs (payload.
     media_upload_if_needed), keeping each one's Media row in `files`; a message whose
@@ -277,14 +236,11 @@ def _head_record(number, messages: list[Message], claimed_at, recorded: set[int]
     """Record the calls of the first messages of a batch, those its first wave will
     likely hold; returns the batch without the messages whose claim was given back
     meanwhile ("released": another send holds them)."""
-    span = record_lead.span()
-    head = messages[:settings.SEND_NUMBER_BURST + math.ceil(number.rate_limit_per_second * span)]
-    began = time.monotonic()
+    head = messages[:settings.SEND_NUMBER_BURST + math.ceil(number.rate_limit_per_second * WAVE_SECONDS)]
     try:
         held = claim.calls_start([m.pk for m in head], claimed_at)
     finally:
         db_connection_release()
-    record_lead.took(time.monotonic() - began)
     recorded.update(held)
     released = {m.pk for m in head if m.pk not in held}
     results.update({pk: "released" for pk in released})
@@ -302,18 +258,12 @@ def _waves_schedule(loop, client, go: list[tuple[float, Message]], claimed_at, r
     pending = sorted(go, key=lambda pair: pair[0])
     while pending:
         start = pending[0][0]
-        lead = record_lead.lead()
-        if any(m.pk not in recorded for _at, m in pending[:1]):
-            ahead = start - lead - time.monotonic()
-            if ahead > 0:
-                time.sleep(ahead)
-        # The wave: the calls of WAVE_SECONDS from its first, and when recording is
-        # slow or this thread is behind, those due before a next record could be done.
-        wave_end = max(start, time.monotonic()) + record_lead.span()
-        wave = [pair for pair in pending if pair[0] < wave_end]
+        wave = [pair for pair in pending if pair[0] < start + WAVE_SECONDS]
         fresh = [m.pk for _at, m in wave if m.pk not in recorded]
         if fresh:
-            began = time.monotonic()
+            ahead = start - MARK_LEAD - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
             try:
                 held = claim.calls_start(fresh, claimed_at)
             except Exception:
@@ -321,7 +271,6 @@ def _waves_schedule(loop, client, go: list[tuple[float, Message]], claimed_at, r
                 return scheduled, [m for _at, m in pending]
             finally:
                 db_connection_release()
-            record_lead.took(time.monotonic() - began)
             recorded.update(held)
             results.update({pk: "released" for pk in fresh if pk not in held})
         pending = pending[len(wave):]

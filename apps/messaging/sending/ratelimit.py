@@ -60,15 +60,13 @@ return {1, slot - now}
 
 # The slots of a batch of messages of one number, in order, in one call. KEYS: the
 # number's bucket, then each message's pair bucket. ARGV: max_wait_us, the number's
-# interval_us and tolerance_us, the pairs' interval_us and tolerance_us, and the
-# earliest slot (µs from now). Returns per message {granted (1|0), delay_us, refused by
-# its pair (1|0)}, as `_LUA` would for each message in turn (a refused message takes
-# nothing), then Redis's time (µs).
+# interval_us and tolerance_us, the pairs' interval_us and tolerance_us. Returns per
+# message {granted (1|0), delay_us, refused by its pair (1|0)}, as `_LUA` would for
+# each message in turn (a refused message takes nothing), then Redis's time (µs).
 _LUA_BATCH = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local max_wait = tonumber(ARGV[1])
-local not_before = now + tonumber(ARGV[6] or '0')
 local n_interval, n_tolerance = tonumber(ARGV[2]), tonumber(ARGV[3])
 local p_interval, p_tolerance = tonumber(ARGV[4]), tonumber(ARGV[5])
 local ntat = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -78,7 +76,7 @@ local out = {}
 for i = 2, #KEYS do
   local ptat = tonumber(redis.call('GET', KEYS[i]) or '0')
   if ptat < now then ptat = now end
-  local slot = not_before
+  local slot = now
   if ntat - n_tolerance > slot then slot = ntat - n_tolerance end
   local by_pair = 0
   if ptat - p_tolerance > slot then slot = ptat - p_tolerance; by_pair = 1 end
@@ -202,20 +200,17 @@ def reset(key: str | None = None) -> None:
             _redis.delete(name)
 
 
-def reserve_batch(number_limit: Limit, pair_limits: list[Limit], *, max_wait: float,
-                  not_before: float = 0.0) -> list[tuple[bool, float, bool]]:
+def reserve_batch(number_limit: Limit, pair_limits: list[Limit], *, max_wait: float) -> list[tuple[bool, float, bool]]:
     """The slots of several messages of one number, in order (one Redis call):
     per message (granted, seconds until its slot or, refused, before trying again,
     refused by its pair's limit). Each message is treated as `reserve([number_limit,
-    its pair_limit])` would in turn; a refused message takes nothing. No slot is
-    earlier than `not_before` seconds from now."""
+    its pair_limit])` would in turn; a refused message takes nothing."""
     if not pair_limits:
         return []
     _redis_script()
     args = [int(max_wait * 1_000_000), int(number_limit.interval * 1_000_000),
             int(number_limit.tolerance * 1_000_000)]
-    args += [int(pair_limits[0].interval * 1_000_000), int(pair_limits[0].tolerance * 1_000_000),
-             int(not_before * 1_000_000)]
+    args += [int(pair_limits[0].interval * 1_000_000), int(pair_limits[0].tolerance * 1_000_000)]
     keys = [PREFIX + number_limit.key] + [PREFIX + limit.key for limit in pair_limits]
     redis_clock.calibrate(_redis)
     before = time.time()
@@ -345,11 +340,9 @@ def send_limits(number, wa_id: str) -> list[Limit]:
     return [number_limit(number), pair_limit(number, wa_id)]
 
 
-def send_reserve_batch(number, wa_ids: list[str], *, max_wait: float,
-                       not_before: float = 0.0) -> list[tuple[bool, float, bool]]:
+def send_reserve_batch(number, wa_ids: list[str], *, max_wait: float) -> list[tuple[bool, float, bool]]:
     """The send slots of several messages of `number` (see `reserve_batch`)."""
-    return reserve_batch(number_limit(number), [pair_limit(number, wa_id) for wa_id in wa_ids], max_wait=max_wait,
-                         not_before=not_before)
+    return reserve_batch(number_limit(number), [pair_limit(number, wa_id) for wa_id in wa_ids], max_wait=max_wait)
 
 
 def pairs_refund(number, wa_ids: list[str]) -> None:

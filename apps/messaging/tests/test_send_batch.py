@@ -436,44 +436,6 @@ def test_a_batch_waits_for_its_loop_to_start_calls_on_time_before_it_reserves(qu
     assert loop.on_time(0.0)
 
 
-def test_when_recording_calls_is_slow_the_waves_are_recorded_early_enough_to_leave_on_time(queued, number,
-                                                                                         monkeypatch):
-    # A loaded database: each record of calls takes 150 ms, more than a wave's lead
-    # and LATE_SLOT together. Once the process has seen it (its first batch), waves
-    # are recorded that much earlier (and together), and slots are taken no sooner
-    # than a record takes: the calls leave at their slots, one reservation, none
-    # found late.
-    import time
-
-    record = claim.calls_start
-
-    def slow(ids, claimed_at):
-        time.sleep(0.15)
-        return record(ids, claimed_at)
-
-    reservations = []
-    reserve = ratelimit.send_reserve_batch
-
-    def counting(number, wa_ids, **kwargs):
-        reservations.append(len(wa_ids))
-        return reserve(number, wa_ids, **kwargs)
-
-    monkeypatch.setattr(batch, "record_lead", batch.RecordLead())
-    monkeypatch.setattr(claim, "calls_start", slow)
-    monkeypatch.setattr(ratelimit, "send_reserve_batch", counting)
-    for round_ in ("first", "next"):
-        messages = pending(number, 12)
-        claimed_at = timezone.now()
-        claimed = claim.messages_claim(claimed_at=claimed_at, number_id=number.pk, limit=12)
-        reservations.clear()
-        outcome = batch.batch_send(claimed, claimed_at, full=False, free_now=True)
-        if round_ == "first":
-            Message.objects.filter(pk__in=[m.pk for m in messages]).delete()  # some may have been found late
-            ratelimit.reset()
-    assert outcome == {m.pk: "sent" for m in messages}
-    assert reservations == [12]
-
-
 @pytest.mark.parametrize("lost", ["ReadTimeout", "AnswerLost", "no result in time"])
 def test_a_call_meta_may_have_had_is_marked_interrupted_not_retried(queued, number, monkeypatch, lost):
     import asyncio
