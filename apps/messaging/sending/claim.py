@@ -215,6 +215,7 @@ def _statement(connection, by_number: bool):
     table = q(Message._meta.db_table)
     claimable = (f"{q('direction')} = %s AND {q('status')} = %s AND {q('wamid')} IS NULL "
                  f"AND {q('send_started_at')} IS NULL")
+    ctes = []
     if by_number:
         # The rows to claim are picked once, in a CTE of their own: as a subquery of
         # the UPDATE's WHERE, PostgreSQL may plan it on the inner side of a nested
@@ -222,20 +223,22 @@ def _statement(connection, by_number: bool):
         # has just taken (SKIP LOCKED) and returns the next ones: one claim took all
         # of a number's waiting messages, whatever its LIMIT.
         media = ", ".join(f"'{kind.value}'" for kind in sorted(MEDIA_TYPES))
-        picked = (
-            f"WITH picked AS MATERIALIZED (SELECT {q('id')} FROM {table} WHERE {q('number_id')} = %s AND {claimable} "
+        ctes.append(
+            f"picked AS MATERIALIZED (SELECT {q('id')} FROM {table} WHERE {q('number_id')} = %s AND {claimable} "
             f"AND {q('next_attempt_at')} IS NULL AND {q('type')} NOT IN ({media}) AND {q('id')} <> %s "
-            f"ORDER BY {q('created_at')} LIMIT %s FOR UPDATE SKIP LOCKED), "
+            f"ORDER BY {q('created_at')} LIMIT %s FOR UPDATE SKIP LOCKED)"
         )
         where = f"{q('id')} IN (SELECT {q('id')} FROM picked)"
     else:
-        picked = "WITH "
         where = f"{q('id')} = ANY(%s) AND {claimable}"
+    ctes.append(
+        f"m AS (UPDATE {table} SET {q('send_started_at')} = %s, {q('call_started_at')} = NULL, "
+        f"{q('send_attempts')} = {q('send_attempts')} + 1, {q('next_attempt_at')} = NULL "
+        f"WHERE {where} RETURNING *)"
+    )
     select = ", ".join(f"{alias}.{q(f.column)}" for alias, _model, fs in groups for f in fs)
     sql = (
-        f"{picked}m AS (UPDATE {table} SET {q('send_started_at')} = %s, {q('call_started_at')} = NULL, "
-        f"{q('send_attempts')} = {q('send_attempts')} + 1, {q('next_attempt_at')} = NULL "
-        f"WHERE {where} RETURNING *) "
+        f"WITH {', '.join(ctes)} "
         f"SELECT {select} FROM m "
         f"JOIN {q(WhatsAppNumber._meta.db_table)} n ON n.{q('id')} = m.{q('number_id')} "
         f"JOIN {q(Conversation._meta.db_table)} c ON c.{q('id')} = m.{q('conversation_id')} "

@@ -355,9 +355,8 @@ def pairs_refund(number, wa_ids: list[str]) -> None:
     if not wa_ids:
         return
     _redis_script()
-    limit = pair_limit(number, "")
-    _refund_script(keys=[PREFIX + pair_key(number, wa_id) for wa_id in wa_ids],
-                   args=[int(limit.interval * 1_000_000)])
+    limits = [pair_limit(number, wa_id) for wa_id in wa_ids]
+    _refund_script(keys=[PREFIX + limit.key for limit in limits], args=[int(limits[0].interval * 1_000_000)])
 
 
 def send_reserve(number, wa_id: str, *, max_wait: float) -> tuple[bool, float]:
