@@ -12,6 +12,9 @@ them repeats a role check of its own.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Q
 
 from .models import Team, User
@@ -25,7 +28,8 @@ def _team_ids_query(user):
     return Team.objects.filter(members=user).values_list("id", flat=True)
 
 
-def _team_number_ids_query(user):
+def team_number_ids_query(user):
+    """The user's teams' numbers, as a subquery."""
     return Team.numbers.through.objects.filter(team__members=user).values_list("whatsappnumber_id", flat=True)
 
 
@@ -34,7 +38,30 @@ def team_ids(user) -> list[int]:
 
 
 def team_number_ids(user) -> list[int]:
-    return list(_team_number_ids_query(user))
+    return list(team_number_ids_query(user))
+
+
+@dataclass(frozen=True)
+class TeamScope:
+    """An agent's teams and their teams' numbers, as read now."""
+
+    team_ids: list[int]
+    number_ids: list[int]
+
+
+def team_scope(user) -> TeamScope:
+    """The user's teams and their numbers, in one query."""
+    rows = (
+        Team.objects.filter(members=user)
+        .order_by()
+        .values_list("id")
+        .annotate(numbers=ArrayAgg("numbers__id", filter=Q(numbers__isnull=False), default=[]))
+    )
+    teams, numbers = [], set()
+    for team_id, number_ids in rows:
+        teams.append(team_id)
+        numbers.update(number_ids)
+    return TeamScope(team_ids=sorted(teams), number_ids=sorted(numbers))
 
 
 def conversation_filter(user, prefix: str = "", *, assignee: str | None = None, subqueries: bool = False) -> Q:
@@ -46,7 +73,7 @@ def conversation_filter(user, prefix: str = "", *, assignee: str | None = None, 
     match it: PostgreSQL plans an OR as a bitmap of every branch and sorts the result,
     while each part alone is an ordered index scan of the inbox's ordering.
 
-    An agent's teams and their numbers are read first (two queries, and the planner
+    An agent's teams and their numbers are read first (one query, and the planner
     sees their ids); with `subqueries` they are subqueries of the one statement instead,
     for a query that runs alone beside others on a page (a count)."""
     if not is_member(user):
@@ -68,8 +95,11 @@ def conversation_filter(user, prefix: str = "", *, assignee: str | None = None, 
 
 def _routed_to_my_teams(user, prefix: str, subqueries: bool = False) -> Q:
     """Routed to one of the user's teams, or to no team on one of their teams' numbers."""
-    teams = _team_ids_query(user) if subqueries else team_ids(user)
-    numbers = _team_number_ids_query(user) if subqueries else team_number_ids(user)
+    if subqueries:
+        teams, numbers = _team_ids_query(user), team_number_ids_query(user)
+    else:
+        scope = team_scope(user)
+        teams, numbers = scope.team_ids, scope.number_ids
     return Q(**{f"{prefix}team_id__in": teams}) | Q(
         **{f"{prefix}team__isnull": True, f"{prefix}number_id__in": numbers}
     )

@@ -54,6 +54,8 @@ def conversation_bot_unavailable_reason(*, conversation) -> str | None:
 
 def conversation_assist_unavailable_reason(*, conversation) -> str | None:
     """`ai_unavailable_reason` for the agent assist of this conversation (it works with
-    the bot off)."""
+    the bot off). With OPENAI_API_KEY set, no settings need reading."""
+    if client.is_configured(None):
+        return None
     return ai_unavailable_reason(
         bot_settings=settings_for(organization_id=conversation.organization_id, number_id=conversation.number_id))

@@ -82,15 +82,15 @@ def conversation_list(
 
 
 def conversation_get(*, user, pk) -> Conversation:
-    """The conversation `pk` if `user` may see it, with its contact, assignee, number and
-    labels (and the user's organisation); Http404 otherwise (another organisation's or a
+    """The conversation `pk` if `user` may see it, with its contact, assignee and number
+    (and the user's organisation; its labels are read when asked for, by name, as most
+    callers do not show them); Http404 otherwise (another organisation's or a
     colleague's conversation is "not found", nothing more). One row by its key: the access rule's teams are
     subqueries of the statement rather than queries of their own."""
     try:
         conversation = (
             Conversation.objects.filter(access.conversation_filter(user, subqueries=True))
             .select_related("contact", "assignee", "number")
-            .prefetch_related(Prefetch("labels", queryset=Label.objects.order_by("name")))
             .get(pk=int(pk))
         )
     except (Conversation.DoesNotExist, ValueError, TypeError):
@@ -277,9 +277,14 @@ def inbox_sidebar(*, user) -> dict:
 
     if not access.is_member(user):
         return {"numbers": [], "labels": []}
-    numbers = WhatsAppNumber.objects.filter(organization_id=user.organization_id).order_by("pk")
+    # What the navigation shows of a number, and nothing secret (its tokens stay unread).
+    numbers = WhatsAppNumber.objects.filter(organization_id=user.organization_id).order_by("pk").only(
+        "id", "name", "display_phone_number", "phone_number_id")
     if not user.is_supervisor_or_admin:
+        # A number of one of their teams, or one with a conversation assigned to them
+        # (a semi-join: the first such conversation answers, not all of theirs).
         numbers = numbers.filter(
-            Q(teams__members=user) | Q(pk__in=Conversation.objects.filter(assignee_id=user.id).values("number_id"))
-        ).distinct()
+            Q(pk__in=access.team_number_ids_query(user))
+            | Exists(Conversation.objects.filter(assignee_id=user.id, number_id=OuterRef("pk")))
+        )
     return {"numbers": list(numbers), "labels": list(label_list(user=user))}

@@ -95,7 +95,10 @@ def _list_context(request, filters, *, sort="newest", after=None) -> dict:
     }
 
 
-def _page_context(request, filters, sort="newest") -> dict:
+def _page_context(request, filters, sort="newest", *, unread_mentions: int | None = None) -> dict:
+    """The list page's context; `unread_mentions` when the view has counted them already."""
+    if unread_mentions is None:
+        unread_mentions = selectors.mention_unread_count(user=request.user)
     context = _list_context(request, filters, sort=sort)
     context.update(selectors.inbox_sidebar(user=request.user))
     context.update(
@@ -103,7 +106,7 @@ def _page_context(request, filters, sort="newest") -> dict:
         sorts=presenters.sort_links(),
         statuses=presenters.status_links(),
         availability_choices=User.Availability.choices,
-        unread_mentions=selectors.mention_unread_count(user=request.user),
+        unread_mentions=unread_mentions,
         # The socket's first catch-up starts here: nothing published after the render is missed.
         live_cursor=replay.cursor_now(),
     )
@@ -167,10 +170,14 @@ def conversation_detail(request, pk):
         send_services.conversation_mark_read(conversation=conversation, user=request.user)
     except SendError:  # cannot happen for a conversation the selector returned
         raise Http404 from None
-    conversation_services.mentions_mark_read(user=request.user, conversation=conversation)
+    # The notes that mention the agent here are read now: a statement only when any
+    # mention of theirs is unread (counted first, as the page shows the count).
+    unread_mentions = selectors.mention_unread_count(user=request.user)
+    if unread_mentions:
+        unread_mentions -= conversation_services.mentions_mark_read(user=request.user, conversation=conversation)
     thread = thread_selectors.thread_page(conversation=conversation)
     block = conversation_block(conversation=conversation)
-    context = _page_context(request, filters, sort)
+    context = _page_context(request, filters, sort, unread_mentions=unread_mentions)
     now = timezone.now()
     context.update(
         _title_context(conversation, now=now),

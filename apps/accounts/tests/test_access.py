@@ -117,3 +117,21 @@ def test_reports_and_settings_rights(world):
     assert access.can_view_reports(world["supervisor"])
     assert not access.can_manage_settings(world["supervisor"])
     assert access.can_manage_settings(world["admin"])
+
+
+def test_an_agents_teams_and_their_numbers_are_read_in_one_query(world, django_assert_num_queries):
+    org = world["org"]
+    agent = world["agent_a"]
+    team_a = agent.teams.get()
+    extra_number = WhatsAppNumberFactory(organization=org)
+    shared = WhatsAppNumberFactory(organization=org)
+    team_a.numbers.add(shared)
+    TeamFactory(organization=org, members=[agent], numbers=[shared, extra_number])
+    empty = TeamFactory(organization=org, members=[agent])
+    TeamFactory(organization=org, numbers=[WhatsAppNumberFactory(organization=org)])  # not theirs
+    with django_assert_num_queries(1):
+        scope = access.team_scope(agent)
+    assert scope.team_ids == sorted(agent.teams.values_list("pk", flat=True)) and empty.pk in scope.team_ids
+    assert scope.number_ids == sorted(set(access.team_number_ids(agent)))
+    assert set(scope.number_ids) == {team_a.numbers.exclude(pk=shared.pk).get().pk, shared.pk, extra_number.pk}
+    assert access.team_scope(world["supervisor"]) == access.TeamScope(team_ids=[], number_ids=[])

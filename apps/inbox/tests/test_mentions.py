@@ -135,3 +135,22 @@ def test_mentions_stored_before_they_could_be_unread_are_read():
     assert NoteMention.objects.get(note=created).read_at is None
     import_module("apps.conversations.migrations.0008_note_mention_read").existing_mentions_read(global_apps, None)
     assert NoteMention.objects.get(note=created).read_at is not None
+
+
+def test_opening_a_conversation_with_no_unread_mention_writes_nothing_to_mentions(world):
+    """The count comes first; the mentions are marked read only when any is unread."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    note(world, world.unassigned, "@colleague read already")
+    client = client_for(world.colleague)
+    url = reverse("inbox:conversation", args=[world.unassigned.pk])
+    assert badge(client.get(url)) == 0
+    with CaptureQueriesContext(connection) as queries:
+        assert badge(client.get(url)) == 0
+    assert not [q for q in queries.captured_queries if q["sql"].startswith('UPDATE "conversations_note_mentions"')]
+    note(world, world.unassigned, "@colleague once more")
+    with CaptureQueriesContext(connection) as queries:
+        assert badge(client.get(url)) == 0
+    assert [q for q in queries.captured_queries if q["sql"].startswith('UPDATE "conversations_note_mentions"')]
+    assert not NoteMention.objects.filter(user=world.colleague, read_at__isnull=True).exists()

@@ -209,12 +209,12 @@ def test_list_page_costs_a_constant_number_of_queries(client, world, user_attr, 
     query = query.format(number=world.number.pk, label=world.label.pk)
     client_for(client, user)
     _bulk_conversations(world, 3, user)
-    # Session, user, their organisation (its time zone), conversations (with contact and
-    # assignee), their labels, the navigation's numbers and labels, and the count of
-    # unread mentions (one query, whoever asks), the counts of Mine, Unassigned and All
-    # (one query); agents pay two more: their teams and their teams' numbers
-    # (access.conversation_filter), except for their own conversations ("mine" needs neither).
-    expected = 11 if user_attr == "agent" and query != "view=mine" else 9
+    # Session, the user with their organisation (its time zone), conversations (with
+    # contact and assignee), their labels, the navigation's numbers and labels, and the
+    # count of unread mentions (one query, whoever asks), the counts of Mine, Unassigned
+    # and All (one query); agents pay one more: their teams with their numbers
+    # (access.conversation_filter), except for their own conversations ("mine" needs none).
+    expected = 9 if user_attr == "agent" and query != "view=mine" else 8
     with django_assert_num_queries(expected):
         first = client.get(f"/inbox/?{query}")
     _bulk_conversations(world, 25, user)
@@ -341,3 +341,21 @@ def test_reports_link_only_for_those_who_may_read_reports(client, world):
     reports = reverse("reports:page")
     assert reports.encode() not in client_for(client, world.agent).get("/inbox/").content
     assert reports.encode() in client_for(client, world.supervisor).get("/inbox/").content
+
+
+def test_the_navigation_offers_an_agent_their_teams_numbers_and_those_of_their_conversations(client, world):
+    from apps.whatsapp.tests.factories import WhatsAppNumberFactory
+
+    assigned = WhatsAppNumberFactory(organization=world.org, name="Where I have one")
+    WhatsAppNumberFactory(organization=world.org, name="Nothing of mine")
+    ConversationFactory.create_batch(2, organization=world.org, number=assigned, assignee=world.agent)
+    ConversationFactory(organization=world.org, number=assigned, assignee=world.colleague)
+    client_for(client, world.agent)
+    numbers = client.get("/inbox/").context["numbers"]
+    assert [n.pk for n in numbers] == sorted([world.number.pk, assigned.pk])
+    client_for(client, world.supervisor)
+    assert len(client.get("/inbox/").context["numbers"]) == 3
+    # What the navigation shows of a number, never its tokens.
+    html = client.get("/inbox/").content.decode()
+    assert "Where I have one" in html and "Nothing of mine" in html
+    assert world.number.access_token not in html

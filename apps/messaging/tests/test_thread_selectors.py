@@ -83,6 +83,6 @@ def test_the_message_partials_selector_drops_a_stray_quote(world, strays, django
     assert selectors.thread_message_get(user=world.agent, message_id=kept.pk).reply_to == same
     for target in strays:
         reply = stray_reply(world, target)
-        with django_assert_num_queries(4):  # the agent's teams, their numbers, the message, its reactions
+        with django_assert_num_queries(3):  # the agent's teams with their numbers, the message, its reactions
             message = selectors.thread_message_get(user=world.agent, message_id=reply.pk)
             assert message.reply_to is None

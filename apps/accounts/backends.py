@@ -1,0 +1,49 @@
+"""Signing in, and the signed-in user of each request with their organisation.
+
+Every page reads the user's organisation (its time zone, its settings): loading it
+with the user makes that one query rather than two on every request and websocket.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthenticationMiddleware
+from django.contrib.auth.middleware import get_user
+from django.utils.functional import SimpleLazyObject
+
+BACKEND = "apps.accounts.backends.UserBackend"
+# The backend sessions signed in before this one was named: they carry on under it.
+EARLIER_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+class UserBackend(ModelBackend):
+    """Django's username and password check; the user it returns for a session comes
+    with their organisation."""
+
+    def get_user(self, user_id):
+        try:
+            user = get_user_model()._default_manager.select_related("organization").get(pk=user_id)
+        except get_user_model().DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
+
+
+def session_backend_upgrade(session) -> None:
+    """A session signed in under the earlier backend's name is kept, under this one's."""
+    if session.get(BACKEND_SESSION_KEY) == EARLIER_BACKEND:
+        session[BACKEND_SESSION_KEY] = BACKEND
+
+
+def _user(request):
+    if not hasattr(request, "_cached_user"):
+        session_backend_upgrade(request.session)
+    return get_user(request)
+
+
+class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
+    """Django's, with sessions of the earlier backend kept signed in."""
+
+    def process_request(self, request):
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: _user(request))
