@@ -12,6 +12,8 @@ from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAut
 from django.contrib.auth.middleware import get_user
 from django.utils.functional import SimpleLazyObject
 
+from . import access
+
 BACKEND = "apps.accounts.backends.UserBackend"
 # The backend sessions signed in before this one was named: they carry on under it.
 EARLIER_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -42,7 +44,18 @@ def _user(request):
 
 
 class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
-    """Django's, with sessions of the earlier backend kept signed in."""
+    """Django's, with sessions of the earlier backend kept signed in; each request is
+    an access.request_scope (a user's teams read once in it)."""
+
+    def __call__(self, request):
+        if self.async_mode:
+            return self.__acall__(request)
+        with access.request_scope():
+            return super().__call__(request)
+
+    async def __acall__(self, request):
+        with access.request_scope():
+            return await super().__acall__(request)
 
     def process_request(self, request):
         super().process_request(request)

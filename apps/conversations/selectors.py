@@ -272,7 +272,8 @@ def mention_unread_count(*, user) -> int:
 
 
 def inbox_sidebar(*, user) -> dict:
-    """The numbers and labels the inbox's navigation offers to `user` (two queries)."""
+    """The numbers and labels the inbox's navigation offers to `user` (two queries, and
+    an agent's teams where the request has not read them yet)."""
     from apps.whatsapp.models import WhatsAppNumber
 
     if not access.is_member(user):
@@ -284,7 +285,7 @@ def inbox_sidebar(*, user) -> dict:
         # A number of one of their teams, or one with a conversation assigned to them
         # (a semi-join: the first such conversation answers, not all of theirs).
         numbers = numbers.filter(
-            Q(pk__in=access.team_number_ids_query(user))
+            Q(pk__in=access.team_scope(user).number_ids)
             | Exists(Conversation.objects.filter(assignee_id=user.id, number_id=OuterRef("pk")))
         )
     return {"numbers": list(numbers), "labels": list(label_list(user=user))}

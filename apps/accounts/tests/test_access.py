@@ -135,3 +135,35 @@ def test_an_agents_teams_and_their_numbers_are_read_in_one_query(world, django_a
     assert scope.number_ids == sorted(set(access.team_number_ids(agent)))
     assert set(scope.number_ids) == {team_a.numbers.exclude(pk=shared.pk).get().pk, shared.pk, extra_number.pk}
     assert access.team_scope(world["supervisor"]) == access.TeamScope(team_ids=[], number_ids=[])
+
+
+def test_in_a_request_an_agents_teams_are_read_once_and_again_after_a_change(world, django_assert_num_queries):
+    agent = world["agent_a"]
+    convs = world["convs"]
+    with access.request_scope():
+        with django_assert_num_queries(1):
+            for _ in range(3):
+                rule = access.conversation_filter(agent, subqueries=True)
+            assert access.can_view_conversation(agent, convs["unassigned_my_number"])
+        assert set(Conversation.objects.filter(rule).values_list("pk", flat=True)) == visible(agent)
+        team = agent.teams.get()
+        team.members.remove(agent)  # a change in the same request: read again
+        assert not access.can_view_conversation(agent, convs["unassigned_my_number"])
+        team.members.add(agent)
+        team.numbers.clear()
+        assert not access.can_view_conversation(agent, convs["unassigned_my_number"])
+    # Outside a request each rule reads them (no scope kept between requests).
+    team.numbers.add(convs["unassigned_my_number"].number)
+    assert access.can_view_conversation(agent, convs["unassigned_my_number"])
+
+
+def test_a_page_reads_an_agents_teams_once(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    agent = world["agent_a"]
+    client.force_login(agent)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/inbox/c/{world['convs']['unassigned_my_number'].pk}/").status_code == 200
+    teams = [q for q in queries.captured_queries if 'FROM "accounts_team"' in q["sql"]]
+    assert len(teams) == 1, [q["sql"][:120] for q in teams]

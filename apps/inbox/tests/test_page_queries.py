@@ -33,9 +33,9 @@ PAGES = {
     "search": 9,
     "next rows": 5,
     "conversation": 17,
-    "older messages": 8,
+    "older messages": 9,
     "actions panel": 9,
-    "contact panel": 6,
+    "contact panel": 7,
 }
 
 
