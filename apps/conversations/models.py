@@ -155,6 +155,9 @@ class Conversation(models.Model):
                          include=["assignee", "team", "number"]),
             models.Index(fields=["assignee", "status", "-last_message_at"], name="conv_assignee_status_act_cover",
                          include=["organization"]),
+            # The unassigned ones alone: the Unassigned view, and an agent's count of them.
+            models.Index(fields=["organization", "status", "-last_message_at"], name="conv_unassigned_cover",
+                         include=["team", "number"], condition=Q(assignee__isnull=True)),
             models.Index(fields=["organization", "-last_message_at"], name="conv_org_activity"),
         ]
 
