@@ -15,3 +15,12 @@ def conversation_block(*, conversation: Conversation) -> ContactBlock | None:
         .select_related("blocked_by")
         .first()
     )
+
+
+def conversation_blocked_since(*, conversation: Conversation):
+    """When the conversation's customer was blocked on its number, or None: read with
+    the conversation by `selectors.conversation_get`, else here (one query)."""
+    if "blocked_since" in conversation.__dict__:
+        return conversation.blocked_since
+    block = conversation_block(conversation=conversation)
+    return block.created_at if block else None

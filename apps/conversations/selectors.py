@@ -13,14 +13,14 @@ import binascii
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
 
 from apps.accounts import access
 
 from . import access as contact_access
-from .models import CannedResponse, Contact, Conversation, Label, Note, NoteMention
+from .models import CannedResponse, Contact, ContactBlock, Conversation, Label, Note, NoteMention
 
 # The orderings the conversation list accepts; anything else is refused.
 CONVERSATION_ORDERINGS = {
@@ -82,15 +82,19 @@ def conversation_list(
 
 
 def conversation_get(*, user, pk) -> Conversation:
-    """The conversation `pk` if `user` may see it, with its contact, assignee and number
-    (and the user's organisation; its labels are read when asked for, by name, as most
-    callers do not show them); Http404 otherwise (another organisation's or a
+    """The conversation `pk` if `user` may see it, with its contact, assignee and number,
+    when its customer was blocked on the number (`blocked_since`, or None) and the user's
+    organisation; its labels are read when asked for, by name, as most callers do not
+    show them. Http404 otherwise (another organisation's or a
     colleague's conversation is "not found", nothing more). One row by its key: the access rule's teams are
     subqueries of the statement rather than queries of their own."""
     try:
         conversation = (
             Conversation.objects.filter(access.conversation_filter(user, subqueries=True))
             .select_related("contact", "assignee", "number")
+            .annotate(blocked_since=Subquery(
+                ContactBlock.objects.filter(contact_id=OuterRef("contact_id"), number_id=OuterRef("number_id"))
+                .values("created_at")[:1]))
             .get(pk=int(pk))
         )
     except (Conversation.DoesNotExist, ValueError, TypeError):
@@ -265,10 +269,15 @@ def note_get(*, user, note_id) -> Note:
         raise Http404 from None
 
 
+def mentions_unread(*, user) -> QuerySet[NoteMention]:
+    """The mentions of `user` in notes they have not read, in conversations they may see now."""
+    visible = access.conversation_filter(user, prefix="note__conversation__", subqueries=True)
+    return NoteMention.objects.filter(visible, user=user, read_at__isnull=True)
+
+
 def mention_unread_count(*, user) -> int:
     """How many notes mention `user` unread, in conversations they may see now."""
-    visible = access.conversation_filter(user, prefix="note__conversation__", subqueries=True)
-    return NoteMention.objects.filter(visible, user=user, read_at__isnull=True).count()
+    return mentions_unread(user=user).count()
 
 
 def inbox_sidebar(*, user) -> dict:

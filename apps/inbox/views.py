@@ -25,7 +25,7 @@ from apps.accounts.models import User
 from apps.bot.selectors import conversation_assist_unavailable_reason
 from apps.conversations import selectors
 from apps.conversations import services as conversation_services
-from apps.conversations.block_selectors import conversation_block
+from apps.conversations.block_selectors import conversation_blocked_since
 from apps.core import params
 from apps.messaging.account_health import restriction_for_send, restriction_text
 from apps.messaging.selectors import inbox_views
@@ -95,18 +95,18 @@ def _list_context(request, filters, *, sort="newest", after=None) -> dict:
     }
 
 
-def _page_context(request, filters, sort="newest", *, unread_mentions: int | None = None) -> dict:
-    """The list page's context; `unread_mentions` when the view has counted them already."""
-    if unread_mentions is None:
-        unread_mentions = selectors.mention_unread_count(user=request.user)
+def _page_context(request, filters, sort="newest", *, counts: dict | None = None) -> dict:
+    """The list page's context; `counts` (inbox_view_counts) when the view has them already."""
+    if counts is None:
+        counts = inbox_views.inbox_view_counts(user=request.user, filters=filters)
     context = _list_context(request, filters, sort=sort)
     context.update(selectors.inbox_sidebar(user=request.user))
     context.update(
-        views=presenters.view_links(inbox_views.inbox_view_counts(user=request.user, filters=filters)),
+        views=presenters.view_links(counts),
         sorts=presenters.sort_links(),
         statuses=presenters.status_links(),
         availability_choices=User.Availability.choices,
-        unread_mentions=unread_mentions,
+        unread_mentions=counts["unread_mentions"],
         # The socket's first catch-up starts here: nothing published after the render is missed.
         live_cursor=replay.cursor_now(),
     )
@@ -171,19 +171,19 @@ def conversation_detail(request, pk):
     except SendError:  # cannot happen for a conversation the selector returned
         raise Http404 from None
     # The notes that mention the agent here are read now: a statement only when any
-    # mention of theirs is unread (counted first, as the page shows the count).
-    unread_mentions = selectors.mention_unread_count(user=request.user)
-    if unread_mentions:
-        unread_mentions -= conversation_services.mentions_mark_read(user=request.user, conversation=conversation)
+    # mention of theirs is unread (counted first, with the list's counts).
+    counts = inbox_views.inbox_view_counts(user=request.user, filters=filters)
+    if counts["unread_mentions"]:
+        counts["unread_mentions"] -= conversation_services.mentions_mark_read(
+            user=request.user, conversation=conversation)
     thread = thread_selectors.thread_page(conversation=conversation)
-    block = conversation_block(conversation=conversation)
-    context = _page_context(request, filters, sort, unread_mentions=unread_mentions)
+    context = _page_context(request, filters, sort, counts=counts)
     now = timezone.now()
     context.update(
         _title_context(conversation, now=now),
         user=request.user,
         thread=presenters.thread_entries(thread.items, organization=request.user.organization,
-                                         blocked_since=block.created_at if block else None),
+                                         blocked_since=conversation_blocked_since(conversation=conversation)),
         thread_before=thread.before,
         restriction=_restriction(conversation, now=now),
         # Why "Suggest reply" and "Summarise" cannot answer here (no AI), or None.
@@ -244,11 +244,10 @@ def message_older(request, pk):
         thread = thread_selectors.thread_page(conversation=conversation, before=before)
     except selectors.InvalidCursor:
         return HttpResponseBadRequest(params.invalid_message("before"))
-    block = conversation_block(conversation=conversation)
     return render(request, "inbox/thread/older.html", {
         "conversation": conversation,
         "thread": presenters.thread_entries(thread.items, organization=request.user.organization,
-                                            blocked_since=block.created_at if block else None),
+                                            blocked_since=conversation_blocked_since(conversation=conversation)),
         "thread_before": thread.before,
     })
 
@@ -262,10 +261,10 @@ def message_partial(request, message_id):
     message = thread_selectors.thread_message_get(user=request.user, message_id=message_id)
     if message.thread_hidden:
         return HttpResponse(status=204)
-    block = conversation_block(conversation=message.conversation)
     return render(request, "inbox/thread/message.html", {
         "message": message, "user": request.user,
-        "view": presenters.message_view(message, blocked_since=block.created_at if block else None),
+        "view": presenters.message_view(
+            message, blocked_since=conversation_blocked_since(conversation=message.conversation)),
     })
 
 

@@ -5,7 +5,7 @@ Both are scoped by the user through the same access rule as the list."""
 
 from __future__ import annotations
 
-from django.db.models import Count, F, Q, Value
+from django.db.models import BigIntegerField, Count, F, Q, Value
 
 from apps.accounts import access
 from apps.conversations.models import Conversation
@@ -14,6 +14,7 @@ from apps.conversations.selectors import (
     ConversationPage,
     InboxFilter,
     InvalidCursor,
+    mentions_unread,
 )
 
 from .search import inbox_queryset
@@ -28,6 +29,7 @@ INBOX_SORTS = {
     "priority": ("-priority", F("last_message_at").desc(nulls_last=True), "-id"),
 }
 OFFSET_PREFIX = "o"
+ZERO = Value(0, output_field=BigIntegerField())
 MAX_OFFSET = 10_000
 
 
@@ -37,7 +39,8 @@ class InvalidOffset(InvalidCursor):
 
 def inbox_view_counts(*, user, filters: InboxFilter) -> dict[str, int]:
     """How many conversations "mine", "unassigned" and "all" hold under the view's
-    status, number and label (search aside): one query, whatever the numbers.
+    status, number and label (search aside), and how many mentions of the user are
+    unread ("unread_mentions", whatever the view): one statement, whatever the numbers.
 
     Each part is counted from the index of its own rule (COUNT(*) over the columns the
     indexes carry, so PostgreSQL can answer from the index alone): a supervisor's whole
@@ -54,25 +57,30 @@ def inbox_view_counts(*, user, filters: InboxFilter) -> dict[str, int]:
             queryset = queryset.filter(labels__id=filters.label_id)
         return queryset
 
+    def part(queryset, name: str, **counts):
+        # Every part's row has the same columns: (part, n, mine, unassigned).
+        counts = {"n": Count("*"), "mine": ZERO, "unassigned": ZERO, **counts}
+        return queryset.annotate(part=Value(name)).values("part").annotate(**counts)
+
     if not access.is_member(user):
-        return {"all": 0, "mine": 0, "unassigned": 0}
+        return {"all": 0, "mine": 0, "unassigned": 0, "unread_mentions": 0}
+    mentions = part(mentions_unread(user=user).order_by(), "mentions")
     if user.is_supervisor_or_admin:
         # COUNT(*) cannot take a filter: the parts count a column the index holds
         # and that is never null (status).
-        return narrowed(access.conversation_filter(user)).aggregate(
-            all=Count("*"),
-            mine=Count("status", filter=Q(assignee_id=user.id)),
-            unassigned=Count("status", filter=Q(assignee__isnull=True)),
-        )
-    parts = {"mine": 0, "unassigned": 0}
-    mine = narrowed(access.conversation_filter(user, assignee="me"))
-    unassigned = narrowed(access.conversation_filter(user, assignee="none", subqueries=True))
-    counted = (
-        mine.annotate(part=Value("mine")).values("part").annotate(n=Count("*"))
-        .union(unassigned.annotate(part=Value("unassigned")).values("part").annotate(n=Count("*")), all=True)
-    )
-    parts.update((row["part"], row["n"]) for row in counted)
-    return {"all": parts["mine"] + parts["unassigned"], **parts}
+        parts = [part(narrowed(access.conversation_filter(user)), "all",
+                      mine=Count("status", filter=Q(assignee_id=user.id)),
+                      unassigned=Count("status", filter=Q(assignee__isnull=True)))]
+    else:
+        parts = [part(narrowed(access.conversation_filter(user, assignee="me")), "mine"),
+                 part(narrowed(access.conversation_filter(user, assignee="none", subqueries=True)), "unassigned")]
+    rows = {row["part"]: row for row in parts[0].union(*parts[1:], mentions, all=True)}
+    if "all" in rows:
+        counts = {key: rows["all"][key] for key in ("mine", "unassigned")}
+    else:
+        counts = {key: rows[key]["n"] if key in rows else 0 for key in ("mine", "unassigned")}
+    return {"all": rows["all"]["n"] if "all" in rows else counts["mine"] + counts["unassigned"], **counts,
+            "unread_mentions": rows["mentions"]["n"] if "mentions" in rows else 0}
 
 
 def offset_decode(cursor: str | None) -> int:
