@@ -13,6 +13,7 @@ import binascii
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
@@ -36,11 +37,13 @@ SEARCH_MAX_LENGTH = 200
 
 
 def _conversations(user, assignee: str | None = None) -> QuerySet[Conversation]:
-    return (
-        Conversation.objects.filter(access.conversation_filter(user, assignee=assignee))
-        .select_related("contact", "assignee")
-        .prefetch_related(Prefetch("labels", queryset=Label.objects.order_by("name")))
-    )
+    return Conversation.objects.filter(access.conversation_filter(user, assignee=assignee)).select_related(
+        "contact", "assignee")
+
+
+def _label_ids() -> ArraySubquery:
+    """The ids of a conversation's labels, as a column of its row."""
+    return ArraySubquery(Conversation.labels.through.objects.filter(conversation_id=OuterRef("pk")).values("label_id"))
 
 
 def conversation_list(
@@ -59,7 +62,7 @@ def conversation_list(
 
     assignee: "me", "none" or a user id; team: "none" or a team id.
     """
-    queryset = _conversations(user)
+    queryset = _conversations(user).prefetch_related(Prefetch("labels", queryset=Label.objects.order_by("name")))
     if statuses:
         queryset = queryset.filter(status__in=statuses)
     if assignee == "me":
@@ -236,13 +239,16 @@ def contact_ids_matching(*, user, q: str) -> QuerySet:
 
 
 def inbox_filtered(*, user, filters: InboxFilter) -> QuerySet[Conversation]:
-    """The conversations of one inbox view before search, newest activity first.
+    """The conversations of one inbox view before search, newest activity first, each
+    with the ids of its labels (`label_ids`; the labels are the organisation's, which the
+    inbox reads once, `label_list`).
 
     "mine" and "unassigned" take the access rule of that part alone (see
     access.conversation_filter), so each is an ordered index scan that stops after a
     page: (assignee, status, ...) for mine, (organization, status, ...) filtered for
     unassigned."""
-    queryset = _conversations(user, assignee={"mine": "me", "unassigned": "none"}.get(filters.view))
+    queryset = _conversations(user, assignee={"mine": "me", "unassigned": "none"}.get(filters.view)).annotate(
+        label_ids=_label_ids())
     if filters.view == "mentions":
         # From the user's few mentions to their conversations (a semi-join), each row
         # marked when a mention in it is still unread.

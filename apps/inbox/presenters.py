@@ -165,9 +165,12 @@ def _row_texts() -> dict:
     }
 
 
-def conversation_rows(conversations, *, now=None) -> list[Row]:
+def conversation_rows(conversations, *, labels, now=None) -> list[Row]:
+    """The list's rows of `conversations` (inbox_filtered's, with `label_ids`);
+    `labels`: the organisation's labels by name (label_list), which they name."""
     now = now or timezone.now()
     texts = _row_texts()
+    by_id = {label.pk: (position, label) for position, label in enumerate(labels)}
     url = reverse("inbox:conversation", args=[0]).replace("/0/", "/{}/")
     rows = []
     for conversation in conversations:
@@ -182,7 +185,7 @@ def conversation_rows(conversations, *, now=None) -> list[Row]:
             window_open=window_open,
             window_closes_at=expires,
             activity=last.isoformat() if last else "",
-            labels=list(conversation.labels.all()),
+            labels=[label for _position, label in sorted(by_id[pk] for pk in conversation.label_ids if pk in by_id)],
             name=(name := contact_name(conversation.contact)),
             initials=initials(name),
             hue=avatar_hue(str(conversation.contact_id)),

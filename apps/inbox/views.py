@@ -81,7 +81,8 @@ def _bad_filter(error: ValueError) -> HttpResponse:
     return HttpResponseBadRequest(params.invalid_message(field))
 
 
-def _list_context(request, filters, *, sort="newest", after=None) -> dict:
+def _list_context(request, filters, *, sort="newest", after=None, labels=None) -> dict:
+    """The list's rows; `labels`: the organisation's (label_list), when read already."""
     if sort == "newest":
         page = search_selectors.conversation_inbox_page(user=request.user, filters=filters, after=after)
     else:
@@ -91,7 +92,9 @@ def _list_context(request, filters, *, sort="newest", after=None) -> dict:
         "sort": sort,
         "filter_query": presenters.filter_query(filters, sort),
         "page": page,
-        "rows": presenters.conversation_rows(page.conversations, now=timezone.now()),
+        "rows": presenters.conversation_rows(
+            page.conversations, now=timezone.now(),
+            labels=selectors.label_list(user=request.user) if labels is None else labels),
     }
 
 
@@ -99,8 +102,8 @@ def _page_context(request, filters, sort="newest", *, counts: dict | None = None
     """The list page's context; `counts` (inbox_view_counts) when the view has them already."""
     if counts is None:
         counts = inbox_views.inbox_view_counts(user=request.user, filters=filters)
-    context = _list_context(request, filters, sort=sort)
-    context.update(selectors.inbox_sidebar(user=request.user))
+    context = selectors.inbox_sidebar(user=request.user)
+    context.update(_list_context(request, filters, sort=sort, labels=context["labels"]))
     context.update(
         views=presenters.view_links(counts),
         sorts=presenters.sort_links(),
@@ -152,7 +155,8 @@ def conversation_row(request, pk):
     conversation = search_selectors.conversation_in_view(user=request.user, filters=filters, pk=pk)
     if conversation is None:
         return HttpResponse(status=204)
-    rows = presenters.conversation_rows([conversation], now=timezone.now())
+    rows = presenters.conversation_rows([conversation], now=timezone.now(),
+                                        labels=selectors.label_list(user=request.user))
     return render(request, "inbox/list/row.html", {"row": rows[0], "filters": filters,
                                                    "filter_query": presenters.filter_query(filters, sort)})
 

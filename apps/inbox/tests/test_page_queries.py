@@ -30,10 +30,10 @@ PAGES = {
     # The list's counts per view (with the unread mentions) and the account's
     # restrictions cost one query each on the pages that show them; the contact's block
     # comes with the conversation.
-    "list": 8,
-    "search": 8,
+    "list": 7,
+    "search": 7,
     "next rows": 5,
-    "conversation": 15,
+    "conversation": 14,
     "older messages": 8,
     "actions panel": 9,
     "contact panel": 7,

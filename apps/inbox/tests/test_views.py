@@ -210,11 +210,11 @@ def test_list_page_costs_a_constant_number_of_queries(client, world, user_attr, 
     client_for(client, user)
     _bulk_conversations(world, 3, user)
     # Session, the user with their organisation (its time zone), conversations (with
-    # contact and assignee), their labels, the navigation's numbers and labels, the
-    # counts of Mine, Unassigned and All with the unread mentions (one statement); agents
-    # pay one more: their teams with their numbers, read once for every rule of the
-    # request (access.conversation_filter).
-    expected = 8 if user_attr == "agent" else 7
+    # contact, assignee and the ids of their labels), the navigation's numbers and
+    # labels (which the rows name), the counts of Mine, Unassigned and All with the
+    # unread mentions (one statement); agents pay one more: their teams with their
+    # numbers, read once for every rule of the request (access.conversation_filter).
+    expected = 7 if user_attr == "agent" else 6
     with django_assert_num_queries(expected):
         first = client.get(f"/inbox/?{query}")
     _bulk_conversations(world, 25, user)
@@ -233,7 +233,7 @@ def test_first_page_selector_is_at_most_five_queries(world, django_assert_max_nu
         for view in ("mine", "unassigned", "all"):
             with django_assert_max_num_queries(5):
                 page = search.conversation_inbox_page(user=user, filters=InboxFilter(view=view))
-                [list(c.labels.all()) for c in page.conversations]
+                [list(c.label_ids) for c in page.conversations]
                 [c.contact.display_name for c in page.conversations]
 
 
@@ -359,3 +359,24 @@ def test_the_navigation_offers_an_agent_their_teams_numbers_and_those_of_their_c
     html = client.get("/inbox/").content.decode()
     assert "Where I have one" in html and "Nothing of mine" in html
     assert world.number.access_token not in html
+
+
+def test_each_row_names_its_labels_by_name_on_every_list_page_and_in_a_single_row(client, world):
+    zeta = LabelFactory(organization=world.org, name="zeta")
+    alpha = LabelFactory(organization=world.org, name="alpha")
+    LabelFactory(organization=world.org, name="unused")
+    world.mine.labels.add(zeta, world.label, alpha)
+    client_for(client, world.agent)
+
+    def labels_of(rows, conversation):
+        return [[label.name for label in row.labels] for row in rows if row.conversation.pk == conversation.pk]
+
+    for url in ("/inbox/?view=all", "/inbox/?view=mine", "/inbox/?view=all&sort=oldest", "/inbox/?q=Alice",
+                f"/inbox/c/{world.mine.pk}/"):
+        rows = client.get(url).context["rows"]
+        assert labels_of(rows, world.mine) == [["alpha", "vip", "zeta"]], url
+        assert labels_of(rows, world.unassigned) in ([[]], []), url
+    response = client.get(reverse("inbox:row", args=[world.mine.pk]) + "?view=all")
+    assert [label.name for label in response.context["row"].labels] == ["alpha", "vip", "zeta"]
+    html = response.content.decode()
+    assert html.index(">alpha<") < html.index(">vip<") < html.index(">zeta<") and "unused" not in html
