@@ -33,6 +33,7 @@ from ..models import Message, PendingStatus, Status
 from ..serializers import MessageSerializer, message_event_data
 from ..services.statuses import (
     failure_cleared_sql,
+    rows_locked_in_order,
     status_apply_pending,
     statuses_pending_apply,
     unanswered_moving_to,
@@ -131,20 +132,23 @@ def _sent_update(sent: list[tuple[Message, str]], sent_at) -> dict[int, tuple]:
     from django.db import connection
 
     q = connection.ops.quote_name
+    table = q(Message._meta.db_table)
     before = unanswered_moving_to(Status.SENT)
     values = ", ".join(["(%s::bigint, %s)"] * len(sent))
-    # In the statement's order: the state's rule, then the time's, then the rows.
-    params: list = [*before, Status.SENT, *before, sent_at, sent_at]
+    # In the statement's order: the rows, then the state's rule, then the time's.
+    params: list = []
     for message, wamid in sent:
         params += [message.pk, wamid]
+    params += [*before, Status.SENT, *before, sent_at, sent_at]
     moves = f"m.{q('status')} IN ({', '.join(['%s'] * len(before))})"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {q(Message._meta.db_table)} AS m SET {q('wamid')} = v.wamid, "
+            f"WITH v(id, wamid) AS (VALUES {values}), {rows_locked_in_order(q, table, 'v')} "
+            f"UPDATE {table} AS m SET {q('wamid')} = v.wamid, "
             f"{q('status')} = CASE WHEN {moves} THEN %s ELSE m.{q('status')} END, "
             f"{q('sent_at')} = CASE WHEN {moves} THEN %s ELSE COALESCE(m.{q('sent_at')}, %s) END, "
             f"{failure_cleared_sql(q, 'm')} "
-            f"FROM (VALUES {values}) AS v(id, wamid) WHERE m.{q('id')} = v.id AND m.{q('wamid')} IS NULL "
+            f"FROM v, locked WHERE m.{q('id')} = v.id AND m.{q('id')} = locked.id AND m.{q('wamid')} IS NULL "
             f"RETURNING m.{q('id')}, m.{q('status')}, m.{q('sent_at')}, EXISTS (SELECT 1 FROM "
             f"{q(PendingStatus._meta.db_table)} p WHERE p.{q('number_id')} = m.{q('number_id')} "
             f"AND p.{q('wamid')} = v.wamid)",

@@ -104,6 +104,18 @@ def failure_cleared_sql(q, alias: str) -> str:
                      for column, empty in _CLEARED)
 
 
+def rows_locked_in_order(q, table: str, values: str, where: str = "") -> str:
+    """A CTE `locked` that locks, in id order, the messages named by the CTE `values`
+    (its `id` column) that have no wamid and meet `where` (SQL on alias x). The
+    statements that write wamids into many messages (the sender's answers, statuses
+    naming messages whose answers were lost) update only rows of `locked`: each takes
+    its locks in the same order, so two of them meeting in opposite orders wait for
+    each other instead of deadlocking."""
+    condition = f" AND {where}" if where else ""
+    return (f"locked AS (SELECT x.{q('id')} AS id FROM {table} x JOIN {values} ON x.{q('id')} = {values}.id "
+            f"WHERE x.{q('wamid')} IS NULL{condition} ORDER BY x.{q('id')} FOR UPDATE OF x)")
+
+
 def status_apply(*, number, update) -> str:
     """Apply one status (apps.providers.events.StatusUpdate) to the outbound message
     (number, wamid): `statuses_apply` with one. Returns "applied", "duplicate",
@@ -258,18 +270,22 @@ def _wamids_attach(number, updates: list) -> list[str]:
     table = q(Message._meta.db_table)
     values = ", ".join(["(%s::bigint, %s)"] * len(named))
     states = ", ".join(["%s"] * len(UNANSWERED_STATES))
-    params: list = [Status.FAILED, Status.PENDING]
+    mine = f"{q('number_id')} = %s AND {{alias}}.{q('direction')} = %s AND {{alias}}.{q('status')} IN ({states})"
+    mine_params = [number.pk, Direction.OUTBOUND, *UNANSWERED_STATES]
+    params: list = []
     for message_id, wamid in named.items():
         params += [message_id, wamid]
-    params += [number.pk, Direction.OUTBOUND, *UNANSWERED_STATES]
+    params += [*mine_params, Status.FAILED, Status.PENDING, *mine_params]
     with connection.cursor() as cursor:
         cursor.execute(
+            f"WITH v(id, wamid) AS (VALUES {values}), "
+            f"{rows_locked_in_order(q, table, 'v', 'x.' + mine.format(alias='x'))} "
             f"UPDATE {table} AS m SET {q('wamid')} = v.wamid, "
             f"{q('status')} = CASE WHEN m.{q('status')} = %s THEN %s ELSE m.{q('status')} END, "
-            f"{failure_cleared_sql(q, 'm')} FROM (VALUES {values}) AS v(id, wamid) "
-            f"WHERE m.{q('id')} = v.id AND m.{q('number_id')} = %s AND m.{q('direction')} = %s "
-            f"AND m.{q('wamid')} IS NULL AND m.{q('status')} IN ({states}) AND NOT EXISTS (SELECT 1 FROM {table} x "
-            f"WHERE x.{q('number_id')} = m.{q('number_id')} AND x.{q('wamid')} = v.wamid) RETURNING v.wamid",
+            f"{failure_cleared_sql(q, 'm')} FROM v, locked "
+            f"WHERE m.{q('id')} = v.id AND m.{q('id')} = locked.id AND m.{mine.format(alias='m')} "
+            f"AND m.{q('wamid')} IS NULL AND NOT EXISTS (SELECT 1 FROM {table} y "
+            f"WHERE y.{q('number_id')} = m.{q('number_id')} AND y.{q('wamid')} = v.wamid) RETURNING v.wamid",
             params,
         )
         attached = [row[0] for row in cursor.fetchall()]

@@ -210,3 +210,87 @@ def settings_schedule():
     from django.conf import settings
 
     return settings.CELERY_BEAT_SCHEDULE
+
+
+def _two_messages_stored_out_of_order():
+    """Two claimed messages of one number, the one with the lower id written after the
+    other (in the table and in its indexes): a scan meets the higher id first."""
+    earlier = OutboundMessageFactory()
+    high = OutboundMessageFactory(number=earlier.number, conversation=earlier.conversation)
+    free_id = earlier.pk
+    earlier.delete()
+    low = OutboundMessageFactory(id=free_id, number=high.number, conversation=high.conversation)
+    (high,) = claim.messages_claim(claimed_at=timezone.now(), ids=[high.pk])
+    (low,) = claim.messages_claim(claimed_at=timezone.now(), ids=[low.pk])
+    return low, high
+
+
+def _holding_a_lock_on(pk):
+    """A thread holding the row lock of message `pk` until the returned event is set."""
+    from django.db import transaction
+
+    locked, release = threading.Event(), threading.Event()
+
+    def hold():
+        with transaction.atomic():
+            Message.objects.select_for_update().get(pk=pk)
+            locked.set()
+            assert release.wait(WAIT)
+
+    thread = InThread(hold)
+    thread.start()
+    assert locked.wait(WAIT)
+    return thread, release
+
+
+def _lockable_now(pk) -> bool:
+    from django.db import DatabaseError, transaction
+
+    try:
+        with transaction.atomic():
+            Message.objects.select_for_update(nowait=True).get(pk=pk)
+    except DatabaseError:
+        return False
+    return True
+
+
+def _waits_for_low_without_holding_high(write, low, high):
+    """`write` (a statement writing both messages, naming `high` first) runs while
+    `low` is locked elsewhere: it must wait for `low` before it locks `high`, so that
+    two such statements meeting the rows in opposite orders wait rather than deadlock."""
+    import time
+
+    from django.db import transaction
+
+    holder, release = _holding_a_lock_on(low.pk)
+    writer = InThread(lambda: transaction.atomic()(write)())
+    writer.start()
+    deadline = time.monotonic() + WAIT
+    while not _waiting_on_a_lock():
+        assert time.monotonic() < deadline, "the statement never waited for the lock"
+        time.sleep(0.01)
+    try:
+        assert _lockable_now(high.pk), "the statement locked the higher id before the lower one"
+    finally:
+        release.set()
+        holder.finish()
+    return writer.finish()
+
+
+def test_storing_answers_locks_the_messages_in_id_order():
+    low, high = _two_messages_stored_out_of_order()
+    stored = _waits_for_low_without_holding_high(
+        lambda: outcome._sent_update([(high, "wamid.HIGH"), (low, "wamid.LOW")], timezone.now()), low, high)
+    assert set(stored) == {low.pk, high.pk}
+    assert dict(Message.objects.filter(pk__in=[low.pk, high.pk]).values_list("pk", "wamid")) == {
+        low.pk: "wamid.LOW", high.pk: "wamid.HIGH"}
+
+
+def test_statuses_naming_unanswered_messages_lock_them_in_id_order():
+    from types import SimpleNamespace
+
+    low, high = _two_messages_stored_out_of_order()
+    updates = [SimpleNamespace(wamid=f"wamid.{name}", biz_opaque_callback_data=callback_data(message.pk))
+               for name, message in (("HIGH", high), ("LOW", low))]
+    attached = _waits_for_low_without_holding_high(lambda: statuses._wamids_attach(low.number, updates), low, high)
+    assert sorted(attached) == ["wamid.HIGH", "wamid.LOW"]
