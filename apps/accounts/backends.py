@@ -6,6 +6,8 @@ with the user makes that one query rather than two on every request and websocke
 
 from __future__ import annotations
 
+from channels.db import database_sync_to_async
+from channels.middleware import BaseMiddleware
 from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthenticationMiddleware
@@ -35,6 +37,22 @@ def session_backend_upgrade(session) -> None:
     """A session signed in under the earlier backend's name is kept, under this one's."""
     if session.get(BACKEND_SESSION_KEY) == EARLIER_BACKEND:
         session[BACKEND_SESSION_KEY] = BACKEND
+
+
+def _session_backend_upgrade_saved(session) -> None:
+    if session.get(BACKEND_SESSION_KEY) == EARLIER_BACKEND:
+        session_backend_upgrade(session)
+        session.save()
+
+
+class SessionBackendUpgradeMiddleware(BaseMiddleware):
+    """The websocket's side (between Channels' session and auth middleware): a page
+    reconnecting after a deploy has made no HTTP request that would rename its session."""
+
+    async def __call__(self, scope, receive, send):
+        if "session" in scope:
+            await database_sync_to_async(_session_backend_upgrade_saved)(scope["session"])
+        return await super().__call__(scope, receive, send)
 
 
 def _user(request):

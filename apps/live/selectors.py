@@ -95,7 +95,8 @@ def user_groups(user, *, team_ids: list[int] | None = None, number_ids: list[int
     else:
         if team_ids is None or number_ids is None:
             scope = access.team_scope(user)
-            team_ids, number_ids = scope.team_ids, scope.number_ids
+            team_ids = scope.team_ids if team_ids is None else team_ids
+            number_ids = scope.number_ids if number_ids is None else number_ids
         names += [group_names.team(team_id) for team_id in team_ids]
         names += [group_names.number(number_id) for number_id in number_ids]
     return names

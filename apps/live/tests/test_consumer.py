@@ -41,6 +41,24 @@ def test_inactive_user_is_refused():
     assert async_to_sync(_connects)(communicator(UserFactory(is_active=False))) is False
 
 
+def test_a_session_signed_in_under_the_earlier_backend_name_connects():
+    """Sessions stored before the backend's rename (Django's ModelBackend) connect at
+    once: a page reconnecting after a deploy has made no HTTP request to rename it."""
+    from django.contrib.auth import BACKEND_SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from apps.accounts.backends import BACKEND, EARLIER_BACKEND
+
+    user = UserFactory()
+    cookie = session_cookie(user)
+    key = cookie.decode().split("=", 1)[1]
+    session = SessionStore(session_key=key)
+    session[BACKEND_SESSION_KEY] = EARLIER_BACKEND
+    session.save()
+    assert async_to_sync(_connects)(communicator(cookie=cookie)) is True
+    assert SessionStore(session_key=key)[BACKEND_SESSION_KEY] == BACKEND
+
+
 def received(users: dict, publish_actions) -> dict:
     """Connect each user, run the publish actions, and return every frame each got."""
 

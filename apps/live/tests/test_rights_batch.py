@@ -75,3 +75,17 @@ def test_the_queries_do_not_grow_with_the_sockets(django_assert_max_num_queries)
     sockets = sockets_of_every_kind()
     with django_assert_max_num_queries(4):
         selectors.sockets_rights(sockets * 10)
+
+
+def test_the_groups_of_an_agent_use_the_teams_or_numbers_given_and_read_the_rest(world):
+    from apps.live.selectors import user_groups
+    from apps.realtime import groups as group_names
+
+    agent, number = world["agent_a"], world["number"]
+    team_id = agent.teams.get().pk
+    read = user_groups(agent)
+    assert group_names.team(team_id) in read and group_names.number(number.pk) in read
+    given_teams = user_groups(agent, team_ids=[])
+    assert group_names.team(team_id) not in given_teams and group_names.number(number.pk) in given_teams
+    given_numbers = user_groups(agent, number_ids=[])
+    assert group_names.team(team_id) in given_numbers and group_names.number(number.pk) not in given_numbers
