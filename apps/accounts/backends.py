@@ -33,15 +33,17 @@ class UserBackend(ModelBackend):
         return user if self.user_can_authenticate(user) else None
 
 
-def session_backend_upgrade(session) -> None:
-    """A session signed in under the earlier backend's name is kept, under this one's."""
-    if session.get(BACKEND_SESSION_KEY) == EARLIER_BACKEND:
-        session[BACKEND_SESSION_KEY] = BACKEND
+def session_backend_upgrade(session) -> bool:
+    """A session signed in under the earlier backend's name is kept, under this one's.
+    True when it was renamed."""
+    if session.get(BACKEND_SESSION_KEY) != EARLIER_BACKEND:
+        return False
+    session[BACKEND_SESSION_KEY] = BACKEND
+    return True
 
 
 def _session_backend_upgrade_saved(session) -> None:
-    if session.get(BACKEND_SESSION_KEY) == EARLIER_BACKEND:
-        session_backend_upgrade(session)
+    if session_backend_upgrade(session):
         session.save()
 
 

@@ -255,13 +255,18 @@ def inbox_filtered(*, user, filters: InboxFilter) -> QuerySet[Conversation]:
         mentions = NoteMention.objects.filter(user=user)
         queryset = queryset.filter(pk__in=mentions.values("note__conversation_id")).annotate(
             unread_mention=Exists(mentions.filter(read_at__isnull=True, note__conversation_id=OuterRef("pk"))))
+    return inbox_narrowed(queryset, filters).order_by(F("last_message_at").desc(nulls_last=True), "-id")
+
+
+def inbox_narrowed(queryset: QuerySet[Conversation], filters: InboxFilter) -> QuerySet[Conversation]:
+    """`queryset` narrowed to the view's status, number and label."""
     if filters.status != "any":
         queryset = queryset.filter(status=filters.status)
     if filters.number_id is not None:
         queryset = queryset.filter(number_id=filters.number_id)
     if filters.label_id is not None:
         queryset = queryset.filter(labels__id=filters.label_id)
-    return queryset.order_by(F("last_message_at").desc(nulls_last=True), "-id")
+    return queryset
 
 
 def note_get(*, user, note_id) -> Note:

@@ -14,6 +14,7 @@ from apps.conversations.selectors import (
     ConversationPage,
     InboxFilter,
     InvalidCursor,
+    inbox_narrowed,
     mentions_unread,
 )
 
@@ -48,14 +49,7 @@ def inbox_view_counts(*, user, filters: InboxFilter) -> dict[str, int]:
     which are all they see ("all" is their sum: the two never overlap)."""
 
     def narrowed(rule: Q):
-        queryset = Conversation.objects.filter(rule).order_by()
-        if filters.status != "any":
-            queryset = queryset.filter(status=filters.status)
-        if filters.number_id is not None:
-            queryset = queryset.filter(number_id=filters.number_id)
-        if filters.label_id is not None:
-            queryset = queryset.filter(labels__id=filters.label_id)
-        return queryset
+        return inbox_narrowed(Conversation.objects.filter(rule).order_by(), filters)
 
     def part(queryset, name: str, **counts):
         # Every part's row has the same columns: (part, n, mine, unassigned).
@@ -74,13 +68,17 @@ def inbox_view_counts(*, user, filters: InboxFilter) -> dict[str, int]:
     else:
         parts = [part(narrowed(access.conversation_filter(user, assignee="me")), "mine"),
                  part(narrowed(access.conversation_filter(user, assignee="none", subqueries=True)), "unassigned")]
+    # Each part is an aggregate without GROUP BY (one row); a part whose rule matches
+    # nothing by construction (an agent of no team) is left out of the UNION by Django.
+    none = {"n": 0, "mine": 0, "unassigned": 0}
     rows = {row["part"]: row for row in parts[0].union(*parts[1:], mentions, all=True)}
-    if "all" in rows:
-        counts = {key: rows["all"][key] for key in ("mine", "unassigned")}
-    else:
-        counts = {key: rows[key]["n"] if key in rows else 0 for key in ("mine", "unassigned")}
-    return {"all": rows["all"]["n"] if "all" in rows else counts["mine"] + counts["unassigned"], **counts,
-            "unread_mentions": rows["mentions"]["n"] if "mentions" in rows else 0}
+    unread_mentions = rows.get("mentions", none)["n"]
+    if user.is_supervisor_or_admin:
+        counted = rows.get("all", none)
+        return {"all": counted["n"], "mine": counted["mine"], "unassigned": counted["unassigned"],
+                "unread_mentions": unread_mentions}
+    mine, unassigned = rows.get("mine", none)["n"], rows.get("unassigned", none)["n"]
+    return {"all": mine + unassigned, "mine": mine, "unassigned": unassigned, "unread_mentions": unread_mentions}
 
 
 def offset_decode(cursor: str | None) -> int:
